@@ -1,0 +1,194 @@
+//! # ClientHub SDK
+//!
+//! Everything a ClientHub plugin needs, in one dependency. A plugin is one crate
+//! (`crate-type = ["cdylib", "rlib"]`) built with `cargo build --target wasm32-wasip2`; the
+//! resulting `.wasm` is the artifact an admin uploads.
+//!
+//! Start with three items:
+//! - a trait for your plugin's kind — [`Channel`], [`Filter`] or [`Router`];
+//! - the matching macro — [`export_channel!`], [`export_filter!`] or [`export_router!`] — which
+//!   exports your type and its manifest;
+//! - [`testing::Harness`], which runs your plugin natively under `cargo test` with an
+//!   in-memory key-value store, configuration and routing directory.
+//!
+//! ```
+//! use clienthub_sdk::{Appeal, Decision, Router};
+//!
+//! struct EverythingToSupport;
+//!
+//! impl Router for EverythingToSupport {
+//!     fn route(appeal: Appeal) -> Result<Decision, String> {
+//!         Ok(Decision::to_queue("support", format!("{} appeal", appeal.channel)))
+//!     }
+//! }
+//! // In the plugin crate: clienthub_sdk::export_router!(EverythingToSupport);
+//!
+//! let appeal = clienthub_sdk::testing::appeal("telegram", "Hello");
+//! let decision = clienthub_sdk::testing::Harness::new()
+//!     .run(|| EverythingToSupport::route(appeal))
+//!     .unwrap();
+//! assert_eq!(decision.queue, "support");
+//! ```
+//!
+//! ## The manifest
+//! The macros build the manifest from the crate's `Cargo.toml` (name and version) and a
+//! `clienthub.json` beside it: `description`, `capabilities` (`"key-value"`, `"directory"`,
+//! `{"outbound-host": "api.example.com"}`), `config_schema` (a JSON Schema for the admin
+//! configuration) and optionally `name` to publish under another name than the crate's.
+//! The manifest travels inside the component (the exported `get-manifest` function), so
+//! the `.wasm` is the only file to upload.
+//!
+//! Host services: [`log`], [`kv`], [`config`], [`directory`], [`clock`].
+
+pub mod bindings;
+mod records;
+pub mod manifest;
+mod services;
+pub mod testing;
+
+pub use services::{clock, config, directory, kv, log};
+
+pub use bindings::host::clienthub::plugin::directory::{Department, Employee, Region, Topic};
+pub use bindings::host::clienthub::plugin::types::{
+    AdapterError, AdapterOutput, Appeal, AssignmentStrategy, Attachment, AttachmentKind,
+    Capability, Contact, Decision, DeliveryState, DeliveryStatus, Event, Header, HttpRequest,
+    HttpResponse, InboundMessage, Manifest, MetaEntry, PluginKind, Priority, ReplyCommand,
+    Verdict,
+};
+
+/// The version of the `clienthub:plugin` WIT package this SDK is built against.
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// This SDK's own version, stamped into every plugin's manifest.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// A channel adapter: turns a platform's webhook into events.
+pub trait Channel {
+    /// Handles one webhook request. Return [`AdapterError::Unauthorized`] when the signature
+    /// or secret does not verify, [`AdapterError::Malformed`] when the payload is not what
+    /// the platform documents.
+    ///
+    /// # Errors
+    /// As above; the host answers 401 for `Unauthorized` and keeps the raw request in triage
+    /// for `Malformed`.
+    fn handle(request: HttpRequest) -> Result<AdapterOutput, AdapterError>;
+}
+
+/// A filter: keeps, drops or tags an appeal.
+pub trait Filter {
+    /// Returns the verdict on one appeal.
+    ///
+    /// # Errors
+    /// An `Err` is a failure of the plugin; the appeal goes to triage with the message.
+    fn check(appeal: Appeal) -> Result<Verdict, String>;
+}
+
+/// A router: decides where an appeal goes.
+pub trait Router {
+    /// Returns the routing decision for one appeal.
+    ///
+    /// # Errors
+    /// An `Err` is a failure of the plugin; the appeal goes to triage with the message.
+    fn route(appeal: Appeal) -> Result<Decision, String>;
+}
+
+/// Exports a type implementing [`Channel`] as this crate's channel adapter, with the manifest
+/// built from `Cargo.toml` and `clienthub.json`.
+#[macro_export]
+macro_rules! export_channel {
+    ($plugin:ty) => {
+        $crate::__export_manifest!(Channel);
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            impl $crate::bindings::channel::exports::clienthub::plugin::channel_adapter::Guest
+                for __ClienthubPlugin
+            {
+                fn get_manifest() -> $crate::Manifest {
+                    plugin_manifest()
+                }
+                fn handle(
+                    request: $crate::HttpRequest,
+                ) -> ::core::result::Result<$crate::AdapterOutput, $crate::AdapterError> {
+                    <$plugin as $crate::Channel>::handle(request)
+                }
+            }
+            $crate::bindings::channel::export_channel_world!(
+                __ClienthubPlugin with_types_in $crate::bindings::channel
+            );
+        };
+    };
+}
+
+/// Exports a type implementing [`Filter`] as this crate's filter, with the manifest built from
+/// `Cargo.toml` and `clienthub.json`.
+#[macro_export]
+macro_rules! export_filter {
+    ($plugin:ty) => {
+        $crate::__export_manifest!(Filter);
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            impl $crate::bindings::filter::exports::clienthub::plugin::appeal_filter::Guest
+                for __ClienthubPlugin
+            {
+                fn get_manifest() -> $crate::Manifest {
+                    plugin_manifest()
+                }
+                fn check(
+                    appeal: $crate::Appeal,
+                ) -> ::core::result::Result<$crate::Verdict, ::std::string::String> {
+                    <$plugin as $crate::Filter>::check(appeal)
+                }
+            }
+            $crate::bindings::filter::export_filter_world!(
+                __ClienthubPlugin with_types_in $crate::bindings::filter
+            );
+        };
+    };
+}
+
+/// Exports a type implementing [`Router`] as this crate's router, with the manifest built from
+/// `Cargo.toml` and `clienthub.json`.
+#[macro_export]
+macro_rules! export_router {
+    ($plugin:ty) => {
+        $crate::__export_manifest!(Router);
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            impl $crate::bindings::router::exports::clienthub::plugin::appeal_router::Guest
+                for __ClienthubPlugin
+            {
+                fn get_manifest() -> $crate::Manifest {
+                    plugin_manifest()
+                }
+                fn route(
+                    appeal: $crate::Appeal,
+                ) -> ::core::result::Result<$crate::Decision, ::std::string::String> {
+                    <$plugin as $crate::Router>::route(appeal)
+                }
+            }
+            $crate::bindings::router::export_router_world!(
+                __ClienthubPlugin with_types_in $crate::bindings::router
+            );
+        };
+    };
+}
+
+/// Defines `plugin_manifest()` in the plugin crate (usable from its tests too). Internal.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_manifest {
+    ($kind:ident) => {
+        /// The manifest this plugin publishes: `Cargo.toml` plus `clienthub.json`.
+        pub fn plugin_manifest() -> $crate::Manifest {
+            $crate::manifest::build(
+                $crate::PluginKind::$kind,
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION"),
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/clienthub.json")),
+            )
+        }
+        #[cfg(target_arch = "wasm32")]
+        #[doc(hidden)]
+        pub struct __ClienthubPlugin;
+    };
+}
