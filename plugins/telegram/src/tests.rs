@@ -1,0 +1,65 @@
+use super::*;
+use clienthub_sdk::testing::{Harness, post};
+
+fn handle(harness: &mut Harness, headers: &[(&str, &str)], body: &[u8]) -> Result<AdapterOutput, AdapterError> {
+    harness.run(|| Telegram::handle(post("/hooks/telegram", headers, body)))
+}
+
+fn only_message(out: AdapterOutput) -> InboundMessage {
+    match <[Event; 1]>::try_from(out.events) {
+        Ok([Event::FollowUp(m)]) => m,
+        other => panic!("expected one follow-up, got {other:?}"),
+    }
+}
+
+#[test]
+fn text_message_becomes_a_follow_up_keyed_by_update_id() {
+    let out = handle(&mut Harness::new(), &[], include_bytes!("../fixtures/text.json")).unwrap();
+    assert_eq!(out.response.status, 200);
+    let m = only_message(out);
+    assert_eq!(m.platform_id, "815371203");
+    assert_eq!(m.conversation_key, "chat:379412057");
+    assert_eq!(m.contact.name.as_deref(), Some("Анна Смирнова"));
+    assert_eq!(m.contact.platform_user_id.as_deref(), Some("379412057"));
+    assert_eq!(m.sent_at, Some(1_763_900_000_000));
+    assert!(m.text.starts_with("Здравствуйте!"));
+    assert_eq!(m.meta("hashtag"), Some("#возврат"));
+}
+
+#[test]
+fn photo_keeps_largest_size_and_caption() {
+    let out = handle(&mut Harness::new(), &[], include_bytes!("../fixtures/photo.json")).unwrap();
+    let m = only_message(out);
+    assert_eq!(m.text, "Вот фото брака #конкурс");
+    assert_eq!(m.attachments.len(), 1);
+    assert_eq!(m.attachments[0].reference, "AgACAgIAAxkBAAIBZ2VhLWlarge");
+    assert_eq!(m.attachments[0].size, Some(84213));
+    assert_eq!(m.meta("hashtag"), Some("#конкурс"));
+}
+
+#[test]
+fn edited_message_is_marked() {
+    let out = handle(&mut Harness::new(), &[], include_bytes!("../fixtures/edited.json")).unwrap();
+    let m = only_message(out);
+    assert_eq!(m.meta("edited"), Some("true"));
+    assert_eq!(m.sent_at, Some(1_763_900_120_000));
+}
+
+#[test]
+fn secret_token_is_enforced_when_configured() {
+    let mut h = Harness::new().with_config(r#"{"secret_token":"s3cret"}"#);
+    let body = include_bytes!("../fixtures/text.json");
+    assert!(matches!(handle(&mut h, &[], body), Err(AdapterError::Unauthorized(_))));
+    let wrong = [("X-Telegram-Bot-Api-Secret-Token", "nope")];
+    assert!(matches!(handle(&mut h, &wrong, body), Err(AdapterError::Unauthorized(_))));
+    let right = [("x-telegram-bot-api-secret-token", "s3cret")];
+    assert!(handle(&mut h, &right, body).is_ok());
+}
+
+#[test]
+fn garbage_is_malformed_and_other_updates_are_acknowledged() {
+    assert!(matches!(handle(&mut Harness::new(), &[], b"{not json"), Err(AdapterError::Malformed(_))));
+    let callback = br#"{"update_id":1,"callback_query":{"id":"4382","from":{"id":1,"is_bot":false,"first_name":"A"},"chat_instance":"1","data":"x"}}"#;
+    let out = handle(&mut Harness::new(), &[], callback).unwrap();
+    assert!(out.events.is_empty());
+}

@@ -1,0 +1,65 @@
+use super::*;
+use clienthub_sdk::testing::{Harness, post};
+
+const URLENCODED: &str = "application/x-www-form-urlencoded";
+
+fn submit(h: &mut Harness, content_type: &str, body: &[u8]) -> Result<AdapterOutput, AdapterError> {
+    h.run(|| Webform::handle(post("/hooks/webform", &[("Content-Type", content_type)], body)))
+}
+
+fn new_appeal(out: AdapterOutput) -> InboundMessage {
+    match <[Event; 1]>::try_from(out.events) {
+        Ok([Event::NewAppeal(m)]) => m,
+        other => panic!("expected one new appeal, got {other:?}"),
+    }
+}
+
+#[test]
+fn tilda_urlencoded_form() {
+    let out = submit(&mut Harness::new(), URLENCODED, include_bytes!("../fixtures/tilda.txt")).unwrap();
+    let m = new_appeal(out);
+    assert_eq!(m.platform_id, "5281107:3940651");
+    assert_eq!(m.contact.name.as_deref(), Some("Иван Петров"));
+    assert_eq!(m.contact.phone.as_deref(), Some("+7 (916) 123-45-67"));
+    assert_eq!(m.contact.email.as_deref(), Some("Ivan.Petrov@Example.com"));
+    assert_eq!(m.text, "Не работает доставка");
+    assert_eq!(m.subject.as_deref(), Some("Cart"));
+    assert_eq!(m.meta("city"), Some("Казань"));
+    assert_eq!(m.meta("store"), Some("112"));
+    assert_eq!(m.meta("formid"), Some("form482716103"));
+    assert_eq!(m.meta("cookies"), None);
+}
+
+#[test]
+fn json_form_with_arrays_and_numbers() {
+    let body = br#"{"name":"Olga","phone":"89161234567","message":"Call me","services":["delivery","assembly"],"store":7}"#;
+    let m = new_appeal(submit(&mut Harness::new(), "application/json; charset=utf-8", body).unwrap());
+    assert_eq!(m.contact.name.as_deref(), Some("Olga"));
+    assert_eq!(m.text, "Call me");
+    assert_eq!(m.meta("services"), Some("delivery, assembly"));
+    assert_eq!(m.meta("store"), Some("7"));
+    // No tranid: the same body gives the same id, so a resend is one appeal.
+    let again = new_appeal(submit(&mut Harness::new(), "application/json", body).unwrap());
+    assert_eq!(m.platform_id, again.platform_id);
+}
+
+#[test]
+fn tilda_webhook_check_makes_no_appeal() {
+    let out = submit(&mut Harness::new(), URLENCODED, b"test=test").unwrap();
+    assert!(out.events.is_empty());
+    assert_eq!(out.response.body, b"ok");
+}
+
+#[test]
+fn api_key_is_enforced_when_configured() {
+    let mut h = Harness::new().with_config(r#"{"api_key":"k1"}"#);
+    assert!(matches!(submit(&mut h, URLENCODED, b"Name=A&tranid=1"), Err(AdapterError::Unauthorized(_))));
+    assert!(submit(&mut h, URLENCODED, b"Name=A&tranid=1&api_key=k1").is_ok());
+}
+
+#[test]
+fn bad_payloads_are_malformed() {
+    let h = &mut Harness::new();
+    assert!(matches!(submit(h, "application/json", b"[1,2]"), Err(AdapterError::Malformed(_))));
+    assert!(matches!(submit(h, "text/xml", b"<a/>"), Err(AdapterError::Malformed(_))));
+}
