@@ -1,1 +1,291 @@
-fn main() {}
+//! `clienthub`: the host (`serve`), its benchmark (`bench`), and thin clients of the admin API
+//! (`plugin`, `appeals`, `directory`).
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use clienthub::client::Client;
+use clienthub::server::{ServeOptions, start};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "clienthub", version, about = "Omnichannel appeal hub with WebAssembly plugins")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Remote {
+    /// The host's URL.
+    #[arg(long, env = "CLIENTHUB_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    server: String,
+    /// Admin token (default: $CLIENTHUB_ADMIN_TOKEN, else ./clienthub-data/admin-token).
+    #[arg(long, env = "CLIENTHUB_ADMIN_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the host.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Data directory (database, compiled plugins, admin token).
+        #[arg(long, default_value = "./clienthub-data")]
+        data_dir: PathBuf,
+    },
+    /// Measure throughput, latency and the WASM tax on this machine.
+    Bench(clienthub::bench::BenchOptions),
+    /// Manage plugins.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Read appeals.
+    Appeals {
+        #[command(subcommand)]
+        action: AppealsAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Import or export the routing directory.
+    Directory {
+        #[command(subcommand)]
+        action: DirectoryAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginAction {
+    /// Upload a component (.wasm); validated by the host.
+    Upload {
+        /// The component file.
+        file: PathBuf,
+        /// Activate it right away.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// List plugins, their versions and which is active.
+    List,
+    /// Activate a version.
+    Activate {
+        /// Plugin name.
+        name: String,
+        /// Version to activate.
+        version: String,
+        /// Position in the filter chain (lower runs first).
+        #[arg(long)]
+        position: Option<i64>,
+    },
+    /// Re-activate the previously active version.
+    Rollback {
+        /// Plugin name.
+        name: String,
+    },
+    /// Deactivate a plugin.
+    Deactivate {
+        /// Plugin name.
+        name: String,
+    },
+    /// Set a plugin's configuration from a JSON file (`-` for stdin).
+    Config {
+        /// Plugin name.
+        name: String,
+        /// JSON file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AppealsAction {
+    /// List appeals, newest first.
+    List {
+        /// Only this status (new, routed, dropped, triage).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this channel.
+        #[arg(long)]
+        channel: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show one appeal with its history.
+    Show {
+        /// Appeal id.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DirectoryAction {
+    /// Replace the directory with a JSON file (`-` for stdin); references are validated.
+    Import {
+        /// JSON file.
+        file: PathBuf,
+    },
+    /// Print the directory as JSON.
+    Export,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,cranelift=warn,wasmtime=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Serve { listen, data_dir } => serve(listen, data_dir).await,
+        Command::Bench(options) => clienthub::bench::run(options).await,
+        Command::Plugin { action, remote } => plugin(action, client(remote)?).await,
+        Command::Appeals { action, remote } => appeals(action, client(remote)?).await,
+        Command::Directory { action, remote } => directory(action, client(remote)?).await,
+    }
+}
+
+async fn serve(listen: SocketAddr, data_dir: PathBuf) -> Result<()> {
+    let token = std::env::var("CLIENTHUB_ADMIN_TOKEN").ok();
+    let running = start(ServeOptions { listen, data_dir, admin_token: token, limits: Default::default() }).await?;
+    if let Some(file) = &running.token_file {
+        println!("admin token: {} (set CLIENTHUB_ADMIN_TOKEN to choose your own)", file.display());
+    }
+    println!("clienthub listening on http://{}", running.addr);
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("shutting down");
+    running.stop().await
+}
+
+fn client(remote: Remote) -> Result<Client> {
+    let token = match remote.token {
+        Some(token) => Some(token),
+        None => std::fs::read_to_string("clienthub-data/admin-token").ok().map(|t| t.trim().to_string()),
+    };
+    Ok(Client::new(&remote.server, token))
+}
+
+fn read_input(file: &PathBuf) -> Result<Vec<u8>> {
+    if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(file).with_context(|| format!("reading {}", file.display()))
+    }
+}
+
+fn print(value: &serde_json::Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+async fn plugin(action: PluginAction, client: Client) -> Result<()> {
+    match action {
+        PluginAction::Upload { file, activate } => {
+            let bytes = read_input(&file)?;
+            let record = client.send("POST", "/api/plugins", Some(("application/wasm", bytes))).await?.json()?;
+            println!("uploaded {}@{}", record["name"].as_str().unwrap_or("?"), record["version"].as_str().unwrap_or("?"));
+            if activate {
+                let name = record["name"].as_str().unwrap_or_default();
+                let body = serde_json::json!({ "version": record["version"] });
+                client.send_json("POST", &format!("/api/plugins/{name}/activate"), &body).await?;
+                println!("activated");
+            }
+            Ok(())
+        }
+        PluginAction::List => {
+            let list = client.get_json("/api/plugins").await?;
+            for plugin in list.as_array().into_iter().flatten() {
+                let versions: Vec<&str> = plugin["versions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v["version"].as_str())
+                    .collect();
+                let kind = plugin["versions"][0]["kind"].as_str().unwrap_or("?");
+                println!(
+                    "{:<20} {:<8} active {:<10} versions {}",
+                    plugin["name"].as_str().unwrap_or("?"),
+                    kind,
+                    plugin["active"].as_str().unwrap_or("-"),
+                    versions.join(", ")
+                );
+            }
+            Ok(())
+        }
+        PluginAction::Activate { name, version, position } => {
+            let body = serde_json::json!({ "version": version, "position": position });
+            print(&client.send_json("POST", &format!("/api/plugins/{name}/activate"), &body).await?)
+        }
+        PluginAction::Rollback { name } => {
+            print(&client.send("POST", &format!("/api/plugins/{name}/rollback"), None).await?.json()?)
+        }
+        PluginAction::Deactivate { name } => {
+            print(&client.send("POST", &format!("/api/plugins/{name}/deactivate"), None).await?.json()?)
+        }
+        PluginAction::Config { name, file } => {
+            let value: serde_json::Value = serde_json::from_slice(&read_input(&file)?).context("the config is not JSON")?;
+            print(&client.send_json("PUT", &format!("/api/plugins/{name}/config"), &value).await?)
+        }
+    }
+}
+
+async fn appeals(action: AppealsAction, client: Client) -> Result<()> {
+    match action {
+        AppealsAction::List { status, channel, limit } => {
+            let mut path = format!("/api/appeals?limit={limit}");
+            if let Some(s) = status {
+                path.push_str(&format!("&status={s}"));
+            }
+            if let Some(c) = channel {
+                path.push_str(&format!("&channel={c}"));
+            }
+            let page = client.get_json(&path).await?;
+            for a in page["items"].as_array().into_iter().flatten() {
+                println!(
+                    "{}  {:<9} {:<8} {:<14} {}",
+                    a["id"].as_str().unwrap_or("?"),
+                    a["channel"].as_str().unwrap_or("?"),
+                    a["status"].as_str().unwrap_or("?"),
+                    a["decision"]["queue"].as_str().unwrap_or("-"),
+                    a["text"].as_str().unwrap_or("").chars().take(60).collect::<String>().replace('\n', " ")
+                );
+            }
+            Ok(())
+        }
+        AppealsAction::Show { id } => print(&client.get_json(&format!("/api/appeals/{id}")).await?),
+    }
+}
+
+async fn directory(action: DirectoryAction, client: Client) -> Result<()> {
+    match action {
+        DirectoryAction::Import { file } => {
+            let value: serde_json::Value =
+                serde_json::from_slice(&read_input(&file)?).context("the directory file is not JSON")?;
+            let saved = client.send_json("PUT", "/api/directory", &value).await?;
+            let count = |k: &str| saved[k].as_array().map_or(0, Vec::len);
+            println!(
+                "imported {} regions, {} departments, {} employees, {} topics",
+                count("regions"),
+                count("departments"),
+                count("employees"),
+                count("topics")
+            );
+            Ok(())
+        }
+        DirectoryAction::Export => print(&client.get_json("/api/directory").await?),
+    }
+}

@@ -1,0 +1,336 @@
+//! `clienthub bench`: throughput and latency over HTTP on loopback, per-stage and
+//! instantiation costs, and the WASM tax against the same plugin logic compiled natively.
+//! It prints figures; it asserts nothing.
+
+use crate::client::Client;
+use crate::runtime::wit;
+use crate::server::{ServeOptions, start};
+use anyhow::{Context, Result};
+use clienthub_sdk::testing::Harness;
+use clienthub_sdk::{Channel, Filter, Router};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Benchmark options.
+#[derive(Debug, clap::Args)]
+pub struct BenchOptions {
+    /// Requests for the throughput run.
+    #[arg(long, default_value_t = 20_000)]
+    requests: usize,
+    /// Concurrent connections for the throughput run.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Offered rate (requests/s) of the latency run.
+    #[arg(long, default_value_t = 2_000)]
+    rate: u32,
+    /// Length of the latency run, in seconds.
+    #[arg(long, default_value_t = 5)]
+    seconds: u32,
+    /// Iterations of each per-stage measurement.
+    #[arg(long, default_value_t = 5_000)]
+    iterations: usize,
+}
+
+/// Runs the benchmark on a temporary data directory.
+///
+/// # Errors
+/// When the host cannot start or a request fails outright.
+pub async fn run(options: BenchOptions) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let running = start(ServeOptions {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().to_path_buf(),
+        admin_token: Some("bench".into()),
+        limits: Default::default(),
+    })
+    .await?;
+    let base = format!("http://{}", running.addr);
+    let client = Client::new(&base, Some("bench".into()));
+    let directory: serde_json::Value = serde_json::from_str(SAMPLE_DIRECTORY)?;
+    client.send_json("PUT", "/api/directory", &directory).await?;
+    println!("ClientHub bench — {} cores, data dir on {}", std::thread::available_parallelism()?, dir.path().display());
+
+    // Warm up (phonenumber metadata, pools, connections).
+    offer(&client, 0, 500, 32).await?;
+
+    let started = Instant::now();
+    let (ok, failed) = offer(&client, 1_000_000, options.requests, options.connections).await?;
+    let elapsed = started.elapsed();
+    println!(
+        "throughput: {:.0} appeals/s end to end ({ok} ok, {failed} failed, {} connections, durable acks)",
+        ok as f64 / elapsed.as_secs_f64(),
+        options.connections
+    );
+
+    let latencies = fixed_rate(&client, 5_000_000, options.rate, options.seconds).await?;
+    println!(
+        "latency at {}/s for {}s: p50 {} p99 {} p999 {} max {}",
+        options.rate,
+        options.seconds,
+        micros(percentile(&latencies, 0.50)),
+        micros(percentile(&latencies, 0.99)),
+        micros(percentile(&latencies, 0.999)),
+        micros(latencies.last().copied().unwrap_or_default()),
+    );
+
+    stages(&running.app, options.iterations)?;
+    running.stop().await
+}
+
+/// Sends `count` mixed webhooks over `connections` parallel keep-alive connections.
+async fn offer(client: &Client, first_id: usize, count: usize, connections: usize) -> Result<(usize, usize)> {
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for _ in 0..connections {
+        let client = client.clone();
+        let next = next.clone();
+        workers.push(tokio::spawn(async move {
+            let (mut ok, mut failed) = (0, 0);
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                let (channel, content_type, body) = mixed_request(first_id + i);
+                let answer = client.send("POST", &format!("/hooks/{channel}"), Some((content_type, body))).await;
+                match answer {
+                    Ok(a) if a.status == 200 => ok += 1,
+                    _ => failed += 1,
+                }
+            }
+            (ok, failed)
+        }));
+    }
+    let mut totals = (0, 0);
+    for worker in workers {
+        let (ok, failed) = worker.await?;
+        totals.0 += ok;
+        totals.1 += failed;
+    }
+    Ok(totals)
+}
+
+/// Offers requests at a fixed rate (open loop: latency counts from the scheduled send time).
+async fn fixed_rate(client: &Client, first_id: usize, rate: u32, seconds: u32) -> Result<Vec<Duration>> {
+    let total = (rate * seconds) as usize;
+    let interval = Duration::from_secs(1) / rate;
+    let start = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let scheduled = start + interval * i as u32;
+        tokio::time::sleep_until(scheduled).await;
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let (channel, content_type, body) = mixed_request(first_id + i);
+            let answer = client.send("POST", &format!("/hooks/{channel}"), Some((content_type, body))).await;
+            answer.ok().filter(|a| a.status == 200).map(|_| scheduled.elapsed())
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for task in tasks {
+        latencies.push(task.await?.context("a request failed during the latency run")?);
+    }
+    latencies.sort();
+    Ok(latencies)
+}
+
+/// A realistic mix: Telegram messages (a fifth of them contest noise), JSON and Tilda forms.
+fn mixed_request(i: usize) -> (&'static str, &'static str, Vec<u8>) {
+    match i % 5 {
+        0 | 1 => ("telegram", "application/json", telegram(i, "Хочу вернуть заказ, магазин 112")),
+        2 => ("telegram", "application/json", telegram(i, "Участвую! #конкурс")),
+        3 => (
+            "webform",
+            "application/json",
+            serde_json::json!({"tranid": format!("b{i}"), "name": "Олег", "phone": "8 916 123 45 67",
+                "email": "Oleg@Example.com", "message": "Где курьер? Доставка опаздывает", "city": "Москва"})
+            .to_string()
+            .into_bytes(),
+        ),
+        _ => (
+            "webform",
+            "application/x-www-form-urlencoded",
+            format!("Name=Ivan&Phone=%2B7+916+000-00-00&Comments=refund+please&store=101&tranid=t{i}").into_bytes(),
+        ),
+    }
+}
+
+fn telegram(i: usize, text: &str) -> Vec<u8> {
+    serde_json::json!({
+        "update_id": i,
+        "message": {"message_id": i, "date": 1763900000, "text": text,
+            "from": {"id": i, "is_bot": false, "first_name": "Bench"},
+            "chat": {"id": i, "type": "private"}}
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Per-stage costs in WASM and natively, and store-per-call against a reused instance.
+fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
+    let pipeline = app.registry.pipeline();
+    let runtime = app.registry.runtime();
+    let directory = app.store.directory();
+    let adapter = pipeline.channels.get("telegram").context("telegram is active")?;
+    let filter = pipeline.filters.first().context("a filter is active")?;
+    let router = pipeline.router.as_ref().context("a router is active")?;
+
+    let body = telegram(1, "Хочу вернуть заказ, магазин 112");
+    let request = wit::HttpRequest {
+        method: "POST".into(),
+        path: "/hooks/telegram".into(),
+        query: String::new(),
+        headers: vec![wit::Header { name: "content-type".into(), value: "application/json".into() }],
+        body: body.clone(),
+    };
+    let appeal = wit_appeal();
+
+    let instantiate = median(iterations, || {
+        runtime.manifest(&router.plugin).map(drop).map_err(|e| anyhow::anyhow!("{e}"))
+    })?;
+    let wasm_adapter = median(iterations, || {
+        runtime.handle(&adapter.plugin, directory.clone(), &request).map(drop).map_err(|e| anyhow::anyhow!("{e}"))
+    })?;
+    let wasm_filter = median(iterations, || {
+        runtime.check(&filter.plugin, directory.clone(), &appeal).map(drop).map_err(|e| anyhow::anyhow!("{e}"))
+    })?;
+    let wasm_router = median(iterations, || {
+        runtime.route(&router.plugin, directory.clone(), &appeal).map(drop).map_err(|e| anyhow::anyhow!("{e}"))
+    })?;
+    let reused_router = runtime.route_reusing_instance(&router.plugin, directory.clone(), &appeal, iterations)?;
+
+    let mut harness = native_harness(&directory);
+    let sdk_request = clienthub_sdk::testing::post("/hooks/telegram", &[("content-type", "application/json")], &body);
+    let sdk_appeal = clienthub_sdk::testing::appeal("telegram", &appeal.text);
+    let native_adapter = median(iterations, || {
+        harness.run(|| telegram::Telegram::handle(sdk_request.clone())).map(drop).map_err(|e| anyhow::anyhow!("{e:?}"))
+    })?;
+    let native_filter = median(iterations, || {
+        harness.run(|| contest_filter::ContestFilter::check(sdk_appeal.clone())).map(drop).map_err(anyhow::Error::msg)
+    })?;
+    let native_router = median(iterations, || {
+        harness.run(|| rules_router::RulesRouter::route(sdk_appeal.clone())).map(drop).map_err(anyhow::Error::msg)
+    })?;
+
+    let store = &app.store;
+    let durable = median(200.min(iterations), || {
+        let mut a = crate::appeal::Appeal {
+            id: ulid::Ulid::new().to_string(),
+            channel: "bench".into(),
+            platform_id: "x".into(),
+            conversation_key: "x".into(),
+            received_at: 0,
+            sent_at: None,
+            contact: Default::default(),
+            subject: None,
+            text: "bench".into(),
+            attachments: vec![],
+            metadata: vec![],
+            tags: vec![],
+            status: crate::appeal::Status::Routed,
+            decision: None,
+            error: None,
+            raw_request_id: String::new(),
+            history: vec![],
+        };
+        a.record(0, "received", None, "");
+        store.put_appeal(&a)?;
+        store.flush_now()
+    })?;
+
+    println!("instantiation (fresh Store + instantiate + trivial call): {}", micros(instantiate));
+    println!("per stage, median of {iterations} (fresh Store per call)   wasm      native    tax");
+    for (name, wasm, native) in [
+        ("  telegram adapter", wasm_adapter, native_adapter),
+        ("  contest-filter", wasm_filter, native_filter),
+        ("  rules-router", wasm_router, native_router),
+    ] {
+        println!(
+            "{name:<52} {:>9} {:>9} {:>6.1}×",
+            micros(wasm),
+            micros(native),
+            wasm.as_secs_f64() / native.as_secs_f64().max(1e-9)
+        );
+    }
+    let wasm_total = wasm_adapter + wasm_filter + wasm_router;
+    let native_total = native_adapter + native_filter + native_router;
+    println!(
+        "  all three stages                                   {:>9} {:>9} {:>6.1}×",
+        micros(wasm_total),
+        micros(native_total),
+        wasm_total.as_secs_f64() / native_total.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "rules-router on one reused instance: {} per call (vs {} with a fresh Store)",
+        micros(reused_router),
+        micros(wasm_router)
+    );
+    println!("durable write (one appeal + a lone sled flush, no group commit): {}", micros(durable));
+    Ok(())
+}
+
+fn wit_appeal() -> wit::Appeal {
+    wit::Appeal {
+        id: "01BENCH".into(),
+        channel: "telegram".into(),
+        platform_id: "1".into(),
+        conversation_key: "chat:1".into(),
+        received_at: 0,
+        contact: wit::Contact { name: Some("Bench".into()), phone: None, email: None, platform_user_id: None },
+        subject: None,
+        text: "Хочу вернуть заказ, магазин 112".into(),
+        attachments: vec![],
+        metadata: vec![wit::MetaEntry { key: "store".into(), value: "112".into() }],
+        tags: vec![],
+    }
+}
+
+/// A native harness with the same directory the host has.
+fn native_harness(directory: &crate::directory::Directory) -> Harness {
+    let mut harness = Harness::new();
+    for r in &directory.regions {
+        let cities: Vec<&str> = r.cities.iter().map(String::as_str).collect();
+        let stores: Vec<&str> = r.stores.iter().map(String::as_str).collect();
+        harness = harness.with_region(&r.id, &cities, &stores);
+    }
+    for d in &directory.departments {
+        harness = harness.with_department(&d.id);
+    }
+    for e in &directory.employees {
+        let regions: Vec<&str> = e.regions.iter().map(String::as_str).collect();
+        harness = harness.with_employee(&e.id, &e.department, &regions);
+    }
+    for t in &directory.topics {
+        let keywords: Vec<&str> = t.keywords.iter().map(String::as_str).collect();
+        harness = harness.with_topic(&t.id, &keywords, &t.department);
+    }
+    harness
+}
+
+fn median(iterations: usize, mut f: impl FnMut() -> Result<()>) -> Result<Duration> {
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations.max(1) {
+        let started = Instant::now();
+        f()?;
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    Ok(samples[samples.len() / 2])
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+fn micros(d: Duration) -> String {
+    if d >= Duration::from_millis(10) {
+        format!("{:.1} ms", d.as_secs_f64() * 1e3)
+    } else {
+        format!("{:.1} µs", d.as_secs_f64() * 1e6)
+    }
+}
+
+const SAMPLE_DIRECTORY: &str = include_str!("../../examples/directory.json");

@@ -1,0 +1,113 @@
+//! The admin API: plugins (upload, list, activate, roll back, deactivate, configure) and the
+//! routing directory (import, export).
+
+use super::App;
+use super::bytes_body::Body;
+use super::reply::{error, json, read_body};
+use crate::directory::Directory;
+use crate::registry::{AdminError, MAX_PLUGIN_BYTES};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use serde::Deserialize;
+
+const MAX_JSON_BODY: usize = 4 << 20;
+
+pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<Incoming>) -> Response<Body> {
+    match (method, rest) {
+        (&Method::GET, ["plugins"]) => plugins(app, None),
+        (&Method::GET, ["plugins", name]) => plugins(app, Some(name)),
+        (&Method::POST, ["plugins"]) => match read_body(request, MAX_PLUGIN_BYTES).await {
+            Ok((_, body)) => {
+                let registry = app.registry.clone();
+                let result = tokio::task::spawn_blocking(move || registry.upload(&body)).await;
+                match result {
+                    Ok(Ok(record)) => json(201, &record),
+                    Ok(Err(e)) => admin_error(&e),
+                    Err(e) => error(500, &format!("upload task failed: {e}")),
+                }
+            }
+            Err(e) => e.response(),
+        },
+        (&Method::POST, ["plugins", name, "activate"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Activate {
+                version: String,
+                #[serde(default)]
+                position: Option<i64>,
+            }
+            match read_json::<Activate>(request).await {
+                Ok(a) => outcome(app.registry.activate(name, &a.version, a.position)),
+                Err(r) => r,
+            }
+        }
+        (&Method::POST, ["plugins", name, "rollback"]) => outcome(app.registry.rollback(name)),
+        (&Method::POST, ["plugins", name, "deactivate"]) => outcome(app.registry.deactivate(name)),
+        (&Method::PUT, ["plugins", name, "config"]) => match read_json::<serde_json::Value>(request).await {
+            Ok(config) => outcome(app.registry.configure(name, config)),
+            Err(r) => r,
+        },
+        (&Method::GET, ["directory"]) => json(200, &*app.store.directory()),
+        (&Method::PUT, ["directory"]) => match read_json::<Directory>(request).await {
+            Ok(directory) => match directory.validated() {
+                Ok(directory) => match app.store.put_directory(directory) {
+                    Ok(()) => json(200, &*app.store.directory()),
+                    Err(e) => error(500, &format!("{e:#}")),
+                },
+                Err(problems) => json(400, &serde_json::json!({
+                    "error": format!("the directory has {} problem(s): {}", problems.len(), problems.join("; ")),
+                    "problems": problems,
+                })),
+            },
+            Err(r) => r,
+        },
+        _ => error(405, "see the README for the admin API"),
+    }
+}
+
+fn plugins(app: &App, only: Option<&str>) -> Response<Body> {
+    match app.registry.list() {
+        Ok(list) => {
+            let items: Vec<_> = list
+                .into_iter()
+                .filter(|(a, _)| only.is_none_or(|n| n == a.name))
+                .map(|(activation, versions)| serde_json::json!({
+                    "name": activation.name,
+                    "active": activation.active,
+                    "previous": activation.previous,
+                    "config": activation.config,
+                    "position": activation.position,
+                    "log": activation.log,
+                    "versions": versions,
+                }))
+                .collect();
+            match only {
+                Some(name) if items.is_empty() => error(404, &format!("no plugin named {name}")),
+                Some(_) => json(200, &items[0]),
+                None => json(200, &items),
+            }
+        }
+        Err(e) => error(500, &format!("{e:#}")),
+    }
+}
+
+fn outcome<T: serde::Serialize>(result: Result<T, AdminError>) -> Response<Body> {
+    match result {
+        Ok(value) => json(200, &value),
+        Err(e) => admin_error(&e),
+    }
+}
+
+fn admin_error(e: &AdminError) -> Response<Body> {
+    match e {
+        AdminError::Invalid(m) => error(400, m),
+        AdminError::NotFound(m) => error(404, m),
+        AdminError::Conflict(m) => error(409, m),
+        AdminError::Internal(e) => error(500, &format!("{e:#}")),
+    }
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(request: Request<Incoming>) -> Result<T, Response<Body>> {
+    let (_, body) = read_body(request, MAX_JSON_BODY).await.map_err(|e| e.response())?;
+    serde_json::from_slice(&body).map_err(|e| error(400, &format!("invalid JSON: {e}")))
+}

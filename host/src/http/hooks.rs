@@ -1,0 +1,61 @@
+//! `POST|GET /hooks/{channel}`: the raw request is stored first, the pipeline runs, and the
+//! platform is answered only after the resulting writes are flushed.
+
+use super::bytes_body::Body;
+use super::reply::{error, read_body};
+use super::{App, MAX_HOOK_BODY};
+use crate::appeal::now_ms;
+use crate::store::RawRequest;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+
+pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> Response<Body> {
+    let pipeline = app.registry.pipeline();
+    if !pipeline.has_channel(&channel) {
+        return error(404, &format!("unknown channel '{channel}': no active adapter serves /hooks/{channel}"));
+    }
+    let (parts, body) = match read_body(request, MAX_HOOK_BODY).await {
+        Ok(read) => read,
+        Err(e) => return e.response(),
+    };
+    let raw = RawRequest {
+        id: ulid::Ulid::new().to_string(),
+        channel,
+        received_at: now_ms(),
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect(),
+        outcome: String::new(),
+        body: body.to_vec(),
+    };
+    let runtime = app.registry.runtime().clone();
+    let result = {
+        if let Err(e) = app.store.put_raw(&raw) {
+            return error(503, &format!("could not store the request: {e:#}"));
+        }
+        // Plugin calls are synchronous and bounded by their deadline.
+        tokio::task::block_in_place(|| pipeline.ingest(&app.store, &runtime, raw))
+    };
+    let reply = match result {
+        Ok(reply) => reply,
+        Err(e) => return error(503, &format!("could not store the appeal, retry later: {e:#}")),
+    };
+    if let Err(e) = app.store.commit().await {
+        return error(503, &format!("could not make the appeal durable, retry later: {e:#}"));
+    }
+    let mut response = Response::builder().status(reply.status);
+    for (name, value) in &reply.headers {
+        response = response.header(name, value);
+    }
+    if let Some(first) = reply.appeals.first() {
+        response = response.header("x-clienthub-appeal", first);
+    }
+    response
+        .body(Body::new(Bytes::from(reply.body)))
+        .unwrap_or_else(|e| error(500, &format!("the adapter returned an invalid response: {e}")))
+}

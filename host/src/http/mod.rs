@@ -1,0 +1,127 @@
+//! The HTTP face of the host: webhooks (`/hooks/{channel}`), the admin and appeals API
+//! (`/api/...`, bearer token) and `/healthz`, on hyper's HTTP/1 server.
+//!
+//! [`serve`] accepts connections until its shutdown future resolves; [`App`] holds what the
+//! handlers share.
+
+mod admin;
+mod appeals;
+mod hooks;
+mod reply;
+
+use crate::registry::Registry;
+use crate::store::Store;
+use bytes_body::Body;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response};
+use hyper_util::rt::TokioIo;
+use reply::{error, json};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// The response body type of every handler.
+mod bytes_body {
+    /// A complete response body.
+    pub type Body = http_body_util::Full<hyper::body::Bytes>;
+}
+
+/// What every handler shares.
+pub struct App {
+    /// The database.
+    pub store: Store,
+    /// Plugins and the live pipeline.
+    pub registry: Arc<Registry>,
+    /// The admin bearer token.
+    pub admin_token: String,
+}
+
+/// Largest webhook body accepted (larger: 413).
+pub const MAX_HOOK_BODY: usize = 1 << 20;
+
+/// Serves HTTP on `listener` until `shutdown` resolves; connections in progress finish.
+///
+/// # Errors
+/// When accepting fails fatally.
+pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    continue;
+                }
+            },
+            () = &mut shutdown => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let app = app.clone();
+                async move { Ok::<_, std::convert::Infallible>(route(&app, request).await) }
+            });
+            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+                tracing::debug!("connection ended: {e}");
+            }
+        });
+    }
+}
+
+async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
+    let path = request.uri().path().to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let method = request.method().clone();
+    match (method.clone(), segments.as_slice()) {
+        (Method::GET, ["healthz"]) => json(200, &health(app)),
+        (Method::GET | Method::POST, ["hooks", channel]) => hooks::handle(app, channel.to_string(), request).await,
+        (_, ["hooks", ..]) => error(405, "webhooks take GET or POST"),
+        (_, ["api", ..]) => {
+            if !authorized(app, &request) {
+                return error(401, "missing or wrong bearer token (Authorization: Bearer <admin token>)");
+            }
+            match segments.as_slice() {
+                ["api", "appeals", ..] => appeals::handle(app, &method, &segments[2..], request).await,
+                ["api", "plugins", ..] | ["api", "directory"] => admin::handle(app, &method, &segments[1..], request).await,
+                _ => error(404, &format!("no API at {path}")),
+            }
+        }
+        _ => error(404, &format!("nothing at {path}")),
+    }
+}
+
+fn health(app: &App) -> serde_json::Value {
+    let pipeline = app.registry.pipeline();
+    let stats = &app.registry.runtime().stats;
+    let mut channels: Vec<&String> = pipeline.channels.keys().collect();
+    channels.sort();
+    serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "wit": crate::registry::WIT_VERSION.to_string(),
+        "channels": channels,
+        "filters": pipeline.filters.iter().map(|f| &f.label).collect::<Vec<_>>(),
+        "router": pipeline.router.as_ref().map(|r| &r.label),
+        "appeals": app.store.appeal_count(),
+        "plugins_compiled": stats.compiled.load(std::sync::atomic::Ordering::Relaxed),
+        "plugins_loaded_from_cache": stats.from_cache.load(std::sync::atomic::Ordering::Relaxed),
+    })
+}
+
+fn authorized(app: &App, request: &Request<Incoming>) -> bool {
+    let given = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    constant_time_eq(given.as_bytes(), app.admin_token.as_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

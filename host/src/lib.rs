@@ -1,0 +1,19 @@
+//! # ClientHub host
+//!
+//! Receives customer appeals from every channel through WebAssembly channel adapters, runs
+//! them through filter and router plugins, and keeps everything in sled.
+//!
+//! Start with [`server::start`] (what `clienthub serve` runs), [`registry::Registry`] (plugin
+//! versions and the live pipeline) and [`pipeline::Pipeline::ingest`] (one webhook's path).
+//! Data flows one way: [`http`] → [`pipeline`] → [`runtime`] / [`store`].
+
+pub mod appeal;
+pub mod bench;
+pub mod client;
+pub mod directory;
+pub mod http;
+pub mod pipeline;
+pub mod registry;
+pub mod runtime;
+pub mod server;
+pub mod store;

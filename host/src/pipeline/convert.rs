@@ -1,0 +1,110 @@
+//! Conversions between the WIT records plugins see and ClientHub's stored records.
+
+use crate::appeal::{Appeal, Attachment, Contact, Decision};
+use crate::runtime::wit;
+
+pub fn contact(c: wit::Contact) -> Contact {
+    Contact { name: c.name, phone: c.phone, email: c.email, platform_user_id: c.platform_user_id }
+}
+
+fn attachment_kind(kind: wit::AttachmentKind) -> &'static str {
+    match kind {
+        wit::AttachmentKind::Photo => "photo",
+        wit::AttachmentKind::Document => "document",
+        wit::AttachmentKind::Audio => "audio",
+        wit::AttachmentKind::Voice => "voice",
+        wit::AttachmentKind::Video => "video",
+        wit::AttachmentKind::CallRecording => "call-recording",
+        wit::AttachmentKind::Other => "other",
+    }
+}
+
+fn wit_attachment_kind(kind: &str) -> wit::AttachmentKind {
+    match kind {
+        "photo" => wit::AttachmentKind::Photo,
+        "document" => wit::AttachmentKind::Document,
+        "audio" => wit::AttachmentKind::Audio,
+        "voice" => wit::AttachmentKind::Voice,
+        "video" => wit::AttachmentKind::Video,
+        "call-recording" => wit::AttachmentKind::CallRecording,
+        _ => wit::AttachmentKind::Other,
+    }
+}
+
+pub fn attachments(list: Vec<wit::Attachment>) -> Vec<Attachment> {
+    list.into_iter()
+        .map(|a| Attachment {
+            kind: attachment_kind(a.kind).to_string(),
+            reference: a.reference,
+            mime_type: a.mime_type,
+            size: a.size,
+            file_name: a.file_name,
+        })
+        .collect()
+}
+
+/// The appeal as filters and routers see it.
+pub fn to_wit(a: &Appeal) -> wit::Appeal {
+    wit::Appeal {
+        id: a.id.clone(),
+        channel: a.channel.clone(),
+        platform_id: a.platform_id.clone(),
+        conversation_key: a.conversation_key.clone(),
+        received_at: a.received_at,
+        contact: wit::Contact {
+            name: a.contact.name.clone(),
+            phone: a.contact.phone.clone(),
+            email: a.contact.email.clone(),
+            platform_user_id: a.contact.platform_user_id.clone(),
+        },
+        subject: a.subject.clone(),
+        text: a.text.clone(),
+        attachments: a
+            .attachments
+            .iter()
+            .map(|x| wit::Attachment {
+                kind: wit_attachment_kind(&x.kind),
+                reference: x.reference.clone(),
+                mime_type: x.mime_type.clone(),
+                size: x.size,
+                file_name: x.file_name.clone(),
+            })
+            .collect(),
+        metadata: a.metadata.iter().map(|(k, v)| wit::MetaEntry { key: k.clone(), value: v.clone() }).collect(),
+        tags: a.tags.clone(),
+    }
+}
+
+pub fn decision(d: wit::Decision) -> Decision {
+    Decision {
+        queue: d.queue,
+        region: d.region,
+        department: d.department,
+        topic: d.topic,
+        candidates: d.candidates,
+        strategy: match d.strategy {
+            wit::AssignmentStrategy::RoundRobin => "round-robin",
+            wit::AssignmentStrategy::LeastLoaded => "least-loaded",
+            wit::AssignmentStrategy::Manual => "manual",
+        }
+        .to_string(),
+        priority: match d.priority {
+            wit::Priority::Low => "low",
+            wit::Priority::Normal => "normal",
+            wit::Priority::High => "high",
+            wit::Priority::Urgent => "urgent",
+        }
+        .to_string(),
+        reaction_minutes: d.reaction_minutes,
+        reason: d.reason,
+    }
+}
+
+pub fn delivery_state(s: wit::DeliveryState) -> &'static str {
+    match s {
+        wit::DeliveryState::Sent => "sent",
+        wit::DeliveryState::Delivered => "delivered",
+        wit::DeliveryState::Read => "read",
+        wit::DeliveryState::Failed => "failed",
+    }
+}

@@ -1,0 +1,284 @@
+//! One webhook request through the pipeline: adapter → normaliser → filters → router →
+//! stored appeal, with idempotency on (channel, platform id) and conversation threading.
+
+use super::{Pipeline, Stage, convert, normalize};
+use crate::appeal::{Appeal, Status, now_ms};
+use crate::runtime::{Runtime, wit};
+use crate::store::{Claim, RawRequest, Store};
+use anyhow::Result;
+use std::time::Instant;
+
+/// What to answer the platform once the writes are committed.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: Vec<u8>,
+    /// Appeals created or updated by the request.
+    pub appeals: Vec<String>,
+}
+
+impl Reply {
+    fn json(status: u16, value: serde_json::Value) -> Self {
+        Self {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: value.to_string().into_bytes(),
+            appeals: Vec::new(),
+        }
+    }
+}
+
+impl Pipeline {
+    /// Runs a stored raw request through the pipeline. The caller must commit before
+    /// answering. Plugin failures never make this fail: they put the appeal in triage.
+    ///
+    /// # Errors
+    /// Only on storage failure (then nothing may be acknowledged).
+    pub fn ingest(&self, store: &Store, runtime: &Runtime, mut raw: RawRequest) -> Result<Reply> {
+        let Some(adapter) = self.channels.get(&raw.channel) else {
+            store.set_raw_outcome(&mut raw, "no active adapter".into())?;
+            return Ok(Reply::json(404, serde_json::json!({"error": format!("unknown channel '{}'", raw.channel)})));
+        };
+        let request = wit::HttpRequest {
+            method: raw.method.clone(),
+            path: raw.path.clone(),
+            query: raw.query.clone(),
+            headers: raw.headers.iter().map(|(n, v)| wit::Header { name: n.clone(), value: v.clone() }).collect(),
+            body: raw.body.clone(),
+        };
+        let started = Instant::now();
+        let output = runtime.handle(&adapter.plugin, store.directory(), &request);
+        tracing::trace!(plugin = %adapter.label, elapsed_us = started.elapsed().as_micros() as u64, "adapter");
+        let output = match output {
+            Ok(Ok(output)) => output,
+            Ok(Err(wit::AdapterError::Unauthorized(why))) => {
+                tracing::warn!(channel = %raw.channel, raw = %raw.id, "refused: {why}");
+                store.set_raw_outcome(&mut raw, format!("unauthorized: {why}"))?;
+                return Ok(Reply::json(401, serde_json::json!({"error": why})));
+            }
+            Ok(Err(wit::AdapterError::Malformed(why))) => {
+                let id = self.triage_raw(store, &mut raw, adapter, format!("malformed payload: {why}"))?;
+                return Ok(Reply { appeals: vec![id], ..Reply::json(200, serde_json::json!({"ok": true})) });
+            }
+            Err(failure) => {
+                let id = self.triage_raw(store, &mut raw, adapter, format!("{} failed: {failure}", adapter.label))?;
+                return Ok(Reply { appeals: vec![id], ..Reply::json(200, serde_json::json!({"ok": true})) });
+            }
+        };
+        let mut appeals = Vec::new();
+        let mut outcomes = Vec::new();
+        for event in output.events {
+            let (id, outcome) = self.event(store, runtime, &raw, adapter, event)?;
+            appeals.extend(id);
+            outcomes.push(outcome);
+        }
+        store.set_raw_outcome(&mut raw, if outcomes.is_empty() { "no events".into() } else { outcomes.join("; ") })?;
+        Ok(Reply {
+            status: output.response.status,
+            headers: output.response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            body: output.response.body,
+            appeals,
+        })
+    }
+
+    fn event(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        raw: &RawRequest,
+        adapter: &Stage,
+        event: wit::Event,
+    ) -> Result<(Option<String>, String)> {
+        match event {
+            wit::Event::NewAppeal(message) => self.message(store, runtime, raw, adapter, message, false),
+            wit::Event::FollowUp(message) => self.message(store, runtime, raw, adapter, message, true),
+            wit::Event::ReplyCommand(reply) => {
+                let detail = format!("reply requested by {}: {}", reply.author.as_deref().unwrap_or("unknown"), reply.text);
+                Ok(match annotate(store, &reply.appeal_id, "reply_requested", &adapter.label, detail)? {
+                    true => (Some(reply.appeal_id.clone()), format!("reply for {}", reply.appeal_id)),
+                    false => (None, format!("reply for unknown appeal {}", reply.appeal_id)),
+                })
+            }
+            wit::Event::DeliveryStatus(status) => {
+                let state = convert::delivery_state(status.state);
+                tracing::info!(channel = %raw.channel, message = %status.platform_message_id, state, "delivery status");
+                Ok((None, format!("delivery status {state} for {}", status.platform_message_id)))
+            }
+        }
+    }
+
+    /// A message: a duplicate, a follow-up joining its conversation's open appeal, or a new
+    /// appeal through filters and router.
+    fn message(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        raw: &RawRequest,
+        adapter: &Stage,
+        message: wit::InboundMessage,
+        follow_up: bool,
+    ) -> Result<(Option<String>, String)> {
+        let id = ulid::Ulid::new().to_string();
+        let open = match follow_up {
+            true => store
+                .conversation(&raw.channel, &message.conversation_key)?
+                .map(|id| store.appeal(&id))
+                .transpose()?
+                .flatten()
+                .filter(|a| a.status.is_open()),
+            false => None,
+        };
+        let owner = open.as_ref().map_or(id.as_str(), |a| a.id.as_str());
+        if let Claim::Seen(existing) = store.claim(&raw.channel, &message.platform_id, owner)? {
+            tracing::debug!(channel = %raw.channel, platform_id = %message.platform_id, appeal = %existing, "duplicate");
+            return Ok((Some(existing.clone()), format!("duplicate of {existing}")));
+        }
+        if let Some(mut appeal) = open {
+            let now = now_ms();
+            let attachments = message.attachments.len();
+            let detail = match attachments {
+                0 => message.text.clone(),
+                n => format!("{} (+{n} attachments)", message.text),
+            };
+            appeal.record(now, "message", Some(adapter.label.clone()), detail);
+            store.put_appeal(&appeal)?;
+            tracing::info!(appeal = %appeal.id, channel = %raw.channel, "follow-up joined its appeal");
+            return Ok((Some(appeal.id.clone()), format!("follow-up to {}", appeal.id)));
+        }
+        let appeal = self.new_appeal(runtime, store, raw, adapter, id, message);
+        store.put_appeal(&appeal)?;
+        store.set_conversation(&appeal.channel, &appeal.conversation_key, &appeal.id)?;
+        tracing::info!(
+            appeal = %appeal.id,
+            channel = %appeal.channel,
+            status = ?appeal.status,
+            queue = appeal.decision.as_ref().map(|d| d.queue.as_str()).unwrap_or("-"),
+            "appeal stored"
+        );
+        Ok((Some(appeal.id.clone()), format!("appeal {}", appeal.id)))
+    }
+
+    fn new_appeal(
+        &self,
+        runtime: &Runtime,
+        store: &Store,
+        raw: &RawRequest,
+        adapter: &Stage,
+        id: String,
+        message: wit::InboundMessage,
+    ) -> Appeal {
+        let mut contact = convert::contact(message.contact);
+        normalize::contact(&mut contact);
+        let mut appeal = Appeal {
+            id,
+            channel: raw.channel.clone(),
+            platform_id: message.platform_id,
+            conversation_key: message.conversation_key,
+            received_at: raw.received_at,
+            sent_at: message.sent_at,
+            contact,
+            subject: message.subject,
+            text: message.text,
+            attachments: convert::attachments(message.attachments),
+            metadata: message.metadata.into_iter().map(|m| (m.key, m.value)).collect(),
+            tags: Vec::new(),
+            status: Status::New,
+            decision: None,
+            error: None,
+            raw_request_id: raw.id.clone(),
+            history: Vec::new(),
+        };
+        appeal.record(raw.received_at, "received", Some(adapter.label.clone()), format!("raw request {}", raw.id));
+        let directory = store.directory();
+        for filter in &self.filters {
+            match runtime.check(&filter.plugin, directory.clone(), &convert::to_wit(&appeal)) {
+                Ok(wit::Verdict::Keep) => appeal.record(now_ms(), "kept", Some(filter.label.clone()), ""),
+                Ok(wit::Verdict::Tag(tags)) => {
+                    appeal.record(now_ms(), "tagged", Some(filter.label.clone()), tags.join(", "));
+                    appeal.tags.extend(tags);
+                }
+                Ok(wit::Verdict::Drop(reason)) => {
+                    appeal.record(now_ms(), "dropped", Some(filter.label.clone()), reason);
+                    appeal.status = Status::Dropped;
+                    return appeal;
+                }
+                Err(failure) => return triage(appeal, &filter.label, failure.to_string()),
+            }
+        }
+        let Some(router) = &self.router else {
+            appeal.record(now_ms(), "unrouted", None, "no router is active");
+            return appeal;
+        };
+        match runtime.route(&router.plugin, directory, &convert::to_wit(&appeal)) {
+            Ok(decision) => {
+                let decision = convert::decision(decision);
+                appeal.record(now_ms(), "routed", Some(router.label.clone()), format!("queue {}: {}", decision.queue, decision.reason));
+                appeal.tags.extend(decision_tags(&decision));
+                appeal.status = Status::Routed;
+                appeal.decision = Some(decision);
+                appeal
+            }
+            Err(failure) => triage(appeal, &router.label, failure.to_string()),
+        }
+    }
+
+    /// Keeps a request the adapter could not turn into events as a triage appeal.
+    fn triage_raw(&self, store: &Store, raw: &mut RawRequest, adapter: &Stage, error: String) -> Result<String> {
+        let id = ulid::Ulid::new().to_string();
+        let mut appeal = Appeal {
+            id: id.clone(),
+            channel: raw.channel.clone(),
+            platform_id: format!("raw:{}", raw.id),
+            conversation_key: format!("raw:{}", raw.id),
+            received_at: raw.received_at,
+            sent_at: None,
+            contact: Default::default(),
+            subject: None,
+            text: String::from_utf8_lossy(&raw.body[..raw.body.len().min(2000)]).into_owned(),
+            attachments: Vec::new(),
+            metadata: Vec::new(),
+            tags: Vec::new(),
+            status: Status::New,
+            decision: None,
+            error: None,
+            raw_request_id: raw.id.clone(),
+            history: Vec::new(),
+        };
+        appeal.record(raw.received_at, "received", None, format!("raw request {}", raw.id));
+        let appeal = triage(appeal, &adapter.label, error.clone());
+        store.put_appeal(&appeal)?;
+        store.set_raw_outcome(raw, format!("triage {id}: {error}"))?;
+        tracing::warn!(appeal = %id, channel = %raw.channel, "request kept in triage: {error}");
+        Ok(id)
+    }
+}
+
+fn decision_tags(decision: &crate::appeal::Decision) -> Vec<String> {
+    let mut tags = Vec::new();
+    if decision.priority != "normal" {
+        tags.push(format!("priority:{}", decision.priority));
+    }
+    tags
+}
+
+fn triage(mut appeal: Appeal, plugin: &str, error: String) -> Appeal {
+    tracing::warn!(appeal = %appeal.id, plugin, "plugin call failed: {error}");
+    appeal.record(now_ms(), "triage", Some(plugin.to_string()), error.clone());
+    appeal.status = Status::Triage;
+    appeal.error = Some(error);
+    appeal
+}
+
+/// Adds a history event to an existing appeal; false when there is no such appeal.
+fn annotate(store: &Store, appeal_id: &str, stage: &str, plugin: &str, detail: String) -> Result<bool> {
+    let Some(mut appeal) = store.appeal(appeal_id)? else {
+        return Ok(false);
+    };
+    appeal.record(now_ms(), stage, Some(plugin.to_string()), detail);
+    store.put_appeal(&appeal)?;
+    Ok(true)
+}

@@ -1,0 +1,42 @@
+//! The stages an appeal goes through, over one immutable snapshot of the active plugins.
+//!
+//! [`Pipeline`] is what the registry swaps atomically; [`Pipeline::ingest`] takes a raw
+//! webhook request (already stored) through the channel adapter, the normaliser, the filter
+//! chain and the router, and writes the appeals. The caller commits (flushes) before it
+//! answers the platform. Nothing here knows HTTP types other than the WIT request record.
+
+mod convert;
+mod ingest;
+mod normalize;
+
+pub use ingest::Reply;
+
+use crate::runtime::LoadedPlugin;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One active plugin version in the pipeline.
+pub struct Stage {
+    /// `name@version`, recorded in every history event the stage produces.
+    pub label: String,
+    /// The loaded plugin.
+    pub plugin: LoadedPlugin,
+}
+
+/// A snapshot of the active plugins. Immutable: activation builds a new one.
+#[derive(Default)]
+pub struct Pipeline {
+    /// Channel adapters by channel name (`/hooks/{name}`).
+    pub channels: HashMap<String, Arc<Stage>>,
+    /// The filter chain, in order.
+    pub filters: Vec<Arc<Stage>>,
+    /// The router, if one is active.
+    pub router: Option<Arc<Stage>>,
+}
+
+impl Pipeline {
+    /// Whether `/hooks/{channel}` has an active adapter.
+    pub fn has_channel(&self, channel: &str) -> bool {
+        self.channels.contains_key(channel)
+    }
+}

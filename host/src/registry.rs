@@ -1,0 +1,558 @@
+//! Plugin versions and their activation: upload and validate, activate, roll back, configure,
+//! and the atomic swap of the pipeline snapshot that each of these produces.
+//!
+//! Validation compiles the component, finds the world it exports, checks the WIT version
+//! against the host's (semver-compatible or refused), reads its manifest and checks it agrees
+//! with the exports, and compiles the config schema. Activation builds a new
+//! [`Pipeline`](crate::pipeline::Pipeline) and swaps it in with one `Arc` store: in-flight
+//! appeals keep the snapshot they started with.
+
+use crate::pipeline::{Pipeline, Stage};
+use crate::runtime::{Grants, LoadedPlugin, Runtime, World, wit};
+use crate::store::Store;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use wasmtime::component::Component;
+
+/// The WIT package version this host implements.
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 0);
+/// Largest plugin upload.
+pub const MAX_PLUGIN_BYTES: usize = 16 << 20;
+
+/// A stored plugin version.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PluginRecord {
+    /// Plugin name.
+    pub name: String,
+    /// Its semver version.
+    pub version: String,
+    /// Its world.
+    pub kind: World,
+    /// The WIT package version it targets.
+    pub wit_version: String,
+    /// The SDK version it was built with.
+    pub sdk_version: String,
+    /// One line for the admin.
+    pub description: String,
+    /// Capabilities it asked for (`key-value`, `directory`, `outbound-host:api.x`).
+    pub capabilities: Vec<String>,
+    /// JSON Schema of its configuration.
+    pub config_schema: serde_json::Value,
+    /// sha256 of the component.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: usize,
+    /// Upload time (ms since the epoch).
+    pub uploaded_at: u64,
+}
+
+impl PluginRecord {
+    /// `name@version`.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+}
+
+/// A plugin name's activation state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Activation {
+    /// Plugin name.
+    pub name: String,
+    /// The active version, if any.
+    pub active: Option<String>,
+    /// Versions active before, oldest first (rollback pops the last).
+    pub previous: Vec<String>,
+    /// Admin configuration (JSON).
+    pub config: serde_json::Value,
+    /// Order in the filter chain (lower runs first).
+    pub position: i64,
+    /// What happened, newest last: `activated 0.2.0`, `rolled back to 0.1.0`, `configured`.
+    pub log: Vec<(u64, String)>,
+}
+
+/// Why an admin operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The input is wrong; the message says how.
+    #[error("{0}")]
+    Invalid(String),
+    /// No such plugin or version.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// Anything else (storage).
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+fn invalid<T>(message: impl Into<String>) -> Result<T, AdminError> {
+    Err(AdminError::Invalid(message.into()))
+}
+
+/// The plugin registry and the live pipeline.
+pub struct Registry {
+    store: Store,
+    runtime: Arc<Runtime>,
+    current: RwLock<Arc<Pipeline>>,
+    /// Components by sha256, so a swap never recompiles.
+    compiled: Mutex<HashMap<String, Component>>,
+    /// Serialises admin changes (uploads may run in parallel; activations may not).
+    admin: Mutex<()>,
+}
+
+impl Registry {
+    /// Loads the active plugins of the store into the first pipeline.
+    ///
+    /// # Errors
+    /// When a stored plugin cannot be loaded.
+    pub fn open(store: Store, runtime: Arc<Runtime>) -> Result<Arc<Self>> {
+        let registry = Arc::new(Self {
+            store,
+            runtime,
+            current: RwLock::new(Arc::new(Pipeline::default())),
+            compiled: Mutex::new(HashMap::new()),
+            admin: Mutex::new(()),
+        });
+        registry.rebuild()?;
+        Ok(registry)
+    }
+
+    /// The current pipeline snapshot.
+    pub fn pipeline(&self) -> Arc<Pipeline> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Installs and activates the first-party plugins on a fresh data directory.
+    ///
+    /// # Errors
+    /// When an embedded plugin fails validation (a build problem).
+    pub fn install_first_party(&self) -> Result<()> {
+        if !self.store.is_fresh() {
+            return Ok(());
+        }
+        for (crate_name, bytes) in clienthub_artifacts::FIRST_PARTY {
+            let record = self
+                .upload(bytes)
+                .map_err(|e| anyhow::anyhow!("first-party plugin {crate_name}: {e}"))?;
+            self.activate(&record.name, &record.version, None)
+                .map_err(|e| anyhow::anyhow!("activating {crate_name}: {e}"))?;
+            tracing::info!(plugin = %record.label(), "installed first-party plugin");
+        }
+        Ok(())
+    }
+
+    /// Validates and stores an uploaded component. Uploading the same bytes twice is fine.
+    ///
+    /// # Errors
+    /// [`AdminError::Invalid`] with the reason when the upload is not an acceptable plugin,
+    /// [`AdminError::Conflict`] when `name@version` exists with other bytes.
+    pub fn upload(&self, bytes: &[u8]) -> Result<PluginRecord, AdminError> {
+        if bytes.len() > MAX_PLUGIN_BYTES {
+            return invalid(format!("the plugin is {} bytes; the limit is {MAX_PLUGIN_BYTES}", bytes.len()));
+        }
+        match bytes.get(..8) {
+            Some([0, b'a', b's', b'm', 0x0d, 0, 1, 0]) => {}
+            Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
+                return invalid(
+                    "this is a core WebAssembly module, not a component: build the plugin with \
+                     `cargo build --target wasm32-wasip2`",
+                );
+            }
+            _ => return invalid("not a WebAssembly component (the file does not start with the \\0asm header)"),
+        }
+        let sha256 = hex::encode(Sha256::digest(bytes));
+        let component = self
+            .runtime
+            .compile(&sha256, bytes)
+            .map_err(|e| AdminError::Invalid(format!("the component does not compile: {e:#}")))?;
+        let world = self.exported_world(&component)?;
+        let probe = self
+            .runtime
+            .load(&component, world, Grants { label: "upload".into(), kv: None, directory: false, config: "{}".into() })
+            .map_err(|e| AdminError::Invalid(format!("the component does not fit the {world} world: {e:#}")))?;
+        let manifest = self
+            .runtime
+            .manifest(&probe)
+            .map_err(|e| AdminError::Invalid(format!("reading the plugin's manifest failed: {e}")))?;
+        let record = self.check_manifest(manifest, world, &sha256, bytes.len())?;
+        let key = record.label();
+        if let Some(existing) = self.store.plugin::<PluginRecord>(&key)? {
+            if existing.sha256 == record.sha256 {
+                return Ok(existing);
+            }
+            return Err(AdminError::Conflict(format!(
+                "{key} is already uploaded with different content; bump the version"
+            )));
+        }
+        self.store.put_plugin(&key, &record, &sha256, bytes)?;
+        self.store.flush_now()?;
+        self.compiled.lock().unwrap_or_else(|e| e.into_inner()).insert(sha256, component);
+        tracing::info!(plugin = %key, kind = %world, "plugin uploaded");
+        Ok(record)
+    }
+
+    /// The world the component exports, with its WIT version checked.
+    fn exported_world(&self, component: &Component) -> Result<World, AdminError> {
+        let ty = component.component_type();
+        let names: Vec<String> = ty.exports(self.runtime.engine()).map(|(name, _)| name.to_string()).collect();
+        let ours: Vec<(World, semver::Version)> = names
+            .iter()
+            .filter_map(|name| {
+                let rest = name.strip_prefix("clienthub:plugin/")?;
+                let (interface, version) = rest.split_once('@')?;
+                Some((World::from_interface(interface)?, semver::Version::parse(version).ok()?))
+            })
+            .collect();
+        let [(world, version)] = ours.as_slice() else {
+            return invalid(format!(
+                "the component must export exactly one of clienthub:plugin/channel-adapter, \
+                 appeal-filter or appeal-router; it exports: [{}]",
+                names.join(", ")
+            ));
+        };
+        if !wit_compatible(version) {
+            return invalid(format!(
+                "the plugin targets clienthub:plugin@{version}, which this host (clienthub:plugin@{WIT_VERSION}) \
+                 does not support: rebuild it with an SDK for {}.{}.x",
+                WIT_VERSION.major, WIT_VERSION.minor
+            ));
+        }
+        Ok(*world)
+    }
+
+    fn check_manifest(
+        &self,
+        m: wit::Manifest,
+        world: World,
+        sha256: &str,
+        size: usize,
+    ) -> Result<PluginRecord, AdminError> {
+        let claimed = World::of_kind(m.kind);
+        if claimed != world {
+            return invalid(format!(
+                "the manifest says the plugin is a {claimed}, but the component exports the {world} world \
+                 (clienthub:plugin/{})",
+                world.export_interface()
+            ));
+        }
+        let name_ok = !m.name.is_empty()
+            && m.name.len() <= 64
+            && m.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !name_ok {
+            return invalid(format!("plugin name '{}' must be 1-64 characters of a-z, 0-9 and -", m.name));
+        }
+        semver::Version::parse(&m.version)
+            .map_err(|e| AdminError::Invalid(format!("plugin version '{}' is not semver: {e}", m.version)))?;
+        let wit_version = semver::Version::parse(&m.wit_version)
+            .map_err(|e| AdminError::Invalid(format!("manifest wit-version '{}' is not semver: {e}", m.wit_version)))?;
+        if !wit_compatible(&wit_version) {
+            return invalid(format!(
+                "the manifest targets clienthub:plugin@{wit_version}; this host implements {WIT_VERSION}"
+            ));
+        }
+        let config_schema: serde_json::Value = serde_json::from_str(&m.config_schema)
+            .map_err(|e| AdminError::Invalid(format!("the config schema is not JSON: {e} ({})", m.description)))?;
+        jsonschema::validator_for(&config_schema)
+            .map_err(|e| AdminError::Invalid(format!("the config schema is not a valid JSON Schema: {e}")))?;
+        Ok(PluginRecord {
+            name: m.name,
+            version: m.version,
+            kind: world,
+            wit_version: m.wit_version,
+            sdk_version: m.sdk_version,
+            description: m.description,
+            capabilities: m
+                .capabilities
+                .into_iter()
+                .map(|c| match c {
+                    wit::Capability::KeyValue => "key-value".to_string(),
+                    wit::Capability::Directory => "directory".to_string(),
+                    wit::Capability::OutboundHost(h) => format!("outbound-host:{h}"),
+                })
+                .collect(),
+            config_schema,
+            sha256: sha256.to_string(),
+            size,
+            uploaded_at: crate::appeal::now_ms(),
+        })
+    }
+
+    /// Every stored version with its activation state, by name.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn list(&self) -> Result<Vec<(Activation, Vec<PluginRecord>)>> {
+        let mut by_name: HashMap<String, Vec<PluginRecord>> = HashMap::new();
+        for record in self.store.plugins::<PluginRecord>()? {
+            by_name.entry(record.name.clone()).or_default().push(record);
+        }
+        let mut out: Vec<_> = by_name
+            .into_iter()
+            .map(|(name, mut versions)| {
+                versions.sort_by(|a, b| version_order(&a.version, &b.version));
+                let activation = self.store.activation::<Activation>(&name)?.unwrap_or(Activation {
+                    name: name.clone(),
+                    config: serde_json::json!({}),
+                    ..Default::default()
+                });
+                Ok((activation, versions))
+            })
+            .collect::<Result<_>>()?;
+        out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        Ok(out)
+    }
+
+    /// Makes `version` the active version of `name` and swaps the pipeline.
+    ///
+    /// # Errors
+    /// [`AdminError::NotFound`] for an unknown version. Activating a router deactivates the
+    /// router that was active (there is one router at a time).
+    pub fn activate(&self, name: &str, version: &str, position: Option<i64>) -> Result<Activation, AdminError> {
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        let record = self.record(name, version)?;
+        // One router at a time: activating a router replaces the one that is active.
+        let mut replaced = Vec::new();
+        if record.kind == World::Router {
+            for mut other in self.store.activations::<Activation>()? {
+                let Some(active) = other.active.clone() else { continue };
+                if other.name != name && self.record(&other.name, &active).is_ok_and(|r| r.kind == World::Router) {
+                    other.previous.push(active);
+                    other.active = None;
+                    other.log.push((crate::appeal::now_ms(), format!("replaced by {}", record.label())));
+                    replaced.push(other);
+                }
+            }
+        }
+        let mut state = self.activation_state(name)?;
+        if state.active.as_deref() == Some(version) {
+            return Ok(state);
+        }
+        if let Some(old) = state.active.take() {
+            state.previous.push(old);
+        }
+        state.active = Some(version.to_string());
+        if let Some(position) = position {
+            state.position = position;
+        }
+        state.log.push((crate::appeal::now_ms(), format!("activated {version}")));
+        replaced.insert(0, state);
+        Ok(self.commit_activations(replaced)?.remove(0))
+    }
+
+    /// Re-activates the version that was active before the current one.
+    ///
+    /// # Errors
+    /// [`AdminError::Conflict`] when there is nothing to roll back to.
+    pub fn rollback(&self, name: &str) -> Result<Activation, AdminError> {
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.activation_state(name)?;
+        let Some(previous) = state.previous.pop() else {
+            return Err(AdminError::Conflict(format!("{name} has no earlier version to roll back to")));
+        };
+        let from = state.active.replace(previous.clone()).unwrap_or_default();
+        state.log.push((crate::appeal::now_ms(), format!("rolled back from {from} to {previous}")));
+        self.commit_activation(state)
+    }
+
+    /// Deactivates `name`: its channel stops answering, or it leaves the chain.
+    ///
+    /// # Errors
+    /// [`AdminError::NotFound`] for an unknown plugin.
+    pub fn deactivate(&self, name: &str) -> Result<Activation, AdminError> {
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.activation_state(name)?;
+        if let Some(old) = state.active.take() {
+            state.previous.push(old.clone());
+            state.log.push((crate::appeal::now_ms(), format!("deactivated {old}")));
+        }
+        self.commit_activation(state)
+    }
+
+    /// Validates `config` against the active (or newest) version's schema, stores it and
+    /// swaps the pipeline so the next call sees it.
+    ///
+    /// # Errors
+    /// [`AdminError::Invalid`] listing every schema violation.
+    pub fn configure(&self, name: &str, config: serde_json::Value) -> Result<Activation, AdminError> {
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.activation_state(name)?;
+        let versions = self.versions(name)?;
+        let record = match &state.active {
+            Some(v) => self.record(name, v)?,
+            None => versions.last().cloned().ok_or_else(|| AdminError::NotFound(format!("no plugin named {name}")))?,
+        };
+        validate_config(&record, &config)?;
+        state.config = config;
+        state.log.push((crate::appeal::now_ms(), "configured".to_string()));
+        self.commit_activation(state)
+    }
+
+    fn versions(&self, name: &str) -> Result<Vec<PluginRecord>, AdminError> {
+        let mut versions: Vec<PluginRecord> =
+            self.store.plugins::<PluginRecord>()?.into_iter().filter(|r| r.name == name).collect();
+        versions.sort_by(|a, b| version_order(&a.version, &b.version));
+        Ok(versions)
+    }
+
+    fn record(&self, name: &str, version: &str) -> Result<PluginRecord, AdminError> {
+        self.store
+            .plugin::<PluginRecord>(&format!("{name}@{version}"))?
+            .ok_or_else(|| AdminError::NotFound(format!("no plugin {name}@{version} has been uploaded")))
+    }
+
+    fn activation_state(&self, name: &str) -> Result<Activation, AdminError> {
+        if let Some(state) = self.store.activation::<Activation>(name)? {
+            return Ok(state);
+        }
+        if self.versions(name)?.is_empty() {
+            return Err(AdminError::NotFound(format!("no plugin named {name}")));
+        }
+        let position = self.store.activations::<Activation>()?.iter().map(|a| a.position + 1).max().unwrap_or(0);
+        Ok(Activation { name: name.to_string(), config: serde_json::json!({}), position, ..Default::default() })
+    }
+
+    fn commit_activation(&self, state: Activation) -> Result<Activation, AdminError> {
+        Ok(self.commit_activations(vec![state])?.remove(0))
+    }
+
+    /// Builds the pipeline with `changed` applied, and only if that works, stores the states
+    /// and swaps the pipeline in (one `Arc` store).
+    fn commit_activations(&self, changed: Vec<Activation>) -> Result<Vec<Activation>, AdminError> {
+        for state in &changed {
+            if let Some(version) = &state.active {
+                validate_config(&self.record(&state.name, version)?, &state.config)?;
+            }
+        }
+        let mut all = self.store.activations::<Activation>()?;
+        all.retain(|a| !changed.iter().any(|c| c.name == a.name));
+        all.extend(changed.iter().cloned());
+        let pipeline = self.build(&all).map_err(AdminError::Internal)?;
+        for state in &changed {
+            self.store.put_activation(&state.name, state)?;
+        }
+        self.store.flush_now()?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(pipeline);
+        for state in &changed {
+            tracing::info!(plugin = %state.name, active = ?state.active, "pipeline swapped");
+        }
+        Ok(changed)
+    }
+
+    fn rebuild(&self) -> Result<()> {
+        let pipeline = self.build(&self.store.activations::<Activation>()?)?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(pipeline);
+        Ok(())
+    }
+
+    fn build(&self, activations: &[Activation]) -> Result<Pipeline> {
+        let mut pipeline = Pipeline::default();
+        let mut filters = Vec::new();
+        for activation in activations {
+            let Some(version) = &activation.active else { continue };
+            let record = self.record(&activation.name, version).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let stage = Arc::new(Stage {
+                label: record.label(),
+                plugin: self.load(&record, &activation.config)?,
+            });
+            match record.kind {
+                World::Channel => {
+                    pipeline.channels.insert(record.name.clone(), stage);
+                }
+                World::Filter => filters.push((activation.position, record.name.clone(), stage)),
+                World::Router => pipeline.router = Some(stage),
+            }
+        }
+        filters.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        pipeline.filters = filters.into_iter().map(|(_, _, s)| s).collect();
+        Ok(pipeline)
+    }
+
+    fn load(&self, record: &PluginRecord, config: &serde_json::Value) -> Result<LoadedPlugin> {
+        let component = {
+            let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+            match compiled.get(&record.sha256) {
+                Some(c) => c.clone(),
+                None => {
+                    let bytes = self
+                        .store
+                        .blob(&record.sha256)?
+                        .with_context(|| format!("the binary of {} is missing", record.label()))?;
+                    let c = self.runtime.compile(&record.sha256, &bytes)?;
+                    compiled.insert(record.sha256.clone(), c.clone());
+                    c
+                }
+            }
+        };
+        let has = |cap: &str| record.capabilities.iter().any(|c| c == cap);
+        let grants = Grants {
+            label: record.label().into(),
+            kv: has("key-value").then(|| self.store.plugin_kv(&record.name)),
+            directory: has("directory"),
+            config: config.to_string().into(),
+        };
+        self.runtime
+            .load(&component, record.kind, grants)
+            .with_context(|| format!("loading {}", record.label()))
+    }
+}
+
+fn validate_config(record: &PluginRecord, config: &serde_json::Value) -> Result<(), AdminError> {
+    let validator = jsonschema::validator_for(&record.config_schema)
+        .map_err(|e| AdminError::Invalid(format!("{} has an invalid schema: {e}", record.label())))?;
+    let problems: Vec<String> = validator
+        .iter_errors(config)
+        .map(|e| {
+            let at = e.instance_path.to_string();
+            format!("{}: {e}", if at.is_empty() { "(root)".to_string() } else { at })
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        invalid(format!("the configuration does not fit {}'s schema: {}", record.label(), problems.join("; ")))
+    }
+}
+
+/// Whether a plugin built against `version` of the WIT package runs on this host.
+pub fn wit_compatible(version: &semver::Version) -> bool {
+    let req = semver::VersionReq {
+        comparators: vec![semver::Comparator {
+            op: semver::Op::Caret,
+            major: WIT_VERSION.major,
+            minor: Some(WIT_VERSION.minor),
+            patch: Some(0),
+            pre: semver::Prerelease::EMPTY,
+        }],
+    };
+    req.matches(version)
+}
+
+fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (semver::Version::parse(a), semver::Version::parse(b)) {
+        (Ok(a), Ok(b)) => a.cmp(&b),
+        _ => a.cmp(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wit_compatibility_follows_semver() {
+        assert!(wit_compatible(&semver::Version::new(0, 1, 0)));
+        assert!(wit_compatible(&semver::Version::new(0, 1, 7)));
+        assert!(!wit_compatible(&semver::Version::new(0, 2, 0)));
+        assert!(!wit_compatible(&semver::Version::new(1, 0, 0)));
+    }
+}

@@ -1,0 +1,44 @@
+//! Host-side bindings of the `clienthub:plugin` WIT package, one module per world. The
+//! `channel` and `filter` worlds reuse the `router` world's import interfaces, so the host
+//! implements each import once.
+#![allow(missing_docs, reason = "generated code")]
+
+/// The `router` world; its imports are shared by all worlds.
+pub mod router {
+    wasmtime::component::bindgen!({ path: "../wit", world: "router" });
+}
+
+/// The `filter` world.
+pub mod filter {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "filter",
+        with: {
+            "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
+            "clienthub:plugin/log": crate::runtime::bindings::router::clienthub::plugin::log,
+            "clienthub:plugin/kv": crate::runtime::bindings::router::clienthub::plugin::kv,
+            "clienthub:plugin/config": crate::runtime::bindings::router::clienthub::plugin::config,
+            "clienthub:plugin/directory": crate::runtime::bindings::router::clienthub::plugin::directory,
+            "clienthub:plugin/clock": crate::runtime::bindings::router::clienthub::plugin::clock,
+        },
+    });
+}
+
+/// The `channel` world.
+pub mod channel {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "channel",
+        with: {
+            "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
+            "clienthub:plugin/log": crate::runtime::bindings::router::clienthub::plugin::log,
+            "clienthub:plugin/kv": crate::runtime::bindings::router::clienthub::plugin::kv,
+            "clienthub:plugin/config": crate::runtime::bindings::router::clienthub::plugin::config,
+            "clienthub:plugin/directory": crate::runtime::bindings::router::clienthub::plugin::directory,
+            "clienthub:plugin/clock": crate::runtime::bindings::router::clienthub::plugin::clock,
+        },
+    });
+}
+
+pub use router::clienthub::plugin::types;
+pub use router::clienthub::plugin::directory as wit_directory;

@@ -1,0 +1,165 @@
+//! The host services plugins import (`log`, `kv`, `config`, `directory`, `clock`) and the
+//! per-call state they run against. Capabilities are checked here: a plugin that did not ask
+//! for `key-value` or `directory` in its manifest gets an error or an empty answer.
+
+use super::bindings::router::clienthub::plugin::{clock, config, directory, kv, log};
+use super::bindings::types;
+use crate::directory::Directory;
+use crate::store::PluginKv;
+use std::sync::Arc;
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// What a plugin is allowed, fixed when its version is loaded.
+#[derive(Clone)]
+pub struct Grants {
+    /// `name@version`, for log lines.
+    pub label: Arc<str>,
+    /// Its key-value namespace, when granted.
+    pub kv: Option<PluginKv>,
+    /// Whether it may read the directory.
+    pub directory: bool,
+    /// Its admin configuration (JSON text).
+    pub config: Arc<str>,
+}
+
+/// The data of one call's `Store`.
+pub struct CallState {
+    pub(super) grants: Grants,
+    pub(super) directory: Arc<Directory>,
+    pub(super) limits: StoreLimits,
+    pub(super) wasi: WasiCtx,
+    pub(super) table: ResourceTable,
+    pub(super) stderr: MemoryOutputPipe,
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl types::Host for CallState {}
+
+impl log::Host for CallState {
+    fn write(&mut self, level: log::Level, message: String) {
+        let plugin = &*self.grants.label;
+        match level {
+            log::Level::Debug => tracing::debug!(plugin, "{message}"),
+            log::Level::Info => tracing::info!(plugin, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin, "{message}"),
+            log::Level::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+}
+
+const NO_KV: &str = "this plugin's manifest does not ask for the key-value capability";
+/// Largest key and value a plugin may store.
+const MAX_KEY: usize = 1024;
+const MAX_VALUE: usize = 1 << 20;
+
+impl CallState {
+    fn kv(&self) -> Result<&PluginKv, String> {
+        self.grants.kv.as_ref().ok_or_else(|| NO_KV.to_string())
+    }
+}
+
+impl kv::Host for CallState {
+    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, String> {
+        self.kv()?.get(&key).map_err(|e| e.to_string())
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), String> {
+        if key.len() > MAX_KEY || value.len() > MAX_VALUE {
+            return Err(format!("keys are limited to {MAX_KEY} bytes and values to {MAX_VALUE}"));
+        }
+        self.kv()?.set(&key, &value).map_err(|e| e.to_string())
+    }
+
+    fn delete(&mut self, key: String) -> Result<(), String> {
+        self.kv()?.delete(&key).map_err(|e| e.to_string())
+    }
+
+    fn list_keys(&mut self, prefix: String, limit: u32) -> Result<Vec<String>, String> {
+        self.kv()?.list(&prefix, limit.min(10_000) as usize).map_err(|e| e.to_string())
+    }
+}
+
+impl config::Host for CallState {
+    fn get(&mut self) -> String {
+        self.grants.config.to_string()
+    }
+}
+
+impl directory::Host for CallState {
+    fn list_regions(&mut self) -> Vec<directory::Region> {
+        if !self.grants.directory {
+            return Vec::new();
+        }
+        self.directory
+            .regions
+            .iter()
+            .map(|r| directory::Region {
+                id: r.id.clone(),
+                name: r.name.clone(),
+                cities: r.cities.clone(),
+                stores: r.stores.clone(),
+            })
+            .collect()
+    }
+
+    fn list_topics(&mut self) -> Vec<directory::Topic> {
+        if !self.grants.directory {
+            return Vec::new();
+        }
+        self.directory
+            .topics
+            .iter()
+            .map(|t| directory::Topic {
+                id: t.id.clone(),
+                name: t.name.clone(),
+                keywords: t.keywords.clone(),
+                department: t.department.clone(),
+                reaction_minutes: t.reaction_minutes,
+            })
+            .collect()
+    }
+
+    fn get_department(&mut self, id: String) -> Option<directory::Department> {
+        if !self.grants.directory {
+            return None;
+        }
+        self.directory.departments.iter().find(|d| d.id == id).map(|d| directory::Department {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            queue: d.queue.clone(),
+        })
+    }
+
+    fn list_employees(&mut self, department: String, region: Option<String>) -> Vec<directory::Employee> {
+        if !self.grants.directory {
+            return Vec::new();
+        }
+        self.directory
+            .employees
+            .iter()
+            .filter(|e| e.active && e.department == department)
+            .filter(|e| region.as_ref().is_none_or(|r| e.regions.is_empty() || e.regions.contains(r)))
+            .map(|e| directory::Employee {
+                id: e.id.clone(),
+                name: e.name.clone(),
+                department: e.department.clone(),
+                regions: e.regions.clone(),
+                active: e.active,
+            })
+            .collect()
+    }
+}
+
+impl clock::Host for CallState {
+    fn now_ms(&mut self) -> u64 {
+        crate::appeal::now_ms()
+    }
+}

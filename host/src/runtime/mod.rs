@@ -1,0 +1,374 @@
+//! The WebAssembly runtime: one wasmtime `Engine` with the pooling allocator and epoch
+//! interruption, components compiled once per version and cached precompiled on disk, an
+//! `InstancePre` per loaded plugin, and a fresh `Store` per call with a deadline, a memory cap
+//! and captured stderr.
+//!
+//! Start with [`Runtime::new`], [`Runtime::load`] and the calls on [`LoadedPlugin`]. A trap,
+//! timeout, out-of-memory or malformed result is a [`CallError`] for that call only.
+
+mod bindings;
+mod cache;
+mod imports;
+
+pub use bindings::types as wit;
+pub use bindings::wit_directory;
+pub use imports::Grants;
+
+use anyhow::Result;
+use bindings::{channel::ChannelPre, filter::FilterPre, router::RouterPre};
+use imports::CallState;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+/// Limits applied to every plugin call.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall-clock budget of one call.
+    pub deadline: Duration,
+    /// Largest linear memory of one instance.
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { deadline: Duration::from_millis(500), memory_bytes: 64 << 20 }
+    }
+}
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+const TICK: Duration = Duration::from_millis(5);
+/// How much of a plugin's stderr is kept for the error message.
+const STDERR_CAPTURE: usize = 16 << 10;
+
+/// Why a plugin call failed. The call alone fails; the host carries on.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The call ran past its deadline and was interrupted.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The plugin tried to grow its memory past the cap.
+    #[error("out of memory (cap {0} bytes)")]
+    OutOfMemory(usize),
+    /// The plugin trapped (a panic, `unreachable`, a bad memory access, …).
+    #[error("trapped: {0}")]
+    Trap(String),
+    /// The plugin returned its own error (`err(...)` of the WIT function).
+    #[error("{0}")]
+    Plugin(String),
+}
+
+/// The world a component implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum World {
+    /// `channel`: exports `channel-adapter`.
+    Channel,
+    /// `filter`: exports `appeal-filter`.
+    Filter,
+    /// `router`: exports `appeal-router`.
+    Router,
+}
+
+impl World {
+    /// The interface the world exports, without package or version.
+    pub fn export_interface(self) -> &'static str {
+        match self {
+            World::Channel => "channel-adapter",
+            World::Filter => "appeal-filter",
+            World::Router => "appeal-router",
+        }
+    }
+
+    /// The world of an exported interface name.
+    pub fn from_interface(name: &str) -> Option<Self> {
+        [World::Channel, World::Filter, World::Router].into_iter().find(|w| w.export_interface() == name)
+    }
+
+    /// The WIT kind with the same meaning.
+    pub fn of_kind(kind: wit::PluginKind) -> Self {
+        match kind {
+            wit::PluginKind::Channel => World::Channel,
+            wit::PluginKind::Filter => World::Filter,
+            wit::PluginKind::Router => World::Router,
+        }
+    }
+}
+
+impl std::fmt::Display for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            World::Channel => "channel",
+            World::Filter => "filter",
+            World::Router => "router",
+        })
+    }
+}
+
+/// Counters for diagnostics and the restart test.
+#[derive(Debug, Default)]
+pub struct RuntimeStats {
+    /// Components compiled by Cranelift since start.
+    pub compiled: AtomicU64,
+    /// Components loaded from the precompiled cache since start.
+    pub from_cache: AtomicU64,
+}
+
+/// The engine, the linker with every host import, and the precompiled cache.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    limits: Limits,
+    cache: cache::Cache,
+    /// Compile and cache counters.
+    pub stats: RuntimeStats,
+}
+
+/// A compiled plugin version ready to instantiate, with what it is granted.
+pub struct LoadedPlugin {
+    pre: Pre,
+    grants: Grants,
+}
+
+enum Pre {
+    Channel(ChannelPre<CallState>),
+    Filter(FilterPre<CallState>),
+    Router(RouterPre<CallState>),
+}
+
+impl Runtime {
+    /// Builds the engine and starts the epoch ticker; compiled artifacts are cached under
+    /// `cache_dir`.
+    ///
+    /// # Errors
+    /// When the engine cannot be configured (the pooling allocator cannot reserve memory).
+    pub fn new(cache_dir: &Path, limits: Limits) -> Result<Arc<Self>> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(256)
+            .total_core_instances(2048)
+            .total_memories(256)
+            .total_tables(2048)
+            .max_memories_per_component(4)
+            .max_tables_per_component(32)
+            .max_core_instances_per_component(64)
+            .max_memory_size(limits.memory_bytes);
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| anyhow::Error::from(e).context("configuring the wasmtime engine"))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow::Error::from(e).context("linking WASI"))?;
+        bindings::router::Router::add_to_linker::<_, wasmtime::component::HasSelf<CallState>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| anyhow::Error::from(e).context("linking the host imports"))?;
+        let ticker = engine.weak();
+        std::thread::Builder::new().name("clienthub-epoch".into()).spawn(move || {
+            while let Some(engine) = ticker.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        })?;
+        let cache = cache::Cache::new(cache_dir, &engine)?;
+        Ok(Arc::new(Self { engine, linker, limits, cache, stats: RuntimeStats::default() }))
+    }
+
+    /// The engine (shared by everything that compiles or runs plugins).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles a component, or loads it precompiled from the cache by its sha256.
+    ///
+    /// # Errors
+    /// When the bytes are not a valid component.
+    pub fn compile(&self, sha256: &str, bytes: &[u8]) -> Result<Component> {
+        if let Some(component) = self.cache.load(&self.engine, sha256) {
+            self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
+            return Ok(component);
+        }
+        let component = Component::new(&self.engine, bytes)?;
+        self.stats.compiled.fetch_add(1, Ordering::Relaxed);
+        self.cache.store(sha256, &component);
+        Ok(component)
+    }
+
+    /// Links a compiled component as `world` with its grants: the `InstancePre` every call
+    /// starts from.
+    ///
+    /// # Errors
+    /// When the component's imports or exports do not fit the world.
+    pub fn load(&self, component: &Component, world: World, grants: Grants) -> Result<LoadedPlugin> {
+        let pre = self.linker.instantiate_pre(component)?;
+        let pre = match world {
+            World::Channel => Pre::Channel(ChannelPre::new(pre)?),
+            World::Filter => Pre::Filter(FilterPre::new(pre)?),
+            World::Router => Pre::Router(RouterPre::new(pre)?),
+        };
+        Ok(LoadedPlugin { pre, grants })
+    }
+
+    fn store(&self, plugin: &LoadedPlugin, directory: Arc<crate::directory::Directory>) -> Store<CallState> {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE);
+        let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
+        let state = CallState {
+            grants: plugin.grants.clone(),
+            directory,
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.limits.memory_bytes)
+                .trap_on_grow_failure(true)
+                .build(),
+            wasi,
+            table: ResourceTable::new(),
+            stderr,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let ticks = (self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    /// Turns a wasmtime error into a [`CallError`], with the plugin's stderr (its panic
+    /// message) appended.
+    fn classify(&self, error: wasmtime::Error, store: &Store<CallState>) -> CallError {
+        if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+            return CallError::Timeout(self.limits.deadline);
+        }
+        let text = format!("{error:#}");
+        if text.contains("forcing trap when growing memory") || text.contains("memory allocation failed") {
+            return CallError::OutOfMemory(self.limits.memory_bytes);
+        }
+        let stderr = store.data().stderr.contents();
+        let stderr = String::from_utf8_lossy(&stderr);
+        let stderr = stderr.trim();
+        if stderr.contains("memory allocation of") {
+            return CallError::OutOfMemory(self.limits.memory_bytes);
+        }
+        let trap = error.downcast_ref::<Trap>().map(|t| t.to_string()).unwrap_or(text);
+        CallError::Trap(if stderr.is_empty() { trap } else { format!("{trap}; plugin stderr: {stderr}") })
+    }
+
+    /// Runs `call` on a fresh instance of `plugin`.
+    fn call<R>(
+        &self,
+        plugin: &LoadedPlugin,
+        directory: Arc<crate::directory::Directory>,
+        call: impl FnOnce(&Pre, &mut Store<CallState>) -> wasmtime::Result<R>,
+    ) -> Result<R, CallError> {
+        let mut store = self.store(plugin, directory);
+        call(&plugin.pre, &mut store).map_err(|e| self.classify(e, &store))
+    }
+
+    /// The plugin's manifest.
+    ///
+    /// # Errors
+    /// When the plugin fails (see [`CallError`]).
+    pub fn manifest(&self, plugin: &LoadedPlugin) -> Result<wit::Manifest, CallError> {
+        self.call(plugin, Default::default(), |pre, store| match pre {
+            Pre::Channel(p) => p.instantiate(&mut *store)?.clienthub_plugin_channel_adapter().call_get_manifest(store),
+            Pre::Filter(p) => p.instantiate(&mut *store)?.clienthub_plugin_appeal_filter().call_get_manifest(store),
+            Pre::Router(p) => p.instantiate(&mut *store)?.clienthub_plugin_appeal_router().call_get_manifest(store),
+        })
+    }
+
+    /// A channel adapter's handling of one webhook request.
+    ///
+    /// # Errors
+    /// When the plugin fails (see [`CallError`]) or is not a channel adapter.
+    pub fn handle(
+        &self,
+        plugin: &LoadedPlugin,
+        directory: Arc<crate::directory::Directory>,
+        request: &wit::HttpRequest,
+    ) -> Result<Result<wit::AdapterOutput, wit::AdapterError>, CallError> {
+        let Pre::Channel(_) = &plugin.pre else {
+            return Err(CallError::Plugin("not a channel adapter".into()));
+        };
+        self.call(plugin, directory, |pre, store| match pre {
+            Pre::Channel(p) => p.instantiate(&mut *store)?.clienthub_plugin_channel_adapter().call_handle(store, request),
+            _ => unreachable!("checked above"),
+        })
+    }
+
+    /// A filter's verdict on one appeal.
+    ///
+    /// # Errors
+    /// When the plugin fails or returns an error (see [`CallError`]).
+    pub fn check(
+        &self,
+        plugin: &LoadedPlugin,
+        directory: Arc<crate::directory::Directory>,
+        appeal: &wit::Appeal,
+    ) -> Result<wit::Verdict, CallError> {
+        let Pre::Filter(_) = &plugin.pre else {
+            return Err(CallError::Plugin("not a filter".into()));
+        };
+        self.call(plugin, directory, |pre, store| match pre {
+            Pre::Filter(p) => p.instantiate(&mut *store)?.clienthub_plugin_appeal_filter().call_check(store, appeal),
+            _ => unreachable!("checked above"),
+        })?
+        .map_err(CallError::Plugin)
+    }
+
+    /// A router's decision on one appeal.
+    ///
+    /// # Errors
+    /// When the plugin fails or returns an error (see [`CallError`]).
+    pub fn route(
+        &self,
+        plugin: &LoadedPlugin,
+        directory: Arc<crate::directory::Directory>,
+        appeal: &wit::Appeal,
+    ) -> Result<wit::Decision, CallError> {
+        let Pre::Router(_) = &plugin.pre else {
+            return Err(CallError::Plugin("not a router".into()));
+        };
+        self.call(plugin, directory, |pre, store| match pre {
+            Pre::Router(p) => p.instantiate(&mut *store)?.clienthub_plugin_appeal_router().call_route(store, appeal),
+            _ => unreachable!("checked above"),
+        })?
+        .map_err(CallError::Plugin)
+    }
+}
+
+impl Runtime {
+    /// Benchmark only: instantiates `plugin` once and routes `appeal` `iterations` times on the
+    /// same instance; returns the median time per call. The host itself uses a fresh `Store`
+    /// per call (see the README for the figures behind that choice).
+    ///
+    /// # Errors
+    /// When the plugin fails.
+    pub fn route_reusing_instance(
+        &self,
+        plugin: &LoadedPlugin,
+        directory: Arc<crate::directory::Directory>,
+        appeal: &wit::Appeal,
+        iterations: usize,
+    ) -> Result<Duration> {
+        let Pre::Router(pre) = &plugin.pre else {
+            anyhow::bail!("not a router");
+        };
+        let mut store = self.store(plugin, directory);
+        store.set_epoch_deadline(u64::MAX / 2);
+        let router = pre.instantiate(&mut store)?;
+        let mut samples = Vec::with_capacity(iterations);
+        for _ in 0..iterations.max(1) {
+            let started = std::time::Instant::now();
+            router.clienthub_plugin_appeal_router().call_route(&mut store, appeal)?.map_err(anyhow::Error::msg)?;
+            samples.push(started.elapsed());
+        }
+        samples.sort();
+        Ok(samples[samples.len() / 2])
+    }
+}

@@ -1,0 +1,101 @@
+//! Starting the host: the data directory, the admin token, the runtime, the registry with the
+//! first-party plugins on a fresh directory, and the HTTP listener.
+
+use crate::http::{self, App};
+use crate::registry::Registry;
+use crate::runtime::{Limits, Runtime};
+use crate::store::Store;
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What `clienthub serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on (`127.0.0.1:8080`; port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// Data directory (`./clienthub-data`).
+    pub data_dir: PathBuf,
+    /// Admin token; when `None`, read from or generated into `<data_dir>/admin-token`.
+    pub admin_token: Option<String>,
+    /// Limits on every plugin call.
+    pub limits: Limits,
+}
+
+/// A running host.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Shared state (store, registry, token).
+    pub app: Arc<App>,
+    /// Where the admin token is kept, when it was not given.
+    pub token_file: Option<PathBuf>,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, waits for the server task and flushes the database.
+    ///
+    /// # Errors
+    /// When the final flush fails.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await??;
+        self.app.store.flush_now()
+    }
+}
+
+/// Opens the data directory, installs the first-party plugins on a fresh one, and starts
+/// serving.
+///
+/// # Errors
+/// When the data directory, the database, the engine or the listener cannot be set up.
+pub async fn start(options: ServeOptions) -> Result<Running> {
+    std::fs::create_dir_all(&options.data_dir)
+        .with_context(|| format!("creating the data directory {}", options.data_dir.display()))?;
+    let (admin_token, token_file) = match options.admin_token {
+        Some(token) if !token.is_empty() => (token, None),
+        _ => {
+            let (token, file) = token_from_file(&options.data_dir)?;
+            (token, Some(file))
+        }
+    };
+    let store = Store::open(&options.data_dir)?;
+    let runtime = Runtime::new(&options.data_dir.join("compiled"), options.limits)?;
+    let registry = tokio::task::block_in_place(|| -> Result<_> {
+        let registry = Registry::open(store.clone(), runtime)?;
+        registry.install_first_party()?;
+        Ok(registry)
+    })?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("listening on {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    let app = Arc::new(App { store, registry, admin_token });
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(http::serve(listener, app.clone(), async move {
+        let _ = stopped.await;
+    }));
+    Ok(Running { addr, app, token_file, shutdown, task })
+}
+
+/// Reads `<dir>/admin-token`, or generates one there (mode 0600) on first start.
+fn token_from_file(dir: &Path) -> Result<(String, PathBuf)> {
+    let path = dir.join("admin-token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        let token = token.trim().to_string();
+        if !token.is_empty() {
+            return Ok((token, path));
+        }
+    }
+    let token = format!("cht_{}{}", ulid::Ulid::new(), ulid::Ulid::new()).to_lowercase();
+    std::fs::write(&path, format!("{token}\n")).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok((token, path))
+}

@@ -1,0 +1,368 @@
+//! Durable state in sled: one database in the data directory, one tree per kind of record.
+//!
+//! The rest of the host talks to [`Store`] only through its methods (appeals, raw requests,
+//! idempotency and conversation keys, plugins, activations, the directory, plugin key-value),
+//! so a deployment that outgrows one machine can swap the engine without touching the
+//! pipeline. Writes are acknowledged only after [`Store::commit`], which shares one sled flush
+//! among all concurrent callers (group commit).
+
+mod commit;
+mod raw;
+
+pub use raw::RawRequest;
+
+use crate::appeal::{Appeal, Status};
+use crate::directory::Directory;
+use anyhow::{Context, Result};
+use serde::{Serialize, de::DeserializeOwned};
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+/// The database and its trees.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    appeals: sled::Tree,
+    raw: sled::Tree,
+    idempotency: sled::Tree,
+    conversations: sled::Tree,
+    plugins: sled::Tree,
+    blobs: sled::Tree,
+    activations: sled::Tree,
+    settings: sled::Tree,
+    kv: sled::Tree,
+    directory: Arc<RwLock<Arc<Directory>>>,
+    commit: commit::GroupCommit,
+}
+
+/// Result of claiming an idempotency key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is new and now belongs to the given appeal id.
+    New,
+    /// The key was seen before; it belongs to this appeal.
+    Seen(String),
+}
+
+const DIRECTORY_KEY: &[u8] = b"directory";
+
+impl Store {
+    /// Opens (or creates) the database under `dir`.
+    ///
+    /// # Errors
+    /// When sled cannot open the directory (permissions, another process holds it).
+    pub fn open(dir: &Path) -> Result<Self> {
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .with_context(|| format!("opening the database in {}", dir.display()))?;
+        let tree = |name: &str| db.open_tree(name).with_context(|| format!("opening tree {name}"));
+        let settings = tree("settings")?;
+        let directory = match settings.get(DIRECTORY_KEY)? {
+            Some(bytes) => serde_json::from_slice(&bytes).context("reading the directory")?,
+            None => Directory::default(),
+        };
+        Ok(Self {
+            appeals: tree("appeals")?,
+            raw: tree("raw_requests")?,
+            idempotency: tree("idempotency")?,
+            conversations: tree("conversations")?,
+            plugins: tree("plugins")?,
+            blobs: tree("plugin_blobs")?,
+            activations: tree("activations")?,
+            kv: tree("plugin_kv")?,
+            settings,
+            directory: Arc::new(RwLock::new(Arc::new(directory))),
+            commit: commit::GroupCommit::start(db.clone()),
+            db,
+        })
+    }
+
+    /// Makes every write so far durable. Concurrent callers share one flush.
+    ///
+    /// # Errors
+    /// When the flush fails (disk full, I/O error).
+    pub async fn commit(&self) -> Result<()> {
+        self.commit.flush().await
+    }
+
+    /// Flushes synchronously (admin operations, shutdown).
+    ///
+    /// # Errors
+    /// When the flush fails.
+    pub fn flush_now(&self) -> Result<()> {
+        self.db.flush().context("flushing the database")?;
+        Ok(())
+    }
+
+    // --- raw requests -------------------------------------------------------------------
+
+    /// Keeps a raw webhook request.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn put_raw(&self, raw: &RawRequest) -> Result<()> {
+        self.raw.insert(raw.id.as_bytes(), raw.encode())?;
+        Ok(())
+    }
+
+    /// A raw request by id.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn raw(&self, id: &str) -> Result<Option<RawRequest>> {
+        self.raw.get(id.as_bytes())?.map(|b| RawRequest::decode(&b)).transpose()
+    }
+
+    /// Sets the outcome note of a raw request (`appeal 01H…`, `unauthorized: …`).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn set_raw_outcome(&self, raw: &mut RawRequest, outcome: String) -> Result<()> {
+        raw.outcome = outcome;
+        self.put_raw(raw)
+    }
+
+    // --- appeals ------------------------------------------------------------------------
+
+    /// Writes an appeal (insert or replace).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn put_appeal(&self, appeal: &Appeal) -> Result<()> {
+        self.appeals.insert(appeal.id.as_bytes(), serde_json::to_vec(appeal)?)?;
+        Ok(())
+    }
+
+    /// An appeal by id.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn appeal(&self, id: &str) -> Result<Option<Appeal>> {
+        get_json(&self.appeals, id.as_bytes())
+    }
+
+    /// Appeals newest first, optionally filtered, starting after `cursor` (an appeal id).
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn list_appeals(
+        &self,
+        status: Option<Status>,
+        channel: Option<&str>,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Appeal>> {
+        let range = match before {
+            Some(cursor) => self.appeals.range(..cursor.as_bytes().to_vec()),
+            None => self.appeals.range::<Vec<u8>, _>(..),
+        };
+        let mut out = Vec::new();
+        for entry in range.rev() {
+            let (_, bytes) = entry?;
+            let appeal: Appeal = serde_json::from_slice(&bytes)?;
+            if status.is_some_and(|s| s != appeal.status) || channel.is_some_and(|c| c != appeal.channel) {
+                continue;
+            }
+            out.push(appeal);
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of appeals stored.
+    pub fn appeal_count(&self) -> usize {
+        self.appeals.len()
+    }
+
+    /// Claims `channel`+`platform_id` for `appeal_id` unless another appeal has it.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn claim(&self, channel: &str, platform_id: &str, appeal_id: &str) -> Result<Claim> {
+        let key = pair_key(channel, platform_id);
+        match self.idempotency.compare_and_swap(key, None as Option<&[u8]>, Some(appeal_id.as_bytes()))? {
+            Ok(()) => Ok(Claim::New),
+            Err(current) => Ok(Claim::Seen(
+                String::from_utf8_lossy(&current.current.unwrap_or_default()).into_owned(),
+            )),
+        }
+    }
+
+    /// The appeal a conversation's last message belongs to.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn conversation(&self, channel: &str, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conversations
+            .get(pair_key(channel, key))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Points a conversation at an appeal.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn set_conversation(&self, channel: &str, key: &str, appeal_id: &str) -> Result<()> {
+        self.conversations.insert(pair_key(channel, key), appeal_id.as_bytes())?;
+        Ok(())
+    }
+
+    // --- plugins ------------------------------------------------------------------------
+
+    /// Stores a plugin binary under its sha256 and its record under `name@version`.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn put_plugin<R: Serialize>(&self, key: &str, record: &R, sha256: &str, bytes: &[u8]) -> Result<()> {
+        self.blobs.insert(sha256.as_bytes(), bytes)?;
+        self.plugins.insert(key.as_bytes(), serde_json::to_vec(record)?)?;
+        Ok(())
+    }
+
+    /// A plugin record by `name@version`.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn plugin<R: DeserializeOwned>(&self, key: &str) -> Result<Option<R>> {
+        get_json(&self.plugins, key.as_bytes())
+    }
+
+    /// Every plugin record.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn plugins<R: DeserializeOwned>(&self) -> Result<Vec<R>> {
+        self.plugins.iter().values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
+    }
+
+    /// A plugin binary by sha256.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.blobs.get(sha256.as_bytes())?.map(|v| v.to_vec()))
+    }
+
+    /// A plugin's activation state by name.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn activation<R: DeserializeOwned>(&self, name: &str) -> Result<Option<R>> {
+        get_json(&self.activations, name.as_bytes())
+    }
+
+    /// Writes a plugin's activation state.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn put_activation<R: Serialize>(&self, name: &str, state: &R) -> Result<()> {
+        self.activations.insert(name.as_bytes(), serde_json::to_vec(state)?)?;
+        Ok(())
+    }
+
+    /// Every activation state.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn activations<R: DeserializeOwned>(&self) -> Result<Vec<R>> {
+        self.activations.iter().values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
+    }
+
+    /// Whether anything was ever installed (a fresh data dir has no plugins).
+    pub fn is_fresh(&self) -> bool {
+        self.plugins.is_empty()
+    }
+
+    // --- directory ----------------------------------------------------------------------
+
+    /// The current routing directory (a cheap shared snapshot).
+    pub fn directory(&self) -> Arc<Directory> {
+        self.directory.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the routing directory (already validated) and flushes.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn put_directory(&self, directory: Directory) -> Result<()> {
+        self.settings.insert(DIRECTORY_KEY, serde_json::to_vec(&directory)?)?;
+        self.flush_now()?;
+        *self.directory.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(directory);
+        Ok(())
+    }
+
+    // --- plugin key-value ---------------------------------------------------------------
+
+    /// A plugin's key-value namespace.
+    pub fn plugin_kv(&self, plugin: &str) -> PluginKv {
+        let mut prefix = plugin.as_bytes().to_vec();
+        prefix.push(0);
+        PluginKv { tree: self.kv.clone(), prefix }
+    }
+}
+
+/// One plugin's key-value namespace: every key is stored under `name\0`, so a plugin cannot
+/// name another's keys.
+#[derive(Clone)]
+pub struct PluginKv {
+    tree: sled::Tree,
+    prefix: Vec<u8>,
+}
+
+impl PluginKv {
+    fn key(&self, key: &str) -> Vec<u8> {
+        [self.prefix.as_slice(), key.as_bytes()].concat()
+    }
+
+    /// The value under `key`.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree.get(self.key(key))?.map(|v| v.to_vec()))
+    }
+
+    /// Stores `value` under `key`.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn set(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.tree.insert(self.key(key), value)?;
+        Ok(())
+    }
+
+    /// Removes `key`.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn delete(&self, key: &str) -> Result<()> {
+        self.tree.remove(self.key(key))?;
+        Ok(())
+    }
+
+    /// Keys starting with `prefix`, at most `limit`.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>> {
+        self.tree
+            .scan_prefix(self.key(prefix))
+            .keys()
+            .take(limit)
+            .map(|k| Ok(String::from_utf8_lossy(&k?[self.prefix.len()..]).into_owned()))
+            .collect()
+    }
+}
+
+fn pair_key(a: &str, b: &str) -> Vec<u8> {
+    [a.as_bytes(), &[0], b.as_bytes()].concat()
+}
+
+fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
+    tree.get(key)?.map(|v| Ok(serde_json::from_slice(&v)?)).transpose()
+}

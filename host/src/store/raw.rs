@@ -1,0 +1,84 @@
+//! Raw webhook requests, kept byte for byte before any plugin sees them.
+//!
+//! Encoding: a little-endian `u32` length, the JSON of everything but the body, then the body
+//! bytes, so a large body is not blown up by JSON escaping.
+
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// A webhook request as received.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RawRequest {
+    /// Id (a ULID).
+    pub id: String,
+    /// The channel in the URL.
+    pub channel: String,
+    /// When it arrived (ms since the epoch).
+    pub received_at: u64,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Query string.
+    pub query: String,
+    /// Headers as received.
+    pub headers: Vec<(String, String)>,
+    /// What became of it: `appeal …`, `duplicate of …`, `unauthorized: …`, `triage: …`.
+    pub outcome: String,
+    /// The body.
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+impl RawRequest {
+    /// Encodes for storage.
+    pub fn encode(&self) -> Vec<u8> {
+        let meta = serde_json::to_vec(self).expect("a raw request always serialises");
+        let mut out = Vec::with_capacity(4 + meta.len() + self.body.len());
+        out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+        out.extend_from_slice(&meta);
+        out.extend_from_slice(&self.body);
+        out
+    }
+
+    /// Decodes a stored record.
+    ///
+    /// # Errors
+    /// When the record is truncated or its JSON is corrupt.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let Some((len, rest)) = bytes.split_first_chunk::<4>() else {
+            bail!("raw request record is truncated");
+        };
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            bail!("raw request record is truncated");
+        }
+        let mut raw: RawRequest = serde_json::from_slice(&rest[..len])?;
+        raw.body = rest[len..].to_vec();
+        Ok(raw)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_binary_bodies() {
+        let raw = RawRequest {
+            id: "01".into(),
+            channel: "telegram".into(),
+            received_at: 5,
+            method: "POST".into(),
+            path: "/hooks/telegram".into(),
+            query: String::new(),
+            headers: vec![("a".into(), "b".into())],
+            outcome: String::new(),
+            body: vec![0, 255, 10],
+        };
+        let back = RawRequest::decode(&raw.encode()).unwrap();
+        assert_eq!(back.body, raw.body);
+        assert_eq!(back.headers, raw.headers);
+        assert!(RawRequest::decode(&[1, 0]).is_err());
+    }
+}

@@ -1,0 +1,134 @@
+//! Webhooks in, appeals out: routing, idempotency, filters, secrets, limits, normalisation.
+
+use crate::support::*;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn telegram_update_becomes_a_routed_appeal_with_its_history() {
+    let host = Host::start();
+    host.import_directory().await;
+    let answer = host.telegram(&fixture("plugins/telegram/fixtures/text.json")).await;
+    assert_eq!(answer.status, 200);
+    let appeal = host.appeal(&appeal_id(&answer)).await;
+    assert_eq!(appeal["status"], "routed");
+    assert_eq!(appeal["channel"], "telegram");
+    assert_eq!(appeal["platform_id"], "815371203");
+    assert_eq!(appeal["decision"]["queue"], "returns");
+    assert_eq!(appeal["decision"]["topic"], "refund");
+    assert_eq!(appeal["decision"]["reaction_minutes"], 30);
+    assert_eq!(appeal["contact"]["name"], "Анна Смирнова");
+    assert_eq!(
+        stages(&appeal),
+        ["received telegram@0.1.0", "kept contest-filter@0.1.0", "routed rules-router@0.1.0"]
+    );
+    assert!(appeal["history"][2]["at"].as_u64().unwrap() >= appeal["received_at"].as_u64().unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_update_makes_one_appeal() {
+    let host = Host::start();
+    let update = telegram_update(5001, 77, "Где мой заказ?");
+    let first = host.telegram(&update).await;
+    let second = host.telegram(&update).await;
+    assert_eq!((first.status, second.status), (200, 200));
+    assert_eq!(appeal_id(&first), appeal_id(&second));
+    assert_eq!(host.appeals("").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn follow_up_in_the_same_chat_joins_the_open_appeal() {
+    let host = Host::start();
+    let first = appeal_id(&host.telegram(&telegram_update(1, 500, "Заказ не пришёл")).await);
+    let second = appeal_id(&host.telegram(&telegram_update(2, 500, "Номер заказа 42")).await);
+    let other = appeal_id(&host.telegram(&telegram_update(3, 501, "Другой клиент")).await);
+    assert_eq!(first, second);
+    assert_ne!(first, other);
+    let appeal = host.appeal(&first).await;
+    let last = appeal["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["stage"], "message");
+    assert_eq!(last["detail"], "Номер заказа 42");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn contest_hashtag_is_kept_as_dropped_with_the_reason() {
+    let host = Host::start();
+    let answer = host.telegram(&fixture("plugins/telegram/fixtures/photo.json")).await;
+    assert_eq!(answer.status, 200);
+    let appeal = host.appeal(&appeal_id(&answer)).await;
+    assert_eq!(appeal["status"], "dropped");
+    assert_eq!(appeal["decision"], serde_json::Value::Null);
+    let last = appeal["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["stage"], "dropped");
+    assert_eq!(last["plugin"], "contest-filter@0.1.0");
+    assert_eq!(last["detail"], "contest hashtag #конкурс");
+    assert_eq!(appeal["attachments"][0]["reference"], "AgACAgIAAxkBAAIBZ2VhLWlarge");
+    assert_eq!(host.appeals("&status=dropped").await.len(), 1);
+    assert_eq!(host.appeals("&status=routed").await.len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_secret_is_refused_and_nothing_is_routed() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/plugins/telegram/config", &json!({"secret_token": "right-secret"})).await.unwrap();
+    let body = telegram_update(9, 9, "hello");
+    let wrong = host.hook("telegram", &[("x-telegram-bot-api-secret-token", "wrong")], "application/json", &body).await;
+    assert_eq!(wrong.status, 401);
+    let missing = host.telegram(&body).await;
+    assert_eq!(missing.status, 401);
+    assert!(host.appeals("").await.is_empty());
+    let right = host.hook("telegram", &[("X-Telegram-Bot-Api-Secret-Token", "right-secret")], "application/json", &body).await;
+    assert_eq!(right.status, 200);
+    assert_eq!(host.appeals("").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_bodies_unknown_channels_and_garbage() {
+    let host = Host::start();
+    let big = vec![b'x'; 2 << 20];
+    assert_eq!(host.hook("telegram", &[], "application/json", &big).await.status, 413);
+    assert_eq!(host.hook("nosuch", &[], "application/json", b"{}").await.status, 404);
+    // A payload the adapter cannot read is kept in triage and acknowledged.
+    let garbage = host.telegram(b"{\"not\": \"an update\"").await;
+    assert_eq!(garbage.status, 200);
+    let appeal = host.appeal(&appeal_id(&garbage)).await;
+    assert_eq!(appeal["status"], "triage");
+    assert!(appeal["error"].as_str().unwrap().contains("malformed payload"), "{appeal}");
+    assert!(!appeal["raw_request_id"].as_str().unwrap().is_empty());
+    assert_eq!(host.api.get_json("/healthz").await.unwrap()["status"], "ok");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tilda_form_is_normalised_and_routed_by_store() {
+    let host = Host::start();
+    host.import_directory().await;
+    let body = fixture("plugins/webform/fixtures/tilda.txt");
+    let answer = host.hook("webform", &[], "application/x-www-form-urlencoded", &body).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(&answer.body[..], b"ok");
+    let appeal = host.appeal(&appeal_id(&answer)).await;
+    assert_eq!(appeal["contact"]["phone"], "+79161234567");
+    assert_eq!(appeal["contact"]["email"], "ivan.petrov@example.com");
+    assert_eq!(appeal["platform_id"], "5281107:3940651");
+    assert_eq!(appeal["decision"]["region"], "kzn");
+    assert_eq!(appeal["decision"]["queue"], "delivery");
+    assert_eq!(appeal["decision"]["candidates"], json!(["e-3"]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn appeals_api_needs_the_token_filters_and_pages() {
+    let host = Host::start();
+    assert_eq!(host.anonymous.send("GET", "/api/appeals", None).await.unwrap().status, 401);
+    for i in 0..5 {
+        host.telegram(&telegram_update(100 + i, 100 + i, "привет")).await;
+    }
+    let page = host.api.get_json("/api/appeals?limit=2").await.unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let next = page["next"].as_str().unwrap();
+    let rest = host.api.get_json(&format!("/api/appeals?limit=10&before={next}")).await.unwrap();
+    assert_eq!(rest["items"].as_array().unwrap().len(), 3);
+    assert!(items[0]["id"].as_str().unwrap() > items[1]["id"].as_str().unwrap(), "newest first");
+    assert_eq!(host.appeals("&channel=webform").await.len(), 0);
+    assert_eq!(host.appeals("&channel=telegram").await.len(), 5);
+    assert_eq!(host.api.send("GET", "/api/appeals?status=bogus", None).await.unwrap().status, 400);
+}

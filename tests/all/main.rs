@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `clienthub` binary, the real built plugins, real HTTP on
+//! loopback and real sled on a temp dir. One test binary, one module per area.
+
+mod support;
+
+mod admin;
+mod ingest;
+mod sandbox;
+mod swap;

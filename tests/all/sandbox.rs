@@ -1,0 +1,56 @@
+//! Misbehaving plugins fail their call only: the appeal goes to triage, the host serves on;
+//! one plugin cannot read another's key-value namespace.
+
+use crate::support::*;
+use clienthub_artifacts::fixtures;
+
+async fn with_router(host: &Host, path: &str, name: &str) {
+    assert_eq!(host.upload(path).await.status, 201);
+    host.activate(name, "0.1.0").await;
+}
+
+async fn triage_error(host: &Host, update: i64) -> String {
+    let answer = host.telegram(&telegram_update(update, update, "hello")).await;
+    assert_eq!(answer.status, 200);
+    let appeal = host.appeal(&appeal_id(&answer)).await;
+    assert_eq!(appeal["status"], "triage", "{appeal}");
+    appeal["error"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trap_timeout_and_memory_hog_go_to_triage_and_the_host_serves_on() {
+    let host = Host::start();
+    with_router(&host, fixtures::TRAP_ROUTER, "trap-router").await;
+    let error = triage_error(&host, 1).await;
+    assert!(error.contains("trap-router refuses appeal"), "the panic message is captured: {error}");
+
+    with_router(&host, fixtures::LOOP_ROUTER, "loop-router").await;
+    let error = triage_error(&host, 2).await;
+    assert!(error.contains("timed out"), "{error}");
+
+    with_router(&host, fixtures::HOG_ROUTER, "hog-router").await;
+    let error = triage_error(&host, 3).await;
+    assert!(error.contains("out of memory"), "{error}");
+
+    // The host still serves, and a good router works again.
+    host.activate("rules-router", "0.1.0").await;
+    let answer = host.telegram(&telegram_update(4, 4, "hello")).await;
+    assert_eq!(host.appeal(&appeal_id(&answer)).await["status"], "routed");
+    assert_eq!(host.appeals("&status=triage").await.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plugin_cannot_read_another_plugins_keys() {
+    let host = Host::start();
+    for path in [fixtures::KV_PROBE_A, fixtures::KV_PROBE_B] {
+        assert_eq!(host.upload(path).await.status, 201);
+    }
+    host.activate("kv-probe-a", "0.1.0").await;
+    host.activate("kv-probe-b", "0.1.0").await;
+    let first = host.telegram(&telegram_update(1, 1, "alpha")).await;
+    let second = host.telegram(&telegram_update(2, 2, "beta")).await;
+    let tags = |v: serde_json::Value| v["tags"].clone();
+    assert_eq!(tags(host.appeal(&appeal_id(&first)).await), serde_json::json!(["kv-probe-a:none", "kv-probe-b:none"]));
+    // -a sees what it wrote; -b, reading the same key name, sees nothing of -a's.
+    assert_eq!(tags(host.appeal(&appeal_id(&second)).await), serde_json::json!(["kv-probe-a:alpha", "kv-probe-b:none"]));
+}

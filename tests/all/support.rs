@@ -1,0 +1,165 @@
+//! Starting the real binary on a temp data dir and talking to it.
+
+use clienthub::client::{Answer, Client};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+pub const TOKEN: &str = "test-admin-token";
+
+/// A running `clienthub serve`.
+pub struct Host {
+    child: Child,
+    pub base: String,
+    pub dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    pub api: Client,
+    pub anonymous: Client,
+}
+
+impl Host {
+    /// A host on a fresh temp data dir.
+    pub fn start() -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().to_path_buf();
+        let mut host = Self::start_in(&dir);
+        host._temp = Some(temp);
+        host
+    }
+
+    /// A host on `dir` (kept by the caller).
+    pub fn start_in(dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clienthub"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .env("CLIENTHUB_ADMIN_TOKEN", TOKEN)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("starting clienthub");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next().expect("clienthub exited before listening").unwrap();
+            if let Some(url) = line.strip_prefix("clienthub listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            api: Client::new(&base, Some(TOKEN.into())),
+            anonymous: Client::new(&base, None),
+            base,
+            dir: dir.to_path_buf(),
+            _temp: None,
+        }
+    }
+
+    /// Stops the process with SIGINT (a clean shutdown) and waits.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+
+    /// Stops and starts again on the same data dir.
+    pub fn restart(mut self) -> Self {
+        self.stop();
+        let temp = self._temp.take();
+        let mut again = Self::start_in(&self.dir);
+        again._temp = temp;
+        again
+    }
+
+    /// POSTs a webhook.
+    pub async fn hook(&self, channel: &str, headers: &[(&str, &str)], content_type: &str, body: &[u8]) -> Answer {
+        let body = Some((content_type, body.to_vec()));
+        self.anonymous.request("POST", &format!("/hooks/{channel}"), headers, body).await.unwrap()
+    }
+
+    /// POSTs a Telegram update.
+    pub async fn telegram(&self, body: &[u8]) -> Answer {
+        self.hook("telegram", &[], "application/json", body).await
+    }
+
+    /// The appeal created by a webhook answer (from `x-clienthub-appeal`).
+    pub async fn appeal(&self, id: &str) -> Value {
+        self.api.get_json(&format!("/api/appeals/{id}")).await.unwrap()
+    }
+
+    /// All appeals (up to 500), newest first.
+    pub async fn appeals(&self, query: &str) -> Vec<Value> {
+        let page = self.api.get_json(&format!("/api/appeals?limit=500{query}")).await.unwrap();
+        page["items"].as_array().unwrap().clone()
+    }
+
+    /// Uploads a fixture component; returns the answer.
+    pub async fn upload(&self, path: &str) -> Answer {
+        let bytes = std::fs::read(path).unwrap();
+        self.api.send("POST", "/api/plugins", Some(("application/wasm", bytes))).await.unwrap()
+    }
+
+    /// Activates `name@version`.
+    pub async fn activate(&self, name: &str, version: &str) -> Value {
+        self.api
+            .send_json("POST", &format!("/api/plugins/{name}/activate"), &json!({ "version": version }))
+            .await
+            .unwrap()
+    }
+
+    /// Imports the sample routing directory.
+    pub async fn import_directory(&self) {
+        self.api.send_json("PUT", "/api/directory", &sample_directory()).await.unwrap();
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The appeal id a webhook answer carried.
+pub fn appeal_id(answer: &Answer) -> String {
+    answer
+        .header("x-clienthub-appeal")
+        .unwrap_or_else(|| panic!("no appeal in HTTP {}: {}", answer.status, String::from_utf8_lossy(&answer.body)))
+        .to_string()
+}
+
+/// A Telegram text update with this id, chat and text.
+pub fn telegram_update(update_id: i64, chat: i64, text: &str) -> Vec<u8> {
+    json!({
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "from": {"id": chat, "is_bot": false, "first_name": "Test"},
+            "chat": {"id": chat, "type": "private", "first_name": "Test"},
+            "date": 1763900000,
+            "text": text
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+pub fn fixture(rel: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)).unwrap()
+}
+
+pub fn sample_directory() -> Value {
+    serde_json::from_slice(&fixture("examples/directory.json")).unwrap()
+}
+
+/// The stages of an appeal's history, in order, as "stage by plugin".
+pub fn stages(appeal: &Value) -> Vec<String> {
+    appeal["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", e["stage"].as_str().unwrap(), e["plugin"].as_str().unwrap_or("-")))
+        .collect()
+}
