@@ -48,7 +48,11 @@ pub async fn run(options: BenchOptions) -> Result<()> {
     let client = Client::new(&base, Some("bench".into()));
     let directory: serde_json::Value = serde_json::from_str(SAMPLE_DIRECTORY)?;
     client.send_json("PUT", "/api/directory", &directory).await?;
-    println!("ClientHub bench — {} cores, data dir on {}", std::thread::available_parallelism()?, dir.path().display());
+    println!(
+        "ClientHub bench — {} cores, data dir on {}",
+        std::thread::available_parallelism()?,
+        dir.path().display()
+    );
 
     // Warm up (phonenumber metadata, pools, connections).
     offer(&client, 0, 500, 32).await?;
@@ -92,7 +96,8 @@ async fn offer(client: &Client, first_id: usize, count: usize, connections: usiz
                     break;
                 }
                 let (channel, content_type, body) = mixed_request(first_id + i);
-                let answer = client.send("POST", &format!("/hooks/{channel}"), Some((content_type, body))).await;
+                let answer =
+                    client.send("POST", &format!("/hooks/{channel}"), Some((content_type, body))).await;
                 match answer {
                     Ok(a) if a.status == 200 => ok += 1,
                     _ => failed += 1,
@@ -150,7 +155,8 @@ fn mixed_request(i: usize) -> (&'static str, &'static str, Vec<u8>) {
         _ => (
             "webform",
             "application/x-www-form-urlencoded",
-            format!("Name=Ivan&Phone=%2B7+916+000-00-00&Comments=refund+please&store=101&tranid=t{i}").into_bytes(),
+            format!("Name=Ivan&Phone=%2B7+916+000-00-00&Comments=refund+please&store=101&tranid=t{i}")
+                .into_bytes(),
         ),
     }
 }
@@ -189,27 +195,47 @@ fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
         runtime.manifest(&router.plugin).map(drop).map_err(|e| anyhow::anyhow!("{e}"))
     })?;
     let wasm_adapter = median(iterations, || {
-        runtime.handle(&adapter.plugin, directory.clone(), &request).map(drop).map_err(|e| anyhow::anyhow!("{e}"))
+        runtime
+            .handle(&adapter.plugin, directory.clone(), &request)
+            .map(drop)
+            .map_err(|e| anyhow::anyhow!("{e}"))
     })?;
     let wasm_filter = median(iterations, || {
-        runtime.check(&filter.plugin, directory.clone(), &appeal).map(drop).map_err(|e| anyhow::anyhow!("{e}"))
+        runtime
+            .check(&filter.plugin, directory.clone(), &appeal)
+            .map(drop)
+            .map_err(|e| anyhow::anyhow!("{e}"))
     })?;
     let wasm_router = median(iterations, || {
-        runtime.route(&router.plugin, directory.clone(), &appeal).map(drop).map_err(|e| anyhow::anyhow!("{e}"))
+        runtime
+            .route(&router.plugin, directory.clone(), &appeal)
+            .map(drop)
+            .map_err(|e| anyhow::anyhow!("{e}"))
     })?;
-    let reused_router = runtime.route_reusing_instance(&router.plugin, directory.clone(), &appeal, iterations)?;
+    let reused_router =
+        runtime.route_reusing_instance(&router.plugin, directory.clone(), &appeal, iterations)?;
 
     let mut harness = native_harness(&directory);
-    let sdk_request = clienthub_sdk::testing::post("/hooks/telegram", &[("content-type", "application/json")], &body);
+    let sdk_request =
+        clienthub_sdk::testing::post("/hooks/telegram", &[("content-type", "application/json")], &body);
     let sdk_appeal = clienthub_sdk::testing::appeal("telegram", &appeal.text);
     let native_adapter = median(iterations, || {
-        harness.run(|| telegram::Telegram::handle(sdk_request.clone())).map(drop).map_err(|e| anyhow::anyhow!("{e:?}"))
+        harness
+            .run(|| telegram::Telegram::handle(sdk_request.clone()))
+            .map(drop)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))
     })?;
     let native_filter = median(iterations, || {
-        harness.run(|| contest_filter::ContestFilter::check(sdk_appeal.clone())).map(drop).map_err(anyhow::Error::msg)
+        harness
+            .run(|| contest_filter::ContestFilter::check(sdk_appeal.clone()))
+            .map(drop)
+            .map_err(anyhow::Error::msg)
     })?;
     let native_router = median(iterations, || {
-        harness.run(|| rules_router::RulesRouter::route(sdk_appeal.clone())).map(drop).map_err(anyhow::Error::msg)
+        harness
+            .run(|| rules_router::RulesRouter::route(sdk_appeal.clone()))
+            .map(drop)
+            .map_err(anyhow::Error::msg)
     })?;
 
     let store = &app.store;
@@ -276,7 +302,12 @@ fn wit_appeal() -> wit::Appeal {
         platform_id: "1".into(),
         conversation_key: "chat:1".into(),
         received_at: 0,
-        contact: wit::Contact { name: Some("Bench".into()), phone: None, email: None, platform_user_id: None },
+        contact: wit::Contact {
+            name: Some("Bench".into()),
+            phone: None,
+            email: None,
+            platform_user_id: None,
+        },
         subject: None,
         text: "Хочу вернуть заказ, магазин 112".into(),
         attachments: vec![],

@@ -119,7 +119,12 @@ impl Client {
     ///
     /// # Errors
     /// See [`Answer::json`].
-    pub async fn send_json(&self, method: &str, path: &str, value: &serde_json::Value) -> Result<serde_json::Value> {
+    pub async fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        value: &serde_json::Value,
+    ) -> Result<serde_json::Value> {
         self.send(method, path, Some(("application/json", value.to_string().into_bytes()))).await?.json()
     }
 }

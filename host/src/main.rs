@@ -142,6 +142,7 @@ fn main() -> Result<()> {
                 .unwrap_or_else(|_| "info,cranelift=warn,wasmtime=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(run(cli.command))
@@ -159,7 +160,8 @@ async fn run(command: Command) -> Result<()> {
 
 async fn serve(listen: SocketAddr, data_dir: PathBuf) -> Result<()> {
     let token = std::env::var("CLIENTHUB_ADMIN_TOKEN").ok();
-    let running = start(ServeOptions { listen, data_dir, admin_token: token, limits: Default::default() }).await?;
+    let running =
+        start(ServeOptions { listen, data_dir, admin_token: token, limits: Default::default() }).await?;
     if let Some(file) = &running.token_file {
         println!("admin token: {} (set CLIENTHUB_ADMIN_TOKEN to choose your own)", file.display());
     }
@@ -196,8 +198,13 @@ async fn plugin(action: PluginAction, client: Client) -> Result<()> {
     match action {
         PluginAction::Upload { file, activate } => {
             let bytes = read_input(&file)?;
-            let record = client.send("POST", "/api/plugins", Some(("application/wasm", bytes))).await?.json()?;
-            println!("uploaded {}@{}", record["name"].as_str().unwrap_or("?"), record["version"].as_str().unwrap_or("?"));
+            let record =
+                client.send("POST", "/api/plugins", Some(("application/wasm", bytes))).await?.json()?;
+            println!(
+                "uploaded {}@{}",
+                record["name"].as_str().unwrap_or("?"),
+                record["version"].as_str().unwrap_or("?")
+            );
             if activate {
                 let name = record["name"].as_str().unwrap_or_default();
                 let body = serde_json::json!({ "version": record["version"] });
@@ -237,7 +244,8 @@ async fn plugin(action: PluginAction, client: Client) -> Result<()> {
             print(&client.send("POST", &format!("/api/plugins/{name}/deactivate"), None).await?.json()?)
         }
         PluginAction::Config { name, file } => {
-            let value: serde_json::Value = serde_json::from_slice(&read_input(&file)?).context("the config is not JSON")?;
+            let value: serde_json::Value =
+                serde_json::from_slice(&read_input(&file)?).context("the config is not JSON")?;
             print(&client.send_json("PUT", &format!("/api/plugins/{name}/config"), &value).await?)
         }
     }

@@ -141,9 +141,8 @@ impl Registry {
             return Ok(());
         }
         for (crate_name, bytes) in clienthub_artifacts::FIRST_PARTY {
-            let record = self
-                .upload(bytes)
-                .map_err(|e| anyhow::anyhow!("first-party plugin {crate_name}: {e}"))?;
+            let record =
+                self.upload(bytes).map_err(|e| anyhow::anyhow!("first-party plugin {crate_name}: {e}"))?;
             self.activate(&record.name, &record.version, None)
                 .map_err(|e| anyhow::anyhow!("activating {crate_name}: {e}"))?;
             tracing::info!(plugin = %record.label(), "installed first-party plugin");
@@ -168,7 +167,11 @@ impl Registry {
                      `cargo build --target wasm32-wasip2`",
                 );
             }
-            _ => return invalid("not a WebAssembly component (the file does not start with the \\0asm header)"),
+            _ => {
+                return invalid(
+                    "not a WebAssembly component (the file does not start with the \\0asm header)",
+                );
+            }
         }
         let sha256 = hex::encode(Sha256::digest(bytes));
         let component = self
@@ -178,8 +181,14 @@ impl Registry {
         let world = self.exported_world(&component)?;
         let probe = self
             .runtime
-            .load(&component, world, Grants { label: "upload".into(), kv: None, directory: false, config: "{}".into() })
-            .map_err(|e| AdminError::Invalid(format!("the component does not fit the {world} world: {e:#}")))?;
+            .load(
+                &component,
+                world,
+                Grants { label: "upload".into(), kv: None, directory: false, config: "{}".into() },
+            )
+            .map_err(|e| {
+                AdminError::Invalid(format!("the component does not fit the {world} world: {e:#}"))
+            })?;
         let manifest = self
             .runtime
             .manifest(&probe)
@@ -204,7 +213,8 @@ impl Registry {
     /// The world the component exports, with its WIT version checked.
     fn exported_world(&self, component: &Component) -> Result<World, AdminError> {
         let ty = component.component_type();
-        let names: Vec<String> = ty.exports(self.runtime.engine()).map(|(name, _)| name.to_string()).collect();
+        let names: Vec<String> =
+            ty.exports(self.runtime.engine()).map(|(name, _)| name.to_string()).collect();
         let ours: Vec<(World, semver::Version)> = names
             .iter()
             .filter_map(|name| {
@@ -253,15 +263,17 @@ impl Registry {
         }
         semver::Version::parse(&m.version)
             .map_err(|e| AdminError::Invalid(format!("plugin version '{}' is not semver: {e}", m.version)))?;
-        let wit_version = semver::Version::parse(&m.wit_version)
-            .map_err(|e| AdminError::Invalid(format!("manifest wit-version '{}' is not semver: {e}", m.wit_version)))?;
+        let wit_version = semver::Version::parse(&m.wit_version).map_err(|e| {
+            AdminError::Invalid(format!("manifest wit-version '{}' is not semver: {e}", m.wit_version))
+        })?;
         if !wit_compatible(&wit_version) {
             return invalid(format!(
                 "the manifest targets clienthub:plugin@{wit_version}; this host implements {WIT_VERSION}"
             ));
         }
-        let config_schema: serde_json::Value = serde_json::from_str(&m.config_schema)
-            .map_err(|e| AdminError::Invalid(format!("the config schema is not JSON: {e} ({})", m.description)))?;
+        let config_schema: serde_json::Value = serde_json::from_str(&m.config_schema).map_err(|e| {
+            AdminError::Invalid(format!("the config schema is not JSON: {e} ({})", m.description))
+        })?;
         jsonschema::validator_for(&config_schema)
             .map_err(|e| AdminError::Invalid(format!("the config schema is not a valid JSON Schema: {e}")))?;
         Ok(PluginRecord {
@@ -317,7 +329,12 @@ impl Registry {
     /// # Errors
     /// [`AdminError::NotFound`] for an unknown version. Activating a router deactivates the
     /// router that was active (there is one router at a time).
-    pub fn activate(&self, name: &str, version: &str, position: Option<i64>) -> Result<Activation, AdminError> {
+    pub fn activate(
+        &self,
+        name: &str,
+        version: &str,
+        position: Option<i64>,
+    ) -> Result<Activation, AdminError> {
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let record = self.record(name, version)?;
         // One router at a time: activating a router replaces the one that is active.
@@ -325,7 +342,9 @@ impl Registry {
         if record.kind == World::Router {
             for mut other in self.store.activations::<Activation>()? {
                 let Some(active) = other.active.clone() else { continue };
-                if other.name != name && self.record(&other.name, &active).is_ok_and(|r| r.kind == World::Router) {
+                if other.name != name
+                    && self.record(&other.name, &active).is_ok_and(|r| r.kind == World::Router)
+                {
                     other.previous.push(active);
                     other.active = None;
                     other.log.push((crate::appeal::now_ms(), format!("replaced by {}", record.label())));
@@ -389,7 +408,10 @@ impl Registry {
         let versions = self.versions(name)?;
         let record = match &state.active {
             Some(v) => self.record(name, v)?,
-            None => versions.last().cloned().ok_or_else(|| AdminError::NotFound(format!("no plugin named {name}")))?,
+            None => versions
+                .last()
+                .cloned()
+                .ok_or_else(|| AdminError::NotFound(format!("no plugin named {name}")))?,
         };
         validate_config(&record, &config)?;
         state.config = config;
@@ -417,8 +439,14 @@ impl Registry {
         if self.versions(name)?.is_empty() {
             return Err(AdminError::NotFound(format!("no plugin named {name}")));
         }
-        let position = self.store.activations::<Activation>()?.iter().map(|a| a.position + 1).max().unwrap_or(0);
-        Ok(Activation { name: name.to_string(), config: serde_json::json!({}), position, ..Default::default() })
+        let position =
+            self.store.activations::<Activation>()?.iter().map(|a| a.position + 1).max().unwrap_or(0);
+        Ok(Activation {
+            name: name.to_string(),
+            config: serde_json::json!({}),
+            position,
+            ..Default::default()
+        })
     }
 
     fn commit_activation(&self, state: Activation) -> Result<Activation, AdminError> {
@@ -460,10 +488,8 @@ impl Registry {
         for activation in activations {
             let Some(version) = &activation.active else { continue };
             let record = self.record(&activation.name, version).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let stage = Arc::new(Stage {
-                label: record.label(),
-                plugin: self.load(&record, &activation.config)?,
-            });
+            let stage =
+                Arc::new(Stage { label: record.label(), plugin: self.load(&record, &activation.config)? });
             match record.kind {
                 World::Channel => {
                     pipeline.channels.insert(record.name.clone(), stage);
@@ -519,7 +545,11 @@ fn validate_config(record: &PluginRecord, config: &serde_json::Value) -> Result<
     if problems.is_empty() {
         Ok(())
     } else {
-        invalid(format!("the configuration does not fit {}'s schema: {}", record.label(), problems.join("; ")))
+        invalid(format!(
+            "the configuration does not fit {}'s schema: {}",
+            record.label(),
+            problems.join("; ")
+        ))
     }
 }
 

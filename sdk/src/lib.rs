@@ -41,8 +41,8 @@
 //! Host services: [`log`], [`kv`], [`config`], [`directory`], [`clock`].
 
 pub mod bindings;
-mod records;
 pub mod manifest;
+mod records;
 mod services;
 pub mod testing;
 
@@ -50,10 +50,9 @@ pub use services::{clock, config, directory, kv, log};
 
 pub use bindings::host::clienthub::plugin::directory::{Department, Employee, Region, Topic};
 pub use bindings::host::clienthub::plugin::types::{
-    AdapterError, AdapterOutput, Appeal, AssignmentStrategy, Attachment, AttachmentKind,
-    Capability, Contact, Decision, DeliveryState, DeliveryStatus, Event, Header, HttpRequest,
-    HttpResponse, InboundMessage, Manifest, MetaEntry, PluginKind, Priority, ReplyCommand,
-    Verdict,
+    AdapterError, AdapterOutput, Appeal, AssignmentStrategy, Attachment, AttachmentKind, Capability, Contact,
+    Decision, DeliveryState, DeliveryStatus, Event, Header, HttpRequest, HttpResponse, InboundMessage,
+    Manifest, MetaEntry, PluginKind, Priority, ReplyCommand, Verdict,
 };
 
 /// The version of the `clienthub:plugin` WIT package this SDK is built against.

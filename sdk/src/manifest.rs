@@ -84,10 +84,7 @@ mod tests {
         );
         assert_eq!(m.name, "my-router");
         assert_eq!(m.version, "1.2.3");
-        assert_eq!(
-            m.capabilities,
-            vec![Capability::Directory, Capability::OutboundHost("api.x".into())]
-        );
+        assert_eq!(m.capabilities, vec![Capability::Directory, Capability::OutboundHost("api.x".into())]);
         assert_eq!(m.config_schema, r#"{"type":"object"}"#);
     }
 

@@ -1,28 +1,19 @@
 //! Conveniences on the contract's records: constructors and accessors plugin code needs often.
 
 use crate::{
-    AssignmentStrategy, Contact, Decision, Header, HttpRequest, HttpResponse, InboundMessage,
-    MetaEntry, Priority,
+    AssignmentStrategy, Contact, Decision, Header, HttpRequest, HttpResponse, InboundMessage, MetaEntry,
+    Priority,
 };
 
 impl HttpRequest {
     /// The first header with this name, compared case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value.as_str())
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
     }
 
     /// The `content-type` without parameters, lower-cased (`application/json`).
     pub fn media_type(&self) -> String {
-        self.header("content-type")
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
+        self.header("content-type").unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase()
     }
 }
 

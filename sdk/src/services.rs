@@ -154,9 +154,7 @@ pub mod directory {
             h.employees
                 .iter()
                 .filter(|e| e.active && e.department == department)
-                .filter(|e| {
-                    region.is_none_or(|r| e.regions.is_empty() || e.regions.iter().any(|x| x == r))
-                })
+                .filter(|e| region.is_none_or(|r| e.regions.is_empty() || e.regions.iter().any(|x| x == r)))
                 .cloned()
                 .collect()
         })

@@ -11,9 +11,7 @@
 //! ```
 
 use crate::services::log::Level;
-use crate::{
-    Appeal, Contact, Department, Employee, Header, HttpRequest, Region, Topic,
-};
+use crate::{Appeal, Contact, Department, Employee, Header, HttpRequest, Region, Topic};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -161,10 +159,7 @@ pub fn post(path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpRequest {
         method: "POST".into(),
         path: path.into(),
         query: String::new(),
-        headers: headers
-            .iter()
-            .map(|(n, v)| Header { name: n.to_string(), value: v.to_string() })
-            .collect(),
+        headers: headers.iter().map(|(n, v)| Header { name: n.to_string(), value: v.to_string() }).collect(),
         body: body.to_vec(),
     }
 }

@@ -24,7 +24,10 @@ async fn bad_uploads_are_refused_with_the_reason() {
 
     let wrong_world = host.upload(fixtures::WRONG_WORLD).await;
     assert_eq!(wrong_world.status, 400);
-    assert!(error_of(&wrong_world).contains("manifest says the plugin is a router, but the component exports the filter world"));
+    assert!(
+        error_of(&wrong_world)
+            .contains("manifest says the plugin is a router, but the component exports the filter world")
+    );
 
     let future = host.upload(fixtures::FUTURE_WIT).await;
     assert_eq!(future.status, 400);
@@ -38,12 +41,18 @@ async fn bad_uploads_are_refused_with_the_reason() {
 #[tokio::test(flavor = "multi_thread")]
 async fn config_is_validated_against_the_plugin_schema() {
     let host = Host::start();
-    let bad = host.api.send_json("PUT", "/api/plugins/contest-filter/config", &json!({"hashtags": ["no-hash"]})).await;
+    let bad = host
+        .api
+        .send_json("PUT", "/api/plugins/contest-filter/config", &json!({"hashtags": ["no-hash"]}))
+        .await;
     let message = bad.unwrap_err().to_string();
     assert!(message.contains("HTTP 400") && message.contains("/hashtags/0"), "{message}");
     let unknown = host.api.send_json("PUT", "/api/plugins/contest-filter/config", &json!({"tags": []})).await;
     assert!(unknown.unwrap_err().to_string().contains("HTTP 400"));
-    host.api.send_json("PUT", "/api/plugins/contest-filter/config", &json!({"hashtags": ["#акция"]})).await.unwrap();
+    host.api
+        .send_json("PUT", "/api/plugins/contest-filter/config", &json!({"hashtags": ["#акция"]}))
+        .await
+        .unwrap();
     let answer = host.telegram(&telegram_update(1, 1, "Участвую в #Акция")).await;
     assert_eq!(host.appeal(&appeal_id(&answer)).await["status"], "dropped");
     let plugin = host.api.get_json("/api/plugins/contest-filter").await.unwrap();

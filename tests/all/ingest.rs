@@ -69,14 +69,21 @@ async fn contest_hashtag_is_kept_as_dropped_with_the_reason() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_secret_is_refused_and_nothing_is_routed() {
     let host = Host::start();
-    host.api.send_json("PUT", "/api/plugins/telegram/config", &json!({"secret_token": "right-secret"})).await.unwrap();
+    host.api
+        .send_json("PUT", "/api/plugins/telegram/config", &json!({"secret_token": "right-secret"}))
+        .await
+        .unwrap();
     let body = telegram_update(9, 9, "hello");
-    let wrong = host.hook("telegram", &[("x-telegram-bot-api-secret-token", "wrong")], "application/json", &body).await;
+    let wrong = host
+        .hook("telegram", &[("x-telegram-bot-api-secret-token", "wrong")], "application/json", &body)
+        .await;
     assert_eq!(wrong.status, 401);
     let missing = host.telegram(&body).await;
     assert_eq!(missing.status, 401);
     assert!(host.appeals("").await.is_empty());
-    let right = host.hook("telegram", &[("X-Telegram-Bot-Api-Secret-Token", "right-secret")], "application/json", &body).await;
+    let right = host
+        .hook("telegram", &[("X-Telegram-Bot-Api-Secret-Token", "right-secret")], "application/json", &body)
+        .await;
     assert_eq!(right.status, 200);
     assert_eq!(host.appeals("").await.len(), 1);
 }

@@ -50,7 +50,13 @@ async fn a_plugin_cannot_read_another_plugins_keys() {
     let first = host.telegram(&telegram_update(1, 1, "alpha")).await;
     let second = host.telegram(&telegram_update(2, 2, "beta")).await;
     let tags = |v: serde_json::Value| v["tags"].clone();
-    assert_eq!(tags(host.appeal(&appeal_id(&first)).await), serde_json::json!(["kv-probe-a:none", "kv-probe-b:none"]));
+    assert_eq!(
+        tags(host.appeal(&appeal_id(&first)).await),
+        serde_json::json!(["kv-probe-a:none", "kv-probe-b:none"])
+    );
     // -a sees what it wrote; -b, reading the same key name, sees nothing of -a's.
-    assert_eq!(tags(host.appeal(&appeal_id(&second)).await), serde_json::json!(["kv-probe-a:alpha", "kv-probe-b:none"]));
+    assert_eq!(
+        tags(host.appeal(&appeal_id(&second)).await),
+        serde_json::json!(["kv-probe-a:alpha", "kv-probe-b:none"])
+    );
 }

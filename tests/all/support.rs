@@ -74,7 +74,13 @@ impl Host {
     }
 
     /// POSTs a webhook.
-    pub async fn hook(&self, channel: &str, headers: &[(&str, &str)], content_type: &str, body: &[u8]) -> Answer {
+    pub async fn hook(
+        &self,
+        channel: &str,
+        headers: &[(&str, &str)],
+        content_type: &str,
+        body: &[u8],
+    ) -> Answer {
         let body = Some((content_type, body.to_vec()));
         self.anonymous.request("POST", &format!("/hooks/{channel}"), headers, body).await.unwrap()
     }
@@ -126,7 +132,9 @@ impl Drop for Host {
 pub fn appeal_id(answer: &Answer) -> String {
     answer
         .header("x-clienthub-appeal")
-        .unwrap_or_else(|| panic!("no appeal in HTTP {}: {}", answer.status, String::from_utf8_lossy(&answer.body)))
+        .unwrap_or_else(|| {
+            panic!("no appeal in HTTP {}: {}", answer.status, String::from_utf8_lossy(&answer.body))
+        })
         .to_string()
 }
 

@@ -15,7 +15,8 @@ async fn activate_v2_then_roll_back_to_v1() {
     assert_eq!(by_v2["decision"]["queue"], "priority-desk");
     assert_eq!(stages(&by_v2)[2], "routed rules-router@0.2.0");
 
-    let rolled = host.api.send("POST", "/api/plugins/rules-router/rollback", None).await.unwrap().json().unwrap();
+    let rolled =
+        host.api.send("POST", "/api/plugins/rules-router/rollback", None).await.unwrap().json().unwrap();
     assert_eq!(rolled["active"], "0.1.0");
     let by_v1 = host.appeal(&appeal_id(&host.telegram(&telegram_update(2, 2, "hi")).await)).await;
     assert_eq!(by_v1["decision"]["queue"], "general");

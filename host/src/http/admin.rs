@@ -54,10 +54,13 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
                     Ok(()) => json(200, &*app.store.directory()),
                     Err(e) => error(500, &format!("{e:#}")),
                 },
-                Err(problems) => json(400, &serde_json::json!({
-                    "error": format!("the directory has {} problem(s): {}", problems.len(), problems.join("; ")),
-                    "problems": problems,
-                })),
+                Err(problems) => json(
+                    400,
+                    &serde_json::json!({
+                        "error": format!("the directory has {} problem(s): {}", problems.len(), problems.join("; ")),
+                        "problems": problems,
+                    }),
+                ),
             },
             Err(r) => r,
         },
@@ -71,15 +74,17 @@ fn plugins(app: &App, only: Option<&str>) -> Response<Body> {
             let items: Vec<_> = list
                 .into_iter()
                 .filter(|(a, _)| only.is_none_or(|n| n == a.name))
-                .map(|(activation, versions)| serde_json::json!({
-                    "name": activation.name,
-                    "active": activation.active,
-                    "previous": activation.previous,
-                    "config": activation.config,
-                    "position": activation.position,
-                    "log": activation.log,
-                    "versions": versions,
-                }))
+                .map(|(activation, versions)| {
+                    serde_json::json!({
+                        "name": activation.name,
+                        "active": activation.active,
+                        "previous": activation.previous,
+                        "config": activation.config,
+                        "position": activation.position,
+                        "log": activation.log,
+                        "versions": versions,
+                    })
+                })
                 .collect();
             match only {
                 Some(name) if items.is_empty() => error(404, &format!("no plugin named {name}")),

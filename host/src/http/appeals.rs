@@ -32,7 +32,12 @@ fn list(app: &App, query: Option<&str>) -> Response<Body> {
         match key.as_str() {
             "status" => match Status::parse(&value) {
                 Some(s) => status = Some(s),
-                None => return error(400, &format!("unknown status '{value}': use new, routed, dropped or triage")),
+                None => {
+                    return error(
+                        400,
+                        &format!("unknown status '{value}': use new, routed, dropped or triage"),
+                    );
+                }
             },
             "channel" => channel = Some(value),
             "before" | "cursor" => before = Some(value),
@@ -40,7 +45,12 @@ fn list(app: &App, query: Option<&str>) -> Response<Body> {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
                 _ => return error(400, &format!("limit must be 1..={MAX_LIMIT}")),
             },
-            other => return error(400, &format!("unknown parameter '{other}': use status, channel, limit, before")),
+            other => {
+                return error(
+                    400,
+                    &format!("unknown parameter '{other}': use status, channel, limit, before"),
+                );
+            }
         }
     }
     match app.store.list_appeals(status, channel.as_deref(), before.as_deref(), limit) {

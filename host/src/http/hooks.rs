@@ -12,7 +12,10 @@ use hyper::{Request, Response};
 pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> Response<Body> {
     let pipeline = app.registry.pipeline();
     if !pipeline.has_channel(&channel) {
-        return error(404, &format!("unknown channel '{channel}': no active adapter serves /hooks/{channel}"));
+        return error(
+            404,
+            &format!("unknown channel '{channel}': no active adapter serves /hooks/{channel}"),
+        );
     }
     let (parts, body) = match read_body(request, MAX_HOOK_BODY).await {
         Ok(read) => read,

@@ -45,7 +45,11 @@ pub const MAX_HOOK_BODY: usize = 1 << 20;
 ///
 /// # Errors
 /// When accepting fails fatally.
-pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
@@ -78,7 +82,9 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
     let method = request.method().clone();
     match (method.clone(), segments.as_slice()) {
         (Method::GET, ["healthz"]) => json(200, &health(app)),
-        (Method::GET | Method::POST, ["hooks", channel]) => hooks::handle(app, channel.to_string(), request).await,
+        (Method::GET | Method::POST, ["hooks", channel]) => {
+            hooks::handle(app, channel.to_string(), request).await
+        }
         (_, ["hooks", ..]) => error(405, "webhooks take GET or POST"),
         (_, ["api", ..]) => {
             if !authorized(app, &request) {
@@ -86,7 +92,9 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
             }
             match segments.as_slice() {
                 ["api", "appeals", ..] => appeals::handle(app, &method, &segments[2..], request).await,
-                ["api", "plugins", ..] | ["api", "directory"] => admin::handle(app, &method, &segments[1..], request).await,
+                ["api", "plugins", ..] | ["api", "directory"] => {
+                    admin::handle(app, &method, &segments[1..], request).await
+                }
                 _ => error(404, &format!("no API at {path}")),
             }
         }

@@ -40,7 +40,10 @@ impl BodyError {
 
 /// Reads a whole body, refusing more than `limit` bytes (by `content-length` before reading
 /// when it is given).
-pub async fn read_body(request: hyper::Request<Incoming>, limit: usize) -> Result<(hyper::http::request::Parts, Bytes), BodyError> {
+pub async fn read_body(
+    request: hyper::Request<Incoming>,
+    limit: usize,
+) -> Result<(hyper::http::request::Parts, Bytes), BodyError> {
     let declared = request
         .headers()
         .get(hyper::header::CONTENT_LENGTH)

@@ -70,7 +70,11 @@ pub fn to_wit(a: &Appeal) -> wit::Appeal {
                 file_name: x.file_name.clone(),
             })
             .collect(),
-        metadata: a.metadata.iter().map(|(k, v)| wit::MetaEntry { key: k.clone(), value: v.clone() }).collect(),
+        metadata: a
+            .metadata
+            .iter()
+            .map(|(k, v)| wit::MetaEntry { key: k.clone(), value: v.clone() })
+            .collect(),
         tags: a.tags.clone(),
     }
 }

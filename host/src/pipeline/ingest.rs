@@ -41,13 +41,20 @@ impl Pipeline {
     pub fn ingest(&self, store: &Store, runtime: &Runtime, mut raw: RawRequest) -> Result<Reply> {
         let Some(adapter) = self.channels.get(&raw.channel) else {
             store.set_raw_outcome(&mut raw, "no active adapter".into())?;
-            return Ok(Reply::json(404, serde_json::json!({"error": format!("unknown channel '{}'", raw.channel)})));
+            return Ok(Reply::json(
+                404,
+                serde_json::json!({"error": format!("unknown channel '{}'", raw.channel)}),
+            ));
         };
         let request = wit::HttpRequest {
             method: raw.method.clone(),
             path: raw.path.clone(),
             query: raw.query.clone(),
-            headers: raw.headers.iter().map(|(n, v)| wit::Header { name: n.clone(), value: v.clone() }).collect(),
+            headers: raw
+                .headers
+                .iter()
+                .map(|(n, v)| wit::Header { name: n.clone(), value: v.clone() })
+                .collect(),
             body: raw.body.clone(),
         };
         let started = Instant::now();
@@ -65,7 +72,12 @@ impl Pipeline {
                 return Ok(Reply { appeals: vec![id], ..Reply::json(200, serde_json::json!({"ok": true})) });
             }
             Err(failure) => {
-                let id = self.triage_raw(store, &mut raw, adapter, format!("{} failed: {failure}", adapter.label))?;
+                let id = self.triage_raw(
+                    store,
+                    &mut raw,
+                    adapter,
+                    format!("{} failed: {failure}", adapter.label),
+                )?;
                 return Ok(Reply { appeals: vec![id], ..Reply::json(200, serde_json::json!({"ok": true})) });
             }
         };
@@ -76,7 +88,10 @@ impl Pipeline {
             appeals.extend(id);
             outcomes.push(outcome);
         }
-        store.set_raw_outcome(&mut raw, if outcomes.is_empty() { "no events".into() } else { outcomes.join("; ") })?;
+        store.set_raw_outcome(
+            &mut raw,
+            if outcomes.is_empty() { "no events".into() } else { outcomes.join("; ") },
+        )?;
         Ok(Reply {
             status: output.response.status,
             headers: output.response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
@@ -97,7 +112,11 @@ impl Pipeline {
             wit::Event::NewAppeal(message) => self.message(store, runtime, raw, adapter, message, false),
             wit::Event::FollowUp(message) => self.message(store, runtime, raw, adapter, message, true),
             wit::Event::ReplyCommand(reply) => {
-                let detail = format!("reply requested by {}: {}", reply.author.as_deref().unwrap_or("unknown"), reply.text);
+                let detail = format!(
+                    "reply requested by {}: {}",
+                    reply.author.as_deref().unwrap_or("unknown"),
+                    reply.text
+                );
                 Ok(match annotate(store, &reply.appeal_id, "reply_requested", &adapter.label, detail)? {
                     true => (Some(reply.appeal_id.clone()), format!("reply for {}", reply.appeal_id)),
                     false => (None, format!("reply for unknown appeal {}", reply.appeal_id)),
@@ -192,7 +211,12 @@ impl Pipeline {
             raw_request_id: raw.id.clone(),
             history: Vec::new(),
         };
-        appeal.record(raw.received_at, "received", Some(adapter.label.clone()), format!("raw request {}", raw.id));
+        appeal.record(
+            raw.received_at,
+            "received",
+            Some(adapter.label.clone()),
+            format!("raw request {}", raw.id),
+        );
         let directory = store.directory();
         for filter in &self.filters {
             match runtime.check(&filter.plugin, directory.clone(), &convert::to_wit(&appeal)) {
@@ -216,7 +240,12 @@ impl Pipeline {
         match runtime.route(&router.plugin, directory, &convert::to_wit(&appeal)) {
             Ok(decision) => {
                 let decision = convert::decision(decision);
-                appeal.record(now_ms(), "routed", Some(router.label.clone()), format!("queue {}: {}", decision.queue, decision.reason));
+                appeal.record(
+                    now_ms(),
+                    "routed",
+                    Some(router.label.clone()),
+                    format!("queue {}: {}", decision.queue, decision.reason),
+                );
                 appeal.tags.extend(decision_tags(&decision));
                 appeal.status = Status::Routed;
                 appeal.decision = Some(decision);
@@ -227,7 +256,13 @@ impl Pipeline {
     }
 
     /// Keeps a request the adapter could not turn into events as a triage appeal.
-    fn triage_raw(&self, store: &Store, raw: &mut RawRequest, adapter: &Stage, error: String) -> Result<String> {
+    fn triage_raw(
+        &self,
+        store: &Store,
+        raw: &mut RawRequest,
+        adapter: &Stage,
+        error: String,
+    ) -> Result<String> {
         let id = ulid::Ulid::new().to_string();
         let mut appeal = Appeal {
             id: id.clone(),

@@ -22,7 +22,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap,
+};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
@@ -162,9 +164,11 @@ impl Runtime {
             .wasm_component_model(true)
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(|e| anyhow::Error::from(e).context("configuring the wasmtime engine"))?;
+        let engine = Engine::new(&config)
+            .map_err(|e| anyhow::Error::from(e).context("configuring the wasmtime engine"))?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| anyhow::Error::from(e).context("linking WASI"))?;
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| anyhow::Error::from(e).context("linking WASI"))?;
         bindings::router::Router::add_to_linker::<_, wasmtime::component::HasSelf<CallState>>(
             &mut linker,
             |state| state,
@@ -276,9 +280,15 @@ impl Runtime {
     /// When the plugin fails (see [`CallError`]).
     pub fn manifest(&self, plugin: &LoadedPlugin) -> Result<wit::Manifest, CallError> {
         self.call(plugin, Default::default(), |pre, store| match pre {
-            Pre::Channel(p) => p.instantiate(&mut *store)?.clienthub_plugin_channel_adapter().call_get_manifest(store),
-            Pre::Filter(p) => p.instantiate(&mut *store)?.clienthub_plugin_appeal_filter().call_get_manifest(store),
-            Pre::Router(p) => p.instantiate(&mut *store)?.clienthub_plugin_appeal_router().call_get_manifest(store),
+            Pre::Channel(p) => {
+                p.instantiate(&mut *store)?.clienthub_plugin_channel_adapter().call_get_manifest(store)
+            }
+            Pre::Filter(p) => {
+                p.instantiate(&mut *store)?.clienthub_plugin_appeal_filter().call_get_manifest(store)
+            }
+            Pre::Router(p) => {
+                p.instantiate(&mut *store)?.clienthub_plugin_appeal_router().call_get_manifest(store)
+            }
         })
     }
 
@@ -296,7 +306,9 @@ impl Runtime {
             return Err(CallError::Plugin("not a channel adapter".into()));
         };
         self.call(plugin, directory, |pre, store| match pre {
-            Pre::Channel(p) => p.instantiate(&mut *store)?.clienthub_plugin_channel_adapter().call_handle(store, request),
+            Pre::Channel(p) => {
+                p.instantiate(&mut *store)?.clienthub_plugin_channel_adapter().call_handle(store, request)
+            }
             _ => unreachable!("checked above"),
         })
     }
@@ -315,7 +327,9 @@ impl Runtime {
             return Err(CallError::Plugin("not a filter".into()));
         };
         self.call(plugin, directory, |pre, store| match pre {
-            Pre::Filter(p) => p.instantiate(&mut *store)?.clienthub_plugin_appeal_filter().call_check(store, appeal),
+            Pre::Filter(p) => {
+                p.instantiate(&mut *store)?.clienthub_plugin_appeal_filter().call_check(store, appeal)
+            }
             _ => unreachable!("checked above"),
         })?
         .map_err(CallError::Plugin)
@@ -335,7 +349,9 @@ impl Runtime {
             return Err(CallError::Plugin("not a router".into()));
         };
         self.call(plugin, directory, |pre, store| match pre {
-            Pre::Router(p) => p.instantiate(&mut *store)?.clienthub_plugin_appeal_router().call_route(store, appeal),
+            Pre::Router(p) => {
+                p.instantiate(&mut *store)?.clienthub_plugin_appeal_router().call_route(store, appeal)
+            }
             _ => unreachable!("checked above"),
         })?
         .map_err(CallError::Plugin)
@@ -365,7 +381,10 @@ impl Runtime {
         let mut samples = Vec::with_capacity(iterations);
         for _ in 0..iterations.max(1) {
             let started = std::time::Instant::now();
-            router.clienthub_plugin_appeal_router().call_route(&mut store, appeal)?.map_err(anyhow::Error::msg)?;
+            router
+                .clienthub_plugin_appeal_router()
+                .call_route(&mut store, appeal)?
+                .map_err(anyhow::Error::msg)?;
             samples.push(started.elapsed());
         }
         samples.sort();

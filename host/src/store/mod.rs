@@ -186,9 +186,9 @@ impl Store {
         let key = pair_key(channel, platform_id);
         match self.idempotency.compare_and_swap(key, None as Option<&[u8]>, Some(appeal_id.as_bytes()))? {
             Ok(()) => Ok(Claim::New),
-            Err(current) => Ok(Claim::Seen(
-                String::from_utf8_lossy(&current.current.unwrap_or_default()).into_owned(),
-            )),
+            Err(current) => {
+                Ok(Claim::Seen(String::from_utf8_lossy(&current.current.unwrap_or_default()).into_owned()))
+            }
         }
     }
 
@@ -197,10 +197,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn conversation(&self, channel: &str, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .conversations
-            .get(pair_key(channel, key))?
-            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(self.conversations.get(pair_key(channel, key))?.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     /// Points a conversation at an appeal.

@@ -78,6 +78,9 @@ mod tests {
         assert_eq!(check(h, "#конкурс"), Verdict::Keep);
         let mut a = appeal("telegram", "photo");
         a.metadata.push(clienthub_sdk::MetaEntry::new("hashtag", "#PROMO"));
-        assert_eq!(h.run(|| ContestFilter::check(a)).unwrap(), Verdict::Drop("contest hashtag #promo".into()));
+        assert_eq!(
+            h.run(|| ContestFilter::check(a)).unwrap(),
+            Verdict::Drop("contest hashtag #promo".into())
+        );
     }
 }

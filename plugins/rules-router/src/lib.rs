@@ -8,9 +8,7 @@
 //!    region, chosen least-loaded. No topic: the default queue (`general` unless configured).
 //! 4. **Priority** — `high` when an urgent keyword occurs.
 
-use clienthub_sdk::{
-    Appeal, AssignmentStrategy, Decision, Priority, Region, Router, Topic, directory,
-};
+use clienthub_sdk::{Appeal, AssignmentStrategy, Decision, Priority, Region, Router, Topic, directory};
 use serde::Deserialize;
 
 /// The rules router.
@@ -50,13 +48,11 @@ impl Router for RulesRouter {
                     Some(department) => {
                         decision.queue = department.queue;
                         decision.department = Some(department.id.clone());
-                        decision.candidates = directory::employees(
-                            &department.id,
-                            decision.region.as_deref(),
-                        )
-                        .into_iter()
-                        .map(|e| e.id)
-                        .collect();
+                        decision.candidates =
+                            directory::employees(&department.id, decision.region.as_deref())
+                                .into_iter()
+                                .map(|e| e.id)
+                                .collect();
                         decision.strategy = AssignmentStrategy::LeastLoaded;
                     }
                     None => reasons.push(format!("department {} is not in the directory", topic.department)),
@@ -86,31 +82,24 @@ fn find_topic(haystack: &str, topics: &[Topic]) -> Option<(Topic, String)> {
 }
 
 fn find_region(appeal: &Appeal, haystack: &str, regions: &[Region]) -> Option<Region> {
-    let by = |pred: &dyn Fn(&Region) -> bool| regions.iter().find(|r| pred(r)).cloned();
-    if let Some(id) = appeal.meta("region") {
-        if let Some(r) = by(&|r| r.id.eq_ignore_ascii_case(id)) {
-            return Some(r);
-        }
-    }
-    if let Some(store) = appeal.meta("store") {
-        if let Some(r) = by(&|r| r.stores.iter().any(|s| s == store.trim())) {
-            return Some(r);
-        }
-    }
-    if let Some(city) = appeal.meta("city") {
-        let city = city.trim().to_lowercase();
-        if let Some(r) = by(&|r| r.cities.iter().any(|c| c.to_lowercase() == city)) {
-            return Some(r);
-        }
-    }
-    by(&|r| r.cities.iter().any(|c| !c.is_empty() && haystack.contains(&c.to_lowercase())))
+    let find = |pred: &dyn Fn(&Region) -> bool| regions.iter().find(|r| pred(r)).cloned();
+    let by_id = || appeal.meta("region").and_then(|id| find(&|r| r.id.eq_ignore_ascii_case(id.trim())));
+    let by_store =
+        || appeal.meta("store").and_then(|store| find(&|r| r.stores.iter().any(|s| s == store.trim())));
+    let by_city = || {
+        let city = appeal.meta("city")?.trim().to_lowercase();
+        find(&|r| r.cities.iter().any(|c| c.to_lowercase() == city))
+    };
+    let in_text =
+        || find(&|r| r.cities.iter().any(|c| !c.is_empty() && haystack.contains(&c.to_lowercase())));
+    by_id().or_else(by_store).or_else(by_city).or_else(in_text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clienthub_sdk::testing::{Harness, appeal};
     use clienthub_sdk::MetaEntry;
+    use clienthub_sdk::testing::{Harness, appeal};
 
     fn directory() -> Harness {
         Harness::new()
@@ -137,7 +126,8 @@ mod tests {
 
     #[test]
     fn city_in_text_and_default_queue() {
-        let d = directory().run(|| RulesRouter::route(appeal("vk", "Привет из Москвы? нет, Москва"))).unwrap();
+        let d =
+            directory().run(|| RulesRouter::route(appeal("vk", "Привет из Москвы? нет, Москва"))).unwrap();
         assert_eq!(d.region.as_deref(), Some("msk"));
         assert_eq!(d.queue, "general");
         assert!(d.candidates.is_empty());

@@ -8,8 +8,8 @@
 //! `X-Telegram-Bot-Api-Secret-Token` header must equal it (compared in constant time).
 
 use clienthub_sdk::{
-    AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, Event,
-    HttpRequest, HttpResponse, InboundMessage, MetaEntry,
+    AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
+    HttpResponse, InboundMessage, MetaEntry,
 };
 use serde::Deserialize;
 use subtle::ConstantTimeEq;

@@ -1,7 +1,11 @@
 use super::*;
 use clienthub_sdk::testing::{Harness, post};
 
-fn handle(harness: &mut Harness, headers: &[(&str, &str)], body: &[u8]) -> Result<AdapterOutput, AdapterError> {
+fn handle(
+    harness: &mut Harness,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<AdapterOutput, AdapterError> {
     harness.run(|| Telegram::handle(post("/hooks/telegram", headers, body)))
 }
 

@@ -8,8 +8,8 @@
 //! carry it in the `X-Api-Key` header or an `api_key` field.
 
 use clienthub_sdk::{
-    AdapterError, AdapterOutput, Channel, Contact, Event, HttpRequest, HttpResponse,
-    InboundMessage, MetaEntry,
+    AdapterError, AdapterOutput, Channel, Contact, Event, HttpRequest, HttpResponse, InboundMessage,
+    MetaEntry,
 };
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -36,10 +36,7 @@ impl Channel for Webform {
         }
         let fields = parse_fields(&request)?;
         if let Some(expected) = &config.api_key {
-            let given = request
-                .header("x-api-key")
-                .or_else(|| field(&fields, "api_key"))
-                .unwrap_or("");
+            let given = request.header("x-api-key").or_else(|| field(&fields, "api_key")).unwrap_or("");
             if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
                 return Err(AdapterError::Unauthorized("api key missing or wrong".into()));
             }
@@ -68,9 +65,9 @@ fn parse_fields(request: &HttpRequest) -> Result<Vec<(String, String)>, AdapterE
             };
             Ok(map.into_iter().map(|(k, v)| (k, flatten(v))).collect())
         }
-        "application/x-www-form-urlencoded" | "" => Ok(form_urlencoded::parse(&request.body)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect()),
+        "application/x-www-form-urlencoded" | "" => {
+            Ok(form_urlencoded::parse(&request.body).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        }
         other => Err(AdapterError::Malformed(format!(
             "unsupported content-type {other}: send application/json or application/x-www-form-urlencoded"
         ))),
@@ -81,18 +78,13 @@ fn flatten(value: serde_json::Value) -> String {
     match value {
         serde_json::Value::String(s) => s,
         serde_json::Value::Null => String::new(),
-        serde_json::Value::Array(items) => {
-            items.into_iter().map(flatten).collect::<Vec<_>>().join(", ")
-        }
+        serde_json::Value::Array(items) => items.into_iter().map(flatten).collect::<Vec<_>>().join(", "),
         other => other.to_string(),
     }
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.trim().is_empty())
-        .map(|(_, v)| v.trim())
+    fields.iter().find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.trim().is_empty()).map(|(_, v)| v.trim())
 }
 
 fn to_message(fields: &[(String, String)], body: &[u8]) -> InboundMessage {
@@ -106,11 +98,7 @@ fn to_message(fields: &[(String, String)], body: &[u8]) -> InboundMessage {
         .or_else(|| field(fields, "id"))
         .map(str::to_string)
         .unwrap_or_else(|| format!("body-{:016x}", fnv1a(body)));
-    let text = TEXT_FIELDS
-        .iter()
-        .filter_map(|name| field(fields, name))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let text = TEXT_FIELDS.iter().filter_map(|name| field(fields, name)).collect::<Vec<_>>().join("\n");
     let recognised = ["name", "phone", "email", "tranid"];
     let metadata = fields
         .iter()

@@ -1,4 +1,5 @@
 //! Test fixture: the same probe as `kv-probe-a` under another name; it only reads.
 
+/// The probe itself, shared with `kv-probe-a`.
 #[path = "../../kv-probe-a/src/probe.rs"]
-mod probe;
+pub mod probe;

@@ -7,7 +7,10 @@ pub struct RouterV2;
 
 impl clienthub_sdk::Router for RouterV2 {
     fn route(appeal: Appeal) -> Result<Decision, String> {
-        let mut d = Decision::to_queue("priority-desk", format!("v2 sends {} appeals to the priority desk", appeal.channel));
+        let mut d = Decision::to_queue(
+            "priority-desk",
+            format!("v2 sends {} appeals to the priority desk", appeal.channel),
+        );
         d.priority = Priority::High;
         Ok(d)
     }

@@ -1,0 +1,54 @@
+//! The CLI subcommands are thin clients of the admin API: drive them against a real host.
+
+use crate::support::*;
+use clienthub_artifacts::fixtures;
+use std::process::Command;
+
+fn cli(host: &Host, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_clienthub"))
+        .args(args)
+        .args(["--server", &host.base, "--token", TOKEN])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "clienthub {args:?} failed: {}{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_directory_and_appeals_commands() {
+    let host = Host::start();
+    let directory = format!("{}/../examples/directory.json", env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(
+        cli(&host, &["directory", "import", &directory]).trim(),
+        "imported 2 regions, 2 departments, 3 employees, 2 topics"
+    );
+    assert!(cli(&host, &["directory", "export"]).contains("\"refund\""));
+
+    let list = cli(&host, &["plugin", "list"]);
+    assert!(list.contains("rules-router") && list.contains("active 0.1.0"), "{list}");
+    let uploaded = cli(&host, &["plugin", "upload", fixtures::ROUTER_V2, "--activate"]);
+    assert_eq!(uploaded, "uploaded rules-router@0.2.0\nactivated\n");
+    assert!(cli(&host, &["plugin", "list"]).contains("versions 0.1.0, 0.2.0"));
+
+    let id = appeal_id(&host.telegram(&telegram_update(1, 1, "Хочу вернуть товар")).await);
+    let listed = cli(&host, &["appeals", "list", "--status", "routed"]);
+    assert!(listed.starts_with(&id) && listed.contains("priority-desk"), "{listed}");
+    let shown: serde_json::Value = serde_json::from_str(&cli(&host, &["appeals", "show", &id])).unwrap();
+    assert_eq!(shown["id"], id.as_str());
+
+    let rolled: serde_json::Value =
+        serde_json::from_str(&cli(&host, &["plugin", "rollback", "rules-router"])).unwrap();
+    assert_eq!(rolled["active"], "0.1.0");
+
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), r#"{"default_queue":"inbox"}"#).unwrap();
+    cli(&host, &["plugin", "config", "rules-router", config.path().to_str().unwrap()]);
+    let id = appeal_id(&host.telegram(&telegram_update(2, 2, "Просто вопрос")).await);
+    assert_eq!(host.appeal(&id).await["decision"]["queue"], "inbox");
+}
