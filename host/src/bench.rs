@@ -172,7 +172,7 @@ fn telegram(i: usize, text: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Per-stage costs in WASM and natively, and store-per-call against a reused instance.
+/// Per-stage costs in WASM and natively, and warm instances against a fresh Store per call.
 fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
     let pipeline = app.registry.pipeline();
     let runtime = app.registry.runtime();
@@ -212,8 +212,8 @@ fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
             .map(drop)
             .map_err(|e| anyhow::anyhow!("{e}"))
     })?;
-    let reused_router =
-        runtime.route_reusing_instance(&router.plugin, directory.clone(), &appeal, iterations)?;
+    let fresh_router =
+        runtime.route_on_fresh_stores(&router.plugin, directory.clone(), &appeal, iterations)?;
 
     let mut harness = native_harness(&directory);
     let sdk_request =
@@ -265,7 +265,7 @@ fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
     })?;
 
     println!("instantiation (fresh Store + instantiate + trivial call): {}", micros(instantiate));
-    println!("per stage, median of {iterations} (fresh Store per call)   wasm      native    tax");
+    println!("per stage, median of {iterations} (warm instances)         wasm      native    tax");
     for (name, wasm, native) in [
         ("  telegram adapter", wasm_adapter, native_adapter),
         ("  contest-filter", wasm_filter, native_filter),
@@ -287,8 +287,8 @@ fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
         wasm_total.as_secs_f64() / native_total.as_secs_f64().max(1e-9)
     );
     println!(
-        "rules-router on one reused instance: {} per call (vs {} with a fresh Store)",
-        micros(reused_router),
+        "rules-router with a fresh Store + instance per call: {} (vs {} on a warm instance)",
+        micros(fresh_router),
         micros(wasm_router)
     );
     println!("durable write (one appeal + a lone sled flush, no group commit): {}", micros(durable));

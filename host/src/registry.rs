@@ -359,6 +359,7 @@ impl Registry {
         if let Some(old) = state.active.take() {
             state.previous.push(old);
         }
+        state.previous.retain(|v| v != version);
         state.active = Some(version.to_string());
         if let Some(position) = position {
             state.position = position;

@@ -73,7 +73,12 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
     let addr = listener.local_addr()?;
-    let app = Arc::new(App { store, registry, admin_token });
+    let app = Arc::new(App {
+        store,
+        registry,
+        admin_token,
+        plugin_slots: tokio::sync::Semaphore::new(http::PLUGIN_SLOTS),
+    });
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, app.clone(), async move {
         let _ = stopped.await;

@@ -81,3 +81,19 @@ fn sample_directory_with_defaults() -> serde_json::Value {
     }
     dir
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deactivated_channel_stops_answering_and_comes_back() {
+    let host = Host::start();
+    let form = b"Name=A&tranid=1";
+    let urlencoded = "application/x-www-form-urlencoded";
+    host.api.send("POST", "/api/plugins/webform/deactivate", None).await.unwrap().json().unwrap();
+    assert_eq!(host.hook("webform", &[], urlencoded, form).await.status, 404);
+    let health = host.api.get_json("/healthz").await.unwrap();
+    assert_eq!(health["channels"], json!(["telegram"]));
+    host.activate("webform", "0.1.0").await;
+    assert_eq!(host.hook("webform", &[], urlencoded, form).await.status, 200);
+    let plugin = host.api.get_json("/api/plugins/webform").await.unwrap();
+    let log: Vec<&str> = plugin["log"].as_array().unwrap().iter().map(|e| e[1].as_str().unwrap()).collect();
+    assert_eq!(log, ["activated 0.1.0", "deactivated 0.1.0", "activated 0.1.0"]);
+}

@@ -16,7 +16,8 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
     match (method, rest) {
         (&Method::GET, ["plugins"]) => plugins(app, None),
         (&Method::GET, ["plugins", name]) => plugins(app, Some(name)),
-        (&Method::POST, ["plugins"]) => match read_body(request, MAX_PLUGIN_BYTES).await {
+        // Read a little past the cap so the registry can say by how much it is over.
+        (&Method::POST, ["plugins"]) => match read_body(request, 2 * MAX_PLUGIN_BYTES).await {
             Ok((_, body)) => {
                 let registry = app.registry.clone();
                 let result = tokio::task::spawn_blocking(move || registry.upload(&body)).await;

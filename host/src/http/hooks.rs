@@ -36,11 +36,12 @@ pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> R
         outcome: String::new(),
         body: body.to_vec(),
     };
+    if let Err(e) = app.store.put_raw(&raw) {
+        return error(503, &format!("could not store the request: {e:#}"));
+    }
     let runtime = app.registry.runtime().clone();
     let result = {
-        if let Err(e) = app.store.put_raw(&raw) {
-            return error(503, &format!("could not store the request: {e:#}"));
-        }
+        let _slot = app.plugin_slots.acquire().await;
         // Plugin calls are synchronous and bounded by their deadline.
         tokio::task::block_in_place(|| pipeline.ingest(&app.store, &runtime, raw))
     };

@@ -36,7 +36,13 @@ pub struct App {
     pub registry: Arc<Registry>,
     /// The admin bearer token.
     pub admin_token: String,
+    /// Bounds how many requests run plugins at once (below the instance pool's size, so a
+    /// burst queues here instead of failing to instantiate).
+    pub plugin_slots: tokio::sync::Semaphore,
 }
+
+/// Requests running plugins at once; the pooling allocator holds 512 instances.
+pub const PLUGIN_SLOTS: usize = 64;
 
 /// Largest webhook body accepted (larger: 413).
 pub const MAX_HOOK_BODY: usize = 1 << 20;

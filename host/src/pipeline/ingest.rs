@@ -141,7 +141,9 @@ impl Pipeline {
         message: wit::InboundMessage,
         follow_up: bool,
     ) -> Result<(Option<String>, String)> {
-        let id = ulid::Ulid::new().to_string();
+        if let Some(existing) = store.seen(&raw.channel, &message.platform_id)? {
+            return Ok(duplicate(raw, &message.platform_id, existing));
+        }
         let open = match follow_up {
             true => store
                 .conversation(&raw.channel, &message.conversation_key)?
@@ -151,26 +153,30 @@ impl Pipeline {
                 .filter(|a| a.status.is_open()),
             false => None,
         };
-        let owner = open.as_ref().map_or(id.as_str(), |a| a.id.as_str());
-        if let Claim::Seen(existing) = store.claim(&raw.channel, &message.platform_id, owner)? {
-            tracing::debug!(channel = %raw.channel, platform_id = %message.platform_id, appeal = %existing, "duplicate");
-            return Ok((Some(existing.clone()), format!("duplicate of {existing}")));
-        }
-        if let Some(mut appeal) = open {
-            let now = now_ms();
-            let attachments = message.attachments.len();
-            let detail = match attachments {
+        if let Some(open) = open {
+            let detail = match message.attachments.len() {
                 0 => message.text.clone(),
                 n => format!("{} (+{n} attachments)", message.text),
             };
-            appeal.record(now, "message", Some(adapter.label.clone()), detail);
-            store.put_appeal(&appeal)?;
-            tracing::info!(appeal = %appeal.id, channel = %raw.channel, "follow-up joined its appeal");
-            return Ok((Some(appeal.id.clone()), format!("follow-up to {}", appeal.id)));
+            let now = now_ms();
+            let claim = Some((raw.channel.as_str(), message.platform_id.as_str()));
+            let updated = store.update_appeal(&open.id, claim, |appeal| {
+                appeal.record(now, "message", Some(adapter.label.clone()), detail.clone());
+            })?;
+            match updated {
+                Some(Claim::Seen(existing)) => return Ok(duplicate(raw, &message.platform_id, existing)),
+                Some(Claim::New) => {
+                    tracing::info!(appeal = %open.id, channel = %raw.channel, "follow-up joined its appeal");
+                    return Ok((Some(open.id.clone()), format!("follow-up to {}", open.id)));
+                }
+                None => {} // Gone meanwhile: open a new appeal.
+            }
         }
+        let id = ulid::Ulid::new().to_string();
         let appeal = self.new_appeal(runtime, store, raw, adapter, id, message);
-        store.put_appeal(&appeal)?;
-        store.set_conversation(&appeal.channel, &appeal.conversation_key, &appeal.id)?;
+        if let Claim::Seen(existing) = store.insert_appeal(&appeal)? {
+            return Ok(duplicate(raw, &appeal.platform_id, existing));
+        }
         tracing::info!(
             appeal = %appeal.id,
             channel = %appeal.channel,
@@ -239,6 +245,7 @@ impl Pipeline {
         };
         match runtime.route(&router.plugin, directory, &convert::to_wit(&appeal)) {
             Ok(decision) => {
+                appeal.tags.extend(decision.tags.iter().cloned());
                 let decision = convert::decision(decision);
                 appeal.record(
                     now_ms(),
@@ -292,6 +299,11 @@ impl Pipeline {
     }
 }
 
+fn duplicate(raw: &RawRequest, platform_id: &str, existing: String) -> (Option<String>, String) {
+    tracing::debug!(channel = %raw.channel, platform_id, appeal = %existing, "duplicate");
+    (Some(existing.clone()), format!("duplicate of {existing}"))
+}
+
 fn decision_tags(decision: &crate::appeal::Decision) -> Vec<String> {
     let mut tags = Vec::new();
     if decision.priority != "normal" {
@@ -310,10 +322,9 @@ fn triage(mut appeal: Appeal, plugin: &str, error: String) -> Appeal {
 
 /// Adds a history event to an existing appeal; false when there is no such appeal.
 fn annotate(store: &Store, appeal_id: &str, stage: &str, plugin: &str, detail: String) -> Result<bool> {
-    let Some(mut appeal) = store.appeal(appeal_id)? else {
-        return Ok(false);
-    };
-    appeal.record(now_ms(), stage, Some(plugin.to_string()), detail);
-    store.put_appeal(&appeal)?;
-    Ok(true)
+    let now = now_ms();
+    let updated = store.update_appeal(appeal_id, None, |appeal| {
+        appeal.record(now, stage, Some(plugin.to_string()), detail.clone());
+    })?;
+    Ok(updated.is_some())
 }

@@ -1,7 +1,9 @@
 //! The WebAssembly runtime: one wasmtime `Engine` with the pooling allocator and epoch
 //! interruption, components compiled once per version and cached precompiled on disk, an
-//! `InstancePre` per loaded plugin, and a fresh `Store` per call with a deadline, a memory cap
-//! and captured stderr.
+//! `InstancePre` per loaded plugin, and warm instances: each call takes one (or instantiates a
+//! new `Store` with a memory cap and captured stderr), sets a fresh deadline, and returns it
+//! unless the call trapped or wrote to stderr. The benchmark's figures chose this over a fresh
+//! `Store` per call (README, "Benchmark").
 //!
 //! Start with [`Runtime::new`], [`Runtime::load`] and the calls on [`LoadedPlugin`]. A trap,
 //! timeout, out-of-memory or malformed result is a [`CallError`] for that call only.
@@ -18,8 +20,8 @@ use anyhow::Result;
 use bindings::{channel::ChannelPre, filter::FilterPre, router::RouterPre};
 use imports::CallState;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
@@ -131,11 +133,28 @@ pub struct Runtime {
     pub stats: RuntimeStats,
 }
 
-/// A compiled plugin version ready to instantiate, with what it is granted.
+/// A compiled plugin version ready to instantiate, with what it is granted, and its warm
+/// instances.
 pub struct LoadedPlugin {
     pre: Pre,
     grants: Grants,
+    warm: Mutex<Vec<Warm>>,
 }
+
+/// An instantiated plugin with its `Store`, ready for the next call.
+struct Warm {
+    store: Store<CallState>,
+    instance: Instance,
+}
+
+enum Instance {
+    Channel(bindings::channel::Channel),
+    Filter(bindings::filter::Filter),
+    Router(bindings::router::Router),
+}
+
+/// Idle instances kept per loaded plugin.
+const MAX_WARM: usize = 16;
 
 enum Pre {
     Channel(ChannelPre<CallState>),
@@ -151,10 +170,10 @@ impl Runtime {
     /// When the engine cannot be configured (the pooling allocator cannot reserve memory).
     pub fn new(cache_dir: &Path, limits: Limits) -> Result<Arc<Self>> {
         let mut pool = PoolingAllocationConfig::default();
-        pool.total_component_instances(256)
-            .total_core_instances(2048)
-            .total_memories(256)
-            .total_tables(2048)
+        pool.total_component_instances(512)
+            .total_core_instances(4096)
+            .total_memories(512)
+            .total_tables(4096)
             .max_memories_per_component(4)
             .max_tables_per_component(32)
             .max_core_instances_per_component(64)
@@ -218,7 +237,7 @@ impl Runtime {
             World::Filter => Pre::Filter(FilterPre::new(pre)?),
             World::Router => Pre::Router(RouterPre::new(pre)?),
         };
-        Ok(LoadedPlugin { pre, grants })
+        Ok(LoadedPlugin { pre, grants, warm: Mutex::new(Vec::new()) })
     }
 
     fn store(&self, plugin: &LoadedPlugin, directory: Arc<crate::directory::Directory>) -> Store<CallState> {
@@ -237,8 +256,7 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = (self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64;
-        store.set_epoch_deadline(ticks);
+        store.set_epoch_deadline(self.deadline_ticks());
         store.epoch_deadline_trap();
         store
     }
@@ -263,15 +281,58 @@ impl Runtime {
         CallError::Trap(if stderr.is_empty() { trap } else { format!("{trap}; plugin stderr: {stderr}") })
     }
 
-    /// Runs `call` on a fresh instance of `plugin`.
+    /// A new instance of `plugin` in a new `Store`.
+    fn instantiate(
+        &self,
+        plugin: &LoadedPlugin,
+        directory: Arc<crate::directory::Directory>,
+    ) -> Result<Warm, CallError> {
+        let mut store = self.store(plugin, directory);
+        let instance = match &plugin.pre {
+            Pre::Channel(p) => p.instantiate(&mut store).map(Instance::Channel),
+            Pre::Filter(p) => p.instantiate(&mut store).map(Instance::Filter),
+            Pre::Router(p) => p.instantiate(&mut store).map(Instance::Router),
+        };
+        match instance {
+            Ok(instance) => Ok(Warm { store, instance }),
+            Err(e) => Err(self.classify(e, &store)),
+        }
+    }
+
+    /// Runs `call` on a warm instance of `plugin` (or a new one). The instance goes back to the
+    /// warm set only when the call neither trapped nor wrote to stderr; after a trap an
+    /// instance is never used again.
     fn call<R>(
         &self,
         plugin: &LoadedPlugin,
         directory: Arc<crate::directory::Directory>,
-        call: impl FnOnce(&Pre, &mut Store<CallState>) -> wasmtime::Result<R>,
+        call: impl FnOnce(&Instance, &mut Store<CallState>) -> wasmtime::Result<R>,
     ) -> Result<R, CallError> {
-        let mut store = self.store(plugin, directory);
-        call(&plugin.pre, &mut store).map_err(|e| self.classify(e, &store))
+        let warm = plugin.warm.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut warm = match warm {
+            Some(mut warm) => {
+                warm.store.data_mut().directory = directory;
+                warm.store.set_epoch_deadline(self.deadline_ticks());
+                warm
+            }
+            None => self.instantiate(plugin, directory)?,
+        };
+        match call(&warm.instance, &mut warm.store) {
+            Ok(value) => {
+                if warm.store.data().stderr.contents().is_empty() {
+                    let mut idle = plugin.warm.lock().unwrap_or_else(|e| e.into_inner());
+                    if idle.len() < MAX_WARM {
+                        idle.push(warm);
+                    }
+                }
+                Ok(value)
+            }
+            Err(error) => Err(self.classify(error, &warm.store)),
+        }
+    }
+
+    fn deadline_ticks(&self) -> u64 {
+        (self.limits.deadline.as_millis() / TICK.as_millis()).max(1) as u64
     }
 
     /// The plugin's manifest.
@@ -279,16 +340,10 @@ impl Runtime {
     /// # Errors
     /// When the plugin fails (see [`CallError`]).
     pub fn manifest(&self, plugin: &LoadedPlugin) -> Result<wit::Manifest, CallError> {
-        self.call(plugin, Default::default(), |pre, store| match pre {
-            Pre::Channel(p) => {
-                p.instantiate(&mut *store)?.clienthub_plugin_channel_adapter().call_get_manifest(store)
-            }
-            Pre::Filter(p) => {
-                p.instantiate(&mut *store)?.clienthub_plugin_appeal_filter().call_get_manifest(store)
-            }
-            Pre::Router(p) => {
-                p.instantiate(&mut *store)?.clienthub_plugin_appeal_router().call_get_manifest(store)
-            }
+        self.call(plugin, Default::default(), |instance, store| match instance {
+            Instance::Channel(i) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
+            Instance::Filter(i) => i.clienthub_plugin_appeal_filter().call_get_manifest(store),
+            Instance::Router(i) => i.clienthub_plugin_appeal_router().call_get_manifest(store),
         })
     }
 
@@ -302,14 +357,11 @@ impl Runtime {
         directory: Arc<crate::directory::Directory>,
         request: &wit::HttpRequest,
     ) -> Result<Result<wit::AdapterOutput, wit::AdapterError>, CallError> {
-        let Pre::Channel(_) = &plugin.pre else {
-            return Err(CallError::Plugin("not a channel adapter".into()));
-        };
-        self.call(plugin, directory, |pre, store| match pre {
-            Pre::Channel(p) => {
-                p.instantiate(&mut *store)?.clienthub_plugin_channel_adapter().call_handle(store, request)
+        self.call(plugin, directory, |instance, store| match instance {
+            Instance::Channel(i) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
+            _ => {
+                Ok(Err(wit::AdapterError::Malformed("the channel's plugin is not a channel adapter".into())))
             }
-            _ => unreachable!("checked above"),
         })
     }
 
@@ -323,14 +375,9 @@ impl Runtime {
         directory: Arc<crate::directory::Directory>,
         appeal: &wit::Appeal,
     ) -> Result<wit::Verdict, CallError> {
-        let Pre::Filter(_) = &plugin.pre else {
-            return Err(CallError::Plugin("not a filter".into()));
-        };
-        self.call(plugin, directory, |pre, store| match pre {
-            Pre::Filter(p) => {
-                p.instantiate(&mut *store)?.clienthub_plugin_appeal_filter().call_check(store, appeal)
-            }
-            _ => unreachable!("checked above"),
+        self.call(plugin, directory, |instance, store| match instance {
+            Instance::Filter(i) => i.clienthub_plugin_appeal_filter().call_check(store, appeal),
+            _ => Ok(Err("not a filter".into())),
         })?
         .map_err(CallError::Plugin)
     }
@@ -345,46 +392,37 @@ impl Runtime {
         directory: Arc<crate::directory::Directory>,
         appeal: &wit::Appeal,
     ) -> Result<wit::Decision, CallError> {
-        let Pre::Router(_) = &plugin.pre else {
-            return Err(CallError::Plugin("not a router".into()));
-        };
-        self.call(plugin, directory, |pre, store| match pre {
-            Pre::Router(p) => {
-                p.instantiate(&mut *store)?.clienthub_plugin_appeal_router().call_route(store, appeal)
-            }
-            _ => unreachable!("checked above"),
+        self.call(plugin, directory, |instance, store| match instance {
+            Instance::Router(i) => i.clienthub_plugin_appeal_router().call_route(store, appeal),
+            _ => Ok(Err("not a router".into())),
         })?
         .map_err(CallError::Plugin)
     }
-}
 
-impl Runtime {
-    /// Benchmark only: instantiates `plugin` once and routes `appeal` `iterations` times on the
-    /// same instance; returns the median time per call. The host itself uses a fresh `Store`
-    /// per call (see the README for the figures behind that choice).
+    /// Benchmark only: routes `appeal` `iterations` times, each on a fresh `Store` and
+    /// instance (the alternative to warm instances); the median per call.
     ///
     /// # Errors
     /// When the plugin fails.
-    pub fn route_reusing_instance(
+    pub fn route_on_fresh_stores(
         &self,
         plugin: &LoadedPlugin,
         directory: Arc<crate::directory::Directory>,
         appeal: &wit::Appeal,
         iterations: usize,
     ) -> Result<Duration> {
-        let Pre::Router(pre) = &plugin.pre else {
-            anyhow::bail!("not a router");
-        };
-        let mut store = self.store(plugin, directory);
-        store.set_epoch_deadline(u64::MAX / 2);
-        let router = pre.instantiate(&mut store)?;
         let mut samples = Vec::with_capacity(iterations);
         for _ in 0..iterations.max(1) {
             let started = std::time::Instant::now();
+            let mut warm = self.instantiate(plugin, directory.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let Instance::Router(router) = &warm.instance else {
+                anyhow::bail!("not a router");
+            };
             router
                 .clienthub_plugin_appeal_router()
-                .call_route(&mut store, appeal)?
+                .call_route(&mut warm.store, appeal)?
                 .map_err(anyhow::Error::msg)?;
+            drop(warm);
             samples.push(started.elapsed());
         }
         samples.sort();

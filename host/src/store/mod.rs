@@ -15,6 +15,7 @@ use crate::appeal::{Appeal, Status};
 use crate::directory::Directory;
 use anyhow::{Context, Result};
 use serde::{Serialize, de::DeserializeOwned};
+use sled::Transactional;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
@@ -24,6 +25,7 @@ pub struct Store {
     db: sled::Db,
     appeals: sled::Tree,
     raw: sled::Tree,
+    raw_outcomes: sled::Tree,
     idempotency: sled::Tree,
     conversations: sled::Tree,
     plugins: sled::Tree,
@@ -35,12 +37,12 @@ pub struct Store {
     commit: commit::GroupCommit,
 }
 
-/// Result of claiming an idempotency key.
+/// Result of storing a message under its idempotency key.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Claim {
-    /// The key is new and now belongs to the given appeal id.
+    /// The key was new; the write happened.
     New,
-    /// The key was seen before; it belongs to this appeal.
+    /// The key was seen before (it belongs to this appeal); nothing was written.
     Seen(String),
 }
 
@@ -66,6 +68,7 @@ impl Store {
         Ok(Self {
             appeals: tree("appeals")?,
             raw: tree("raw_requests")?,
+            raw_outcomes: tree("raw_outcomes")?,
             idempotency: tree("idempotency")?,
             conversations: tree("conversations")?,
             plugins: tree("plugins")?,
@@ -112,16 +115,24 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn raw(&self, id: &str) -> Result<Option<RawRequest>> {
-        self.raw.get(id.as_bytes())?.map(|b| RawRequest::decode(&b)).transpose()
+        let Some(mut raw) = self.raw.get(id.as_bytes())?.map(|b| RawRequest::decode(&b)).transpose()? else {
+            return Ok(None);
+        };
+        if let Some(outcome) = self.raw_outcomes.get(id.as_bytes())? {
+            raw.outcome = String::from_utf8_lossy(&outcome).into_owned();
+        }
+        Ok(Some(raw))
     }
 
-    /// Sets the outcome note of a raw request (`appeal 01H…`, `unauthorized: …`).
+    /// Records what became of a raw request (`appeal 01H…`, `unauthorized: …`), beside it so
+    /// the body is written once.
     ///
     /// # Errors
     /// On storage failure.
     pub fn set_raw_outcome(&self, raw: &mut RawRequest, outcome: String) -> Result<()> {
+        self.raw_outcomes.insert(raw.id.as_bytes(), outcome.as_bytes())?;
         raw.outcome = outcome;
-        self.put_raw(raw)
+        Ok(())
     }
 
     // --- appeals ------------------------------------------------------------------------
@@ -178,18 +189,73 @@ impl Store {
         self.appeals.len()
     }
 
-    /// Claims `channel`+`platform_id` for `appeal_id` unless another appeal has it.
+    /// The appeal that already has `channel`+`platform_id`, if any.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn claim(&self, channel: &str, platform_id: &str, appeal_id: &str) -> Result<Claim> {
-        let key = pair_key(channel, platform_id);
-        match self.idempotency.compare_and_swap(key, None as Option<&[u8]>, Some(appeal_id.as_bytes()))? {
-            Ok(()) => Ok(Claim::New),
-            Err(current) => {
-                Ok(Claim::Seen(String::from_utf8_lossy(&current.current.unwrap_or_default()).into_owned()))
+    pub fn seen(&self, channel: &str, platform_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .idempotency
+            .get(pair_key(channel, platform_id))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Stores a new appeal, its idempotency key (channel + platform id) and its conversation,
+    /// atomically — unless another appeal claimed the key first.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn insert_appeal(&self, appeal: &Appeal) -> Result<Claim> {
+        let bytes = serde_json::to_vec(appeal)?;
+        let key = pair_key(&appeal.channel, &appeal.platform_id);
+        let conversation = pair_key(&appeal.channel, &appeal.conversation_key);
+        let claim =
+            (&self.appeals, &self.idempotency, &self.conversations).transaction(|(appeals, keys, convs)| {
+                if let Some(owner) = keys.get(&key)? {
+                    return Ok(Claim::Seen(String::from_utf8_lossy(&owner).into_owned()));
+                }
+                appeals.insert(appeal.id.as_bytes(), bytes.as_slice())?;
+                keys.insert(key.as_slice(), appeal.id.as_bytes())?;
+                convs.insert(conversation.as_slice(), appeal.id.as_bytes())?;
+                Ok(Claim::New)
+            });
+        transaction_result(claim)
+    }
+
+    /// Changes a stored appeal atomically (read, `change`, write), and with `claim`, also
+    /// claims that (channel, platform id) for it — unless another appeal has it. `None` when
+    /// there is no such appeal.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn update_appeal(
+        &self,
+        id: &str,
+        claim: Option<(&str, &str)>,
+        change: impl Fn(&mut Appeal),
+    ) -> Result<Option<Claim>> {
+        let key = claim.map(|(channel, platform_id)| pair_key(channel, platform_id));
+        let outcome = (&self.appeals, &self.idempotency).transaction(|(appeals, keys)| {
+            if let Some(key) = &key
+                && let Some(owner) = keys.get(key)?
+            {
+                return Ok(Some(Claim::Seen(String::from_utf8_lossy(&owner).into_owned())));
             }
-        }
+            let Some(bytes) = appeals.get(id.as_bytes())? else {
+                return Ok(None);
+            };
+            let mut appeal: Appeal = serde_json::from_slice(&bytes)
+                .map_err(|e| sled::transaction::ConflictableTransactionError::Abort(e.to_string()))?;
+            change(&mut appeal);
+            let bytes = serde_json::to_vec(&appeal)
+                .map_err(|e| sled::transaction::ConflictableTransactionError::Abort(e.to_string()))?;
+            appeals.insert(id.as_bytes(), bytes)?;
+            if let Some(key) = &key {
+                keys.insert(key.as_slice(), id.as_bytes())?;
+            }
+            Ok(Some(Claim::New))
+        });
+        transaction_result(outcome)
     }
 
     /// The appeal a conversation's last message belongs to.
@@ -198,15 +264,6 @@ impl Store {
     /// On storage failure.
     pub fn conversation(&self, channel: &str, key: &str) -> Result<Option<String>> {
         Ok(self.conversations.get(pair_key(channel, key))?.map(|v| String::from_utf8_lossy(&v).into_owned()))
-    }
-
-    /// Points a conversation at an appeal.
-    ///
-    /// # Errors
-    /// On storage failure.
-    pub fn set_conversation(&self, channel: &str, key: &str, appeal_id: &str) -> Result<()> {
-        self.conversations.insert(pair_key(channel, key), appeal_id.as_bytes())?;
-        Ok(())
     }
 
     // --- plugins ------------------------------------------------------------------------
@@ -354,6 +411,13 @@ impl PluginKv {
             .map(|k| Ok(String::from_utf8_lossy(&k?[self.prefix.len()..]).into_owned()))
             .collect()
     }
+}
+
+fn transaction_result<T>(result: sled::transaction::TransactionResult<T, String>) -> Result<T> {
+    result.map_err(|e| match e {
+        sled::transaction::TransactionError::Abort(why) => anyhow::anyhow!("corrupt appeal record: {why}"),
+        sled::transaction::TransactionError::Storage(e) => anyhow::Error::from(e),
+    })
 }
 
 fn pair_key(a: &str, b: &str) -> Vec<u8> {
