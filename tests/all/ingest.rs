@@ -139,3 +139,20 @@ async fn appeals_api_needs_the_token_filters_and_pages() {
     assert_eq!(host.appeals("&channel=telegram").await.len(), 5);
     assert_eq!(host.api.send("GET", "/api/appeals?status=bogus", None).await.unwrap().status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_retries_of_one_update_make_one_appeal() {
+    let host = std::sync::Arc::new(Host::start());
+    let update = telegram_update(42, 4242, "Повторная доставка вебхука");
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (host, update) = (host.clone(), update.clone());
+        tasks.push(tokio::spawn(async move { appeal_id(&host.telegram(&update).await) }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(host.appeals("").await.len(), 1);
+}

@@ -38,6 +38,11 @@ impl BodyError {
     }
 }
 
+/// How much of an oversized body is read and thrown away before answering 413, so that a
+/// client that sends the whole body before reading (most webhook senders) gets the answer
+/// instead of a reset connection. Beyond it the connection is closed.
+const DRAIN_CAP: usize = 16 << 20;
+
 /// Reads a whole body, refusing more than `limit` bytes (by `content-length` before reading
 /// when it is given).
 pub async fn read_body(
@@ -49,14 +54,32 @@ pub async fn read_body(
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let (parts, mut body) = request.into_parts();
     if declared.is_some_and(|n| n > limit) {
+        drain(&mut body).await;
         return Err(BodyError::TooLarge(limit));
     }
-    let (parts, body) = request.into_parts();
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok((parts, collected.to_bytes())),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge(limit)),
-        Err(e) => Err(BodyError::Broken(e.to_string())),
+    let mut collected = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Broken(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if collected.len() + data.len() > limit {
+                drain(&mut body).await;
+                return Err(BodyError::TooLarge(limit));
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok((parts, Bytes::from(collected)))
+}
+
+async fn drain(body: &mut Incoming) {
+    let mut drained = 0;
+    while drained < DRAIN_CAP {
+        match body.frame().await {
+            Some(Ok(frame)) => drained += frame.data_ref().map_or(0, |d| d.len()),
+            _ => break,
+        }
     }
 }
 
