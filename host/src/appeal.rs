@@ -6,10 +6,11 @@
 use serde::{Deserialize, Serialize};
 
 /// Where an appeal stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Received and kept, not routed (no router is active).
+    #[default]
     New,
     /// The router placed it in a queue.
     Routed,
@@ -99,7 +100,7 @@ pub struct HistoryEvent {
 }
 
 /// An appeal with its whole history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Appeal {
     /// ClientHub id (a ULID: sorts by arrival).
     pub id: String,

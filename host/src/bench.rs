@@ -191,9 +191,7 @@ fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
     };
     let appeal = wit_appeal();
 
-    let instantiate = median(iterations, || {
-        runtime.manifest(&router.plugin).map(drop).map_err(|e| anyhow::anyhow!("{e}"))
-    })?;
+    let instantiate = runtime.instantiation_time(&router.plugin, iterations)?;
     let wasm_adapter = median(iterations, || {
         runtime
             .handle(&adapter.plugin, directory.clone(), &request)
@@ -243,28 +241,15 @@ fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
         let mut a = crate::appeal::Appeal {
             id: ulid::Ulid::new().to_string(),
             channel: "bench".into(),
-            platform_id: "x".into(),
-            conversation_key: "x".into(),
-            received_at: 0,
-            sent_at: None,
-            contact: Default::default(),
-            subject: None,
             text: "bench".into(),
-            attachments: vec![],
-            metadata: vec![],
-            tags: vec![],
-            status: crate::appeal::Status::Routed,
-            decision: None,
-            error: None,
-            raw_request_id: String::new(),
-            history: vec![],
+            ..Default::default()
         };
         a.record(0, "received", None, "");
         store.put_appeal(&a)?;
         store.flush_now()
     })?;
 
-    println!("instantiation (fresh Store + instantiate + trivial call): {}", micros(instantiate));
+    println!("instantiation of rules-router (new Store + instantiate + drop): {}", micros(instantiate));
     println!("per stage, median of {iterations} (warm instances)         wasm      native    tax");
     for (name, wasm, native) in [
         ("  telegram adapter", wasm_adapter, native_adapter),

@@ -210,12 +210,8 @@ impl Pipeline {
             text: message.text,
             attachments: convert::attachments(message.attachments),
             metadata: message.metadata.into_iter().map(|m| (m.key, m.value)).collect(),
-            tags: Vec::new(),
-            status: Status::New,
-            decision: None,
-            error: None,
             raw_request_id: raw.id.clone(),
-            history: Vec::new(),
+            ..Appeal::default()
         };
         appeal.record(
             raw.received_at,
@@ -277,18 +273,9 @@ impl Pipeline {
             platform_id: format!("raw:{}", raw.id),
             conversation_key: format!("raw:{}", raw.id),
             received_at: raw.received_at,
-            sent_at: None,
-            contact: Default::default(),
-            subject: None,
             text: String::from_utf8_lossy(&raw.body[..raw.body.len().min(2000)]).into_owned(),
-            attachments: Vec::new(),
-            metadata: Vec::new(),
-            tags: Vec::new(),
-            status: Status::New,
-            decision: None,
-            error: None,
             raw_request_id: raw.id.clone(),
-            history: Vec::new(),
+            ..Appeal::default()
         };
         appeal.record(raw.received_at, "received", None, format!("raw request {}", raw.id));
         let appeal = triage(appeal, &adapter.label, error.clone());

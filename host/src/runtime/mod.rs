@@ -399,6 +399,22 @@ impl Runtime {
         .map_err(CallError::Plugin)
     }
 
+    /// Benchmark only: the median time to create a `Store`, instantiate `plugin` in it and drop
+    /// both.
+    ///
+    /// # Errors
+    /// When instantiation fails.
+    pub fn instantiation_time(&self, plugin: &LoadedPlugin, iterations: usize) -> Result<Duration> {
+        let mut samples = Vec::with_capacity(iterations);
+        for _ in 0..iterations.max(1) {
+            let started = std::time::Instant::now();
+            drop(self.instantiate(plugin, Default::default()).map_err(|e| anyhow::anyhow!("{e}"))?);
+            samples.push(started.elapsed());
+        }
+        samples.sort();
+        Ok(samples[samples.len() / 2])
+    }
+
     /// Benchmark only: routes `appeal` `iterations` times, each on a fresh `Store` and
     /// instance (the alternative to warm instances); the median per call.
     ///
