@@ -4,6 +4,7 @@
 mod support;
 
 mod admin;
+mod channels;
 mod cli;
 mod ingest;
 mod sandbox;

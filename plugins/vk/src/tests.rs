@@ -1,0 +1,88 @@
+use super::*;
+use clienthub_sdk::testing::{Harness, post};
+
+const CONFIG: &str = r#"{"confirmation":"a1b2c3d4","secret":"vk-secret-7f3a","group_id":218765432}"#;
+
+fn handle(h: &mut Harness, body: &[u8]) -> Result<AdapterOutput, AdapterError> {
+    h.run(|| Vk::handle(post("/hooks/vk", &[("content-type", "application/json")], body)))
+}
+
+fn follow_up(out: AdapterOutput) -> InboundMessage {
+    assert_eq!(out.response.body, b"ok");
+    match <[Event; 1]>::try_from(out.events) {
+        Ok([Event::FollowUp(m)]) => m,
+        other => panic!("expected one follow-up, got {other:?}"),
+    }
+}
+
+#[test]
+fn confirmation_is_answered_with_the_configured_string() {
+    let out =
+        handle(&mut Harness::new().with_config(CONFIG), include_bytes!("../fixtures/confirmation.json"))
+            .unwrap();
+    assert_eq!(out.response.body, b"a1b2c3d4");
+    assert!(out.events.is_empty());
+    let unconfigured = handle(&mut Harness::new(), include_bytes!("../fixtures/confirmation.json"));
+    assert!(matches!(unconfigured, Err(AdapterError::Malformed(_))));
+}
+
+#[test]
+fn message_new_5_131() {
+    let m = follow_up(
+        handle(&mut Harness::new().with_config(CONFIG), include_bytes!("../fixtures/message_new.json"))
+            .unwrap(),
+    );
+    assert_eq!(m.platform_id, "5b1b5b4c8f1bbd5cf9ba7f0a2f0cbd1e8c03b6e1");
+    assert_eq!(m.conversation_key, "peer:731552904");
+    assert_eq!(m.contact.platform_user_id.as_deref(), Some("731552904"));
+    assert_eq!(m.sent_at, Some(1_763_901_000_000));
+    assert_eq!(m.meta("vk_kind"), Some("message"));
+    assert_eq!(m.attachments.len(), 1);
+    assert_eq!(m.attachments[0].reference, "https://sun9-1.userapi.com/s/v1/ig2/large.jpg");
+}
+
+#[test]
+fn message_new_before_5_103_is_the_message_itself() {
+    let old = br#"{"type":"message_new","group_id":218765432,"secret":"vk-secret-7f3a","object":{"id":7,"date":1,"from_id":5,"peer_id":5,"text":"hi","attachments":[]}}"#;
+    let m = follow_up(handle(&mut Harness::new().with_config(CONFIG), old).unwrap());
+    assert_eq!(m.text, "hi");
+    assert_eq!(m.platform_id, "message_new:7");
+}
+
+#[test]
+fn wall_comment_carries_post_and_hashtags() {
+    let m = follow_up(
+        handle(&mut Harness::new().with_config(CONFIG), include_bytes!("../fixtures/wall_reply_new.json"))
+            .unwrap(),
+    );
+    assert_eq!(m.conversation_key, "wall:-218765432_4471:640118273");
+    assert_eq!(m.meta("vk_kind"), Some("comment"));
+    assert_eq!(m.meta("post_id"), Some("4471"));
+    assert_eq!(m.meta("comment_id"), Some("9912"));
+    assert_eq!(m.meta("hashtag"), Some("#конкурс"));
+}
+
+#[test]
+fn secret_and_group_are_checked() {
+    let forged = String::from_utf8_lossy(include_bytes!("../fixtures/message_new.json"))
+        .replace("vk-secret-7f3a", "guess");
+    assert!(matches!(
+        handle(&mut Harness::new().with_config(CONFIG), forged.as_bytes()),
+        Err(AdapterError::Unauthorized(_))
+    ));
+    let other =
+        String::from_utf8_lossy(include_bytes!("../fixtures/message_new.json")).replace("218765432", "1");
+    assert!(matches!(
+        handle(&mut Harness::new().with_config(CONFIG), other.as_bytes()),
+        Err(AdapterError::Unauthorized(_))
+    ));
+}
+
+#[test]
+fn other_events_are_acknowledged_and_garbage_is_malformed() {
+    let join = br#"{"type":"group_join","group_id":218765432,"event_id":"x","secret":"vk-secret-7f3a","object":{"user_id":1,"join_type":"join"}}"#;
+    let out = handle(&mut Harness::new().with_config(CONFIG), join).unwrap();
+    assert!(out.events.is_empty());
+    assert_eq!(out.response.body, b"ok");
+    assert!(matches!(handle(&mut Harness::new(), b"<html>"), Err(AdapterError::Malformed(_))));
+}

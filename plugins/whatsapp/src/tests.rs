@@ -1,0 +1,98 @@
+use super::*;
+use clienthub_sdk::testing::{Harness, post};
+
+const SECRET: &str = "app-secret-3c9d";
+const CONFIG: &str = r#"{"verify_token":"verify-me","app_secret":"app-secret-3c9d"}"#;
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn signed(body: &[u8]) -> Result<AdapterOutput, AdapterError> {
+    let signature = sign(body);
+    Harness::new()
+        .with_config(CONFIG)
+        .run(|| WhatsApp::handle(post("/hooks/whatsapp", &[("X-Hub-Signature-256", &signature)], body)))
+}
+
+fn get(query: &str) -> HttpResponse {
+    let mut request = post("/hooks/whatsapp", &[], b"");
+    request.method = "GET".into();
+    request.query = query.into();
+    Harness::new().with_config(CONFIG).run(|| WhatsApp::handle(request)).unwrap().response
+}
+
+fn only_message(out: AdapterOutput) -> InboundMessage {
+    match <[Event; 1]>::try_from(out.events) {
+        Ok([Event::FollowUp(m)]) => m,
+        other => panic!("expected one follow-up, got {other:?}"),
+    }
+}
+
+#[test]
+fn subscription_check_echoes_the_challenge_only_for_the_right_token() {
+    let ok = get("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-me");
+    assert_eq!((ok.status, ok.body.as_slice()), (200, b"1158201444".as_slice()));
+    assert_eq!(get("hub.mode=subscribe&hub.challenge=1&hub.verify_token=nope").status, 403);
+    assert_eq!(get("hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=verify-me").status, 403);
+}
+
+#[test]
+fn text_message() {
+    let m = only_message(signed(include_bytes!("../fixtures/text.json")).unwrap());
+    assert_eq!(m.platform_id, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=");
+    assert_eq!(m.conversation_key, "wa:16505551234");
+    assert_eq!(m.text, "Does it come in another color?");
+    assert_eq!(m.contact.name.as_deref(), Some("Sheena Nelson"));
+    assert_eq!(m.contact.phone.as_deref(), Some("+16505551234"));
+    assert_eq!(m.sent_at, Some(1_749_416_383_000));
+    assert_eq!(m.meta("phone_number_id"), Some("106540352242922"));
+}
+
+#[test]
+fn image_reply_keeps_caption_media_and_context() {
+    let m = only_message(signed(include_bytes!("../fixtures/image_reply.json")).unwrap());
+    assert_eq!(m.text, "Вот так пришла коробка");
+    assert_eq!(m.attachments[0].reference, "1003383421387256");
+    assert_eq!(m.attachments[0].mime_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(
+        m.meta("reply_to_message_id"),
+        Some("wamid.HBgLMTU1NTA3ODM4ODEVAgARGBI3QjI0RkU2QzVCMjM1QkQ4RTcA")
+    );
+}
+
+#[test]
+fn statuses_become_delivery_reports() {
+    let out = signed(include_bytes!("../fixtures/statuses.json")).unwrap();
+    let states: Vec<_> = out
+        .events
+        .iter()
+        .map(|e| match e {
+            Event::DeliveryStatus(s) => (s.state, s.detail.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(states[0], (DeliveryState::Delivered, None));
+    assert_eq!(states[1].0, DeliveryState::Failed);
+    assert!(states[1].1.as_deref().unwrap().starts_with("131026 Message undeliverable"));
+}
+
+#[test]
+fn a_forged_or_missing_signature_is_refused() {
+    let body = include_bytes!("../fixtures/text.json");
+    let forged = "sha256=".to_string() + &"0".repeat(64);
+    let mut h = Harness::new().with_config(CONFIG);
+    let with = |h: &mut Harness, headers: &[(&str, &str)]| {
+        h.run(|| WhatsApp::handle(post("/hooks/whatsapp", headers, body)))
+    };
+    assert!(matches!(with(&mut h, &[("X-Hub-Signature-256", &forged)]), Err(AdapterError::Unauthorized(_))));
+    assert!(matches!(with(&mut h, &[]), Err(AdapterError::Unauthorized(_))));
+    let tampered = String::from_utf8_lossy(body).replace("color", "colour");
+    let signature = sign(body);
+    let out = h.run(|| {
+        WhatsApp::handle(post("/hooks/whatsapp", &[("x-hub-signature-256", &signature)], tampered.as_bytes()))
+    });
+    assert!(matches!(out, Err(AdapterError::Unauthorized(_))));
+}

@@ -1,0 +1,78 @@
+//! VK and WhatsApp webhooks through the real host: handshakes answered as each platform
+//! expects, signatures enforced, contest comments dropped.
+
+use crate::support::*;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vk_confirmation_messages_and_contest_comments() {
+    let host = Host::start();
+    let config = json!({"confirmation": "a1b2c3d4", "secret": "vk-secret-7f3a", "group_id": 218765432});
+    host.api.send_json("PUT", "/api/plugins/vk/config", &config).await.unwrap();
+    let confirm =
+        host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/confirmation.json")).await;
+    assert_eq!((confirm.status, &confirm.body[..]), (200, &b"a1b2c3d4"[..]));
+
+    let message =
+        host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/message_new.json")).await;
+    assert_eq!((message.status, &message.body[..]), (200, &b"ok"[..]));
+    let appeal = host.appeal(&appeal_id(&message)).await;
+    assert_eq!(appeal["status"], "routed");
+    assert_eq!(appeal["channel"], "vk");
+    // VK retries the same event_id: still one appeal.
+    let again =
+        host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/message_new.json")).await;
+    assert_eq!(appeal_id(&again), appeal_id(&message));
+
+    let comment =
+        host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/wall_reply_new.json")).await;
+    let dropped = host.appeal(&appeal_id(&comment)).await;
+    assert_eq!(dropped["status"], "dropped");
+    assert_eq!(dropped["history"].as_array().unwrap().last().unwrap()["detail"], "contest hashtag #конкурс");
+
+    let forged = String::from_utf8(fixture("plugins/vk/fixtures/message_new.json"))
+        .unwrap()
+        .replace("vk-secret-7f3a", "x");
+    assert_eq!(host.hook("vk", &[], "application/json", forged.as_bytes()).await.status, 401);
+    assert_eq!(host.appeals("&channel=vk").await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn whatsapp_verification_signature_and_messages() {
+    use hmac::Mac;
+    let host = Host::start();
+    let config = json!({"verify_token": "verify-me", "app_secret": "app-secret-3c9d"});
+    host.api.send_json("PUT", "/api/plugins/whatsapp/config", &config).await.unwrap();
+
+    let check = host
+        .anonymous
+        .send(
+            "GET",
+            "/hooks/whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-me",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!((check.status, &check.body[..]), (200, &b"1158201444"[..]));
+    let wrong = host.anonymous.send(
+        "GET",
+        "/hooks/whatsapp?hub.mode=subscribe&hub.challenge=1&hub.verify_token=no",
+        None,
+    );
+    assert_eq!(wrong.await.unwrap().status, 403);
+
+    let body = fixture("plugins/whatsapp/fixtures/image_reply.json");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"app-secret-3c9d").unwrap();
+    mac.update(&body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let unsigned = host.hook("whatsapp", &[], "application/json", &body).await;
+    assert_eq!(unsigned.status, 401);
+    let answer =
+        host.hook("whatsapp", &[("x-hub-signature-256", &signature)], "application/json", &body).await;
+    assert_eq!(answer.status, 200);
+    let appeal = host.appeal(&appeal_id(&answer)).await;
+    assert_eq!(appeal["contact"]["phone"], "+79161234567");
+    assert_eq!(appeal["contact"]["name"], "Иван");
+    assert_eq!(appeal["attachments"][0]["kind"], "photo");
+    assert_eq!(host.appeals("&channel=whatsapp").await.len(), 1);
+}
