@@ -76,3 +76,31 @@ async fn whatsapp_verification_signature_and_messages() {
     assert_eq!(appeal["attachments"][0]["kind"], "photo");
     assert_eq!(host.appeals("&channel=whatsapp").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn email_in_windows_1251_then_a_koi8r_reply_joins_its_thread() {
+    let host = Host::start();
+    host.import_directory().await;
+    let first = host
+        .hook("email", &[], "message/rfc822", &fixture("plugins/email/fixtures/multipart_1251.eml"))
+        .await;
+    assert_eq!(first.status, 200);
+    let id = appeal_id(&first);
+    let appeal = host.appeal(&id).await;
+    assert_eq!(appeal["status"], "routed");
+    assert_eq!(appeal["decision"]["topic"], "refund", "{appeal}");
+    assert_eq!(appeal["contact"]["email"], "maria.ivanova@example.ru");
+    assert_eq!(appeal["subject"], "Возврат заказа 55120");
+    assert_eq!(appeal["attachments"][0]["file_name"], "Чек №55120.pdf");
+
+    let reply =
+        host.hook("email", &[], "message/rfc822", &fixture("plugins/email/fixtures/koi8r_reply.eml")).await;
+    assert_eq!(appeal_id(&reply), id, "the reply joins the thread's appeal");
+    let appeal = host.appeal(&id).await;
+    let last = appeal["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["stage"].as_str(), last["detail"].as_str()),
+        (Some("message"), Some("Добрый день, есть новости по возврату?"))
+    );
+    assert_eq!(host.appeals("&channel=email").await.len(), 1);
+}

@@ -1,0 +1,132 @@
+//! E-mail channel adapter: a mail gateway (Postfix pipe, an MTA webhook, `curl --data-binary
+//! @message.eml`) posts the raw RFC 5322 message to `/hooks/email`.
+//!
+//! MIME is parsed by `mail-parser`: multipart bodies, attachments, encoded words (RFC 2047) and
+//! RFC 2231 file names, and charsets including UTF-8, windows-1251 and KOI8-R. The text is the
+//! first text part (HTML converted to text when there is no plain part). The idempotency key
+//! is the `Message-ID`; the conversation is the thread's root: the first `References` entry,
+//! else `In-Reply-To`, else the message's own id, so a customer's reply joins the appeal its
+//! thread opened. Attachments are kept as references into the stored raw message
+//! (`mime:<message-id>#<n>`) with their type, size and name.
+
+use clienthub_sdk::{
+    AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
+    HttpResponse, InboundMessage, MetaEntry,
+};
+use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+/// The e-mail adapter.
+pub struct Email;
+
+#[derive(Debug, Default, Deserialize)]
+struct Config {
+    #[serde(default)]
+    api_key: Option<String>,
+}
+
+impl Channel for Email {
+    fn handle(request: HttpRequest) -> Result<AdapterOutput, AdapterError> {
+        let config: Config = clienthub_sdk::config::get().map_err(AdapterError::Malformed)?;
+        if let Some(expected) = &config.api_key {
+            let given = request.header("x-api-key").unwrap_or("");
+            if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+                return Err(AdapterError::Unauthorized("X-Api-Key missing or wrong".into()));
+            }
+        }
+        if request.method != "POST" {
+            return Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![] });
+        }
+        let message = parse(&request.body)?;
+        Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![Event::FollowUp(message)] })
+    }
+}
+
+clienthub_sdk::export_channel!(Email);
+
+/// The inbound message of a raw e-mail.
+fn parse(raw: &[u8]) -> Result<InboundMessage, AdapterError> {
+    let mail = MessageParser::default()
+        .parse(raw)
+        .ok_or_else(|| AdapterError::Malformed("not an RFC 5322 message".into()))?;
+    let from = first_address(mail.from())
+        .ok_or_else(|| AdapterError::Malformed("the message has no From address".into()))?;
+    let message_id = mail.message_id().map(str::to_string);
+    let platform_id = message_id.clone().unwrap_or_else(|| format!("body-{:016x}", fnv1a(raw)));
+    let root = ids(mail.references())
+        .into_iter()
+        .next()
+        .or_else(|| ids(mail.in_reply_to()).into_iter().next())
+        .unwrap_or_else(|| platform_id.clone());
+
+    let mut metadata = Vec::new();
+    if let Some(id) = &message_id {
+        metadata.push(MetaEntry::new("message_id", id.clone()));
+    }
+    for reply_to in ids(mail.in_reply_to()) {
+        metadata.push(MetaEntry::new("in_reply_to", reply_to));
+    }
+    for (key, list) in [("to", mail.to()), ("cc", mail.cc())] {
+        for address in list.into_iter().flat_map(Address::iter) {
+            if let Some(email) = &address.address {
+                metadata.push(MetaEntry::new(key, email.to_string()));
+            }
+        }
+    }
+    let text = mail.body_text(0).map(|t| t.replace("\r\n", "\n").trim().to_string()).unwrap_or_default();
+    let attachments = mail
+        .attachments()
+        .enumerate()
+        .map(|(n, part)| {
+            let mime = part.content_type().map(|ct| {
+                format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")).to_lowercase()
+            });
+            Attachment {
+                kind: match mime.as_deref().map(|m| m.split('/').next().unwrap_or("")) {
+                    Some("image") => AttachmentKind::Photo,
+                    Some("audio") => AttachmentKind::Audio,
+                    Some("video") => AttachmentKind::Video,
+                    _ => AttachmentKind::Document,
+                },
+                reference: format!("mime:{platform_id}#{n}"),
+                mime_type: mime,
+                size: Some(part.contents().len() as u64),
+                file_name: part.attachment_name().map(str::to_string),
+            }
+        })
+        .collect();
+    Ok(InboundMessage {
+        platform_id,
+        conversation_key: format!("thread:{root}"),
+        sent_at: mail.date().map(|d| d.to_timestamp().max(0) as u64 * 1000),
+        contact: Contact { name: from.0, phone: None, email: Some(from.1), platform_user_id: None },
+        subject: mail.subject().map(str::to_string),
+        text,
+        attachments,
+        metadata,
+    })
+}
+
+/// (display name, address) of the first mailbox.
+fn first_address(address: Option<&Address<'_>>) -> Option<(Option<String>, String)> {
+    let first = address?.first()?;
+    Some((first.name.as_ref().map(|n| n.to_string()), first.address.as_ref()?.to_string()))
+}
+
+/// Message ids of a `References` or `In-Reply-To` header, in order.
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(id) => vec![id.to_string()],
+        HeaderValue::TextList(list) => list.iter().map(|id| id.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// FNV-1a: a stable id for a message without `Message-ID`.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests;
