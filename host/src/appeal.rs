@@ -116,6 +116,10 @@ pub struct Appeal {
     pub sent_at: Option<u64>,
     /// The customer.
     pub contact: Contact,
+    /// The contact this appeal belongs to: the same person across channels, recognised by
+    /// E.164 phone, e-mail or the channel's user id.
+    #[serde(default)]
+    pub contact_id: Option<String>,
     /// Subject line.
     pub subject: Option<String>,
     /// Text of the first message.

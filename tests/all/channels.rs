@@ -104,3 +104,32 @@ async fn email_in_windows_1251_then_a_koi8r_reply_joins_its_thread() {
     );
     assert_eq!(host.appeals("&channel=email").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_person_on_two_channels_is_one_contact() {
+    let host = Host::start();
+    // A site form with the phone written the Russian way…
+    let form = host
+        .hook(
+            "webform",
+            &[],
+            "application/x-www-form-urlencoded",
+            "Name=Иван&Phone=8+(916)+123-45-67&Comments=Где+заказ?&tranid=77".as_bytes(),
+        )
+        .await;
+    let form_appeal = host.appeal(&appeal_id(&form)).await;
+    // …and a WhatsApp message from the same number (wa_id 79161234567).
+    let whatsapp = host
+        .hook("whatsapp", &[], "application/json", &fixture("plugins/whatsapp/fixtures/image_reply.json"))
+        .await;
+    let wa_appeal = host.appeal(&appeal_id(&whatsapp)).await;
+    assert_eq!(form_appeal["contact"]["phone"], "+79161234567");
+    assert_eq!(wa_appeal["contact_id"], form_appeal["contact_id"]);
+    assert_eq!(wa_appeal["contact_appeals"][0]["id"], form_appeal["id"]);
+    assert_eq!(wa_appeal["contact_appeals"][0]["channel"], "webform");
+    // Someone else is another contact.
+    let other = host.telegram(&telegram_update(1, 1, "привет")).await;
+    let other = host.appeal(&appeal_id(&other)).await;
+    assert_ne!(other["contact_id"], form_appeal["contact_id"]);
+    assert_eq!(other["contact_appeals"], json!([]));
+}

@@ -15,7 +15,14 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
     match (method, rest) {
         (&Method::GET, []) => list(app, request.uri().query()),
         (&Method::GET, [id]) => match app.store.appeal(id) {
-            Ok(Some(appeal)) => json(200, &appeal),
+            Ok(Some(appeal)) => match earlier_appeals(app, &appeal) {
+                Ok(earlier) => {
+                    let mut body = serde_json::to_value(&appeal).unwrap_or_default();
+                    body["contact_appeals"] = serde_json::Value::Array(earlier);
+                    json(200, &body)
+                }
+                Err(e) => error(500, &format!("{e:#}")),
+            },
             Ok(None) => error(404, &format!("no appeal {id}")),
             Err(e) => error(500, &format!("{e:#}")),
         },
@@ -60,4 +67,24 @@ fn list(app: &App, query: Option<&str>) -> Response<Body> {
         }
         Err(e) => error(500, &format!("{e:#}")),
     }
+}
+
+/// The contact's other appeals (any channel), newest first: id, channel, status, time, text.
+fn earlier_appeals(app: &App, appeal: &crate::appeal::Appeal) -> anyhow::Result<Vec<serde_json::Value>> {
+    let Some(contact) = &appeal.contact_id else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for id in app.store.contact_appeals(contact, 51)?.into_iter().filter(|id| *id != appeal.id).take(50) {
+        if let Some(other) = app.store.appeal(&id)? {
+            out.push(serde_json::json!({
+                "id": other.id,
+                "channel": other.channel,
+                "status": other.status,
+                "received_at": other.received_at,
+                "text": other.text.chars().take(200).collect::<String>(),
+            }));
+        }
+    }
+    Ok(out)
 }

@@ -173,8 +173,8 @@ impl Pipeline {
             }
         }
         let id = ulid::Ulid::new().to_string();
-        let appeal = self.new_appeal(runtime, store, raw, adapter, id, message);
-        if let Claim::Seen(existing) = store.insert_appeal(&appeal)? {
+        let mut appeal = self.new_appeal(runtime, store, raw, adapter, id, message);
+        if let Claim::Seen(existing) = store.insert_appeal(&mut appeal)? {
             return Ok(duplicate(raw, &appeal.platform_id, existing));
         }
         tracing::info!(

@@ -28,6 +28,8 @@ pub struct Store {
     raw_outcomes: sled::Tree,
     idempotency: sled::Tree,
     conversations: sled::Tree,
+    contacts: sled::Tree,
+    contact_appeals: sled::Tree,
     plugins: sled::Tree,
     blobs: sled::Tree,
     activations: sled::Tree,
@@ -71,6 +73,8 @@ impl Store {
             raw_outcomes: tree("raw_outcomes")?,
             idempotency: tree("idempotency")?,
             conversations: tree("conversations")?,
+            contacts: tree("contacts")?,
+            contact_appeals: tree("contact_appeals")?,
             plugins: tree("plugins")?,
             blobs: tree("plugin_blobs")?,
             activations: tree("activations")?,
@@ -200,26 +204,66 @@ impl Store {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    /// Stores a new appeal, its idempotency key (channel + platform id) and its conversation,
-    /// atomically — unless another appeal claimed the key first.
+    /// Stores a new appeal, its idempotency key (channel + platform id), its conversation and
+    /// its contact, atomically — unless another appeal claimed the key first. The contact is
+    /// the one any of the appeal's identities (E.164 phone, e-mail, the channel's user id)
+    /// already belongs to, else a new one; `appeal.contact_id` is set to it.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn insert_appeal(&self, appeal: &Appeal) -> Result<Claim> {
-        let bytes = serde_json::to_vec(appeal)?;
+    pub fn insert_appeal(&self, appeal: &mut Appeal) -> Result<Claim> {
         let key = pair_key(&appeal.channel, &appeal.platform_id);
         let conversation = pair_key(&appeal.channel, &appeal.conversation_key);
-        let claim =
-            (&self.appeals, &self.idempotency, &self.conversations).transaction(|(appeals, keys, convs)| {
-                if let Some(owner) = keys.get(&key)? {
-                    return Ok(Claim::Seen(String::from_utf8_lossy(&owner).into_owned()));
+        let identities = contact_identities(appeal);
+        let fresh_contact = ulid::Ulid::new().to_string();
+        let trees =
+            (&self.appeals, &self.idempotency, &self.conversations, &self.contacts, &self.contact_appeals);
+        let outcome = trees.transaction(|(appeals, keys, convs, contacts, index)| {
+            if let Some(owner) = keys.get(&key)? {
+                return Ok((Claim::Seen(String::from_utf8_lossy(&owner).into_owned()), None));
+            }
+            let mut known = None;
+            for identity in &identities {
+                if let Some(id) = contacts.get(identity.as_bytes())? {
+                    known = Some(String::from_utf8_lossy(&id).into_owned());
+                    break;
                 }
-                appeals.insert(appeal.id.as_bytes(), bytes.as_slice())?;
-                keys.insert(key.as_slice(), appeal.id.as_bytes())?;
-                convs.insert(conversation.as_slice(), appeal.id.as_bytes())?;
-                Ok(Claim::New)
-            });
-        transaction_result(claim)
+            }
+            let contact = known.unwrap_or_else(|| fresh_contact.clone());
+            for identity in &identities {
+                if contacts.get(identity.as_bytes())?.is_none() {
+                    contacts.insert(identity.as_bytes(), contact.as_bytes())?;
+                }
+            }
+            let stored = Appeal { contact_id: Some(contact.clone()), ..appeal.clone() };
+            let bytes = serde_json::to_vec(&stored)
+                .map_err(|e| sled::transaction::ConflictableTransactionError::Abort(e.to_string()))?;
+            appeals.insert(appeal.id.as_bytes(), bytes)?;
+            keys.insert(key.as_slice(), appeal.id.as_bytes())?;
+            convs.insert(conversation.as_slice(), appeal.id.as_bytes())?;
+            index.insert(pair_key(&contact, &appeal.id), &[])?;
+            Ok((Claim::New, Some(contact)))
+        });
+        let (claim, contact) = transaction_result(outcome)?;
+        if contact.is_some() {
+            appeal.contact_id = contact;
+        }
+        Ok(claim)
+    }
+
+    /// Ids of a contact's appeals, newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn contact_appeals(&self, contact_id: &str, limit: usize) -> Result<Vec<String>> {
+        let prefix = pair_key(contact_id, "");
+        self.contact_appeals
+            .scan_prefix(&prefix)
+            .keys()
+            .rev()
+            .take(limit)
+            .map(|k| Ok(String::from_utf8_lossy(&k?[prefix.len()..]).into_owned()))
+            .collect()
     }
 
     /// Changes a stored appeal atomically (read, `change`, write), and with `claim`, also
@@ -411,6 +455,22 @@ impl PluginKv {
             .map(|k| Ok(String::from_utf8_lossy(&k?[self.prefix.len()..]).into_owned()))
             .collect()
     }
+}
+
+/// The keys a contact is recognised by across channels.
+fn contact_identities(appeal: &Appeal) -> Vec<String> {
+    let contact = &appeal.contact;
+    let mut identities = Vec::new();
+    if let Some(phone) = contact.phone.as_deref().filter(|p| p.starts_with('+')) {
+        identities.push(format!("phone:{phone}"));
+    }
+    if let Some(email) = contact.email.as_deref().filter(|e| e.contains('@')) {
+        identities.push(format!("email:{email}"));
+    }
+    if let Some(user) = &contact.platform_user_id {
+        identities.push(format!("{}:{user}", appeal.channel));
+    }
+    identities
 }
 
 fn transaction_result<T>(result: sled::transaction::TransactionResult<T, String>) -> Result<T> {
