@@ -133,3 +133,39 @@ async fn the_same_person_on_two_channels_is_one_contact() {
     assert_ne!(other["contact_id"], form_appeal["contact_id"]);
     assert_eq!(other["contact_appeals"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_becomes_an_appeal_its_recording_joins_and_a_missed_call_is_kept() {
+    let host = Host::start();
+    host.api
+        .send_json("PUT", "/api/plugins/zadarma/config", &json!({"secret": "test-secret"}))
+        .await
+        .unwrap();
+    let form = "application/x-www-form-urlencoded";
+    let notify = |name: &str| {
+        let body = fixture(&format!("plugins/zadarma/fixtures/{name}.txt"));
+        let signature = String::from_utf8(fixture(&format!("plugins/zadarma/fixtures/{name}.sig"))).unwrap();
+        (body, signature)
+    };
+    let (end, signature) = notify("notify_end");
+    let call = host.hook("zadarma", &[("Signature", &signature)], form, &end).await;
+    assert_eq!(call.status, 200);
+    let id = appeal_id(&call);
+    let (record, signature) = notify("notify_record");
+    let recording = host.hook("zadarma", &[("Signature", &signature)], form, &record).await;
+    assert_eq!(appeal_id(&recording), id);
+    let appeal = host.appeal(&id).await;
+    assert_eq!(appeal["contact"]["phone"], "+79161234567");
+    assert_eq!(appeal["attachments"][0]["kind"], "call-recording");
+    assert_eq!(appeal["history"].as_array().unwrap().last().unwrap()["stage"], "message");
+
+    let (missed, signature) = notify("notify_end_missed");
+    let missed = host
+        .appeal(&appeal_id(&host.hook("zadarma", &[("Signature", &signature)], form, &missed).await))
+        .await;
+    assert_eq!(missed["status"], "routed", "a missed call is never dropped");
+    assert!(missed["metadata"].as_array().unwrap().contains(&json!(["missed", "true"])));
+    assert_eq!(host.hook("zadarma", &[("Signature", "Zm9yZ2Vk")], form, &end).await.status, 401);
+    let echo = host.anonymous.send("GET", "/hooks/zadarma?zd_echo=5f1c", None).await.unwrap();
+    assert_eq!(&echo.body[..], b"5f1c");
+}

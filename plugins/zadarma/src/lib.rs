@@ -1,0 +1,177 @@
+//! Zadarma channel adapter: cloud-PBX call notifications into appeals.
+//!
+//! - `GET ?zd_echo=…` (the URL check when the notification URL is saved) is echoed back.
+//! - `NOTIFY_END` of an incoming call becomes an appeal in the conversation `call:<pbx_call_id>`
+//!   with the caller's number, duration, disposition and, when recorded, the recording as an
+//!   attachment (`zadarma:<call_id_with_rec>`, fetched with the API's `pbx/record/request`).
+//!   A call that was not answered is kept too, marked `missed`, never dropped.
+//! - `NOTIFY_RECORD` joins the call's appeal with the recording.
+//! - `NOTIFY_START`, `NOTIFY_INTERNAL`, `NOTIFY_ANSWER`, `NOTIFY_IVR` and outgoing-call events
+//!   are acknowledged with no event.
+//!
+//! With `secret` configured each notification's `Signature` header must equal
+//! `base64(hex(HMAC-SHA1(fields, secret)))` over the fields Zadarma documents per event
+//! (`caller_id.called_did.call_start`; `pbx_call_id.call_id_with_rec` for `NOTIFY_RECORD`;
+//! `internal.destination.call_start` for outgoing calls).
+
+use base64::Engine;
+use clienthub_sdk::{
+    AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
+    HttpResponse, InboundMessage, MetaEntry,
+};
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+/// The Zadarma adapter.
+pub struct Zadarma;
+
+#[derive(Debug, Default, Deserialize)]
+struct Config {
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+type Fields = Vec<(String, String)>;
+
+fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
+    fields.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+impl Channel for Zadarma {
+    fn handle(request: HttpRequest) -> Result<AdapterOutput, AdapterError> {
+        let config: Config = clienthub_sdk::config::get().map_err(AdapterError::Malformed)?;
+        if request.method == "GET" {
+            let query: Fields = form_urlencoded::parse(request.query.as_bytes()).into_owned().collect();
+            let echo = field(&query, "zd_echo");
+            return Ok(AdapterOutput { response: HttpResponse::text(echo), events: vec![] });
+        }
+        let fields: Fields = form_urlencoded::parse(&request.body).into_owned().collect();
+        let event = field(&fields, "event").to_string();
+        if event.is_empty() {
+            return Err(AdapterError::Malformed("no `event` field: not a Zadarma notification".into()));
+        }
+        if let Some(secret) = &config.secret {
+            verify(&request, &fields, &event, secret)?;
+        }
+        let events = match event.as_str() {
+            "NOTIFY_END" => vec![Event::FollowUp(call_ended(&fields)?)],
+            "NOTIFY_RECORD" => vec![Event::FollowUp(recording(&fields)?)],
+            _ => Vec::new(),
+        };
+        Ok(AdapterOutput { response: HttpResponse::text(""), events })
+    }
+}
+
+clienthub_sdk::export_channel!(Zadarma);
+
+fn verify(request: &HttpRequest, fields: &Fields, event: &str, secret: &str) -> Result<(), AdapterError> {
+    let signed: Vec<&str> = match event {
+        "NOTIFY_RECORD" => vec!["pbx_call_id", "call_id_with_rec"],
+        "NOTIFY_OUT_START" | "NOTIFY_OUT_END" => vec!["internal", "destination", "call_start"],
+        _ => vec!["caller_id", "called_did", "call_start"],
+    };
+    let data: String = signed.iter().map(|name| field(fields, name)).collect();
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(data.as_bytes());
+    // Zadarma's reference code: base64_encode(hash_hmac('sha1', …)) — base64 of the hex digest.
+    let expected = base64::engine::general_purpose::STANDARD.encode(hex::encode(mac.finalize().into_bytes()));
+    let given = request.header("signature").unwrap_or("");
+    if bool::from(given.trim().as_bytes().ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(AdapterError::Unauthorized(format!("the Signature of {event} does not match")))
+    }
+}
+
+/// Zadarma sends numbers in international format without `+`.
+fn phone(number: &str) -> Option<String> {
+    let digits = number.trim().trim_start_matches('+');
+    match digits.len() {
+        0 => None,
+        n if n >= 10 && digits.chars().all(|c| c.is_ascii_digit()) => Some(format!("+{digits}")),
+        _ => Some(digits.to_string()),
+    }
+}
+
+fn required<'a>(fields: &'a Fields, name: &str) -> Result<&'a str, AdapterError> {
+    match field(fields, name) {
+        "" => Err(AdapterError::Malformed(format!("the notification has no `{name}`"))),
+        value => Ok(value),
+    }
+}
+
+fn recording_attachment(id: &str) -> Attachment {
+    Attachment {
+        kind: AttachmentKind::CallRecording,
+        reference: format!("zadarma:{id}"),
+        mime_type: Some("audio/mpeg".into()),
+        size: None,
+        file_name: None,
+    }
+}
+
+fn call_ended(fields: &Fields) -> Result<InboundMessage, AdapterError> {
+    let call = required(fields, "pbx_call_id")?;
+    let caller = field(fields, "caller_id");
+    let disposition = field(fields, "disposition");
+    let duration = field(fields, "duration");
+    let answered = disposition == "answered";
+    let mut metadata = vec![
+        MetaEntry::new("call_id", call),
+        MetaEntry::new("direction", "incoming"),
+        MetaEntry::new("disposition", disposition),
+        MetaEntry::new("duration_seconds", duration),
+        MetaEntry::new("called_did", field(fields, "called_did")),
+        MetaEntry::new("call_start", field(fields, "call_start")),
+    ];
+    if !field(fields, "internal").is_empty() {
+        metadata.push(MetaEntry::new("internal", field(fields, "internal")));
+    }
+    if !answered {
+        metadata.push(MetaEntry::new("missed", "true"));
+    }
+    let recording = field(fields, "call_id_with_rec");
+    let attachments = if field(fields, "is_recorded") == "1" && !recording.is_empty() {
+        vec![recording_attachment(recording)]
+    } else {
+        Vec::new()
+    };
+    let who = if caller.is_empty() { "a hidden number" } else { caller };
+    let text = if answered {
+        format!("Call from {who}, {duration} s")
+    } else {
+        format!("Missed call from {who} ({disposition})")
+    };
+    let mut contact = Contact::unknown();
+    contact.phone = phone(caller);
+    contact.platform_user_id = (!caller.is_empty()).then(|| caller.to_string());
+    Ok(InboundMessage {
+        platform_id: format!("{call}:end"),
+        conversation_key: format!("call:{call}"),
+        sent_at: None,
+        contact,
+        subject: None,
+        text,
+        attachments,
+        metadata,
+    })
+}
+
+fn recording(fields: &Fields) -> Result<InboundMessage, AdapterError> {
+    let call = required(fields, "pbx_call_id")?;
+    let recording = required(fields, "call_id_with_rec")?;
+    Ok(InboundMessage {
+        platform_id: format!("{call}:record"),
+        conversation_key: format!("call:{call}"),
+        sent_at: None,
+        contact: Contact::unknown(),
+        subject: None,
+        text: "Call recording".into(),
+        attachments: vec![recording_attachment(recording)],
+        metadata: vec![MetaEntry::new("call_id", call)],
+    })
+}
+
+#[cfg(test)]
+mod tests;

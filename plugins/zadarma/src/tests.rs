@@ -1,0 +1,72 @@
+use super::*;
+use clienthub_sdk::testing::{Harness, post};
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+fn notify(body: &[u8], signature: &str) -> Result<AdapterOutput, AdapterError> {
+    Harness::new().with_config(r#"{"secret":"test-secret"}"#).run(|| {
+        Zadarma::handle(post("/hooks/zadarma", &[("content-type", FORM), ("Signature", signature)], body))
+    })
+}
+
+fn message(out: AdapterOutput) -> InboundMessage {
+    match <[Event; 1]>::try_from(out.events) {
+        Ok([Event::FollowUp(m)]) => m,
+        other => panic!("expected one follow-up, got {other:?}"),
+    }
+}
+
+#[test]
+fn answered_call_with_recording() {
+    let m = message(
+        notify(include_bytes!("../fixtures/notify_end.txt"), include_str!("../fixtures/notify_end.sig"))
+            .unwrap(),
+    );
+    assert_eq!(m.platform_id, "in_f4b6a1c2d3e4f5a6b7c8d9e0:end");
+    assert_eq!(m.conversation_key, "call:in_f4b6a1c2d3e4f5a6b7c8d9e0");
+    assert_eq!(m.contact.phone.as_deref(), Some("+79161234567"));
+    assert_eq!(m.text, "Call from 79161234567, 125 s");
+    assert_eq!(m.meta("duration_seconds"), Some("125"));
+    assert_eq!(m.meta("missed"), None);
+    assert_eq!(m.attachments[0].kind, AttachmentKind::CallRecording);
+    assert_eq!(m.attachments[0].reference, "zadarma:1763881200.123456");
+}
+
+#[test]
+fn missed_call_is_kept_and_marked() {
+    let body = include_bytes!("../fixtures/notify_end_missed.txt");
+    let m = message(notify(body, include_str!("../fixtures/notify_end_missed.sig")).unwrap());
+    assert_eq!(m.meta("missed"), Some("true"));
+    assert_eq!(m.text, "Missed call from 79161234567 (no answer)");
+    assert!(m.attachments.is_empty());
+}
+
+#[test]
+fn recording_joins_the_call() {
+    let m = message(
+        notify(
+            include_bytes!("../fixtures/notify_record.txt"),
+            include_str!("../fixtures/notify_record.sig"),
+        )
+        .unwrap(),
+    );
+    assert_eq!(m.conversation_key, "call:in_f4b6a1c2d3e4f5a6b7c8d9e0");
+    assert_eq!(m.attachments[0].reference, "zadarma:1763881200.123456");
+}
+
+#[test]
+fn forged_signature_echo_and_start() {
+    let body = include_bytes!("../fixtures/notify_end.txt");
+    assert!(matches!(notify(body, "Zm9yZ2Vk"), Err(AdapterError::Unauthorized(_))));
+    let mut echo = post("/hooks/zadarma", &[], b"");
+    echo.method = "GET".into();
+    echo.query = "zd_echo=a1b2c3".into();
+    assert_eq!(Harness::new().run(|| Zadarma::handle(echo)).unwrap().response.body, b"a1b2c3");
+    let start = b"event=NOTIFY_START&call_start=2026-11-23+10%3A00%3A00&pbx_call_id=in_1&caller_id=79161234567&called_did=74951234567";
+    let out = Harness::new().run(|| Zadarma::handle(post("/hooks/zadarma", &[], start))).unwrap();
+    assert!(out.events.is_empty());
+    assert!(matches!(
+        Harness::new().run(|| Zadarma::handle(post("/hooks/zadarma", &[], b"x=1"))),
+        Err(AdapterError::Malformed(_))
+    ));
+}
