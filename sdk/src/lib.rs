@@ -45,6 +45,7 @@ pub mod manifest;
 mod records;
 mod services;
 pub mod testing;
+pub mod text;
 
 pub use services::{clock, config, directory, kv, log};
 

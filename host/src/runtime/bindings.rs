@@ -40,5 +40,4 @@ pub mod channel {
     });
 }
 
-pub use router::clienthub::plugin::directory as wit_directory;
 pub use router::clienthub::plugin::types;

@@ -13,7 +13,6 @@ mod cache;
 mod imports;
 
 pub use bindings::types as wit;
-pub use bindings::wit_directory;
 pub use imports::Grants;
 
 use anyhow::Result;

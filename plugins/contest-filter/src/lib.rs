@@ -40,12 +40,9 @@ impl Filter for ContestFilter {
 
 clienthub_sdk::export_filter!(ContestFilter);
 
-/// The hashtags in `text`, lower-cased: `#` followed by letters, digits or `_`.
-fn hashtags(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split('#').skip(1).filter_map(|rest| {
-        let tag: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-        (!tag.is_empty()).then(|| format!("#{}", tag.to_lowercase()))
-    })
+/// The hashtags in `text`, lower-cased.
+fn hashtags(text: &str) -> impl Iterator<Item = String> {
+    clienthub_sdk::text::hashtags(text).into_iter().map(|tag| tag.to_lowercase())
 }
 
 #[cfg(test)]

@@ -53,7 +53,8 @@ fn parse(raw: &[u8]) -> Result<InboundMessage, AdapterError> {
     let from = first_address(mail.from())
         .ok_or_else(|| AdapterError::Malformed("the message has no From address".into()))?;
     let message_id = mail.message_id().map(str::to_string);
-    let platform_id = message_id.clone().unwrap_or_else(|| format!("body-{:016x}", fnv1a(raw)));
+    let platform_id =
+        message_id.clone().unwrap_or_else(|| format!("body-{}", clienthub_sdk::text::content_id(raw)));
     let root = ids(mail.references())
         .into_iter()
         .next()
@@ -121,11 +122,6 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
         HeaderValue::TextList(list) => list.iter().map(|id| id.to_string()).collect(),
         _ => Vec::new(),
     }
-}
-
-/// FNV-1a: a stable id for a message without `Message-ID`.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]

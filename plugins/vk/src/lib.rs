@@ -164,7 +164,7 @@ fn inbound(
     if let Some(group) = event.group_id {
         metadata.push(MetaEntry::new("group_id", group.to_string()));
     }
-    for tag in hashtags(&post.text) {
+    for tag in clienthub_sdk::text::hashtags(&post.text) {
         metadata.push(MetaEntry::new("hashtag", tag));
     }
     let mut contact = Contact::unknown();
@@ -180,17 +180,6 @@ fn inbound(
         attachments: post.attachments.iter().filter_map(attachment).collect(),
         metadata,
     }
-}
-
-/// Hashtags in VK text: `#word`, also `#word@community`.
-fn hashtags(text: &str) -> Vec<String> {
-    text.split('#')
-        .skip(1)
-        .filter_map(|rest| {
-            let tag: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-            (!tag.is_empty()).then(|| format!("#{tag}"))
-        })
-        .collect()
 }
 
 /// A VK attachment (`{"type": "photo", "photo": {...}}`) as a reference.

@@ -97,7 +97,7 @@ fn to_message(fields: &[(String, String)], body: &[u8]) -> InboundMessage {
     let platform_id = field(fields, "tranid")
         .or_else(|| field(fields, "id"))
         .map(str::to_string)
-        .unwrap_or_else(|| format!("body-{:016x}", fnv1a(body)));
+        .unwrap_or_else(|| format!("body-{}", clienthub_sdk::text::content_id(body)));
     let text = TEXT_FIELDS.iter().filter_map(|name| field(fields, name)).collect::<Vec<_>>().join("\n");
     let recognised = ["name", "phone", "email", "tranid"];
     let metadata = fields
@@ -127,11 +127,6 @@ fn to_message(fields: &[(String, String)], body: &[u8]) -> InboundMessage {
         attachments: Vec::new(),
         metadata,
     }
-}
-
-/// FNV-1a: a stable id for a submission that carries none.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 #[cfg(test)]
