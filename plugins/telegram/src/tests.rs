@@ -67,3 +67,16 @@ fn garbage_is_malformed_and_other_updates_are_acknowledged() {
     let out = handle(&mut Harness::new(), &[], callback).unwrap();
     assert!(out.events.is_empty());
 }
+
+#[test]
+fn document_is_kept_as_a_reference_with_type_size_and_name() {
+    let out = handle(&mut Harness::new(), &[], include_bytes!("../fixtures/document.json")).unwrap();
+    let m = only_message(out);
+    assert_eq!(m.text, "Чек по заказу");
+    let doc = &m.attachments[0];
+    assert_eq!(doc.kind, clienthub_sdk::AttachmentKind::Document);
+    assert_eq!(doc.reference, "BQACAgIAAxkBAAIBaGVhLXpdf");
+    assert_eq!(doc.mime_type.as_deref(), Some("application/pdf"));
+    assert_eq!(doc.size, Some(48211));
+    assert_eq!(doc.file_name.as_deref(), Some("Чек_88123.pdf"));
+}
