@@ -11,7 +11,7 @@ use std::process::Command;
 
 /// First-party plugins, embedded in the host binary: (crate name, constant).
 const FIRST_PARTY: &[&str] =
-    &["telegram", "webform", "vk", "whatsapp", "email", "zadarma", "contest-filter", "rules-router"];
+    &["telegram", "webform", "vk", "whatsapp", "email", "zadarma", "mango", "contest-filter", "rules-router"];
 /// Test fixtures, exposed as paths.
 const FIXTURES: &[&str] = &[
     "trap-router",

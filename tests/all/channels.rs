@@ -169,3 +169,29 @@ async fn a_call_becomes_an_appeal_its_recording_joins_and_a_missed_call_is_kept(
     let echo = host.anonymous.send("GET", "/hooks/zadarma?zd_echo=5f1c", None).await.unwrap();
     assert_eq!(&echo.body[..], b"5f1c");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mango_summary_on_its_sub_path_then_the_recording() {
+    let host = Host::start();
+    let config = json!({"api_key": "vpbx-key-1a2b", "api_salt": "vpbx-salt-3c4d"});
+    host.api.send_json("PUT", "/api/plugins/mango/config", &config).await.unwrap();
+    let form = "application/x-www-form-urlencoded";
+    let post = |kind: &'static str, name: &'static str| {
+        let body = fixture(&format!("plugins/mango/fixtures/{name}.txt"));
+        let path = format!("/hooks/mango/events/{kind}");
+        let client = host.anonymous.clone();
+        async move { client.request("POST", &path, &[], Some((form, body))).await.unwrap() }
+    };
+    let call = post("call", "call").await;
+    assert_eq!((call.status, call.header("x-clienthub-appeal")), (200, None));
+    let summary = post("summary", "summary").await;
+    let id = appeal_id(&summary);
+    let recording = post("recording", "recording").await;
+    assert_eq!(appeal_id(&recording), id);
+    let appeal = host.appeal(&id).await;
+    assert_eq!(appeal["contact"]["phone"], "+79161234567");
+    assert_eq!(appeal["history"].as_array().unwrap().last().unwrap()["stage"], "message");
+    let missed = host.appeal(&appeal_id(&post("summary", "summary_missed").await)).await;
+    assert_eq!(missed["status"], "routed");
+    assert_eq!(missed["contact_id"], appeal["contact_id"], "same caller, same contact");
+}

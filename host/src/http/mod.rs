@@ -88,7 +88,8 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
     let method = request.method().clone();
     match (method.clone(), segments.as_slice()) {
         (Method::GET, ["healthz"]) => json(200, &health(app)),
-        (Method::GET | Method::POST, ["hooks", channel]) => {
+        // Sub-paths reach the channel's adapter too (`/hooks/mango/events/summary`).
+        (Method::GET | Method::POST, ["hooks", channel, ..]) => {
             hooks::handle(app, channel.to_string(), request).await
         }
         (_, ["hooks", ..]) => error(405, "webhooks take GET or POST"),
