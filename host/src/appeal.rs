@@ -124,7 +124,7 @@ pub struct Appeal {
     pub subject: Option<String>,
     /// Text of the first message.
     pub text: String,
-    /// Files of the first message.
+    /// Files of the first message and of the follow-ups that joined it.
     pub attachments: Vec<Attachment>,
     /// Channel metadata as (key, value) pairs.
     pub metadata: Vec<(String, String)>,

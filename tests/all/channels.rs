@@ -157,6 +157,11 @@ async fn a_call_becomes_an_appeal_its_recording_joins_and_a_missed_call_is_kept(
     let appeal = host.appeal(&id).await;
     assert_eq!(appeal["contact"]["phone"], "+79161234567");
     assert_eq!(appeal["attachments"][0]["kind"], "call-recording");
+    assert_eq!(
+        appeal["attachments"].as_array().unwrap().len(),
+        1,
+        "the recording announced twice is kept once"
+    );
     assert_eq!(appeal["history"].as_array().unwrap().last().unwrap()["stage"], "message");
 
     let (missed, signature) = notify("notify_end_missed");
@@ -191,6 +196,7 @@ async fn mango_summary_on_its_sub_path_then_the_recording() {
     let appeal = host.appeal(&id).await;
     assert_eq!(appeal["contact"]["phone"], "+79161234567");
     assert_eq!(appeal["history"].as_array().unwrap().last().unwrap()["stage"], "message");
+    assert_eq!(appeal["attachments"][0]["reference"], "mango:MToxMDE0ODc3OTo0NDI2OTQ3NjQ6MA==", "{appeal}");
     let missed = host.appeal(&appeal_id(&post("summary", "summary_missed").await)).await;
     assert_eq!(missed["status"], "routed");
     assert_eq!(missed["contact_id"], appeal["contact_id"], "same caller, same contact");

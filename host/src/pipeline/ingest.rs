@@ -159,9 +159,16 @@ impl Pipeline {
                 n => format!("{} (+{n} attachments)", message.text),
             };
             let now = now_ms();
+            let attachments = convert::attachments(message.attachments.clone());
             let claim = Some((raw.channel.as_str(), message.platform_id.as_str()));
             let updated = store.update_appeal(&open.id, claim, |appeal| {
                 appeal.record(now, "message", Some(adapter.label.clone()), detail.clone());
+                // A follow-up's files (a call recording, a second photo) belong to the appeal too.
+                for file in &attachments {
+                    if !appeal.attachments.iter().any(|known| known.reference == file.reference) {
+                        appeal.attachments.push(file.clone());
+                    }
+                }
             })?;
             match updated {
                 Some(Claim::Seen(existing)) => return Ok(duplicate(raw, &message.platform_id, existing)),
