@@ -337,21 +337,7 @@ impl Registry {
     ) -> Result<Activation, AdminError> {
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let record = self.record(name, version)?;
-        // One router at a time: activating a router replaces the one that is active.
-        let mut replaced = Vec::new();
-        if record.kind == World::Router {
-            for mut other in self.store.activations::<Activation>()? {
-                let Some(active) = other.active.clone() else { continue };
-                if other.name != name
-                    && self.record(&other.name, &active).is_ok_and(|r| r.kind == World::Router)
-                {
-                    other.previous.push(active);
-                    other.active = None;
-                    other.log.push((crate::appeal::now_ms(), format!("replaced by {}", record.label())));
-                    replaced.push(other);
-                }
-            }
-        }
+        let mut replaced = self.routers_replaced_by(&record)?;
         let mut state = self.activation_state(name)?;
         if state.active.as_deref() == Some(version) {
             return Ok(state);
@@ -372,16 +358,40 @@ impl Registry {
     /// Re-activates the version that was active before the current one.
     ///
     /// # Errors
-    /// [`AdminError::Conflict`] when there is nothing to roll back to.
+    /// [`AdminError::Conflict`] when there is nothing to roll back to. Rolling a router back
+    /// deactivates any other active router, as activation does.
     pub fn rollback(&self, name: &str) -> Result<Activation, AdminError> {
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.activation_state(name)?;
         let Some(previous) = state.previous.pop() else {
             return Err(AdminError::Conflict(format!("{name} has no earlier version to roll back to")));
         };
+        let mut replaced = self.routers_replaced_by(&self.record(name, &previous)?)?;
         let from = state.active.replace(previous.clone()).unwrap_or_default();
         state.log.push((crate::appeal::now_ms(), format!("rolled back from {from} to {previous}")));
-        self.commit_activation(state)
+        replaced.insert(0, state);
+        Ok(self.commit_activations(replaced)?.remove(0))
+    }
+
+    /// One router at a time: the other active routers, deactivated because `record` (a router)
+    /// is about to become active. Empty when `record` is not a router.
+    fn routers_replaced_by(&self, record: &PluginRecord) -> Result<Vec<Activation>, AdminError> {
+        let mut replaced = Vec::new();
+        if record.kind != World::Router {
+            return Ok(replaced);
+        }
+        for mut other in self.store.activations::<Activation>()? {
+            let Some(active) = other.active.clone() else { continue };
+            if other.name != record.name
+                && self.record(&other.name, &active).is_ok_and(|r| r.kind == World::Router)
+            {
+                other.previous.push(active);
+                other.active = None;
+                other.log.push((crate::appeal::now_ms(), format!("replaced by {}", record.label())));
+                replaced.push(other);
+            }
+        }
+        Ok(replaced)
     }
 
     /// Deactivates `name`: its channel stops answering, or it leaves the chain.

@@ -32,8 +32,14 @@ async fn trap_timeout_and_memory_hog_go_to_triage_and_the_host_serves_on() {
     let error = triage_error(&host, 3).await;
     assert!(error.contains("out of memory"), "{error}");
 
-    // The host still serves, and a good router works again.
-    host.activate("rules-router", "0.1.0").await;
+    // The host still serves, and a good router works again: rolling rules-router back (it was
+    // replaced by the first fixture) makes it the one router.
+    let back =
+        host.api.send("POST", "/api/plugins/rules-router/rollback", None).await.unwrap().json().unwrap();
+    assert_eq!(back["active"], "0.1.0");
+    assert_eq!(host.api.get_json("/healthz").await.unwrap()["router"], "rules-router@0.1.0");
+    let hog = host.api.get_json("/api/plugins/hog-router").await.unwrap();
+    assert_eq!(hog["active"], serde_json::Value::Null, "replaced by the rollback");
     let answer = host.telegram(&telegram_update(4, 4, "hello")).await;
     assert_eq!(host.appeal(&appeal_id(&answer)).await["status"], "routed");
     assert_eq!(host.appeals("&status=triage").await.len(), 3);
