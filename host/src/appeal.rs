@@ -19,6 +19,8 @@ pub enum Status {
     /// A plugin failed on it (trap, timeout, out of memory, error) or its payload could not be
     /// parsed; kept with the error for someone to look at.
     Triage,
+    /// An operator resolved it. A later message in the same conversation opens a new appeal.
+    Resolved,
 }
 
 impl Status {
@@ -90,7 +92,8 @@ pub struct HistoryEvent {
     /// Milliseconds since the Unix epoch.
     pub at: u64,
     /// `received`, `kept`, `tagged`, `dropped`, `routed`, `triage`, `message`, `duplicate`,
-    /// `reply_requested`, `delivery_status`.
+    /// `reply_requested`, `reply_queued`, `reply_sent`, `reply_retry`, `reply_failed`,
+    /// `delivery_status`, `resolved`, `reopened`.
     pub stage: String,
     /// The plugin that acted, as `name@version`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,9 +143,81 @@ pub struct Appeal {
     pub raw_request_id: String,
     /// Every stage, in order.
     pub history: Vec<HistoryEvent>,
+    /// Operators' replies to the customer, oldest first, each with its delivery state.
+    #[serde(default)]
+    pub replies: Vec<Reply>,
+}
+
+/// Where a reply stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyState {
+    /// Waiting to be sent, or to be tried again after a temporary refusal (see `error` and
+    /// `next_attempt_at`).
+    #[default]
+    Queued,
+    /// The platform accepted it.
+    Sent,
+    /// The platform reports it delivered.
+    Delivered,
+    /// The platform reports it read.
+    Read,
+    /// Refused for good, or given up after the last retry; `error` says why. An operator may
+    /// queue it again.
+    Failed,
+}
+
+/// An operator's reply to the customer, sent through the appeal's channel.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// ClientHub id (a ULID).
+    pub id: String,
+    /// The text sent.
+    pub text: String,
+    /// Who wrote it.
+    pub author: Option<String>,
+    /// When it was written (ms since the epoch).
+    pub created_at: u64,
+    /// Where it stands.
+    pub state: ReplyState,
+    /// Calls made to the platform so far.
+    pub attempts: u32,
+    /// When the next call is due, while queued.
+    pub next_attempt_at: Option<u64>,
+    /// The platform's id of the sent message (delivery statuses refer to it).
+    pub platform_message_id: Option<String>,
+    /// The last error from the platform or the host.
+    pub error: Option<String>,
+    /// When its state last changed.
+    pub updated_at: u64,
+}
+
+impl ReplyState {
+    /// The API's spelling (`queued`, `sent`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            ReplyState::Queued => "queued",
+            ReplyState::Sent => "sent",
+            ReplyState::Delivered => "delivered",
+            ReplyState::Read => "read",
+            ReplyState::Failed => "failed",
+        }
+    }
+}
+
+impl Reply {
+    /// Whether the reply waits in the outbox.
+    pub fn is_queued(&self) -> bool {
+        self.state == ReplyState::Queued
+    }
 }
 
 impl Appeal {
+    /// The reply with this id.
+    pub fn reply_mut(&mut self, id: &str) -> Option<&mut Reply> {
+        self.replies.iter_mut().find(|r| r.id == id)
+    }
+
     /// Appends a history event.
     pub fn record(&mut self, at: u64, stage: &str, plugin: Option<String>, detail: impl Into<String>) {
         self.history.push(HistoryEvent { at, stage: stage.to_string(), plugin, detail: detail.into() });

@@ -5,7 +5,8 @@
 //!
 //! Start with [`server::start`] (what `clienthub serve` runs), [`registry::Registry`] (plugin
 //! versions and the live pipeline) and [`pipeline::Pipeline::ingest`] (one webhook's path).
-//! Data flows one way: [`http`] → [`pipeline`] → [`runtime`] / [`store`].
+//! Data flows one way: [`http`] → [`pipeline`] → [`runtime`] / [`store`]; operators' replies
+//! leave through [`replies`].
 
 pub mod appeal;
 pub mod bench;
@@ -14,6 +15,7 @@ pub mod directory;
 pub mod http;
 pub mod pipeline;
 pub mod registry;
+pub mod replies;
 pub mod runtime;
 pub mod server;
 pub mod store;

@@ -93,6 +93,14 @@ enum PluginAction {
         /// Plugin name.
         name: String,
     },
+    /// Allow a plugin to have the host call these hosts besides its manifest's (a self-hosted
+    /// Bot API server, a proxy): `host`, `host:port` or `*.domain`. No hosts clears the list.
+    AllowHosts {
+        /// Plugin name.
+        name: String,
+        /// The hosts.
+        hosts: Vec<String>,
+    },
     /// Set a plugin's configuration from a JSON file (`-` for stdin).
     Config {
         /// Plugin name.
@@ -106,7 +114,7 @@ enum PluginAction {
 enum AppealsAction {
     /// List appeals, newest first.
     List {
-        /// Only this status (new, routed, dropped, triage).
+        /// Only this status (new, routed, dropped, triage, resolved).
         #[arg(long)]
         status: Option<String>,
         /// Only this channel.
@@ -118,6 +126,33 @@ enum AppealsAction {
     },
     /// Show one appeal with its history.
     Show {
+        /// Appeal id.
+        id: String,
+    },
+    /// Reply to the customer through the appeal's channel (queued; see `show` for the outcome).
+    Reply {
+        /// Appeal id.
+        id: String,
+        /// The text.
+        text: String,
+        /// Who replies.
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Queue a failed reply again.
+    RetryReply {
+        /// Appeal id.
+        id: String,
+        /// Reply id.
+        reply: String,
+    },
+    /// Mark an appeal resolved; the customer's next message opens a new appeal.
+    Resolve {
+        /// Appeal id.
+        id: String,
+    },
+    /// Reopen a resolved appeal.
+    Reopen {
         /// Appeal id.
         id: String,
     },
@@ -243,6 +278,10 @@ async fn plugin(action: PluginAction, client: Client) -> Result<()> {
         PluginAction::Deactivate { name } => {
             print(&client.send("POST", &format!("/api/plugins/{name}/deactivate"), None).await?.json()?)
         }
+        PluginAction::AllowHosts { name, hosts } => {
+            let body = serde_json::json!({ "hosts": hosts });
+            print(&client.send_json("PUT", &format!("/api/plugins/{name}/outbound-hosts"), &body).await?)
+        }
         PluginAction::Config { name, file } => {
             let value: serde_json::Value =
                 serde_json::from_slice(&read_input(&file)?).context("the config is not JSON")?;
@@ -275,6 +314,25 @@ async fn appeals(action: AppealsAction, client: Client) -> Result<()> {
             Ok(())
         }
         AppealsAction::Show { id } => print(&client.get_json(&format!("/api/appeals/{id}")).await?),
+        AppealsAction::Reply { id, text, author } => {
+            let body = serde_json::json!({ "text": text, "author": author });
+            let reply = client.send_json("POST", &format!("/api/appeals/{id}/replies"), &body).await?;
+            println!("reply {} queued", reply["id"].as_str().unwrap_or("?"));
+            Ok(())
+        }
+        AppealsAction::RetryReply { id, reply } => print(
+            &client.send("POST", &format!("/api/appeals/{id}/replies/{reply}/retry"), None).await?.json()?,
+        ),
+        AppealsAction::Resolve { id } => {
+            let appeal = client.send("POST", &format!("/api/appeals/{id}/resolve"), None).await?.json()?;
+            println!("{id} {}", appeal["status"].as_str().unwrap_or("?"));
+            Ok(())
+        }
+        AppealsAction::Reopen { id } => {
+            let appeal = client.send("POST", &format!("/api/appeals/{id}/reopen"), None).await?.json()?;
+            println!("{id} {}", appeal["status"].as_str().unwrap_or("?"));
+            Ok(())
+        }
     }
 }
 

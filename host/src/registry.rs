@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use wasmtime::component::Component;
 
 /// The WIT package version this host implements.
-pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 0);
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 1);
 /// Largest plugin upload.
 pub const MAX_PLUGIN_BYTES: usize = 16 << 20;
 
@@ -71,6 +71,10 @@ pub struct Activation {
     pub position: i64,
     /// What happened, newest last: `activated 0.2.0`, `rolled back to 0.1.0`, `configured`.
     pub log: Vec<(u64, String)>,
+    /// Outbound hosts the admin allowed beyond the manifest's (a self-hosted Bot API server,
+    /// a provider's regional endpoint, a proxy).
+    #[serde(default)]
+    pub extra_hosts: Vec<String>,
 }
 
 /// Why an admin operation was refused.
@@ -132,20 +136,35 @@ impl Registry {
         &self.runtime
     }
 
-    /// Installs and activates the first-party plugins on a fresh data directory.
+    /// Installs and activates the first-party plugins on a fresh data directory. On an
+    /// existing one, uploads the embedded versions it does not have yet (after an upgrade of
+    /// the binary) without activating them: the admin decides when to switch.
     ///
     /// # Errors
-    /// When an embedded plugin fails validation (a build problem).
+    /// When an embedded plugin fails validation on a fresh directory (a build problem).
     pub fn install_first_party(&self) -> Result<()> {
-        if !self.store.is_fresh() {
-            return Ok(());
-        }
+        let fresh = self.store.is_fresh();
+        let stored: Vec<String> =
+            self.store.plugins::<PluginRecord>()?.into_iter().map(|r| r.sha256).collect();
         for (crate_name, bytes) in clienthub_artifacts::FIRST_PARTY {
-            let record =
-                self.upload(bytes).map_err(|e| anyhow::anyhow!("first-party plugin {crate_name}: {e}"))?;
-            self.activate(&record.name, &record.version, None)
-                .map_err(|e| anyhow::anyhow!("activating {crate_name}: {e}"))?;
-            tracing::info!(plugin = %record.label(), "installed first-party plugin");
+            if stored.contains(&hex::encode(Sha256::digest(bytes))) {
+                continue;
+            }
+            match self.upload(bytes) {
+                Ok(record) if fresh => {
+                    self.activate(&record.name, &record.version, None)
+                        .map_err(|e| anyhow::anyhow!("activating {crate_name}: {e}"))?;
+                    tracing::info!(plugin = %record.label(), "installed first-party plugin");
+                }
+                Ok(record) => tracing::info!(
+                    plugin = %record.label(),
+                    "a newer first-party plugin is available: `clienthub plugin activate {} {}`",
+                    record.name,
+                    record.version
+                ),
+                Err(e) if fresh => anyhow::bail!("first-party plugin {crate_name}: {e}"),
+                Err(e) => tracing::warn!("first-party plugin {crate_name} not installed: {e}"),
+            }
         }
         Ok(())
     }
@@ -184,7 +203,13 @@ impl Registry {
             .load(
                 &component,
                 world,
-                Grants { label: "upload".into(), kv: None, directory: false, config: "{}".into() },
+                Grants {
+                    label: "upload".into(),
+                    kv: None,
+                    directory: false,
+                    config: "{}".into(),
+                    outbound_hosts: Arc::new([]),
+                },
             )
             .map_err(|e| {
                 AdminError::Invalid(format!("the component does not fit the {world} world: {e:#}"))
@@ -430,6 +455,32 @@ impl Registry {
         self.commit_activation(state)
     }
 
+    /// Replaces the outbound hosts the admin allows `name` beyond its manifest's.
+    ///
+    /// # Errors
+    /// [`AdminError::Invalid`] for an entry that is not a host name, `host:port` or
+    /// `*.domain`; [`AdminError::NotFound`] for an unknown plugin.
+    pub fn allow_hosts(&self, name: &str, hosts: Vec<String>) -> Result<Activation, AdminError> {
+        for host in &hosts {
+            let bare = host.strip_prefix("*.").unwrap_or(host);
+            let (bare, port) = match bare.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (bare, None),
+            };
+            let ok = !bare.is_empty()
+                && bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+                && port.is_none_or(|p| p.parse::<u16>().is_ok());
+            if !ok {
+                return invalid(format!("'{host}' is not a host, host:port or *.domain"));
+            }
+        }
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.activation_state(name)?;
+        state.log.push((crate::appeal::now_ms(), format!("outbound hosts allowed: [{}]", hosts.join(", "))));
+        state.extra_hosts = hosts;
+        self.commit_activation(state)
+    }
+
     fn versions(&self, name: &str) -> Result<Vec<PluginRecord>, AdminError> {
         let mut versions: Vec<PluginRecord> =
             self.store.plugins::<PluginRecord>()?.into_iter().filter(|r| r.name == name).collect();
@@ -499,8 +550,7 @@ impl Registry {
         for activation in activations {
             let Some(version) = &activation.active else { continue };
             let record = self.record(&activation.name, version).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let stage =
-                Arc::new(Stage { label: record.label(), plugin: self.load(&record, &activation.config)? });
+            let stage = Arc::new(Stage { label: record.label(), plugin: self.load(&record, activation)? });
             match record.kind {
                 World::Channel => {
                     pipeline.channels.insert(record.name.clone(), stage);
@@ -514,7 +564,7 @@ impl Registry {
         Ok(pipeline)
     }
 
-    fn load(&self, record: &PluginRecord, config: &serde_json::Value) -> Result<LoadedPlugin> {
+    fn load(&self, record: &PluginRecord, activation: &Activation) -> Result<LoadedPlugin> {
         let component = {
             let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
             match compiled.get(&record.sha256) {
@@ -535,7 +585,14 @@ impl Registry {
             label: record.label().into(),
             kv: has("key-value").then(|| self.store.plugin_kv(&record.name)),
             directory: has("directory"),
-            config: config.to_string().into(),
+            config: activation.config.to_string().into(),
+            outbound_hosts: record
+                .capabilities
+                .iter()
+                .filter_map(|c| c.strip_prefix("outbound-host:"))
+                .map(str::to_string)
+                .chain(activation.extra_hosts.iter().cloned())
+                .collect(),
         };
         self.runtime
             .load(&component, record.kind, grants)

@@ -1,8 +1,9 @@
 //! Starting the host: the data directory, the admin token, the runtime, the registry with the
-//! first-party plugins on a fresh directory, and the HTTP listener.
+//! first-party plugins on a fresh directory, the reply sender and the HTTP listener.
 
 use crate::http::{self, App};
 use crate::registry::Registry;
+use crate::replies::{Outbox, RetryPolicy};
 use crate::runtime::{Limits, Runtime};
 use crate::store::Store;
 use anyhow::{Context, Result};
@@ -73,9 +74,12 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
     let addr = listener.local_addr()?;
+    let outbox = Outbox::new(store.clone(), registry.clone(), RetryPolicy::default())?;
+    outbox.spawn();
     let app = Arc::new(App {
         store,
         registry,
+        outbox,
         admin_token,
         plugin_slots: tokio::sync::Semaphore::new(http::PLUGIN_SLOTS),
     });

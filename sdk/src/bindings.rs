@@ -14,18 +14,19 @@ pub mod host {
     });
 }
 
-/// The `channel` world: a channel adapter.
+/// The `replying-channel` world: a channel adapter that also renders replies. SDK channels
+/// always target it; an adapter that sends no replies keeps the [`crate::Channel`] defaults.
 pub mod channel {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "channel",
+        world: "replying-channel",
         with: {
-            "clienthub:plugin/types@0.1.0": crate::bindings::host::clienthub::plugin::types,
-            "clienthub:plugin/log@0.1.0": crate::bindings::host::clienthub::plugin::log,
-            "clienthub:plugin/kv@0.1.0": crate::bindings::host::clienthub::plugin::kv,
-            "clienthub:plugin/config@0.1.0": crate::bindings::host::clienthub::plugin::config,
-            "clienthub:plugin/directory@0.1.0": crate::bindings::host::clienthub::plugin::directory,
-            "clienthub:plugin/clock@0.1.0": crate::bindings::host::clienthub::plugin::clock,
+            "clienthub:plugin/types@0.1.1": crate::bindings::host::clienthub::plugin::types,
+            "clienthub:plugin/log@0.1.1": crate::bindings::host::clienthub::plugin::log,
+            "clienthub:plugin/kv@0.1.1": crate::bindings::host::clienthub::plugin::kv,
+            "clienthub:plugin/config@0.1.1": crate::bindings::host::clienthub::plugin::config,
+            "clienthub:plugin/directory@0.1.1": crate::bindings::host::clienthub::plugin::directory,
+            "clienthub:plugin/clock@0.1.1": crate::bindings::host::clienthub::plugin::clock,
         },
         pub_export_macro: true,
         export_macro_name: "export_channel_world",
@@ -39,12 +40,12 @@ pub mod filter {
         path: "../wit",
         world: "filter",
         with: {
-            "clienthub:plugin/types@0.1.0": crate::bindings::host::clienthub::plugin::types,
-            "clienthub:plugin/log@0.1.0": crate::bindings::host::clienthub::plugin::log,
-            "clienthub:plugin/kv@0.1.0": crate::bindings::host::clienthub::plugin::kv,
-            "clienthub:plugin/config@0.1.0": crate::bindings::host::clienthub::plugin::config,
-            "clienthub:plugin/directory@0.1.0": crate::bindings::host::clienthub::plugin::directory,
-            "clienthub:plugin/clock@0.1.0": crate::bindings::host::clienthub::plugin::clock,
+            "clienthub:plugin/types@0.1.1": crate::bindings::host::clienthub::plugin::types,
+            "clienthub:plugin/log@0.1.1": crate::bindings::host::clienthub::plugin::log,
+            "clienthub:plugin/kv@0.1.1": crate::bindings::host::clienthub::plugin::kv,
+            "clienthub:plugin/config@0.1.1": crate::bindings::host::clienthub::plugin::config,
+            "clienthub:plugin/directory@0.1.1": crate::bindings::host::clienthub::plugin::directory,
+            "clienthub:plugin/clock@0.1.1": crate::bindings::host::clienthub::plugin::clock,
         },
         pub_export_macro: true,
         export_macro_name: "export_filter_world",
@@ -58,12 +59,12 @@ pub mod router {
         path: "../wit",
         world: "router",
         with: {
-            "clienthub:plugin/types@0.1.0": crate::bindings::host::clienthub::plugin::types,
-            "clienthub:plugin/log@0.1.0": crate::bindings::host::clienthub::plugin::log,
-            "clienthub:plugin/kv@0.1.0": crate::bindings::host::clienthub::plugin::kv,
-            "clienthub:plugin/config@0.1.0": crate::bindings::host::clienthub::plugin::config,
-            "clienthub:plugin/directory@0.1.0": crate::bindings::host::clienthub::plugin::directory,
-            "clienthub:plugin/clock@0.1.0": crate::bindings::host::clienthub::plugin::clock,
+            "clienthub:plugin/types@0.1.1": crate::bindings::host::clienthub::plugin::types,
+            "clienthub:plugin/log@0.1.1": crate::bindings::host::clienthub::plugin::log,
+            "clienthub:plugin/kv@0.1.1": crate::bindings::host::clienthub::plugin::kv,
+            "clienthub:plugin/config@0.1.1": crate::bindings::host::clienthub::plugin::config,
+            "clienthub:plugin/directory@0.1.1": crate::bindings::host::clienthub::plugin::directory,
+            "clienthub:plugin/clock@0.1.1": crate::bindings::host::clienthub::plugin::clock,
         },
         pub_export_macro: true,
         export_macro_name: "export_router_world",

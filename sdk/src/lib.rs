@@ -53,11 +53,12 @@ pub use bindings::host::clienthub::plugin::directory::{Department, Employee, Reg
 pub use bindings::host::clienthub::plugin::types::{
     AdapterError, AdapterOutput, Appeal, AssignmentStrategy, Attachment, AttachmentKind, Capability, Contact,
     Decision, DeliveryState, DeliveryStatus, Event, Header, HttpRequest, HttpResponse, InboundMessage,
-    Manifest, MetaEntry, PluginKind, Priority, ReplyCommand, Verdict,
+    Manifest, MetaEntry, OutboundReply, OutboundRequest, PluginKind, Priority, ReplyCommand, ReplyOutcome,
+    RetryLater, Verdict,
 };
 
 /// The version of the `clienthub:plugin` WIT package this SDK is built against.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.1.1";
 
 /// This SDK's own version, stamped into every plugin's manifest.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -72,6 +73,26 @@ pub trait Channel {
     /// As above; the host answers 401 for `Unauthorized` and keeps the raw request in triage
     /// for `Malformed`.
     fn handle(request: HttpRequest) -> Result<AdapterOutput, AdapterError>;
+
+    /// Renders the platform call that sends `reply` to the customer of `appeal`. The host
+    /// performs it (only to the hosts the manifest declares as `outbound-host`), retries it
+    /// and records the outcome. The default refuses: the channel sends no replies.
+    ///
+    /// # Errors
+    /// When this appeal cannot be answered (no chat id, replies not configured); the reply
+    /// fails with the message.
+    fn render_reply(appeal: Appeal, reply: OutboundReply) -> Result<OutboundRequest, String> {
+        let _ = reply;
+        Err(format!("the {} channel does not send replies", appeal.channel))
+    }
+
+    /// Reads the platform's answer to the rendered call. The default treats 2xx as sent,
+    /// 429 and 5xx as retry (honouring `Retry-After`) and anything else as failed; override
+    /// it to pick up the platform's message id or errors it reports inside a 200.
+    fn read_reply_answer(appeal: Appeal, reply: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
+        let _ = (appeal, reply);
+        ReplyOutcome::from_status(&answer)
+    }
 }
 
 /// A filter: keeps, drops or tags an appeal.
@@ -110,6 +131,23 @@ macro_rules! export_channel {
                     request: $crate::HttpRequest,
                 ) -> ::core::result::Result<$crate::AdapterOutput, $crate::AdapterError> {
                     <$plugin as $crate::Channel>::handle(request)
+                }
+            }
+            impl $crate::bindings::channel::exports::clienthub::plugin::reply_renderer::Guest
+                for __ClienthubPlugin
+            {
+                fn render_reply(
+                    appeal: $crate::Appeal,
+                    reply: $crate::OutboundReply,
+                ) -> ::core::result::Result<$crate::OutboundRequest, ::std::string::String> {
+                    <$plugin as $crate::Channel>::render_reply(appeal, reply)
+                }
+                fn read_reply_answer(
+                    appeal: $crate::Appeal,
+                    reply: $crate::OutboundReply,
+                    answer: $crate::HttpResponse,
+                ) -> $crate::ReplyOutcome {
+                    <$plugin as $crate::Channel>::read_reply_answer(appeal, reply, answer)
                 }
             }
             $crate::bindings::channel::export_channel_world!(

@@ -2,7 +2,7 @@
 
 use crate::{
     AssignmentStrategy, Contact, Decision, Header, HttpRequest, HttpResponse, InboundMessage, MetaEntry,
-    Priority,
+    OutboundRequest, Priority, ReplyOutcome, RetryLater,
 };
 
 impl HttpRequest {
@@ -35,6 +35,79 @@ impl HttpResponse {
     /// `200 OK` with a plain-text body.
     pub fn text(body: &str) -> Self {
         Self::new(200, "text/plain; charset=utf-8", body)
+    }
+}
+
+impl HttpResponse {
+    /// The first header with this name, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value.as_str())
+    }
+
+    /// `Retry-After` in milliseconds, when given in seconds (the form APIs use).
+    pub fn retry_after_ms(&self) -> Option<u64> {
+        self.header("retry-after")?.trim().parse::<u64>().ok().map(|s| s.saturating_mul(1000))
+    }
+
+    /// The body as JSON, if it is JSON.
+    pub fn body_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The start of the body as text, for error messages.
+    pub fn body_excerpt(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let mut end = text.len().min(300);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text[..end].trim().to_string()
+    }
+}
+
+impl OutboundRequest {
+    /// A `POST` of a JSON body to `url`.
+    pub fn post_json(url: impl Into<String>, body: &serde_json::Value) -> Self {
+        Self {
+            method: "POST".into(),
+            url: url.into(),
+            headers: vec![Header { name: "content-type".into(), value: "application/json".into() }],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    /// A `POST` of an `application/x-www-form-urlencoded` body (already encoded) to `url`.
+    pub fn post_form(url: impl Into<String>, encoded: impl Into<String>) -> Self {
+        Self {
+            method: "POST".into(),
+            url: url.into(),
+            headers: vec![Header {
+                name: "content-type".into(),
+                value: "application/x-www-form-urlencoded".into(),
+            }],
+            body: encoded.into().into_bytes(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push(Header { name: name.into(), value: value.into() });
+        self
+    }
+}
+
+impl ReplyOutcome {
+    /// The usual reading of an HTTP status: 2xx sent (no message id), 429 and 5xx retry
+    /// (after `Retry-After` when given), anything else failed with the status and body.
+    pub fn from_status(answer: &HttpResponse) -> Self {
+        match answer.status {
+            200..=299 => ReplyOutcome::Sent(None),
+            429 | 500..=599 => ReplyOutcome::Retry(RetryLater {
+                after_ms: answer.retry_after_ms(),
+                error: format!("HTTP {}: {}", answer.status, answer.body_excerpt()),
+            }),
+            status => ReplyOutcome::Failed(format!("HTTP {status}: {}", answer.body_excerpt())),
+        }
     }
 }
 

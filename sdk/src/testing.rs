@@ -11,7 +11,9 @@
 //! ```
 
 use crate::services::log::Level;
-use crate::{Appeal, Contact, Department, Employee, Header, HttpRequest, Region, Topic};
+use crate::{
+    Appeal, Contact, Department, Employee, Header, HttpRequest, HttpResponse, OutboundReply, Region, Topic,
+};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
@@ -162,4 +164,15 @@ pub fn post(path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpRequest {
         headers: headers.iter().map(|(n, v)| Header { name: n.to_string(), value: v.to_string() }).collect(),
         body: body.to_vec(),
     }
+}
+
+/// A reply as the host would pass it to `render_reply`: id `01REPLY`, this text, author
+/// `operator`.
+pub fn reply(text: &str) -> OutboundReply {
+    OutboundReply { id: "01REPLY".into(), text: text.into(), author: Some("operator".into()) }
+}
+
+/// A platform's answer to a rendered call: this status and JSON body.
+pub fn answer(status: u16, body: &serde_json::Value) -> HttpResponse {
+    HttpResponse::new(status, "application/json", body.to_string())
 }

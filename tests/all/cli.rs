@@ -52,3 +52,27 @@ async fn plugin_directory_and_appeals_commands() {
     let id = appeal_id(&host.telegram(&telegram_update(2, 2, "Просто вопрос")).await);
     assert_eq!(host.appeal(&id).await["decision"]["queue"], "inbox");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reply_resolve_and_allow_hosts_commands() {
+    let api = crate::platform::Platform::start(
+        vec![],
+        serde_json::json!({"ok": true, "result": {"message_id": 3}}),
+    )
+    .await;
+    let host = Host::start();
+    let config = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(config.path(), format!(r#"{{"bot_token":"1:tok","api_base":"{}"}}"#, api.base)).unwrap();
+    cli(&host, &["plugin", "config", "telegram", config.path().to_str().unwrap()]);
+    let allowed: serde_json::Value =
+        serde_json::from_str(&cli(&host, &["plugin", "allow-hosts", "telegram", &api.authority])).unwrap();
+    assert_eq!(allowed["extra_hosts"][0], api.authority.as_str());
+
+    let id = appeal_id(&host.telegram(&telegram_update(3, 3, "Вопрос")).await);
+    let queued = cli(&host, &["appeals", "reply", &id, "Ответ", "--author", "Ольга"]);
+    assert!(queued.starts_with("reply ") && queued.trim_end().ends_with(" queued"), "{queued}");
+    crate::platform::wait_for_reply(&host, &id, "sent").await;
+    assert_eq!(api.received()[0].json()["text"], "Ответ");
+    assert_eq!(cli(&host, &["appeals", "resolve", &id]).trim(), format!("{id} resolved"));
+    assert_eq!(cli(&host, &["appeals", "reopen", &id]).trim(), format!("{id} routed"));
+}

@@ -1,11 +1,13 @@
 //! End-to-end tests: the real `clienthub` binary, the real built plugins, real HTTP on
 //! loopback and real sled on a temp dir. One test binary, one module per area.
 
+mod platform;
 mod support;
 
 mod admin;
 mod channels;
 mod cli;
 mod ingest;
+mod replies;
 mod sandbox;
 mod swap;

@@ -3,14 +3,12 @@
 
 use super::App;
 use super::bytes_body::Body;
-use super::reply::{error, json, read_body};
+use super::reply::{error, json, read_body, read_json};
 use crate::directory::Directory;
 use crate::registry::{AdminError, MAX_PLUGIN_BYTES};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde::Deserialize;
-
-const MAX_JSON_BODY: usize = 4 << 20;
 
 pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<Incoming>) -> Response<Body> {
     match (method, rest) {
@@ -48,6 +46,17 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
             Ok(config) => outcome(app.registry.configure(name, config)),
             Err(r) => r,
         },
+        (&Method::PUT, ["plugins", name, "outbound-hosts"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Hosts {
+                hosts: Vec<String>,
+            }
+            match read_json::<Hosts>(request).await {
+                Ok(h) => outcome(app.registry.allow_hosts(name, h.hosts)),
+                Err(r) => r,
+            }
+        }
         (&Method::GET, ["directory"]) => json(200, &*app.store.directory()),
         (&Method::PUT, ["directory"]) => match read_json::<Directory>(request).await {
             Ok(directory) => match directory.validated() {
@@ -111,9 +120,4 @@ fn admin_error(e: &AdminError) -> Response<Body> {
         AdminError::Conflict(m) => error(409, m),
         AdminError::Internal(e) => error(500, &format!("{e:#}")),
     }
-}
-
-async fn read_json<T: serde::de::DeserializeOwned>(request: Request<Incoming>) -> Result<T, Response<Body>> {
-    let (_, body) = read_body(request, MAX_JSON_BODY).await.map_err(|e| e.response())?;
-    serde_json::from_slice(&body).map_err(|e| error(400, &format!("invalid JSON: {e}")))
 }

@@ -1,10 +1,12 @@
-//! The appeals API: `GET /api/appeals` (filtered, newest first, paginated) and
-//! `GET /api/appeals/{id}` with its history.
+//! The appeals API: `GET /api/appeals` (filtered, newest first, paginated),
+//! `GET /api/appeals/{id}` with its history, replies (`POST /api/appeals/{id}/replies`, and
+//! `.../replies/{reply}/retry` for a failed one) and the operator's `resolve` / `reopen`.
 
 use super::App;
 use super::bytes_body::Body;
-use super::reply::{error, json, query_pairs};
-use crate::appeal::Status;
+use super::reply::{error, json, query_pairs, read_json};
+use crate::appeal::{Status, now_ms};
+use crate::replies::ReplyError;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 
@@ -26,7 +28,70 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
             Ok(None) => error(404, &format!("no appeal {id}")),
             Err(e) => error(500, &format!("{e:#}")),
         },
-        _ => error(405, "appeals: GET /api/appeals or GET /api/appeals/{id}"),
+        (&Method::GET, [id, "replies"]) => match app.store.appeal(id) {
+            Ok(Some(appeal)) => json(200, &appeal.replies),
+            Ok(None) => error(404, &format!("no appeal {id}")),
+            Err(e) => error(500, &format!("{e:#}")),
+        },
+        (&Method::POST, [id, "replies"]) => {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct NewReply {
+                text: String,
+                #[serde(default)]
+                author: Option<String>,
+            }
+            match read_json::<NewReply>(request).await {
+                Ok(r) => replied(app, app.outbox.queue(id, &r.text, r.author)).await,
+                Err(response) => response,
+            }
+        }
+        (&Method::POST, [id, "replies", reply, "retry"]) => replied(app, app.outbox.requeue(id, reply)).await,
+        (&Method::POST, [id, action @ ("resolve" | "reopen")]) => set_status(app, id, action).await,
+        _ => error(
+            405,
+            "appeals: GET /api/appeals, GET /api/appeals/{id}, POST /api/appeals/{id}/replies, \
+             POST /api/appeals/{id}/replies/{reply}/retry, POST /api/appeals/{id}/resolve|reopen",
+        ),
+    }
+}
+
+/// The answer to queuing a reply: 202 once it is durable.
+async fn replied(app: &App, result: Result<crate::appeal::Reply, ReplyError>) -> Response<Body> {
+    match result {
+        Ok(reply) => match app.store.commit().await {
+            Ok(()) => json(202, &reply),
+            Err(e) => error(500, &format!("{e:#}")),
+        },
+        Err(ReplyError::NotFound(m)) => error(404, &m),
+        Err(ReplyError::Invalid(m)) => error(400, &m),
+        Err(ReplyError::Conflict(m)) => error(409, &m),
+        Err(ReplyError::Internal(e)) => error(500, &format!("{e:#}")),
+    }
+}
+
+/// Resolves an appeal (a later message in its conversation opens a new one) or reopens it.
+async fn set_status(app: &App, id: &str, action: &str) -> Response<Body> {
+    let now = now_ms();
+    let changed = app.store.update_appeal(id, None, |appeal| {
+        let status = match action {
+            "resolve" => Status::Resolved,
+            _ if appeal.decision.is_some() => Status::Routed,
+            _ => Status::New,
+        };
+        if appeal.status != status && (action == "resolve" || appeal.status == Status::Resolved) {
+            appeal.status = status;
+            appeal.record(now, if action == "resolve" { "resolved" } else { "reopened" }, None, "");
+        }
+    });
+    match changed {
+        Ok(Some(_)) => match (app.store.commit().await, app.store.appeal(id)) {
+            (Ok(()), Ok(Some(appeal))) => json(200, &appeal),
+            (Err(e), _) | (_, Err(e)) => error(500, &format!("{e:#}")),
+            (_, Ok(None)) => error(404, &format!("no appeal {id}")),
+        },
+        Ok(None) => error(404, &format!("no appeal {id}")),
+        Err(e) => error(500, &format!("{e:#}")),
     }
 }
 
@@ -42,7 +107,7 @@ fn list(app: &App, query: Option<&str>) -> Response<Body> {
                 None => {
                     return error(
                         400,
-                        &format!("unknown status '{value}': use new, routed, dropped or triage"),
+                        &format!("unknown status '{value}': use new, routed, dropped, triage or resolved"),
                     );
                 }
             },

@@ -34,6 +34,8 @@ pub struct App {
     pub store: Store,
     /// Plugins and the live pipeline.
     pub registry: Arc<Registry>,
+    /// Operators' replies on their way to the customers.
+    pub outbox: Arc<crate::replies::Outbox>,
     /// The admin bearer token.
     pub admin_token: String,
     /// Bounds how many requests run plugins at once (below the instance pool's size, so a

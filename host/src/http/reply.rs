@@ -83,6 +83,17 @@ async fn drain(body: &mut Incoming) {
     }
 }
 
+/// Largest JSON body of the API.
+const MAX_JSON_BODY: usize = 4 << 20;
+
+/// Reads a JSON body into `T`; the error is the response to give.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    request: hyper::Request<Incoming>,
+) -> Result<T, Response<Body>> {
+    let (_, body) = read_body(request, MAX_JSON_BODY).await.map_err(|e| e.response())?;
+    serde_json::from_slice(&body).map_err(|e| error(400, &format!("invalid JSON: {e}")))
+}
+
 /// The query string as (name, value) pairs, percent-decoded.
 pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()

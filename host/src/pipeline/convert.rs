@@ -104,11 +104,12 @@ pub fn decision(d: wit::Decision) -> Decision {
     }
 }
 
-pub fn delivery_state(s: wit::DeliveryState) -> &'static str {
+pub fn reply_state(s: wit::DeliveryState) -> crate::appeal::ReplyState {
+    use crate::appeal::ReplyState;
     match s {
-        wit::DeliveryState::Sent => "sent",
-        wit::DeliveryState::Delivered => "delivered",
-        wit::DeliveryState::Read => "read",
-        wit::DeliveryState::Failed => "failed",
+        wit::DeliveryState::Sent => ReplyState::Sent,
+        wit::DeliveryState::Delivered => ReplyState::Delivered,
+        wit::DeliveryState::Read => ReplyState::Read,
+        wit::DeliveryState::Failed => ReplyState::Failed,
     }
 }

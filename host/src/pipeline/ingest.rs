@@ -123,9 +123,7 @@ impl Pipeline {
                 })
             }
             wit::Event::DeliveryStatus(status) => {
-                let state = convert::delivery_state(status.state);
-                tracing::info!(channel = %raw.channel, message = %status.platform_message_id, state, "delivery status");
-                Ok((None, format!("delivery status {state} for {}", status.platform_message_id)))
+                crate::replies::delivery_status(store, &raw.channel, &adapter.label, &status)
             }
         }
     }

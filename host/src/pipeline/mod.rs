@@ -5,7 +5,7 @@
 //! chain and the router, and writes the appeals. The caller commits (flushes) before it
 //! answers the platform. Nothing here knows HTTP types other than the WIT request record.
 
-mod convert;
+pub(crate) mod convert;
 mod ingest;
 mod normalize;
 

@@ -40,4 +40,20 @@ pub mod channel {
     });
 }
 
+/// The `replying-channel` world: a channel adapter that also renders replies (WIT 0.1.1).
+pub mod replying {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "replying-channel",
+        with: {
+            "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
+            "clienthub:plugin/log": crate::runtime::bindings::router::clienthub::plugin::log,
+            "clienthub:plugin/kv": crate::runtime::bindings::router::clienthub::plugin::kv,
+            "clienthub:plugin/config": crate::runtime::bindings::router::clienthub::plugin::config,
+            "clienthub:plugin/directory": crate::runtime::bindings::router::clienthub::plugin::directory,
+            "clienthub:plugin/clock": crate::runtime::bindings::router::clienthub::plugin::clock,
+        },
+    });
+}
+
 pub use router::clienthub::plugin::types;

@@ -23,6 +23,9 @@ pub struct Grants {
     pub directory: bool,
     /// Its admin configuration (JSON text).
     pub config: Arc<str>,
+    /// Hosts the host may call on its behalf: its manifest's `outbound-host` entries and those
+    /// the admin added.
+    pub outbound_hosts: Arc<[String]>,
 }
 
 /// The data of one call's `Store`.

@@ -16,7 +16,7 @@ pub use bindings::types as wit;
 pub use imports::Grants;
 
 use anyhow::Result;
-use bindings::{channel::ChannelPre, filter::FilterPre, router::RouterPre};
+use bindings::{channel::ChannelPre, filter::FilterPre, replying::ReplyingChannelPre, router::RouterPre};
 use imports::CallState;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -148,6 +148,7 @@ struct Warm {
 
 enum Instance {
     Channel(bindings::channel::Channel),
+    ReplyingChannel(bindings::replying::ReplyingChannel),
     Filter(bindings::filter::Filter),
     Router(bindings::router::Router),
 }
@@ -157,8 +158,40 @@ const MAX_WARM: usize = 16;
 
 enum Pre {
     Channel(ChannelPre<CallState>),
+    ReplyingChannel(ReplyingChannelPre<CallState>),
     Filter(FilterPre<CallState>),
     Router(RouterPre<CallState>),
+}
+
+impl LoadedPlugin {
+    /// Whether the plugin may have the host call `host` (with `port`, when the URL names one):
+    /// an entry of its outbound hosts equal to the host, to `host:port`, or a `*.domain`
+    /// pattern covering it.
+    pub fn may_call(&self, host: &str, port: Option<u16>) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.grants.outbound_hosts.iter().any(|allowed| {
+            let allowed = allowed.to_ascii_lowercase();
+            if let Some(domain) = allowed.strip_prefix("*.") {
+                return host.ends_with(&format!(".{domain}"));
+            }
+            match allowed.rsplit_once(':') {
+                Some((h, p)) if p.parse::<u16>().is_ok() => {
+                    h == host && port.map(|x| x.to_string()).as_deref() == Some(p)
+                }
+                _ => allowed == host,
+            }
+        })
+    }
+
+    /// Its outbound hosts (manifest and admin), for error messages.
+    pub fn outbound_hosts(&self) -> &[String] {
+        &self.grants.outbound_hosts
+    }
+
+    /// `name@version`.
+    pub fn label(&self) -> &str {
+        &self.grants.label
+    }
 }
 
 impl Runtime {
@@ -232,7 +265,11 @@ impl Runtime {
     pub fn load(&self, component: &Component, world: World, grants: Grants) -> Result<LoadedPlugin> {
         let pre = self.linker.instantiate_pre(component)?;
         let pre = match world {
-            World::Channel => Pre::Channel(ChannelPre::new(pre)?),
+            // A channel that also exports `reply-renderer` (WIT 0.1.1) can send replies.
+            World::Channel => match ReplyingChannelPre::new(pre.clone()) {
+                Ok(replying) => Pre::ReplyingChannel(replying),
+                Err(_) => Pre::Channel(ChannelPre::new(pre)?),
+            },
             World::Filter => Pre::Filter(FilterPre::new(pre)?),
             World::Router => Pre::Router(RouterPre::new(pre)?),
         };
@@ -289,6 +326,7 @@ impl Runtime {
         let mut store = self.store(plugin, directory);
         let instance = match &plugin.pre {
             Pre::Channel(p) => p.instantiate(&mut store).map(Instance::Channel),
+            Pre::ReplyingChannel(p) => p.instantiate(&mut store).map(Instance::ReplyingChannel),
             Pre::Filter(p) => p.instantiate(&mut store).map(Instance::Filter),
             Pre::Router(p) => p.instantiate(&mut store).map(Instance::Router),
         };
@@ -341,6 +379,7 @@ impl Runtime {
     pub fn manifest(&self, plugin: &LoadedPlugin) -> Result<wit::Manifest, CallError> {
         self.call(plugin, Default::default(), |instance, store| match instance {
             Instance::Channel(i) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
+            Instance::ReplyingChannel(i) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
             Instance::Filter(i) => i.clienthub_plugin_appeal_filter().call_get_manifest(store),
             Instance::Router(i) => i.clienthub_plugin_appeal_router().call_get_manifest(store),
         })
@@ -358,9 +397,53 @@ impl Runtime {
     ) -> Result<Result<wit::AdapterOutput, wit::AdapterError>, CallError> {
         self.call(plugin, directory, |instance, store| match instance {
             Instance::Channel(i) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
+            Instance::ReplyingChannel(i) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
             _ => {
                 Ok(Err(wit::AdapterError::Malformed("the channel's plugin is not a channel adapter".into())))
             }
+        })
+    }
+
+    /// A channel adapter's rendering of the platform call that sends `reply`.
+    ///
+    /// # Errors
+    /// When the plugin fails, refuses (its message) or sends no replies.
+    pub fn render_reply(
+        &self,
+        plugin: &LoadedPlugin,
+        directory: Arc<crate::directory::Directory>,
+        appeal: &wit::Appeal,
+        reply: &wit::OutboundReply,
+    ) -> Result<wit::OutboundRequest, CallError> {
+        self.call(plugin, directory, |instance, store| match instance {
+            Instance::ReplyingChannel(i) => {
+                i.clienthub_plugin_reply_renderer().call_render_reply(store, appeal, reply)
+            }
+            _ => Ok(Err(format!(
+                "{} does not send replies (it does not export reply-renderer)",
+                plugin.grants.label
+            ))),
+        })?
+        .map_err(CallError::Plugin)
+    }
+
+    /// A channel adapter's reading of the platform's answer to a rendered reply call.
+    ///
+    /// # Errors
+    /// When the plugin fails.
+    pub fn read_reply_answer(
+        &self,
+        plugin: &LoadedPlugin,
+        directory: Arc<crate::directory::Directory>,
+        appeal: &wit::Appeal,
+        reply: &wit::OutboundReply,
+        answer: &wit::HttpResponse,
+    ) -> Result<wit::ReplyOutcome, CallError> {
+        self.call(plugin, directory, |instance, store| match instance {
+            Instance::ReplyingChannel(i) => {
+                i.clienthub_plugin_reply_renderer().call_read_reply_answer(store, appeal, reply, answer)
+            }
+            _ => Ok(wit::ReplyOutcome::Failed("the plugin does not send replies".into())),
         })
     }
 

@@ -35,6 +35,8 @@ pub struct Store {
     activations: sled::Tree,
     settings: sled::Tree,
     kv: sled::Tree,
+    outbox: sled::Tree,
+    reply_messages: sled::Tree,
     directory: Arc<RwLock<Arc<Directory>>>,
     commit: commit::GroupCommit,
 }
@@ -79,6 +81,8 @@ impl Store {
             blobs: tree("plugin_blobs")?,
             activations: tree("activations")?,
             kv: tree("plugin_kv")?,
+            outbox: tree("reply_outbox")?,
+            reply_messages: tree("reply_messages")?,
             settings,
             directory: Arc::new(RwLock::new(Arc::new(directory))),
             commit: commit::GroupCommit::start(db.clone()),
@@ -300,6 +304,67 @@ impl Store {
             Ok(Some(Claim::New))
         });
         transaction_result(outcome)
+    }
+
+    // --- replies ------------------------------------------------------------------------
+
+    /// Changes an appeal's replies (and anything else of it) in one transaction that keeps the
+    /// outbox in step: a queued reply is in the outbox, any other is not, and a reply with a
+    /// platform message id can be found by it ([`Store::reply_by_message`]). The changed
+    /// appeal, or `None` when there is no such appeal.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn change_replies(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
+        let outcome =
+            (&self.appeals, &self.outbox, &self.reply_messages).transaction(|(appeals, outbox, messages)| {
+                let Some(bytes) = appeals.get(appeal_id.as_bytes())? else {
+                    return Ok(None);
+                };
+                let mut appeal: Appeal = serde_json::from_slice(&bytes)
+                    .map_err(|e| sled::transaction::ConflictableTransactionError::Abort(e.to_string()))?;
+                change(&mut appeal);
+                let bytes = serde_json::to_vec(&appeal)
+                    .map_err(|e| sled::transaction::ConflictableTransactionError::Abort(e.to_string()))?;
+                appeals.insert(appeal_id.as_bytes(), bytes)?;
+                for reply in &appeal.replies {
+                    match reply.is_queued() {
+                        true => outbox.insert(reply.id.as_bytes(), appeal_id.as_bytes())?,
+                        false => outbox.remove(reply.id.as_bytes())?,
+                    };
+                    if let Some(message) = &reply.platform_message_id {
+                        messages
+                            .insert(pair_key(&appeal.channel, message), pair_key(appeal_id, &reply.id))?;
+                    }
+                }
+                Ok(Some(appeal))
+            });
+        transaction_result(outcome)
+    }
+
+    /// The outbox: (reply id, appeal id) of every queued reply, oldest first.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn queued_replies(&self) -> Result<Vec<(String, String)>> {
+        self.outbox
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                Ok((String::from_utf8_lossy(&key).into_owned(), String::from_utf8_lossy(&value).into_owned()))
+            })
+            .collect()
+    }
+
+    /// The (appeal id, reply id) of the reply the platform knows as `message` on `channel`.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn reply_by_message(&self, channel: &str, message: &str) -> Result<Option<(String, String)>> {
+        Ok(self.reply_messages.get(pair_key(channel, message))?.and_then(|v| {
+            let text = String::from_utf8_lossy(&v).into_owned();
+            text.split_once('\0').map(|(a, r)| (a.to_string(), r.to_string()))
+        }))
     }
 
     /// The appeal a conversation's last message belongs to.

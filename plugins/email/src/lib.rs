@@ -8,11 +8,16 @@
 //! else `In-Reply-To`, else the message's own id, so a customer's reply joins the appeal its
 //! thread opened. Attachments are kept as references into the stored raw message
 //! (`mime:<message-id>#<n>`) with their type, size and name.
+//!
+//! Replies go out through Postmark's e-mail API with `In-Reply-To` and `References`, so the
+//! customer's mail program threads them and the customer's answer joins the appeal ([`reply`]).
 
 use clienthub_sdk::{
-    AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MetaEntry,
+    AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
+    HttpResponse, InboundMessage, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
 };
+
+mod reply;
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -24,6 +29,16 @@ pub struct Email;
 struct Config {
     #[serde(default)]
     api_key: Option<String>,
+    /// The Postmark server token replies are sent with.
+    #[serde(default)]
+    postmark_token: Option<String>,
+    /// The sender of replies (`Support <support@shop.example>`); by default the address the
+    /// customer wrote to.
+    #[serde(default)]
+    from: Option<String>,
+    /// The Postmark API server (`https://api.postmarkapp.com` by default).
+    #[serde(default)]
+    api_base: Option<String>,
 }
 
 impl Channel for Email {
@@ -40,6 +55,15 @@ impl Channel for Email {
         }
         let message = parse(&request.body)?;
         Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![Event::FollowUp(message)] })
+    }
+
+    fn render_reply(appeal: Appeal, reply: OutboundReply) -> Result<OutboundRequest, String> {
+        let config: Config = clienthub_sdk::config::get()?;
+        reply::render(&config, &appeal, &reply)
+    }
+
+    fn read_reply_answer(_: Appeal, _: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
+        reply::read_answer(&answer)
     }
 }
 

@@ -55,3 +55,54 @@ fn api_key_and_garbage() {
     assert!(h.run(|| Email::handle(post("/hooks/email", &[("X-Api-Key", "k")], body))).is_ok());
     assert!(matches!(handle(b"no headers at all, no from"), Err(AdapterError::Malformed(_))));
 }
+
+#[test]
+fn a_reply_is_a_postmark_email_threaded_to_the_customer_message() {
+    let m = message(include_bytes!("../fixtures/koi8r_reply.eml"));
+    let mut appeal = clienthub_sdk::testing::appeal("email", &m.text);
+    appeal.conversation_key = m.conversation_key.clone();
+    appeal.subject = m.subject.clone();
+    appeal.contact = m.contact.clone();
+    appeal.metadata = m.metadata.clone();
+    let call = Harness::new()
+        .with_config(r#"{"postmark_token":"pm-token","from":"Поддержка <support@shop.example>"}"#)
+        .run(|| Email::render_reply(appeal, clienthub_sdk::testing::reply("Возврат оформлен")))
+        .unwrap();
+    assert_eq!(call.url, "https://api.postmarkapp.com/email");
+    assert!(call.headers.iter().any(|h| h.name == "x-postmark-server-token" && h.value == "pm-token"));
+    let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(body["To"], m.contact.email.clone().unwrap());
+    assert_eq!(body["From"], "Поддержка <support@shop.example>");
+    assert_eq!(body["TextBody"], "Возврат оформлен");
+    let id = m.meta("message_id").unwrap();
+    let root = m.conversation_key.strip_prefix("thread:").unwrap();
+    assert_ne!(id, root, "the fixture is a reply within a thread");
+    assert_eq!(body["Headers"][0], serde_json::json!({"Name": "In-Reply-To", "Value": format!("<{id}>")}));
+    assert_eq!(
+        body["Headers"][1],
+        serde_json::json!({"Name": "References", "Value": format!("<{root}> <{id}>")})
+    );
+    let subject = body["Subject"].as_str().unwrap();
+    assert!(
+        subject.to_lowercase().starts_with("re:") && !subject.to_lowercase().starts_with("re: re:"),
+        "{subject}"
+    );
+}
+
+#[test]
+fn postmark_answers_are_read() {
+    use clienthub_sdk::testing::answer;
+    // https://postmarkapp.com/developer/api/email-api
+    let ok = serde_json::json!({"To": "a@b.example", "SubmittedAt": "2026-11-23T10:00:00Z",
+        "MessageID": "0a129aee-e1cd-480d-b08d-4f48548ff48d", "ErrorCode": 0, "Message": "OK"});
+    assert_eq!(
+        reply::read_answer(&answer(200, &ok)),
+        ReplyOutcome::Sent(Some("0a129aee-e1cd-480d-b08d-4f48548ff48d".into()))
+    );
+    let bad = serde_json::json!({"ErrorCode": 300, "Message": "Invalid 'To' address: 'nope'."});
+    assert_eq!(
+        reply::read_answer(&answer(422, &bad)),
+        ReplyOutcome::Failed("Postmark 422 (error 300): Invalid 'To' address: 'nope'.".into())
+    );
+    assert!(matches!(reply::read_answer(&answer(503, &serde_json::json!({}))), ReplyOutcome::Retry(_)));
+}

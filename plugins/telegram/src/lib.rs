@@ -6,14 +6,17 @@
 //! changes) are acknowledged with no event. The idempotency key is `update_id`; the
 //! conversation is the chat. With `secret_token` configured, the
 //! `X-Telegram-Bot-Api-Secret-Token` header must equal it (compared in constant time).
+//!
+//! Replies go out as `sendMessage` to the appeal's chat, quoting its message ([`reply`]).
 
 use clienthub_sdk::{
-    AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MetaEntry,
+    AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
+    HttpResponse, InboundMessage, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
 };
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+mod reply;
 mod update;
 use update::{Message, Update};
 
@@ -26,6 +29,12 @@ struct Config {
     /// The `secret_token` passed to `setWebhook`.
     #[serde(default)]
     secret_token: Option<String>,
+    /// The bot's token from @BotFather; replies need it.
+    #[serde(default)]
+    bot_token: Option<String>,
+    /// The Bot API server (a self-hosted one, say); `https://api.telegram.org` by default.
+    #[serde(default)]
+    api_base: Option<String>,
 }
 
 impl Channel for Telegram {
@@ -39,6 +48,15 @@ impl Channel for Telegram {
             .map_err(|e| AdapterError::Malformed(format!("not a Telegram Update: {e}")))?;
         let events = to_event(&update).into_iter().collect();
         Ok(AdapterOutput { response: HttpResponse::json(&serde_json::json!({})), events })
+    }
+
+    fn render_reply(appeal: Appeal, reply: OutboundReply) -> Result<OutboundRequest, String> {
+        let config: Config = clienthub_sdk::config::get()?;
+        reply::send_message(&config, &appeal, &reply)
+    }
+
+    fn read_reply_answer(_: Appeal, _: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
+        reply::read_answer(&answer)
     }
 }
 
@@ -93,6 +111,9 @@ fn inbound_message(update_id: i64, m: &Message) -> InboundMessage {
     }
     if let Some(thread) = m.message_thread_id {
         metadata.push(MetaEntry::new("message_thread_id", thread.to_string()));
+    }
+    if let Some(connection) = &m.business_connection_id {
+        metadata.push(MetaEntry::new("business_connection_id", connection.clone()));
     }
     if let Some(loc) = &m.location {
         metadata.push(MetaEntry::new("location", format!("{},{}", loc.latitude, loc.longitude)));

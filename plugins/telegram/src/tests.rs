@@ -80,3 +80,63 @@ fn document_is_kept_as_a_reference_with_type_size_and_name() {
     assert_eq!(doc.size, Some(48211));
     assert_eq!(doc.file_name.as_deref(), Some("Чек_88123.pdf"));
 }
+
+fn chat_appeal() -> Appeal {
+    let mut appeal = clienthub_sdk::testing::appeal("telegram", "Где мой заказ?");
+    appeal.conversation_key = "chat:379412057".into();
+    appeal.metadata = vec![MetaEntry::new("message_id", "1024"), MetaEntry::new("chat_id", "379412057")];
+    appeal
+}
+
+#[test]
+fn a_reply_is_send_message_to_the_chat_quoting_the_customer() {
+    let mut harness = Harness::new().with_config(r#"{"bot_token":"123456:ABC-def"}"#);
+    let call = harness
+        .run(|| Telegram::render_reply(chat_appeal(), clienthub_sdk::testing::reply("Заказ в пути")))
+        .unwrap();
+    assert_eq!(call.method, "POST");
+    assert_eq!(call.url, "https://api.telegram.org/bot123456:ABC-def/sendMessage");
+    let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "chat_id": 379412057,
+            "text": "Заказ в пути",
+            "reply_parameters": {"message_id": 1024, "allow_sending_without_reply": true}
+        })
+    );
+}
+
+#[test]
+fn without_a_bot_token_a_reply_is_refused_with_the_reason() {
+    let error = Harness::new()
+        .run(|| Telegram::render_reply(chat_appeal(), clienthub_sdk::testing::reply("x")))
+        .unwrap_err();
+    assert!(error.contains("bot_token"), "{error}");
+}
+
+#[test]
+fn bot_api_answers_are_read_as_sent_retry_or_failed() {
+    use clienthub_sdk::testing::answer;
+    let sent =
+        reply::read_answer(&answer(200, &serde_json::json!({"ok": true, "result": {"message_id": 77}})));
+    assert_eq!(sent, ReplyOutcome::Sent(Some("77".into())));
+    // https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this
+    let limited = answer(
+        429,
+        &serde_json::json!({"ok": false, "error_code": 429,
+            "description": "Too Many Requests: retry after 3", "parameters": {"retry_after": 3}}),
+    );
+    match reply::read_answer(&limited) {
+        ReplyOutcome::Retry(later) => assert_eq!(later.after_ms, Some(3000)),
+        other => panic!("{other:?}"),
+    }
+    let blocked = answer(
+        403,
+        &serde_json::json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+    );
+    assert_eq!(
+        reply::read_answer(&blocked),
+        ReplyOutcome::Failed("Telegram 403: Forbidden: bot was blocked by the user".into())
+    );
+}

@@ -35,6 +35,8 @@ impl Update {
 pub struct Message {
     pub message_id: i64,
     pub message_thread_id: Option<i64>,
+    /// Set on messages a Telegram Business account received through the bot.
+    pub business_connection_id: Option<String>,
     pub from: Option<User>,
     pub chat: Chat,
     /// Unix time in seconds.

@@ -10,11 +10,16 @@
 //!
 //! With `secret` configured every event must carry it; with `group_id` configured, events for
 //! another community are refused. The idempotency key is `event_id`.
+//!
+//! Replies go out as `messages.send` to the peer, or `wall.createComment` under the post in
+//! answer to the comment ([`reply`]).
 
 use clienthub_sdk::{
-    AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MetaEntry,
+    AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
+    HttpResponse, InboundMessage, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
 };
+
+mod reply;
 use serde::Deserialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
@@ -30,6 +35,15 @@ struct Config {
     secret: Option<String>,
     #[serde(default)]
     group_id: Option<i64>,
+    /// A community access token with the `messages` and `wall` rights; replies need it.
+    #[serde(default)]
+    access_token: Option<String>,
+    /// The API version replies are sent with.
+    #[serde(default)]
+    api_version: Option<String>,
+    /// The API server (`https://api.vk.com` by default).
+    #[serde(default)]
+    api_base: Option<String>,
 }
 
 /// The envelope of every Callback API event.
@@ -76,6 +90,15 @@ impl Channel for Vk {
             _ => Vec::new(),
         };
         Ok(AdapterOutput { response: HttpResponse::text("ok"), events })
+    }
+
+    fn render_reply(appeal: Appeal, reply: OutboundReply) -> Result<OutboundRequest, String> {
+        let config: Config = clienthub_sdk::config::get()?;
+        reply::render(&config, &appeal, &reply)
+    }
+
+    fn read_reply_answer(_: Appeal, _: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
+        reply::read_answer(&answer)
     }
 }
 

@@ -86,3 +86,70 @@ fn other_events_are_acknowledged_and_garbage_is_malformed() {
     assert_eq!(out.response.body, b"ok");
     assert!(matches!(handle(&mut Harness::new(), b"<html>"), Err(AdapterError::Malformed(_))));
 }
+
+fn form(call: &OutboundRequest) -> Vec<(String, String)> {
+    form_urlencoded::parse(&call.body).into_owned().collect()
+}
+
+fn value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn a_reply_to_a_community_message_is_messages_send_with_a_stable_random_id() {
+    let mut h = Harness::new().with_config(r#"{"access_token":"vk1.a.token"}"#);
+    let message =
+        follow_up(handle(&mut Harness::new(), include_bytes!("../fixtures/message_new.json")).unwrap());
+    let mut appeal = clienthub_sdk::testing::appeal("vk", &message.text);
+    appeal.conversation_key = message.conversation_key.clone();
+    appeal.metadata = message.metadata.clone();
+    let call = h.run(|| Vk::render_reply(appeal.clone(), clienthub_sdk::testing::reply("Ответили"))).unwrap();
+    assert_eq!(call.url, "https://api.vk.com/method/messages.send");
+    let pairs = form(&call);
+    assert_eq!(value(&pairs, "peer_id"), message.meta("peer_id"));
+    assert_eq!(value(&pairs, "message"), Some("Ответили"));
+    assert_eq!(value(&pairs, "v"), Some("5.199"));
+    assert_eq!(value(&pairs, "access_token"), Some("vk1.a.token"));
+    let again = h.run(|| Vk::render_reply(appeal, clienthub_sdk::testing::reply("Ответили"))).unwrap();
+    assert_eq!(value(&form(&again), "random_id"), value(&pairs, "random_id"), "a retry keeps its random_id");
+}
+
+#[test]
+fn a_reply_to_a_comment_is_wall_create_comment_under_the_post() {
+    let mut h = Harness::new().with_config(r#"{"access_token":"vk1.a.token"}"#);
+    let comment =
+        follow_up(handle(&mut Harness::new(), include_bytes!("../fixtures/wall_reply_new.json")).unwrap());
+    let mut appeal = clienthub_sdk::testing::appeal("vk", &comment.text);
+    appeal.metadata = comment.metadata.clone();
+    let call = h.run(|| Vk::render_reply(appeal, clienthub_sdk::testing::reply("Итоги в пятницу"))).unwrap();
+    assert_eq!(call.url, "https://api.vk.com/method/wall.createComment");
+    let pairs = form(&call);
+    assert_eq!(value(&pairs, "owner_id"), comment.meta("owner_id"));
+    assert_eq!(value(&pairs, "post_id"), comment.meta("post_id"));
+    assert_eq!(value(&pairs, "reply_to_comment"), comment.meta("comment_id"));
+    assert_eq!(value(&pairs, "guid"), Some("01REPLY"));
+}
+
+#[test]
+fn vk_answers_are_read_including_errors_inside_a_200() {
+    use clienthub_sdk::testing::answer;
+    assert_eq!(
+        reply::read_answer(&answer(200, &serde_json::json!({"response": 731}))),
+        ReplyOutcome::Sent(Some("731".into()))
+    );
+    assert_eq!(
+        reply::read_answer(&answer(
+            200,
+            &serde_json::json!({"response": {"comment_id": 12, "parents_stack": []}})
+        )),
+        ReplyOutcome::Sent(Some("12".into()))
+    );
+    // https://dev.vk.com/ru/reference/errors
+    let flood = serde_json::json!({"error": {"error_code": 6, "error_msg": "Too many requests per second", "request_params": []}});
+    assert!(matches!(reply::read_answer(&answer(200, &flood)), ReplyOutcome::Retry(_)));
+    let denied = serde_json::json!({"error": {"error_code": 901, "error_msg": "Can't send messages for users without permission"}});
+    assert_eq!(
+        reply::read_answer(&answer(200, &denied)),
+        ReplyOutcome::Failed("VK error 901: Can't send messages for users without permission".into())
+    );
+}

@@ -8,11 +8,14 @@
 //!   document, audio/voice, video, sticker, location, contacts, button/interactive replies,
 //!   reactions; `context` marks a reply); the idempotency key is the message id (`wamid…`).
 //! - `statuses` (sent, delivered, read, failed with the platform's error) become delivery
-//!   statuses.
+//!   statuses; the host attaches them to the reply with that message id.
+//! - Replies go out as Cloud API `/messages` text messages quoting the customer's message
+//!   ([`reply`]).
 
 use clienthub_sdk::{
-    AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, DeliveryState, DeliveryStatus,
-    Event, HttpRequest, HttpResponse, InboundMessage, MetaEntry,
+    AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, DeliveryState,
+    DeliveryStatus, Event, HttpRequest, HttpResponse, InboundMessage, MetaEntry, OutboundReply,
+    OutboundRequest, ReplyOutcome,
 };
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -20,6 +23,7 @@ use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 mod payload;
+mod reply;
 use payload::{Change, Message, Notification, Status};
 
 /// The WhatsApp adapter.
@@ -31,6 +35,18 @@ struct Config {
     verify_token: Option<String>,
     #[serde(default)]
     app_secret: Option<String>,
+    /// A system-user access token with `whatsapp_business_messaging`; replies need it.
+    #[serde(default)]
+    access_token: Option<String>,
+    /// The business phone number id to send from, when the appeal does not name one.
+    #[serde(default)]
+    phone_number_id: Option<String>,
+    /// The Graph API version (`v21.0` by default).
+    #[serde(default)]
+    graph_version: Option<String>,
+    /// The Graph API server (`https://graph.facebook.com` by default).
+    #[serde(default)]
+    api_base: Option<String>,
 }
 
 impl Channel for WhatsApp {
@@ -50,6 +66,15 @@ impl Channel for WhatsApp {
             .flat_map(change_events)
             .collect();
         Ok(AdapterOutput { response: HttpResponse::text("ok"), events })
+    }
+
+    fn render_reply(appeal: Appeal, reply: OutboundReply) -> Result<OutboundRequest, String> {
+        let config: Config = clienthub_sdk::config::get()?;
+        reply::render(&config, &appeal, &reply)
+    }
+
+    fn read_reply_answer(_: Appeal, _: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
+        reply::read_answer(&answer)
     }
 }
 

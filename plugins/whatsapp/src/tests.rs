@@ -96,3 +96,50 @@ fn a_forged_or_missing_signature_is_refused() {
     });
     assert!(matches!(out, Err(AdapterError::Unauthorized(_))));
 }
+
+#[test]
+fn a_reply_is_a_text_message_to_the_wa_id_quoting_the_customer() {
+    let message = only_message(signed(include_bytes!("../fixtures/text.json")).unwrap());
+    let mut appeal = clienthub_sdk::testing::appeal("whatsapp", &message.text);
+    appeal.platform_id = message.platform_id.clone();
+    appeal.conversation_key = message.conversation_key.clone();
+    appeal.metadata = message.metadata.clone();
+    let call = Harness::new()
+        .with_config(r#"{"access_token":"EAAG-token"}"#)
+        .run(|| WhatsApp::render_reply(appeal, clienthub_sdk::testing::reply("Доставим завтра")))
+        .unwrap();
+    let phone = message.meta("phone_number_id").unwrap();
+    assert_eq!(call.url, format!("https://graph.facebook.com/v21.0/{phone}/messages"));
+    assert!(call.headers.iter().any(|h| h.name == "authorization" && h.value == "Bearer EAAG-token"));
+    let body: serde_json::Value = serde_json::from_slice(&call.body).unwrap();
+    assert_eq!(body["messaging_product"], "whatsapp");
+    assert_eq!(body["to"], message.conversation_key.strip_prefix("wa:").unwrap());
+    assert_eq!(body["type"], "text");
+    assert_eq!(body["text"]["body"], "Доставим завтра");
+    assert_eq!(body["context"]["message_id"], message.platform_id);
+}
+
+#[test]
+fn cloud_api_answers_are_read_as_sent_retry_or_failed() {
+    use clienthub_sdk::testing::answer;
+    // https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
+    let sent = serde_json::json!({
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": "79161234567", "wa_id": "79161234567"}],
+        "messages": [{"id": "wamid.HBgLNzkxNjEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"}]
+    });
+    assert_eq!(
+        reply::read_answer(&answer(200, &sent)),
+        ReplyOutcome::Sent(Some("wamid.HBgLNzkxNjEyMzQ1NjcVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA".into()))
+    );
+    let throttled = serde_json::json!({"error": {"message": "(#130429) Rate limit hit", "type": "OAuthException",
+        "code": 130429, "error_data": {"messaging_product": "whatsapp", "details": "Cloud API message throughput has been reached."},
+        "fbtrace_id": "A1b2C3"}});
+    assert!(matches!(reply::read_answer(&answer(400, &throttled)), ReplyOutcome::Retry(_)));
+    let window = serde_json::json!({"error": {"message": "(#131047) Re-engagement message", "type": "OAuthException",
+        "code": 131047, "fbtrace_id": "A1b2C3"}});
+    assert_eq!(
+        reply::read_answer(&answer(400, &window)),
+        ReplyOutcome::Failed("WhatsApp error 131047: (#131047) Re-engagement message".into())
+    );
+}

@@ -1,0 +1,400 @@
+//! Replies to customers: the durable outbox and the sender that empties it.
+//!
+//! An operator's reply is stored on its appeal as `queued` and put in the outbox in the same
+//! transaction ([`Store::change_replies`]), so it survives a restart. The sender takes each due
+//! reply, has the appeal's channel adapter render the platform call (`reply-renderer`), checks
+//! the call's host against the plugin's outbound hosts, performs it ([`transport`]), has the
+//! adapter read the answer, and records the outcome in the appeal's history: sent (with the
+//! platform's message id, which later delivery statuses refer to), retried after the
+//! platform's back-off or an exponential one, or failed with the platform's error. A failed
+//! reply stays on the appeal and can be queued again; nothing is dropped silently.
+//!
+//! Delivery is at least once: a crash between the platform's answer and its record sends the
+//! reply again on restart (platforms that take an idempotency key get one from the reply id).
+
+mod transport;
+
+use crate::appeal::{Appeal, Reply, ReplyState, now_ms};
+use crate::pipeline::convert;
+use crate::registry::Registry;
+use crate::runtime::wit;
+use crate::store::Store;
+use anyhow::Result;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use transport::Transport;
+
+/// How the sender backs off.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Wait after the first temporary refusal that names no wait; doubled each time.
+    pub first_backoff: Duration,
+    /// Longest wait between attempts (also caps a platform's `retry after`).
+    pub max_backoff: Duration,
+    /// Calls before a reply is given up as failed.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            first_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(3600),
+            max_attempts: 10,
+        }
+    }
+}
+
+/// Why a reply operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    /// No such appeal or reply.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is wrong; the message says how.
+    #[error("{0}")]
+    Invalid(String),
+    /// The reply is not in a state that allows this.
+    #[error("{0}")]
+    Conflict(String),
+    /// Storage failed.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// Longest reply text accepted (platforms cut lower: Telegram 4,096, WhatsApp 4,096).
+pub const MAX_REPLY_CHARS: usize = 16_384;
+
+/// How often the sender looks at the outbox when nothing wakes it.
+const POLL: Duration = Duration::from_millis(250);
+
+/// The outbox and its sender.
+pub struct Outbox {
+    store: Store,
+    registry: Arc<Registry>,
+    transport: Transport,
+    policy: RetryPolicy,
+    wake: tokio::sync::Notify,
+    in_flight: Mutex<HashSet<String>>,
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Sent(Option<String>),
+    Retry { after: Option<Duration>, error: String },
+    Failed(String),
+}
+
+impl Outbox {
+    /// An outbox over `store`, sending through the channel adapters of `registry`.
+    ///
+    /// # Errors
+    /// When the TLS roots cannot be loaded.
+    pub fn new(store: Store, registry: Arc<Registry>, policy: RetryPolicy) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self {
+            store,
+            registry,
+            transport: Transport::new()?,
+            policy,
+            wake: tokio::sync::Notify::new(),
+            in_flight: Mutex::new(HashSet::new()),
+        }))
+    }
+
+    /// Stores a reply to `appeal_id` and queues it; the caller commits before answering.
+    ///
+    /// # Errors
+    /// [`ReplyError::NotFound`] for an unknown appeal, [`ReplyError::Invalid`] for an empty or
+    /// oversized text.
+    pub fn queue(&self, appeal_id: &str, text: &str, author: Option<String>) -> Result<Reply, ReplyError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(ReplyError::Invalid("the reply text is empty".into()));
+        }
+        if text.chars().count() > MAX_REPLY_CHARS {
+            return Err(ReplyError::Invalid(format!(
+                "the reply is longer than {MAX_REPLY_CHARS} characters"
+            )));
+        }
+        let now = now_ms();
+        let reply = Reply {
+            id: ulid::Ulid::new().to_string(),
+            text: text.to_string(),
+            author,
+            created_at: now,
+            updated_at: now,
+            ..Reply::default()
+        };
+        self.store
+            .change_replies(appeal_id, |appeal| {
+                let by = reply.author.as_deref().unwrap_or("an operator");
+                appeal.record(
+                    now,
+                    "reply_queued",
+                    None,
+                    format!("reply {} by {by}: {}", reply.id, reply.text),
+                );
+                appeal.replies.push(reply.clone());
+            })?
+            .ok_or_else(|| ReplyError::NotFound(format!("no appeal {appeal_id}")))?;
+        self.wake.notify_one();
+        Ok(reply)
+    }
+
+    /// Queues a failed reply again, with a fresh count of attempts.
+    ///
+    /// # Errors
+    /// [`ReplyError::NotFound`] for an unknown appeal or reply, [`ReplyError::Conflict`] when
+    /// the reply has not failed.
+    pub fn requeue(&self, appeal_id: &str, reply_id: &str) -> Result<Reply, ReplyError> {
+        let now = now_ms();
+        let appeal = self
+            .store
+            .change_replies(appeal_id, |appeal| {
+                if let Some(reply) = appeal.reply_mut(reply_id)
+                    && reply.state == ReplyState::Failed
+                {
+                    reply.state = ReplyState::Queued;
+                    reply.attempts = 0;
+                    reply.next_attempt_at = None;
+                    reply.updated_at = now;
+                    appeal.record(now, "reply_queued", None, format!("reply {reply_id} queued again"));
+                }
+            })?
+            .ok_or_else(|| ReplyError::NotFound(format!("no appeal {appeal_id}")))?;
+        let reply = appeal
+            .replies
+            .into_iter()
+            .find(|r| r.id == reply_id)
+            .ok_or_else(|| ReplyError::NotFound(format!("appeal {appeal_id} has no reply {reply_id}")))?;
+        if !reply.is_queued() || reply.updated_at != now {
+            return Err(ReplyError::Conflict(format!(
+                "reply {reply_id} is {}; only a failed reply can be queued again",
+                reply.state.name()
+            )));
+        }
+        self.wake.notify_one();
+        Ok(reply)
+    }
+
+    /// Starts the sender; it runs until the runtime stops.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let outbox = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = outbox.send_due() {
+                    tracing::error!("reading the reply outbox failed: {e:#}");
+                }
+                let _ = tokio::time::timeout(POLL, outbox.wake.notified()).await;
+            }
+        })
+    }
+
+    /// Starts an attempt for every due reply not already being sent.
+    fn send_due(self: &Arc<Self>) -> Result<()> {
+        let now = now_ms();
+        for (reply_id, appeal_id) in self.store.queued_replies()? {
+            if self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).contains(&reply_id) {
+                continue;
+            }
+            let Some(appeal) = self.store.appeal(&appeal_id)? else { continue };
+            let due = appeal
+                .replies
+                .iter()
+                .any(|r| r.id == reply_id && r.is_queued() && r.next_attempt_at.is_none_or(|at| at <= now));
+            if !due {
+                continue;
+            }
+            self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).insert(reply_id.clone());
+            let outbox = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = outbox.attempt(appeal, &reply_id).await {
+                    tracing::error!(reply = %reply_id, "recording a reply attempt failed: {e:#}");
+                }
+                outbox.in_flight.lock().unwrap_or_else(|e| e.into_inner()).remove(&reply_id);
+                outbox.wake.notify_one();
+            });
+        }
+        Ok(())
+    }
+
+    /// One call to the platform for one reply, and its record.
+    async fn attempt(&self, appeal: Appeal, reply_id: &str) -> Result<()> {
+        let Some(reply) = appeal.replies.iter().find(|r| r.id == reply_id).cloned() else {
+            return Ok(());
+        };
+        let (plugin, attempt) = self.deliver(&appeal, &reply).await;
+        let now = now_ms();
+        let policy = self.policy;
+        self.store
+            .change_replies(&appeal.id, |appeal| record(appeal, reply_id, &plugin, &attempt, policy, now))?;
+        self.store.commit().await
+    }
+
+    /// Renders, checks, sends and reads one reply call; the plugin's label and the outcome.
+    async fn deliver(&self, appeal: &Appeal, reply: &Reply) -> (Option<String>, Attempt) {
+        let pipeline = self.registry.pipeline();
+        let Some(stage) = pipeline.channels.get(&appeal.channel).cloned() else {
+            return (None, Attempt::Failed(format!("the {} channel has no active adapter", appeal.channel)));
+        };
+        let label = Some(stage.label.clone());
+        let runtime = self.registry.runtime().clone();
+        let directory = self.store.directory();
+        let wit_appeal = convert::to_wit(appeal);
+        let wit_reply = wit::OutboundReply {
+            id: reply.id.clone(),
+            text: reply.text.clone(),
+            author: reply.author.clone(),
+        };
+        let rendered = {
+            let (stage, runtime, directory, wit_appeal, wit_reply) =
+                (stage.clone(), runtime.clone(), directory.clone(), wit_appeal.clone(), wit_reply.clone());
+            tokio::task::spawn_blocking(move || {
+                runtime.render_reply(&stage.plugin, directory, &wit_appeal, &wit_reply)
+            })
+            .await
+        };
+        let request = match rendered {
+            Ok(Ok(request)) => request,
+            Ok(Err(e)) => return (label, Attempt::Failed(format!("rendering the reply failed: {e}"))),
+            Err(e) => return (label, Attempt::Failed(format!("rendering the reply failed: {e}"))),
+        };
+        let target = match transport::Target::parse(&request.url) {
+            Ok(target) => target,
+            Err(e) => return (label, Attempt::Failed(e)),
+        };
+        if !stage.plugin.may_call(&target.host, target.port) {
+            return (
+                label,
+                Attempt::Failed(format!(
+                    "refused: {} is not among {}'s outbound hosts [{}]; an admin can allow it with \
+                     `clienthub plugin allow-hosts`",
+                    target.authority(),
+                    stage.label,
+                    stage.plugin.outbound_hosts().join(", ")
+                )),
+            );
+        }
+        let answer = match self.transport.send(&request).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                return (
+                    label,
+                    Attempt::Retry { after: None, error: format!("{}: {e:#}", target.authority()) },
+                );
+            }
+        };
+        let read = tokio::task::spawn_blocking(move || {
+            runtime.read_reply_answer(&stage.plugin, directory, &wit_appeal, &wit_reply, &answer)
+        })
+        .await;
+        let attempt = match read {
+            Ok(Ok(wit::ReplyOutcome::Sent(id))) => Attempt::Sent(id),
+            Ok(Ok(wit::ReplyOutcome::Retry(later))) => {
+                Attempt::Retry { after: later.after_ms.map(Duration::from_millis), error: later.error }
+            }
+            Ok(Ok(wit::ReplyOutcome::Failed(error))) => Attempt::Failed(error),
+            Ok(Err(e)) => Attempt::Failed(format!("reading the platform's answer failed: {e}")),
+            Err(e) => Attempt::Failed(format!("reading the platform's answer failed: {e}")),
+        };
+        (label, attempt)
+    }
+}
+
+/// Applies an attempt's outcome to the reply and the appeal's history.
+fn record(
+    appeal: &mut Appeal,
+    reply_id: &str,
+    plugin: &Option<String>,
+    attempt: &Attempt,
+    policy: RetryPolicy,
+    now: u64,
+) {
+    let Some(reply) = appeal.reply_mut(reply_id) else { return };
+    if !reply.is_queued() {
+        return;
+    }
+    reply.attempts += 1;
+    reply.updated_at = now;
+    let n = reply.attempts;
+    let (stage, detail) = match attempt {
+        Attempt::Sent(id) => {
+            reply.state = ReplyState::Sent;
+            reply.platform_message_id = id.clone();
+            reply.error = None;
+            reply.next_attempt_at = None;
+            let as_message = id.as_deref().map(|id| format!(" as message {id}")).unwrap_or_default();
+            ("reply_sent", format!("reply {reply_id} sent{as_message} (attempt {n})"))
+        }
+        Attempt::Retry { after, error } if n < policy.max_attempts => {
+            let backoff = policy.first_backoff.saturating_mul(1 << (n - 1).min(20));
+            let wait = after.unwrap_or(backoff).min(policy.max_backoff);
+            reply.next_attempt_at = Some(now + wait.as_millis() as u64);
+            reply.error = Some(error.clone());
+            (
+                "reply_retry",
+                format!(
+                    "reply {reply_id}: attempt {n} refused for now ({error}); next in {:.1} s",
+                    wait.as_secs_f64()
+                ),
+            )
+        }
+        Attempt::Retry { error, .. } => {
+            reply.state = ReplyState::Failed;
+            reply.next_attempt_at = None;
+            reply.error = Some(format!("gave up after {n} attempts: {error}"));
+            ("reply_failed", format!("reply {reply_id}: gave up after {n} attempts: {error}"))
+        }
+        Attempt::Failed(error) => {
+            reply.state = ReplyState::Failed;
+            reply.next_attempt_at = None;
+            reply.error = Some(error.clone());
+            ("reply_failed", format!("reply {reply_id} failed: {error}"))
+        }
+    };
+    tracing::info!(appeal = %appeal.id, reply = reply_id, "{detail}");
+    appeal.record(now, stage, plugin.clone(), detail);
+}
+
+/// Applies a platform's delivery status to the reply it names: states only move forward
+/// (sent → delivered → read); `failed` records the platform's reason. The outcome for the raw
+/// request's record.
+///
+/// # Errors
+/// On storage failure.
+pub fn delivery_status(
+    store: &Store,
+    channel: &str,
+    plugin: &str,
+    status: &wit::DeliveryStatus,
+) -> Result<(Option<String>, String)> {
+    let message = &status.platform_message_id;
+    let state = convert::reply_state(status.state);
+    let Some((appeal_id, reply_id)) = store.reply_by_message(channel, message)? else {
+        tracing::info!(channel, message = %message, ?state, "delivery status for a message ClientHub did not send");
+        return Ok((None, format!("delivery status {} for unknown message {message}", state.name())));
+    };
+    let now = now_ms();
+    store.change_replies(&appeal_id, |appeal| {
+        let Some(reply) = appeal.reply_mut(&reply_id) else { return };
+        if state <= reply.state {
+            return;
+        }
+        reply.state = state;
+        reply.updated_at = now;
+        if state == ReplyState::Failed {
+            reply.error =
+                Some(status.detail.clone().unwrap_or_else(|| "the platform reports it failed".into()));
+        }
+        let detail = match &status.detail {
+            Some(d) => format!("reply {reply_id} {}: {d}", state.name()),
+            None => format!("reply {reply_id} {}", state.name()),
+        };
+        appeal.record(now, "delivery_status", Some(plugin.to_string()), detail);
+    })?;
+    Ok((
+        Some(appeal_id.clone()),
+        format!("delivery status {} for reply {reply_id} of {appeal_id}", state.name()),
+    ))
+}

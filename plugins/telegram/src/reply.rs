@@ -1,0 +1,67 @@
+//! Replies through the Bot API: `sendMessage` to the appeal's chat, quoting the customer's
+//! message, in the same forum topic or business connection; and the reading of the Bot API's
+//! answer (`{"ok":true,"result":{"message_id":…}}`, or `{"ok":false,"error_code":429,
+//! "parameters":{"retry_after":…}}`).
+
+use super::Config;
+use clienthub_sdk::{Appeal, HttpResponse, OutboundReply, OutboundRequest, ReplyOutcome, RetryLater};
+use serde_json::{Value, json};
+
+/// The Bot API's public server.
+const API: &str = "https://api.telegram.org";
+
+/// The `sendMessage` call for `reply`.
+pub fn send_message(
+    config: &Config,
+    appeal: &Appeal,
+    reply: &OutboundReply,
+) -> Result<OutboundRequest, String> {
+    let token = config
+        .bot_token
+        .as_deref()
+        .ok_or("set bot_token in the telegram plugin's configuration to send replies")?;
+    let chat = appeal
+        .meta("chat_id")
+        .or_else(|| appeal.conversation_key.strip_prefix("chat:"))
+        .ok_or("the appeal has no Telegram chat id")?;
+    let mut body = json!({ "chat_id": number_or_text(chat), "text": reply.text });
+    if let Some(id) = appeal.meta("message_id").and_then(|id| id.parse::<i64>().ok()) {
+        body["reply_parameters"] = json!({ "message_id": id, "allow_sending_without_reply": true });
+    }
+    if let Some(thread) = appeal.meta("message_thread_id").and_then(|t| t.parse::<i64>().ok()) {
+        body["message_thread_id"] = json!(thread);
+    }
+    if let Some(connection) = appeal.meta("business_connection_id") {
+        body["business_connection_id"] = json!(connection);
+    }
+    let base = config.api_base.as_deref().unwrap_or(API).trim_end_matches('/');
+    Ok(OutboundRequest::post_json(format!("{base}/bot{token}/sendMessage"), &body))
+}
+
+/// What the Bot API's answer means.
+pub fn read_answer(answer: &HttpResponse) -> ReplyOutcome {
+    let Some(body) = answer.body_json().filter(|b| b.get("ok").is_some()) else {
+        return ReplyOutcome::from_status(answer);
+    };
+    if body["ok"] == Value::Bool(true) {
+        return ReplyOutcome::Sent(body["result"]["message_id"].as_i64().map(|id| id.to_string()));
+    }
+    let code = body["error_code"].as_i64().unwrap_or(i64::from(answer.status));
+    let description = body["description"].as_str().unwrap_or("no description");
+    let error = format!("Telegram {code}: {description}");
+    match code {
+        429 | 500..=599 => ReplyOutcome::Retry(RetryLater {
+            after_ms: body["parameters"]["retry_after"]
+                .as_u64()
+                .map(|s| s * 1000)
+                .or(answer.retry_after_ms()),
+            error,
+        }),
+        _ => ReplyOutcome::Failed(error),
+    }
+}
+
+/// Chat ids are numbers; `@channelusername` is text.
+fn number_or_text(id: &str) -> Value {
+    id.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(id))
+}

@@ -1,0 +1,115 @@
+//! A stand-in for a platform's API (Telegram Bot API, VK API, WhatsApp Cloud API, Postmark) on
+//! loopback: it records every request and answers from a script, then with a default answer.
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A request the platform received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    /// The value of a form field of an urlencoded body.
+    pub fn form(&self, key: &str) -> Option<String> {
+        form_urlencoded::parse(&self.body).find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    }
+}
+
+/// An answer: status, extra headers, JSON body.
+pub type Scripted = (u16, Vec<(&'static str, String)>, Value);
+
+/// The running stand-in.
+pub struct Platform {
+    pub base: String,
+    pub authority: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Platform {
+    /// Starts on a free loopback port; answers `script` in order, then `default`.
+    pub async fn start(script: Vec<Scripted>, default: Value) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let authority = listener.local_addr().unwrap().to_string();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(VecDeque::from(script)));
+        let log = received.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let (log, script, default) = (log.clone(), script.clone(), default.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                        let (log, script, default) = (log.clone(), script.clone(), default.clone());
+                        async move {
+                            let (parts, body) = request.into_parts();
+                            let body =
+                                body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
+                            log.lock().unwrap().push(Received {
+                                method: parts.method.to_string(),
+                                path: parts.uri.path().to_string(),
+                                headers: parts
+                                    .headers
+                                    .iter()
+                                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
+                                    .collect(),
+                                body,
+                            });
+                            let (status, headers, body) =
+                                script.lock().unwrap().pop_front().unwrap_or((200, vec![], default));
+                            let mut response = hyper::Response::builder()
+                                .status(status)
+                                .header("content-type", "application/json");
+                            for (name, value) in headers {
+                                response = response.header(name, value);
+                            }
+                            Ok::<_, std::convert::Infallible>(
+                                response.body(Full::new(Bytes::from(body.to_string()))).unwrap(),
+                            )
+                        }
+                    });
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        Self { base: format!("http://{authority}"), authority, received }
+    }
+
+    /// What it received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// Polls the appeal until its first reply reaches `state` (panics after 20 s).
+pub async fn wait_for_reply(host: &crate::support::Host, appeal: &str, state: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let appeal = host.appeal(appeal).await;
+        let reply = appeal["replies"][0].clone();
+        if reply["state"] == state {
+            return appeal;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "reply never became {state}: {appeal:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
