@@ -10,8 +10,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// First-party plugins, embedded in the host binary: (crate name, constant).
-const FIRST_PARTY: &[&str] =
-    &["telegram", "webform", "vk", "whatsapp", "email", "zadarma", "mango", "contest-filter", "rules-router"];
+const FIRST_PARTY: &[&str] = &[
+    "telegram",
+    "webform",
+    "vk",
+    "ok",
+    "reviews",
+    "jivo",
+    "whatsapp",
+    "email",
+    "zadarma",
+    "mango",
+    "contest-filter",
+    "rules-router",
+];
 /// Test fixtures, exposed as paths.
 const FIXTURES: &[&str] = &[
     "trap-router",

@@ -6,6 +6,7 @@ mod support;
 
 mod admin;
 mod channels;
+mod chats_and_reviews;
 mod cli;
 mod ingest;
 mod replies;
