@@ -22,6 +22,16 @@ pub fn content_id(bytes: &[u8]) -> String {
     format!("{hash:016x}")
 }
 
+/// A JSON field as text: a non-empty string, or a number written out (platforms send ids
+/// both ways: `"chat_id": "2037"` or `"chat_id": 2037`).
+pub fn field(value: &serde_json::Value, key: &str) -> Option<String> {
+    match value.get(key)? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +47,13 @@ mod tests {
         assert_eq!(content_id(b"a"), content_id(b"a"));
         assert_ne!(content_id(b"a"), content_id(b"b"));
         assert_eq!(content_id(b"").len(), 16);
+    }
+
+    #[test]
+    fn field_reads_strings_and_numbers() {
+        let v = serde_json::json!({"a": "2037", "b": 2037, "c": "", "d": null});
+        assert_eq!(field(&v, "a").as_deref(), Some("2037"));
+        assert_eq!(field(&v, "b").as_deref(), Some("2037"));
+        assert_eq!((field(&v, "c"), field(&v, "d"), field(&v, "e")), (None, None, None));
     }
 }

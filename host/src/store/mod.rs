@@ -289,15 +289,9 @@ impl Store {
             {
                 return Ok(Some(Claim::Seen(String::from_utf8_lossy(&owner).into_owned())));
             }
-            let Some(bytes) = appeals.get(id.as_bytes())? else {
+            if change_in(appeals, id, &change)?.is_none() {
                 return Ok(None);
-            };
-            let mut appeal: Appeal = serde_json::from_slice(&bytes)
-                .map_err(|e| sled::transaction::ConflictableTransactionError::Abort(e.to_string()))?;
-            change(&mut appeal);
-            let bytes = serde_json::to_vec(&appeal)
-                .map_err(|e| sled::transaction::ConflictableTransactionError::Abort(e.to_string()))?;
-            appeals.insert(id.as_bytes(), bytes)?;
+            }
             if let Some(key) = &key {
                 keys.insert(key.as_slice(), id.as_bytes())?;
             }
@@ -318,15 +312,9 @@ impl Store {
     pub fn change_replies(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
         let outcome =
             (&self.appeals, &self.outbox, &self.reply_messages).transaction(|(appeals, outbox, messages)| {
-                let Some(bytes) = appeals.get(appeal_id.as_bytes())? else {
+                let Some(appeal) = change_in(appeals, appeal_id, &change)? else {
                     return Ok(None);
                 };
-                let mut appeal: Appeal = serde_json::from_slice(&bytes)
-                    .map_err(|e| sled::transaction::ConflictableTransactionError::Abort(e.to_string()))?;
-                change(&mut appeal);
-                let bytes = serde_json::to_vec(&appeal)
-                    .map_err(|e| sled::transaction::ConflictableTransactionError::Abort(e.to_string()))?;
-                appeals.insert(appeal_id.as_bytes(), bytes)?;
                 for reply in &appeal.replies {
                     match reply.is_queued() {
                         true => outbox.insert(reply.id.as_bytes(), appeal_id.as_bytes())?,
@@ -543,6 +531,22 @@ fn transaction_result<T>(result: sled::transaction::TransactionResult<T, String>
         sled::transaction::TransactionError::Abort(why) => anyhow::anyhow!("corrupt appeal record: {why}"),
         sled::transaction::TransactionError::Storage(e) => anyhow::Error::from(e),
     })
+}
+
+/// Reads, changes and writes back one appeal inside a transaction; `None` when it is absent.
+fn change_in(
+    appeals: &sled::transaction::TransactionalTree,
+    id: &str,
+    change: &impl Fn(&mut Appeal),
+) -> sled::transaction::ConflictableTransactionResult<Option<Appeal>, String> {
+    let abort = |e: serde_json::Error| sled::transaction::ConflictableTransactionError::Abort(e.to_string());
+    let Some(bytes) = appeals.get(id.as_bytes())? else {
+        return Ok(None);
+    };
+    let mut appeal: Appeal = serde_json::from_slice(&bytes).map_err(abort)?;
+    change(&mut appeal);
+    appeals.insert(id.as_bytes(), serde_json::to_vec(&appeal).map_err(abort)?)?;
+    Ok(Some(appeal))
 }
 
 fn pair_key(a: &str, b: &str) -> Vec<u8> {

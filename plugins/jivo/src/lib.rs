@@ -8,6 +8,7 @@
 //! `AGENT_UNAVAILABLE` are acknowledged with no event. Replies go back as `BOT_MESSAGE`
 //! ([`reply`]).
 
+use clienthub_sdk::text::field as text;
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
     HttpResponse, InboundMessage, MetaEntry, OutboundReply, OutboundRequest,
@@ -63,14 +64,6 @@ impl Channel for Jivo {
 }
 
 clienthub_sdk::export_channel!(Jivo);
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
 
 fn client_message(event: &Value) -> Result<InboundMessage, AdapterError> {
     let need = |key: &str| {

@@ -18,6 +18,7 @@
 //! Yandex offer partners no reply API.
 
 use base64::Engine;
+use clienthub_sdk::text::field as text;
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Channel, Contact, Event, HttpRequest, HttpResponse, InboundMessage,
     MetaEntry, OutboundReply, OutboundRequest,
@@ -125,14 +126,6 @@ fn many(
     match body.get(key).unwrap_or(body) {
         Value::Array(items) => items.iter().map(one).collect(),
         item => Ok(vec![one(item)?]),
-    }
-}
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 
