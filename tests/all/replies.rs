@@ -283,3 +283,26 @@ async fn a_plugin_built_against_wit_0_1_0_still_loads_and_routes() {
         .unwrap();
     assert_eq!(replied["state"], "queued");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queued_reply_survives_a_restart_and_is_sent_after_it() {
+    let busy = json!({"ok": false, "error_code": 502, "description": "Bad Gateway"});
+    let api =
+        Platform::start(vec![(502, vec![], busy)], json!({"ok": true, "result": {"message_id": 8}})).await;
+    let host = Host::start();
+    let config = json!({"bot_token": "123456:ABC-def", "api_base": api.base});
+    host.api.send_json("PUT", "/api/plugins/telegram/config", &config).await.unwrap();
+    allow(&host, "telegram", &api).await;
+    let appeal = appeal_id(&host.telegram(&telegram_update(9401, 6660001, "Жду ответа")).await);
+    reply(&host, &appeal, "Ответ после перезапуска").await;
+    // The first call meets a 502: the reply waits for its next attempt (2 s) in the outbox.
+    let started = std::time::Instant::now();
+    while api.received().is_empty() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "no first attempt");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let host = host.restart();
+    let done = wait_for_reply(&host, &appeal, "sent").await;
+    assert_eq!(done["replies"][0]["attempts"], 2);
+    assert_eq!(api.received().len(), 2, "sent once after the restart, not lost and not doubled");
+}
