@@ -106,6 +106,27 @@ async fn email_in_windows_1251_then_a_koi8r_reply_joins_its_thread() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn postmark_inbound_json_becomes_an_appeal_only_with_its_basic_credentials() {
+    use base64::Engine;
+    let host = Host::start();
+    host.api
+        .send_json("PUT", "/api/plugins/email/config", &json!({"inbound_basic_auth": "postmark:s3cret"}))
+        .await
+        .unwrap();
+    let body = fixture("plugins/email/fixtures/postmark_inbound.json");
+    let basic = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("postmark:s3cret"));
+    let unsigned = host.hook("email", &[], "application/json", &body).await;
+    assert_eq!(unsigned.status, 401);
+    let accepted = host.hook("email", &[("authorization", &basic)], "application/json", &body).await;
+    let appeal = host.appeal(&appeal_id(&accepted)).await;
+    assert_eq!(appeal["contact"]["email"], "irina.volkova@example.ru");
+    assert_eq!(appeal["text"], "Фото упаковки во вложении.");
+    assert_eq!(appeal["attachments"][0]["file_name"], "упаковка.jpg");
+    let again = host.hook("email", &[("authorization", &basic)], "application/json", &body).await;
+    assert_eq!(appeal_id(&again), appeal["id"].as_str().unwrap(), "Postmark's retry is the same appeal");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_same_person_on_two_channels_is_one_contact() {
     let host = Host::start();
     // A site form with the phone written the Russian way…

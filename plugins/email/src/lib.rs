@@ -9,6 +9,9 @@
 //! thread opened. Attachments are kept as references into the stored raw message
 //! (`mime:<message-id>#<n>`) with their type, size and name.
 //!
+//! Postmark's inbound webhook (the message as JSON, `content-type: application/json`) is read
+//! too ([`postmark`]), so no mail gateway is needed.
+//!
 //! Replies go out through Postmark's e-mail API with `In-Reply-To` and `References`, so the
 //! customer's mail program threads them and the customer's answer joins the appeal ([`reply`]).
 
@@ -17,7 +20,9 @@ use clienthub_sdk::{
     HttpResponse, InboundMessage, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
 };
 
+mod postmark;
 mod reply;
+use base64::Engine;
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -29,6 +34,9 @@ pub struct Email;
 struct Config {
     #[serde(default)]
     api_key: Option<String>,
+    /// `user:password` of the basic credentials in Postmark's inbound webhook URL.
+    #[serde(default)]
+    inbound_basic_auth: Option<String>,
     /// The Postmark server token replies are sent with.
     #[serde(default)]
     postmark_token: Option<String>,
@@ -44,7 +52,12 @@ struct Config {
 impl Channel for Email {
     fn handle(request: HttpRequest) -> Result<AdapterOutput, AdapterError> {
         let config: Config = clienthub_sdk::config::get().map_err(AdapterError::Malformed)?;
-        if let Some(expected) = &config.api_key {
+        // Postmark's JSON carries basic credentials (it cannot send X-Api-Key); anything else,
+        // or JSON while no credentials are configured, needs the API key when one is set.
+        let postmark = request.media_type() == "application/json";
+        if let (true, Some(basic)) = (postmark, config.inbound_basic_auth.as_deref()) {
+            verify_basic(&request, basic)?;
+        } else if let Some(expected) = &config.api_key {
             let given = request.header("x-api-key").unwrap_or("");
             if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
                 return Err(AdapterError::Unauthorized("X-Api-Key missing or wrong".into()));
@@ -53,7 +66,7 @@ impl Channel for Email {
         if request.method != "POST" {
             return Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![] });
         }
-        let message = parse(&request.body)?;
+        let message = if postmark { postmark::parse(&request.body)? } else { parse(&request.body)? };
         Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![Event::FollowUp(message)] })
     }
 
@@ -69,6 +82,20 @@ impl Channel for Email {
 
 clienthub_sdk::export_channel!(Email);
 
+/// Postmark's basic credentials (`https://user:password@…/hooks/email`).
+fn verify_basic(request: &HttpRequest, expected: &str) -> Result<(), AdapterError> {
+    let given = request
+        .header("authorization")
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .unwrap_or_default();
+    if bool::from(given.ct_eq(expected.as_bytes())) {
+        Ok(())
+    } else {
+        Err(AdapterError::Unauthorized("Postmark's basic credentials are missing or wrong".into()))
+    }
+}
+
 /// The inbound message of a raw e-mail.
 fn parse(raw: &[u8]) -> Result<InboundMessage, AdapterError> {
     let mail = MessageParser::default()
@@ -76,29 +103,17 @@ fn parse(raw: &[u8]) -> Result<InboundMessage, AdapterError> {
         .ok_or_else(|| AdapterError::Malformed("not an RFC 5322 message".into()))?;
     let from = first_address(mail.from())
         .ok_or_else(|| AdapterError::Malformed("the message has no From address".into()))?;
-    let message_id = mail.message_id().map(str::to_string);
-    let platform_id =
-        message_id.clone().unwrap_or_else(|| format!("body-{}", clienthub_sdk::text::content_id(raw)));
-    let root = ids(mail.references())
-        .into_iter()
-        .next()
-        .or_else(|| ids(mail.in_reply_to()).into_iter().next())
-        .unwrap_or_else(|| platform_id.clone());
-
-    let mut metadata = Vec::new();
-    if let Some(id) = &message_id {
-        metadata.push(MetaEntry::new("message_id", id.clone()));
-    }
-    for reply_to in ids(mail.in_reply_to()) {
-        metadata.push(MetaEntry::new("in_reply_to", reply_to));
-    }
-    for (key, list) in [("to", mail.to()), ("cc", mail.cc())] {
-        for address in list.into_iter().flat_map(Address::iter) {
-            if let Some(email) = &address.address {
-                metadata.push(MetaEntry::new(key, email.to_string()));
-            }
-        }
-    }
+    let envelope = Envelope {
+        message_id: mail.message_id().map(str::to_string),
+        references: ids(mail.references()),
+        in_reply_to: ids(mail.in_reply_to()),
+        to: addresses(mail.to()),
+        cc: addresses(mail.cc()),
+    };
+    let platform_id = envelope
+        .message_id
+        .clone()
+        .unwrap_or_else(|| format!("body-{}", clienthub_sdk::text::content_id(raw)));
     let text = mail.body_text(0).map(|t| t.replace("\r\n", "\n").trim().to_string()).unwrap_or_default();
     let attachments = mail
         .attachments()
@@ -108,12 +123,7 @@ fn parse(raw: &[u8]) -> Result<InboundMessage, AdapterError> {
                 format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")).to_lowercase()
             });
             Attachment {
-                kind: match mime.as_deref().map(|m| m.split('/').next().unwrap_or("")) {
-                    Some("image") => AttachmentKind::Photo,
-                    Some("audio") => AttachmentKind::Audio,
-                    Some("video") => AttachmentKind::Video,
-                    _ => AttachmentKind::Document,
-                },
+                kind: kind_of(mime.as_deref()),
                 reference: format!("mime:{platform_id}#{n}"),
                 mime_type: mime,
                 size: Some(part.contents().len() as u64),
@@ -122,15 +132,72 @@ fn parse(raw: &[u8]) -> Result<InboundMessage, AdapterError> {
         })
         .collect();
     Ok(InboundMessage {
+        conversation_key: envelope.conversation(&platform_id),
+        metadata: envelope.metadata(),
         platform_id,
-        conversation_key: format!("thread:{root}"),
         sent_at: mail.date().map(|d| d.to_timestamp().max(0) as u64 * 1000),
         contact: Contact { name: from.0, phone: None, email: Some(from.1), platform_user_id: None },
         subject: mail.subject().map(str::to_string),
         text,
         attachments,
-        metadata,
     })
+}
+
+/// A message's threading and addressing, whichever way it arrived (raw MIME or a provider's
+/// JSON).
+#[derive(Debug, Default)]
+struct Envelope {
+    /// `Message-ID`, without angle brackets.
+    message_id: Option<String>,
+    /// `References`, in order.
+    references: Vec<String>,
+    /// `In-Reply-To`.
+    in_reply_to: Vec<String>,
+    /// Addresses of `To`.
+    to: Vec<String>,
+    /// Addresses of `Cc`.
+    cc: Vec<String>,
+}
+
+impl Envelope {
+    /// The thread root: the first `References` entry, else `In-Reply-To`, else the message's
+    /// own id, so a customer's reply joins the appeal its thread opened.
+    fn conversation(&self, platform_id: &str) -> String {
+        let root = self.references.first().or(self.in_reply_to.first()).map_or(platform_id, String::as_str);
+        format!("thread:{root}")
+    }
+
+    fn metadata(&self) -> Vec<MetaEntry> {
+        let mut metadata = Vec::new();
+        if let Some(id) = &self.message_id {
+            metadata.push(MetaEntry::new("message_id", id.clone()));
+        }
+        for id in &self.in_reply_to {
+            metadata.push(MetaEntry::new("in_reply_to", id.clone()));
+        }
+        for (key, list) in [("to", &self.to), ("cc", &self.cc)] {
+            metadata.extend(list.iter().map(|address| MetaEntry::new(key, address.clone())));
+        }
+        metadata
+    }
+}
+
+/// The attachment kind of a MIME type.
+fn kind_of(mime: Option<&str>) -> AttachmentKind {
+    match mime.map(|m| m.split('/').next().unwrap_or("")) {
+        Some("image") => AttachmentKind::Photo,
+        Some("audio") => AttachmentKind::Audio,
+        Some("video") => AttachmentKind::Video,
+        _ => AttachmentKind::Document,
+    }
+}
+
+/// The addresses of an address header.
+fn addresses(list: Option<&Address<'_>>) -> Vec<String> {
+    list.into_iter()
+        .flat_map(Address::iter)
+        .filter_map(|a| a.address.as_ref().map(|e| e.to_string()))
+        .collect()
 }
 
 /// (display name, address) of the first mailbox.

@@ -106,3 +106,37 @@ fn postmark_answers_are_read() {
     );
     assert!(matches!(reply::read_answer(&answer(503, &serde_json::json!({}))), ReplyOutcome::Retry(_)));
 }
+
+#[test]
+fn postmark_inbound_json_threads_by_the_real_headers_and_checks_basic_auth() {
+    use base64::Engine;
+    let body = include_bytes!("../fixtures/postmark_inbound.json");
+    let auth = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("postmark:s3cret"));
+    let mut h = Harness::new().with_config(r#"{"inbound_basic_auth":"postmark:s3cret"}"#);
+    let request = |auth: &str| {
+        post("/hooks/email", &[("content-type", "application/json"), ("authorization", auth)], body)
+    };
+    let out = h.run(|| Email::handle(request(&auth))).unwrap();
+    let m = match <[Event; 1]>::try_from(out.events) {
+        Ok([Event::FollowUp(m)]) => m,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(m.platform_id, "CAF7kK2=Yq1@mail.example.ru");
+    assert_eq!(m.conversation_key, "thread:first-4471@mail.example.ru");
+    assert_eq!(m.text, "Фото упаковки во вложении.", "the stripped reply, without the quote");
+    assert_eq!(m.contact.email.as_deref(), Some("irina.volkova@example.ru"));
+    assert_eq!(m.meta("to"), Some("support@shop.example"));
+    assert_eq!(m.attachments[0].file_name.as_deref(), Some("упаковка.jpg"));
+    assert_eq!(m.attachments[0].kind, AttachmentKind::Photo);
+    let wrong = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("postmark:guess"));
+    assert!(matches!(h.run(|| Email::handle(request(&wrong))), Err(AdapterError::Unauthorized(_))));
+}
+
+#[test]
+fn json_cannot_bypass_the_api_key() {
+    let body = include_bytes!("../fixtures/postmark_inbound.json");
+    let out = Harness::new()
+        .with_config(r#"{"api_key":"k"}"#)
+        .run(|| Email::handle(post("/hooks/email", &[("content-type", "application/json")], body)));
+    assert!(matches!(out, Err(AdapterError::Unauthorized(_))));
+}
