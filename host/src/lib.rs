@@ -13,6 +13,7 @@ pub mod bench;
 pub mod client;
 pub mod directory;
 pub mod http;
+pub mod outbound;
 pub mod pipeline;
 pub mod registry;
 pub mod replies;

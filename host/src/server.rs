@@ -74,7 +74,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
     let addr = listener.local_addr()?;
-    let outbox = Outbox::new(store.clone(), registry.clone(), RetryPolicy::default())?;
+    let outbox = Outbox::new(store.clone(), registry.clone(), RetryPolicy::default());
     outbox.spawn();
     let app = Arc::new(App {
         store,

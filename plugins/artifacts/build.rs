@@ -32,6 +32,7 @@ const FIXTURES: &[&str] = &[
     "router-v2",
     "kv-probe-a",
     "kv-probe-b",
+    "lookup-router",
     "wrong-world",
     "future-wit",
 ];

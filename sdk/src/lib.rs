@@ -38,7 +38,7 @@
 //! The manifest travels inside the component (the exported `get-manifest` function), so
 //! the `.wasm` is the only file to upload.
 //!
-//! Host services: [`log`], [`kv`], [`config`], [`directory`], [`clock`].
+//! Host services: [`log`], [`kv`], [`config`], [`directory`], [`clock`], [`http`].
 
 pub mod bindings;
 pub mod manifest;
@@ -47,7 +47,7 @@ mod services;
 pub mod testing;
 pub mod text;
 
-pub use services::{clock, config, directory, kv, log};
+pub use services::{clock, config, directory, http, kv, log};
 
 pub use bindings::host::clienthub::plugin::directory::{Department, Employee, Region, Topic};
 pub use bindings::host::clienthub::plugin::types::{

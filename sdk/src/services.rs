@@ -171,3 +171,24 @@ pub mod clock {
         crate::testing::with_harness(|h| h.now_ms)
     }
 }
+
+/// HTTP calls the host makes for the plugin (needs an `outbound-host` capability naming the
+/// host). Channel adapters answer customers through [`crate::Channel::render_reply`] instead;
+/// this is for lookups while the plugin works.
+pub mod http {
+    use crate::{HttpResponse, OutboundRequest};
+
+    /// Performs `request` and returns the answer, whatever its status.
+    ///
+    /// # Errors
+    /// When the host is not allowed, the URL is not absolute, or the call fails or times out.
+    pub fn send(request: &OutboundRequest) -> Result<HttpResponse, String> {
+        #[cfg(target_arch = "wasm32")]
+        return super::wit::outbound_http::send(request);
+        #[cfg(not(target_arch = "wasm32"))]
+        crate::testing::with_harness(|h| {
+            h.http_requests.push(request.clone());
+            h.http_answers.pop_front().unwrap_or_else(|| Err("the test harness has no answer queued".into()))
+        })
+    }
+}

@@ -12,10 +12,11 @@
 
 use crate::services::log::Level;
 use crate::{
-    Appeal, Contact, Department, Employee, Header, HttpRequest, HttpResponse, OutboundReply, Region, Topic,
+    Appeal, Contact, Department, Employee, Header, HttpRequest, HttpResponse, OutboundReply, OutboundRequest,
+    Region, Topic,
 };
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 /// The state a plugin sees through the host services while [`Harness::run`] runs.
 #[derive(Debug, Clone)]
@@ -36,6 +37,10 @@ pub struct Harness {
     pub now_ms: u64,
     /// Lines the plugin logged.
     pub log: Vec<(Level, String)>,
+    /// Answers [`crate::http::send`] gives, in order.
+    pub http_answers: VecDeque<Result<HttpResponse, String>>,
+    /// Requests the plugin made through [`crate::http::send`].
+    pub http_requests: Vec<OutboundRequest>,
 }
 
 impl Default for Harness {
@@ -74,7 +79,15 @@ impl Harness {
             topics: Vec::new(),
             now_ms: 1_767_225_600_000,
             log: Vec::new(),
+            http_answers: VecDeque::new(),
+            http_requests: Vec::new(),
         }
+    }
+
+    /// Queues the answer to the plugin's next [`crate::http::send`].
+    pub fn with_http_answer(mut self, answer: Result<HttpResponse, String>) -> Self {
+        self.http_answers.push_back(answer);
+        self
     }
 
     /// Sets the admin configuration (JSON text).

@@ -43,6 +43,7 @@ pub struct Platform {
     pub base: String,
     pub authority: String,
     received: Arc<Mutex<Vec<Received>>>,
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl Platform {
@@ -52,15 +53,19 @@ impl Platform {
         let authority = listener.local_addr().unwrap().to_string();
         let received = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
-        let log = received.clone();
+        let delay = Arc::new(Mutex::new(Duration::ZERO));
+        let (log, pause) = (received.clone(), delay.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                let (log, script, default) = (log.clone(), script.clone(), default.clone());
+                let (log, script, default, pause) =
+                    (log.clone(), script.clone(), default.clone(), pause.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                         let (log, script, default) = (log.clone(), script.clone(), default.clone());
+                        let pause = *pause.lock().unwrap();
                         async move {
+                            tokio::time::sleep(pause).await;
                             let (parts, body) = request.into_parts();
                             let body =
                                 body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
@@ -91,7 +96,12 @@ impl Platform {
                 });
             }
         });
-        Self { base: format!("http://{authority}"), authority, received }
+        Self { base: format!("http://{authority}"), authority, received, delay }
+    }
+
+    /// Answers every later request only after `delay`.
+    pub fn slow_down(&self, delay: Duration) {
+        *self.delay.lock().unwrap() = delay;
     }
 
     /// What it received so far.

@@ -66,3 +66,29 @@ async fn a_plugin_cannot_read_another_plugins_keys() {
         serde_json::json!(["kv-probe-a:alpha", "kv-probe-b:none"])
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outbound_http_reaches_allowed_hosts_only_and_waiting_is_not_plugin_time() {
+    let lookup = crate::platform::Platform::start(vec![], serde_json::json!({"queue": "vip"})).await;
+    let host = Host::start();
+    with_router(&host, fixtures::LOOKUP_ROUTER, "lookup-router").await;
+    let config = serde_json::json!({"lookup_url": format!("{}/lookup", lookup.base)});
+    host.api.send_json("PUT", "/api/plugins/lookup-router/config", &config).await.unwrap();
+    // The lookup answers after 800 ms, past the plugin's 500 ms deadline: the wait is the
+    // host's, so the call still succeeds.
+    lookup.slow_down(std::time::Duration::from_millis(800));
+    let appeal = host.appeal(&appeal_id(&host.telegram(&telegram_update(9501, 1, "VIP?")).await)).await;
+    assert_eq!(appeal["status"], "routed", "{appeal}");
+    assert_eq!(appeal["decision"]["queue"], "vip");
+    let call = &lookup.received()[0];
+    assert_eq!((call.method.as_str(), call.path.as_str()), ("POST", "/lookup"));
+    assert_eq!(call.json()["text"], "VIP?");
+
+    // `localhost` is not the manifest's `127.0.0.1`: refused before any connection.
+    let elsewhere = serde_json::json!({"lookup_url": format!("http://localhost:{}/lookup", lookup.authority.rsplit(':').next().unwrap())});
+    host.api.send_json("PUT", "/api/plugins/lookup-router/config", &elsewhere).await.unwrap();
+    let refused = host.appeal(&appeal_id(&host.telegram(&telegram_update(9502, 2, "VIP?")).await)).await;
+    assert_eq!(refused["status"], "triage");
+    assert!(refused["error"].as_str().unwrap().contains("refused: localhost:"), "{refused}");
+    assert_eq!(lookup.received().len(), 1);
+}

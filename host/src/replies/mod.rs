@@ -12,8 +12,6 @@
 //! Delivery is at least once: a crash between the platform's answer and its record sends the
 //! reply again on restart (platforms that take an idempotency key get one from the reply id).
 
-mod transport;
-
 use crate::appeal::{Appeal, Reply, ReplyState, now_ms};
 use crate::pipeline::convert;
 use crate::registry::Registry;
@@ -23,7 +21,6 @@ use anyhow::Result;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use transport::Transport;
 
 /// How the sender backs off.
 #[derive(Debug, Clone, Copy)]
@@ -73,7 +70,6 @@ const POLL: Duration = Duration::from_millis(250);
 pub struct Outbox {
     store: Store,
     registry: Arc<Registry>,
-    transport: Transport,
     policy: RetryPolicy,
     wake: tokio::sync::Notify,
     in_flight: Mutex<HashSet<String>>,
@@ -88,18 +84,14 @@ enum Attempt {
 
 impl Outbox {
     /// An outbox over `store`, sending through the channel adapters of `registry`.
-    ///
-    /// # Errors
-    /// When the TLS roots cannot be loaded.
-    pub fn new(store: Store, registry: Arc<Registry>, policy: RetryPolicy) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self {
+    pub fn new(store: Store, registry: Arc<Registry>, policy: RetryPolicy) -> Arc<Self> {
+        Arc::new(Self {
             store,
             registry,
-            transport: Transport::new()?,
             policy,
             wake: tokio::sync::Notify::new(),
             in_flight: Mutex::new(HashSet::new()),
-        }))
+        })
     }
 
     /// Stores a reply to `appeal_id` and queues it; the caller commits before answering.
@@ -260,23 +252,11 @@ impl Outbox {
             Ok(Err(e)) => return (label, Attempt::Failed(format!("rendering the reply failed: {e}"))),
             Err(e) => return (label, Attempt::Failed(format!("rendering the reply failed: {e}"))),
         };
-        let target = match transport::Target::parse(&request.url) {
+        let target = match stage.plugin.check_url(&request.url) {
             Ok(target) => target,
-            Err(e) => return (label, Attempt::Failed(e)),
+            Err(refusal) => return (label, Attempt::Failed(refusal)),
         };
-        if !stage.plugin.may_call(&target.host, target.port) {
-            return (
-                label,
-                Attempt::Failed(format!(
-                    "refused: {} is not among {}'s outbound hosts [{}]; an admin can allow it with \
-                     `clienthub plugin allow-hosts`",
-                    target.authority(),
-                    stage.label,
-                    stage.plugin.outbound_hosts().join(", ")
-                )),
-            );
-        }
-        let answer = match self.transport.send(&request).await {
+        let answer = match runtime.outbound().send(&request, crate::outbound::CALL_TIMEOUT).await {
             Ok(answer) => answer,
             Err(e) => {
                 return (

@@ -20,6 +20,7 @@ pub mod filter {
             "clienthub:plugin/config": crate::runtime::bindings::router::clienthub::plugin::config,
             "clienthub:plugin/directory": crate::runtime::bindings::router::clienthub::plugin::directory,
             "clienthub:plugin/clock": crate::runtime::bindings::router::clienthub::plugin::clock,
+            "clienthub:plugin/outbound-http": crate::runtime::bindings::router::clienthub::plugin::outbound_http,
         },
     });
 }
@@ -36,6 +37,7 @@ pub mod channel {
             "clienthub:plugin/config": crate::runtime::bindings::router::clienthub::plugin::config,
             "clienthub:plugin/directory": crate::runtime::bindings::router::clienthub::plugin::directory,
             "clienthub:plugin/clock": crate::runtime::bindings::router::clienthub::plugin::clock,
+            "clienthub:plugin/outbound-http": crate::runtime::bindings::router::clienthub::plugin::outbound_http,
         },
     });
 }
@@ -52,6 +54,7 @@ pub mod replying {
             "clienthub:plugin/config": crate::runtime::bindings::router::clienthub::plugin::config,
             "clienthub:plugin/directory": crate::runtime::bindings::router::clienthub::plugin::directory,
             "clienthub:plugin/clock": crate::runtime::bindings::router::clienthub::plugin::clock,
+            "clienthub:plugin/outbound-http": crate::runtime::bindings::router::clienthub::plugin::outbound_http,
         },
     });
 }

@@ -1,8 +1,9 @@
-//! The host services plugins import (`log`, `kv`, `config`, `directory`, `clock`) and the
-//! per-call state they run against. Capabilities are checked here: a plugin that did not ask
-//! for `key-value` or `directory` in its manifest gets an error or an empty answer.
+//! The host services plugins import (`log`, `kv`, `config`, `directory`, `clock`,
+//! `outbound-http`) and the per-call state they run against. Capabilities are checked here: a
+//! plugin that did not ask for `key-value` or `directory` in its manifest gets an error or an
+//! empty answer, and outbound calls go only to its allowed hosts.
 
-use super::bindings::router::clienthub::plugin::{clock, config, directory, kv, log};
+use super::bindings::router::clienthub::plugin::{clock, config, directory, kv, log, outbound_http};
 use super::bindings::types;
 use crate::directory::Directory;
 use crate::store::PluginKv;
@@ -36,6 +37,10 @@ pub struct CallState {
     pub(super) wasi: WasiCtx,
     pub(super) table: ResourceTable,
     pub(super) stderr: MemoryOutputPipe,
+    pub(super) outbound: Arc<crate::outbound::Transport>,
+    /// Epoch ticks spent waiting in outbound calls during this call, given back at the
+    /// deadline.
+    pub(super) waited_ticks: u64,
 }
 
 impl WasiView for CallState {
@@ -164,5 +169,23 @@ impl directory::Host for CallState {
 impl clock::Host for CallState {
     fn now_ms(&mut self) -> u64 {
         crate::appeal::now_ms()
+    }
+}
+
+/// Longest outbound call a plugin may make.
+const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl outbound_http::Host for CallState {
+    fn send(&mut self, request: types::OutboundRequest) -> Result<types::HttpResponse, String> {
+        crate::outbound::check(&request.url, &self.grants.label, &self.grants.outbound_hosts)?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| "outbound HTTP is not available outside the host's runtime".to_string())?;
+        let started = std::time::Instant::now();
+        let outbound = self.outbound.clone();
+        let answer =
+            tokio::task::block_in_place(|| runtime.block_on(outbound.send(&request, OUTBOUND_TIMEOUT)));
+        let waited = started.elapsed().as_millis() / super::TICK.as_millis();
+        self.waited_ticks += waited as u64 + 1;
+        answer.map_err(|e| format!("{e:#}"))
     }
 }

@@ -25,6 +25,7 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap,
+    UpdateDeadline,
 };
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -45,7 +46,7 @@ impl Default for Limits {
 }
 
 /// How often the epoch advances; deadlines are counted in these ticks.
-const TICK: Duration = Duration::from_millis(5);
+pub(crate) const TICK: Duration = Duration::from_millis(5);
 /// How much of a plugin's stderr is kept for the error message.
 const STDERR_CAPTURE: usize = 16 << 10;
 
@@ -127,6 +128,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<CallState>,
     limits: Limits,
+    outbound: Arc<crate::outbound::Transport>,
     cache: cache::Cache,
     /// Compile and cache counters.
     pub stats: RuntimeStats,
@@ -164,28 +166,13 @@ enum Pre {
 }
 
 impl LoadedPlugin {
-    /// Whether the plugin may have the host call `host` (with `port`, when the URL names one):
-    /// an entry of its outbound hosts equal to the host, to `host:port`, or a `*.domain`
-    /// pattern covering it.
-    pub fn may_call(&self, host: &str, port: Option<u16>) -> bool {
-        let host = host.to_ascii_lowercase();
-        self.grants.outbound_hosts.iter().any(|allowed| {
-            let allowed = allowed.to_ascii_lowercase();
-            if let Some(domain) = allowed.strip_prefix("*.") {
-                return host.ends_with(&format!(".{domain}"));
-            }
-            match allowed.rsplit_once(':') {
-                Some((h, p)) if p.parse::<u16>().is_ok() => {
-                    h == host && port.map(|x| x.to_string()).as_deref() == Some(p)
-                }
-                _ => allowed == host,
-            }
-        })
-    }
-
-    /// Its outbound hosts (manifest and admin), for error messages.
-    pub fn outbound_hosts(&self) -> &[String] {
-        &self.grants.outbound_hosts
+    /// The target of `url` when the plugin may have the host call it (see
+    /// [`crate::outbound::check`]).
+    ///
+    /// # Errors
+    /// The refusal, naming the host and the plugin's outbound hosts.
+    pub fn check_url(&self, url: &str) -> Result<crate::outbound::Target, String> {
+        crate::outbound::check(url, &self.grants.label, &self.grants.outbound_hosts)
     }
 
     /// `name@version`.
@@ -234,7 +221,13 @@ impl Runtime {
             }
         })?;
         let cache = cache::Cache::new(cache_dir, &engine)?;
-        Ok(Arc::new(Self { engine, linker, limits, cache, stats: RuntimeStats::default() }))
+        let outbound = Arc::new(crate::outbound::Transport::new()?);
+        Ok(Arc::new(Self { engine, linker, limits, outbound, cache, stats: RuntimeStats::default() }))
+    }
+
+    /// The HTTP(S) client of the calls the host makes for plugins.
+    pub fn outbound(&self) -> &Arc<crate::outbound::Transport> {
+        &self.outbound
     }
 
     /// The engine (shared by everything that compiles or runs plugins).
@@ -289,11 +282,18 @@ impl Runtime {
             wasi,
             table: ResourceTable::new(),
             stderr,
+            outbound: self.outbound.clone(),
+            waited_ticks: 0,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(self.deadline_ticks());
-        store.epoch_deadline_trap();
+        // At the deadline, time the plugin spent waiting for the host's outbound calls is
+        // given back; otherwise the call is interrupted.
+        store.epoch_deadline_callback(|mut store| match std::mem::take(&mut store.data_mut().waited_ticks) {
+            0 => Err(Trap::Interrupt.into()),
+            waited => Ok(UpdateDeadline::Continue(waited)),
+        });
         store
     }
 
@@ -349,6 +349,7 @@ impl Runtime {
         let mut warm = match warm {
             Some(mut warm) => {
                 warm.store.data_mut().directory = directory;
+                warm.store.data_mut().waited_ticks = 0;
                 warm.store.set_epoch_deadline(self.deadline_ticks());
                 warm
             }

@@ -1,7 +1,9 @@
-//! The HTTP(S) client that performs the calls channel adapters render: rustls with the
-//! Mozilla roots, HTTP/1.1, a time limit per call and a cap on the answer's size.
-//! Request URLs often carry secrets (Telegram's bot token is in the path), so nothing here
-//! logs or reports more than the host and port.
+//! Outbound HTTP for plugins: the allowlist check (a plugin's manifest `outbound-host`
+//! entries plus the admin's additions) and the HTTP(S) client that performs the calls —
+//! replies the channel adapters render, and the `outbound-http` import. rustls with the
+//! Mozilla roots, HTTP/1.1, a time limit per call and a cap on the answer's size. Request URLs
+//! often carry secrets (Telegram's bot token is in the path), so nothing here logs or reports
+//! more than the host and port.
 
 use crate::runtime::wit;
 use anyhow::{Context, Result};
@@ -13,7 +15,7 @@ use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
 
 /// Longest wait for one platform call, connection included.
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest platform answer read.
 const MAX_ANSWER: usize = 1 << 20;
 
@@ -48,6 +50,41 @@ impl Target {
             None => self.host.clone(),
         }
     }
+
+    /// Whether an allowlist lets a plugin call this target: an entry equal to the host, to
+    /// `host:port`, or a `*.domain` pattern covering the host.
+    pub fn allowed_by(&self, allowlist: &[String]) -> bool {
+        allowlist.iter().any(|allowed| {
+            let allowed = allowed.to_ascii_lowercase();
+            if let Some(domain) = allowed.strip_prefix("*.") {
+                return self.host.ends_with(&format!(".{domain}"));
+            }
+            match allowed.rsplit_once(':') {
+                Some((host, port)) if port.parse::<u16>().is_ok() => {
+                    host == self.host && self.port.map(|p| p.to_string()).as_deref() == Some(port)
+                }
+                _ => allowed == self.host,
+            }
+        })
+    }
+}
+
+/// Checks `url` against a plugin's allowlist.
+///
+/// # Errors
+/// The refusal, worded for the appeal's history or the plugin: it names the host and the
+/// allowlist, never the URL.
+pub fn check(url: &str, label: &str, allowlist: &[String]) -> Result<Target, String> {
+    let target = Target::parse(url)?;
+    if target.allowed_by(allowlist) {
+        return Ok(target);
+    }
+    Err(format!(
+        "refused: {} is not among {label}'s outbound hosts [{}]; an admin can allow it with \
+         `clienthub plugin allow-hosts`",
+        target.authority(),
+        allowlist.join(", ")
+    ))
 }
 
 /// A pooled HTTPS/HTTP client.
@@ -69,11 +106,11 @@ impl Transport {
         Ok(Self { client: Client::builder(TokioExecutor::new()).build(connector) })
     }
 
-    /// Performs `request` and reads the answer.
+    /// Performs `request` and reads the answer within `timeout`.
     ///
     /// # Errors
     /// On a connection failure, a timeout or an answer over the size cap: all worth a retry.
-    pub async fn send(&self, request: &wit::OutboundRequest) -> Result<wit::HttpResponse> {
+    pub async fn send(&self, request: &wit::OutboundRequest, timeout: Duration) -> Result<wit::HttpResponse> {
         let mut builder = hyper::Request::builder().method(request.method.as_str()).uri(request.url.as_str());
         for header in &request.headers {
             builder = builder.header(header.name.as_str(), header.value.as_str());
@@ -81,7 +118,7 @@ impl Transport {
         let call = builder
             .body(Full::new(Bytes::from(request.body.clone())))
             .map_err(|_| anyhow::anyhow!("the rendered request is not valid HTTP"))?;
-        let answer = tokio::time::timeout(CALL_TIMEOUT, async {
+        let answer = tokio::time::timeout(timeout, async {
             let response = self.client.request(call).await.context("the call failed")?;
             let status = response.status().as_u16();
             let headers = response
@@ -101,7 +138,7 @@ impl Transport {
             anyhow::Ok(wit::HttpResponse { status, headers, body })
         })
         .await
-        .map_err(|_| anyhow::anyhow!("no answer within {} s", CALL_TIMEOUT.as_secs()))??;
+        .map_err(|_| anyhow::anyhow!("no answer within {} s", timeout.as_secs()))??;
         Ok(answer)
     }
 }
