@@ -21,6 +21,10 @@ pub enum Status {
     Triage,
     /// An operator resolved it. A later message in the same conversation opens a new appeal.
     Resolved,
+    /// An employee took it into work.
+    InWork,
+    /// Waiting for the customer or a third party.
+    Paused,
 }
 
 impl Status {
@@ -31,7 +35,7 @@ impl Status {
 
     /// Whether a follow-up in the same conversation joins this appeal.
     pub fn is_open(self) -> bool {
-        matches!(self, Status::New | Status::Routed)
+        matches!(self, Status::New | Status::Routed | Status::InWork | Status::Paused)
     }
 }
 
@@ -93,7 +97,7 @@ pub struct HistoryEvent {
     pub at: u64,
     /// `received`, `kept`, `tagged`, `dropped`, `routed`, `triage`, `message`, `duplicate`,
     /// `reply_requested`, `reply_queued`, `reply_sent`, `reply_retry`, `reply_failed`,
-    /// `delivery_status`, `resolved`, `reopened`.
+    /// `delivery_status`, `resolved`, `reopened`, `crm_delivered`, `crm_retry`, `crm_failed`, `crm_status`.
     pub stage: String,
     /// The plugin that acted, as `name@version`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,6 +150,24 @@ pub struct Appeal {
     /// Operators' replies to the customer, oldest first, each with its delivery state.
     #[serde(default)]
     pub replies: Vec<Reply>,
+    /// The CRM record it became, once delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crm: Option<CrmLink>,
+}
+
+/// Where an appeal lives in the CRM.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CrmLink {
+    /// The connector that delivered it, `name@version`.
+    pub connector: String,
+    /// The CRM's kind of record (`deal`, `lead`).
+    pub entity: String,
+    /// Its id in the CRM.
+    pub id: String,
+    /// A link to open it.
+    pub url: Option<String>,
+    /// When it was delivered (ms since the epoch).
+    pub delivered_at: u64,
 }
 
 /// Where a reply stands.

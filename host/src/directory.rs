@@ -70,6 +70,9 @@ pub struct Employee {
     /// Takes appeals now.
     #[serde(default = "yes")]
     pub active: bool,
+    /// The employee's user id in the CRM (Bitrix24 `ASSIGNED_BY_ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crm_user_id: Option<String>,
 }
 
 fn yes() -> bool {

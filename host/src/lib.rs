@@ -11,6 +11,7 @@
 pub mod appeal;
 pub mod bench;
 pub mod client;
+pub mod delivery;
 pub mod directory;
 pub mod http;
 pub mod outbound;

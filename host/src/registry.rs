@@ -553,6 +553,17 @@ impl Registry {
             let stage = Arc::new(Stage { label: record.label(), plugin: self.load(&record, activation)? });
             match record.kind {
                 World::Channel => {
+                    let crm = self.runtime.crm_name(&stage.plugin).map_err(|e| anyhow::anyhow!("{e}"))?;
+                    if crm.is_some() {
+                        if let Some(other) = &pipeline.crm {
+                            anyhow::bail!(
+                                "two CRM connectors are active: {} and {}",
+                                other.label,
+                                stage.label
+                            );
+                        }
+                        pipeline.crm = Some(stage.clone());
+                    }
                     pipeline.channels.insert(record.name.clone(), stage);
                 }
                 World::Filter => filters.push((activation.position, record.name.clone(), stage)),

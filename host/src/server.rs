@@ -1,5 +1,6 @@
 //! Starting the host: the data directory, the admin token, the runtime, the registry with the
-//! first-party plugins on a fresh directory, the reply sender and the HTTP listener.
+//! first-party plugins on a fresh directory, the reply sender, the CRM delivery worker and the
+//! HTTP listener.
 
 use crate::http::{self, App};
 use crate::registry::Registry;
@@ -76,6 +77,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     let addr = listener.local_addr()?;
     let outbox = Outbox::new(store.clone(), registry.clone(), RetryPolicy::default());
     outbox.spawn();
+    crate::delivery::CrmDelivery::new(store.clone(), registry.clone()).spawn();
     let app = Arc::new(App {
         store,
         registry,

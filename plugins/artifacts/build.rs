@@ -17,6 +17,7 @@ const FIRST_PARTY: &[&str] = &[
     "ok",
     "reviews",
     "jivo",
+    "bitrix24",
     "whatsapp",
     "email",
     "zadarma",

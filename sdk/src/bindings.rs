@@ -14,12 +14,13 @@ pub mod host {
     });
 }
 
-/// The `replying-channel` world: a channel adapter that also renders replies. SDK channels
-/// always target it; an adapter that sends no replies keeps the [`crate::Channel`] defaults.
+/// The `extended-channel` world: a channel adapter that also renders replies and may be a CRM
+/// connector. SDK channels always target it; an adapter that sends no replies and is no CRM
+/// keeps the [`crate::Channel`] defaults.
 pub mod channel {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "replying-channel",
+        world: "extended-channel",
         with: {
             "clienthub:plugin/types@0.1.1": crate::bindings::host::clienthub::plugin::types,
             "clienthub:plugin/log@0.1.1": crate::bindings::host::clienthub::plugin::log,

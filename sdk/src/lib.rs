@@ -56,6 +56,9 @@ pub use bindings::host::clienthub::plugin::types::{
     Manifest, MetaEntry, OutboundReply, OutboundRequest, PluginKind, Priority, ReplyCommand, ReplyOutcome,
     RetryLater, Verdict,
 };
+pub use bindings::host::clienthub::plugin::types::{
+    CrmAssignee, CrmError, CrmOutput, CrmRecord, CrmStatus, CrmStatusChange,
+};
 
 /// The version of the `clienthub:plugin` WIT package this SDK is built against.
 pub const WIT_VERSION: &str = "0.1.1";
@@ -92,6 +95,44 @@ pub trait Channel {
     fn read_reply_answer(appeal: Appeal, reply: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
         let _ = (appeal, reply);
         ReplyOutcome::from_status(&answer)
+    }
+
+    /// The CRM this adapter connects (`Some("bitrix24")`) — then the host delivers every
+    /// routed appeal through [`Channel::deliver`] and passes the CRM's webhooks to
+    /// [`Channel::handle_event`]. The default: not a CRM connector.
+    fn crm_name() -> Option<String> {
+        None
+    }
+
+    /// CRM connectors: puts the appeal into the CRM (reached through [`http::send`]) and
+    /// returns the record. Must be idempotent: look the appeal up by its id first, since a
+    /// crash between the CRM's answer and the host's record makes the host call again.
+    ///
+    /// # Errors
+    /// [`CrmError::Retry`] when the CRM is down or rate-limits; [`CrmError::Failed`] when it
+    /// refuses the record (the default: not a CRM connector).
+    fn deliver(appeal: Appeal, assignee: Option<CrmAssignee>) -> Result<CrmRecord, CrmError> {
+        let _ = (appeal, assignee);
+        Err(CrmError::Failed("this channel is not a CRM connector".into()))
+    }
+
+    /// CRM connectors: reads one webhook from the CRM — replies to send through each appeal's
+    /// own channel, and status changes. The default passes the request to [`Channel::handle`]
+    /// and keeps its reply commands.
+    ///
+    /// # Errors
+    /// As [`Channel::handle`].
+    fn handle_event(request: HttpRequest) -> Result<CrmOutput, AdapterError> {
+        let output = Self::handle(request)?;
+        let replies = output
+            .events
+            .into_iter()
+            .filter_map(|event| match event {
+                Event::ReplyCommand(reply) => Some(reply),
+                _ => None,
+            })
+            .collect();
+        Ok(CrmOutput { response: output.response, replies, status_changes: Vec::new() })
     }
 }
 
@@ -148,6 +189,24 @@ macro_rules! export_channel {
                     answer: $crate::HttpResponse,
                 ) -> $crate::ReplyOutcome {
                     <$plugin as $crate::Channel>::read_reply_answer(appeal, reply, answer)
+                }
+            }
+            impl $crate::bindings::channel::exports::clienthub::plugin::crm_connector::Guest
+                for __ClienthubPlugin
+            {
+                fn crm_name() -> ::core::option::Option<::std::string::String> {
+                    <$plugin as $crate::Channel>::crm_name()
+                }
+                fn deliver(
+                    appeal: $crate::Appeal,
+                    assignee: ::core::option::Option<$crate::CrmAssignee>,
+                ) -> ::core::result::Result<$crate::CrmRecord, $crate::CrmError> {
+                    <$plugin as $crate::Channel>::deliver(appeal, assignee)
+                }
+                fn handle_event(
+                    request: $crate::HttpRequest,
+                ) -> ::core::result::Result<$crate::CrmOutput, $crate::AdapterError> {
+                    <$plugin as $crate::Channel>::handle_event(request)
                 }
             }
             $crate::bindings::channel::export_channel_world!(

@@ -35,7 +35,7 @@ async fn bad_uploads_are_refused_with_the_reason() {
 
     assert_eq!(host.anonymous.send("POST", "/api/plugins", None).await.unwrap().status, 401);
     let list = host.api.get_json("/api/plugins").await.unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 12, "only the first-party plugins");
+    assert_eq!(list.as_array().unwrap().len(), 13, "only the first-party plugins");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -92,7 +92,9 @@ async fn a_deactivated_channel_stops_answering_and_comes_back() {
     let health = host.api.get_json("/healthz").await.unwrap();
     assert_eq!(
         health["channels"],
-        json!(["email", "jivo", "mango", "ok", "reviews", "telegram", "vk", "whatsapp", "zadarma"])
+        json!([
+            "bitrix24", "email", "jivo", "mango", "ok", "reviews", "telegram", "vk", "whatsapp", "zadarma"
+        ])
     );
     host.activate("webform", "0.1.0").await;
     assert_eq!(host.hook("webform", &[], urlencoded, form).await.status, 200);

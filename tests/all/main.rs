@@ -8,6 +8,7 @@ mod admin;
 mod channels;
 mod chats_and_reviews;
 mod cli;
+mod crm;
 mod ingest;
 mod replies;
 mod sandbox;

@@ -49,27 +49,34 @@ pub struct Platform {
 impl Platform {
     /// Starts on a free loopback port; answers `script` in order, then `default`.
     pub async fn start(script: Vec<Scripted>, default: Value) -> Self {
+        let script = Mutex::new(VecDeque::from(script));
+        Self::serve(Arc::new(move |_: &Received| {
+            script.lock().unwrap().pop_front().unwrap_or((200, vec![], default.clone()))
+        }))
+        .await
+    }
+
+    /// Starts on a free loopback port; `answer` decides each answer (a stateful stand-in).
+    pub async fn serve(answer: Arc<dyn Fn(&Received) -> Scripted + Send + Sync>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let authority = listener.local_addr().unwrap().to_string();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let script = Arc::new(Mutex::new(VecDeque::from(script)));
         let delay = Arc::new(Mutex::new(Duration::ZERO));
         let (log, pause) = (received.clone(), delay.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
-                let (log, script, default, pause) =
-                    (log.clone(), script.clone(), default.clone(), pause.clone());
+                let (log, answer, pause) = (log.clone(), answer.clone(), pause.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                        let (log, script, default) = (log.clone(), script.clone(), default.clone());
+                        let (log, answer) = (log.clone(), answer.clone());
                         let pause = *pause.lock().unwrap();
                         async move {
                             tokio::time::sleep(pause).await;
                             let (parts, body) = request.into_parts();
                             let body =
                                 body.collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-                            log.lock().unwrap().push(Received {
+                            let received = Received {
                                 method: parts.method.to_string(),
                                 path: parts.uri.path().to_string(),
                                 headers: parts
@@ -78,9 +85,9 @@ impl Platform {
                                     .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
                                     .collect(),
                                 body,
-                            });
-                            let (status, headers, body) =
-                                script.lock().unwrap().pop_front().unwrap_or((200, vec![], default));
+                            };
+                            let (status, headers, body) = answer(&received);
+                            log.lock().unwrap().push(received);
                             let mut response = hyper::Response::builder()
                                 .status(status)
                                 .header("content-type", "application/json");

@@ -80,7 +80,7 @@ async fn restart_keeps_everything_and_recompiles_nothing() {
     let host = host.restart();
     let health = host.api.get_json("/healthz").await.unwrap();
     assert_eq!(health["plugins_compiled"], 0, "{health}");
-    assert_eq!(health["plugins_loaded_from_cache"], 12, "{health}");
+    assert_eq!(health["plugins_loaded_from_cache"], 13, "{health}");
     assert_eq!(health["router"], "rules-router@0.2.0");
     assert_eq!(host.appeal(&id).await["decision"]["queue"], "priority-desk");
     assert_eq!(host.api.get_json("/api/directory").await.unwrap()["topics"][0]["id"], "refund");

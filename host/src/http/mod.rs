@@ -124,6 +124,8 @@ fn health(app: &App) -> serde_json::Value {
         "filters": pipeline.filters.iter().map(|f| &f.label).collect::<Vec<_>>(),
         "router": pipeline.router.as_ref().map(|r| &r.label),
         "appeals": app.store.appeal_count(),
+        "crm": pipeline.crm.as_ref().map(|c| &c.label),
+        "crm_outbox": app.store.crm_queue_len(),
         "plugins_compiled": stats.compiled.load(std::sync::atomic::Ordering::Relaxed),
         "plugins_loaded_from_cache": stats.from_cache.load(std::sync::atomic::Ordering::Relaxed),
     })

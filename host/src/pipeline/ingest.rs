@@ -6,6 +6,7 @@ use crate::appeal::{Appeal, Status, now_ms};
 use crate::runtime::{Runtime, wit};
 use crate::store::{Claim, RawRequest, Store};
 use anyhow::Result;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What to answer the platform once the writes are committed.
@@ -58,10 +59,20 @@ impl Pipeline {
             body: raw.body.clone(),
         };
         let started = Instant::now();
-        let output = runtime.handle(&adapter.plugin, store.directory(), &request);
+        // A CRM connector's webhooks carry the CRM's replies and statuses.
+        let crm = self.crm.as_ref().is_some_and(|crm| Arc::ptr_eq(crm, adapter));
+        let output = match crm {
+            true => runtime
+                .handle_crm_event(&adapter.plugin, store.directory(), &request)
+                .map(|r| r.map(Output::Crm)),
+            false => {
+                runtime.handle(&adapter.plugin, store.directory(), &request).map(|r| r.map(Output::Events))
+            }
+        };
         tracing::trace!(plugin = %adapter.label, elapsed_us = started.elapsed().as_micros() as u64, "adapter");
         let output = match output {
-            Ok(Ok(output)) => output,
+            Ok(Ok(Output::Events(output))) => output,
+            Ok(Ok(Output::Crm(output))) => return crm_event(store, &mut raw, adapter, output),
             Ok(Err(wit::AdapterError::Unauthorized(why))) => {
                 tracing::warn!(channel = %raw.channel, raw = %raw.id, "refused: {why}");
                 store.set_raw_outcome(&mut raw, format!("unauthorized: {why}"))?;
@@ -179,7 +190,8 @@ impl Pipeline {
         }
         let id = ulid::Ulid::new().to_string();
         let mut appeal = self.new_appeal(runtime, store, raw, adapter, id, message);
-        if let Claim::Seen(existing) = store.insert_appeal(&mut appeal)? {
+        let to_crm = self.crm.is_some() && appeal.status == Status::Routed;
+        if let Claim::Seen(existing) = store.insert_appeal(&mut appeal, to_crm)? {
             return Ok(duplicate(raw, &appeal.platform_id, existing));
         }
         tracing::info!(
@@ -289,6 +301,60 @@ impl Pipeline {
         tracing::warn!(appeal = %id, channel = %raw.channel, "request kept in triage: {error}");
         Ok(id)
     }
+}
+
+/// What an adapter made of a request.
+enum Output {
+    /// A channel's events.
+    Events(wit::AdapterOutput),
+    /// A CRM connector's replies and status changes.
+    Crm(wit::CrmOutput),
+}
+
+/// Applies a CRM webhook: replies are queued for the appeals' own channels, status changes
+/// recorded.
+fn crm_event(store: &Store, raw: &mut RawRequest, adapter: &Stage, output: wit::CrmOutput) -> Result<Reply> {
+    let mut appeals = Vec::new();
+    let mut outcomes = Vec::new();
+    for reply in output.replies {
+        let outcome =
+            crate::replies::queue(store, &reply.appeal_id, &reply.text, reply.author, Some(&adapter.label));
+        match outcome {
+            Ok(queued) => outcomes.push(format!("reply {} for {}", queued.id, reply.appeal_id)),
+            Err(crate::replies::ReplyError::Internal(e)) => return Err(e),
+            Err(refused) => outcomes.push(format!("reply for {} refused: {refused}", reply.appeal_id)),
+        }
+        appeals.push(reply.appeal_id);
+    }
+    for change in output.status_changes {
+        let now = now_ms();
+        let changed = store.update_appeal(&change.appeal_id, None, |appeal| {
+            let status = match change.status {
+                wit::CrmStatus::InWork => Status::InWork,
+                wit::CrmStatus::Paused => Status::Paused,
+                wit::CrmStatus::Resolved => Status::Resolved,
+                wit::CrmStatus::Reopened if appeal.decision.is_some() => Status::Routed,
+                wit::CrmStatus::Reopened => Status::New,
+            };
+            // The CRM repeats update events; only a change is recorded.
+            if appeal.status != status {
+                appeal.status = status;
+                appeal.record(now, "crm_status", Some(adapter.label.clone()), change.detail.clone());
+            }
+        })?;
+        outcomes.push(match changed {
+            Some(_) => format!("{} {:?}", change.appeal_id, change.status),
+            None => format!("status for unknown appeal {}", change.appeal_id),
+        });
+        appeals.push(change.appeal_id);
+    }
+    store.set_raw_outcome(raw, if outcomes.is_empty() { "no events".into() } else { outcomes.join("; ") })?;
+    Ok(Reply {
+        status: output.response.status,
+        headers: output.response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+        body: output.response.body,
+        appeals,
+    })
 }
 
 fn duplicate(raw: &RawRequest, platform_id: &str, existing: String) -> (Option<String>, String) {

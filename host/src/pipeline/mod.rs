@@ -32,6 +32,9 @@ pub struct Pipeline {
     pub filters: Vec<Arc<Stage>>,
     /// The router, if one is active.
     pub router: Option<Arc<Stage>>,
+    /// The CRM connector (an active channel whose adapter names a CRM), if any: routed
+    /// appeals are delivered to it and its webhooks carry the CRM's replies and statuses.
+    pub crm: Option<Arc<Stage>>,
 }
 
 impl Pipeline {

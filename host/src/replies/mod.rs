@@ -97,39 +97,9 @@ impl Outbox {
     /// Stores a reply to `appeal_id` and queues it; the caller commits before answering.
     ///
     /// # Errors
-    /// [`ReplyError::NotFound`] for an unknown appeal, [`ReplyError::Invalid`] for an empty or
-    /// oversized text.
+    /// As [`queue`].
     pub fn queue(&self, appeal_id: &str, text: &str, author: Option<String>) -> Result<Reply, ReplyError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(ReplyError::Invalid("the reply text is empty".into()));
-        }
-        if text.chars().count() > MAX_REPLY_CHARS {
-            return Err(ReplyError::Invalid(format!(
-                "the reply is longer than {MAX_REPLY_CHARS} characters"
-            )));
-        }
-        let now = now_ms();
-        let reply = Reply {
-            id: ulid::Ulid::new().to_string(),
-            text: text.to_string(),
-            author,
-            created_at: now,
-            updated_at: now,
-            ..Reply::default()
-        };
-        self.store
-            .change_replies(appeal_id, |appeal| {
-                let by = reply.author.as_deref().unwrap_or("an operator");
-                appeal.record(
-                    now,
-                    "reply_queued",
-                    None,
-                    format!("reply {} by {by}: {}", reply.id, reply.text),
-                );
-                appeal.replies.push(reply.clone());
-            })?
-            .ok_or_else(|| ReplyError::NotFound(format!("no appeal {appeal_id}")))?;
+        let reply = queue(&self.store, appeal_id, text, author, None)?;
         self.wake.notify_one();
         Ok(reply)
     }
@@ -280,6 +250,47 @@ impl Outbox {
         };
         (label, attempt)
     }
+}
+
+/// Stores a reply to `appeal_id` and queues it (the sender picks it up within its poll
+/// interval); `via` names the plugin it came through (a CRM connector), if any. The caller
+/// commits.
+///
+/// # Errors
+/// [`ReplyError::NotFound`] for an unknown appeal, [`ReplyError::Invalid`] for an empty or
+/// oversized text.
+pub fn queue(
+    store: &Store,
+    appeal_id: &str,
+    text: &str,
+    author: Option<String>,
+    via: Option<&str>,
+) -> Result<Reply, ReplyError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ReplyError::Invalid("the reply text is empty".into()));
+    }
+    if text.chars().count() > MAX_REPLY_CHARS {
+        return Err(ReplyError::Invalid(format!("the reply is longer than {MAX_REPLY_CHARS} characters")));
+    }
+    let now = now_ms();
+    let reply = Reply {
+        id: ulid::Ulid::new().to_string(),
+        text: text.to_string(),
+        author,
+        created_at: now,
+        updated_at: now,
+        ..Reply::default()
+    };
+    store
+        .change_replies(appeal_id, |appeal| {
+            let by = reply.author.as_deref().unwrap_or("an operator");
+            let detail = format!("reply {} by {by}: {}", reply.id, reply.text);
+            appeal.record(now, "reply_queued", via.map(str::to_string), detail);
+            appeal.replies.push(reply.clone());
+        })?
+        .ok_or_else(|| ReplyError::NotFound(format!("no appeal {appeal_id}")))?;
+    Ok(reply)
 }
 
 /// Applies an attempt's outcome to the reply and the appeal's history.

@@ -42,11 +42,12 @@ pub mod channel {
     });
 }
 
-/// The `replying-channel` world: a channel adapter that also renders replies (WIT 0.1.1).
-pub mod replying {
+/// The `extended-channel` world: a channel adapter that also renders replies and may be a CRM
+/// connector (WIT 0.1.1).
+pub mod extended {
     wasmtime::component::bindgen!({
         path: "../wit",
-        world: "replying-channel",
+        world: "extended-channel",
         with: {
             "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
             "clienthub:plugin/log": crate::runtime::bindings::router::clienthub::plugin::log,

@@ -16,7 +16,7 @@ pub use bindings::types as wit;
 pub use imports::Grants;
 
 use anyhow::Result;
-use bindings::{channel::ChannelPre, filter::FilterPre, replying::ReplyingChannelPre, router::RouterPre};
+use bindings::{channel::ChannelPre, extended::ExtendedChannelPre, filter::FilterPre, router::RouterPre};
 use imports::CallState;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,7 +150,7 @@ struct Warm {
 
 enum Instance {
     Channel(bindings::channel::Channel),
-    ReplyingChannel(bindings::replying::ReplyingChannel),
+    Extended(bindings::extended::ExtendedChannel),
     Filter(bindings::filter::Filter),
     Router(bindings::router::Router),
 }
@@ -160,7 +160,7 @@ const MAX_WARM: usize = 16;
 
 enum Pre {
     Channel(ChannelPre<CallState>),
-    ReplyingChannel(ReplyingChannelPre<CallState>),
+    Extended(ExtendedChannelPre<CallState>),
     Filter(FilterPre<CallState>),
     Router(RouterPre<CallState>),
 }
@@ -258,9 +258,9 @@ impl Runtime {
     pub fn load(&self, component: &Component, world: World, grants: Grants) -> Result<LoadedPlugin> {
         let pre = self.linker.instantiate_pre(component)?;
         let pre = match world {
-            // A channel that also exports `reply-renderer` (WIT 0.1.1) can send replies.
-            World::Channel => match ReplyingChannelPre::new(pre.clone()) {
-                Ok(replying) => Pre::ReplyingChannel(replying),
+            // A channel with the 0.1.1 exports can send replies and may be a CRM connector.
+            World::Channel => match ExtendedChannelPre::new(pre.clone()) {
+                Ok(extended) => Pre::Extended(extended),
                 Err(_) => Pre::Channel(ChannelPre::new(pre)?),
             },
             World::Filter => Pre::Filter(FilterPre::new(pre)?),
@@ -326,7 +326,7 @@ impl Runtime {
         let mut store = self.store(plugin, directory);
         let instance = match &plugin.pre {
             Pre::Channel(p) => p.instantiate(&mut store).map(Instance::Channel),
-            Pre::ReplyingChannel(p) => p.instantiate(&mut store).map(Instance::ReplyingChannel),
+            Pre::Extended(p) => p.instantiate(&mut store).map(Instance::Extended),
             Pre::Filter(p) => p.instantiate(&mut store).map(Instance::Filter),
             Pre::Router(p) => p.instantiate(&mut store).map(Instance::Router),
         };
@@ -380,7 +380,7 @@ impl Runtime {
     pub fn manifest(&self, plugin: &LoadedPlugin) -> Result<wit::Manifest, CallError> {
         self.call(plugin, Default::default(), |instance, store| match instance {
             Instance::Channel(i) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
-            Instance::ReplyingChannel(i) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
+            Instance::Extended(i) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
             Instance::Filter(i) => i.clienthub_plugin_appeal_filter().call_get_manifest(store),
             Instance::Router(i) => i.clienthub_plugin_appeal_router().call_get_manifest(store),
         })
@@ -398,7 +398,7 @@ impl Runtime {
     ) -> Result<Result<wit::AdapterOutput, wit::AdapterError>, CallError> {
         self.call(plugin, directory, |instance, store| match instance {
             Instance::Channel(i) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
-            Instance::ReplyingChannel(i) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
+            Instance::Extended(i) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
             _ => {
                 Ok(Err(wit::AdapterError::Malformed("the channel's plugin is not a channel adapter".into())))
             }
@@ -417,7 +417,7 @@ impl Runtime {
         reply: &wit::OutboundReply,
     ) -> Result<wit::OutboundRequest, CallError> {
         self.call(plugin, directory, |instance, store| match instance {
-            Instance::ReplyingChannel(i) => {
+            Instance::Extended(i) => {
                 i.clienthub_plugin_reply_renderer().call_render_reply(store, appeal, reply)
             }
             _ => Ok(Err(format!(
@@ -441,10 +441,54 @@ impl Runtime {
         answer: &wit::HttpResponse,
     ) -> Result<wit::ReplyOutcome, CallError> {
         self.call(plugin, directory, |instance, store| match instance {
-            Instance::ReplyingChannel(i) => {
+            Instance::Extended(i) => {
                 i.clienthub_plugin_reply_renderer().call_read_reply_answer(store, appeal, reply, answer)
             }
             _ => Ok(wit::ReplyOutcome::Failed("the plugin does not send replies".into())),
+        })
+    }
+
+    /// The CRM a channel connects, when it is a CRM connector.
+    ///
+    /// # Errors
+    /// When the plugin fails.
+    pub fn crm_name(&self, plugin: &LoadedPlugin) -> Result<Option<String>, CallError> {
+        self.call(plugin, Default::default(), |instance, store| match instance {
+            Instance::Extended(i) => i.clienthub_plugin_crm_connector().call_crm_name(store),
+            _ => Ok(None),
+        })
+    }
+
+    /// A CRM connector's delivery of one appeal.
+    ///
+    /// # Errors
+    /// When the plugin fails (see [`CallError`]).
+    pub fn deliver(
+        &self,
+        plugin: &LoadedPlugin,
+        directory: Arc<crate::directory::Directory>,
+        appeal: &wit::Appeal,
+        assignee: Option<&wit::CrmAssignee>,
+    ) -> Result<Result<wit::CrmRecord, wit::CrmError>, CallError> {
+        self.call(plugin, directory, |instance, store| match instance {
+            Instance::Extended(i) => i.clienthub_plugin_crm_connector().call_deliver(store, appeal, assignee),
+            _ => Ok(Err(wit::CrmError::Failed("the plugin is not a CRM connector".into()))),
+        })
+    }
+
+    /// A CRM connector's reading of one webhook from its CRM.
+    ///
+    /// # Errors
+    /// When the plugin fails (see [`CallError`]).
+    pub fn handle_crm_event(
+        &self,
+        plugin: &LoadedPlugin,
+        directory: Arc<crate::directory::Directory>,
+        request: &wit::HttpRequest,
+    ) -> Result<Result<wit::CrmOutput, wit::AdapterError>, CallError> {
+        self.call(plugin, directory, |instance, store| match instance {
+            Instance::Extended(i) => i.clienthub_plugin_crm_connector().call_handle_event(store, request),
+            _ => Ok(Err(wit::AdapterError::Malformed("the plugin is not a CRM connector".into()))),
         })
     }
 

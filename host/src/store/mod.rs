@@ -37,6 +37,7 @@ pub struct Store {
     kv: sled::Tree,
     outbox: sled::Tree,
     reply_messages: sled::Tree,
+    crm_outbox: sled::Tree,
     directory: Arc<RwLock<Arc<Directory>>>,
     commit: commit::GroupCommit,
 }
@@ -83,6 +84,7 @@ impl Store {
             kv: tree("plugin_kv")?,
             outbox: tree("reply_outbox")?,
             reply_messages: tree("reply_messages")?,
+            crm_outbox: tree("crm_outbox")?,
             settings,
             directory: Arc::new(RwLock::new(Arc::new(directory))),
             commit: commit::GroupCommit::start(db.clone()),
@@ -211,18 +213,25 @@ impl Store {
     /// Stores a new appeal, its idempotency key (channel + platform id), its conversation and
     /// its contact, atomically — unless another appeal claimed the key first. The contact is
     /// the one any of the appeal's identities (E.164 phone, e-mail, the channel's user id)
-    /// already belongs to, else a new one; `appeal.contact_id` is set to it.
+    /// already belongs to, else a new one; `appeal.contact_id` is set to it. With `to_crm`, the
+    /// appeal enters the CRM outbox in the same transaction.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn insert_appeal(&self, appeal: &mut Appeal) -> Result<Claim> {
+    pub fn insert_appeal(&self, appeal: &mut Appeal, to_crm: bool) -> Result<Claim> {
         let key = pair_key(&appeal.channel, &appeal.platform_id);
         let conversation = pair_key(&appeal.channel, &appeal.conversation_key);
         let identities = contact_identities(appeal);
         let fresh_contact = ulid::Ulid::new().to_string();
-        let trees =
-            (&self.appeals, &self.idempotency, &self.conversations, &self.contacts, &self.contact_appeals);
-        let outcome = trees.transaction(|(appeals, keys, convs, contacts, index)| {
+        let trees = (
+            &self.appeals,
+            &self.idempotency,
+            &self.conversations,
+            &self.contacts,
+            &self.contact_appeals,
+            &self.crm_outbox,
+        );
+        let outcome = trees.transaction(|(appeals, keys, convs, contacts, index, crm)| {
             if let Some(owner) = keys.get(&key)? {
                 return Ok((Claim::Seen(String::from_utf8_lossy(&owner).into_owned()), None));
             }
@@ -246,6 +255,9 @@ impl Store {
             keys.insert(key.as_slice(), appeal.id.as_bytes())?;
             convs.insert(conversation.as_slice(), appeal.id.as_bytes())?;
             index.insert(pair_key(&contact, &appeal.id), &[])?;
+            if to_crm {
+                crm.insert(appeal.id.as_bytes(), &[])?;
+            }
             Ok((Claim::New, Some(contact)))
         });
         let (claim, contact) = transaction_result(outcome)?;
@@ -353,6 +365,35 @@ impl Store {
             let text = String::from_utf8_lossy(&v).into_owned();
             text.split_once('\0').map(|(a, r)| (a.to_string(), r.to_string()))
         }))
+    }
+
+    // --- CRM outbox ---------------------------------------------------------------------
+
+    /// Appeals waiting for delivery to the CRM, oldest first.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn crm_queue(&self) -> Result<Vec<String>> {
+        self.crm_outbox.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
+    }
+
+    /// How many appeals wait for the CRM.
+    pub fn crm_queue_len(&self) -> usize {
+        self.crm_outbox.len()
+    }
+
+    /// Records the CRM delivery of an appeal (`change` sets its link and history) and takes it
+    /// out of the CRM outbox, in one transaction.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn crm_delivered(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<()> {
+        let outcome = (&self.appeals, &self.crm_outbox).transaction(|(appeals, crm)| {
+            change_in(appeals, appeal_id, &change)?;
+            crm.remove(appeal_id.as_bytes())?;
+            Ok(())
+        });
+        transaction_result(outcome)
     }
 
     /// The appeal a conversation's last message belongs to.
