@@ -97,7 +97,9 @@ pub struct HistoryEvent {
     pub at: u64,
     /// `received`, `kept`, `tagged`, `dropped`, `routed`, `triage`, `message`, `duplicate`,
     /// `reply_requested`, `reply_queued`, `reply_sent`, `reply_retry`, `reply_failed`,
-    /// `delivery_status`, `resolved`, `reopened`, `crm_delivered`, `crm_retry`, `crm_failed`, `crm_status`.
+    /// `delivery_status`, `resolved`, `reopened`, `crm_delivered`, `crm_retry`, `crm_failed`, `crm_status`,
+    /// `assigned`, `waiting`, `taken`, `handed_off`, `escalated`, `paused`, `resumed`, `overdue`,
+    /// `overdue_notice`.
     pub stage: String,
     /// The plugin that acted, as `name@version`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -153,6 +155,58 @@ pub struct Appeal {
     /// The CRM record it became, once delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crm: Option<CrmLink>,
+    /// Who works on it and its SLA clocks.
+    #[serde(default)]
+    pub work: Work,
+}
+
+impl Appeal {
+    /// Whether it waits for an employee: open, routed and nobody holds it.
+    pub fn is_waiting(&self) -> bool {
+        self.status.is_open() && self.status != Status::New && self.work.assignee.is_none()
+    }
+
+    /// The employee holding it while it is open.
+    pub fn holder(&self) -> Option<&str> {
+        self.work.assignee.as_deref().filter(|_| self.status.is_open())
+    }
+}
+
+/// Who works on an appeal, and the instants its SLA counts (ms since the epoch).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Work {
+    /// The department handling it now (the router's, then escalations and hand-offs).
+    pub department: Option<String>,
+    /// Its region.
+    pub region: Option<String>,
+    /// The queue it waits in.
+    pub queue: Option<String>,
+    /// The employee it is assigned to.
+    pub assignee: Option<String>,
+    /// When it was assigned.
+    pub assigned_at: Option<u64>,
+    /// When it reached its current department (escalation counts from here).
+    pub since: u64,
+    /// Escalations so far.
+    pub escalations: u32,
+    /// When it was first taken into work.
+    pub taken_at: Option<u64>,
+    /// When the first reply to the customer was written.
+    pub first_reply_at: Option<u64>,
+    /// When it was resolved.
+    pub resolved_at: Option<u64>,
+    /// Since when it is paused.
+    pub paused_at: Option<u64>,
+    /// Paused time already counted (stops the SLA clock up to the directory's pause limit).
+    pub paused_ms: u64,
+    /// The reaction deadline (taken into work), before pauses.
+    pub reaction_due: Option<u64>,
+    /// The resolution deadline, before pauses.
+    pub resolution_due: Option<u64>,
+    /// When the reaction deadline was found missed.
+    pub reaction_overdue_at: Option<u64>,
+    /// When the resolution deadline was found missed.
+    pub resolution_overdue_at: Option<u64>,
 }
 
 /// Where an appeal lives in the CRM.
@@ -244,12 +298,4 @@ impl Appeal {
     pub fn record(&mut self, at: u64, stage: &str, plugin: Option<String>, detail: impl Into<String>) {
         self.history.push(HistoryEvent { at, stage: stage.to_string(), plugin, detail: detail.into() });
     }
-}
-
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

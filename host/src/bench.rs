@@ -42,6 +42,7 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         data_dir: dir.path().to_path_buf(),
         admin_token: Some("bench".into()),
         limits: Default::default(),
+        clock_control: false,
     })
     .await?;
     let base = format!("http://{}", running.addr);

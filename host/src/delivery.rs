@@ -12,7 +12,8 @@
 //! the appeal up by its id before creating it, so a crash between the CRM's answer and the
 //! record does not make a second deal.
 
-use crate::appeal::{Appeal, CrmLink, now_ms};
+use crate::appeal::{Appeal, CrmLink};
+use crate::clock::now_ms;
 use crate::pipeline::{Stage, convert};
 use crate::registry::Registry;
 use crate::runtime::wit;

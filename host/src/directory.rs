@@ -20,6 +20,58 @@ pub struct Directory {
     /// Topics.
     #[serde(default)]
     pub topics: Vec<Topic>,
+    /// The company's business hours, for SLA clocks counted in business time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<Hours>,
+    /// Dates (`2026-12-31`) that are not business days.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<String>,
+    /// The offset from UTC of every time of day here, in minutes (Moscow: 180).
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
+    /// The longest a pause stops an appeal's SLA clock, in minutes (default 1440).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_limit_minutes: Option<u32>,
+}
+
+/// Working hours: which weekdays (1 = Monday … 7 = Sunday) and from when to when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hours {
+    /// Weekdays, 1 = Monday … 7 = Sunday (default Monday to Friday).
+    #[serde(default = "weekdays")]
+    pub days: Vec<u8>,
+    /// Start, `HH:MM`.
+    pub start: String,
+    /// End, `HH:MM` (after the start).
+    pub end: String,
+}
+
+fn weekdays() -> Vec<u8> {
+    vec![1, 2, 3, 4, 5]
+}
+
+impl Hours {
+    /// (start, end) in minutes after midnight, when both parse and start < end.
+    pub fn minutes(&self) -> Option<(u32, u32)> {
+        let parse = |t: &str| {
+            let (h, m) = t.split_once(':')?;
+            let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
+            (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
+        };
+        let (start, end) = (parse(&self.start)?, parse(&self.end)?);
+        (start < end).then_some((start, end))
+    }
+}
+
+/// Where overdue notices for a department go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notify {
+    /// A channel whose adapter sends replies (`telegram`, `email`, …), with `to`; or `webhook`.
+    pub channel: String,
+    /// The chat id (Telegram), address (e-mail) or URL (webhook).
+    pub to: String,
 }
 
 /// A region.
@@ -51,6 +103,23 @@ pub struct Department {
     /// Its queue (defaults to the id).
     #[serde(default)]
     pub queue: String,
+    /// Where its appeals wait when no employee is eligible or everyone is full (default: its
+    /// queue). They are assigned as soon as someone frees up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_queue: Option<String>,
+    /// The next escalation level (call centre → operators → technicians): a department id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_to: Option<String>,
+    /// An appeal not taken into work this many minutes after it reached this department moves
+    /// up to `escalate_to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after_minutes: Option<u32>,
+    /// The manager (an employee id) overdue appeals are reported to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    /// Where overdue notices go (the manager's or the brigade's chat, an e-mail, a webhook).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
 }
 
 /// An employee.
@@ -73,6 +142,15 @@ pub struct Employee {
     /// The employee's user id in the CRM (Bitrix24 `ASSIGNED_BY_ID`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crm_user_id: Option<String>,
+    /// When the employee works (default: always).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_hours: Option<Hours>,
+    /// Dates (`2026-11-24`) the employee is off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days_off: Vec<String>,
+    /// Open appeals the employee can hold at once (default: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -96,6 +174,12 @@ pub struct Topic {
     /// Minutes to take into work.
     #[serde(default)]
     pub reaction_minutes: Option<u32>,
+    /// Minutes to resolve.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_minutes: Option<u32>,
+    /// Count its SLA minutes in the directory's business hours only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub business_hours: bool,
 }
 
 impl Directory {
@@ -133,6 +217,38 @@ impl Directory {
             if !departments.contains(&t.department) {
                 problems.push(format!("topic '{}' names unknown department '{}'", t.id, t.department));
             }
+            if t.business_hours && self.business_hours.is_none() {
+                problems.push(format!(
+                    "topic '{}' counts business hours, but the directory has no business_hours",
+                    t.id
+                ));
+            }
+        }
+        let employees: HashSet<&str> = self.employees.iter().map(|e| e.id.as_str()).collect();
+        for d in &self.departments {
+            if let Some(next) = d.escalate_to.as_ref().filter(|next| !departments.contains(*next)) {
+                problems.push(format!("department '{}' escalates to unknown department '{next}'", d.id));
+            }
+            if let Some(manager) = d.manager.as_ref().filter(|m| !employees.contains(m.as_str())) {
+                problems.push(format!("department '{}' names unknown manager '{manager}'", d.id));
+            }
+            if d.escalate_after_minutes.is_some() && d.escalate_to.is_none() {
+                problems.push(format!("department '{}' has escalate_after_minutes but no escalate_to", d.id));
+            }
+        }
+        let hours = self.business_hours.iter().map(|h| ("business_hours".to_string(), h));
+        let staff = self
+            .employees
+            .iter()
+            .filter_map(|e| e.working_hours.as_ref().map(|h| (format!("employee '{}'", e.id), h)));
+        for (owner, h) in hours.chain(staff) {
+            if h.minutes().is_none() || h.days.iter().any(|d| !(1..=7).contains(d)) {
+                problems.push(format!("{owner}: hours need days 1-7 and HH:MM start before end"));
+            }
+        }
+        let dates = self.holidays.iter().chain(self.employees.iter().flat_map(|e| &e.days_off));
+        for date in dates.filter(|d| crate::calendar::parse_date(d).is_none()) {
+            problems.push(format!("'{date}' is not a date (YYYY-MM-DD)"));
         }
         if !problems.is_empty() {
             return Err(problems);

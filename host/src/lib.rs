@@ -10,7 +10,9 @@
 
 pub mod appeal;
 pub mod bench;
+pub mod calendar;
 pub mod client;
+pub mod clock;
 pub mod delivery;
 pub mod directory;
 pub mod http;
@@ -21,3 +23,4 @@ pub mod replies;
 pub mod runtime;
 pub mod server;
 pub mod store;
+pub mod work;

@@ -35,6 +35,9 @@ enum Command {
         /// Data directory (database, compiled plugins, admin token).
         #[arg(long, default_value = "./clienthub-data")]
         data_dir: PathBuf,
+        /// Let `POST /api/clock/advance` move the host's clock (tests and demos of SLA clocks).
+        #[arg(long)]
+        clock_control: bool,
     },
     /// Measure throughput, latency and the WASM tax on this machine.
     Bench(clienthub::bench::BenchOptions),
@@ -185,7 +188,7 @@ fn main() -> Result<()> {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Serve { listen, data_dir } => serve(listen, data_dir).await,
+        Command::Serve { listen, data_dir, clock_control } => serve(listen, data_dir, clock_control).await,
         Command::Bench(options) => clienthub::bench::run(options).await,
         Command::Plugin { action, remote } => plugin(action, client(remote)?).await,
         Command::Appeals { action, remote } => appeals(action, client(remote)?).await,
@@ -193,10 +196,11 @@ async fn run(command: Command) -> Result<()> {
     }
 }
 
-async fn serve(listen: SocketAddr, data_dir: PathBuf) -> Result<()> {
+async fn serve(listen: SocketAddr, data_dir: PathBuf, clock_control: bool) -> Result<()> {
     let token = std::env::var("CLIENTHUB_ADMIN_TOKEN").ok();
-    let running =
-        start(ServeOptions { listen, data_dir, admin_token: token, limits: Default::default() }).await?;
+    let options =
+        ServeOptions { listen, data_dir, admin_token: token, limits: Default::default(), clock_control };
+    let running = start(options).await?;
     if let Some(file) = &running.token_file {
         println!("admin token: {} (set CLIENTHUB_ADMIN_TOKEN to choose your own)", file.display());
     }

@@ -320,7 +320,7 @@ impl Registry {
             config_schema,
             sha256: sha256.to_string(),
             size,
-            uploaded_at: crate::appeal::now_ms(),
+            uploaded_at: crate::clock::now_ms(),
         })
     }
 
@@ -375,7 +375,7 @@ impl Registry {
         if let Some(position) = position {
             state.position = position;
         }
-        state.log.push((crate::appeal::now_ms(), format!("activated {version}")));
+        state.log.push((crate::clock::now_ms(), format!("activated {version}")));
         replaced.insert(0, state);
         Ok(self.commit_activations(replaced)?.remove(0))
     }
@@ -393,7 +393,7 @@ impl Registry {
         };
         let mut replaced = self.routers_replaced_by(&self.record(name, &previous)?)?;
         let from = state.active.replace(previous.clone()).unwrap_or_default();
-        state.log.push((crate::appeal::now_ms(), format!("rolled back from {from} to {previous}")));
+        state.log.push((crate::clock::now_ms(), format!("rolled back from {from} to {previous}")));
         replaced.insert(0, state);
         Ok(self.commit_activations(replaced)?.remove(0))
     }
@@ -412,7 +412,7 @@ impl Registry {
             {
                 other.previous.push(active);
                 other.active = None;
-                other.log.push((crate::appeal::now_ms(), format!("replaced by {}", record.label())));
+                other.log.push((crate::clock::now_ms(), format!("replaced by {}", record.label())));
                 replaced.push(other);
             }
         }
@@ -428,7 +428,7 @@ impl Registry {
         let mut state = self.activation_state(name)?;
         if let Some(old) = state.active.take() {
             state.previous.push(old.clone());
-            state.log.push((crate::appeal::now_ms(), format!("deactivated {old}")));
+            state.log.push((crate::clock::now_ms(), format!("deactivated {old}")));
         }
         self.commit_activation(state)
     }
@@ -451,7 +451,7 @@ impl Registry {
         };
         validate_config(&record, &config)?;
         state.config = config;
-        state.log.push((crate::appeal::now_ms(), "configured".to_string()));
+        state.log.push((crate::clock::now_ms(), "configured".to_string()));
         self.commit_activation(state)
     }
 
@@ -476,7 +476,7 @@ impl Registry {
         }
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.activation_state(name)?;
-        state.log.push((crate::appeal::now_ms(), format!("outbound hosts allowed: [{}]", hosts.join(", "))));
+        state.log.push((crate::clock::now_ms(), format!("outbound hosts allowed: [{}]", hosts.join(", "))));
         state.extra_hosts = hosts;
         self.commit_activation(state)
     }

@@ -1,6 +1,6 @@
 //! Starting the host: the data directory, the admin token, the runtime, the registry with the
-//! first-party plugins on a fresh directory, the reply sender, the CRM delivery worker and the
-//! HTTP listener.
+//! first-party plugins on a fresh directory, the reply sender, the CRM delivery worker, the
+//! dispatcher (assignment, escalation, SLA) and the HTTP listener.
 
 use crate::http::{self, App};
 use crate::registry::Registry;
@@ -23,6 +23,8 @@ pub struct ServeOptions {
     pub admin_token: Option<String>,
     /// Limits on every plugin call.
     pub limits: Limits,
+    /// Whether `POST /api/clock/advance` may move the host's clock (tests and demos).
+    pub clock_control: bool,
 }
 
 /// A running host.
@@ -78,10 +80,12 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     let outbox = Outbox::new(store.clone(), registry.clone(), RetryPolicy::default());
     outbox.spawn();
     crate::delivery::CrmDelivery::new(store.clone(), registry.clone()).spawn();
+    crate::work::Dispatcher::new(store.clone(), registry.clone()).spawn();
     let app = Arc::new(App {
         store,
         registry,
         outbox,
+        clock_control: options.clock_control,
         admin_token,
         plugin_slots: tokio::sync::Semaphore::new(http::PLUGIN_SLOTS),
     });

@@ -287,7 +287,11 @@ async fn a_reply_written_in_bitrix24_leaves_through_telegram_and_a_won_stage_res
     assert_eq!(event("plugins/bitrix24/fixtures/deal_update.txt").await.status, 200);
     let resolved = host.appeal(&id).await;
     assert_eq!(resolved["status"], "resolved");
-    assert_eq!(stages(&resolved).last().unwrap(), "crm_status bitrix24@0.1.0");
+    let last = resolved["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["stage"].as_str(), last["detail"].as_str()),
+        (Some("resolved"), Some("resolved by bitrix24@0.1.0"))
+    );
 
     let forged = String::from_utf8(fixture("plugins/bitrix24/fixtures/deal_update.txt"))
         .unwrap()

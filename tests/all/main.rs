@@ -13,3 +13,4 @@ mod ingest;
 mod replies;
 mod sandbox;
 mod swap;
+mod work;

@@ -28,11 +28,32 @@ impl Host {
         host
     }
 
+    /// A host on a fresh temp data dir whose clock the test may advance
+    /// (`POST /api/clock/advance`).
+    pub fn start_with_clock() -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let mut host = Self::launch(temp.path(), &["--clock-control"]);
+        host._temp = Some(temp);
+        host
+    }
+
+    /// Moves the host's clock forward.
+    pub async fn advance_minutes(&self, minutes: u64) {
+        let moved =
+            self.api.send_json("POST", "/api/clock/advance", &json!({ "minutes": minutes })).await.unwrap();
+        assert!(moved["offset_ms"].as_u64().is_some(), "{moved}");
+    }
+
     /// A host on `dir` (kept by the caller).
     pub fn start_in(dir: &Path) -> Self {
+        Self::launch(dir, &[])
+    }
+
+    fn launch(dir: &Path, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_clienthub"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
+            .args(extra)
             .env("CLIENTHUB_ADMIN_TOKEN", TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

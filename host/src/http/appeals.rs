@@ -1,11 +1,12 @@
 //! The appeals API: `GET /api/appeals` (filtered, newest first, paginated),
 //! `GET /api/appeals/{id}` with its history, replies (`POST /api/appeals/{id}/replies`, and
-//! `.../replies/{reply}/retry` for a failed one) and the operator's `resolve` / `reopen`.
+//! `.../replies/{reply}/retry` for a failed one) and the operator actions (`take`, `handoff`,
+//! `pause`, `resume`, `resolve`, `reopen`).
 
 use super::App;
 use super::bytes_body::Body;
 use super::reply::{error, json, query_pairs, read_json};
-use crate::appeal::{Status, now_ms};
+use crate::appeal::Status;
 use crate::replies::ReplyError;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
@@ -47,11 +48,14 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
             }
         }
         (&Method::POST, [id, "replies", reply, "retry"]) => replied(app, app.outbox.requeue(id, reply)).await,
-        (&Method::POST, [id, action @ ("resolve" | "reopen")]) => set_status(app, id, action).await,
+        (&Method::POST, [id, verb @ ("take" | "handoff" | "pause" | "resume" | "resolve" | "reopen")]) => {
+            act(app, id, verb, request).await
+        }
         _ => error(
             405,
             "appeals: GET /api/appeals, GET /api/appeals/{id}, POST /api/appeals/{id}/replies, \
-             POST /api/appeals/{id}/replies/{reply}/retry, POST /api/appeals/{id}/resolve|reopen",
+             POST /api/appeals/{id}/replies/{reply}/retry, \
+             POST /api/appeals/{id}/take|handoff|pause|resume|resolve|reopen",
         ),
     }
 }
@@ -70,28 +74,61 @@ async fn replied(app: &App, result: Result<crate::appeal::Reply, ReplyError>) ->
     }
 }
 
-/// Resolves an appeal (a later message in its conversation opens a new one) or reopens it.
-async fn set_status(app: &App, id: &str, action: &str) -> Response<Body> {
-    let now = now_ms();
-    let changed = app.store.update_appeal(id, None, |appeal| {
-        let status = match action {
-            "resolve" => Status::Resolved,
-            _ if appeal.decision.is_some() => Status::Routed,
-            _ => Status::New,
-        };
-        if appeal.status != status && (action == "resolve" || appeal.status == Status::Resolved) {
-            appeal.status = status;
-            appeal.record(now, if action == "resolve" { "resolved" } else { "reopened" }, None, "");
-        }
-    });
-    match changed {
-        Ok(Some(_)) => match (app.store.commit().await, app.store.appeal(id)) {
-            (Ok(()), Ok(Some(appeal))) => json(200, &appeal),
-            (Err(e), _) | (_, Err(e)) => error(500, &format!("{e:#}")),
-            (_, Ok(None)) => error(404, &format!("no appeal {id}")),
+/// The body of an operator action; every field is optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionBody {
+    /// take: who takes it; handoff: to whom.
+    employee: Option<String>,
+    /// handoff: to which department.
+    department: Option<String>,
+    /// handoff: up the escalation ladder.
+    #[serde(default)]
+    escalate: bool,
+    /// handoff, pause: why.
+    reason: Option<String>,
+    /// Who acts, for the history.
+    by: Option<String>,
+}
+
+/// An operator action (see [`crate::work::actions`]); answers the changed appeal.
+async fn act(app: &App, id: &str, verb: &str, request: Request<Incoming>) -> Response<Body> {
+    use crate::work::actions::{Action, ActionError, HandOffTo, apply};
+    let empty = request.headers().get(hyper::header::CONTENT_LENGTH).is_some_and(|v| v == "0")
+        || (request.headers().get(hyper::header::CONTENT_LENGTH).is_none()
+            && request.headers().get(hyper::header::TRANSFER_ENCODING).is_none());
+    let body = match empty {
+        true => ActionBody::default(),
+        false => match read_json::<ActionBody>(request).await {
+            Ok(body) => body,
+            Err(response) => return response,
         },
-        Ok(None) => error(404, &format!("no appeal {id}")),
-        Err(e) => error(500, &format!("{e:#}")),
+    };
+    let action = match verb {
+        "take" => Action::Take { employee: body.employee },
+        "handoff" => {
+            let to = match (body.employee, body.department, body.escalate) {
+                (Some(e), None, false) => HandOffTo::Employee(e),
+                (None, Some(d), false) => HandOffTo::Department(d),
+                (None, None, true) => HandOffTo::NextLevel,
+                _ => return error(400, "handoff takes one of: employee, department, escalate: true"),
+            };
+            Action::HandOff { to, reason: body.reason }
+        }
+        "pause" => Action::Pause { reason: body.reason },
+        "resume" => Action::Resume,
+        "resolve" => Action::Resolve,
+        _ => Action::Reopen,
+    };
+    match apply(&app.store, id, &action, body.by.as_deref()) {
+        Ok(appeal) => match app.store.commit().await {
+            Ok(()) => json(200, &appeal),
+            Err(e) => error(500, &format!("{e:#}")),
+        },
+        Err(ActionError::NotFound(m)) => error(404, &m),
+        Err(ActionError::Invalid(m)) => error(400, &m),
+        Err(ActionError::Conflict(m)) => error(409, &m),
+        Err(ActionError::Internal(e)) => error(500, &format!("{e:#}")),
     }
 }
 

@@ -4,7 +4,7 @@
 use super::bytes_body::Body;
 use super::reply::{error, read_body};
 use super::{App, MAX_HOOK_BODY};
-use crate::appeal::now_ms;
+use crate::clock::now_ms;
 use crate::store::RawRequest;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};

@@ -36,6 +36,8 @@ pub struct App {
     pub registry: Arc<Registry>,
     /// Operators' replies on their way to the customers.
     pub outbox: Arc<crate::replies::Outbox>,
+    /// Whether the clock may be advanced through the API.
+    pub clock_control: bool,
     /// The admin bearer token.
     pub admin_token: String,
     /// Bounds how many requests run plugins at once (below the instance pool's size, so a
@@ -101,6 +103,7 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
             }
             match segments.as_slice() {
                 ["api", "appeals", ..] => appeals::handle(app, &method, &segments[2..], request).await,
+                ["api", "clock", "advance"] if method == Method::POST => clock(app, request).await,
                 ["api", "plugins", ..] | ["api", "directory"] => {
                     admin::handle(app, &method, &segments[1..], request).await
                 }
@@ -108,6 +111,25 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
             }
         }
         _ => error(404, &format!("nothing at {path}")),
+    }
+}
+
+/// `POST /api/clock/advance {"minutes": N}`: only on a host started with `--clock-control`.
+async fn clock(app: &App, request: Request<Incoming>) -> Response<Body> {
+    if !app.clock_control {
+        return error(403, "the clock can be advanced only on a host started with --clock-control");
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Advance {
+        minutes: u64,
+    }
+    match reply::read_json::<Advance>(request).await {
+        Ok(a) => {
+            let offset = crate::clock::advance(a.minutes * 60_000);
+            json(200, &serde_json::json!({ "now": crate::clock::now_ms(), "offset_ms": offset }))
+        }
+        Err(response) => response,
     }
 }
 

@@ -2,7 +2,8 @@
 //! stored appeal, with idempotency on (channel, platform id) and conversation threading.
 
 use super::{Pipeline, Stage, convert, normalize};
-use crate::appeal::{Appeal, Status, now_ms};
+use crate::appeal::{Appeal, Status};
+use crate::clock::now_ms;
 use crate::runtime::{Runtime, wit};
 use crate::store::{Claim, RawRequest, Store};
 use anyhow::Result;
@@ -256,7 +257,7 @@ impl Pipeline {
             appeal.record(now_ms(), "unrouted", None, "no router is active");
             return appeal;
         };
-        match runtime.route(&router.plugin, directory, &convert::to_wit(&appeal)) {
+        match runtime.route(&router.plugin, directory.clone(), &convert::to_wit(&appeal)) {
             Ok(decision) => {
                 appeal.tags.extend(decision.tags.iter().cloned());
                 let decision = convert::decision(decision);
@@ -269,6 +270,7 @@ impl Pipeline {
                 appeal.tags.extend(decision_tags(&decision));
                 appeal.status = Status::Routed;
                 appeal.decision = Some(decision);
+                crate::work::sla::start(&mut appeal, &directory);
                 appeal
             }
             Err(failure) => triage(appeal, &router.label, failure.to_string()),
@@ -327,24 +329,18 @@ fn crm_event(store: &Store, raw: &mut RawRequest, adapter: &Stage, output: wit::
         appeals.push(reply.appeal_id);
     }
     for change in output.status_changes {
-        let now = now_ms();
-        let changed = store.update_appeal(&change.appeal_id, None, |appeal| {
-            let status = match change.status {
-                wit::CrmStatus::InWork => Status::InWork,
-                wit::CrmStatus::Paused => Status::Paused,
-                wit::CrmStatus::Resolved => Status::Resolved,
-                wit::CrmStatus::Reopened if appeal.decision.is_some() => Status::Routed,
-                wit::CrmStatus::Reopened => Status::New,
-            };
-            // The CRM repeats update events; only a change is recorded.
-            if appeal.status != status {
-                appeal.status = status;
-                appeal.record(now, "crm_status", Some(adapter.label.clone()), change.detail.clone());
-            }
-        })?;
-        outcomes.push(match changed {
-            Some(_) => format!("{} {:?}", change.appeal_id, change.status),
-            None => format!("status for unknown appeal {}", change.appeal_id),
+        use crate::work::actions::{Action, ActionError, apply};
+        let action = match change.status {
+            wit::CrmStatus::InWork => Action::Take { employee: None },
+            wit::CrmStatus::Paused => Action::Pause { reason: Some(change.detail.clone()) },
+            wit::CrmStatus::Resolved => Action::Resolve,
+            wit::CrmStatus::Reopened => Action::Reopen,
+        };
+        // The CRM repeats update events: an action the appeal's state refuses is a no-op.
+        outcomes.push(match apply(store, &change.appeal_id, &action, Some(&adapter.label)) {
+            Ok(appeal) => format!("{} {:?}", appeal.id, appeal.status),
+            Err(ActionError::Internal(e)) => return Err(e),
+            Err(refused) => format!("{} unchanged: {refused}", change.appeal_id),
         });
         appeals.push(change.appeal_id);
     }

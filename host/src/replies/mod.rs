@@ -1,7 +1,7 @@
 //! Replies to customers: the durable outbox and the sender that empties it.
 //!
 //! An operator's reply is stored on its appeal as `queued` and put in the outbox in the same
-//! transaction ([`Store::change_replies`]), so it survives a restart. The sender takes each due
+//! transaction ([`Store::change_appeal`]), so it survives a restart. The sender takes each due
 //! reply, has the appeal's channel adapter render the platform call (`reply-renderer`), checks
 //! the call's host against the plugin's outbound hosts, performs it ([`transport`]), has the
 //! adapter read the answer, and records the outcome in the appeal's history: sent (with the
@@ -12,7 +12,8 @@
 //! Delivery is at least once: a crash between the platform's answer and its record sends the
 //! reply again on restart (platforms that take an idempotency key get one from the reply id).
 
-use crate::appeal::{Appeal, Reply, ReplyState, now_ms};
+use crate::appeal::{Appeal, Reply, ReplyState};
+use crate::clock::now_ms;
 use crate::pipeline::convert;
 use crate::registry::Registry;
 use crate::runtime::wit;
@@ -113,7 +114,7 @@ impl Outbox {
         let now = now_ms();
         let appeal = self
             .store
-            .change_replies(appeal_id, |appeal| {
+            .change_appeal(appeal_id, |appeal| {
                 if let Some(reply) = appeal.reply_mut(reply_id)
                     && reply.state == ReplyState::Failed
                 {
@@ -190,7 +191,7 @@ impl Outbox {
         let now = now_ms();
         let policy = self.policy;
         self.store
-            .change_replies(&appeal.id, |appeal| record(appeal, reply_id, &plugin, &attempt, policy, now))?;
+            .change_appeal(&appeal.id, |appeal| record(appeal, reply_id, &plugin, &attempt, policy, now))?;
         self.store.commit().await
     }
 
@@ -283,11 +284,12 @@ pub fn queue(
         ..Reply::default()
     };
     store
-        .change_replies(appeal_id, |appeal| {
+        .change_appeal(appeal_id, |appeal| {
             let by = reply.author.as_deref().unwrap_or("an operator");
             let detail = format!("reply {} by {by}: {}", reply.id, reply.text);
             appeal.record(now, "reply_queued", via.map(str::to_string), detail);
             appeal.replies.push(reply.clone());
+            appeal.work.first_reply_at.get_or_insert(now);
         })?
         .ok_or_else(|| ReplyError::NotFound(format!("no appeal {appeal_id}")))?;
     Ok(reply)
@@ -367,7 +369,7 @@ pub fn delivery_status(
         return Ok((None, format!("delivery status {} for unknown message {message}", state.name())));
     };
     let now = now_ms();
-    store.change_replies(&appeal_id, |appeal| {
+    store.change_appeal(&appeal_id, |appeal| {
         let Some(reply) = appeal.reply_mut(&reply_id) else { return };
         if state <= reply.state {
             return;

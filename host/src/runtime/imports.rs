@@ -168,7 +168,7 @@ impl directory::Host for CallState {
 
 impl clock::Host for CallState {
     fn now_ms(&mut self) -> u64 {
-        crate::appeal::now_ms()
+        crate::clock::now_ms()
     }
 }
 

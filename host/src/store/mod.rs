@@ -38,6 +38,8 @@ pub struct Store {
     outbox: sled::Tree,
     reply_messages: sled::Tree,
     crm_outbox: sled::Tree,
+    waiting: sled::Tree,
+    holding: sled::Tree,
     directory: Arc<RwLock<Arc<Directory>>>,
     commit: commit::GroupCommit,
 }
@@ -85,6 +87,8 @@ impl Store {
             outbox: tree("reply_outbox")?,
             reply_messages: tree("reply_messages")?,
             crm_outbox: tree("crm_outbox")?,
+            waiting: tree("waiting")?,
+            holding: tree("holding")?,
             settings,
             directory: Arc::new(RwLock::new(Arc::new(directory))),
             commit: commit::GroupCommit::start(db.clone()),
@@ -230,8 +234,9 @@ impl Store {
             &self.contacts,
             &self.contact_appeals,
             &self.crm_outbox,
+            &self.waiting,
         );
-        let outcome = trees.transaction(|(appeals, keys, convs, contacts, index, crm)| {
+        let outcome = trees.transaction(|(appeals, keys, convs, contacts, index, crm, waiting)| {
             if let Some(owner) = keys.get(&key)? {
                 return Ok((Claim::Seen(String::from_utf8_lossy(&owner).into_owned()), None));
             }
@@ -257,6 +262,9 @@ impl Store {
             index.insert(pair_key(&contact, &appeal.id), &[])?;
             if to_crm {
                 crm.insert(appeal.id.as_bytes(), &[])?;
+            }
+            if stored.is_waiting() {
+                waiting.insert(appeal.id.as_bytes(), &[])?;
             }
             Ok((Claim::New, Some(contact)))
         });
@@ -314,32 +322,72 @@ impl Store {
 
     // --- replies ------------------------------------------------------------------------
 
-    /// Changes an appeal's replies (and anything else of it) in one transaction that keeps the
-    /// outbox in step: a queued reply is in the outbox, any other is not, and a reply with a
-    /// platform message id can be found by it ([`Store::reply_by_message`]). The changed
-    /// appeal, or `None` when there is no such appeal.
+    /// Changes an appeal in one transaction that keeps every index derived from it in step:
+    /// the reply outbox (a queued reply is in it, any other is not), replies by platform
+    /// message id ([`Store::reply_by_message`]), the appeals waiting for an employee
+    /// ([`Store::waiting`]) and the open appeals each employee holds ([`Store::holdings`]). The
+    /// changed appeal, or `None` when there is no such appeal.
     ///
     /// # Errors
     /// On storage failure or a corrupt record.
-    pub fn change_replies(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
-        let outcome =
-            (&self.appeals, &self.outbox, &self.reply_messages).transaction(|(appeals, outbox, messages)| {
-                let Some(appeal) = change_in(appeals, appeal_id, &change)? else {
-                    return Ok(None);
+    pub fn change_appeal(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
+        let trees = (&self.appeals, &self.outbox, &self.reply_messages, &self.waiting, &self.holding);
+        let outcome = trees.transaction(|(appeals, outbox, messages, waiting, holding)| {
+            let abort =
+                |e: serde_json::Error| sled::transaction::ConflictableTransactionError::Abort(e.to_string());
+            let Some(bytes) = appeals.get(appeal_id.as_bytes())? else {
+                return Ok(None);
+            };
+            let before: Appeal = serde_json::from_slice(&bytes).map_err(abort)?;
+            let mut appeal = before.clone();
+            change(&mut appeal);
+            appeals.insert(appeal_id.as_bytes(), serde_json::to_vec(&appeal).map_err(abort)?)?;
+            for reply in &appeal.replies {
+                match reply.is_queued() {
+                    true => outbox.insert(reply.id.as_bytes(), appeal_id.as_bytes())?,
+                    false => outbox.remove(reply.id.as_bytes())?,
                 };
-                for reply in &appeal.replies {
-                    match reply.is_queued() {
-                        true => outbox.insert(reply.id.as_bytes(), appeal_id.as_bytes())?,
-                        false => outbox.remove(reply.id.as_bytes())?,
-                    };
-                    if let Some(message) = &reply.platform_message_id {
-                        messages
-                            .insert(pair_key(&appeal.channel, message), pair_key(appeal_id, &reply.id))?;
-                    }
+                if let Some(message) = &reply.platform_message_id {
+                    messages.insert(pair_key(&appeal.channel, message), pair_key(appeal_id, &reply.id))?;
                 }
-                Ok(Some(appeal))
-            });
+            }
+            match appeal.is_waiting() {
+                true => waiting.insert(appeal_id.as_bytes(), &[])?,
+                false => waiting.remove(appeal_id.as_bytes())?,
+            };
+            if let Some(old) = before.holder() {
+                holding.remove(pair_key(old, appeal_id))?;
+            }
+            if let Some(new) = appeal.holder() {
+                holding.insert(pair_key(new, appeal_id), &[])?;
+            }
+            Ok(Some(appeal))
+        });
         transaction_result(outcome)
+    }
+
+    /// Appeals waiting for an employee, oldest first.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn waiting(&self) -> Result<Vec<String>> {
+        self.waiting.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
+    }
+
+    /// (employee id, appeal id) of every open appeal an employee holds.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn holdings(&self) -> Result<Vec<(String, String)>> {
+        self.holding
+            .iter()
+            .keys()
+            .map(|k| {
+                let key = String::from_utf8_lossy(&k?).into_owned();
+                let (employee, appeal) = key.split_once('\0').unwrap_or((&key, ""));
+                Ok((employee.to_string(), appeal.to_string()))
+            })
+            .collect()
     }
 
     /// The outbox: (reply id, appeal id) of every queued reply, oldest first.

@@ -1,0 +1,142 @@
+//! Working time: weekdays, hours and days off in the directory's offset from UTC. Whether an
+//! instant falls in working time (assignment: who works now), how much working time lies
+//! between two instants, and when a span of working time starting at an instant ends (SLA
+//! clocks in business hours). Instants are milliseconds since the Unix epoch.
+
+use crate::directory::Hours;
+use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
+
+/// A `YYYY-MM-DD` date.
+pub fn parse_date(text: &str) -> Option<Date> {
+    let mut parts = text.trim().splitn(3, '-');
+    let year = parts.next()?.parse().ok()?;
+    let month = Month::try_from(parts.next()?.parse::<u8>().ok()?).ok()?;
+    let day = parts.next()?.parse().ok()?;
+    Date::from_calendar_date(year, month, day).ok()
+}
+
+/// The local date of an instant.
+pub fn date_at(ms: u64, utc_offset_minutes: i32) -> Date {
+    let offset = UtcOffset::from_whole_seconds(utc_offset_minutes * 60).unwrap_or(UtcOffset::UTC);
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        .to_offset(offset)
+        .date()
+}
+
+/// A working calendar: hours, days off, offset from UTC.
+pub struct Calendar<'a> {
+    /// Working hours.
+    pub hours: &'a Hours,
+    /// Days off (`YYYY-MM-DD`).
+    pub days_off: &'a [String],
+    /// Offset from UTC, in minutes.
+    pub utc_offset_minutes: i32,
+}
+
+impl Calendar<'_> {
+    fn offset(&self) -> UtcOffset {
+        UtcOffset::from_whole_seconds(self.utc_offset_minutes * 60).unwrap_or(UtcOffset::UTC)
+    }
+
+    fn local_date(&self, ms: u64) -> Date {
+        date_at(ms, self.utc_offset_minutes)
+    }
+
+    /// The working window of `date` as instants, if it is a working day.
+    fn window(&self, date: Date) -> Option<(u64, u64)> {
+        let weekday = date.weekday().number_from_monday();
+        if !self.hours.days.contains(&weekday) || self.days_off.iter().any(|d| parse_date(d) == Some(date)) {
+            return None;
+        }
+        let (start, end) = self.hours.minutes()?;
+        let midnight = date.midnight().assume_offset(self.offset()).unix_timestamp() * 1000;
+        let at = |minutes: u32| u64::try_from(midnight + i64::from(minutes) * 60_000).unwrap_or(0);
+        Some((at(start), at(end)))
+    }
+
+    /// Whether `ms` is working time.
+    pub fn is_working(&self, ms: u64) -> bool {
+        self.window(self.local_date(ms)).is_some_and(|(start, end)| (start..end).contains(&ms))
+    }
+
+    /// Working milliseconds in `[from, to)`.
+    pub fn working_between(&self, from: u64, to: u64) -> u64 {
+        if to <= from {
+            return 0;
+        }
+        let mut total = 0;
+        let mut date = self.local_date(from);
+        let last = self.local_date(to);
+        while date <= last {
+            if let Some((start, end)) = self.window(date) {
+                total += end.min(to).saturating_sub(start.max(from));
+            }
+            date += Duration::DAY;
+        }
+        total
+    }
+
+    /// The instant at which `span` milliseconds of working time starting at `from` are used up
+    /// (within ten years; else `u64::MAX`).
+    pub fn after_working(&self, from: u64, span: u64) -> u64 {
+        let mut left = span;
+        let mut date = self.local_date(from);
+        for _ in 0..3660 {
+            if let Some((start, end)) = self.window(date) {
+                let begin = start.max(from);
+                if begin < end {
+                    if end - begin >= left {
+                        return begin + left;
+                    }
+                    left -= end - begin;
+                }
+            }
+            date += Duration::DAY;
+        }
+        u64::MAX
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hours() -> Hours {
+        Hours { days: vec![1, 2, 3, 4, 5], start: "09:00".into(), end: "18:00".into() }
+    }
+
+    /// 2026-11-23 is a Monday; Moscow is UTC+3.
+    fn msk(date: &str, hh: i64, mm: i64) -> u64 {
+        let date = parse_date(date).unwrap();
+        let midnight =
+            date.midnight().assume_offset(UtcOffset::from_hms(3, 0, 0).unwrap()).unix_timestamp() * 1000;
+        (midnight + (hh * 60 + mm) * 60_000) as u64
+    }
+
+    #[test]
+    fn working_time_follows_days_hours_offset_and_days_off() {
+        let hours = hours();
+        let off = vec!["2026-11-24".to_string()];
+        let cal = Calendar { hours: &hours, days_off: &off, utc_offset_minutes: 180 };
+        assert!(cal.is_working(msk("2026-11-23", 9, 0)));
+        assert!(!cal.is_working(msk("2026-11-23", 18, 0)));
+        assert!(!cal.is_working(msk("2026-11-23", 8, 59)));
+        assert!(!cal.is_working(msk("2026-11-24", 12, 0)), "a day off");
+        assert!(!cal.is_working(msk("2026-11-28", 12, 0)), "Saturday");
+    }
+
+    #[test]
+    fn spans_of_business_time_skip_nights_weekends_and_holidays() {
+        let hours = hours();
+        let off = vec!["2026-11-30".to_string()];
+        let cal = Calendar { hours: &hours, days_off: &off, utc_offset_minutes: 180 };
+        // Friday 17:30 + 60 business minutes → Tuesday 09:30 (weekend, then a Monday off).
+        let due = cal.after_working(msk("2026-11-27", 17, 30), 60 * 60_000);
+        assert_eq!(due, msk("2026-12-01", 9, 30));
+        assert_eq!(cal.working_between(msk("2026-11-27", 17, 30), due), 60 * 60_000);
+        // Received at night: the clock starts at 09:00.
+        assert_eq!(cal.after_working(msk("2026-11-23", 2, 0), 30 * 60_000), msk("2026-11-23", 9, 30));
+        assert_eq!(cal.working_between(msk("2026-11-23", 8, 0), msk("2026-11-23", 10, 0)), 60 * 60_000);
+    }
+}

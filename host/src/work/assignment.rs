@@ -1,0 +1,239 @@
+//! Choosing the employee for a waiting appeal: among the router's candidates (or, when it
+//! named none, the department's employees serving the region), those active, at work now
+//! (working hours, days off) and not full (`max_open`); then round-robin (after the last one
+//! chosen in the department) or least-loaded (fewest open appeals, ties in candidate order).
+//! Nobody eligible: the appeal waits in the department's fallback queue, with the reasons.
+
+use crate::appeal::Appeal;
+use crate::calendar::{self, Calendar};
+use crate::directory::{Directory, Employee};
+use std::collections::HashMap;
+
+/// What to do with a waiting appeal.
+#[derive(Debug, PartialEq)]
+pub enum Choice {
+    /// Assign it to this employee.
+    Assign {
+        /// The employee's id.
+        employee: String,
+        /// For the history.
+        reason: String,
+    },
+    /// Nobody can take it now: it waits in this queue.
+    Wait {
+        /// The queue it waits in.
+        queue: String,
+        /// For the history.
+        reason: String,
+    },
+    /// The router asked for manual assignment: it waits in its queue for an operator.
+    Manual,
+}
+
+/// Chooses for `appeal` given each employee's open appeals (`load`) and the last employee
+/// round-robin chose in the department.
+pub fn choose(
+    appeal: &Appeal,
+    directory: &Directory,
+    load: &HashMap<String, u32>,
+    last: Option<&str>,
+    now: u64,
+) -> Choice {
+    let decision = appeal.decision.as_ref();
+    let strategy = decision.map(|d| d.strategy.as_str()).unwrap_or("round-robin");
+    let department = appeal.work.department.as_deref().or(decision.and_then(|d| d.department.as_deref()));
+    let queue = appeal.work.queue.clone().or(decision.map(|d| d.queue.clone())).unwrap_or_default();
+    if strategy == "manual" {
+        return Choice::Manual;
+    }
+    let candidates = candidates(appeal, directory, department);
+    let mut reasons = Vec::new();
+    let eligible: Vec<&Employee> = candidates
+        .into_iter()
+        .filter(|e| match unavailable(e, directory, load, now) {
+            Some(reason) => {
+                reasons.push(format!("{} {reason}", who(e)));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    let fallback = department
+        .and_then(|d| directory.departments.iter().find(|x| x.id == d))
+        .and_then(|d| d.fallback_queue.clone())
+        .unwrap_or(queue);
+    if eligible.is_empty() {
+        let reason = match reasons.is_empty() {
+            true => "nobody serves this department and region".to_string(),
+            false => format!("nobody can take it now: {}", reasons.join(", ")),
+        };
+        return Choice::Wait { queue: fallback, reason };
+    }
+    let load_of = |e: &Employee| load.get(&e.id).copied().unwrap_or(0);
+    let chosen = match strategy {
+        "least-loaded" => {
+            let least = eligible.iter().map(|e| load_of(e)).min().unwrap_or(0);
+            eligible.iter().find(|e| load_of(e) == least).copied()
+        }
+        _ => {
+            // Round-robin: the first eligible after the last one chosen, in candidate order.
+            let after = last.and_then(|l| eligible.iter().position(|e| e.id == l)).map_or(0, |i| i + 1);
+            eligible.get(after % eligible.len()).copied()
+        }
+    };
+    let chosen = chosen.expect("eligible is not empty");
+    Choice::Assign {
+        employee: chosen.id.clone(),
+        reason: format!("to {} by {strategy}, {} open", who(chosen), load_of(chosen)),
+    }
+}
+
+/// `Ольга (e-1)`, or the id alone.
+fn who(e: &Employee) -> String {
+    match e.name.is_empty() || e.name == e.id {
+        true => e.id.clone(),
+        false => format!("{} ({})", e.name, e.id),
+    }
+}
+
+/// The router's candidates that still exist, else the department's employees serving the
+/// appeal's region.
+fn candidates<'a>(appeal: &Appeal, directory: &'a Directory, department: Option<&str>) -> Vec<&'a Employee> {
+    let named: Vec<&Employee> = appeal
+        .decision
+        .iter()
+        .flat_map(|d| &d.candidates)
+        .filter_map(|id| directory.employees.iter().find(|e| &e.id == id))
+        .filter(|e| department.is_none_or(|d| e.department == d))
+        .collect();
+    if !named.is_empty() {
+        return named;
+    }
+    let region = appeal.work.region.as_deref();
+    directory
+        .employees
+        .iter()
+        .filter(|e| Some(e.department.as_str()) == department)
+        .filter(|e| e.regions.is_empty() || region.is_none_or(|r| e.regions.iter().any(|x| x == r)))
+        .collect()
+}
+
+/// Why an employee cannot take an appeal now, if they cannot.
+fn unavailable(
+    e: &Employee,
+    directory: &Directory,
+    load: &HashMap<String, u32>,
+    now: u64,
+) -> Option<&'static str> {
+    if !e.active {
+        return Some("is inactive");
+    }
+    let today = calendar::date_at(now, directory.utc_offset_minutes);
+    if e.days_off.iter().any(|d| calendar::parse_date(d) == Some(today)) {
+        return Some("has a day off");
+    }
+    if let Some(hours) = &e.working_hours {
+        let calendar = Calendar { hours, days_off: &[], utc_offset_minutes: directory.utc_offset_minutes };
+        if !calendar.is_working(now) {
+            return Some("is off work");
+        }
+    }
+    if e.max_open.is_some_and(|max| load.get(&e.id).copied().unwrap_or(0) >= max) {
+        return Some("is full");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appeal::{Decision, Status};
+
+    fn directory() -> Directory {
+        serde_json::from_value(serde_json::json!({
+            "departments": [{"id": "returns", "fallback_queue": "returns-backlog"}],
+            "employees": [
+                {"id": "a", "department": "returns", "max_open": 2},
+                {"id": "b", "department": "returns"},
+                {"id": "c", "department": "returns", "working_hours": {"days": [1,2,3,4,5], "start": "09:00", "end": "18:00"}},
+            ],
+            "utc_offset_minutes": 180
+        }))
+        .unwrap()
+    }
+
+    fn appeal(strategy: &str) -> Appeal {
+        let mut a = Appeal { status: Status::Routed, ..Appeal::default() };
+        a.decision = Some(Decision {
+            queue: "returns".into(),
+            region: None,
+            department: Some("returns".into()),
+            topic: None,
+            candidates: vec!["a".into(), "b".into(), "c".into()],
+            strategy: strategy.into(),
+            priority: "normal".into(),
+            reaction_minutes: None,
+            reason: String::new(),
+        });
+        a.work.department = Some("returns".into());
+        a
+    }
+
+    /// Monday 2026-11-23 12:00 and 22:00 in Moscow.
+    const NOON: u64 = 1_795_424_400_000;
+    const NIGHT: u64 = NOON + 10 * 3_600_000;
+
+    fn assigned(choice: Choice) -> String {
+        match choice {
+            Choice::Assign { employee, .. } => employee,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn round_robin_takes_turns_in_candidate_order() {
+        let d = directory();
+        let load = HashMap::new();
+        let mut last = None;
+        let mut order = Vec::new();
+        for _ in 0..6 {
+            let chosen = assigned(choose(&appeal("round-robin"), &d, &load, last.as_deref(), NOON));
+            last = Some(chosen.clone());
+            order.push(chosen);
+        }
+        assert_eq!(order, ["a", "b", "c", "a", "b", "c"]);
+    }
+
+    #[test]
+    fn least_loaded_picks_the_fewest_open_and_full_employees_are_skipped() {
+        let d = directory();
+        let load = HashMap::from([("a".to_string(), 2), ("b".to_string(), 3), ("c".to_string(), 1)]);
+        assert_eq!(assigned(choose(&appeal("least-loaded"), &d, &load, None, NOON)), "c");
+        // a is full (max_open 2) even though b has more.
+        let load = HashMap::from([("a".to_string(), 2), ("b".to_string(), 3), ("c".to_string(), 9)]);
+        assert_eq!(assigned(choose(&appeal("least-loaded"), &d, &load, None, NOON)), "b");
+    }
+
+    #[test]
+    fn working_hours_and_days_off_decide_who_is_eligible_and_nobody_means_the_fallback_queue() {
+        let mut d = directory();
+        let load = HashMap::new();
+        // At night c is off work: round-robin after b wraps to a.
+        assert_eq!(assigned(choose(&appeal("round-robin"), &d, &load, Some("b"), NIGHT)), "a");
+        d.employees[0].days_off = vec!["2026-11-23".into()];
+        d.employees[1].active = false;
+        match choose(&appeal("round-robin"), &d, &load, None, NIGHT) {
+            Choice::Wait { queue, reason } => {
+                assert_eq!(queue, "returns-backlog");
+                assert!(
+                    reason.contains("a has a day off")
+                        && reason.contains("b is inactive")
+                        && reason.contains("c is off work"),
+                    "{reason}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(choose(&appeal("manual"), &d, &load, None, NOON), Choice::Manual);
+    }
+}

@@ -1,0 +1,286 @@
+//! Who works on an appeal, and its SLA: assignment ([`assignment`]), operator actions
+//! ([`actions`]), SLA clocks ([`sla`]), and the dispatcher that ties them together.
+//!
+//! The dispatcher runs a few times a second. It assigns every waiting appeal it can (so an
+//! appeal that arrived while everyone was busy or off work is assigned as soon as someone
+//! frees up), moves appeals not taken in time up their department's escalation ladder, flags
+//! missed SLA deadlines with an `overdue` event and sends the department's overdue notice —
+//! through a channel adapter (the brigade's Telegram chat, an e-mail) or to a webhook.
+
+pub mod actions;
+pub mod assignment;
+pub mod sla;
+
+use crate::appeal::Appeal;
+use crate::clock::now_ms;
+use crate::directory::{Department, Directory, Notify};
+use crate::pipeline::convert;
+use crate::registry::Registry;
+use crate::runtime::wit;
+use crate::store::Store;
+use anyhow::Result;
+use assignment::Choice;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How often the dispatcher looks at the open appeals.
+const TICK: Duration = Duration::from_millis(250);
+
+/// The dispatcher.
+pub struct Dispatcher {
+    store: Store,
+    registry: Arc<Registry>,
+    /// The employee round-robin chose last, per department.
+    last: Mutex<HashMap<String, String>>,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `store`; notices go out through the registry's channel adapters.
+    pub fn new(store: Store, registry: Arc<Registry>) -> Arc<Self> {
+        Arc::new(Self { store, registry, last: Mutex::new(HashMap::new()) })
+    }
+
+    /// Starts it; it runs until the runtime stops.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let dispatcher = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = dispatcher.tick() {
+                    tracing::error!("the dispatcher failed: {e:#}");
+                }
+                tokio::time::sleep(TICK).await;
+            }
+        })
+    }
+
+    fn tick(&self) -> Result<()> {
+        let now = now_ms();
+        let directory = self.store.directory();
+        let holdings = self.store.holdings()?;
+        let mut load: HashMap<String, u32> = HashMap::new();
+        for (employee, _) in &holdings {
+            *load.entry(employee.clone()).or_default() += 1;
+        }
+        let waiting = self.store.waiting()?;
+        let open: BTreeSet<String> =
+            waiting.iter().cloned().chain(holdings.into_iter().map(|(_, a)| a)).collect();
+        for id in open {
+            let Some(appeal) = self.store.appeal(&id)? else { continue };
+            self.escalate(&appeal, &directory, now)?;
+            self.check_sla(&appeal, &directory, now)?;
+        }
+        for id in waiting {
+            let Some(appeal) = self.store.appeal(&id)? else { continue };
+            if appeal.is_waiting() {
+                self.assign(&appeal, &directory, &mut load, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Assigns a waiting appeal, or records once why it waits.
+    fn assign(
+        &self,
+        appeal: &Appeal,
+        directory: &Directory,
+        load: &mut HashMap<String, u32>,
+        now: u64,
+    ) -> Result<()> {
+        let department = appeal.work.department.clone().unwrap_or_default();
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner()).get(&department).cloned();
+        match assignment::choose(appeal, directory, load, last.as_deref(), now) {
+            Choice::Assign { employee, reason } => {
+                self.store.change_appeal(&appeal.id, |a| {
+                    if a.is_waiting() {
+                        a.work.assignee = Some(employee.clone());
+                        a.work.assigned_at = Some(now);
+                        a.record(now, "assigned", None, reason.clone());
+                    }
+                })?;
+                *load.entry(employee.clone()).or_default() += 1;
+                self.last.lock().unwrap_or_else(|e| e.into_inner()).insert(department, employee);
+            }
+            Choice::Wait { queue, reason } => {
+                if appeal.history.last().is_none_or(|e| e.stage != "waiting" || e.detail != reason) {
+                    self.store.change_appeal(&appeal.id, |a| {
+                        a.work.queue = Some(queue.clone());
+                        a.record(now, "waiting", None, format!("in queue {queue}: {reason}"));
+                    })?;
+                }
+            }
+            Choice::Manual => {}
+        }
+        Ok(())
+    }
+
+    /// Moves an appeal not taken in time to the department's next escalation level.
+    fn escalate(&self, appeal: &Appeal, directory: &Directory, now: u64) -> Result<()> {
+        let Some(department) = department(appeal, directory) else { return Ok(()) };
+        let (Some(next), Some(after)) = (&department.escalate_to, department.escalate_after_minutes) else {
+            return Ok(());
+        };
+        if appeal.work.taken_at.is_some() || now < appeal.work.since + u64::from(after) * 60_000 {
+            return Ok(());
+        }
+        let from = department.id.clone();
+        self.store.change_appeal(&appeal.id, |a| {
+            actions::move_to(a, directory, next, now);
+            a.work.escalations += 1;
+            a.record(
+                now,
+                "escalated",
+                None,
+                format!("not taken within {after} min in {from}: moved to {next}"),
+            );
+        })?;
+        tracing::info!(appeal = %appeal.id, from = %from, to = %next, "escalated");
+        Ok(())
+    }
+
+    /// Flags missed deadlines and sends the notices.
+    fn check_sla(&self, appeal: &Appeal, directory: &Directory, now: u64) -> Result<()> {
+        for (breach, due) in sla::breaches(appeal, sla::pause_limit(directory), now) {
+            let late = (now - due) / 60_000;
+            let updated = self.store.change_appeal(&appeal.id, |a| {
+                match breach {
+                    sla::Breach::Reaction => a.work.reaction_overdue_at = Some(now),
+                    sla::Breach::Resolution => a.work.resolution_overdue_at = Some(now),
+                }
+                a.record(
+                    now,
+                    "overdue",
+                    None,
+                    format!("{} deadline missed ({late} min late)", breach.name()),
+                );
+            })?;
+            tracing::warn!(appeal = %appeal.id, breach = breach.name(), "SLA deadline missed");
+            if let (Some(updated), Some(notify)) =
+                (updated, department(appeal, directory).and_then(|d| d.notify.clone()))
+            {
+                let text = notice(&updated, directory, breach);
+                let (store, registry) = (self.store.clone(), self.registry.clone());
+                tokio::spawn(async move {
+                    let outcome = send_notice(&registry, &store, &notify, &updated, &text).await;
+                    let detail = match outcome {
+                        Ok(()) => format!("sent to {} {}", notify.channel, notify.to),
+                        Err(e) => format!("to {} {} failed: {e}", notify.channel, notify.to),
+                    };
+                    let now = now_ms();
+                    if let Err(e) = store.update_appeal(&updated.id, None, |a| {
+                        a.record(now, "overdue_notice", None, detail.clone())
+                    }) {
+                        tracing::error!("recording an overdue notice failed: {e:#}");
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn department<'a>(appeal: &Appeal, directory: &'a Directory) -> Option<&'a Department> {
+    let id = appeal.work.department.as_deref()?;
+    directory.departments.iter().find(|d| d.id == id)
+}
+
+/// The text of an overdue notice.
+fn notice(appeal: &Appeal, directory: &Directory, breach: sla::Breach) -> String {
+    let name = |id: &Option<String>| {
+        id.as_ref()
+            .map(|id| directory.employees.iter().find(|e| &e.id == id).map_or(id.clone(), |e| e.name.clone()))
+            .unwrap_or_else(|| "nobody".into())
+    };
+    let department = department(appeal, directory);
+    let excerpt: String = appeal.text.chars().take(120).collect();
+    format!(
+        "Overdue ({}): appeal {} from {} in {}, assigned to {}; manager {}. \"{excerpt}\"",
+        breach.name(),
+        appeal.id,
+        appeal.channel,
+        department.map_or("-", |d| d.name.as_str()),
+        name(&appeal.work.assignee),
+        name(&department.and_then(|d| d.manager.clone())),
+    )
+}
+
+/// Sends a notice: a JSON POST to a webhook, or a message through a channel adapter's reply
+/// rendering, addressed to the chat or mailbox the directory names.
+async fn send_notice(
+    registry: &Registry,
+    store: &Store,
+    notify: &Notify,
+    appeal: &Appeal,
+    text: &str,
+) -> Result<(), String> {
+    let runtime = registry.runtime().clone();
+    let request = if notify.channel == "webhook" {
+        let body = serde_json::json!({
+            "event": "overdue",
+            "appeal": appeal.id,
+            "channel": appeal.channel,
+            "department": appeal.work.department,
+            "assignee": appeal.work.assignee,
+            "text": text,
+        });
+        wit::OutboundRequest {
+            method: "POST".into(),
+            url: notify.to.clone(),
+            headers: vec![wit::Header { name: "content-type".into(), value: "application/json".into() }],
+            body: body.to_string().into_bytes(),
+        }
+    } else {
+        let pipeline = registry.pipeline();
+        let stage = pipeline
+            .channels
+            .get(&notify.channel)
+            .cloned()
+            .ok_or(format!("no active {} adapter", notify.channel))?;
+        let target = notice_target(notify, appeal);
+        let reply = wit::OutboundReply {
+            id: ulid::Ulid::new().to_string(),
+            text: text.to_string(),
+            author: Some("ClientHub".into()),
+        };
+        let directory = store.directory();
+        let plugin = stage.clone();
+        let runtime = runtime.clone();
+        let request = tokio::task::spawn_blocking(move || {
+            runtime.render_reply(&plugin.plugin, directory, &target, &reply)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+        stage.plugin.check_url(&request.url)?;
+        request
+    };
+    let answer = runtime
+        .outbound()
+        .send(&request, crate::outbound::CALL_TIMEOUT)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    match answer.status {
+        200..=299 => Ok(()),
+        status => Err(format!("HTTP {status}")),
+    }
+}
+
+/// An appeal addressed to the notice's recipient, for the channel adapter to render.
+fn notice_target(notify: &Notify, about: &Appeal) -> wit::Appeal {
+    let mut target = convert::to_wit(about);
+    target.channel = notify.channel.clone();
+    target.platform_id = String::new();
+    target.conversation_key = format!("chat:{}", notify.to);
+    target.subject = Some(format!("Overdue appeal {}", about.id));
+    target.contact = wit::Contact {
+        name: None,
+        phone: None,
+        email: notify.to.contains('@').then(|| notify.to.clone()),
+        platform_user_id: None,
+    };
+    target.metadata = ["chat_id", "peer_id"]
+        .iter()
+        .map(|k| wit::MetaEntry { key: k.to_string(), value: notify.to.clone() })
+        .collect();
+    target
+}

@@ -1,0 +1,176 @@
+//! SLA clocks. Deadlines come from the route: the directory's topic gives the reaction time
+//! (received → taken into work) and the resolution time (received → resolved), counted in the
+//! directory's business hours when the topic says so; the router's `reaction-minutes` stands
+//! in when the topic has none. A pause stops the clock — its time is added to both deadlines —
+//! for at most the directory's pause limit. A missed deadline is flagged once.
+
+use crate::appeal::{Appeal, Work};
+use crate::calendar::Calendar;
+use crate::directory::Directory;
+
+/// Default longest pause that stops the clock.
+const DEFAULT_PAUSE_LIMIT_MINUTES: u32 = 1440;
+
+/// Sets up an appeal's work after routing: department, region and queue from the decision,
+/// and its SLA deadlines.
+pub fn start(appeal: &mut Appeal, directory: &Directory) {
+    let Some(decision) = &appeal.decision else { return };
+    let topic = decision.topic.as_ref().and_then(|t| directory.topics.iter().find(|x| &x.id == t));
+    let received = appeal.received_at;
+    let deadline = |minutes: Option<u32>| {
+        let span = u64::from(minutes?) * 60_000;
+        Some(match (topic.is_some_and(|t| t.business_hours), &directory.business_hours) {
+            (true, Some(hours)) => {
+                let calendar = Calendar {
+                    hours,
+                    days_off: &directory.holidays,
+                    utc_offset_minutes: directory.utc_offset_minutes,
+                };
+                calendar.after_working(received, span)
+            }
+            _ => received + span,
+        })
+    };
+    appeal.work = Work {
+        department: decision.department.clone(),
+        region: decision.region.clone(),
+        queue: Some(decision.queue.clone()),
+        since: received,
+        reaction_due: deadline(topic.and_then(|t| t.reaction_minutes).or(decision.reaction_minutes)),
+        resolution_due: deadline(topic.and_then(|t| t.resolution_minutes)),
+        ..Work::default()
+    };
+}
+
+/// The longest a pause stops the clock, in ms.
+pub fn pause_limit(directory: &Directory) -> u64 {
+    u64::from(directory.pause_limit_minutes.unwrap_or(DEFAULT_PAUSE_LIMIT_MINUTES)) * 60_000
+}
+
+/// Paused time that counts, now: what was counted plus the running pause, up to the limit.
+pub fn pause_credit(work: &Work, limit: u64, now: u64) -> u64 {
+    let running = work.paused_at.map_or(0, |at| now.saturating_sub(at));
+    (work.paused_ms + running).min(limit)
+}
+
+/// A missed deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Breach {
+    /// Not taken into work in time.
+    Reaction,
+    /// Not resolved in time.
+    Resolution,
+}
+
+impl Breach {
+    /// For the history and notices.
+    pub fn name(self) -> &'static str {
+        match self {
+            Breach::Reaction => "reaction",
+            Breach::Resolution => "resolution",
+        }
+    }
+}
+
+/// Deadlines the open appeal has missed by `now` and that are not flagged yet, with each
+/// effective deadline.
+pub fn breaches(appeal: &Appeal, limit: u64, now: u64) -> Vec<(Breach, u64)> {
+    let work = &appeal.work;
+    if !appeal.status.is_open() {
+        return Vec::new();
+    }
+    let credit = pause_credit(work, limit, now);
+    let mut found = Vec::new();
+    if let Some(due) = work.reaction_due.map(|d| d + credit)
+        && work.taken_at.is_none()
+        && work.reaction_overdue_at.is_none()
+        && now >= due
+    {
+        found.push((Breach::Reaction, due));
+    }
+    if let Some(due) = work.resolution_due.map(|d| d + credit)
+        && work.resolution_overdue_at.is_none()
+        && now >= due
+    {
+        found.push((Breach::Resolution, due));
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appeal::{Decision, Status};
+
+    fn routed(topic: &str, received: u64) -> Appeal {
+        Appeal {
+            status: Status::Routed,
+            received_at: received,
+            decision: Some(Decision {
+                queue: "returns".into(),
+                region: Some("msk".into()),
+                department: Some("returns".into()),
+                topic: Some(topic.into()),
+                candidates: vec![],
+                strategy: "round-robin".into(),
+                priority: "normal".into(),
+                reaction_minutes: None,
+                reason: String::new(),
+            }),
+            ..Appeal::default()
+        }
+    }
+
+    fn directory() -> Directory {
+        serde_json::from_value(serde_json::json!({
+            "departments": [{"id": "returns"}],
+            "topics": [
+                {"id": "refund", "department": "returns", "reaction_minutes": 30, "resolution_minutes": 240},
+                {"id": "office", "department": "returns", "reaction_minutes": 60, "business_hours": true}
+            ],
+            "business_hours": {"days": [1,2,3,4,5], "start": "09:00", "end": "18:00"},
+            "utc_offset_minutes": 180,
+            "pause_limit_minutes": 60
+        }))
+        .unwrap()
+    }
+
+    /// Monday 2026-11-23 12:00 Moscow.
+    const NOON: u64 = 1_795_424_400_000;
+    const MIN: u64 = 60_000;
+
+    #[test]
+    fn deadlines_come_from_the_topic_in_wall_or_business_time() {
+        let d = directory();
+        let mut a = routed("refund", NOON);
+        start(&mut a, &d);
+        assert_eq!(a.work.reaction_due, Some(NOON + 30 * MIN));
+        assert_eq!(a.work.resolution_due, Some(NOON + 240 * MIN));
+        // Received at 17:30 with 60 business minutes: due the next morning at 09:30.
+        let mut late = routed("office", NOON + 330 * MIN);
+        start(&mut late, &d);
+        assert_eq!(late.work.reaction_due, Some(NOON + (24 * 60 - 150) * MIN));
+        assert_eq!(late.work.resolution_due, None);
+    }
+
+    #[test]
+    fn a_pause_stops_the_clock_up_to_the_limit_and_a_breach_is_flagged_once() {
+        let d = directory();
+        let limit = pause_limit(&d);
+        let mut a = routed("refund", NOON);
+        start(&mut a, &d);
+        assert!(breaches(&a, limit, NOON + 29 * MIN).is_empty());
+        assert_eq!(breaches(&a, limit, NOON + 30 * MIN), [(Breach::Reaction, NOON + 30 * MIN)]);
+        // Paused at 12:10 for 20 minutes: due 12:50.
+        a.work.paused_at = Some(NOON + 10 * MIN);
+        assert!(breaches(&a, limit, NOON + 45 * MIN).is_empty());
+        // Still paused after the 60-minute limit: the clock runs again (due 13:30).
+        assert!(breaches(&a, limit, NOON + 89 * MIN).is_empty());
+        assert_eq!(breaches(&a, limit, NOON + 90 * MIN)[0].0, Breach::Reaction);
+        a.work.reaction_overdue_at = Some(NOON + 90 * MIN);
+        assert!(breaches(&a, limit, NOON + 91 * MIN).is_empty(), "flagged once");
+        a.work.taken_at = Some(NOON);
+        a.work.reaction_overdue_at = None;
+        assert!(breaches(&a, limit, NOON + 91 * MIN).is_empty(), "taken in time");
+    }
+}

@@ -1,0 +1,186 @@
+//! Assignment, operator actions, escalation and SLA clocks through the real host, with its
+//! clock advanced by the test (`--clock-control`): fair assignment and the fallback queue, an
+//! appeal assigned as soon as someone frees up, escalation after a time-out, an overdue notice
+//! to the brigade's Telegram chat, and a pause that stops the clock.
+
+use crate::platform::Platform;
+use crate::support::*;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// Two returns operators holding one appeal each at most, a supervisors level, deliveries.
+fn directory(notify_to: Option<&str>) -> Value {
+    let mut notify = Value::Null;
+    if let Some(chat) = notify_to {
+        notify = json!({"channel": "telegram", "to": chat});
+    }
+    json!({
+        "regions": [{"id": "msk", "name": "Москва", "cities": ["Москва"], "stores": ["101"]}],
+        "departments": [
+            {"id": "returns", "name": "Возвраты", "queue": "returns", "fallback_queue": "returns-backlog",
+             "escalate_to": "supervisors", "escalate_after_minutes": 20},
+            {"id": "supervisors", "name": "Старшие смены", "queue": "supervisors", "manager": "s-1", "notify": notify},
+            {"id": "delivery", "name": "Доставка", "queue": "delivery"}
+        ],
+        "employees": [
+            {"id": "e-1", "name": "Ольга", "department": "returns", "max_open": 1},
+            {"id": "e-2", "name": "Рустам", "department": "returns", "max_open": 1},
+            {"id": "s-1", "name": "Марина", "department": "supervisors"},
+            {"id": "d-1", "name": "Пётр", "department": "delivery"}
+        ],
+        "topics": [
+            {"id": "refund", "name": "Возврат", "keywords": ["вернуть"], "department": "returns",
+             "reaction_minutes": 30, "resolution_minutes": 60},
+            {"id": "shipping", "name": "Доставка", "keywords": ["доставк"], "department": "delivery"}
+        ],
+        "pause_limit_minutes": 60
+    })
+}
+
+async fn appeal_where(host: &Host, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let appeal = host.appeal(id).await;
+        if check(&appeal) {
+            return appeal;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "never {what}: {appeal:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn act(host: &Host, id: &str, verb: &str, body: Value) -> hyper::StatusCode {
+    let answer = host
+        .api
+        .send(
+            "POST",
+            &format!("/api/appeals/{id}/{verb}"),
+            Some(("application/json", body.to_string().into_bytes())),
+        )
+        .await
+        .unwrap();
+    hyper::StatusCode::from_u16(answer.status).unwrap()
+}
+
+fn last_detail(appeal: &Value, stage: &str) -> String {
+    let history = appeal["history"].as_array().unwrap();
+    let event = history
+        .iter()
+        .rev()
+        .find(|e| e["stage"] == stage)
+        .unwrap_or_else(|| panic!("no {stage}: {appeal:#}"));
+    event["detail"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fair_assignment_a_full_team_means_the_fallback_queue_and_a_free_hand_takes_it() {
+    let host = Host::start_with_clock();
+    host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(appeal_id(&host.telegram(&telegram_update(9900 + n, 900 + n, "Хочу вернуть товар")).await));
+    }
+    let first = appeal_where(&host, &ids[0], "assigned", |a| a["work"]["assignee"].is_string()).await;
+    let second = appeal_where(&host, &ids[1], "assigned", |a| a["work"]["assignee"].is_string()).await;
+    let mut holders =
+        [first["work"]["assignee"].as_str().unwrap(), second["work"]["assignee"].as_str().unwrap()];
+    holders.sort();
+    assert_eq!(holders, ["e-1", "e-2"], "one each");
+    let third = appeal_where(&host, &ids[2], "waiting", |a| {
+        a["history"].as_array().unwrap().iter().any(|e| e["stage"] == "waiting")
+    })
+    .await;
+    assert!(third["work"]["assignee"].is_null());
+    let why = last_detail(&third, "waiting");
+    assert!(why.starts_with("in queue returns-backlog") && why.contains("is full"), "{why}");
+
+    // The first is resolved: its holder frees up and takes the waiting one.
+    assert_eq!(act(&host, &ids[0], "resolve", json!({"by": "Ольга"})).await, 200);
+    let freed = first["work"]["assignee"].as_str().unwrap().to_string();
+    let third = appeal_where(&host, &ids[2], "assigned", |a| a["work"]["assignee"].is_string()).await;
+    assert_eq!(third["work"]["assignee"], freed.as_str());
+    assert!(last_detail(&third, "assigned").contains(&freed));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_chat() {
+    let telegram = Platform::start(vec![], json!({"ok": true, "result": {"message_id": 1}})).await;
+    let host = Host::start_with_clock();
+    host.api.send_json("PUT", "/api/directory", &directory(Some("-100777"))).await.unwrap();
+    let config = json!({"bot_token": "123456:ABC-def", "api_base": telegram.base});
+    host.api.send_json("PUT", "/api/plugins/telegram/config", &config).await.unwrap();
+    host.api
+        .send_json("PUT", "/api/plugins/telegram/outbound-hosts", &json!({"hosts": [telegram.authority]}))
+        .await
+        .unwrap();
+    let id = appeal_id(&host.telegram(&telegram_update(9950, 950, "Хочу вернуть товар")).await);
+    appeal_where(&host, &id, "assigned", |a| a["work"]["assignee"].is_string()).await;
+
+    host.advance_minutes(21).await;
+    let escalated = appeal_where(&host, &id, "escalated", |a| a["work"]["department"] == "supervisors").await;
+    assert!(last_detail(&escalated, "escalated").contains("not taken within 20 min in returns"));
+    let escalated = appeal_where(&host, &id, "reassigned", |a| a["work"]["assignee"] == "s-1").await;
+    assert_eq!(escalated["work"]["escalations"], 1);
+    assert!(telegram.received().is_empty(), "nothing overdue yet");
+
+    host.advance_minutes(10).await;
+    let overdue = appeal_where(&host, &id, "notified", |a| {
+        a["history"].as_array().unwrap().iter().any(|e| e["stage"] == "overdue_notice")
+    })
+    .await;
+    assert!(last_detail(&overdue, "overdue").starts_with("reaction deadline missed"));
+    assert_eq!(last_detail(&overdue, "overdue_notice"), "sent to telegram -100777");
+    let notice = telegram.received()[0].json();
+    assert_eq!(notice["chat_id"], -100777);
+    let text = notice["text"].as_str().unwrap();
+    assert!(
+        text.contains("Overdue (reaction)") && text.contains(&id) && text.contains("manager Марина"),
+        "{text}"
+    );
+    // Flagged once: more time brings no second reaction notice.
+    host.advance_minutes(1).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(telegram.received().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operator_actions_and_a_pause_that_stops_the_resolution_clock() {
+    let host = Host::start_with_clock();
+    host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
+    let id = appeal_id(&host.telegram(&telegram_update(9980, 980, "Хочу вернуть товар")).await);
+    appeal_where(&host, &id, "assigned", |a| a["work"]["assignee"].is_string()).await;
+    assert_eq!(act(&host, &id, "take", json!({"employee": "e-2", "by": "Рустам"})).await, 200);
+    assert_eq!(act(&host, &id, "take", json!({"employee": "nobody"})).await, 400);
+    assert_eq!(act(&host, &id, "resume", json!({})).await, 409, "not paused");
+
+    host.advance_minutes(5).await;
+    assert_eq!(act(&host, &id, "pause", json!({"reason": "ждём фото чека"})).await, 200);
+    host.advance_minutes(40).await; // 45 min in, 40 of them paused: the 60-minute clock is at 5.
+    host.advance_minutes(25).await; // 70 min in; paused 65, counted 60 (the limit): clock at 10.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let paused = host.appeal(&id).await;
+    assert_eq!(paused["status"], "paused");
+    assert!(paused["work"]["resolution_overdue_at"].is_null(), "{paused:#}");
+    assert_eq!(act(&host, &id, "resume", json!({})).await, 200);
+    host.advance_minutes(51).await; // The clock passes 60 minutes.
+    let overdue =
+        appeal_where(&host, &id, "resolution overdue", |a| a["work"]["resolution_overdue_at"].is_u64()).await;
+    assert!(last_detail(&overdue, "overdue").starts_with("resolution deadline missed"));
+    assert!(overdue["work"]["reaction_overdue_at"].is_null(), "taken in time");
+
+    assert_eq!(
+        act(&host, &id, "handoff", json!({"department": "delivery", "reason": "это доставка"})).await,
+        200
+    );
+    let handed = appeal_where(&host, &id, "assigned in delivery", |a| a["work"]["assignee"] == "d-1").await;
+    assert_eq!(handed["work"]["department"], "delivery");
+    assert!(last_detail(&handed, "handed_off").contains("to department delivery"));
+    assert_eq!(
+        act(&host, &id, "handoff", json!({"escalate": true})).await,
+        409,
+        "delivery has no next level"
+    );
+    assert_eq!(act(&host, &id, "resolve", json!({})).await, 200);
+    assert_eq!(act(&host, &id, "resolve", json!({})).await, 409);
+    assert_eq!(act(&host, &id, "reopen", json!({})).await, 200);
+}
