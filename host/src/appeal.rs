@@ -33,6 +33,19 @@ impl Status {
         serde_json::from_value(serde_json::Value::String(text.to_string())).ok()
     }
 
+    /// The API's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Routed => "routed",
+            Status::Dropped => "dropped",
+            Status::Triage => "triage",
+            Status::Resolved => "resolved",
+            Status::InWork => "in_work",
+            Status::Paused => "paused",
+        }
+    }
+
     /// Whether a follow-up in the same conversation joins this appeal.
     pub fn is_open(self) -> bool {
         matches!(self, Status::New | Status::Routed | Status::InWork | Status::Paused)

@@ -149,6 +149,44 @@ enum AppealsAction {
         /// Reply id.
         reply: String,
     },
+    /// Take an appeal into work.
+    Take {
+        /// Appeal id.
+        id: String,
+        /// Who takes it (an employee id); default: its assignee.
+        #[arg(long)]
+        employee: Option<String>,
+    },
+    /// Hand an appeal off to an employee, a department, or the next escalation level.
+    Handoff {
+        /// Appeal id.
+        id: String,
+        /// To this employee.
+        #[arg(long, group = "to")]
+        employee: Option<String>,
+        /// To this department.
+        #[arg(long, group = "to")]
+        department: Option<String>,
+        /// Up the department's escalation ladder.
+        #[arg(long, group = "to")]
+        escalate: bool,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Pause an appeal (waiting for the customer): its SLA clock stops, up to the limit.
+    Pause {
+        /// Appeal id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// End a pause.
+    Resume {
+        /// Appeal id.
+        id: String,
+    },
     /// Mark an appeal resolved; the customer's next message opens a new appeal.
     Resolve {
         /// Appeal id.
@@ -327,17 +365,33 @@ async fn appeals(action: AppealsAction, client: Client) -> Result<()> {
         AppealsAction::RetryReply { id, reply } => print(
             &client.send("POST", &format!("/api/appeals/{id}/replies/{reply}/retry"), None).await?.json()?,
         ),
-        AppealsAction::Resolve { id } => {
-            let appeal = client.send("POST", &format!("/api/appeals/{id}/resolve"), None).await?.json()?;
-            println!("{id} {}", appeal["status"].as_str().unwrap_or("?"));
-            Ok(())
+        AppealsAction::Take { id, employee } => {
+            act(&client, &id, "take", serde_json::json!({ "employee": employee })).await
         }
-        AppealsAction::Reopen { id } => {
-            let appeal = client.send("POST", &format!("/api/appeals/{id}/reopen"), None).await?.json()?;
-            println!("{id} {}", appeal["status"].as_str().unwrap_or("?"));
-            Ok(())
+        AppealsAction::Handoff { id, employee, department, escalate, reason } => {
+            let body = serde_json::json!({ "employee": employee, "department": department, "escalate": escalate, "reason": reason });
+            act(&client, &id, "handoff", body).await
         }
+        AppealsAction::Pause { id, reason } => {
+            act(&client, &id, "pause", serde_json::json!({ "reason": reason })).await
+        }
+        AppealsAction::Resume { id } => act(&client, &id, "resume", serde_json::json!({})).await,
+        AppealsAction::Resolve { id } => act(&client, &id, "resolve", serde_json::json!({})).await,
+        AppealsAction::Reopen { id } => act(&client, &id, "reopen", serde_json::json!({})).await,
     }
+}
+
+/// An operator action; prints the appeal's id, status, assignee and department.
+async fn act(client: &Client, id: &str, verb: &str, body: serde_json::Value) -> Result<()> {
+    let appeal = client.send_json("POST", &format!("/api/appeals/{id}/{verb}"), &body).await?;
+    let field = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    println!(
+        "{id} {} assignee {} department {}",
+        field(&appeal["status"]),
+        field(&appeal["work"]["assignee"]),
+        field(&appeal["work"]["department"])
+    );
+    Ok(())
 }
 
 async fn directory(action: DirectoryAction, client: Client) -> Result<()> {

@@ -73,6 +73,10 @@ async fn reply_resolve_and_allow_hosts_commands() {
     assert!(queued.starts_with("reply ") && queued.trim_end().ends_with(" queued"), "{queued}");
     crate::platform::wait_for_reply(&host, &id, "sent").await;
     assert_eq!(api.received()[0].json()["text"], "Ответ");
-    assert_eq!(cli(&host, &["appeals", "resolve", &id]).trim(), format!("{id} resolved"));
-    assert_eq!(cli(&host, &["appeals", "reopen", &id]).trim(), format!("{id} routed"));
+    assert!(
+        cli(&host, &["appeals", "pause", &id, "--reason", "ждём чек"]).starts_with(&format!("{id} paused "))
+    );
+    assert!(cli(&host, &["appeals", "resume", &id]).starts_with(&format!("{id} routed ")));
+    assert!(cli(&host, &["appeals", "resolve", &id]).starts_with(&format!("{id} resolved ")));
+    assert!(cli(&host, &["appeals", "reopen", &id]).starts_with(&format!("{id} routed ")));
 }

@@ -184,3 +184,98 @@ async fn operator_actions_and_a_pause_that_stops_the_resolution_clock() {
     assert_eq!(act(&host, &id, "resolve", json!({})).await, 409);
     assert_eq!(act(&host, &id, "reopen", json!({})).await, 200);
 }
+
+fn near(value: &Value, expected: f64) -> bool {
+    value.as_f64().is_some_and(|v| (v - expected).abs() < 0.25)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_and_metrics_match_hand_computed_values() {
+    let host = Host::start_with_clock();
+    host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
+    let mut refunds = Vec::new();
+    for n in 0..3 {
+        refunds
+            .push(appeal_id(&host.telegram(&telegram_update(9990 + n, 990 + n, "Хочу вернуть товар")).await));
+    }
+    let shipping = appeal_id(&host.telegram(&telegram_update(9995, 995, "Когда доставка?")).await);
+    let dropped = appeal_id(&host.telegram(&telegram_update(9996, 996, "Участвую! #конкурс")).await);
+    let a1 = appeal_where(&host, &refunds[0], "assigned", |a| a["work"]["assignee"].is_string()).await;
+    let a2 = appeal_where(&host, &refunds[1], "assigned", |a| a["work"]["assignee"].is_string()).await;
+
+    // A1 taken at 10 min and resolved at 40; A2 taken at 20; A3 never: it escalates to the
+    // supervisors at 20 and misses its 30-minute reaction deadline there; the shipping appeal
+    // is never taken (no SLA on its topic).
+    host.advance_minutes(10).await;
+    assert_eq!(act(&host, &refunds[0], "take", json!({"employee": a1["work"]["assignee"]})).await, 200);
+    host.advance_minutes(10).await;
+    assert_eq!(act(&host, &refunds[1], "take", json!({"employee": a2["work"]["assignee"]})).await, 200);
+    host.advance_minutes(20).await;
+    assert_eq!(act(&host, &refunds[0], "resolve", json!({})).await, 200);
+    appeal_where(&host, &refunds[2], "overdue", |a| a["work"]["reaction_overdue_at"].is_u64()).await;
+
+    let by_department = host.api.get_json("/api/reports/appeals?by=department").await.unwrap();
+    assert_eq!(
+        by_department,
+        json!([{"department": "-", "appeals": 1}, {"department": "delivery", "appeals": 1},
+               {"department": "returns", "appeals": 2}, {"department": "supervisors", "appeals": 1}])
+    );
+    let by_status = host.api.get_json("/api/reports/appeals?by=status").await.unwrap();
+    let count = |status: &str| {
+        by_status.as_array().unwrap().iter().find(|r| r["status"] == status).map(|r| r["appeals"].clone())
+    };
+    assert_eq!(
+        (count("resolved"), count("in_work"), count("dropped")),
+        (Some(json!(1)), Some(json!(1)), Some(json!(1)))
+    );
+
+    let times = host.api.get_json("/api/reports/times?by=topic").await.unwrap();
+    let refund = times.as_array().unwrap().iter().find(|r| r["topic"] == "refund").unwrap().clone();
+    assert_eq!(
+        (refund["reaction_count"].clone(), refund["resolution_count"].clone()),
+        (json!(2), json!(1)),
+        "{refund}"
+    );
+    assert!(near(&refund["reaction_avg_min"], 15.0) && near(&refund["reaction_p90_min"], 20.0), "{refund}");
+    assert!(
+        near(&refund["resolution_avg_min"], 40.0) && near(&refund["resolution_p90_min"], 40.0),
+        "{refund}"
+    );
+
+    let overdue = host.api.get_json("/api/reports/overdue?by=department").await.unwrap();
+    assert_eq!(overdue.as_array().unwrap().len(), 1, "{overdue}");
+    let supervisors = &overdue[0];
+    assert_eq!(
+        (supervisors["department"].clone(), supervisors["reaction_overdue"].clone()),
+        (json!("supervisors"), json!(1))
+    );
+    assert!(near(&supervisors["avg_overdue_min"], 10.0), "{overdue}");
+
+    let dropped_report = host.api.get_json("/api/reports/dropped").await.unwrap();
+    assert_eq!(
+        dropped_report,
+        json!([{"filter": "contest-filter@0.1.0", "reason": "contest hashtag #конкурс", "appeals": 1}])
+    );
+    let csv = host.api.send("GET", "/api/reports/appeals?by=channel&format=csv", None).await.unwrap();
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert_eq!(String::from_utf8_lossy(&csv.body), "channel,appeals\ntelegram,5\n");
+    let none = host.api.get_json("/api/reports/appeals?from=2020-01-01&to=2020-01-02").await.unwrap();
+    assert_eq!(none, json!([]));
+    assert_eq!(host.api.send("GET", "/api/reports/appeals?by=colour", None).await.unwrap().status, 400);
+    assert_eq!(host.anonymous.send("GET", "/api/reports/appeals", None).await.unwrap().status, 401);
+
+    let metrics =
+        String::from_utf8(host.anonymous.send("GET", "/metrics", None).await.unwrap().body.to_vec()).unwrap();
+    for line in [
+        "clienthub_appeals_total{channel=\"telegram\",status=\"routed\"} 4",
+        "clienthub_appeals_total{channel=\"telegram\",status=\"dropped\"} 1",
+        "clienthub_sla_breaches_total{deadline=\"reaction\",department=\"supervisors\"} 1",
+        "clienthub_outbox_depth{outbox=\"crm\"} 0",
+        "clienthub_appeals_open 3",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    assert!(metrics.contains("clienthub_plugin_calls_total{plugin=\"telegram@0.2.0\"}"));
+    assert!(metrics.contains("clienthub_plugin_call_seconds_bucket{le="), "{metrics}");
+    let _ = (shipping, dropped);
+}

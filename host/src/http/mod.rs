@@ -1,5 +1,5 @@
 //! The HTTP face of the host: webhooks (`/hooks/{channel}`), the admin and appeals API
-//! (`/api/...`, bearer token) and `/healthz`, on hyper's HTTP/1 server.
+//! (`/api/...`, bearer token), `/healthz` and `/metrics`, on hyper's HTTP/1 server.
 //!
 //! [`serve`] accepts connections until its shutdown future resolves; [`App`] holds what the
 //! handlers share.
@@ -8,6 +8,7 @@ mod admin;
 mod appeals;
 mod hooks;
 mod reply;
+mod reports;
 
 use crate::registry::Registry;
 use crate::store::Store;
@@ -92,6 +93,13 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
     let method = request.method().clone();
     match (method.clone(), segments.as_slice()) {
         (Method::GET, ["healthz"]) => json(200, &health(app)),
+        (Method::GET, ["metrics"]) => match crate::metrics::render(&app.store) {
+            Ok(text) => hyper::Response::builder()
+                .header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+                .body(Body::new(text.into()))
+                .expect("a valid response"),
+            Err(e) => error(500, &format!("{e:#}")),
+        },
         // Sub-paths reach the channel's adapter too (`/hooks/mango/events/summary`).
         (Method::GET | Method::POST, ["hooks", channel, ..]) => {
             hooks::handle(app, channel.to_string(), request).await
@@ -104,6 +112,9 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
             match segments.as_slice() {
                 ["api", "appeals", ..] => appeals::handle(app, &method, &segments[2..], request).await,
                 ["api", "clock", "advance"] if method == Method::POST => clock(app, request).await,
+                ["api", "reports", ..] => {
+                    reports::handle(app, &method, &segments[2..], request.uri().query()).await
+                }
                 ["api", "plugins", ..] | ["api", "directory"] => {
                     admin::handle(app, &method, &segments[1..], request).await
                 }

@@ -195,6 +195,7 @@ impl Pipeline {
         if let Claim::Seen(existing) = store.insert_appeal(&mut appeal, to_crm)? {
             return Ok(duplicate(raw, &appeal.platform_id, existing));
         }
+        crate::metrics::appeal_stored(&appeal.channel, appeal.status.name());
         tracing::info!(
             appeal = %appeal.id,
             channel = %appeal.channel,
@@ -299,6 +300,7 @@ impl Pipeline {
         appeal.record(raw.received_at, "received", None, format!("raw request {}", raw.id));
         let appeal = triage(appeal, &adapter.label, error.clone());
         store.put_appeal(&appeal)?;
+        crate::metrics::appeal_stored(&appeal.channel, appeal.status.name());
         store.set_raw_outcome(raw, format!("triage {id}: {error}"))?;
         tracing::warn!(appeal = %id, channel = %raw.channel, "request kept in triage: {error}");
         Ok(id)

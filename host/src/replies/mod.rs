@@ -347,6 +347,7 @@ fn record(
         }
     };
     tracing::info!(appeal = %appeal.id, reply = reply_id, "{detail}");
+    crate::metrics::reply_attempt(&appeal.channel, stage.trim_start_matches("reply_"));
     appeal.record(now, stage, plugin.clone(), detail);
 }
 

@@ -355,7 +355,17 @@ impl Runtime {
             }
             None => self.instantiate(plugin, directory)?,
         };
-        match call(&warm.instance, &mut warm.store) {
+        let started = std::time::Instant::now();
+        let outcome = call(&warm.instance, &mut warm.store);
+        let result = outcome.map_err(|error| self.classify(error, &warm.store));
+        let kind = result.as_ref().err().map(|e| match e {
+            CallError::Timeout(_) => "timeout",
+            CallError::OutOfMemory(_) => "out_of_memory",
+            CallError::Trap(_) => "trap",
+            CallError::Plugin(_) => "plugin",
+        });
+        crate::metrics::plugin_call(&plugin.grants.label, started.elapsed(), kind);
+        match result {
             Ok(value) => {
                 if warm.store.data().stderr.contents().is_empty() {
                     let mut idle = plugin.warm.lock().unwrap_or_else(|e| e.into_inner());
@@ -365,7 +375,7 @@ impl Runtime {
                 }
                 Ok(value)
             }
-            Err(error) => Err(self.classify(error, &warm.store)),
+            Err(error) => Err(error),
         }
     }
 

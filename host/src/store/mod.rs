@@ -198,6 +198,21 @@ impl Store {
         Ok(out)
     }
 
+    /// Calls `visit` with every appeal received in `[from, to)` (ms since the epoch).
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn appeals_received(&self, from: u64, to: u64, mut visit: impl FnMut(Appeal)) -> Result<()> {
+        for entry in self.appeals.iter() {
+            let (_, bytes) = entry?;
+            let appeal: Appeal = serde_json::from_slice(&bytes)?;
+            if (from..to).contains(&appeal.received_at) {
+                visit(appeal);
+            }
+        }
+        Ok(())
+    }
+
     /// Number of appeals stored.
     pub fn appeal_count(&self) -> usize {
         self.appeals.len()

@@ -67,7 +67,7 @@ impl Dispatcher {
             waiting.iter().cloned().chain(holdings.into_iter().map(|(_, a)| a)).collect();
         for id in open {
             let Some(appeal) = self.store.appeal(&id)? else { continue };
-            self.escalate(&appeal, &directory, now)?;
+            let appeal = self.escalate(appeal, &directory, now)?;
             self.check_sla(&appeal, &directory, now)?;
         }
         for id in waiting {
@@ -114,28 +114,25 @@ impl Dispatcher {
         Ok(())
     }
 
-    /// Moves an appeal not taken in time to the department's next escalation level.
-    fn escalate(&self, appeal: &Appeal, directory: &Directory, now: u64) -> Result<()> {
-        let Some(department) = department(appeal, directory) else { return Ok(()) };
+    /// Moves an appeal not taken in time to the department's next escalation level; the
+    /// appeal as it is now.
+    fn escalate(&self, appeal: Appeal, directory: &Directory, now: u64) -> Result<Appeal> {
+        let Some(department) = department(&appeal, directory) else { return Ok(appeal) };
         let (Some(next), Some(after)) = (&department.escalate_to, department.escalate_after_minutes) else {
-            return Ok(());
+            return Ok(appeal);
         };
         if appeal.work.taken_at.is_some() || now < appeal.work.since + u64::from(after) * 60_000 {
-            return Ok(());
+            return Ok(appeal);
         }
         let from = department.id.clone();
-        self.store.change_appeal(&appeal.id, |a| {
+        let detail = format!("not taken within {after} min in {from}: moved to {next}");
+        let moved = self.store.change_appeal(&appeal.id, |a| {
             actions::move_to(a, directory, next, now);
             a.work.escalations += 1;
-            a.record(
-                now,
-                "escalated",
-                None,
-                format!("not taken within {after} min in {from}: moved to {next}"),
-            );
+            a.record(now, "escalated", None, detail.clone());
         })?;
         tracing::info!(appeal = %appeal.id, from = %from, to = %next, "escalated");
-        Ok(())
+        Ok(moved.unwrap_or(appeal))
     }
 
     /// Flags missed deadlines and sends the notices.
@@ -155,6 +152,7 @@ impl Dispatcher {
                 );
             })?;
             tracing::warn!(appeal = %appeal.id, breach = breach.name(), "SLA deadline missed");
+            crate::metrics::sla_breach(breach.name(), appeal.work.department.as_deref().unwrap_or("-"));
             if let (Some(updated), Some(notify)) =
                 (updated, department(appeal, directory).and_then(|d| d.notify.clone()))
             {

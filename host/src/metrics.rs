@@ -1,0 +1,128 @@
+//! `/metrics` in the Prometheus text format (`prometheus-client`): appeals taken in by channel
+//! and status, plugin calls, errors and latency per `name@version`, outbox depths, open
+//! appeals, SLA breaches and reply outcomes. Counters are process-wide (since start); gauges
+//! are read from the store at each scrape.
+
+use crate::store::Store;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Intake {
+    channel: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Plugin {
+    plugin: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PluginError {
+    plugin: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outbox {
+    outbox: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Breach {
+    deadline: String,
+    department: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplyOutcome {
+    channel: String,
+    outcome: String,
+}
+
+/// The metric families.
+struct Metrics {
+    registry: Registry,
+    appeals: Family<Intake, Counter>,
+    calls: Family<Plugin, Counter>,
+    errors: Family<PluginError, Counter>,
+    latency: Family<Plugin, Histogram, fn() -> Histogram>,
+    outbox: Family<Outbox, Gauge>,
+    open: Gauge,
+    breaches: Family<Breach, Counter>,
+    replies: Family<ReplyOutcome, Counter>,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::with_prefix("clienthub");
+    let appeals = Family::<Intake, Counter>::default();
+    registry.register("appeals", "Appeals stored, by channel and status at intake", appeals.clone());
+    let calls = Family::<Plugin, Counter>::default();
+    registry.register("plugin_calls", "Plugin calls, by plugin@version", calls.clone());
+    let errors = Family::<PluginError, Counter>::default();
+    registry.register("plugin_errors", "Failed plugin calls, by plugin@version and kind", errors.clone());
+    let latency: Family<Plugin, Histogram, fn() -> Histogram> =
+        Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.000_005, 4.0, 10)));
+    registry.register("plugin_call_seconds", "Plugin call latency, by plugin@version", latency.clone());
+    let outbox = Family::<Outbox, Gauge>::default();
+    registry.register("outbox_depth", "Items waiting in an outbox (replies, crm)", outbox.clone());
+    let open = Gauge::default();
+    registry.register("appeals_open", "Open appeals waiting for or held by an employee", open.clone());
+    let breaches = Family::<Breach, Counter>::default();
+    registry.register("sla_breaches", "Missed SLA deadlines, by deadline and department", breaches.clone());
+    let replies = Family::<ReplyOutcome, Counter>::default();
+    registry.register("replies", "Reply attempts, by channel and outcome", replies.clone());
+    Metrics { registry, appeals, calls, errors, latency, outbox, open, breaches, replies }
+});
+
+/// An appeal stored with this status.
+pub fn appeal_stored(channel: &str, status: &str) {
+    METRICS.appeals.get_or_create(&Intake { channel: channel.into(), status: status.into() }).inc();
+}
+
+/// A plugin call and how long it took; `error` names the failure kind, if it failed.
+pub fn plugin_call(plugin: &str, elapsed: Duration, error: Option<&str>) {
+    let label = Plugin { plugin: plugin.into() };
+    METRICS.calls.get_or_create(&label).inc();
+    METRICS.latency.get_or_create(&label).observe(elapsed.as_secs_f64());
+    if let Some(kind) = error {
+        METRICS.errors.get_or_create(&PluginError { plugin: plugin.into(), kind: kind.into() }).inc();
+    }
+}
+
+/// A missed SLA deadline.
+pub fn sla_breach(deadline: &str, department: &str) {
+    METRICS
+        .breaches
+        .get_or_create(&Breach { deadline: deadline.into(), department: department.into() })
+        .inc();
+}
+
+/// A reply attempt's outcome (`sent`, `retry`, `failed`).
+pub fn reply_attempt(channel: &str, outcome: &str) {
+    METRICS.replies.get_or_create(&ReplyOutcome { channel: channel.into(), outcome: outcome.into() }).inc();
+}
+
+/// The text exposition, with the gauges read from `store` now.
+///
+/// # Errors
+/// When the store cannot be read.
+pub fn render(store: &Store) -> anyhow::Result<String> {
+    let depth = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    METRICS
+        .outbox
+        .get_or_create(&Outbox { outbox: "replies".into() })
+        .set(depth(store.queued_replies()?.len()));
+    METRICS.outbox.get_or_create(&Outbox { outbox: "crm".into() }).set(depth(store.crm_queue_len()));
+    METRICS.open.set(depth(store.waiting()?.len() + store.holdings()?.len()));
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &METRICS.registry)?;
+    Ok(text)
+}
