@@ -10,7 +10,9 @@
 //! (`failed`: a bad field, expired credentials) keeps the appeal queued, visible with its error,
 //! and tried again every ten minutes. Exactly once in the CRM rests on the connector looking
 //! the appeal up by its id before creating it, so a crash between the CRM's answer and the
-//! record does not make a second deal.
+//! record does not make a second deal. The conversation before delivery and every later
+//! message of the customer follow as notes on the record's timeline (`add-note`), from a second
+//! queue emptied after the appeals.
 
 use crate::appeal::{Appeal, CrmLink};
 use crate::clock::now_ms;
@@ -72,28 +74,100 @@ impl CrmDelivery {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Delivers the queued appeals in order until the CRM asks to wait.
+    /// Delivers the queued appeals in order, then the queued notes, until the CRM asks to wait.
     async fn deliver_due(&self) -> Result<()> {
         let Some(crm) = self.registry.pipeline().crm.clone() else {
             return Ok(());
         };
+        if self.deliver_appeals(&crm).await? {
+            self.deliver_notes(&crm).await?;
+        }
+        Ok(())
+    }
+
+    /// The queued notes, in order; a note whose appeal has no CRM record yet waits for it.
+    async fn deliver_notes(&self, crm: &Arc<Stage>) -> Result<()> {
+        for (key, appeal_id, text) in self.store.crm_notes()? {
+            if self.state().hold_until > now_ms() {
+                return Ok(());
+            }
+            let Some(appeal) = self.store.appeal(&appeal_id)? else {
+                self.store.crm_note_sent(&key)?;
+                continue;
+            };
+            let Some(link) = appeal.crm.clone() else { continue };
+            let record = wit::CrmRecord { entity: link.entity, id: link.id, url: link.url };
+            let (runtime, stage, wit_appeal) =
+                (self.registry.runtime().clone(), crm.clone(), convert::to_wit(&appeal));
+            let outcome = tokio::task::spawn_blocking(move || {
+                runtime.add_note(&stage.plugin, &record, &wit_appeal, &text)
+            })
+            .await?;
+            let now = now_ms();
+            match outcome {
+                Ok(Ok(())) => {
+                    self.store.crm_note_sent(&key)?;
+                    self.state().unavailable = 0;
+                }
+                Ok(Err(wit::CrmError::Retry(later))) => {
+                    self.hold(later.after_ms, now);
+                    return Ok(());
+                }
+                Ok(Err(wit::CrmError::Failed(error))) => {
+                    // The record refuses notes (deleted, say): recorded, and the note given up.
+                    self.record(
+                        &appeal.id,
+                        now,
+                        "crm_failed",
+                        Some(crm.label.clone()),
+                        format!("a note was refused: {error}"),
+                    )?;
+                    self.store.crm_note_sent(&key)?;
+                }
+                Err(failure) => {
+                    self.record(
+                        &appeal.id,
+                        now,
+                        "crm_failed",
+                        Some(crm.label.clone()),
+                        format!("a note failed: {failure}"),
+                    )?;
+                    self.store.crm_note_sent(&key)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The queue waits: the CRM's wait when it names one, else 1 s doubling up to a minute.
+    fn hold(&self, after_ms: Option<u64>, now: u64) -> Duration {
+        let mut state = self.state();
+        state.unavailable += 1;
+        let backoff = FIRST_HOLD.saturating_mul(1 << (state.unavailable - 1).min(10)).min(MAX_HOLD);
+        let wait = after_ms.map(Duration::from_millis).unwrap_or(backoff);
+        state.hold_until = now + wait.as_millis() as u64;
+        wait
+    }
+
+    /// Delivers the queued appeals in order; false when the CRM asked the queue to wait.
+    async fn deliver_appeals(&self, crm: &Arc<Stage>) -> Result<bool> {
         for appeal_id in self.store.crm_queue()? {
             let now = now_ms();
             if self.state().hold_until > now {
-                return Ok(());
+                return Ok(false);
             }
             if self.state().refused.get(&appeal_id).is_some_and(|(at, _)| *at > now) {
                 continue;
             }
             let Some(appeal) = self.store.appeal(&appeal_id)? else {
-                self.store.crm_delivered(&appeal_id, |_| {})?;
+                self.store.crm_delivered(&appeal_id, |_| {}, |_| None)?;
                 continue;
             };
-            if !self.deliver(&crm, appeal).await? {
-                return Ok(());
+            if !self.deliver(crm, appeal).await? {
+                return Ok(false);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// One delivery; false when the CRM asked the queue to wait.
@@ -120,10 +194,14 @@ impl CrmDelivery {
                     url: record.url,
                     delivered_at: now,
                 };
-                self.store.crm_delivered(&appeal.id, |a| {
-                    a.crm = Some(link.clone());
-                    a.record(now, "crm_delivered", label.clone(), detail.clone());
-                })?;
+                self.store.crm_delivered(
+                    &appeal.id,
+                    |a| {
+                        a.crm = Some(link.clone());
+                        a.record(now, "crm_delivered", label.clone(), detail.clone());
+                    },
+                    conversation,
+                )?;
                 self.store.commit().await?;
                 let mut state = self.state();
                 state.unavailable = 0;
@@ -183,6 +261,19 @@ impl CrmDelivery {
             .update_appeal(appeal_id, None, |a| a.record(now, stage, plugin.clone(), detail.clone()))?;
         Ok(())
     }
+}
+
+/// The conversation before delivery (the follow-ups that joined the appeal), as the record's
+/// first note; none when there was none.
+fn conversation(appeal: &Appeal) -> Option<String> {
+    let messages: Vec<String> =
+        appeal.history.iter().filter(|e| e.stage == "message").map(|e| format!("- {}", e.detail)).collect();
+    (!messages.is_empty()).then(|| format!("Customer messages after the first:\n{}", messages.join("\n")))
+}
+
+/// A later message of the customer, for the CRM record's timeline.
+pub fn follow_up_note(channel: &str, text: &str) -> String {
+    format!("Customer ({channel}): {text}")
 }
 
 /// The router's decision as metadata for the connector: `route_queue`, `route_region`,

@@ -116,6 +116,16 @@ pub trait Channel {
         Err(CrmError::Failed("this channel is not a CRM connector".into()))
     }
 
+    /// CRM connectors: adds `text` to the timeline of the record the appeal became (the
+    /// conversation before delivery, then each later message of the customer).
+    ///
+    /// # Errors
+    /// As [`Channel::deliver`].
+    fn add_note(record: CrmRecord, appeal: Appeal, text: String) -> Result<(), CrmError> {
+        let _ = (record, appeal, text);
+        Err(CrmError::Failed("this channel is not a CRM connector".into()))
+    }
+
     /// CRM connectors: reads one webhook from the CRM — replies to send through each appeal's
     /// own channel, and status changes. The default passes the request to [`Channel::handle`]
     /// and keeps its reply commands.
@@ -202,6 +212,13 @@ macro_rules! export_channel {
                     assignee: ::core::option::Option<$crate::CrmAssignee>,
                 ) -> ::core::result::Result<$crate::CrmRecord, $crate::CrmError> {
                     <$plugin as $crate::Channel>::deliver(appeal, assignee)
+                }
+                fn add_note(
+                    record: $crate::CrmRecord,
+                    appeal: $crate::Appeal,
+                    text: ::std::string::String,
+                ) -> ::core::result::Result<(), $crate::CrmError> {
+                    <$plugin as $crate::Channel>::add_note(record, appeal, text)
                 }
                 fn handle_event(
                     request: $crate::HttpRequest,

@@ -256,6 +256,14 @@ async fn a_reply_written_in_bitrix24_leaves_through_telegram_and_a_won_stage_res
     let appeal = delivered(&host, &id).await;
     let deal = appeal["crm"]["id"].as_str().unwrap().to_string();
     assert_eq!(deal, "7", "the fixtures' events name deal 7 and comment 311");
+    // A later message of the customer goes onto the deal's timeline.
+    assert_eq!(appeal_id(&host.telegram(&telegram_update(9802, 801, "Чек приложу вечером")).await), id);
+    eventually("the follow-up is on the deal's timeline", async || {
+        portal.lock().unwrap().comments.iter().any(|c| {
+            c["ENTITY_ID"] == json!(deal) && c["COMMENT"] == "Customer (telegram): Чек приложу вечером"
+        })
+    })
+    .await;
     {
         let mut portal = portal.lock().unwrap();
         portal.comments.push(json!({"ID": "311", "ENTITY_ID": deal, "ENTITY_TYPE": "deal",

@@ -183,6 +183,12 @@ impl Pipeline {
             match updated {
                 Some(Claim::Seen(existing)) => return Ok(duplicate(raw, &message.platform_id, existing)),
                 Some(Claim::New) => {
+                    if open.crm.is_some() {
+                        store.queue_crm_note(
+                            &open.id,
+                            &crate::delivery::follow_up_note(&raw.channel, &detail),
+                        )?;
+                    }
                     tracing::info!(appeal = %open.id, channel = %raw.channel, "follow-up joined its appeal");
                     return Ok((Some(open.id.clone()), format!("follow-up to {}", open.id)));
                 }

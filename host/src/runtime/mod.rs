@@ -486,6 +486,25 @@ impl Runtime {
         })
     }
 
+    /// A CRM connector's note on a record's timeline.
+    ///
+    /// # Errors
+    /// When the plugin fails (see [`CallError`]).
+    pub fn add_note(
+        &self,
+        plugin: &LoadedPlugin,
+        record: &wit::CrmRecord,
+        appeal: &wit::Appeal,
+        text: &str,
+    ) -> Result<Result<(), wit::CrmError>, CallError> {
+        self.call(plugin, Default::default(), |instance, store| match instance {
+            Instance::Extended(i) => {
+                i.clienthub_plugin_crm_connector().call_add_note(store, record, appeal, text)
+            }
+            _ => Ok(Err(wit::CrmError::Failed("the plugin is not a CRM connector".into()))),
+        })
+    }
+
     /// A CRM connector's reading of one webhook from its CRM.
     ///
     /// # Errors

@@ -38,6 +38,7 @@ pub struct Store {
     outbox: sled::Tree,
     reply_messages: sled::Tree,
     crm_outbox: sled::Tree,
+    crm_notes: sled::Tree,
     waiting: sled::Tree,
     holding: sled::Tree,
     directory: Arc<RwLock<Arc<Directory>>>,
@@ -87,6 +88,7 @@ impl Store {
             outbox: tree("reply_outbox")?,
             reply_messages: tree("reply_messages")?,
             crm_outbox: tree("crm_outbox")?,
+            crm_notes: tree("crm_notes")?,
             waiting: tree("waiting")?,
             holding: tree("holding")?,
             settings,
@@ -440,23 +442,69 @@ impl Store {
         self.crm_outbox.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
     }
 
-    /// How many appeals wait for the CRM.
+    /// How many appeals and notes wait for the CRM.
     pub fn crm_queue_len(&self) -> usize {
-        self.crm_outbox.len()
+        self.crm_outbox.len() + self.crm_notes.len()
     }
 
     /// Records the CRM delivery of an appeal (`change` sets its link and history) and takes it
-    /// out of the CRM outbox, in one transaction.
+    /// out of the CRM outbox; the note `note` makes of the recorded appeal (its conversation so
+    /// far) is queued for the record's timeline — all in one transaction.
     ///
     /// # Errors
     /// On storage failure or a corrupt record.
-    pub fn crm_delivered(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<()> {
-        let outcome = (&self.appeals, &self.crm_outbox).transaction(|(appeals, crm)| {
-            change_in(appeals, appeal_id, &change)?;
-            crm.remove(appeal_id.as_bytes())?;
-            Ok(())
-        });
+    pub fn crm_delivered(
+        &self,
+        appeal_id: &str,
+        change: impl Fn(&mut Appeal),
+        note: impl Fn(&Appeal) -> Option<String>,
+    ) -> Result<()> {
+        let note_key = ulid::Ulid::new().to_string();
+        let outcome =
+            (&self.appeals, &self.crm_outbox, &self.crm_notes).transaction(|(appeals, crm, notes)| {
+                if let Some(appeal) = change_in(appeals, appeal_id, &change)?
+                    && let Some(text) = note(&appeal)
+                {
+                    notes.insert(note_key.as_bytes(), pair_key(appeal_id, &text))?;
+                }
+                crm.remove(appeal_id.as_bytes())?;
+                Ok(())
+            });
         transaction_result(outcome)
+    }
+
+    /// Queues a note for the CRM record of an appeal (a later message of the customer).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn queue_crm_note(&self, appeal_id: &str, text: &str) -> Result<()> {
+        self.crm_notes.insert(ulid::Ulid::new().to_string().as_bytes(), pair_key(appeal_id, text))?;
+        Ok(())
+    }
+
+    /// Notes waiting for the CRM, oldest first: (key, appeal id, text).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn crm_notes(&self) -> Result<Vec<(String, String, String)>> {
+        self.crm_notes
+            .iter()
+            .map(|entry| {
+                let (key, value) = entry?;
+                let value = String::from_utf8_lossy(&value).into_owned();
+                let (appeal, text) = value.split_once('\0').unwrap_or((&value, ""));
+                Ok((String::from_utf8_lossy(&key).into_owned(), appeal.to_string(), text.to_string()))
+            })
+            .collect()
+    }
+
+    /// Drops a sent note.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn crm_note_sent(&self, key: &str) -> Result<()> {
+        self.crm_notes.remove(key.as_bytes())?;
+        Ok(())
     }
 
     /// The appeal a conversation's last message belongs to.

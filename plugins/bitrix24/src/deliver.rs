@@ -152,3 +152,14 @@ fn contact(webhook: &str, appeal: &Appeal, deal: &Map<String, Value>) -> Result<
     let created = call(webhook, "crm.contact.add", &json!({ "fields": fields }))?;
     Ok(id(&created))
 }
+
+/// A timeline comment on the record.
+pub fn note(config: &Config, record: &CrmRecord, text: &str) -> Result<(), CrmError> {
+    let webhook = config
+        .webhook_url
+        .as_deref()
+        .ok_or_else(|| CrmError::Failed("webhook_url is not configured".into()))?;
+    let fields =
+        json!({ "fields": { "ENTITY_ID": record.id, "ENTITY_TYPE": record.entity, "COMMENT": text } });
+    call(webhook, "crm.timeline.comment.add", &fields).map(|_| ())
+}

@@ -6,7 +6,8 @@
 //! `UF_CRM_*` fields, and for a deal a contact with `PHONE`/`EMAIL` multi-fields (found by
 //! `crm.duplicate.findbycomm` or created); attachments go into a timeline comment. The appeal id
 //! is the record's `ORIGIN_ID` (with `ORIGINATOR_ID` = `clienthub`) and is looked up first, so a
-//! repeated delivery never makes a second record. `QUERY_LIMIT_EXCEEDED` (503) and outages
+//! repeated delivery never makes a second record. The conversation and each later message of
+//! the customer are added as timeline comments ([`deliver::note`]). `QUERY_LIMIT_EXCEEDED` (503) and outages
 //! are `retry`; other errors `failed`.
 //!
 //! **Events** ([`events`]): Bitrix24's outgoing webhooks / event handlers post
@@ -78,6 +79,11 @@ impl Channel for Bitrix24 {
     fn deliver(appeal: Appeal, assignee: Option<CrmAssignee>) -> Result<CrmRecord, CrmError> {
         let config: Config = clienthub_sdk::config::get().map_err(CrmError::Failed)?;
         deliver::deliver(&config, &appeal, assignee.as_ref())
+    }
+
+    fn add_note(record: CrmRecord, _: Appeal, text: String) -> Result<(), CrmError> {
+        let config: Config = clienthub_sdk::config::get().map_err(CrmError::Failed)?;
+        deliver::note(&config, &record, &text)
     }
 
     fn handle_event(request: HttpRequest) -> Result<CrmOutput, AdapterError> {

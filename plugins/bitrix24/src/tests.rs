@@ -127,3 +127,17 @@ fn unconfigured_it_is_no_crm_connector() {
     assert_eq!(Harness::new().run(Bitrix24::crm_name), None);
     assert_eq!(Harness::new().with_config(CONFIG).run(Bitrix24::crm_name).as_deref(), Some("bitrix24"));
 }
+
+#[test]
+fn a_note_is_a_timeline_comment_on_the_record() {
+    let mut h = Harness::new().with_config(CONFIG).with_http_answer(Ok(answer(200, &json!({"result": 312}))));
+    let record = CrmRecord { entity: "deal".into(), id: "7".into(), url: None };
+    h.run(|| Bitrix24::add_note(record, customer_appeal(), "Customer (telegram): ещё вопрос".into()))
+        .unwrap();
+    let calls = bodies(&h);
+    assert_eq!(calls[0].0, "crm.timeline.comment.add.json");
+    assert_eq!(
+        calls[0].1,
+        json!({"fields": {"ENTITY_ID": "7", "ENTITY_TYPE": "deal", "COMMENT": "Customer (telegram): ещё вопрос"}})
+    );
+}
