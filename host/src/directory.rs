@@ -120,6 +120,9 @@ pub struct Department {
     /// Where overdue notices go (the manager's or the brigade's chat, an e-mail, a webhook).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<Notify>,
+    /// Per region, where its overdue notices go instead (each region's brigade chat).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub notify_regions: std::collections::BTreeMap<String, Notify>,
 }
 
 /// An employee.
@@ -231,6 +234,9 @@ impl Directory {
             }
             if let Some(manager) = d.manager.as_ref().filter(|m| !employees.contains(m.as_str())) {
                 problems.push(format!("department '{}' names unknown manager '{manager}'", d.id));
+            }
+            for r in d.notify_regions.keys().filter(|r| !regions.contains(*r)) {
+                problems.push(format!("department '{}' notifies for unknown region '{r}'", d.id));
             }
             if d.escalate_after_minutes.is_some() && d.escalate_to.is_none() {
                 problems.push(format!("department '{}' has escalate_after_minutes but no escalate_to", d.id));

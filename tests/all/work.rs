@@ -10,16 +10,18 @@ use std::time::{Duration, Instant};
 
 /// Two returns operators holding one appeal each at most, a supervisors level, deliveries.
 fn directory(notify_to: Option<&str>) -> Value {
-    let mut notify = Value::Null;
+    let (mut notify, mut by_region) = (Value::Null, json!({}));
     if let Some(chat) = notify_to {
         notify = json!({"channel": "telegram", "to": chat});
+        by_region = json!({"msk": {"channel": "telegram", "to": "-100888"}});
     }
     json!({
         "regions": [{"id": "msk", "name": "Москва", "cities": ["Москва"], "stores": ["101"]}],
         "departments": [
             {"id": "returns", "name": "Возвраты", "queue": "returns", "fallback_queue": "returns-backlog",
              "escalate_to": "supervisors", "escalate_after_minutes": 20},
-            {"id": "supervisors", "name": "Старшие смены", "queue": "supervisors", "manager": "s-1", "notify": notify},
+            {"id": "supervisors", "name": "Старшие смены", "queue": "supervisors", "manager": "s-1", "notify": notify,
+             "notify_regions": by_region},
             {"id": "delivery", "name": "Доставка", "queue": "delivery"}
         ],
         "employees": [
@@ -114,6 +116,8 @@ async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_
         .await
         .unwrap();
     let id = appeal_id(&host.telegram(&telegram_update(9950, 950, "Хочу вернуть товар")).await);
+    // The same in Moscow: its notice goes to the Moscow brigade's chat.
+    let moscow = appeal_id(&host.telegram(&telegram_update(9951, 951, "Хочу вернуть товар, Москва")).await);
     appeal_where(&host, &id, "assigned", |a| a["work"]["assignee"].is_string()).await;
 
     host.advance_minutes(21).await;
@@ -130,8 +134,15 @@ async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_
     .await;
     assert!(last_detail(&overdue, "overdue").starts_with("reaction deadline missed"));
     assert_eq!(last_detail(&overdue, "overdue_notice"), "sent to telegram -100777");
-    let notice = telegram.received()[0].json();
+    let notices: Vec<Value> = telegram.received().iter().map(|r| r.json()).collect();
+    let notice = notices.iter().find(|n| n["text"].as_str().unwrap().contains(&id)).unwrap();
     assert_eq!(notice["chat_id"], -100777);
+    let regional = appeal_where(&host, &moscow, "notified", |a| {
+        a["history"].as_array().unwrap().iter().any(|e| e["stage"] == "overdue_notice")
+    })
+    .await;
+    assert_eq!(regional["work"]["region"], "msk");
+    assert_eq!(last_detail(&regional, "overdue_notice"), "sent to telegram -100888");
     let text = notice["text"].as_str().unwrap();
     assert!(
         text.contains("Overdue (reaction)") && text.contains(&id) && text.contains("manager Марина"),
@@ -140,7 +151,7 @@ async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_
     // Flagged once: more time brings no second reaction notice.
     host.advance_minutes(1).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(telegram.received().len(), 1);
+    assert_eq!(telegram.received().len(), 2, "one notice per appeal");
 }
 
 #[tokio::test(flavor = "multi_thread")]

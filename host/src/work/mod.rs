@@ -153,9 +153,11 @@ impl Dispatcher {
             })?;
             tracing::warn!(appeal = %appeal.id, breach = breach.name(), "SLA deadline missed");
             crate::metrics::sla_breach(breach.name(), appeal.work.department.as_deref().unwrap_or("-"));
-            if let (Some(updated), Some(notify)) =
-                (updated, department(appeal, directory).and_then(|d| d.notify.clone()))
-            {
+            let notify = department(appeal, directory).and_then(|d| {
+                let regional = appeal.work.region.as_ref().and_then(|r| d.notify_regions.get(r));
+                regional.or(d.notify.as_ref()).cloned()
+            });
+            if let (Some(updated), Some(notify)) = (updated, notify) {
                 let text = notice(&updated, directory, breach);
                 let (store, registry) = (self.store.clone(), self.registry.clone());
                 tokio::spawn(async move {
