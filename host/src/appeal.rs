@@ -202,6 +202,9 @@ pub struct Work {
     pub since: u64,
     /// Escalations so far.
     pub escalations: u32,
+    /// Why it waits for an employee, while it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_reason: Option<String>,
     /// When it was first taken into work.
     pub taken_at: Option<u64>,
     /// When the first reply to the customer was written.

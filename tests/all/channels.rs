@@ -28,7 +28,7 @@ async fn vk_confirmation_messages_and_contest_comments() {
         host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/wall_reply_new.json")).await;
     let dropped = host.appeal(&appeal_id(&comment)).await;
     assert_eq!(dropped["status"], "dropped");
-    assert_eq!(dropped["history"].as_array().unwrap().last().unwrap()["detail"], "contest hashtag #конкурс");
+    assert_eq!(last_event(&dropped)["detail"], "contest hashtag #конкурс");
 
     let forged = String::from_utf8(fixture("plugins/vk/fixtures/message_new.json"))
         .unwrap()
@@ -97,7 +97,7 @@ async fn email_in_windows_1251_then_a_koi8r_reply_joins_its_thread() {
         host.hook("email", &[], "message/rfc822", &fixture("plugins/email/fixtures/koi8r_reply.eml")).await;
     assert_eq!(appeal_id(&reply), id, "the reply joins the thread's appeal");
     let appeal = host.appeal(&id).await;
-    let last = appeal["history"].as_array().unwrap().last().unwrap().clone();
+    let last = last_event(&appeal);
     assert_eq!(
         (last["stage"].as_str(), last["detail"].as_str()),
         (Some("message"), Some("Добрый день, есть новости по возврату?"))
@@ -183,7 +183,7 @@ async fn a_call_becomes_an_appeal_its_recording_joins_and_a_missed_call_is_kept(
         1,
         "the recording announced twice is kept once"
     );
-    assert_eq!(appeal["history"].as_array().unwrap().last().unwrap()["stage"], "message");
+    assert_eq!(last_event(&appeal)["stage"], "message");
 
     let (missed, signature) = notify("notify_end_missed");
     let missed = host
@@ -216,7 +216,7 @@ async fn mango_summary_on_its_sub_path_then_the_recording() {
     assert_eq!(appeal_id(&recording), id);
     let appeal = host.appeal(&id).await;
     assert_eq!(appeal["contact"]["phone"], "+79161234567");
-    assert_eq!(appeal["history"].as_array().unwrap().last().unwrap()["stage"], "message");
+    assert_eq!(last_event(&appeal)["stage"], "message");
     assert_eq!(appeal["attachments"][0]["reference"], "mango:MToxMDE0ODc3OTo0NDI2OTQ3NjQ6MA==", "{appeal}");
     let missed = host.appeal(&appeal_id(&post("summary", "summary_missed").await)).await;
     assert_eq!(missed["status"], "routed");

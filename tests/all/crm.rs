@@ -185,7 +185,7 @@ async fn a_routed_appeal_becomes_one_deal_with_funnel_stage_and_responsible_desp
     let appeal = delivered(&host, &id).await;
     assert_eq!(appeal["crm"]["entity"], "deal");
     assert_eq!(appeal["crm"]["connector"], "bitrix24@0.1.0");
-    let stages = stages(&appeal);
+    let stages: Vec<String> = stages(&appeal).into_iter().filter(|s| s.starts_with("crm_")).collect();
     assert!(stages.contains(&"crm_retry bitrix24@0.1.0".to_string()), "{stages:?}");
     assert_eq!(stages.last().unwrap(), "crm_delivered bitrix24@0.1.0");
 
@@ -295,7 +295,7 @@ async fn a_reply_written_in_bitrix24_leaves_through_telegram_and_a_won_stage_res
     assert_eq!(event("plugins/bitrix24/fixtures/deal_update.txt").await.status, 200);
     let resolved = host.appeal(&id).await;
     assert_eq!(resolved["status"], "resolved");
-    let last = resolved["history"].as_array().unwrap().last().unwrap().clone();
+    let last = last_event(&resolved);
     assert_eq!(
         (last["stage"].as_str(), last["detail"].as_str()),
         (Some("resolved"), Some("resolved by bitrix24@0.1.0"))

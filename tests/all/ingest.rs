@@ -18,7 +18,7 @@ async fn telegram_update_becomes_a_routed_appeal_with_its_history() {
     assert_eq!(appeal["decision"]["reaction_minutes"], 30);
     assert_eq!(appeal["contact"]["name"], "Анна Смирнова");
     assert_eq!(
-        stages(&appeal),
+        stages(&appeal)[..3],
         ["received telegram@0.2.0", "kept contest-filter@0.1.0", "routed rules-router@0.1.0"]
     );
     assert!(appeal["history"][2]["at"].as_u64().unwrap() >= appeal["received_at"].as_u64().unwrap());
@@ -44,7 +44,7 @@ async fn follow_up_in_the_same_chat_joins_the_open_appeal() {
     assert_eq!(first, second);
     assert_ne!(first, other);
     let appeal = host.appeal(&first).await;
-    let last = appeal["history"].as_array().unwrap().last().unwrap().clone();
+    let last = last_event(&appeal);
     assert_eq!(last["stage"], "message");
     assert_eq!(last["detail"], "Номер заказа 42");
 }
@@ -57,7 +57,7 @@ async fn contest_hashtag_is_kept_as_dropped_with_the_reason() {
     let appeal = host.appeal(&appeal_id(&answer)).await;
     assert_eq!(appeal["status"], "dropped");
     assert_eq!(appeal["decision"], serde_json::Value::Null);
-    let last = appeal["history"].as_array().unwrap().last().unwrap().clone();
+    let last = last_event(&appeal);
     assert_eq!(last["stage"], "dropped");
     assert_eq!(last["plugin"], "contest-filter@0.1.0");
     assert_eq!(last["detail"], "contest hashtag #конкурс");

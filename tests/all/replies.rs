@@ -61,9 +61,8 @@ async fn telegram_reply_retries_after_429_and_lands_in_the_chat() {
                 "reply_parameters": {"message_id": 9001, "allow_sending_without_reply": true}})
         );
     }
-    let history = stages(&done);
-    let tail: Vec<&str> = history.iter().rev().take(3).rev().map(String::as_str).collect();
-    assert_eq!(tail, ["reply_queued -", "reply_retry telegram@0.2.0", "reply_sent telegram@0.2.0"]);
+    let history: Vec<String> = stages(&done).into_iter().filter(|s| s.starts_with("reply_")).collect();
+    assert_eq!(history, ["reply_queued -", "reply_retry telegram@0.2.0", "reply_sent telegram@0.2.0"]);
     let retry =
         &done["history"].as_array().unwrap().iter().find(|e| e["stage"] == "reply_retry").unwrap()["detail"];
     assert!(retry.as_str().unwrap().contains("Telegram 429"), "{retry}");
@@ -270,7 +269,7 @@ async fn a_plugin_built_against_wit_0_1_0_still_loads_and_routes() {
     let appeal =
         host.appeal(&appeal_id(&host.telegram(&telegram_update(9301, 42, "Хочу вернуть товар")).await)).await;
     assert_eq!(appeal["status"], "routed");
-    assert_eq!(stages(&appeal).last().unwrap(), "routed rules-router@0.2.0");
+    assert!(stages(&appeal).contains(&"routed rules-router@0.2.0".to_string()), "{appeal}");
     // Telegram (0.1.1) can reply; the 0.1.0 router simply has no reply export to need.
     let replied = host
         .api

@@ -192,3 +192,16 @@ pub fn stages(appeal: &Value) -> Vec<String> {
         .map(|e| format!("{} {}", e["stage"].as_str().unwrap(), e["plugin"].as_str().unwrap_or("-")))
         .collect()
 }
+
+/// The last history event of an appeal that is not the dispatcher's (`waiting`, `assigned`,
+/// which may land at any moment after routing).
+pub fn last_event(appeal: &Value) -> Value {
+    appeal["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["stage"] != "waiting" && e["stage"] != "assigned")
+        .cloned()
+        .unwrap_or(Value::Null)
+}

@@ -95,6 +95,7 @@ impl Dispatcher {
                     if a.is_waiting() {
                         a.work.assignee = Some(employee.clone());
                         a.work.assigned_at = Some(now);
+                        a.work.waiting_reason = None;
                         a.record(now, "assigned", None, reason.clone());
                     }
                 })?;
@@ -102,9 +103,11 @@ impl Dispatcher {
                 self.last.lock().unwrap_or_else(|e| e.into_inner()).insert(department, employee);
             }
             Choice::Wait { queue, reason } => {
-                if appeal.history.last().is_none_or(|e| e.stage != "waiting" || e.detail != reason) {
+                // Recorded when the reason changes, not at every tick.
+                if appeal.work.waiting_reason.as_ref() != Some(&reason) {
                     self.store.change_appeal(&appeal.id, |a| {
                         a.work.queue = Some(queue.clone());
+                        a.work.waiting_reason = Some(reason.clone());
                         a.record(now, "waiting", None, format!("in queue {queue}: {reason}"));
                     })?;
                 }
