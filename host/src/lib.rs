@@ -19,6 +19,7 @@ pub mod http;
 pub mod metrics;
 pub mod outbound;
 pub mod pipeline;
+pub mod refusal;
 pub mod registry;
 pub mod replies;
 pub mod reports;

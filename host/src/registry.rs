@@ -8,6 +8,7 @@
 //! appeals keep the snapshot they started with.
 
 use crate::pipeline::{Pipeline, Stage};
+use crate::refusal::Refusal;
 use crate::runtime::{Grants, LoadedPlugin, Runtime, World, wit};
 use crate::store::Store;
 use anyhow::{Context, Result};
@@ -77,25 +78,8 @@ pub struct Activation {
     pub extra_hosts: Vec<String>,
 }
 
-/// Why an admin operation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    /// The input is wrong; the message says how.
-    #[error("{0}")]
-    Invalid(String),
-    /// No such plugin or version.
-    #[error("{0}")]
-    NotFound(String),
-    /// The request conflicts with the current state.
-    #[error("{0}")]
-    Conflict(String),
-    /// Anything else (storage).
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-fn invalid<T>(message: impl Into<String>) -> Result<T, AdminError> {
-    Err(AdminError::Invalid(message.into()))
+fn invalid<T>(message: impl Into<String>) -> Result<T, Refusal> {
+    Err(Refusal::Invalid(message.into()))
 }
 
 /// The plugin registry and the live pipeline.
@@ -172,9 +156,9 @@ impl Registry {
     /// Validates and stores an uploaded component. Uploading the same bytes twice is fine.
     ///
     /// # Errors
-    /// [`AdminError::Invalid`] with the reason when the upload is not an acceptable plugin,
-    /// [`AdminError::Conflict`] when `name@version` exists with other bytes.
-    pub fn upload(&self, bytes: &[u8]) -> Result<PluginRecord, AdminError> {
+    /// [`Refusal::Invalid`] with the reason when the upload is not an acceptable plugin,
+    /// [`Refusal::Conflict`] when `name@version` exists with other bytes.
+    pub fn upload(&self, bytes: &[u8]) -> Result<PluginRecord, Refusal> {
         if bytes.len() > MAX_PLUGIN_BYTES {
             return invalid(format!("the plugin is {} bytes; the limit is {MAX_PLUGIN_BYTES}", bytes.len()));
         }
@@ -196,7 +180,7 @@ impl Registry {
         let component = self
             .runtime
             .compile(&sha256, bytes)
-            .map_err(|e| AdminError::Invalid(format!("the component does not compile: {e:#}")))?;
+            .map_err(|e| Refusal::Invalid(format!("the component does not compile: {e:#}")))?;
         let world = self.exported_world(&component)?;
         let probe = self
             .runtime
@@ -211,20 +195,18 @@ impl Registry {
                     outbound_hosts: Arc::new([]),
                 },
             )
-            .map_err(|e| {
-                AdminError::Invalid(format!("the component does not fit the {world} world: {e:#}"))
-            })?;
+            .map_err(|e| Refusal::Invalid(format!("the component does not fit the {world} world: {e:#}")))?;
         let manifest = self
             .runtime
             .manifest(&probe)
-            .map_err(|e| AdminError::Invalid(format!("reading the plugin's manifest failed: {e}")))?;
+            .map_err(|e| Refusal::Invalid(format!("reading the plugin's manifest failed: {e}")))?;
         let record = self.check_manifest(manifest, world, &sha256, bytes.len())?;
         let key = record.label();
         if let Some(existing) = self.store.plugin::<PluginRecord>(&key)? {
             if existing.sha256 == record.sha256 {
                 return Ok(existing);
             }
-            return Err(AdminError::Conflict(format!(
+            return Err(Refusal::Conflict(format!(
                 "{key} is already uploaded with different content; bump the version"
             )));
         }
@@ -236,7 +218,7 @@ impl Registry {
     }
 
     /// The world the component exports, with its WIT version checked.
-    fn exported_world(&self, component: &Component) -> Result<World, AdminError> {
+    fn exported_world(&self, component: &Component) -> Result<World, Refusal> {
         let ty = component.component_type();
         let names: Vec<String> =
             ty.exports(self.runtime.engine()).map(|(name, _)| name.to_string()).collect();
@@ -271,7 +253,7 @@ impl Registry {
         world: World,
         sha256: &str,
         size: usize,
-    ) -> Result<PluginRecord, AdminError> {
+    ) -> Result<PluginRecord, Refusal> {
         let claimed = World::of_kind(m.kind);
         if claimed != world {
             return invalid(format!(
@@ -287,9 +269,9 @@ impl Registry {
             return invalid(format!("plugin name '{}' must be 1-64 characters of a-z, 0-9 and -", m.name));
         }
         semver::Version::parse(&m.version)
-            .map_err(|e| AdminError::Invalid(format!("plugin version '{}' is not semver: {e}", m.version)))?;
+            .map_err(|e| Refusal::Invalid(format!("plugin version '{}' is not semver: {e}", m.version)))?;
         let wit_version = semver::Version::parse(&m.wit_version).map_err(|e| {
-            AdminError::Invalid(format!("manifest wit-version '{}' is not semver: {e}", m.wit_version))
+            Refusal::Invalid(format!("manifest wit-version '{}' is not semver: {e}", m.wit_version))
         })?;
         if !wit_compatible(&wit_version) {
             return invalid(format!(
@@ -297,10 +279,10 @@ impl Registry {
             ));
         }
         let config_schema: serde_json::Value = serde_json::from_str(&m.config_schema).map_err(|e| {
-            AdminError::Invalid(format!("the config schema is not JSON: {e} ({})", m.description))
+            Refusal::Invalid(format!("the config schema is not JSON: {e} ({})", m.description))
         })?;
         jsonschema::validator_for(&config_schema)
-            .map_err(|e| AdminError::Invalid(format!("the config schema is not a valid JSON Schema: {e}")))?;
+            .map_err(|e| Refusal::Invalid(format!("the config schema is not a valid JSON Schema: {e}")))?;
         Ok(PluginRecord {
             name: m.name,
             version: m.version,
@@ -352,14 +334,9 @@ impl Registry {
     /// Makes `version` the active version of `name` and swaps the pipeline.
     ///
     /// # Errors
-    /// [`AdminError::NotFound`] for an unknown version. Activating a router deactivates the
+    /// [`Refusal::NotFound`] for an unknown version. Activating a router deactivates the
     /// router that was active (there is one router at a time).
-    pub fn activate(
-        &self,
-        name: &str,
-        version: &str,
-        position: Option<i64>,
-    ) -> Result<Activation, AdminError> {
+    pub fn activate(&self, name: &str, version: &str, position: Option<i64>) -> Result<Activation, Refusal> {
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let record = self.record(name, version)?;
         let mut replaced = self.routers_replaced_by(&record)?;
@@ -383,13 +360,13 @@ impl Registry {
     /// Re-activates the version that was active before the current one.
     ///
     /// # Errors
-    /// [`AdminError::Conflict`] when there is nothing to roll back to. Rolling a router back
+    /// [`Refusal::Conflict`] when there is nothing to roll back to. Rolling a router back
     /// deactivates any other active router, as activation does.
-    pub fn rollback(&self, name: &str) -> Result<Activation, AdminError> {
+    pub fn rollback(&self, name: &str) -> Result<Activation, Refusal> {
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.activation_state(name)?;
         let Some(previous) = state.previous.pop() else {
-            return Err(AdminError::Conflict(format!("{name} has no earlier version to roll back to")));
+            return Err(Refusal::Conflict(format!("{name} has no earlier version to roll back to")));
         };
         let mut replaced = self.routers_replaced_by(&self.record(name, &previous)?)?;
         let from = state.active.replace(previous.clone()).unwrap_or_default();
@@ -400,7 +377,7 @@ impl Registry {
 
     /// One router at a time: the other active routers, deactivated because `record` (a router)
     /// is about to become active. Empty when `record` is not a router.
-    fn routers_replaced_by(&self, record: &PluginRecord) -> Result<Vec<Activation>, AdminError> {
+    fn routers_replaced_by(&self, record: &PluginRecord) -> Result<Vec<Activation>, Refusal> {
         let mut replaced = Vec::new();
         if record.kind != World::Router {
             return Ok(replaced);
@@ -422,8 +399,8 @@ impl Registry {
     /// Deactivates `name`: its channel stops answering, or it leaves the chain.
     ///
     /// # Errors
-    /// [`AdminError::NotFound`] for an unknown plugin.
-    pub fn deactivate(&self, name: &str) -> Result<Activation, AdminError> {
+    /// [`Refusal::NotFound`] for an unknown plugin.
+    pub fn deactivate(&self, name: &str) -> Result<Activation, Refusal> {
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.activation_state(name)?;
         if let Some(old) = state.active.take() {
@@ -437,8 +414,8 @@ impl Registry {
     /// swaps the pipeline so the next call sees it.
     ///
     /// # Errors
-    /// [`AdminError::Invalid`] listing every schema violation.
-    pub fn configure(&self, name: &str, config: serde_json::Value) -> Result<Activation, AdminError> {
+    /// [`Refusal::Invalid`] listing every schema violation.
+    pub fn configure(&self, name: &str, config: serde_json::Value) -> Result<Activation, Refusal> {
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.activation_state(name)?;
         let versions = self.versions(name)?;
@@ -447,7 +424,7 @@ impl Registry {
             None => versions
                 .last()
                 .cloned()
-                .ok_or_else(|| AdminError::NotFound(format!("no plugin named {name}")))?,
+                .ok_or_else(|| Refusal::NotFound(format!("no plugin named {name}")))?,
         };
         validate_config(&record, &config)?;
         state.config = config;
@@ -458,9 +435,9 @@ impl Registry {
     /// Replaces the outbound hosts the admin allows `name` beyond its manifest's.
     ///
     /// # Errors
-    /// [`AdminError::Invalid`] for an entry that is not a host name, `host:port` or
-    /// `*.domain`; [`AdminError::NotFound`] for an unknown plugin.
-    pub fn allow_hosts(&self, name: &str, hosts: Vec<String>) -> Result<Activation, AdminError> {
+    /// [`Refusal::Invalid`] for an entry that is not a host name, `host:port` or
+    /// `*.domain`; [`Refusal::NotFound`] for an unknown plugin.
+    pub fn allow_hosts(&self, name: &str, hosts: Vec<String>) -> Result<Activation, Refusal> {
         for host in &hosts {
             let bare = host.strip_prefix("*.").unwrap_or(host);
             let (bare, port) = match bare.rsplit_once(':') {
@@ -481,25 +458,25 @@ impl Registry {
         self.commit_activation(state)
     }
 
-    fn versions(&self, name: &str) -> Result<Vec<PluginRecord>, AdminError> {
+    fn versions(&self, name: &str) -> Result<Vec<PluginRecord>, Refusal> {
         let mut versions: Vec<PluginRecord> =
             self.store.plugins::<PluginRecord>()?.into_iter().filter(|r| r.name == name).collect();
         versions.sort_by(|a, b| version_order(&a.version, &b.version));
         Ok(versions)
     }
 
-    fn record(&self, name: &str, version: &str) -> Result<PluginRecord, AdminError> {
+    fn record(&self, name: &str, version: &str) -> Result<PluginRecord, Refusal> {
         self.store
             .plugin::<PluginRecord>(&format!("{name}@{version}"))?
-            .ok_or_else(|| AdminError::NotFound(format!("no plugin {name}@{version} has been uploaded")))
+            .ok_or_else(|| Refusal::NotFound(format!("no plugin {name}@{version} has been uploaded")))
     }
 
-    fn activation_state(&self, name: &str) -> Result<Activation, AdminError> {
+    fn activation_state(&self, name: &str) -> Result<Activation, Refusal> {
         if let Some(state) = self.store.activation::<Activation>(name)? {
             return Ok(state);
         }
         if self.versions(name)?.is_empty() {
-            return Err(AdminError::NotFound(format!("no plugin named {name}")));
+            return Err(Refusal::NotFound(format!("no plugin named {name}")));
         }
         let position =
             self.store.activations::<Activation>()?.iter().map(|a| a.position + 1).max().unwrap_or(0);
@@ -511,13 +488,13 @@ impl Registry {
         })
     }
 
-    fn commit_activation(&self, state: Activation) -> Result<Activation, AdminError> {
+    fn commit_activation(&self, state: Activation) -> Result<Activation, Refusal> {
         Ok(self.commit_activations(vec![state])?.remove(0))
     }
 
     /// Builds the pipeline with `changed` applied, and only if that works, stores the states
     /// and swaps the pipeline in (one `Arc` store).
-    fn commit_activations(&self, changed: Vec<Activation>) -> Result<Vec<Activation>, AdminError> {
+    fn commit_activations(&self, changed: Vec<Activation>) -> Result<Vec<Activation>, Refusal> {
         for state in &changed {
             if let Some(version) = &state.active {
                 validate_config(&self.record(&state.name, version)?, &state.config)?;
@@ -526,7 +503,7 @@ impl Registry {
         let mut all = self.store.activations::<Activation>()?;
         all.retain(|a| !changed.iter().any(|c| c.name == a.name));
         all.extend(changed.iter().cloned());
-        let pipeline = self.build(&all).map_err(AdminError::Internal)?;
+        let pipeline = self.build(&all).map_err(Refusal::Internal)?;
         for state in &changed {
             self.store.put_activation(&state.name, state)?;
         }
@@ -611,9 +588,9 @@ impl Registry {
     }
 }
 
-fn validate_config(record: &PluginRecord, config: &serde_json::Value) -> Result<(), AdminError> {
+fn validate_config(record: &PluginRecord, config: &serde_json::Value) -> Result<(), Refusal> {
     let validator = jsonschema::validator_for(&record.config_schema)
-        .map_err(|e| AdminError::Invalid(format!("{} has an invalid schema: {e}", record.label())))?;
+        .map_err(|e| Refusal::Invalid(format!("{} has an invalid schema: {e}", record.label())))?;
     let problems: Vec<String> = validator
         .iter_errors(config)
         .map(|e| {

@@ -3,9 +3,10 @@
 
 use super::App;
 use super::bytes_body::Body;
-use super::reply::{error, json, read_body, read_json};
+use super::reply::{error, json, read_body, read_json, refused};
 use crate::directory::Directory;
-use crate::registry::{AdminError, MAX_PLUGIN_BYTES};
+use crate::refusal::Refusal;
+use crate::registry::MAX_PLUGIN_BYTES;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde::Deserialize;
@@ -21,7 +22,7 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
                 let result = tokio::task::spawn_blocking(move || registry.upload(&body)).await;
                 match result {
                     Ok(Ok(record)) => json(201, &record),
-                    Ok(Err(e)) => admin_error(&e),
+                    Ok(Err(e)) => refused(&e),
                     Err(e) => error(500, &format!("upload task failed: {e}")),
                 }
             }
@@ -106,18 +107,9 @@ fn plugins(app: &App, only: Option<&str>) -> Response<Body> {
     }
 }
 
-fn outcome<T: serde::Serialize>(result: Result<T, AdminError>) -> Response<Body> {
+fn outcome<T: serde::Serialize>(result: Result<T, Refusal>) -> Response<Body> {
     match result {
         Ok(value) => json(200, &value),
-        Err(e) => admin_error(&e),
-    }
-}
-
-fn admin_error(e: &AdminError) -> Response<Body> {
-    match e {
-        AdminError::Invalid(m) => error(400, m),
-        AdminError::NotFound(m) => error(404, m),
-        AdminError::Conflict(m) => error(409, m),
-        AdminError::Internal(e) => error(500, &format!("{e:#}")),
+        Err(e) => refused(&e),
     }
 }

@@ -5,9 +5,9 @@
 
 use super::App;
 use super::bytes_body::Body;
-use super::reply::{error, json, query_pairs, read_json};
+use super::reply::{error, json, query_pairs, read_json, refused};
 use crate::appeal::Status;
-use crate::replies::ReplyError;
+use crate::refusal::Refusal;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 
@@ -61,16 +61,13 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
 }
 
 /// The answer to queuing a reply: 202 once it is durable.
-async fn replied(app: &App, result: Result<crate::appeal::Reply, ReplyError>) -> Response<Body> {
+async fn replied(app: &App, result: Result<crate::appeal::Reply, Refusal>) -> Response<Body> {
     match result {
         Ok(reply) => match app.store.commit().await {
             Ok(()) => json(202, &reply),
             Err(e) => error(500, &format!("{e:#}")),
         },
-        Err(ReplyError::NotFound(m)) => error(404, &m),
-        Err(ReplyError::Invalid(m)) => error(400, &m),
-        Err(ReplyError::Conflict(m)) => error(409, &m),
-        Err(ReplyError::Internal(e)) => error(500, &format!("{e:#}")),
+        Err(refusal) => refused(&refusal),
     }
 }
 
@@ -93,7 +90,7 @@ struct ActionBody {
 
 /// An operator action (see [`crate::work::actions`]); answers the changed appeal.
 async fn act(app: &App, id: &str, verb: &str, request: Request<Incoming>) -> Response<Body> {
-    use crate::work::actions::{Action, ActionError, HandOffTo, apply};
+    use crate::work::actions::{Action, HandOffTo, apply};
     let empty = request.headers().get(hyper::header::CONTENT_LENGTH).is_some_and(|v| v == "0")
         || (request.headers().get(hyper::header::CONTENT_LENGTH).is_none()
             && request.headers().get(hyper::header::TRANSFER_ENCODING).is_none());
@@ -125,10 +122,7 @@ async fn act(app: &App, id: &str, verb: &str, request: Request<Incoming>) -> Res
             Ok(()) => json(200, &appeal),
             Err(e) => error(500, &format!("{e:#}")),
         },
-        Err(ActionError::NotFound(m)) => error(404, &m),
-        Err(ActionError::Invalid(m)) => error(400, &m),
-        Err(ActionError::Conflict(m)) => error(409, &m),
-        Err(ActionError::Internal(e)) => error(500, &format!("{e:#}")),
+        Err(refusal) => refused(&refusal),
     }
 }
 

@@ -20,6 +20,14 @@ pub fn error(status: u16, message: &str) -> Response<Body> {
     json(status, &serde_json::json!({ "error": message }))
 }
 
+/// The answer to a refused request: its status and message.
+pub fn refused(refusal: &crate::refusal::Refusal) -> Response<Body> {
+    match refusal {
+        crate::refusal::Refusal::Internal(e) => error(500, &format!("{e:#}")),
+        other => error(other.status(), &other.to_string()),
+    }
+}
+
 /// Why a body could not be read.
 pub enum BodyError {
     /// Larger than the limit.

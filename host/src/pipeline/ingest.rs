@@ -331,13 +331,14 @@ fn crm_event(store: &Store, raw: &mut RawRequest, adapter: &Stage, output: wit::
             crate::replies::queue(store, &reply.appeal_id, &reply.text, reply.author, Some(&adapter.label));
         match outcome {
             Ok(queued) => outcomes.push(format!("reply {} for {}", queued.id, reply.appeal_id)),
-            Err(crate::replies::ReplyError::Internal(e)) => return Err(e),
+            Err(crate::refusal::Refusal::Internal(e)) => return Err(e),
             Err(refused) => outcomes.push(format!("reply for {} refused: {refused}", reply.appeal_id)),
         }
         appeals.push(reply.appeal_id);
     }
     for change in output.status_changes {
-        use crate::work::actions::{Action, ActionError, apply};
+        use crate::refusal::Refusal;
+        use crate::work::actions::{Action, apply};
         let action = match change.status {
             wit::CrmStatus::InWork => Action::Take { employee: None },
             wit::CrmStatus::Paused => Action::Pause { reason: Some(change.detail.clone()) },
@@ -347,7 +348,7 @@ fn crm_event(store: &Store, raw: &mut RawRequest, adapter: &Stage, output: wit::
         // The CRM repeats update events: an action the appeal's state refuses is a no-op.
         outcomes.push(match apply(store, &change.appeal_id, &action, Some(&adapter.label)) {
             Ok(appeal) => format!("{} {:?}", appeal.id, appeal.status),
-            Err(ActionError::Internal(e)) => return Err(e),
+            Err(Refusal::Internal(e)) => return Err(e),
             Err(refused) => format!("{} unchanged: {refused}", change.appeal_id),
         });
         appeals.push(change.appeal_id);

@@ -15,6 +15,7 @@
 use crate::appeal::{Appeal, Reply, ReplyState};
 use crate::clock::now_ms;
 use crate::pipeline::convert;
+use crate::refusal::Refusal;
 use crate::registry::Registry;
 use crate::runtime::wit;
 use crate::store::Store;
@@ -42,23 +43,6 @@ impl Default for RetryPolicy {
             max_attempts: 10,
         }
     }
-}
-
-/// Why a reply operation was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ReplyError {
-    /// No such appeal or reply.
-    #[error("{0}")]
-    NotFound(String),
-    /// The request is wrong; the message says how.
-    #[error("{0}")]
-    Invalid(String),
-    /// The reply is not in a state that allows this.
-    #[error("{0}")]
-    Conflict(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
 }
 
 /// Longest reply text accepted (platforms cut lower: Telegram 4,096, WhatsApp 4,096).
@@ -99,7 +83,7 @@ impl Outbox {
     ///
     /// # Errors
     /// As [`queue`].
-    pub fn queue(&self, appeal_id: &str, text: &str, author: Option<String>) -> Result<Reply, ReplyError> {
+    pub fn queue(&self, appeal_id: &str, text: &str, author: Option<String>) -> Result<Reply, Refusal> {
         let reply = queue(&self.store, appeal_id, text, author, None)?;
         self.wake.notify_one();
         Ok(reply)
@@ -108,9 +92,9 @@ impl Outbox {
     /// Queues a failed reply again, with a fresh count of attempts.
     ///
     /// # Errors
-    /// [`ReplyError::NotFound`] for an unknown appeal or reply, [`ReplyError::Conflict`] when
+    /// [`Refusal::NotFound`] for an unknown appeal or reply, [`Refusal::Conflict`] when
     /// the reply has not failed.
-    pub fn requeue(&self, appeal_id: &str, reply_id: &str) -> Result<Reply, ReplyError> {
+    pub fn requeue(&self, appeal_id: &str, reply_id: &str) -> Result<Reply, Refusal> {
         let now = now_ms();
         let appeal = self
             .store
@@ -125,14 +109,14 @@ impl Outbox {
                     appeal.record(now, "reply_queued", None, format!("reply {reply_id} queued again"));
                 }
             })?
-            .ok_or_else(|| ReplyError::NotFound(format!("no appeal {appeal_id}")))?;
+            .ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))?;
         let reply = appeal
             .replies
             .into_iter()
             .find(|r| r.id == reply_id)
-            .ok_or_else(|| ReplyError::NotFound(format!("appeal {appeal_id} has no reply {reply_id}")))?;
+            .ok_or_else(|| Refusal::NotFound(format!("appeal {appeal_id} has no reply {reply_id}")))?;
         if !reply.is_queued() || reply.updated_at != now {
-            return Err(ReplyError::Conflict(format!(
+            return Err(Refusal::Conflict(format!(
                 "reply {reply_id} is {}; only a failed reply can be queued again",
                 reply.state.name()
             )));
@@ -258,7 +242,7 @@ impl Outbox {
 /// commits.
 ///
 /// # Errors
-/// [`ReplyError::NotFound`] for an unknown appeal, [`ReplyError::Invalid`] for an empty or
+/// [`Refusal::NotFound`] for an unknown appeal, [`Refusal::Invalid`] for an empty or
 /// oversized text.
 pub fn queue(
     store: &Store,
@@ -266,13 +250,13 @@ pub fn queue(
     text: &str,
     author: Option<String>,
     via: Option<&str>,
-) -> Result<Reply, ReplyError> {
+) -> Result<Reply, Refusal> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(ReplyError::Invalid("the reply text is empty".into()));
+        return Err(Refusal::Invalid("the reply text is empty".into()));
     }
     if text.chars().count() > MAX_REPLY_CHARS {
-        return Err(ReplyError::Invalid(format!("the reply is longer than {MAX_REPLY_CHARS} characters")));
+        return Err(Refusal::Invalid(format!("the reply is longer than {MAX_REPLY_CHARS} characters")));
     }
     let now = now_ms();
     let reply = Reply {
@@ -291,7 +275,7 @@ pub fn queue(
             appeal.replies.push(reply.clone());
             appeal.work.first_reply_at.get_or_insert(now);
         })?
-        .ok_or_else(|| ReplyError::NotFound(format!("no appeal {appeal_id}")))?;
+        .ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))?;
     Ok(reply)
 }
 

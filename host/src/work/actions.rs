@@ -7,6 +7,7 @@ use super::sla;
 use crate::appeal::{Appeal, Status};
 use crate::clock::now_ms;
 use crate::directory::Directory;
+use crate::refusal::Refusal;
 use crate::store::Store;
 
 /// What an operator does.
@@ -48,67 +49,45 @@ pub enum HandOffTo {
     NextLevel,
 }
 
-/// Why an action was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ActionError {
-    /// No such appeal.
-    #[error("{0}")]
-    NotFound(String),
-    /// An unknown employee or department.
-    #[error("{0}")]
-    Invalid(String),
-    /// Not possible in the appeal's state.
-    #[error("{0}")]
-    Conflict(String),
-    /// Storage failed.
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
 /// Applies `action` to the appeal; `by` names who did it (for the history).
 ///
 /// # Errors
-/// See [`ActionError`].
-pub fn apply(
-    store: &Store,
-    appeal_id: &str,
-    action: &Action,
-    by: Option<&str>,
-) -> Result<Appeal, ActionError> {
+/// See [`Refusal`].
+pub fn apply(store: &Store, appeal_id: &str, action: &Action, by: Option<&str>) -> Result<Appeal, Refusal> {
     let directory = store.directory();
     let appeal =
-        store.appeal(appeal_id)?.ok_or_else(|| ActionError::NotFound(format!("no appeal {appeal_id}")))?;
+        store.appeal(appeal_id)?.ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))?;
     check(&appeal, &directory, action)?;
     let now = now_ms();
     let limit = sla::pause_limit(&directory);
     let changed = store.change_appeal(appeal_id, |a| change(a, &directory, action, by, now, limit))?;
-    changed.ok_or_else(|| ActionError::NotFound(format!("no appeal {appeal_id}")))
+    changed.ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))
 }
 
-fn check(appeal: &Appeal, directory: &Directory, action: &Action) -> Result<(), ActionError> {
+fn check(appeal: &Appeal, directory: &Directory, action: &Action) -> Result<(), Refusal> {
     let open = appeal.status.is_open();
     let state = || format!("appeal {} is {:?}", appeal.id, appeal.status).to_lowercase();
     match action {
         Action::Reopen if appeal.status != Status::Resolved => {
-            Err(ActionError::Conflict(format!("{}; only a resolved appeal reopens", state())))
+            Err(Refusal::Conflict(format!("{}; only a resolved appeal reopens", state())))
         }
         Action::Resume if appeal.status != Status::Paused => {
-            Err(ActionError::Conflict(format!("{}; only a paused appeal resumes", state())))
+            Err(Refusal::Conflict(format!("{}; only a paused appeal resumes", state())))
         }
         Action::Reopen | Action::Resume => Ok(()),
-        _ if !open => Err(ActionError::Conflict(format!("{}; reopen it first", state()))),
+        _ if !open => Err(Refusal::Conflict(format!("{}; reopen it first", state()))),
         Action::Take { employee: Some(e) } | Action::HandOff { to: HandOffTo::Employee(e), .. }
             if !directory.employees.iter().any(|x| &x.id == e) =>
         {
-            Err(ActionError::Invalid(format!("no employee '{e}' in the directory")))
+            Err(Refusal::Invalid(format!("no employee '{e}' in the directory")))
         }
         Action::HandOff { to: HandOffTo::Department(d), .. }
             if !directory.departments.iter().any(|x| &x.id == d) =>
         {
-            Err(ActionError::Invalid(format!("no department '{d}' in the directory")))
+            Err(Refusal::Invalid(format!("no department '{d}' in the directory")))
         }
         Action::HandOff { to: HandOffTo::NextLevel, .. } if next_level(appeal, directory).is_none() => {
-            Err(ActionError::Conflict(format!(
+            Err(Refusal::Conflict(format!(
                 "department '{}' has no escalate_to",
                 appeal.work.department.as_deref().unwrap_or("-")
             )))
