@@ -23,6 +23,7 @@ pub mod refusal;
 pub mod registry;
 pub mod replies;
 pub mod reports;
+pub mod rollout;
 pub mod runtime;
 pub mod server;
 pub mod store;

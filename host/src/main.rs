@@ -96,6 +96,27 @@ enum PluginAction {
         /// Plugin name.
         name: String,
     },
+    /// Run a candidate version in shadow beside the active one (with VERSION), show the
+    /// comparison so far (without), or stop it (--stop).
+    Shadow {
+        /// Plugin name.
+        name: String,
+        /// The candidate version.
+        version: Option<String>,
+        /// Stop the shadow run.
+        #[arg(long)]
+        stop: bool,
+    },
+    /// Replay a candidate version over the newest stored appeals and show the differences.
+    Replay {
+        /// Plugin name.
+        name: String,
+        /// The candidate version.
+        version: String,
+        /// How many appeals, newest first.
+        #[arg(long, default_value_t = 500)]
+        last: usize,
+    },
     /// Allow a plugin to have the host call these hosts besides its manifest's (a self-hosted
     /// Bot API server, a proxy): `host`, `host:port` or `*.domain`. No hosts clears the list.
     AllowHosts {
@@ -320,6 +341,19 @@ async fn plugin(action: PluginAction, client: Client) -> Result<()> {
         PluginAction::Deactivate { name } => {
             print(&client.send("POST", &format!("/api/plugins/{name}/deactivate"), None).await?.json()?)
         }
+        PluginAction::Shadow { name, version, stop } => {
+            let path = format!("/api/plugins/{name}/shadow");
+            match (version, stop) {
+                (_, true) => print(&client.send("DELETE", &path, None).await?.json()?),
+                (Some(version), false) => {
+                    client.send_json("POST", &path, &serde_json::json!({ "version": version })).await?;
+                    println!("{name}@{version} runs in shadow");
+                    Ok(())
+                }
+                (None, false) => print(&client.get_json(&path).await?),
+            }
+        }
+        PluginAction::Replay { name, version, last } => replay(&client, &name, &version, last).await,
         PluginAction::AllowHosts { name, hosts } => {
             let body = serde_json::json!({ "hosts": hosts });
             print(&client.send_json("PUT", &format!("/api/plugins/{name}/outbound-hosts"), &body).await?)
@@ -379,6 +413,40 @@ async fn appeals(action: AppealsAction, client: Client) -> Result<()> {
         AppealsAction::Resolve { id } => act(&client, &id, "resolve", serde_json::json!({})).await,
         AppealsAction::Reopen { id } => act(&client, &id, "reopen", serde_json::json!({})).await,
     }
+}
+
+/// Replays page by page, drawing a progress bar on stderr; prints the differences.
+async fn replay(client: &Client, name: &str, version: &str, last: usize) -> Result<()> {
+    let (mut done, mut compared, mut differed, mut before) = (0, 0, 0, None::<String>);
+    let mut differences = Vec::new();
+    while done < last {
+        let limit = (last - done).min(50);
+        let body = serde_json::json!({ "version": version, "limit": limit, "before": before });
+        let page = client.send_json("POST", &format!("/api/plugins/{name}/replay"), &body).await?;
+        let seen = page["compared"].as_u64().unwrap_or(0) + page["skipped"].as_u64().unwrap_or(0);
+        done += seen as usize;
+        compared += page["compared"].as_u64().unwrap_or(0);
+        differed += page["differed"].as_u64().unwrap_or(0);
+        differences.extend(page["differences"].as_array().cloned().unwrap_or_default());
+        let filled = done * 30 / last.max(1);
+        eprint!("\r[{}{}] {done}/{last}", "#".repeat(filled.min(30)), " ".repeat(30 - filled.min(30)));
+        match page["next"].as_str() {
+            Some(next) if seen > 0 => before = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    eprintln!();
+    println!("{name}@{version}: compared {compared}, differed {differed}");
+    for d in differences.iter().take(20) {
+        println!(
+            "{}  active: {}\n{}  {version}: {}",
+            d["appeal"].as_str().unwrap_or("?"),
+            d["active"].as_str().unwrap_or(""),
+            " ".repeat(26),
+            d["shadow"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
 }
 
 /// An operator action; prints the appeal's id, status, assignee and department.

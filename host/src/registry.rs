@@ -9,6 +9,8 @@
 
 use crate::pipeline::{Pipeline, Stage};
 use crate::refusal::Refusal;
+use crate::rollout::health::{Health, Threshold};
+use crate::rollout::shadow::Shadow;
 use crate::runtime::{Grants, LoadedPlugin, Runtime, World, wit};
 use crate::store::Store;
 use anyhow::{Context, Result};
@@ -76,6 +78,9 @@ pub struct Activation {
     /// a provider's regional endpoint, a proxy).
     #[serde(default)]
     pub extra_hosts: Vec<String>,
+    /// A candidate version running in shadow beside the active one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow: Option<String>,
 }
 
 fn invalid<T>(message: impl Into<String>) -> Result<T, Refusal> {
@@ -91,6 +96,8 @@ pub struct Registry {
     compiled: Mutex<HashMap<String, Component>>,
     /// Serialises admin changes (uploads may run in parallel; activations may not).
     admin: Mutex<()>,
+    /// Newly activated versions under watch for automatic rollback.
+    health: Arc<Health>,
 }
 
 impl Registry {
@@ -105,6 +112,7 @@ impl Registry {
             current: RwLock::new(Arc::new(Pipeline::default())),
             compiled: Mutex::new(HashMap::new()),
             admin: Mutex::new(()),
+            health: Arc::new(Health::default()),
         });
         registry.rebuild()?;
         Ok(registry)
@@ -337,6 +345,21 @@ impl Registry {
     /// [`Refusal::NotFound`] for an unknown version. Activating a router deactivates the
     /// router that was active (there is one router at a time).
     pub fn activate(&self, name: &str, version: &str, position: Option<i64>) -> Result<Activation, Refusal> {
+        self.activate_watched(name, version, position, Some(Threshold::default()))
+    }
+
+    /// [`Registry::activate`], watching the new version for automatic rollback with
+    /// `threshold` (none: not watched) when it replaces an earlier version.
+    ///
+    /// # Errors
+    /// As [`Registry::activate`].
+    pub fn activate_watched(
+        &self,
+        name: &str,
+        version: &str,
+        position: Option<i64>,
+        threshold: Option<Threshold>,
+    ) -> Result<Activation, Refusal> {
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let record = self.record(name, version)?;
         let mut replaced = self.routers_replaced_by(&record)?;
@@ -353,8 +376,92 @@ impl Registry {
             state.position = position;
         }
         state.log.push((crate::clock::now_ms(), format!("activated {version}")));
+        if state.shadow.as_deref() == Some(version) {
+            state.shadow = None;
+        }
+        let watch = threshold.filter(|_| !state.previous.is_empty());
         replaced.insert(0, state);
-        Ok(self.commit_activations(replaced)?.remove(0))
+        let state = self.commit_activations(replaced)?.remove(0);
+        match watch {
+            Some(threshold) => self.health.watch(&format!("{name}@{version}"), name, threshold),
+            None => self.health.unwatch(name),
+        }
+        Ok(state)
+    }
+
+    /// The versions under watch that tripped are rolled back; (name, what happened) of each.
+    pub fn roll_back_tripped(&self) -> Vec<(String, String)> {
+        let mut done = Vec::new();
+        for (name, label, why) in self.health.take_tripped() {
+            let still_active =
+                self.activation_state(&name).ok().and_then(|s| s.active.map(|v| format!("{name}@{v}")));
+            if still_active.as_deref() != Some(label.as_str()) {
+                continue;
+            }
+            match self.rollback_because(&name, &format!("automatically rolled back: {why}")) {
+                Ok(state) => {
+                    tracing::error!(plugin = %label, "automatic rollback to {:?}: {why}", state.active);
+                    done.push((name, why));
+                }
+                Err(e) => tracing::error!(plugin = %label, "automatic rollback failed: {e}"),
+            }
+        }
+        done
+    }
+
+    /// The watcher of newly activated versions (the pipeline reports calls to it).
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    /// Runs `version` of a router or filter in shadow beside the active version.
+    ///
+    /// # Errors
+    /// [`Refusal::NotFound`] for an unknown version; [`Refusal::Invalid`] for a channel, the
+    /// active version itself, or a plugin with no active version.
+    pub fn start_shadow(&self, name: &str, version: &str) -> Result<Activation, Refusal> {
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        let record = self.record(name, version)?;
+        if record.kind == World::Channel {
+            return invalid("shadow runs are for routers and filters");
+        }
+        let mut state = self.activation_state(name)?;
+        match state.active.as_deref() {
+            None => return invalid(format!("{name} has no active version to compare with")),
+            Some(active) if active == version => return invalid(format!("{version} is the active version")),
+            Some(_) => {}
+        }
+        state.shadow = Some(version.to_string());
+        state.log.push((crate::clock::now_ms(), format!("shadow {version} started")));
+        self.commit_activation(state)
+    }
+
+    /// Stops the shadow run of `name`.
+    ///
+    /// # Errors
+    /// [`Refusal::NotFound`] for an unknown plugin.
+    pub fn stop_shadow(&self, name: &str) -> Result<Activation, Refusal> {
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.activation_state(name)?;
+        if let Some(version) = state.shadow.take() {
+            state.log.push((crate::clock::now_ms(), format!("shadow {version} stopped")));
+        }
+        self.commit_activation(state)
+    }
+
+    /// A version loaded with the plugin's configuration, for a replay; and whether it is a
+    /// router.
+    ///
+    /// # Errors
+    /// [`Refusal::NotFound`] for an unknown version; [`Refusal::Invalid`] for a channel.
+    pub fn candidate(&self, name: &str, version: &str) -> Result<(Stage, bool), Refusal> {
+        let record = self.record(name, version)?;
+        if record.kind == World::Channel {
+            return invalid("replays are for routers and filters");
+        }
+        let state = self.activation_state(name)?;
+        let plugin = self.load(&record, &state).map_err(Refusal::Internal)?;
+        Ok((Stage { label: record.label(), plugin }, record.kind == World::Router))
     }
 
     /// Re-activates the version that was active before the current one.
@@ -363,14 +470,19 @@ impl Registry {
     /// [`Refusal::Conflict`] when there is nothing to roll back to. Rolling a router back
     /// deactivates any other active router, as activation does.
     pub fn rollback(&self, name: &str) -> Result<Activation, Refusal> {
+        self.rollback_because(name, "rolled back")
+    }
+
+    fn rollback_because(&self, name: &str, why: &str) -> Result<Activation, Refusal> {
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        self.health.unwatch(name);
         let mut state = self.activation_state(name)?;
         let Some(previous) = state.previous.pop() else {
             return Err(Refusal::Conflict(format!("{name} has no earlier version to roll back to")));
         };
         let mut replaced = self.routers_replaced_by(&self.record(name, &previous)?)?;
         let from = state.active.replace(previous.clone()).unwrap_or_default();
-        state.log.push((crate::clock::now_ms(), format!("rolled back from {from} to {previous}")));
+        state.log.push((crate::clock::now_ms(), format!("{why} from {from} to {previous}")));
         replaced.insert(0, state);
         Ok(self.commit_activations(replaced)?.remove(0))
     }
@@ -522,10 +634,17 @@ impl Registry {
     }
 
     fn build(&self, activations: &[Activation]) -> Result<Pipeline> {
-        let mut pipeline = Pipeline::default();
+        let mut pipeline = Pipeline { health: self.health.clone(), ..Pipeline::default() };
         let mut filters = Vec::new();
         for activation in activations {
             let Some(version) = &activation.active else { continue };
+            if let Some(candidate) = &activation.shadow {
+                let record = self.record(&activation.name, candidate).map_err(|e| anyhow::anyhow!("{e}"))?;
+                let stage =
+                    Arc::new(Stage { label: record.label(), plugin: self.load(&record, activation)? });
+                let router = record.kind == World::Router;
+                pipeline.shadows.push(Arc::new(Shadow { name: activation.name.clone(), router, stage }));
+            }
             let record = self.record(&activation.name, version).map_err(|e| anyhow::anyhow!("{e}"))?;
             let stage = Arc::new(Stage { label: record.label(), plugin: self.load(&record, activation)? });
             match record.kind {

@@ -34,6 +34,7 @@ const FIXTURES: &[&str] = &[
     "kv-probe-a",
     "kv-probe-b",
     "lookup-router",
+    "broken-router",
     "wrong-world",
     "future-wit",
 ];

@@ -11,6 +11,7 @@ mod cli;
 mod crm;
 mod ingest;
 mod replies;
+mod rollout;
 mod sandbox;
 mod swap;
 mod work;

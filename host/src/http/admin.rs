@@ -7,6 +7,7 @@ use super::reply::{error, json, read_body, read_json, refused};
 use crate::directory::Directory;
 use crate::refusal::Refusal;
 use crate::registry::MAX_PLUGIN_BYTES;
+use crate::rollout::health::Threshold;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde::Deserialize;
@@ -35,10 +36,86 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
                 version: String,
                 #[serde(default)]
                 position: Option<i64>,
+                /// `false` to turn automatic rollback off; or its threshold.
+                #[serde(default)]
+                auto_rollback: Option<serde_json::Value>,
             }
             match read_json::<Activate>(request).await {
-                Ok(a) => outcome(app.registry.activate(name, &a.version, a.position)),
+                Ok(a) => {
+                    let threshold = match a.auto_rollback {
+                        None | Some(serde_json::Value::Bool(true)) => Some(Threshold::default()),
+                        Some(serde_json::Value::Bool(false)) => None,
+                        Some(custom) => match serde_json::from_value::<Threshold>(custom) {
+                            Ok(t) => Some(t),
+                            Err(e) => return error(400, &format!("auto_rollback: {e}")),
+                        },
+                    };
+                    outcome(app.registry.activate_watched(name, &a.version, a.position, threshold))
+                }
                 Err(r) => r,
+            }
+        }
+        (&Method::GET, ["plugins", name, "shadow"]) => match app.registry.list() {
+            Ok(list) => match list.into_iter().find(|(a, _)| a.name == *name).and_then(|(a, _)| a.shadow) {
+                Some(version) => {
+                    match crate::rollout::shadow::report(&app.store, &format!("{name}@{version}")) {
+                        Ok(report) => json(200, &report),
+                        Err(e) => error(500, &format!("{e:#}")),
+                    }
+                }
+                None => error(404, &format!("{name} runs no shadow version")),
+            },
+            Err(e) => error(500, &format!("{e:#}")),
+        },
+        (&Method::POST, ["plugins", name, "shadow"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Start {
+                version: String,
+            }
+            match read_json::<Start>(request).await {
+                Ok(s) => outcome(app.registry.start_shadow(name, &s.version)),
+                Err(r) => r,
+            }
+        }
+        (&Method::DELETE, ["plugins", name, "shadow"]) => outcome(app.registry.stop_shadow(name)),
+        (&Method::POST, ["plugins", name, "replay"]) => {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Replay {
+                version: String,
+                #[serde(default)]
+                before: Option<String>,
+                #[serde(default)]
+                limit: Option<usize>,
+            }
+            let r = match read_json::<Replay>(request).await {
+                Ok(r) => r,
+                Err(response) => return response,
+            };
+            let (candidate, router) = match app.registry.candidate(name, &r.version) {
+                Ok(c) => c,
+                Err(e) => return refused(&e),
+            };
+            let (store, runtime, name) =
+                (app.store.clone(), app.registry.runtime().clone(), name.to_string());
+            let limit = r.limit.unwrap_or(100).clamp(1, 1000);
+            let page = tokio::task::spawn_blocking(move || {
+                crate::rollout::replay::page(
+                    &store,
+                    &runtime,
+                    &candidate,
+                    &name,
+                    router,
+                    r.before.as_deref(),
+                    limit,
+                )
+            })
+            .await;
+            match page {
+                Ok(Ok(page)) => json(200, &page),
+                Ok(Err(e)) => error(500, &format!("{e:#}")),
+                Err(e) => error(500, &format!("the replay failed: {e}")),
             }
         }
         (&Method::POST, ["plugins", name, "rollback"]) => outcome(app.registry.rollback(name)),

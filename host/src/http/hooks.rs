@@ -52,6 +52,10 @@ pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> R
     if let Err(e) = app.store.commit().await {
         return error(503, &format!("could not make the appeal durable, retry later: {e:#}"));
     }
+    // A newly activated version that keeps failing is rolled back now, before the next request.
+    if !pipeline.health.is_quiet() {
+        tokio::task::block_in_place(|| app.registry.roll_back_tripped());
+    }
     let mut response = Response::builder().status(reply.status);
     for (name, value) in &reply.headers {
         response = response.header(name, value);

@@ -71,6 +71,7 @@ impl Pipeline {
             }
         };
         tracing::trace!(plugin = %adapter.label, elapsed_us = started.elapsed().as_micros() as u64, "adapter");
+        self.health.record(&adapter.label, output.as_ref().err().map(|e| e.to_string()).as_deref());
         let output = match output {
             Ok(Ok(Output::Events(output))) => output,
             Ok(Ok(Output::Crm(output))) => return crm_event(store, &mut raw, adapter, output),
@@ -202,6 +203,7 @@ impl Pipeline {
             return Ok(duplicate(raw, &appeal.platform_id, existing));
         }
         crate::metrics::appeal_stored(&appeal.channel, appeal.status.name());
+        crate::rollout::shadow::run(store, runtime, &self.shadows, &appeal)?;
         tracing::info!(
             appeal = %appeal.id,
             channel = %appeal.channel,
@@ -246,7 +248,9 @@ impl Pipeline {
         );
         let directory = store.directory();
         for filter in &self.filters {
-            match runtime.check(&filter.plugin, directory.clone(), &convert::to_wit(&appeal)) {
+            let verdict = runtime.check(&filter.plugin, directory.clone(), &convert::to_wit(&appeal));
+            self.health.record(&filter.label, verdict.as_ref().err().map(|e| e.to_string()).as_deref());
+            match verdict {
                 Ok(wit::Verdict::Keep) => appeal.record(now_ms(), "kept", Some(filter.label.clone()), ""),
                 Ok(wit::Verdict::Tag(tags)) => {
                     appeal.record(now_ms(), "tagged", Some(filter.label.clone()), tags.join(", "));
@@ -264,7 +268,9 @@ impl Pipeline {
             appeal.record(now_ms(), "unrouted", None, "no router is active");
             return appeal;
         };
-        match runtime.route(&router.plugin, directory.clone(), &convert::to_wit(&appeal)) {
+        let decision = runtime.route(&router.plugin, directory.clone(), &convert::to_wit(&appeal));
+        self.health.record(&router.label, decision.as_ref().err().map(|e| e.to_string()).as_deref());
+        match decision {
             Ok(decision) => {
                 appeal.tags.extend(decision.tags.iter().cloned());
                 let decision = convert::decision(decision);

@@ -35,6 +35,10 @@ pub struct Pipeline {
     /// The CRM connector (an active channel whose adapter names a CRM), if any: routed
     /// appeals are delivered to it and its webhooks carry the CRM's replies and statuses.
     pub crm: Option<Arc<Stage>>,
+    /// Candidate versions running in shadow.
+    pub shadows: Vec<Arc<crate::rollout::shadow::Shadow>>,
+    /// Where plugin calls are reported, for automatic rollback.
+    pub health: Arc<crate::rollout::health::Health>,
 }
 
 impl Pipeline {

@@ -39,6 +39,7 @@ pub struct Store {
     reply_messages: sled::Tree,
     crm_outbox: sled::Tree,
     crm_notes: sled::Tree,
+    shadow: sled::Tree,
     waiting: sled::Tree,
     holding: sled::Tree,
     directory: Arc<RwLock<Arc<Directory>>>,
@@ -89,6 +90,7 @@ impl Store {
             reply_messages: tree("reply_messages")?,
             crm_outbox: tree("crm_outbox")?,
             crm_notes: tree("crm_notes")?,
+            shadow: tree("shadow")?,
             waiting: tree("waiting")?,
             holding: tree("holding")?,
             settings,
@@ -505,6 +507,26 @@ impl Store {
     pub fn crm_note_sent(&self, key: &str) -> Result<()> {
         self.crm_notes.remove(key.as_bytes())?;
         Ok(())
+    }
+
+    // --- shadow comparisons ------------------------------------------------------------
+
+    /// Stores a shadow comparison of `label` for an appeal.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn put_shadow<T: Serialize>(&self, label: &str, appeal_id: &str, comparison: &T) -> Result<()> {
+        self.shadow.insert(pair_key(label, appeal_id), serde_json::to_vec(comparison)?)?;
+        Ok(())
+    }
+
+    /// Every shadow comparison of `label`, oldest first.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn shadow_comparisons<T: DeserializeOwned>(&self, label: &str) -> Result<Vec<T>> {
+        let prefix = pair_key(label, "");
+        self.shadow.scan_prefix(prefix).values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
     }
 
     /// The appeal a conversation's last message belongs to.

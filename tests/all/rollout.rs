@@ -1,0 +1,128 @@
+//! Safe rollout through the real host: a candidate router in shadow on live traffic (recorded,
+//! never applied), a replay over stored appeals (API and CLI), and a bad release rolled back
+//! automatically after its first failures.
+
+use crate::support::*;
+use clienthub_artifacts::fixtures;
+use serde_json::json;
+use std::process::Command;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shadow_router_is_compared_on_live_traffic_and_never_applied() {
+    let host = Host::start();
+    host.import_directory().await;
+    assert_eq!(host.upload(fixtures::ROUTER_V2).await.status, 201);
+    let started = host
+        .api
+        .send_json("POST", "/api/plugins/rules-router/shadow", &json!({"version": "0.2.0"}))
+        .await
+        .unwrap();
+    assert_eq!((started["active"].as_str(), started["shadow"].as_str()), (Some("0.1.0"), Some("0.2.0")));
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(appeal_id(&host.telegram(&telegram_update(7100 + n, 710 + n, "Хочу вернуть товар")).await));
+    }
+    for id in &ids {
+        let appeal = host.appeal(id).await;
+        assert_eq!(appeal["decision"]["queue"], "returns", "the shadow's decision is not applied");
+    }
+    let report = host.api.get_json("/api/plugins/rules-router/shadow").await.unwrap();
+    assert_eq!((report["compared"].as_u64(), report["differed"].as_u64()), (Some(3), Some(3)), "{report}");
+    let example = &report["examples"][0];
+    assert!(example["active"].as_str().unwrap().starts_with("queue returns"), "{example}");
+    assert!(example["shadow"].as_str().unwrap().starts_with("queue priority-desk"), "{example}");
+
+    // A contest comment is dropped before the router: nothing to compare.
+    host.telegram(&fixture("plugins/telegram/fixtures/photo.json")).await;
+    let report = host.api.get_json("/api/plugins/rules-router/shadow").await.unwrap();
+    assert_eq!(report["compared"], 3);
+    let stopped =
+        host.api.send("DELETE", "/api/plugins/rules-router/shadow", None).await.unwrap().json().unwrap();
+    assert!(stopped["shadow"].is_null());
+    assert_eq!(host.api.send("GET", "/api/plugins/rules-router/shadow", None).await.unwrap().status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replay_pages_through_stored_appeals_and_the_cli_sums_it_up() {
+    let host = Host::start();
+    host.import_directory().await;
+    for n in 0..5 {
+        host.telegram(&telegram_update(7200 + n, 720 + n, "Хочу вернуть товар")).await;
+    }
+    assert_eq!(host.upload(fixtures::ROUTER_V2).await.status, 201);
+    let first = host
+        .api
+        .send_json("POST", "/api/plugins/rules-router/replay", &json!({"version": "0.2.0", "limit": 3}))
+        .await
+        .unwrap();
+    assert_eq!((first["compared"].as_u64(), first["differed"].as_u64()), (Some(3), Some(3)), "{first}");
+    let next = first["next"].as_str().unwrap();
+    let second = host
+        .api
+        .send_json(
+            "POST",
+            "/api/plugins/rules-router/replay",
+            &json!({"version": "0.2.0", "limit": 3, "before": next}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second["compared"], 2);
+    assert!(second["next"].is_null());
+    // The active version replayed over its own work changes nothing.
+    let same = host
+        .api
+        .send_json("POST", "/api/plugins/rules-router/replay", &json!({"version": "0.1.0"}))
+        .await
+        .unwrap();
+    assert_eq!((same["compared"].as_u64(), same["differed"].as_u64()), (Some(5), Some(0)), "{same}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_clienthub"))
+        .args([
+            "plugin",
+            "replay",
+            "rules-router",
+            "0.2.0",
+            "--last",
+            "5",
+            "--server",
+            &host.base,
+            "--token",
+            TOKEN,
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("rules-router@0.2.0: compared 5, differed 5"), "{stdout}");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("] 5/5"), "a progress bar");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_release_that_keeps_failing_is_rolled_back_automatically() {
+    let host = Host::start();
+    assert_eq!(host.upload(fixtures::BROKEN_ROUTER).await.status, 201);
+    let threshold = json!({"window": 10, "min_errors": 3, "error_rate": 0.5});
+    let activated = host
+        .api
+        .send_json(
+            "POST",
+            "/api/plugins/rules-router/activate",
+            &json!({"version": "0.9.0", "auto_rollback": threshold}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(activated["active"], "0.9.0");
+    for n in 0..3 {
+        let appeal =
+            host.appeal(&appeal_id(&host.telegram(&telegram_update(7300 + n, 730, "Вопрос")).await)).await;
+        assert_eq!(appeal["status"], "triage", "kept, with the error");
+    }
+    let plugin = host.api.get_json("/api/plugins/rules-router").await.unwrap();
+    let plugin = if plugin.is_array() { plugin[0].clone() } else { plugin };
+    assert_eq!(plugin["active"], "0.1.0", "{plugin}");
+    let log = plugin["log"].as_array().unwrap().last().unwrap()[1].as_str().unwrap().to_string();
+    assert!(log.starts_with("automatically rolled back: 3 of 3 calls failed (last: trapped"), "{log}");
+    assert!(log.ends_with("from 0.9.0 to 0.1.0"), "{log}");
+    let after = host.appeal(&appeal_id(&host.telegram(&telegram_update(7310, 731, "Вопрос")).await)).await;
+    assert_eq!(after["status"], "routed");
+}
