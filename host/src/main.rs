@@ -170,6 +170,14 @@ enum AppealsAction {
         /// Reply id.
         reply: String,
     },
+    /// Run triage appeals through the current pipeline again (after a fix): one, or all.
+    Reprocess {
+        /// Appeal id (omit with --all).
+        id: Option<String>,
+        /// Every appeal in triage (newest first, up to 1000).
+        #[arg(long)]
+        all: bool,
+    },
     /// Take an appeal into work.
     Take {
         /// Appeal id.
@@ -399,6 +407,17 @@ async fn appeals(action: AppealsAction, client: Client) -> Result<()> {
         AppealsAction::RetryReply { id, reply } => print(
             &client.send("POST", &format!("/api/appeals/{id}/replies/{reply}/retry"), None).await?.json()?,
         ),
+        AppealsAction::Reprocess { id, all } => match (id, all) {
+            (Some(id), false) => {
+                let appeal = client.send("POST", &format!("/api/appeals/{id}/reprocess"), None).await?.json()?;
+                println!("{id} {}", appeal["status"].as_str().unwrap_or("?"));
+                Ok(())
+            }
+            (None, true) => {
+                print(&client.send_json("POST", "/api/appeals/reprocess", &serde_json::json!({ "limit": 1000 })).await?)
+            }
+            _ => anyhow::bail!("give an appeal id or --all"),
+        },
         AppealsAction::Take { id, employee } => {
             act(&client, &id, "take", serde_json::json!({ "employee": employee })).await
         }

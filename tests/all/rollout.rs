@@ -126,3 +126,61 @@ async fn a_release_that_keeps_failing_is_rolled_back_automatically() {
     let after = host.appeal(&appeal_id(&host.telegram(&telegram_update(7310, 731, "Вопрос")).await)).await;
     assert_eq!(after["status"], "routed");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
+    let host = Host::start();
+    assert_eq!(host.upload(fixtures::TRAP_ROUTER).await.status, 201);
+    host.activate("trap-router", "0.1.0").await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(appeal_id(&host.telegram(&telegram_update(7400 + n, 740 + n, "Вопрос")).await));
+    }
+    let again = host.api.send("POST", &format!("/api/appeals/{}/reprocess", ids[0]), None).await.unwrap();
+    let still = again.json().unwrap();
+    assert_eq!(still["status"], "triage", "the router still traps");
+    assert_eq!(last_event(&still)["stage"], "triage");
+
+    host.activate("rules-router", "0.1.0").await; // The fix: the working router again.
+    let fixed = host
+        .api
+        .send("POST", &format!("/api/appeals/{}/reprocess", ids[0]), None)
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(fixed["status"], "routed");
+    assert!(stages(&fixed).contains(&"reprocessed -".to_string()));
+    let bulk = host.api.send_json("POST", "/api/appeals/reprocess", &json!({})).await.unwrap();
+    assert_eq!(bulk, json!({"routed": 2}));
+    assert_eq!(
+        host.api.send("POST", &format!("/api/appeals/{}/reprocess", ids[1]), None).await.unwrap().status,
+        409
+    );
+
+    // A payload its adapter could not read: VK asks for confirmation before it is configured.
+    let unread =
+        host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/confirmation.json")).await;
+    let unread = appeal_id(&unread);
+    let refused = host
+        .api
+        .send("POST", &format!("/api/appeals/{unread}/reprocess"), None)
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        (refused["status"].as_str(), last_event(&refused)["stage"].as_str()),
+        (Some("triage"), Some("reprocess_failed"))
+    );
+    host.api.send_json("PUT", "/api/plugins/vk/config", &json!({"confirmation": "a1b2c3d4"})).await.unwrap();
+    let read = host
+        .api
+        .send("POST", &format!("/api/appeals/{unread}/reprocess"), None)
+        .await
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(read["status"], "resolved");
+    assert!(last_event(&read)["detail"].as_str().unwrap().starts_with("vk@0.2.0 now reads it"), "{read}");
+}

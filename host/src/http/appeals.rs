@@ -48,6 +48,11 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
             }
         }
         (&Method::POST, [id, "replies", reply, "retry"]) => replied(app, app.outbox.requeue(id, reply)).await,
+        (&Method::POST, ["reprocess"]) => reprocess_all(app, request).await,
+        (&Method::POST, [id, "reprocess"]) => match reprocess(app, id.to_string()).await {
+            Ok(appeal) => json(200, &appeal),
+            Err(refusal) => refused(&refusal),
+        },
         (&Method::POST, [id, verb @ ("take" | "handoff" | "pause" | "resume" | "resolve" | "reopen")]) => {
             act(app, id, verb, request).await
         }
@@ -69,6 +74,50 @@ async fn replied(app: &App, result: Result<crate::appeal::Reply, Refusal>) -> Re
         },
         Err(refusal) => refused(&refusal),
     }
+}
+
+/// Reprocesses one triage appeal through the current pipeline, durably.
+async fn reprocess(app: &App, id: String) -> Result<crate::appeal::Appeal, crate::refusal::Refusal> {
+    let (pipeline, runtime, store) =
+        (app.registry.pipeline(), app.registry.runtime().clone(), app.store.clone());
+    let appeal = tokio::task::spawn_blocking(move || pipeline.reprocess(&store, &runtime, &id))
+        .await
+        .map_err(|e| anyhow::anyhow!("reprocessing failed: {e}"))??;
+    app.store.commit().await?;
+    Ok(appeal)
+}
+
+/// `POST /api/appeals/reprocess {"limit": 100}`: every triage appeal (newest first, up to the
+/// limit) through the current pipeline; counts by the status each ends in.
+async fn reprocess_all(app: &App, request: Request<Incoming>) -> Response<Body> {
+    #[derive(Default, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Bulk {
+        #[serde(default)]
+        limit: Option<usize>,
+    }
+    let bulk = match read_json::<Bulk>(request).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    let triage = match app.store.list_appeals(
+        Some(Status::Triage),
+        None,
+        None,
+        bulk.limit.unwrap_or(100).clamp(1, 1000),
+    ) {
+        Ok(list) => list,
+        Err(e) => return error(500, &format!("{e:#}")),
+    };
+    let mut outcome: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for appeal in triage {
+        let key = match reprocess(app, appeal.id).await {
+            Ok(after) => after.status.name().to_string(),
+            Err(refusal) => format!("refused: {refusal}"),
+        };
+        *outcome.entry(key).or_default() += 1;
+    }
+    json(200, &outcome)
 }
 
 /// The body of an operator action; every field is optional.

@@ -48,17 +48,7 @@ impl Pipeline {
                 serde_json::json!({"error": format!("unknown channel '{}'", raw.channel)}),
             ));
         };
-        let request = wit::HttpRequest {
-            method: raw.method.clone(),
-            path: raw.path.clone(),
-            query: raw.query.clone(),
-            headers: raw
-                .headers
-                .iter()
-                .map(|(n, v)| wit::Header { name: n.clone(), value: v.clone() })
-                .collect(),
-            body: raw.body.clone(),
-        };
+        let request = request_of(&raw);
         let started = Instant::now();
         // A CRM connector's webhooks carry the CRM's replies and statuses.
         let crm = self.crm.as_ref().is_some_and(|crm| Arc::ptr_eq(crm, adapter));
@@ -246,6 +236,12 @@ impl Pipeline {
             Some(adapter.label.clone()),
             format!("raw request {}", raw.id),
         );
+        self.decide(runtime, store, appeal)
+    }
+
+    /// Runs an appeal through the filter chain and the router: kept and routed, dropped, or in
+    /// triage when a plugin failed.
+    fn decide(&self, runtime: &Runtime, store: &Store, mut appeal: Appeal) -> Appeal {
         let directory = store.directory();
         for filter in &self.filters {
             let verdict = runtime.check(&filter.plugin, directory.clone(), &convert::to_wit(&appeal));
@@ -366,6 +362,102 @@ fn crm_event(store: &Store, raw: &mut RawRequest, adapter: &Stage, output: wit::
         body: output.response.body,
         appeals,
     })
+}
+
+impl Pipeline {
+    /// Runs an appeal that went to triage because a filter or the router failed through the
+    /// current filters and router again (after a fix): the changed appeal, routed, dropped, or
+    /// still in triage with the new error.
+    ///
+    /// # Errors
+    /// [`Refusal::NotFound`] for an unknown appeal; [`Refusal::Conflict`] when it is not in
+    /// triage. A triage appeal whose payload was never read has its kept raw request read again
+    /// by the current adapter instead.
+    pub fn reprocess(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        id: &str,
+    ) -> Result<Appeal, crate::refusal::Refusal> {
+        use crate::refusal::Refusal;
+        let appeal = store.appeal(id)?.ok_or_else(|| Refusal::NotFound(format!("no appeal {id}")))?;
+        if appeal.status != Status::Triage {
+            return Err(Refusal::Conflict(format!("appeal {id} is {}, not in triage", appeal.status.name())));
+        }
+        if appeal.platform_id.starts_with("raw:") {
+            return self.reread(store, runtime, &appeal);
+        }
+        let mut fresh = appeal.clone();
+        fresh.status = Status::New;
+        fresh.error = None;
+        fresh.decision = None;
+        fresh.tags.clear();
+        fresh.record(now_ms(), "reprocessed", None, "through the current filters and router");
+        let decided = self.decide(runtime, store, fresh);
+        let changed = store.change_appeal(id, |a| {
+            a.status = decided.status;
+            a.error = decided.error.clone();
+            a.decision = decided.decision.clone();
+            a.tags = decided.tags.clone();
+            a.work = decided.work.clone();
+            a.history.extend(decided.history[appeal.history.len()..].iter().cloned());
+        })?;
+        changed.ok_or_else(|| Refusal::NotFound(format!("no appeal {id}")))
+    }
+}
+
+impl Pipeline {
+    /// A triage appeal whose payload its adapter could not read: the kept raw request goes
+    /// through the current adapter again. When it reads now, the request is ingested (its
+    /// appeals appear as if just received) and the triage appeal is resolved, naming them;
+    /// otherwise the triage appeal records the new failure and stays.
+    fn reread(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        appeal: &Appeal,
+    ) -> Result<Appeal, crate::refusal::Refusal> {
+        use crate::refusal::Refusal;
+        let raw = store
+            .raw(&appeal.raw_request_id)?
+            .ok_or_else(|| Refusal::NotFound(format!("raw request {} is gone", appeal.raw_request_id)))?;
+        let adapter = self
+            .channels
+            .get(&raw.channel)
+            .ok_or_else(|| Refusal::Conflict(format!("no adapter is active for channel {}", raw.channel)))?;
+        let now = now_ms();
+        let (stage, detail) = match runtime.handle(&adapter.plugin, store.directory(), &request_of(&raw)) {
+            Ok(Ok(_)) => {
+                let reply = self.ingest(store, runtime, raw)?;
+                (
+                    "reprocessed",
+                    format!("{} now reads it: appeals [{}]", adapter.label, reply.appeals.join(", ")),
+                )
+            }
+            Ok(Err(wit::AdapterError::Malformed(why) | wit::AdapterError::Unauthorized(why))) => {
+                ("reprocess_failed", format!("{} still refuses it: {why}", adapter.label))
+            }
+            Err(failure) => ("reprocess_failed", format!("{} failed: {failure}", adapter.label)),
+        };
+        let changed = store.change_appeal(&appeal.id, |a| {
+            if stage == "reprocessed" {
+                a.status = Status::Resolved;
+            }
+            a.record(now, stage, None, detail.clone());
+        })?;
+        changed.ok_or_else(|| Refusal::NotFound(format!("no appeal {}", appeal.id)))
+    }
+}
+
+/// The WIT request of a stored raw request.
+fn request_of(raw: &RawRequest) -> wit::HttpRequest {
+    wit::HttpRequest {
+        method: raw.method.clone(),
+        path: raw.path.clone(),
+        query: raw.query.clone(),
+        headers: raw.headers.iter().map(|(n, v)| wit::Header { name: n.clone(), value: v.clone() }).collect(),
+        body: raw.body.clone(),
+    }
 }
 
 fn duplicate(raw: &RawRequest, platform_id: &str, existing: String) -> (Option<String>, String) {
