@@ -8,6 +8,7 @@
 //! Data flows one way: [`http`] → [`pipeline`] → [`runtime`] / [`store`]; operators' replies
 //! leave through [`replies`].
 
+pub mod access;
 pub mod appeal;
 pub mod bench;
 pub mod calendar;

@@ -55,6 +55,13 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Issue, list or revoke API tokens (admin, operator, viewer).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Import or export the routing directory.
     Directory {
         #[command(subcommand)]
@@ -229,6 +236,26 @@ enum AppealsAction {
 }
 
 #[derive(Subcommand)]
+enum TokenAction {
+    /// Issue a token; it is printed once.
+    Create {
+        /// admin, operator or viewer.
+        #[arg(long)]
+        role: String,
+        /// Whom it is for.
+        #[arg(long)]
+        name: String,
+    },
+    /// List issued tokens (ids, roles, names; never the tokens).
+    List,
+    /// Revoke a token by its id.
+    Revoke {
+        /// The id from `token list`.
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum DirectoryAction {
     /// Replace the directory with a JSON file (`-` for stdin); references are validated.
     Import {
@@ -260,6 +287,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Plugin { action, remote } => plugin(action, client(remote)?).await,
         Command::Appeals { action, remote } => appeals(action, client(remote)?).await,
         Command::Directory { action, remote } => directory(action, client(remote)?).await,
+        Command::Token { action, remote } => token(action, client(remote)?).await,
     }
 }
 
@@ -409,13 +437,16 @@ async fn appeals(action: AppealsAction, client: Client) -> Result<()> {
         ),
         AppealsAction::Reprocess { id, all } => match (id, all) {
             (Some(id), false) => {
-                let appeal = client.send("POST", &format!("/api/appeals/{id}/reprocess"), None).await?.json()?;
+                let appeal =
+                    client.send("POST", &format!("/api/appeals/{id}/reprocess"), None).await?.json()?;
                 println!("{id} {}", appeal["status"].as_str().unwrap_or("?"));
                 Ok(())
             }
-            (None, true) => {
-                print(&client.send_json("POST", "/api/appeals/reprocess", &serde_json::json!({ "limit": 1000 })).await?)
-            }
+            (None, true) => print(
+                &client
+                    .send_json("POST", "/api/appeals/reprocess", &serde_json::json!({ "limit": 1000 }))
+                    .await?,
+            ),
             _ => anyhow::bail!("give an appeal id or --all"),
         },
         AppealsAction::Take { id, employee } => {
@@ -431,6 +462,26 @@ async fn appeals(action: AppealsAction, client: Client) -> Result<()> {
         AppealsAction::Resume { id } => act(&client, &id, "resume", serde_json::json!({})).await,
         AppealsAction::Resolve { id } => act(&client, &id, "resolve", serde_json::json!({})).await,
         AppealsAction::Reopen { id } => act(&client, &id, "reopen", serde_json::json!({})).await,
+    }
+}
+
+async fn token(action: TokenAction, client: Client) -> Result<()> {
+    match action {
+        TokenAction::Create { role, name } => {
+            let body = serde_json::json!({ "role": role, "name": name });
+            let issued = client.send_json("POST", "/api/tokens", &body).await?;
+            println!("{}", issued["token"].as_str().unwrap_or("?"));
+            eprintln!(
+                "{} token for {name}, id {} (shown once)",
+                role,
+                issued["issued"]["id"].as_str().unwrap_or("?")
+            );
+            Ok(())
+        }
+        TokenAction::List => print(&client.get_json("/api/tokens").await?),
+        TokenAction::Revoke { id } => {
+            print(&client.send("DELETE", &format!("/api/tokens/{id}"), None).await?.json()?)
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 mod platform;
 mod support;
 
+mod access;
 mod admin;
 mod channels;
 mod chats_and_reviews;

@@ -4,6 +4,7 @@
 use super::App;
 use super::bytes_body::Body;
 use super::reply::{error, json, read_body, read_json, refused};
+use crate::access::Role;
 use crate::directory::Directory;
 use crate::refusal::Refusal;
 use crate::registry::MAX_PLUGIN_BYTES;
@@ -12,10 +13,16 @@ use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde::Deserialize;
 
-pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<Incoming>) -> Response<Body> {
+pub async fn handle(
+    app: &App,
+    method: &Method,
+    rest: &[&str],
+    role: Role,
+    request: Request<Incoming>,
+) -> Response<Body> {
     match (method, rest) {
-        (&Method::GET, ["plugins"]) => plugins(app, None),
-        (&Method::GET, ["plugins", name]) => plugins(app, Some(name)),
+        (&Method::GET, ["plugins"]) => plugins(app, None, role),
+        (&Method::GET, ["plugins", name]) => plugins(app, Some(name), role),
         // Read a little past the cap so the registry can say by how much it is over.
         (&Method::POST, ["plugins"]) => match read_body(request, 2 * MAX_PLUGIN_BYTES).await {
             Ok((_, body)) => {
@@ -156,7 +163,8 @@ pub async fn handle(app: &App, method: &Method, rest: &[&str], request: Request<
     }
 }
 
-fn plugins(app: &App, only: Option<&str>) -> Response<Body> {
+/// The plugins; configurations (channel secrets) only for admins.
+fn plugins(app: &App, only: Option<&str>, role: Role) -> Response<Body> {
     match app.registry.list() {
         Ok(list) => {
             let items: Vec<_> = list
@@ -167,8 +175,10 @@ fn plugins(app: &App, only: Option<&str>) -> Response<Body> {
                         "name": activation.name,
                         "active": activation.active,
                         "previous": activation.previous,
-                        "config": activation.config,
+                        "config": if role == Role::Admin { activation.config } else { serde_json::json!("(admins only)") },
                         "position": activation.position,
+                        "shadow": activation.shadow,
+                        "extra_hosts": activation.extra_hosts,
                         "log": activation.log,
                         "versions": versions,
                     })

@@ -10,6 +10,7 @@ mod hooks;
 mod reply;
 mod reports;
 
+use crate::access::Role;
 use crate::registry::Registry;
 use crate::store::Store;
 use bytes_body::Body;
@@ -106,17 +107,29 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
         }
         (_, ["hooks", ..]) => error(405, "webhooks take GET or POST"),
         (_, ["api", ..]) => {
-            if !authorized(app, &request) {
-                return error(401, "missing or wrong bearer token (Authorization: Bearer <admin token>)");
+            let role = match role(app, &request) {
+                Ok(Some(role)) => role,
+                Ok(None) => {
+                    return error(401, "missing or wrong bearer token (Authorization: Bearer <token>)");
+                }
+                Err(e) => return error(500, &format!("{e:#}")),
+            };
+            let needed = needed_role(&method, &segments);
+            if role < needed {
+                return error(
+                    403,
+                    &format!("this needs the {} role; the token's role is {}", needed.name(), role.name()),
+                );
             }
             match segments.as_slice() {
+                ["api", "tokens", ..] => tokens(app, &method, &segments[2..], request).await,
                 ["api", "appeals", ..] => appeals::handle(app, &method, &segments[2..], request).await,
                 ["api", "clock", "advance"] if method == Method::POST => clock(app, request).await,
                 ["api", "reports", ..] => {
                     reports::handle(app, &method, &segments[2..], request.uri().query()).await
                 }
                 ["api", "plugins", ..] | ["api", "directory"] => {
-                    admin::handle(app, &method, &segments[1..], request).await
+                    admin::handle(app, &method, &segments[1..], role, request).await
                 }
                 _ => error(404, &format!("no API at {path}")),
             }
@@ -164,16 +177,58 @@ fn health(app: &App) -> serde_json::Value {
     })
 }
 
-fn authorized(app: &App, request: &Request<Incoming>) -> bool {
+fn role(app: &App, request: &Request<Incoming>) -> anyhow::Result<Option<Role>> {
     let given = request
         .headers()
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    constant_time_eq(given.as_bytes(), app.admin_token.as_bytes())
+    crate::access::role_of(&app.store, &app.admin_token, given.trim())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The weakest role allowed to make a request: reading appeals, reports, the directory and
+/// the plugin list is for viewers; acting on appeals for operators; the rest for admins.
+fn needed_role(method: &Method, segments: &[&str]) -> Role {
+    match (method, segments) {
+        (&Method::GET, ["api", "appeals" | "reports" | "directory", ..]) => Role::Viewer,
+        (&Method::GET, ["api", "plugins"] | ["api", "plugins", _]) => Role::Viewer,
+        (_, ["api", "appeals", ..]) => Role::Operator,
+        _ => Role::Admin,
+    }
+}
+
+/// `POST /api/tokens {"role", "name"}` (the token is shown once), `GET /api/tokens`,
+/// `DELETE /api/tokens/{id}`.
+async fn tokens(app: &App, method: &Method, rest: &[&str], request: Request<Incoming>) -> Response<Body> {
+    match (method, rest) {
+        (&Method::POST, []) => {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct New {
+                role: Role,
+                name: String,
+            }
+            match reply::read_json::<New>(request).await {
+                Ok(new) if new.name.trim().is_empty() => error(400, "name the token's holder"),
+                Ok(new) => match crate::access::issue(&app.store, new.role, new.name.trim()) {
+                    Ok((token, issued)) => {
+                        json(201, &serde_json::json!({ "token": token, "issued": issued }))
+                    }
+                    Err(e) => error(500, &format!("{e:#}")),
+                },
+                Err(response) => response,
+            }
+        }
+        (&Method::GET, []) => match app.store.tokens::<crate::access::Issued>() {
+            Ok(list) => json(200, &list),
+            Err(e) => error(500, &format!("{e:#}")),
+        },
+        (&Method::DELETE, [id]) if id.len() >= 8 => match app.store.revoke_token(id) {
+            Ok(0) => error(404, &format!("no token {id}")),
+            Ok(n) => json(200, &serde_json::json!({ "revoked": n })),
+            Err(e) => error(500, &format!("{e:#}")),
+        },
+        _ => error(405, "tokens: POST /api/tokens, GET /api/tokens, DELETE /api/tokens/{id}"),
+    }
 }

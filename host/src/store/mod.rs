@@ -40,6 +40,7 @@ pub struct Store {
     crm_outbox: sled::Tree,
     crm_notes: sled::Tree,
     shadow: sled::Tree,
+    tokens: sled::Tree,
     waiting: sled::Tree,
     holding: sled::Tree,
     directory: Arc<RwLock<Arc<Directory>>>,
@@ -91,6 +92,7 @@ impl Store {
             crm_outbox: tree("crm_outbox")?,
             crm_notes: tree("crm_notes")?,
             shadow: tree("shadow")?,
+            tokens: tree("tokens")?,
             waiting: tree("waiting")?,
             holding: tree("holding")?,
             settings,
@@ -507,6 +509,47 @@ impl Store {
     pub fn crm_note_sent(&self, key: &str) -> Result<()> {
         self.crm_notes.remove(key.as_bytes())?;
         Ok(())
+    }
+
+    // --- API tokens -------------------------------------------------------------------
+
+    /// Stores an issued token's record under its digest.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn put_token<T: Serialize>(&self, digest: &str, record: &T) -> Result<()> {
+        self.tokens.insert(digest.as_bytes(), serde_json::to_vec(record)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The record of the token with this digest.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn token<T: DeserializeOwned>(&self, digest: &str) -> Result<Option<T>> {
+        get_json(&self.tokens, digest.as_bytes())
+    }
+
+    /// Every issued token's record.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn tokens<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
+        self.tokens.iter().values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
+    }
+
+    /// Revokes the tokens whose digest starts with `id`; how many.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn revoke_token(&self, id: &str) -> Result<usize> {
+        let keys: Vec<_> = self.tokens.scan_prefix(id.as_bytes()).keys().collect::<Result<_, _>>()?;
+        for key in &keys {
+            self.tokens.remove(key)?;
+        }
+        self.db.flush()?;
+        Ok(keys.len())
     }
 
     // --- shadow comparisons ------------------------------------------------------------
