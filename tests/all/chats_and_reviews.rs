@@ -22,30 +22,16 @@ async fn ok_group_chat_message_retry_forgery_and_reply() {
         .await
         .unwrap();
     let body = fixture("plugins/ok/fixtures/message_created.json");
-    let post = |query: &'static str| {
-        let body = body.clone();
-        let host = &host;
-        async move {
-            host.anonymous
-                .request(
-                    "POST",
-                    &format!("/hooks/ok{query}"),
-                    &[],
-                    Some(("application/json;charset=utf-8", body)),
-                )
-                .await
-                .unwrap()
-        }
-    };
-    let first = post("?secret=ok-hook-secret-0042").await;
+    let post = |query: &'static str| host.hook(query, &[], "application/json;charset=utf-8", &body);
+    let first = post("ok?secret=ok-hook-secret-0042").await;
     assert_eq!((first.status, first.json().unwrap()), (200, json!({"success": true})));
     let appeal = appeal_id(&first);
     assert_eq!(
-        appeal_id(&post("?secret=ok-hook-secret-0042").await),
+        appeal_id(&post("ok?secret=ok-hook-secret-0042").await),
         appeal,
         "OK's retry is the same appeal"
     );
-    assert_eq!(post("?secret=wrong").await.status, 401);
+    assert_eq!(post("ok?secret=wrong").await.status, 401);
     assert_eq!(host.appeals("&channel=ok").await.len(), 1);
 
     host.api
@@ -69,19 +55,9 @@ async fn jivo_site_chat_message_photo_follow_up_and_bot_message_reply() {
         .send_json("PUT", "/api/plugins/jivo/outbound-hosts", &json!({"hosts": [api.authority]}))
         .await
         .unwrap();
-    let hook = |file: &'static str, token: &'static str| {
-        let host = &host;
-        async move {
-            host.anonymous
-                .request(
-                    "POST",
-                    &format!("/hooks/jivo/{token}"),
-                    &[],
-                    Some(("application/json", fixture(file))),
-                )
-                .await
-                .unwrap()
-        }
+    let h = &host;
+    let hook = move |file: &'static str, token: &'static str| async move {
+        h.hook(&format!("jivo/{token}"), &[], "application/json", &fixture(file)).await
     };
     let message = hook("plugins/jivo/fixtures/client_message.json", "jv-bot-7f3a9c21").await;
     let appeal = appeal_id(&message);
@@ -132,19 +108,9 @@ async fn map_reviews_reach_their_store_region_and_google_gets_the_reply() {
         .await
         .unwrap();
     let key = [("x-api-key", "reviews-key-0123456789")];
-    let post = |platform: &'static str, file: &'static str| {
-        let host = &host;
-        async move {
-            host.anonymous
-                .request(
-                    "POST",
-                    &format!("/hooks/reviews/{platform}"),
-                    &key,
-                    Some(("application/json", fixture(file))),
-                )
-                .await
-                .unwrap()
-        }
+    let (h, key) = (&host, &key);
+    let post = move |platform: &'static str, file: &'static str| async move {
+        h.hook(&format!("reviews/{platform}"), key, "application/json", &fixture(file)).await
     };
     let google = post("google", "plugins/reviews/fixtures/google_review.json").await;
     let google = host.appeal(&appeal_id(&google)).await;
@@ -171,15 +137,13 @@ async fn map_reviews_reach_their_store_region_and_google_gets_the_reply() {
         host.appeal(&appeal_id(&post("yandex", "plugins/reviews/fixtures/yandex_review.json").await)).await;
     assert_eq!(yandex["decision"]["region"], "msk");
     let unsigned = host
-        .anonymous
-        .request(
-            "POST",
-            "/hooks/reviews/yandex",
+        .hook(
+            "reviews/yandex",
             &[],
-            Some(("application/json", fixture("plugins/reviews/fixtures/yandex_review.json"))),
+            "application/json",
+            &fixture("plugins/reviews/fixtures/yandex_review.json"),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(unsigned.status, 401);
 
     let id = google["id"].as_str().unwrap();

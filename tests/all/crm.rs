@@ -245,12 +245,7 @@ async fn an_outage_holds_everything_and_a_crash_after_the_crm_answered_makes_no_
 async fn a_reply_written_in_bitrix24_leaves_through_telegram_and_a_won_stage_resolves() {
     let telegram = Platform::start(vec![], json!({"ok": true, "result": {"message_id": 42}})).await;
     let host = Host::start();
-    let config = json!({"bot_token": "123456:ABC-def", "api_base": telegram.base});
-    host.api.send_json("PUT", "/api/plugins/telegram/config", &config).await.unwrap();
-    host.api
-        .send_json("PUT", "/api/plugins/telegram/outbound-hosts", &json!({"hosts": [telegram.authority]}))
-        .await
-        .unwrap();
+    crate::platform::telegram_through(&host, &telegram).await;
     let (_api, portal) = bitrix(&host).await;
     let id = appeal_id(&host.telegram(&telegram_update(9801, 801, "Хочу вернуть товар")).await);
     let appeal = delivered(&host, &id).await;
@@ -269,20 +264,9 @@ async fn a_reply_written_in_bitrix24_leaves_through_telegram_and_a_won_stage_res
         portal.comments.push(json!({"ID": "311", "ENTITY_ID": deal, "ENTITY_TYPE": "deal",
             "COMMENT": "/reply Замену привезём завтра", "AUTHOR_ID": "17"}));
     }
-    let event = |file: &'static str| {
-        let host = &host;
-        async move {
-            host.anonymous
-                .request(
-                    "POST",
-                    "/hooks/bitrix24",
-                    &[],
-                    Some(("application/x-www-form-urlencoded", fixture(file))),
-                )
-                .await
-                .unwrap()
-        }
-    };
+    let form = "application/x-www-form-urlencoded";
+    let h = &host;
+    let event = move |file: &'static str| async move { h.hook("bitrix24", &[], form, &fixture(file)).await };
     let answer = event("plugins/bitrix24/fixtures/timeline_comment_add.txt").await;
     assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
     let sent = wait_for_reply(&host, &id, "sent").await;
@@ -304,15 +288,6 @@ async fn a_reply_written_in_bitrix24_leaves_through_telegram_and_a_won_stage_res
     let forged = String::from_utf8(fixture("plugins/bitrix24/fixtures/deal_update.txt"))
         .unwrap()
         .replace(TOKEN, "guess");
-    let refused = host
-        .anonymous
-        .request(
-            "POST",
-            "/hooks/bitrix24",
-            &[],
-            Some(("application/x-www-form-urlencoded", forged.into_bytes())),
-        )
-        .await
-        .unwrap();
+    let refused = host.hook("bitrix24", &[], form, forged.as_bytes()).await;
     assert_eq!(refused.status, 401);
 }

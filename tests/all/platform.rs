@@ -130,3 +130,11 @@ pub async fn wait_for_reply(host: &crate::support::Host, appeal: &str, state: &s
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Configures the telegram adapter to send through `api` (a Bot API stand-in) and allows its host.
+pub async fn telegram_through(host: &crate::support::Host, api: &Platform) {
+    let config = serde_json::json!({"bot_token": "123456:ABC-def", "api_base": api.base});
+    host.api.send_json("PUT", "/api/plugins/telegram/config", &config).await.unwrap();
+    let hosts = serde_json::json!({"hosts": [api.authority]});
+    host.api.send_json("PUT", "/api/plugins/telegram/outbound-hosts", &hosts).await.unwrap();
+}

@@ -38,9 +38,7 @@ async fn telegram_reply_retries_after_429_and_lands_in_the_chat() {
     )
     .await;
     let host = Host::start();
-    let config = json!({"bot_token": "123456:ABC-def", "api_base": api.base});
-    host.api.send_json("PUT", "/api/plugins/telegram/config", &config).await.unwrap();
-    allow(&host, "telegram", &api).await;
+    crate::platform::telegram_through(&host, &api).await;
     let appeal = appeal_id(&host.telegram(&telegram_update(9001, 379412057, "Где мой заказ?")).await);
 
     let queued = reply(&host, &appeal, "Заказ в пути").await;
@@ -289,9 +287,7 @@ async fn a_queued_reply_survives_a_restart_and_is_sent_after_it() {
     let api =
         Platform::start(vec![(502, vec![], busy)], json!({"ok": true, "result": {"message_id": 8}})).await;
     let host = Host::start();
-    let config = json!({"bot_token": "123456:ABC-def", "api_base": api.base});
-    host.api.send_json("PUT", "/api/plugins/telegram/config", &config).await.unwrap();
-    allow(&host, "telegram", &api).await;
+    crate::platform::telegram_through(&host, &api).await;
     let appeal = appeal_id(&host.telegram(&telegram_update(9401, 6660001, "Жду ответа")).await);
     reply(&host, &appeal, "Ответ после перезапуска").await;
     // The first call meets a 502: the reply waits for its next attempt (2 s) in the outbox.

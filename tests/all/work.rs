@@ -109,12 +109,7 @@ async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_
     let telegram = Platform::start(vec![], json!({"ok": true, "result": {"message_id": 1}})).await;
     let host = Host::start_with_clock();
     host.api.send_json("PUT", "/api/directory", &directory(Some("-100777"))).await.unwrap();
-    let config = json!({"bot_token": "123456:ABC-def", "api_base": telegram.base});
-    host.api.send_json("PUT", "/api/plugins/telegram/config", &config).await.unwrap();
-    host.api
-        .send_json("PUT", "/api/plugins/telegram/outbound-hosts", &json!({"hosts": [telegram.authority]}))
-        .await
-        .unwrap();
+    crate::platform::telegram_through(&host, &telegram).await;
     let id = appeal_id(&host.telegram(&telegram_update(9950, 950, "Хочу вернуть товар")).await);
     // The same in Moscow: its notice goes to the Moscow brigade's chat.
     let moscow = appeal_id(&host.telegram(&telegram_update(9951, 951, "Хочу вернуть товар, Москва")).await);
