@@ -409,11 +409,6 @@ impl Registry {
         done
     }
 
-    /// The watcher of newly activated versions (the pipeline reports calls to it).
-    pub fn health(&self) -> &Arc<Health> {
-        &self.health
-    }
-
     /// Runs `version` of a router or filter in shadow beside the active version.
     ///
     /// # Errors

@@ -174,11 +174,6 @@ impl LoadedPlugin {
     pub fn check_url(&self, url: &str) -> Result<crate::outbound::Target, String> {
         crate::outbound::check(url, &self.grants.label, &self.grants.outbound_hosts)
     }
-
-    /// `name@version`.
-    pub fn label(&self) -> &str {
-        &self.grants.label
-    }
 }
 
 impl Runtime {
