@@ -33,12 +33,36 @@ pub struct Dispatcher {
     registry: Arc<Registry>,
     /// The employee round-robin chose last, per department.
     last: Mutex<HashMap<String, String>>,
+    /// When each open appeal needs looking at again, so a tick reads only the appeals due.
+    memo: Mutex<Memo>,
 }
+
+/// What earlier ticks learned. An appeal is read again when something can happen to it (a
+/// deadline, an escalation), at the latest a minute later (so changes made by operators are
+/// seen); a waiting appeal nobody could take, when the directory, the employees' loads or the
+/// minute change.
+#[derive(Default)]
+struct Memo {
+    /// The situation the waiting appeals were judged in.
+    situation: u64,
+    /// Open appeal → when to check its deadlines and escalation again.
+    check_at: HashMap<String, u64>,
+    /// Waiting appeal → when to try assigning it again.
+    assign_at: HashMap<String, u64>,
+}
+
+/// Longest an appeal goes unread by the dispatcher.
+const RECHECK_MS: u64 = 60_000;
 
 impl Dispatcher {
     /// A dispatcher over `store`; notices go out through the registry's channel adapters.
     pub fn new(store: Store, registry: Arc<Registry>) -> Arc<Self> {
-        Arc::new(Self { store, registry, last: Mutex::new(HashMap::new()) })
+        Arc::new(Self {
+            store,
+            registry,
+            last: Mutex::new(HashMap::new()),
+            memo: Mutex::new(Memo::default()),
+        })
     }
 
     /// Starts it; it runs until the runtime stops.
@@ -65,28 +89,43 @@ impl Dispatcher {
         let waiting = self.store.waiting()?;
         let open: BTreeSet<String> =
             waiting.iter().cloned().chain(holdings.into_iter().map(|(_, a)| a)).collect();
+        let situation = situation(&directory, &load, now);
+        let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
+        if memo.situation != situation {
+            memo.situation = situation;
+            memo.assign_at.clear();
+        }
+        memo.check_at.retain(|id, _| open.contains(id));
+        memo.assign_at.retain(|id, _| open.contains(id));
         for id in open {
+            if memo.check_at.get(&id).is_some_and(|at| *at > now) {
+                continue;
+            }
             let Some(appeal) = self.store.appeal(&id)? else { continue };
             let appeal = self.escalate(appeal, &directory, now)?;
             self.check_sla(&appeal, &directory, now)?;
+            memo.check_at.insert(id, next_event(&appeal, &directory, now).min(now + RECHECK_MS));
         }
         for id in waiting {
+            if memo.assign_at.get(&id).is_some_and(|at| *at > now) {
+                continue;
+            }
             let Some(appeal) = self.store.appeal(&id)? else { continue };
-            if appeal.is_waiting() {
-                self.assign(&appeal, &directory, &mut load, now)?;
+            if appeal.is_waiting() && !self.assign(&appeal, &directory, &mut load, now)? {
+                memo.assign_at.insert(id, now + RECHECK_MS);
             }
         }
         Ok(())
     }
 
-    /// Assigns a waiting appeal, or records once why it waits.
+    /// Assigns a waiting appeal, or records once why it waits; whether it was assigned.
     fn assign(
         &self,
         appeal: &Appeal,
         directory: &Directory,
         load: &mut HashMap<String, u32>,
         now: u64,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let department = appeal.work.department.clone().unwrap_or_default();
         let last = self.last.lock().unwrap_or_else(|e| e.into_inner()).get(&department).cloned();
         match assignment::choose(appeal, directory, load, last.as_deref(), now) {
@@ -101,6 +140,7 @@ impl Dispatcher {
                 })?;
                 *load.entry(employee.clone()).or_default() += 1;
                 self.last.lock().unwrap_or_else(|e| e.into_inner()).insert(department, employee);
+                return Ok(true);
             }
             Choice::Wait { queue, reason } => {
                 // Recorded when the reason changes, not at every tick.
@@ -114,7 +154,7 @@ impl Dispatcher {
             }
             Choice::Manual => {}
         }
-        Ok(())
+        Ok(false)
     }
 
     /// Moves an appeal not taken in time to the department's next escalation level; the
@@ -180,6 +220,38 @@ impl Dispatcher {
         }
         Ok(())
     }
+}
+
+/// A fingerprint of what assignment depends on: the directory (by address: it is replaced,
+/// never changed in place), each employee's load, the minute (working hours).
+fn situation(directory: &Arc<Directory>, load: &HashMap<String, u32>, now: u64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (Arc::as_ptr(directory) as usize).hash(&mut hasher);
+    let mut loads: Vec<_> = load.iter().collect();
+    loads.sort();
+    loads.hash(&mut hasher);
+    (now / 60_000).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The earliest instant something can happen to an open appeal: a deadline to flag (the
+/// pause credit can only move it later) or an escalation; `u64::MAX` when nothing can.
+fn next_event(appeal: &Appeal, directory: &Directory, now: u64) -> u64 {
+    let work = &appeal.work;
+    let credit = sla::pause_credit(work, sla::pause_limit(directory), now);
+    let reaction =
+        work.reaction_due.filter(|_| work.taken_at.is_none() && work.reaction_overdue_at.is_none());
+    let resolution = work.resolution_due.filter(|_| work.resolution_overdue_at.is_none());
+    let escalation = department(appeal, directory)
+        .filter(|d| d.escalate_to.is_some() && work.taken_at.is_none())
+        .and_then(|d| d.escalate_after_minutes)
+        .map(|after| work.since + u64::from(after) * 60_000);
+    [reaction.map(|d| d + credit), resolution.map(|d| d + credit), escalation]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(u64::MAX)
 }
 
 fn department<'a>(appeal: &Appeal, directory: &'a Directory) -> Option<&'a Department> {
