@@ -37,6 +37,7 @@ const FIXTURES: &[&str] = &[
     "broken-router",
     "wrong-world",
     "future-wit",
+    "chaos-router",
 ];
 const TARGET: &str = "wasm32-wasip2";
 

@@ -23,9 +23,12 @@ enum Fault {
     AddThen500,
 }
 
+/// The stand-in portal's state.
 #[derive(Default)]
-struct Portal {
-    deals: Vec<Value>,
+pub struct Portal {
+    pub deals: Vec<Value>,
+    /// Deal positions by `ORIGIN_ID`, for `crm.deal.list` lookups at load.
+    origins: std::collections::HashMap<String, Vec<usize>>,
     contacts: Vec<Value>,
     comments: Vec<Value>,
     faults: VecDeque<Fault>,
@@ -54,12 +57,13 @@ impl Portal {
         }
         match method.as_str() {
             "crm.deal.list" => {
-                let origin = &params["filter"]["ORIGIN_ID"];
+                let origin = params["filter"]["ORIGIN_ID"].as_str().unwrap_or("");
                 let found: Vec<Value> = self
-                    .deals
-                    .iter()
-                    .filter(|d| &d["ORIGIN_ID"] == origin)
-                    .map(|d| json!({ "ID": d["ID"] }))
+                    .origins
+                    .get(origin)
+                    .into_iter()
+                    .flatten()
+                    .map(|&i| json!({ "ID": self.deals[i]["ID"] }))
                     .collect();
                 ok(json!(found))
             }
@@ -87,6 +91,8 @@ impl Portal {
                 let id = 7 + self.deals.len();
                 let mut deal = params["fields"].clone();
                 deal["ID"] = json!(id.to_string());
+                let origin = deal["ORIGIN_ID"].as_str().unwrap_or("").to_string();
+                self.origins.entry(origin).or_default().push(self.deals.len());
                 self.deals.push(deal);
                 if let Some(Fault::AddThen500) = fault {
                     self.faults.pop_front();
@@ -129,7 +135,8 @@ impl Portal {
     }
 }
 
-async fn bitrix(host: &Host) -> (Platform, Arc<Mutex<Portal>>) {
+/// A stand-in portal, with the host's bitrix24 connector configured to use it.
+pub async fn bitrix(host: &Host) -> (Platform, Arc<Mutex<Portal>>) {
     let portal = Arc::new(Mutex::new(Portal::default()));
     let state = portal.clone();
     let api = Platform::serve(Arc::new(move |call: &Received| state.lock().unwrap().answer(call))).await;

@@ -11,6 +11,7 @@ mod chats_and_reviews;
 mod cli;
 mod crm;
 mod ingest;
+mod proof;
 mod replies;
 mod rollout;
 mod sandbox;

@@ -85,13 +85,24 @@ impl Host {
         let _ = self.child.wait();
     }
 
-    /// Stops and starts again on the same data dir.
-    pub fn restart(mut self) -> Self {
-        self.stop();
+    /// Kills the process with SIGKILL (a crash: no shutdown code runs) and waits.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// After a [`Host::kill`]: starts again on the same data dir.
+    pub fn relaunch(mut self) -> Self {
         let temp = self._temp.take();
         let mut again = Self::start_in(&self.dir);
         again._temp = temp;
         again
+    }
+
+    /// Stops and starts again on the same data dir.
+    pub fn restart(mut self) -> Self {
+        self.stop();
+        self.relaunch()
     }
 
     /// POSTs a webhook.
@@ -120,6 +131,20 @@ impl Host {
     pub async fn appeals(&self, query: &str) -> Vec<Value> {
         let page = self.api.get_json(&format!("/api/appeals?limit=500{query}")).await.unwrap();
         page["items"].as_array().unwrap().clone()
+    }
+
+    /// Every stored appeal, newest first, page by page.
+    pub async fn all_appeals(&self) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut path = "/api/appeals?limit=500".to_string();
+        loop {
+            let page = self.api.get_json(&path).await.unwrap();
+            all.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next"].as_str() {
+                Some(next) => path = format!("/api/appeals?limit=500&before={next}"),
+                None => return all,
+            }
+        }
     }
 
     /// Uploads a fixture component; returns the answer.

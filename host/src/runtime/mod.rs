@@ -11,6 +11,7 @@
 mod bindings;
 mod cache;
 mod imports;
+mod output;
 
 pub use bindings::types as wit;
 pub use imports::Grants;
@@ -18,6 +19,7 @@ pub use imports::Grants;
 use anyhow::Result;
 use bindings::{channel::ChannelPre, extended::ExtendedChannelPre, filter::FilterPre, router::RouterPre};
 use imports::CallState;
+use output::Output;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -65,6 +67,9 @@ pub enum CallError {
     /// The plugin returned its own error (`err(...)` of the WIT function).
     #[error("{0}")]
     Plugin(String),
+    /// The plugin returned more than its kind of result may hold (bytes, cap).
+    #[error("returned {0} bytes, over the cap of {1}")]
+    Oversized(usize, usize),
 }
 
 /// The world a component implements.
@@ -334,7 +339,7 @@ impl Runtime {
     /// Runs `call` on a warm instance of `plugin` (or a new one). The instance goes back to the
     /// warm set only when the call neither trapped nor wrote to stderr; after a trap an
     /// instance is never used again.
-    fn call<R>(
+    fn call<R: Output>(
         &self,
         plugin: &LoadedPlugin,
         directory: Arc<crate::directory::Directory>,
@@ -352,12 +357,18 @@ impl Runtime {
         };
         let started = std::time::Instant::now();
         let outcome = call(&warm.instance, &mut warm.store);
-        let result = outcome.map_err(|error| self.classify(error, &warm.store));
+        let result = outcome.map_err(|error| self.classify(error, &warm.store)).and_then(|value| match value
+            .bytes()
+        {
+            bytes if bytes > R::CAP => Err(CallError::Oversized(bytes, R::CAP)),
+            _ => Ok(value),
+        });
         let kind = result.as_ref().err().map(|e| match e {
             CallError::Timeout(_) => "timeout",
             CallError::OutOfMemory(_) => "out_of_memory",
             CallError::Trap(_) => "trap",
             CallError::Plugin(_) => "plugin",
+            CallError::Oversized(..) => "oversized",
         });
         crate::metrics::plugin_call(&plugin.grants.label, started.elapsed(), kind);
         match result {
