@@ -31,40 +31,44 @@ pub struct BenchOptions {
     iterations: usize,
 }
 
-/// Runs the benchmark on a temporary data directory.
+/// Runs the benchmark: a `clienthub serve` child process on a temporary data directory under
+/// load from this process, then per-stage costs in-process.
 ///
 /// # Errors
 /// When the host cannot start or a request fails outright.
 pub async fn run(options: BenchOptions) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let running = start(ServeOptions {
-        listen: "127.0.0.1:0".parse()?,
-        data_dir: dir.path().to_path_buf(),
-        admin_token: Some("bench".into()),
-        limits: Default::default(),
-        clock_control: false,
-    })
-    .await?;
-    let base = format!("http://{}", running.addr);
-    let client = Client::new(&base, Some("bench".into()));
-    let directory: serde_json::Value = serde_json::from_str(SAMPLE_DIRECTORY)?;
-    client.send_json("PUT", "/api/directory", &directory).await?;
+    let host = Child::serve(dir.path())?;
+    let client = Client::new(&host.base, Some("bench".into()));
+    configure(&client).await?;
     println!(
-        "ClientHub bench — {} cores, data dir on {}",
+        "ClientHub bench — {} cores; host pid {} on {}; mix per 10 webhooks: 3 Telegram, 3 VK comments \
+         (1 contest noise), 2 WhatsApp (signed), 1 JSON form, 1 Tilda form",
         std::thread::available_parallelism()?,
+        host.pid(),
         dir.path().display()
     );
 
     // Warm up (phonenumber metadata, pools, connections).
     offer(&client, 0, 500, 32).await?;
 
+    let cpu_before = host.cpu()?;
     let started = Instant::now();
     let (ok, failed) = offer(&client, 1_000_000, options.requests, options.connections).await?;
     let elapsed = started.elapsed();
+    let cpu = host.cpu()? - cpu_before;
     println!(
         "throughput: {:.0} appeals/s end to end ({ok} ok, {failed} failed, {} connections, durable acks)",
         ok as f64 / elapsed.as_secs_f64(),
         options.connections
+    );
+    println!(
+        "host CPU: {} per appeal ({:.2} of {} cores busy); RSS {} MiB now, peak {} MiB",
+        micros(cpu / ok.max(1) as u32),
+        cpu.as_secs_f64() / elapsed.as_secs_f64(),
+        std::thread::available_parallelism()?,
+        host.memory_kib("VmRSS")? >> 10,
+        host.memory_kib("VmHWM")? >> 10
     );
 
     let latencies = fixed_rate(&client, 5_000_000, options.rate, options.seconds).await?;
@@ -77,9 +81,91 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         micros(percentile(&latencies, 0.999)),
         micros(latencies.last().copied().unwrap_or_default()),
     );
+    drop(host);
 
+    let running = start(ServeOptions {
+        listen: "127.0.0.1:0".parse()?,
+        data_dir: dir.path().join("stages"),
+        admin_token: Some("bench".into()),
+        limits: Default::default(),
+        clock_control: false,
+    })
+    .await?;
+    Client::new(&format!("http://{}", running.addr), Some("bench".into()))
+        .send_json("PUT", "/api/directory", &serde_json::from_str(SAMPLE_DIRECTORY)?)
+        .await?;
     stages(&running.app, options.iterations)?;
     running.stop().await
+}
+
+/// The directory, and the channel secrets real deployments set (so checks run as in production).
+async fn configure(client: &Client) -> Result<()> {
+    let directory: serde_json::Value = serde_json::from_str(SAMPLE_DIRECTORY)?;
+    client.send_json("PUT", "/api/directory", &directory).await?;
+    for (plugin, config) in [
+        ("vk", serde_json::json!({"secret": VK_SECRET, "group_id": VK_GROUP})),
+        ("whatsapp", serde_json::json!({"app_secret": WHATSAPP_SECRET})),
+    ] {
+        let answer = client.send_json("PUT", &format!("/api/plugins/{plugin}/config"), &config).await?;
+        anyhow::ensure!(answer["active"].is_string(), "configuring {plugin}: {answer}");
+    }
+    Ok(())
+}
+
+/// `clienthub serve` as a child process, killed on drop.
+struct Child {
+    process: std::process::Child,
+    base: String,
+}
+
+impl Child {
+    fn serve(dir: &std::path::Path) -> Result<Self> {
+        use std::io::BufRead;
+        let mut process = std::process::Command::new(std::env::current_exe()?)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.join("load"))
+            .env("CLIENTHUB_ADMIN_TOKEN", "bench")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("starting clienthub serve")?;
+        let mut lines = std::io::BufReader::new(process.stdout.take().context("no stdout")?).lines();
+        let base = loop {
+            let line = lines.next().context("clienthub serve exited before listening")??;
+            if let Some(url) = line.strip_prefix("clienthub listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Self { process, base })
+    }
+
+    fn pid(&self) -> u32 {
+        self.process.id()
+    }
+
+    /// User + system CPU time the host has used (`/proc/PID/stat`, in USER_HZ = 100 ticks).
+    fn cpu(&self) -> Result<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        let after_name = stat.rsplit_once(')').context("odd /proc stat")?.1;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+        Ok(Duration::from_millis(ticks * 10))
+    }
+
+    /// A memory figure of `/proc/PID/status` (`VmRSS`, `VmHWM`), in KiB.
+    fn memory_kib(&self, field: &str) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        let line = status.lines().find(|l| l.starts_with(field)).context("no such field")?;
+        Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
 
 /// Sends `count` mixed webhooks over `connections` parallel keep-alive connections.
@@ -96,11 +182,8 @@ async fn offer(client: &Client, first_id: usize, count: usize, connections: usiz
                 if i >= count {
                     break;
                 }
-                let (channel, content_type, body) = mixed_request(first_id + i);
-                let answer =
-                    client.send("POST", &format!("/hooks/{channel}"), Some((content_type, body))).await;
-                match answer {
-                    Ok(a) if a.status == 200 => ok += 1,
+                match send_mixed(&client, first_id + i).await {
+                    Ok(200) => ok += 1,
                     _ => failed += 1,
                 }
             }
@@ -127,9 +210,8 @@ async fn fixed_rate(client: &Client, first_id: usize, rate: u32, seconds: u32) -
         tokio::time::sleep_until(scheduled).await;
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
-            let (channel, content_type, body) = mixed_request(first_id + i);
-            let answer = client.send("POST", &format!("/hooks/{channel}"), Some((content_type, body))).await;
-            answer.ok().filter(|a| a.status == 200).map(|_| scheduled.elapsed())
+            let status = send_mixed(&client, first_id + i).await;
+            status.ok().filter(|s| *s == 200).map(|_| scheduled.elapsed())
         }));
     }
     let mut latencies = Vec::with_capacity(total);
@@ -140,14 +222,37 @@ async fn fixed_rate(client: &Client, first_id: usize, rate: u32, seconds: u32) -
     Ok(latencies)
 }
 
-/// A realistic mix: Telegram messages (a fifth of them contest noise), JSON and Tilda forms.
-fn mixed_request(i: usize) -> (&'static str, &'static str, Vec<u8>) {
-    match i % 5 {
-        0 | 1 => ("telegram", "application/json", telegram(i, "Хочу вернуть заказ, магазин 112")),
-        2 => ("telegram", "application/json", telegram(i, "Участвую! #конкурс")),
-        3 => (
+/// Sends webhook number `i` of the mix; returns the HTTP status.
+async fn send_mixed(client: &Client, i: usize) -> Result<u16> {
+    let (channel, headers, content_type, body) = mixed_request(i);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let answer =
+        client.request("POST", &format!("/hooks/{channel}"), &headers, Some((content_type, body))).await?;
+    Ok(answer.status)
+}
+
+const VK_SECRET: &str = "bench-vk-secret";
+const VK_GROUP: u64 = 218765432;
+const WHATSAPP_SECRET: &str = "bench-meta-app-secret";
+
+/// A realistic mix per 10 requests: 3 Telegram messages, 3 VK post comments (one of them
+/// contest noise the filter drops), 2 WhatsApp messages signed as Meta signs them, a JSON form
+/// and a Tilda (urlencoded) form.
+fn mixed_request(i: usize) -> (&'static str, Vec<(&'static str, String)>, &'static str, Vec<u8>) {
+    const JSON: &str = "application/json";
+    match i % 10 {
+        0..=2 => ("telegram", vec![], JSON, telegram(i, "Хочу вернуть заказ, магазин 112")),
+        3 | 4 => ("vk", vec![], JSON, vk_comment(i, "Где мой заказ? Доставка опаздывает, Казань")),
+        5 => ("vk", vec![], JSON, vk_comment(i, "Участвую! #конкурс #розыгрыш")),
+        6 | 7 => {
+            let body = whatsapp(i, "Здравствуйте, хочу вернуть товар, магазин 101");
+            let signature = format!("sha256={}", hex::encode(hmac_sha256(WHATSAPP_SECRET.as_bytes(), &body)));
+            ("whatsapp", vec![("x-hub-signature-256", signature)], JSON, body)
+        }
+        8 => (
             "webform",
-            "application/json",
+            vec![],
+            JSON,
             serde_json::json!({"tranid": format!("b{i}"), "name": "Олег", "phone": "8 916 123 45 67",
                 "email": "Oleg@Example.com", "message": "Где курьер? Доставка опаздывает", "city": "Москва"})
             .to_string()
@@ -155,11 +260,19 @@ fn mixed_request(i: usize) -> (&'static str, &'static str, Vec<u8>) {
         ),
         _ => (
             "webform",
+            vec![],
             "application/x-www-form-urlencoded",
             format!("Name=Ivan&Phone=%2B7+916+000-00-00&Comments=refund+please&store=101&tranid=t{i}")
                 .into_bytes(),
         ),
     }
+}
+
+fn hmac_sha256(key: &[u8], body: &[u8]) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(body);
+    mac.finalize().into_bytes().to_vec()
 }
 
 fn telegram(i: usize, text: &str) -> Vec<u8> {
@@ -168,6 +281,35 @@ fn telegram(i: usize, text: &str) -> Vec<u8> {
         "message": {"message_id": i, "date": 1763900000, "text": text,
             "from": {"id": i, "is_bot": false, "first_name": "Bench"},
             "chat": {"id": i, "type": "private"}}
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// A VK Callback API `wall_reply_new` event (a comment under the community's post).
+fn vk_comment(i: usize, text: &str) -> Vec<u8> {
+    serde_json::json!({
+        "group_id": VK_GROUP, "type": "wall_reply_new", "event_id": format!("{i:040x}"), "v": "5.199",
+        "object": {"id": i, "from_id": 640000000 + i, "date": 1763901200, "text": text,
+            "post_owner_id": -(VK_GROUP as i64), "post_id": 4471, "owner_id": -(VK_GROUP as i64),
+            "parents_stack": [], "thread": {"count": 0}},
+        "secret": VK_SECRET
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// A WhatsApp Cloud API `messages` notification with one text message.
+fn whatsapp(i: usize, text: &str) -> Vec<u8> {
+    let from = format!("7916{:07}", i % 10_000_000);
+    serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Bench"}, "wa_id": from}],
+            "messages": [{"from": from, "id": format!("wamid.bench{i}"), "timestamp": "1763901200",
+                "type": "text", "text": {"body": text}}]}}]}]
     })
     .to_string()
     .into_bytes()

@@ -70,3 +70,121 @@ async fn viewers_read_operators_act_admins_manage_and_secrets_stay_with_admins()
     host.api.send("DELETE", &format!("/api/tokens/{viewer_id}"), None).await.unwrap().json().unwrap();
     assert_eq!(viewer.send("GET", "/api/appeals", None).await.unwrap().status, 401, "revoked");
 }
+
+/// Every `/api` operation `docs/openapi.yaml` lists, as (method, path with sample ids).
+fn api_operations() -> Vec<(String, String)> {
+    let spec = String::from_utf8(fixture("docs/openapi.yaml")).unwrap();
+    let mut operations = Vec::new();
+    let mut path = None;
+    for line in spec.lines() {
+        if let Some(p) = line.strip_prefix("  /").and_then(|p| p.strip_suffix(':')) {
+            path = Some(format!("/{p}"));
+        } else if let (Some(p), Some(method)) =
+            (&path, line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')))
+        {
+            if ["get", "post", "put", "delete"].contains(&method) && p.starts_with("/api/") {
+                let sample: Vec<&str> =
+                    p.split('/').map(|s| if s.starts_with('{') { "01SAMPLE" } else { s }).collect();
+                operations.push((method.to_uppercase(), sample.join("/")));
+            }
+        }
+    }
+    operations
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_api_operation_refuses_a_missing_or_wrong_token() {
+    let host = Host::start();
+    let operations = api_operations();
+    assert!(operations.len() >= 25, "the spec lists the API: {operations:?}");
+    let wrong = Client::new(&host.base, Some(format!("{TOKEN}x")));
+    for (method, path) in &operations {
+        for (who, client) in [("no token", &host.anonymous), ("a wrong token", &wrong)] {
+            let body = Some(("application/json", b"{}".to_vec()));
+            let answer = client.send(method, path, body).await.unwrap();
+            assert_eq!(answer.status, 401, "{method} {path} with {who}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn plugin_uploads_over_the_cap_are_refused() {
+    let host = Host::start();
+    let mut big = std::fs::read(clienthub_artifacts::fixtures::TRAP_ROUTER).unwrap();
+    big.resize(clienthub::registry::MAX_PLUGIN_BYTES + 1, 0);
+    let refused = host.api.send("POST", "/api/plugins", Some(("application/wasm", big))).await.unwrap();
+    assert_eq!(refused.status, 400, "{}", String::from_utf8_lossy(&refused.body));
+    assert!(String::from_utf8_lossy(&refused.body).contains("the limit is"));
+    let huge = vec![0u8; 2 * clienthub::registry::MAX_PLUGIN_BYTES + 1];
+    // Refused before the body is read: a 413, or the connection closed while still sending.
+    match host.api.send("POST", "/api/plugins", Some(("application/wasm", huge))).await {
+        Ok(refused) => assert_eq!(refused.status, 413, "not even read past the cap"),
+        Err(e) => assert!(format!("{e:#}").contains("connection"), "{e:#}"),
+    }
+    assert_eq!(host.api.get_json("/api/plugins").await.unwrap().as_array().unwrap().len(), 13);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_token_or_channel_secret_reaches_the_logs() {
+    use hmac::Mac;
+    let temp = tempfile::tempdir().unwrap();
+    let log = temp.path().join("host.log");
+    let host = Host::start_logging_to(&log);
+    let api =
+        crate::platform::Platform::start(vec![], json!({"ok": true, "result": {"message_id": 1}})).await;
+    let secrets = ["tg-hook-secret-5e1d", "987654:BOT-token-9a8b", "meta-app-secret-77c2", "vk-secret-31f0"];
+    let telegram = json!({"secret_token": secrets[0], "bot_token": secrets[1], "api_base": api.base});
+    host.api.send_json("PUT", "/api/plugins/telegram/config", &telegram).await.unwrap();
+    let hosts = json!({"hosts": [api.authority]});
+    host.api.send_json("PUT", "/api/plugins/telegram/outbound-hosts", &hosts).await.unwrap();
+    host.api
+        .send_json("PUT", "/api/plugins/whatsapp/config", &json!({"app_secret": secrets[2]}))
+        .await
+        .unwrap();
+    host.api.send_json("PUT", "/api/plugins/vk/config", &json!({"secret": secrets[3]})).await.unwrap();
+    let issued = json!({"role": "operator", "name": "Ольга"});
+    let issued = host.api.send_json("POST", "/api/tokens", &issued).await.unwrap();
+    let operator_token = issued["token"].as_str().unwrap().to_string();
+    let operator = Client::new(&host.base, Some(operator_token.clone()));
+
+    // Accepted and refused webhooks, a reply that uses the bot token, bad logins.
+    let update = telegram_update(8800, 880, "Где заказ?");
+    assert_eq!(
+        host.hook("telegram", &[("x-telegram-bot-api-secret-token", "guess")], "application/json", &update)
+            .await
+            .status,
+        401
+    );
+    let answer = host
+        .hook("telegram", &[("x-telegram-bot-api-secret-token", secrets[0])], "application/json", &update)
+        .await;
+    let id = appeal_id(&answer);
+    let reply = json!({"text": "Уже едет"});
+    operator.send_json("POST", &format!("/api/appeals/{id}/replies"), &reply).await.unwrap();
+    crate::platform::wait_for_reply(&host, &id, "sent").await;
+    let body = fixture("plugins/whatsapp/fixtures/text.json");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secrets[2].as_bytes()).unwrap();
+    mac.update(&body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(
+        host.hook("whatsapp", &[("x-hub-signature-256", &signature)], "application/json", &body).await.status,
+        200
+    );
+    assert_eq!(
+        host.hook("whatsapp", &[("x-hub-signature-256", "sha256=00")], "application/json", &body)
+            .await
+            .status,
+        401
+    );
+    let vk = String::from_utf8(fixture("plugins/vk/fixtures/wall_reply_new.json")).unwrap();
+    assert_eq!(host.hook("vk", &[], "application/json", vk.as_bytes()).await.status, 401);
+    let vk = vk.replace("vk-secret-7f3a", secrets[3]);
+    assert_eq!(host.hook("vk", &[], "application/json", vk.as_bytes()).await.status, 200);
+    drop(host);
+
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("DEBUG") || logged.lines().count() > 5, "the host logged at debug: {logged}");
+    for secret in secrets.iter().copied().chain([TOKEN, operator_token.as_str()]) {
+        assert!(!logged.contains(secret), "{secret} is in the log");
+    }
+}

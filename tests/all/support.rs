@@ -49,17 +49,32 @@ impl Host {
         Self::launch(dir, &[])
     }
 
+    /// A host on a fresh temp data dir logging everything down to debug into `log`.
+    pub fn start_logging_to(log: &Path) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let mut host = Self::spawn(temp.path(), &[], Some(log));
+        host._temp = Some(temp);
+        host
+    }
+
     fn launch(dir: &Path, extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_clienthub"))
+        Self::spawn(dir, extra, None)
+    }
+
+    fn spawn(dir: &Path, extra: &[&str], log: Option<&Path>) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_clienthub"));
+        command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .args(extra)
             .env("CLIENTHUB_ADMIN_TOKEN", TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting clienthub");
+            .stderr(Stdio::inherit());
+        if let Some(log) = log {
+            command.env("RUST_LOG", "debug").stderr(std::fs::File::create(log).unwrap());
+        }
+        let mut child = command.spawn().expect("starting clienthub");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let base = loop {
             let line = lines.next().expect("clienthub exited before listening").unwrap();

@@ -1,0 +1,4 @@
+//! The webform adapter's parsing of arbitrary webhook requests, natively: refusals are fine, panics are bugs.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| clienthub_fuzz::adapter::<webform::Webform>("webform", "{}", data));
