@@ -52,6 +52,11 @@ pub fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();
     HOST.get_or_init(|| {
         let dir = tempfile::tempdir().expect("a temp dir");
+        // Compiled components are cached across runs (the cache is keyed by engine and sha256):
+        // an instrumented Cranelift takes a while to compile thirteen plugins.
+        let cache = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/compiled");
+        std::fs::create_dir_all(&cache).expect("the compiled cache");
+        std::os::unix::fs::symlink(&cache, dir.path().join("compiled")).expect("linking the cache");
         let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
         let running = runtime
             .block_on(start(ServeOptions {

@@ -70,10 +70,13 @@ impl Dispatcher {
         let dispatcher = self.clone();
         tokio::spawn(async move {
             loop {
+                let started = std::time::Instant::now();
                 if let Err(e) = dispatcher.tick() {
                     tracing::error!("the dispatcher failed: {e:#}");
                 }
-                tokio::time::sleep(TICK).await;
+                // A tick reads the open appeals' index; with a large backlog it may take a
+                // while, so it rests ten times as long (at most a tenth of a core).
+                tokio::time::sleep(TICK.max(started.elapsed() * 10)).await;
             }
         })
     }
