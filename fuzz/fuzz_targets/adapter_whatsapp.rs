@@ -1,4 +1,6 @@
 //! The whatsapp adapter's parsing of arbitrary webhook requests, natively: refusals are fine, panics are bugs.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| clienthub_fuzz::adapter::<whatsapp::WhatsApp>("whatsapp", "{}", data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| clienthub_fuzz::adapter::<whatsapp::WhatsApp>(
+    "whatsapp", "{}", data
+));

@@ -26,7 +26,11 @@ pub fn request(channel: &str, data: &[u8]) -> HttpRequest {
     let subpath = subpath.trim_matches('/');
     HttpRequest {
         method: "POST".into(),
-        path: if subpath.is_empty() { format!("/hooks/{channel}") } else { format!("/hooks/{channel}/{subpath}") },
+        path: if subpath.is_empty() {
+            format!("/hooks/{channel}")
+        } else {
+            format!("/hooks/{channel}/{subpath}")
+        },
         query: query.to_string(),
         headers,
         body,

@@ -81,12 +81,12 @@ fn api_operations() -> Vec<(String, String)> {
             path = Some(format!("/{p}"));
         } else if let (Some(p), Some(method)) =
             (&path, line.strip_prefix("    ").and_then(|l| l.strip_suffix(':')))
+            && ["get", "post", "put", "delete"].contains(&method)
+            && p.starts_with("/api/")
         {
-            if ["get", "post", "put", "delete"].contains(&method) && p.starts_with("/api/") {
-                let sample: Vec<&str> =
-                    p.split('/').map(|s| if s.starts_with('{') { "01SAMPLE" } else { s }).collect();
-                operations.push((method.to_uppercase(), sample.join("/")));
-            }
+            let sample: Vec<&str> =
+                p.split('/').map(|s| if s.starts_with('{') { "01SAMPLE" } else { s }).collect();
+            operations.push((method.to_uppercase(), sample.join("/")));
         }
     }
     operations
