@@ -114,15 +114,22 @@ enum PluginAction {
         #[arg(long)]
         stop: bool,
     },
-    /// Replay a candidate version over the newest stored appeals and show the differences.
+    /// Replay a candidate version over the newest stored appeals (or a time range) and show
+    /// the differences.
     Replay {
         /// Plugin name.
         name: String,
         /// The candidate version.
         version: String,
-        /// How many appeals, newest first.
-        #[arg(long, default_value_t = 500)]
-        last: usize,
+        /// At most this many appeals, newest first (default: 500, or all of a time range).
+        #[arg(long)]
+        last: Option<usize>,
+        /// Only appeals received at or after this time (RFC 3339: 2026-11-20T09:00:00+03:00).
+        #[arg(long, value_parser = rfc3339_ms)]
+        since: Option<u64>,
+        /// Only appeals received at or before this time (RFC 3339).
+        #[arg(long, value_parser = rfc3339_ms)]
+        until: Option<u64>,
     },
     /// Allow a plugin to have the host call these hosts besides its manifest's (a self-hosted
     /// Bot API server, a proxy): `host`, `host:port` or `*.domain`. No hosts clears the list.
@@ -389,7 +396,10 @@ async fn plugin(action: PluginAction, client: Client) -> Result<()> {
                 (None, false) => print(&client.get_json(&path).await?),
             }
         }
-        PluginAction::Replay { name, version, last } => replay(&client, &name, &version, last).await,
+        PluginAction::Replay { name, version, last, since, until } => {
+            let last = last.unwrap_or(if since.or(until).is_some() { usize::MAX } else { 500 });
+            replay(&client, &name, &version, last, (since, until)).await
+        }
         PluginAction::AllowHosts { name, hosts } => {
             let body = serde_json::json!({ "hosts": hosts });
             print(&client.send_json("PUT", &format!("/api/plugins/{name}/outbound-hosts"), &body).await?)
@@ -485,21 +495,40 @@ async fn token(action: TokenAction, client: Client) -> Result<()> {
     }
 }
 
-/// Replays page by page, drawing a progress bar on stderr; prints the differences.
-async fn replay(client: &Client, name: &str, version: &str, last: usize) -> Result<()> {
+/// An RFC 3339 time as milliseconds since the Unix epoch.
+fn rfc3339_ms(text: &str) -> Result<u64, String> {
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("not an RFC 3339 time (2026-11-20T09:00:00+03:00): {e}"))?;
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).map_err(|_| "before 1970".to_string())
+}
+
+/// Replays page by page, drawing a progress bar on stderr (a count for a time range); prints
+/// the differences.
+async fn replay(
+    client: &Client,
+    name: &str,
+    version: &str,
+    last: usize,
+    (since, until): (Option<u64>, Option<u64>),
+) -> Result<()> {
     let (mut done, mut compared, mut differed, mut before) = (0, 0, 0, None::<String>);
     let mut differences = Vec::new();
     while done < last {
         let limit = (last - done).min(50);
-        let body = serde_json::json!({ "version": version, "limit": limit, "before": before });
+        let body = serde_json::json!({ "version": version, "limit": limit, "before": before,
+            "since": since, "until": until });
         let page = client.send_json("POST", &format!("/api/plugins/{name}/replay"), &body).await?;
         let seen = page["compared"].as_u64().unwrap_or(0) + page["skipped"].as_u64().unwrap_or(0);
         done += seen as usize;
         compared += page["compared"].as_u64().unwrap_or(0);
         differed += page["differed"].as_u64().unwrap_or(0);
         differences.extend(page["differences"].as_array().cloned().unwrap_or_default());
-        let filled = done * 30 / last.max(1);
-        eprint!("\r[{}{}] {done}/{last}", "#".repeat(filled.min(30)), " ".repeat(30 - filled.min(30)));
+        if last == usize::MAX {
+            eprint!("\r{done} appeals");
+        } else {
+            let filled = (done * 30 / last.max(1)).min(30);
+            eprint!("\r[{}{}] {done}/{last}", "#".repeat(filled), " ".repeat(30 - filled));
+        }
         match page["next"].as_str() {
             Some(next) if seen > 0 => before = Some(next.to_string()),
             _ => break,

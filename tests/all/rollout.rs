@@ -48,8 +48,23 @@ async fn a_replay_pages_through_stored_appeals_and_the_cli_sums_it_up() {
     host.import_directory().await;
     for n in 0..5 {
         host.telegram(&telegram_update(7200 + n, 720 + n, "Хочу вернуть товар")).await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     assert_eq!(host.upload(fixtures::ROUTER_V2).await.status, 201);
+    // A time range: the second to the fourth appeal by arrival.
+    let mut times: Vec<u64> =
+        host.appeals("").await.iter().map(|a| a["received_at"].as_u64().unwrap()).collect();
+    times.sort();
+    let range = json!({"version": "0.2.0", "since": times[1], "until": times[3]});
+    let ranged = host.api.send_json("POST", "/api/plugins/rules-router/replay", &range).await.unwrap();
+    assert_eq!(ranged["compared"], 3, "{ranged}");
+    assert!(
+        ranged["differences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| (times[1]..=times[3]).contains(&d["at"].as_u64().unwrap()))
+    );
     let first = host
         .api
         .send_json("POST", "/api/plugins/rules-router/replay", &json!({"version": "0.2.0", "limit": 3}))
@@ -95,6 +110,23 @@ async fn a_replay_pages_through_stored_appeals_and_the_cli_sums_it_up() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.starts_with("rules-router@0.2.0: compared 5, differed 5"), "{stdout}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("] 5/5"), "a progress bar");
+
+    let replay_between = |since: &str, until: &str| {
+        let args = ["plugin", "replay", "rules-router", "0.2.0", "--since", since, "--until", until];
+        Command::new(env!("CARGO_BIN_EXE_clienthub"))
+            .args(args)
+            .args(["--server", &host.base, "--token", TOKEN])
+            .output()
+            .unwrap()
+    };
+    let all = replay_between("2020-01-01T00:00:00Z", "2100-01-01T03:00:00+03:00");
+    assert!(String::from_utf8_lossy(&all.stdout).starts_with("rules-router@0.2.0: compared 5,"));
+    assert!(String::from_utf8_lossy(&all.stderr).contains("5 appeals"), "a count for a range");
+    let none = replay_between("2020-01-01T00:00:00Z", "2020-01-02T00:00:00Z");
+    assert!(String::from_utf8_lossy(&none.stdout).starts_with("rules-router@0.2.0: compared 0,"));
+    let bad = replay_between("yesterday", "2020-01-02T00:00:00Z");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not an RFC 3339 time"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -94,6 +94,10 @@ pub async fn handle(
                 #[serde(default)]
                 before: Option<String>,
                 #[serde(default)]
+                since: Option<u64>,
+                #[serde(default)]
+                until: Option<u64>,
+                #[serde(default)]
                 limit: Option<usize>,
             }
             let r = match read_json::<Replay>(request).await {
@@ -114,7 +118,11 @@ pub async fn handle(
                     &candidate,
                     &name,
                     router,
-                    r.before.as_deref(),
+                    crate::rollout::replay::Range {
+                        before: r.before.as_deref(),
+                        since: r.since,
+                        until: r.until,
+                    },
                     limit,
                 )
             })

@@ -24,8 +24,19 @@ pub struct Page {
     pub next: Option<String>,
 }
 
+/// The appeals a replay goes over: newest first, before a cursor and within a time range.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Range<'a> {
+    /// The cursor: only appeals older than this id (a page's `next`).
+    pub before: Option<&'a str>,
+    /// Only appeals received at or after this time (ms since the Unix epoch).
+    pub since: Option<u64>,
+    /// Only appeals received at or before this time (ms since the Unix epoch).
+    pub until: Option<u64>,
+}
+
 /// Replays `candidate` (a version of the router or filter `name`) over up to `limit` appeals
-/// received before `before` (all when none).
+/// of `range`.
 ///
 /// # Errors
 /// On storage failure.
@@ -35,11 +46,23 @@ pub fn page(
     candidate: &Stage,
     name: &str,
     router: bool,
-    before: Option<&str>,
+    range: Range,
     limit: usize,
 ) -> Result<Page> {
-    let appeals = store.list_appeals(None, None, before, limit)?;
-    let next = (appeals.len() == limit).then(|| appeals.last().map(|a| a.id.clone())).flatten();
+    // Ids are ULIDs: the smallest id of the millisecond after `until` bounds the newest end.
+    let until = range.until.map(|ms| ulid::Ulid::from_parts(ms.saturating_add(1), 0).to_string());
+    let before = match (range.before, until.as_deref()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let mut appeals = store.list_appeals(None, None, before, limit)?;
+    let mut next = (appeals.len() == limit).then(|| appeals.last().map(|a| a.id.clone())).flatten();
+    if let Some(since) = range.since
+        && appeals.last().is_some_and(|a| a.received_at < since)
+    {
+        appeals.retain(|a| a.received_at >= since);
+        next = None;
+    }
     let mut page = Page { compared: 0, differed: 0, skipped: 0, differences: Vec::new(), next };
     for appeal in &appeals {
         let Some(active) = stored_outcome(appeal, name, router) else {
