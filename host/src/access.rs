@@ -67,17 +67,26 @@ pub fn issue(store: &Store, role: Role, name: &str) -> Result<(String, Issued)> 
     Ok((token, issued))
 }
 
-/// The role of a bearer token: the admin token, or an issued one.
+/// Who holds a bearer token: the admin token, or an issued one.
 ///
 /// # Errors
 /// On storage failure.
-pub fn role_of(store: &Store, admin_token: &str, given: &str) -> Result<Option<Role>> {
+pub fn caller_of(store: &Store, admin_token: &str, given: &str) -> Result<Option<Caller>> {
     if given.is_empty() {
         return Ok(None);
     }
     if subtle::ConstantTimeEq::ct_eq(given.as_bytes(), admin_token.as_bytes()).into() {
-        return Ok(Some(Role::Admin));
+        return Ok(Some(Caller { role: Role::Admin, name: "admin".into() }));
     }
     // Looked up by digest: comparing digests leaks nothing useful about the token.
-    Ok(store.token::<Issued>(&digest(given))?.map(|issued| issued.role))
+    Ok(store.token::<Issued>(&digest(given))?.map(|issued| Caller { role: issued.role, name: issued.name }))
+}
+
+/// Who makes a request: the token's role and holder.
+#[derive(Debug, Clone, Serialize)]
+pub struct Caller {
+    /// The token's role.
+    pub role: Role,
+    /// Its holder (`admin` for the admin token).
+    pub name: String,
 }

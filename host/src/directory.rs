@@ -186,6 +186,45 @@ pub struct Topic {
 }
 
 impl Directory {
+    /// What changed from `self` to `next`, one line per entry: `employee e-4 added`,
+    /// `topic refund changed`, `region spb removed`, `business hours changed`.
+    pub fn changes(&self, next: &Directory) -> Vec<String> {
+        fn entries<T: PartialEq>(
+            kind: &str,
+            old: &[T],
+            new: &[T],
+            id: impl Fn(&T) -> &str,
+            out: &mut Vec<String>,
+        ) {
+            for n in new {
+                match old.iter().find(|o| id(o) == id(n)) {
+                    None => out.push(format!("{kind} {} added", id(n))),
+                    Some(o) if o != n => out.push(format!("{kind} {} changed", id(n))),
+                    Some(_) => {}
+                }
+            }
+            for o in old.iter().filter(|o| !new.iter().any(|n| id(n) == id(o))) {
+                out.push(format!("{kind} {} removed", id(o)));
+            }
+        }
+        let mut out = Vec::new();
+        entries("region", &self.regions, &next.regions, |r| &r.id, &mut out);
+        entries("department", &self.departments, &next.departments, |d| &d.id, &mut out);
+        entries("employee", &self.employees, &next.employees, |e| &e.id, &mut out);
+        entries("topic", &self.topics, &next.topics, |t| &t.id, &mut out);
+        let rest = |d: &Directory| Directory {
+            regions: vec![],
+            departments: vec![],
+            employees: vec![],
+            topics: vec![],
+            ..d.clone()
+        };
+        if rest(self) != rest(next) {
+            out.push("business hours, holidays or offset changed".into());
+        }
+        out
+    }
+
     /// Checks ids are unique and non-empty and every reference points at something that
     /// exists; fills default names and queues. Returns every problem found, not just the first.
     ///

@@ -97,6 +97,22 @@ pub fn plugin_call(plugin: &str, elapsed: Duration, error: Option<&str>) {
     }
 }
 
+/// Calls and failed calls of a plugin version (`name@version`) since the host started.
+pub fn plugin_counts(plugin: &str) -> (u64, u64) {
+    let label = Plugin { plugin: plugin.into() };
+    let calls = METRICS.calls.get_or_create(&label).get();
+    let errors = ERROR_KINDS
+        .iter()
+        .map(|kind| {
+            METRICS.errors.get_or_create(&PluginError { plugin: plugin.into(), kind: (*kind).into() }).get()
+        })
+        .sum();
+    (calls, errors)
+}
+
+/// The kinds of failed plugin calls (`CallError`'s).
+const ERROR_KINDS: [&str; 5] = ["timeout", "out_of_memory", "trap", "plugin", "oversized"];
+
 /// A missed SLA deadline.
 pub fn sla_breach(deadline: &str, department: &str) {
     METRICS

@@ -17,12 +17,12 @@ pub async fn handle(
     app: &App,
     method: &Method,
     rest: &[&str],
-    role: Role,
+    caller: &crate::access::Caller,
     request: Request<Incoming>,
 ) -> Response<Body> {
     match (method, rest) {
-        (&Method::GET, ["plugins"]) => plugins(app, None, role),
-        (&Method::GET, ["plugins", name]) => plugins(app, Some(name), role),
+        (&Method::GET, ["plugins"]) => plugins(app, None, caller.role),
+        (&Method::GET, ["plugins", name]) => plugins(app, Some(name), caller.role),
         // Read a little past the cap so the registry can say by how much it is over.
         (&Method::POST, ["plugins"]) => match read_body(request, 2 * MAX_PLUGIN_BYTES).await {
             Ok((_, body)) => {
@@ -151,9 +151,13 @@ pub async fn handle(
             }
         }
         (&Method::GET, ["directory"]) => json(200, &*app.store.directory()),
+        (&Method::GET, ["directory", "history"]) => match app.store.directory_changes(200) {
+            Ok(changes) => json(200, &changes),
+            Err(e) => error(500, &format!("{e:#}")),
+        },
         (&Method::PUT, ["directory"]) => match read_json::<Directory>(request).await {
             Ok(directory) => match directory.validated() {
-                Ok(directory) => match app.store.put_directory(directory) {
+                Ok(directory) => match app.store.put_directory_by(directory, &caller.name) {
                     Ok(()) => json(200, &*app.store.directory()),
                     Err(e) => error(500, &format!("{e:#}")),
                 },
@@ -188,6 +192,10 @@ fn plugins(app: &App, only: Option<&str>, role: Role) -> Response<Body> {
                         "shadow": activation.shadow,
                         "extra_hosts": activation.extra_hosts,
                         "log": activation.log,
+                        "calls": versions.iter().map(|v| {
+                            let (calls, errors) = crate::metrics::plugin_counts(&v.label());
+                            (v.version.clone(), serde_json::json!({ "calls": calls, "errors": errors }))
+                        }).collect::<serde_json::Map<_, _>>(),
                         "versions": versions,
                     })
                 })

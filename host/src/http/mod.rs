@@ -6,6 +6,7 @@
 
 mod admin;
 mod appeals;
+mod console;
 mod hooks;
 mod reply;
 mod reports;
@@ -106,14 +107,17 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
             hooks::handle(app, channel.to_string(), request).await
         }
         (_, ["hooks", ..]) => error(405, "webhooks take GET or POST"),
+        (Method::GET, [""]) => console::redirect(),
+        (Method::GET, ["console", ..]) => console::asset(&segments[1..]),
         (_, ["api", ..]) => {
-            let role = match role(app, &request) {
-                Ok(Some(role)) => role,
+            let caller = match caller(app, &request) {
+                Ok(Some(caller)) => caller,
                 Ok(None) => {
                     return error(401, "missing or wrong bearer token (Authorization: Bearer <token>)");
                 }
                 Err(e) => return error(500, &format!("{e:#}")),
             };
+            let role = caller.role;
             let needed = needed_role(&method, &segments);
             if role < needed {
                 return error(
@@ -122,14 +126,15 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
                 );
             }
             match segments.as_slice() {
+                ["api", "whoami"] => json(200, &caller),
                 ["api", "tokens", ..] => tokens(app, &method, &segments[2..], request).await,
                 ["api", "appeals", ..] => appeals::handle(app, &method, &segments[2..], request).await,
                 ["api", "clock", "advance"] if method == Method::POST => clock(app, request).await,
                 ["api", "reports", ..] => {
                     reports::handle(app, &method, &segments[2..], request.uri().query()).await
                 }
-                ["api", "plugins", ..] | ["api", "directory"] => {
-                    admin::handle(app, &method, &segments[1..], role, request).await
+                ["api", "plugins", ..] | ["api", "directory", ..] => {
+                    admin::handle(app, &method, &segments[1..], &caller, request).await
                 }
                 _ => error(404, &format!("no API at {path}")),
             }
@@ -177,21 +182,21 @@ fn health(app: &App) -> serde_json::Value {
     })
 }
 
-fn role(app: &App, request: &Request<Incoming>) -> anyhow::Result<Option<Role>> {
+fn caller(app: &App, request: &Request<Incoming>) -> anyhow::Result<Option<crate::access::Caller>> {
     let given = request
         .headers()
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    crate::access::role_of(&app.store, &app.admin_token, given.trim())
+    crate::access::caller_of(&app.store, &app.admin_token, given.trim())
 }
 
 /// The weakest role allowed to make a request: reading appeals, reports, the directory and
 /// the plugin list is for viewers; acting on appeals for operators; the rest for admins.
 fn needed_role(method: &Method, segments: &[&str]) -> Role {
     match (method, segments) {
-        (&Method::GET, ["api", "appeals" | "reports" | "directory", ..]) => Role::Viewer,
+        (&Method::GET, ["api", "appeals" | "reports" | "directory" | "whoami", ..]) => Role::Viewer,
         (&Method::GET, ["api", "plugins"] | ["api", "plugins", _]) => Role::Viewer,
         (_, ["api", "appeals", ..]) => Role::Operator,
         _ => Role::Admin,

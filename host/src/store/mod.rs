@@ -43,6 +43,7 @@ pub struct Store {
     tokens: sled::Tree,
     waiting: sled::Tree,
     holding: sled::Tree,
+    directory_log: sled::Tree,
     directory: Arc<RwLock<Arc<Directory>>>,
     commit: commit::GroupCommit,
 }
@@ -57,6 +58,17 @@ pub enum Claim {
 }
 
 const DIRECTORY_KEY: &[u8] = b"directory";
+
+/// One saving of the routing directory: when, by whom, what changed.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct DirectoryChange {
+    /// When (ms since the epoch).
+    pub at: u64,
+    /// Who: the token's holder (`admin` for the admin token).
+    pub by: String,
+    /// One line per changed entry (see `Directory::changes`).
+    pub changes: Vec<String>,
+}
 
 impl Store {
     /// Opens (or creates) the database under `dir`.
@@ -95,6 +107,7 @@ impl Store {
             tokens: tree("tokens")?,
             waiting: tree("waiting")?,
             holding: tree("holding")?,
+            directory_log: tree("directory_log")?,
             settings,
             directory: Arc::new(RwLock::new(Arc::new(directory))),
             commit: commit::GroupCommit::start(db.clone()),
@@ -658,10 +671,39 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn put_directory(&self, directory: Directory) -> Result<()> {
+        self.put_directory_by(directory, "host")
+    }
+
+    /// Replaces the routing directory and records who did it and what changed (the directory's
+    /// history, `GET /api/directory/history`).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn put_directory_by(&self, directory: Directory, by: &str) -> Result<()> {
+        let change = DirectoryChange {
+            at: crate::clock::now_ms(),
+            by: by.to_string(),
+            changes: self.directory().changes(&directory),
+        };
+        self.directory_log.insert(ulid::Ulid::new().to_string().as_bytes(), serde_json::to_vec(&change)?)?;
         self.settings.insert(DIRECTORY_KEY, serde_json::to_vec(&directory)?)?;
         self.flush_now()?;
         *self.directory.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(directory);
         Ok(())
+    }
+
+    /// The directory's changes, newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn directory_changes(&self, limit: usize) -> Result<Vec<DirectoryChange>> {
+        self.directory_log
+            .iter()
+            .values()
+            .rev()
+            .take(limit)
+            .map(|v| Ok(serde_json::from_slice(&v?)?))
+            .collect()
     }
 
     // --- plugin key-value ---------------------------------------------------------------

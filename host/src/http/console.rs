@@ -1,0 +1,43 @@
+//! The web console: plain HTML, CSS and JavaScript embedded in the binary and served at
+//! `/console/`. It is a client of the same API with the same tokens; the API enforces roles.
+
+use super::bytes_body::Body;
+use super::reply::error;
+use hyper::Response;
+use hyper::body::Bytes;
+
+const ASSETS: [(&str, &str, &str); 3] = [
+    ("index.html", "text/html; charset=utf-8", include_str!("../../console/index.html")),
+    ("app.js", "text/javascript; charset=utf-8", include_str!("../../console/app.js")),
+    ("style.css", "text/css; charset=utf-8", include_str!("../../console/style.css")),
+];
+
+/// `GET /`: to the console.
+pub fn redirect() -> Response<Body> {
+    Response::builder()
+        .status(302)
+        .header("location", "/console/")
+        .body(Body::new(Bytes::new()))
+        .expect("a valid response")
+}
+
+/// `GET /console/{file}` (`/console/` is the page).
+pub fn asset(rest: &[&str]) -> Response<Body> {
+    let name = match rest {
+        [] | [""] => "index.html",
+        [name] => name,
+        _ => return error(404, "no such console file"),
+    };
+    match ASSETS.iter().find(|(n, ..)| *n == name) {
+        Some((_, content_type, text)) => Response::builder()
+            .header("content-type", *content_type)
+            .header("cache-control", "no-cache")
+            .header(
+                "content-security-policy",
+                "default-src 'self'; img-src * data:; media-src *; style-src 'self'; script-src 'self'",
+            )
+            .body(Body::new(Bytes::from_static(text.as_bytes())))
+            .expect("a valid response"),
+        None => error(404, "no such console file"),
+    }
+}

@@ -1,0 +1,60 @@
+//! The web console in headless Chromium (tests/browser/console.mjs through playwright-core):
+//! log in, an appeal arriving after a webhook, a reply that reaches the Telegram stand-in, a
+//! directory edit that routes the next appeal, activation and rollback, a viewer without
+//! controls. `CLIENTHUB_SCREENSHOTS=DIR` keeps a screenshot of each page there.
+
+use crate::platform::Platform;
+use crate::support::*;
+use clienthub_artifacts::fixtures;
+use serde_json::json;
+use std::path::Path;
+use std::process::Command;
+
+/// Installs Debian's chromium and playwright-core once (tests/browser/setup).
+fn browser_tools() {
+    static SETUP: std::sync::Once = std::sync::Once::new();
+    let browser = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+    SETUP.call_once(|| {
+        let status = Command::new(browser.join("setup")).status().expect("running tests/browser/setup");
+        assert!(status.success(), "tests/browser/setup could not install chromium or playwright-core");
+    });
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_drives_the_whole_flow_in_a_real_browser() {
+    browser_tools();
+    let host = Host::start();
+    host.import_directory().await;
+    let bot_api = Platform::start(vec![], json!({"ok": true, "result": {"message_id": 4242}})).await;
+    crate::platform::telegram_through(&host, &bot_api).await;
+    assert_eq!(host.upload(fixtures::ROUTER_V2).await.status, 201);
+    let issued = json!({"role": "viewer", "name": "Наблюдатель"});
+    let viewer = host.api.send_json("POST", "/api/tokens", &issued).await.unwrap();
+    let shots = match std::env::var_os("CLIENTHUB_SCREENSHOTS") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => host.dir.join("screenshots"),
+    };
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser/console.mjs");
+    let mut node = Command::new("node");
+    node.arg(&script)
+        .env("CLIENTHUB_URL", &host.base)
+        .env("CLIENTHUB_ADMIN_TOKEN", TOKEN)
+        .env("CLIENTHUB_VIEWER_TOKEN", viewer["token"].as_str().unwrap())
+        .env("CLIENTHUB_SCREENSHOTS", &shots);
+    // The platform stand-in answers on this runtime while node runs on a blocking thread.
+    let run = tokio::task::spawn_blocking(move || node.output().expect("running node")).await.unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    println!("{stdout}");
+    assert!(run.status.success(), "the console run failed:\n{stdout}\n{stderr}");
+
+    let sent = bot_api.received();
+    let reply = sent.iter().find(|r| r.path.ends_with("/sendMessage")).expect("a sendMessage call");
+    assert_eq!(reply.json()["text"], "Оформим возврат сегодня", "the reply typed in the console");
+    for page in ["login", "inbox", "appeal", "directory", "plugins", "plugin", "sla"] {
+        let png = std::fs::read(shots.join(format!("{page}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of {page}");
+    }
+    assert_eq!(host.api.get_json("/healthz").await.unwrap()["router"], "rules-router@0.1.0");
+}

@@ -1,0 +1,149 @@
+// Drives the web console in headless Chromium: log in, see an appeal arrive after a webhook,
+// reply, edit the directory and see the next appeal routed by it, activate and roll back a
+// plugin, and check that a viewer sees no controls and the API refuses it anyway. Takes a
+// screenshot of each page into $CLIENTHUB_SCREENSHOTS. Run by tests/all/console.rs, which
+// starts the host and the platform stand-ins and passes:
+//   CLIENTHUB_URL, CLIENTHUB_ADMIN_TOKEN, CLIENTHUB_VIEWER_TOKEN, CLIENTHUB_SCREENSHOTS
+import { chromium } from 'playwright-core';
+
+const base = process.env.CLIENTHUB_URL;
+const admin = process.env.CLIENTHUB_ADMIN_TOKEN;
+const viewer = process.env.CLIENTHUB_VIEWER_TOKEN;
+const shots = process.env.CLIENTHUB_SCREENSHOTS;
+
+function check(condition, what) {
+  if (!condition) throw new Error(`console check failed: ${what}`);
+  console.log(`ok: ${what}`);
+}
+
+async function telegram(updateId, text) {
+  const update = {
+    update_id: updateId,
+    message: { message_id: updateId, date: 1763900000, text,
+      from: { id: updateId, is_bot: false, first_name: 'Мария' }, chat: { id: updateId, type: 'private' } },
+  };
+  const answer = await fetch(`${base}/hooks/telegram`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(update),
+  });
+  check(answer.status === 200, `webhook ${updateId} accepted`);
+  return answer.headers.get('x-clienthub-appeal');
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+async function login(page, token) {
+  await page.goto(`${base}/`);
+  await page.fill('#token', token);
+  await page.click('#login');
+  await page.waitForSelector('#inbox');
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); process.exitCode = 1; });
+
+  // A wrong token is refused on the login form.
+  await page.goto(`${base}/`);
+  await page.fill('#token', 'not-a-token');
+  await page.click('#login');
+  await page.waitForSelector('#login-error');
+  check((await page.textContent('#login-error')).includes('log in again'), 'a wrong token is refused');
+  await shot(page, 'login');
+
+  // Log in; an appeal sent by webhook shows up in the inbox by itself.
+  await login(page, admin);
+  const first = await telegram(99001, 'Хочу вернуть заказ, магазин 101');
+  await page.waitForSelector(`tr[data-appeal="${first}"]`, { timeout: 10000 });
+  check((await page.textContent(`tr[data-appeal="${first}"]`)).includes('вернуть заказ'), 'the new appeal is in the inbox');
+  await shot(page, 'inbox');
+
+  // Its page: history with plugin versions; reply through the channel.
+  await page.click(`tr[data-appeal="${first}"]`);
+  await page.waitForSelector('#history');
+  check((await page.textContent('#history')).includes('rules-router@0.1.0'), 'the history names the router version');
+  await page.fill('#reply-text', 'Оформим возврат сегодня');
+  await page.click('#send-reply');
+  for (let i = 0; i < 50 && !(await page.textContent('#conversation')).includes('sent'); i++) {
+    await page.waitForTimeout(200);
+    await page.evaluate(() => window.dispatchEvent(new HashChangeEvent('hashchange')));
+  }
+  check((await page.textContent('#conversation')).includes('Оформим возврат сегодня'), 'the reply is in the conversation');
+  check((await page.textContent('#conversation')).includes('sent'), 'the reply was sent');
+  await page.selectOption('#employee', 'e-1');
+  await page.click('#take');
+  await page.waitForFunction(() => document.querySelector('#appeal-status')?.textContent === 'in_work');
+  check(true, 'the appeal was taken into work');
+  await shot(page, 'appeal');
+
+  // Directory: a new topic in the form, saved, recorded; the next appeal is routed by it.
+  await page.goto(`${base}/console/#/directory`);
+  await page.waitForSelector('#section-topics');
+  await page.click('#add-topics');
+  const row = page.locator('#section-topics tbody tr').last();
+  await row.locator('input[data-key="id"]').fill('warranty');
+  await row.locator('input[data-key="name"]').fill('Гарантия');
+  await row.locator('input[data-key="keywords"]').fill('гарантия, сломался');
+  await row.locator('input[data-key="department"]').fill('nowhere');
+  await page.click('#save-directory');
+  await page.waitForSelector('#toast:not([hidden])');
+  check((await page.textContent('#toast')).includes('no department nowhere'), 'the form refuses an unknown department');
+  await row.locator('input[data-key="department"]').fill('delivery');
+  await page.click('#save-directory');
+  await page.waitForFunction(() => document.querySelector('#directory-history')?.textContent.includes('topic warranty added'));
+  check((await page.textContent('#directory-history')).includes('admin'), 'the change is recorded with who made it');
+  await shot(page, 'directory');
+  const second = await telegram(99002, 'Чайник сломался, он на гарантии');
+  await page.goto(`${base}/console/#/appeal/${second}`);
+  await page.waitForSelector('#routing');
+  const routing = await page.textContent('#routing');
+  check(routing.includes('warranty') && routing.includes('delivery'), 'the next appeal is routed by the edited directory');
+
+  // Plugins: activate the uploaded 0.2.0, then roll back.
+  await page.goto(`${base}/console/#/plugins`);
+  await page.waitForSelector('tr[data-plugin="rules-router"]');
+  await shot(page, 'plugins');
+  await page.click('tr[data-plugin="rules-router"]');
+  await page.waitForSelector('tr[data-version="0.2.0"] button.activate');
+  await page.click('tr[data-version="0.2.0"] button.activate');
+  await page.waitForFunction(() => document.querySelector('#active-version')?.textContent === 'active 0.2.0');
+  check(true, 'rules-router 0.2.0 activated from the console');
+  const third = await telegram(99003, 'Просто вопрос');
+  const routed = await (await fetch(`${base}/api/appeals/${third}`, { headers: { authorization: `Bearer ${admin}` } })).json();
+  check(routed.history.some((e) => e.plugin === 'rules-router@0.2.0'), 'the next appeal ran on 0.2.0');
+  await shot(page, 'plugin');
+  await page.click('#rollback');
+  await page.waitForFunction(() => document.querySelector('#active-version')?.textContent === 'active 0.1.0');
+  check(true, 'rolled back to 0.1.0 from the console');
+
+  await page.goto(`${base}/console/#/sla`);
+  await page.waitForSelector('#tiles');
+  check(await page.locator('.chart svg').count() >= 2, 'the SLA dashboard draws charts');
+  await shot(page, 'sla');
+
+  // A viewer: no controls; the API refuses anyway.
+  await page.click('#logout');
+  await login(page, viewer);
+  check((await page.textContent('#who')).includes('viewer'), 'logged in as a viewer');
+  await page.goto(`${base}/console/#/appeal/${first}`);
+  await page.waitForSelector('#history');
+  check(await page.locator('#send-reply').count() === 0, 'a viewer sees no reply form');
+  await page.goto(`${base}/console/#/directory`);
+  await page.waitForSelector('#section-topics');
+  check(await page.locator('#save-directory').count() === 0, 'a viewer cannot save the directory');
+  await page.goto(`${base}/console/#/plugins`);
+  await page.waitForSelector('#plugins');
+  check(await page.locator('#upload').count() === 0, 'a viewer cannot upload');
+  const refused = await page.evaluate(async (token) => (await fetch('/api/directory', {
+    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}',
+  })).status, viewer);
+  check(refused === 403, 'the API refuses a viewer anyway');
+} finally {
+  await browser.close();
+}
