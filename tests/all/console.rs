@@ -42,7 +42,8 @@ async fn the_console_drives_the_whole_flow_in_a_real_browser() {
         .env("CLIENTHUB_URL", &host.base)
         .env("CLIENTHUB_ADMIN_TOKEN", TOKEN)
         .env("CLIENTHUB_VIEWER_TOKEN", viewer["token"].as_str().unwrap())
-        .env("CLIENTHUB_SCREENSHOTS", &shots);
+        .env("CLIENTHUB_SCREENSHOTS", &shots)
+        .env("CLIENTHUB_UPLOAD", fixtures::TRAP_ROUTER);
     // The platform stand-in answers on this runtime while node runs on a blocking thread.
     let run = tokio::task::spawn_blocking(move || node.output().expect("running node")).await.unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
@@ -57,4 +58,6 @@ async fn the_console_drives_the_whole_flow_in_a_real_browser() {
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of {page}");
     }
     assert_eq!(host.api.get_json("/healthz").await.unwrap()["router"], "rules-router@0.1.0");
+    let uploaded = host.api.get_json("/api/plugins/trap-router").await.unwrap();
+    assert!(uploaded["active"].is_null(), "uploaded, not activated: {uploaded}");
 }

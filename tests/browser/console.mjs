@@ -3,8 +3,11 @@
 // plugin, and check that a viewer sees no controls and the API refuses it anyway. Takes a
 // screenshot of each page into $CLIENTHUB_SCREENSHOTS. Run by tests/all/console.rs, which
 // starts the host and the platform stand-ins and passes:
-//   CLIENTHUB_URL, CLIENTHUB_ADMIN_TOKEN, CLIENTHUB_VIEWER_TOKEN, CLIENTHUB_SCREENSHOTS
+//   CLIENTHUB_URL, CLIENTHUB_ADMIN_TOKEN, CLIENTHUB_VIEWER_TOKEN, CLIENTHUB_SCREENSHOTS,
+//   CLIENTHUB_UPLOAD (a component file to upload)
 import { chromium } from 'playwright-core';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const base = process.env.CLIENTHUB_URL;
 const admin = process.env.CLIENTHUB_ADMIN_TOKEN;
@@ -99,6 +102,22 @@ try {
   await page.waitForFunction(() => document.querySelector('#directory-history')?.textContent.includes('topic warranty added'));
   check((await page.textContent('#directory-history')).includes('admin'), 'the change is recorded with who made it');
   await shot(page, 'directory');
+
+  // CSV: the employees exported; topics imported from a CSV file, saved.
+  const [exported] = await Promise.all([page.waitForEvent('download'),
+    page.click('#section-employees button:has-text("Export CSV")')]);
+  const csv = readFileSync(await exported.path(), 'utf8');
+  check(csv.startsWith('id,name,department,regions') && csv.includes('e-1'), 'employees exported as CSV');
+  const topicsCsv = `${mkdtempSync(`${tmpdir()}/console-`)}/topics.csv`;
+  writeFileSync(topicsCsv, 'id,name,keywords,department,reaction_minutes\nrefund,Возврат,"вернуть, возврат",returns,30\n' +
+    'shipping,Доставка,"курьер, доставка",delivery,60\nwarranty,Гарантия,"гарантия, сломался",delivery,120\n');
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'),
+    page.click('#section-topics button:has-text("Import CSV")')]);
+  await chooser.setFiles(topicsCsv);
+  await page.waitForFunction(() => document.querySelectorAll('#section-topics tbody tr').length === 3);
+  await page.click('#save-directory');
+  await page.waitForFunction(() => document.querySelector('#directory-history')?.textContent.includes('topic warranty changed'));
+  check(true, 'topics imported from CSV and saved');
   const second = await telegram(99002, 'Чайник сломался, он на гарантии');
   await page.goto(`${base}/console/#/appeal/${second}`);
   await page.waitForSelector('#routing');
@@ -121,6 +140,24 @@ try {
   await page.click('#rollback');
   await page.waitForFunction(() => document.querySelector('#active-version')?.textContent === 'active 0.1.0');
   check(true, 'rolled back to 0.1.0 from the console');
+
+  // Replay the candidate over stored appeals; edit the configuration against its schema.
+  await page.click('#replay');
+  await page.waitForFunction(() => document.querySelector('#replay-result')?.textContent.includes('compared'));
+  check(/compared [1-9]/.test(await page.textContent('#replay-result')), 'a replay shows its comparison');
+  await page.fill('#config [data-config="default_queue"]', 'first-line');
+  await page.click('#save-config');
+  await page.waitForFunction(() => document.querySelector('#toast')?.textContent === 'configuration saved');
+  const configured = await (await fetch(`${base}/api/plugins/rules-router`, { headers: { authorization: `Bearer ${admin}` } })).json();
+  check(configured.config.default_queue === 'first-line', 'the configuration saved from the form');
+
+  // Upload a component from the plugins page.
+  await page.goto(`${base}/console/#/plugins`);
+  await page.waitForSelector('#upload');
+  const [upload] = await Promise.all([page.waitForEvent('filechooser'), page.click('#upload')]);
+  await upload.setFiles(process.env.CLIENTHUB_UPLOAD);
+  await page.waitForSelector('tr[data-plugin="trap-router"]');
+  check(true, 'a component uploaded from the console is listed');
 
   await page.goto(`${base}/console/#/sla`);
   await page.waitForSelector('#tiles');
