@@ -38,7 +38,7 @@ pub struct BenchOptions {
 /// When the host cannot start or a request fails outright.
 pub async fn run(options: BenchOptions) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let host = Child::serve(dir.path())?;
+    let host = HostProcess::serve(dir.path())?;
     let client = Client::new(&host.base, Some("bench".into()));
     configure(&client).await?;
     println!(
@@ -113,12 +113,12 @@ async fn configure(client: &Client) -> Result<()> {
 }
 
 /// `clienthub serve` as a child process, killed on drop.
-struct Child {
+struct HostProcess {
     process: std::process::Child,
     base: String,
 }
 
-impl Child {
+impl HostProcess {
     fn serve(dir: &std::path::Path) -> Result<Self> {
         use std::io::BufRead;
         let mut process = std::process::Command::new(std::env::current_exe()?)
@@ -161,7 +161,7 @@ impl Child {
     }
 }
 
-impl Drop for Child {
+impl Drop for HostProcess {
     fn drop(&mut self) {
         let _ = self.process.kill();
         let _ = self.process.wait();
