@@ -26,6 +26,16 @@ fn headers(list: &[wit::Header]) -> usize {
     list.iter().map(|h| h.name.len() + h.value.len()).sum()
 }
 
+fn response(r: &wit::HttpResponse) -> usize {
+    r.body.len() + headers(&r.headers)
+}
+
+fn refusal(e: &wit::AdapterError) -> usize {
+    match e {
+        wit::AdapterError::Unauthorized(m) | wit::AdapterError::Malformed(m) => m.len(),
+    }
+}
+
 fn message(m: &wit::InboundMessage) -> usize {
     let c = &m.contact;
     m.platform_id.len()
@@ -44,8 +54,7 @@ impl Output for Result<wit::AdapterOutput, wit::AdapterError> {
     fn bytes(&self) -> usize {
         match self {
             Ok(out) => {
-                out.response.body.len()
-                    + headers(&out.response.headers)
+                response(&out.response)
                     + out
                         .events
                         .iter()
@@ -58,7 +67,7 @@ impl Output for Result<wit::AdapterOutput, wit::AdapterError> {
                         })
                         .sum::<usize>()
             }
-            Err(wit::AdapterError::Unauthorized(m) | wit::AdapterError::Malformed(m)) => m.len(),
+            Err(e) => refusal(e),
         }
     }
 }
@@ -103,12 +112,8 @@ impl Output for Result<wit::OutboundRequest, String> {
 impl Output for Result<wit::CrmOutput, wit::AdapterError> {
     fn bytes(&self) -> usize {
         match self {
-            Ok(out) => {
-                out.response.body.len()
-                    + headers(&out.response.headers)
-                    + out.replies.iter().map(|r| r.text.len()).sum::<usize>()
-            }
-            Err(wit::AdapterError::Unauthorized(m) | wit::AdapterError::Malformed(m)) => m.len(),
+            Ok(out) => response(&out.response) + out.replies.iter().map(|r| r.text.len()).sum::<usize>(),
+            Err(e) => refusal(e),
         }
     }
 }
