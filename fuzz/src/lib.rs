@@ -69,6 +69,7 @@ pub fn host() -> &'static Host {
                 admin_token: Some("fuzz".into()),
                 limits: Default::default(),
                 clock_control: false,
+                cluster: None,
             }))
             .expect("the host starts");
         let directory = serde_json::from_str(include_str!("../../examples/directory.json")).unwrap();

@@ -89,6 +89,7 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         admin_token: Some("bench".into()),
         limits: Default::default(),
         clock_control: false,
+        cluster: None,
     })
     .await?;
     Client::new(&format!("http://{}", running.addr), Some("bench".into()))

@@ -5,6 +5,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use clienthub::client::Client;
 use clienthub::server::{ServeOptions, start};
+use clienthub::store::cluster::ClusterOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -38,6 +39,14 @@ enum Command {
         /// Let `POST /api/clock/advance` move the host's clock (tests and demos of SLA clocks).
         #[arg(long)]
         clock_control: bool,
+        /// Where state lives: `sled` (this machine, the default) or `nats://host:4222` (a
+        /// node of a cluster on NATS JetStream; the data directory is then this node's view).
+        #[arg(long, env = "CLIENTHUB_STORE", default_value = "sled")]
+        store: String,
+        /// The cluster's name: the prefix of its streams and buckets (several tenants can share
+        /// one NATS under different names).
+        #[arg(long, env = "CLIENTHUB_CLUSTER", default_value = "clienthub")]
+        cluster: String,
     },
     /// Measure throughput, latency and the WASM tax on this machine.
     Bench(clienthub::bench::BenchOptions),
@@ -289,7 +298,24 @@ fn main() -> Result<()> {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Serve { listen, data_dir, clock_control } => serve(listen, data_dir, clock_control).await,
+        Command::Serve { listen, data_dir, clock_control, store, cluster } => {
+            let cluster = match store.as_str() {
+                "sled" => None,
+                url if url.starts_with("nats://") || url.starts_with("tls://") => {
+                    Some(ClusterOptions { url: url.to_string(), name: cluster })
+                }
+                other => anyhow::bail!("--store is `sled` or `nats://host:port`, not `{other}`"),
+            };
+            serve(ServeOptions {
+                listen,
+                data_dir,
+                admin_token: std::env::var("CLIENTHUB_ADMIN_TOKEN").ok(),
+                limits: Default::default(),
+                clock_control,
+                cluster,
+            })
+            .await
+        }
         Command::Bench(options) => clienthub::bench::run(options).await,
         Command::Plugin { action, remote } => plugin(action, client(remote)?).await,
         Command::Appeals { action, remote } => appeals(action, client(remote)?).await,
@@ -298,10 +324,7 @@ async fn run(command: Command) -> Result<()> {
     }
 }
 
-async fn serve(listen: SocketAddr, data_dir: PathBuf, clock_control: bool) -> Result<()> {
-    let token = std::env::var("CLIENTHUB_ADMIN_TOKEN").ok();
-    let options =
-        ServeOptions { listen, data_dir, admin_token: token, limits: Default::default(), clock_control };
+async fn serve(options: ServeOptions) -> Result<()> {
     let running = start(options).await?;
     if let Some(file) = &running.token_file {
         println!("admin token: {} (set CLIENTHUB_ADMIN_TOKEN to choose your own)", file.display());

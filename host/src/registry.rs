@@ -13,6 +13,7 @@ use crate::rollout::health::{Health, Threshold};
 use crate::rollout::shadow::Shadow;
 use crate::runtime::{Grants, LoadedPlugin, Runtime, World, wit};
 use crate::store::Store;
+use crate::store::tx::TreeId;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -622,6 +623,45 @@ impl Registry {
         Ok(changed)
     }
 
+    /// In a cluster: rebuilds the pipeline whenever another node changes an activation, and
+    /// compiles newly uploaded versions ahead of their activation.
+    pub fn follow_cluster(self: &Arc<Self>) {
+        let Some(cluster) = self.store.cluster() else { return };
+        let changed = Arc::new(tokio::sync::Notify::new());
+        let notify = changed.clone();
+        cluster.on_control_change(move |tree| {
+            if matches!(tree, TreeId::Activations | TreeId::Plugins) {
+                notify.notify_one();
+            }
+        });
+        let registry = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                changed.notified().await;
+                let Some(registry) = registry.upgrade() else { return };
+                let rebuilt = tokio::task::spawn_blocking(move || {
+                    let _admin = registry.admin.lock().unwrap_or_else(|e| e.into_inner());
+                    registry.warm()?;
+                    registry.rebuild()
+                })
+                .await;
+                match rebuilt {
+                    Ok(Ok(())) => tracing::info!("pipeline follows the cluster's activations"),
+                    Ok(Err(e)) => tracing::error!("following the cluster's activations: {e:#}"),
+                    Err(e) => tracing::error!("following the cluster's activations: {e}"),
+                }
+            }
+        });
+    }
+
+    /// Compiles every stored version not compiled yet.
+    fn warm(&self) -> Result<()> {
+        for record in self.store.plugins::<PluginRecord>()? {
+            self.component(&record)?;
+        }
+        Ok(())
+    }
+
     fn rebuild(&self) -> Result<()> {
         let pipeline = self.build(&self.store.activations::<Activation>()?)?;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(pipeline);
@@ -666,22 +706,23 @@ impl Registry {
         Ok(pipeline)
     }
 
+    /// A version's compiled component (compiled once per sha256).
+    fn component(&self, record: &PluginRecord) -> Result<Component> {
+        let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = compiled.get(&record.sha256) {
+            return Ok(c.clone());
+        }
+        let bytes = self
+            .store
+            .blob(&record.sha256)?
+            .with_context(|| format!("the binary of {} is missing", record.label()))?;
+        let c = self.runtime.compile(&record.sha256, &bytes)?;
+        compiled.insert(record.sha256.clone(), c.clone());
+        Ok(c)
+    }
+
     fn load(&self, record: &PluginRecord, activation: &Activation) -> Result<LoadedPlugin> {
-        let component = {
-            let mut compiled = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
-            match compiled.get(&record.sha256) {
-                Some(c) => c.clone(),
-                None => {
-                    let bytes = self
-                        .store
-                        .blob(&record.sha256)?
-                        .with_context(|| format!("the binary of {} is missing", record.label()))?;
-                    let c = self.runtime.compile(&record.sha256, &bytes)?;
-                    compiled.insert(record.sha256.clone(), c.clone());
-                    c
-                }
-            }
-        };
+        let component = self.component(record)?;
         let has = |cap: &str| record.capabilities.iter().any(|c| c == cap);
         let grants = Grants {
             label: record.label().into(),

@@ -1,12 +1,14 @@
 //! Starting the host: the data directory, the admin token, the runtime, the registry with the
 //! first-party plugins on a fresh directory, the reply sender, the CRM delivery worker, the
-//! dispatcher (assignment, escalation, SLA) and the HTTP listener.
+//! dispatcher (assignment, escalation, SLA) and the HTTP listener; in a cluster also the
+//! intake workers, and the pipeline follows activations made on any node.
 
 use crate::http::{self, App};
 use crate::registry::Registry;
 use crate::replies::{Outbox, RetryPolicy};
 use crate::runtime::{Limits, Runtime};
 use crate::store::Store;
+use crate::store::cluster::ClusterOptions;
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,7 +27,13 @@ pub struct ServeOptions {
     pub limits: Limits,
     /// Whether `POST /api/clock/advance` may move the host's clock (tests and demos).
     pub clock_control: bool,
+    /// The JetStream cluster this node joins; `None` keeps everything in the data directory.
+    pub cluster: Option<ClusterOptions>,
 }
+
+/// Intake workers per cluster node: each processes one intake at a time, and most of an
+/// intake's time is waiting for JetStream.
+const INTAKE_WORKERS: usize = 8;
 
 /// A running host.
 pub struct Running {
@@ -61,12 +69,18 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         .with_context(|| format!("creating the data directory {}", options.data_dir.display()))?;
     let (admin_token, token_file) = match options.admin_token {
         Some(token) if !token.is_empty() => (token, None),
+        _ if options.cluster.is_some() => {
+            anyhow::bail!("a cluster node needs CLIENTHUB_ADMIN_TOKEN, the same on every node")
+        }
         _ => {
             let (token, file) = token_from_file(&options.data_dir)?;
             (token, Some(file))
         }
     };
-    let store = Store::open(&options.data_dir)?;
+    let store = match &options.cluster {
+        None => Store::open(&options.data_dir)?,
+        Some(cluster) => Store::join(&options.data_dir, cluster).await?,
+    };
     let runtime = Runtime::new(&options.data_dir.join("compiled"), options.limits)?;
     let registry = tokio::task::block_in_place(|| -> Result<_> {
         let registry = Registry::open(store.clone(), runtime)?;
@@ -81,6 +95,10 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     outbox.spawn();
     crate::delivery::CrmDelivery::new(store.clone(), registry.clone()).spawn();
     crate::work::Dispatcher::new(store.clone(), registry.clone()).spawn();
+    if store.cluster().is_some() {
+        registry.follow_cluster();
+        crate::pipeline::queue::spawn_workers(store.clone(), registry.clone(), INTAKE_WORKERS);
+    }
     let app = Arc::new(App {
         store,
         registry,

@@ -1,10 +1,13 @@
 //! `POST|GET /hooks/{channel}`: the raw request is stored first, the pipeline runs, and the
-//! platform is answered only after the resulting writes are flushed.
+//! platform is answered only after the resulting writes are flushed. In a cluster the platform
+//! is answered once the adapter's output is on the intake stream (acknowledged by JetStream);
+//! some node's worker does the rest.
 
 use super::bytes_body::Body;
 use super::reply::{error, read_body};
 use super::{App, MAX_HOOK_BODY};
 use crate::clock::now_ms;
+use crate::pipeline::{Adapted, queue};
 use crate::store::RawRequest;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
@@ -43,10 +46,23 @@ pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> R
     let result = {
         let _slot = app.plugin_slots.acquire().await;
         // Plugin calls are synchronous and bounded by their deadline.
-        tokio::task::block_in_place(|| pipeline.ingest(&app.store, &runtime, raw))
+        tokio::task::block_in_place(|| match pipeline.adapt(&app.store, &runtime, raw)? {
+            Adapted::Events(intake, reply) if app.store.cluster().is_none() => {
+                let appeals = pipeline.process(&app.store, &runtime, intake)?;
+                Ok(Adapted::Answered(crate::pipeline::Reply { appeals, ..reply }))
+            }
+            adapted => anyhow::Ok(adapted),
+        })
     };
     let reply = match result {
-        Ok(reply) => reply,
+        Ok(Adapted::Answered(reply)) => reply,
+        Ok(Adapted::Events(intake, reply)) => {
+            let cluster = app.store.cluster().expect("only a cluster node queues");
+            match queue::queue(cluster, &intake).await {
+                Ok(()) => reply,
+                Err(e) => return error(503, &format!("could not queue the request, retry later: {e:#}")),
+            }
+        }
         Err(e) => return error(503, &format!("could not store the appeal, retry later: {e:#}")),
     };
     if let Err(e) = app.store.commit().await {

@@ -34,19 +34,68 @@ impl Reply {
     }
 }
 
+/// What an adapter made of a request, ready for the rest of the pipeline (filters, router,
+/// storage) — here, or on another node of a cluster.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Intake {
+    /// The request, as kept.
+    #[serde(with = "raw_bytes")]
+    pub raw: RawRequest,
+    /// The adapter that read it (`telegram@0.1.0`).
+    pub adapter: String,
+    /// What it found.
+    pub events: Vec<wit::Event>,
+}
+
+/// A raw request inside an intake, in its own encoding (a body is not blown up as JSON).
+mod raw_bytes {
+    use crate::store::RawRequest;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(raw: &RawRequest, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&raw.encode())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<RawRequest, D::Error> {
+        let bytes = <Vec<u8>>::deserialize(d)?;
+        RawRequest::decode(&bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The adapter's part of a request.
+pub enum Adapted {
+    /// Nothing more to do: refused, kept in triage, a CRM event applied, no adapter.
+    Answered(Reply),
+    /// Events for the rest of the pipeline, and the platform's answer once they are durable.
+    Events(Intake, Reply),
+}
+
 impl Pipeline {
     /// Runs a stored raw request through the pipeline. The caller must commit before
     /// answering. Plugin failures never make this fail: they put the appeal in triage.
     ///
     /// # Errors
     /// Only on storage failure (then nothing may be acknowledged).
-    pub fn ingest(&self, store: &Store, runtime: &Runtime, mut raw: RawRequest) -> Result<Reply> {
+    pub fn ingest(&self, store: &Store, runtime: &Runtime, raw: RawRequest) -> Result<Reply> {
+        match self.adapt(store, runtime, raw)? {
+            Adapted::Answered(reply) => Ok(reply),
+            Adapted::Events(intake, reply) => {
+                Ok(Reply { appeals: self.process(store, runtime, intake)?, ..reply })
+            }
+        }
+    }
+
+    /// The adapter's part: verification, the platform's answer and the events.
+    ///
+    /// # Errors
+    /// Only on storage failure.
+    pub fn adapt(&self, store: &Store, runtime: &Runtime, mut raw: RawRequest) -> Result<Adapted> {
         let Some(adapter) = self.channels.get(&raw.channel) else {
             store.set_raw_outcome(&mut raw, "no active adapter".into())?;
-            return Ok(Reply::json(
+            return Ok(Adapted::Answered(Reply::json(
                 404,
                 serde_json::json!({"error": format!("unknown channel '{}'", raw.channel)}),
-            ));
+            )));
         };
         let request = request_of(&raw);
         let started = Instant::now();
@@ -62,32 +111,51 @@ impl Pipeline {
         };
         tracing::trace!(plugin = %adapter.label, elapsed_us = started.elapsed().as_micros() as u64, "adapter");
         self.health.record(&adapter.label, output.as_ref().err().map(|e| e.to_string()).as_deref());
+        let triaged = |id: String| {
+            Adapted::Answered(Reply {
+                appeals: vec![id],
+                ..Reply::json(200, serde_json::json!({"ok": true}))
+            })
+        };
         let output = match output {
             Ok(Ok(Output::Events(output))) => output,
-            Ok(Ok(Output::Crm(output))) => return crm_event(store, &mut raw, adapter, output),
+            Ok(Ok(Output::Crm(output))) => {
+                return crm_event(store, &mut raw, adapter, output).map(Adapted::Answered);
+            }
             Ok(Err(wit::AdapterError::Unauthorized(why))) => {
                 tracing::warn!(channel = %raw.channel, raw = %raw.id, "refused: {why}");
                 store.set_raw_outcome(&mut raw, format!("unauthorized: {why}"))?;
-                return Ok(Reply::json(401, serde_json::json!({"error": why})));
+                return Ok(Adapted::Answered(Reply::json(401, serde_json::json!({"error": why}))));
             }
             Ok(Err(wit::AdapterError::Malformed(why))) => {
-                let id = self.triage_raw(store, &mut raw, adapter, format!("malformed payload: {why}"))?;
-                return Ok(Reply { appeals: vec![id], ..Reply::json(200, serde_json::json!({"ok": true})) });
+                return self
+                    .triage_raw(store, &mut raw, adapter, format!("malformed payload: {why}"))
+                    .map(triaged);
             }
             Err(failure) => {
-                let id = self.triage_raw(
-                    store,
-                    &mut raw,
-                    adapter,
-                    format!("{} failed: {failure}", adapter.label),
-                )?;
-                return Ok(Reply { appeals: vec![id], ..Reply::json(200, serde_json::json!({"ok": true})) });
+                let error = format!("{} failed: {failure}", adapter.label);
+                return self.triage_raw(store, &mut raw, adapter, error).map(triaged);
             }
         };
+        let reply = Reply {
+            status: output.response.status,
+            headers: output.response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+            body: output.response.body,
+            appeals: Vec::new(),
+        };
+        Ok(Adapted::Events(Intake { raw, adapter: adapter.label.clone(), events: output.events }, reply))
+    }
+
+    /// The rest of the pipeline for what an adapter found: the appeals created or updated.
+    ///
+    /// # Errors
+    /// Only on storage failure (then nothing may be acknowledged).
+    pub fn process(&self, store: &Store, runtime: &Runtime, intake: Intake) -> Result<Vec<String>> {
+        let Intake { mut raw, adapter, events } = intake;
         let mut appeals = Vec::new();
         let mut outcomes = Vec::new();
-        for event in output.events {
-            let (id, outcome) = self.event(store, runtime, &raw, adapter, event)?;
+        for event in events {
+            let (id, outcome) = self.event(store, runtime, &raw, &adapter, event)?;
             appeals.extend(id);
             outcomes.push(outcome);
         }
@@ -95,12 +163,7 @@ impl Pipeline {
             &mut raw,
             if outcomes.is_empty() { "no events".into() } else { outcomes.join("; ") },
         )?;
-        Ok(Reply {
-            status: output.response.status,
-            headers: output.response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
-            body: output.response.body,
-            appeals,
-        })
+        Ok(appeals)
     }
 
     fn event(
@@ -108,7 +171,7 @@ impl Pipeline {
         store: &Store,
         runtime: &Runtime,
         raw: &RawRequest,
-        adapter: &Stage,
+        adapter: &str,
         event: wit::Event,
     ) -> Result<(Option<String>, String)> {
         match event {
@@ -120,13 +183,13 @@ impl Pipeline {
                     reply.author.as_deref().unwrap_or("unknown"),
                     reply.text
                 );
-                Ok(match annotate(store, &reply.appeal_id, "reply_requested", &adapter.label, detail)? {
+                Ok(match annotate(store, &reply.appeal_id, "reply_requested", adapter, detail)? {
                     true => (Some(reply.appeal_id.clone()), format!("reply for {}", reply.appeal_id)),
                     false => (None, format!("reply for unknown appeal {}", reply.appeal_id)),
                 })
             }
             wit::Event::DeliveryStatus(status) => {
-                crate::replies::delivery_status(store, &raw.channel, &adapter.label, &status)
+                crate::replies::delivery_status(store, &raw.channel, adapter, &status)
             }
         }
     }
@@ -138,7 +201,7 @@ impl Pipeline {
         store: &Store,
         runtime: &Runtime,
         raw: &RawRequest,
-        adapter: &Stage,
+        adapter: &str,
         message: wit::InboundMessage,
         follow_up: bool,
     ) -> Result<(Option<String>, String)> {
@@ -163,7 +226,7 @@ impl Pipeline {
             let attachments = convert::attachments(message.attachments.clone());
             let claim = Some((raw.channel.as_str(), message.platform_id.as_str()));
             let updated = store.update_appeal(&open.id, claim, |appeal| {
-                appeal.record(now, "message", Some(adapter.label.clone()), detail.clone());
+                appeal.record(now, "message", Some(adapter.to_string()), detail.clone());
                 // A follow-up's files (a call recording, a second photo) belong to the appeal too.
                 for file in &attachments {
                     if !appeal.attachments.iter().any(|known| known.reference == file.reference) {
@@ -209,7 +272,7 @@ impl Pipeline {
         runtime: &Runtime,
         store: &Store,
         raw: &RawRequest,
-        adapter: &Stage,
+        adapter: &str,
         id: String,
         message: wit::InboundMessage,
     ) -> Appeal {
@@ -233,7 +296,7 @@ impl Pipeline {
         appeal.record(
             raw.received_at,
             "received",
-            Some(adapter.label.clone()),
+            Some(adapter.to_string()),
             format!("raw request {}", raw.id),
         );
         self.decide(runtime, store, appeal)

@@ -4,12 +4,15 @@
 //! webhook request (already stored) through the channel adapter, the normaliser, the filter
 //! chain and the router, and writes the appeals. The caller commits (flushes) before it
 //! answers the platform. Nothing here knows HTTP types other than the WIT request record.
+//! In a cluster, [`Pipeline::adapt`] runs where the webhook arrived and [`Pipeline::process`]
+//! wherever [`queue`] hands the intake.
 
 pub(crate) mod convert;
 mod ingest;
 mod normalize;
+pub mod queue;
 
-pub use ingest::Reply;
+pub use ingest::{Adapted, Intake, Reply};
 
 use crate::runtime::LoadedPlugin;
 use std::collections::HashMap;

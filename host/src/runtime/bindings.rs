@@ -5,7 +5,12 @@
 
 /// The `router` world; its imports are shared by all worlds.
 pub mod router {
-    wasmtime::component::bindgen!({ path: "../wit", world: "router" });
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "router",
+        // The cluster queues adapter output (`Intake`) between nodes.
+        additional_derives: [serde::Serialize, serde::Deserialize],
+    });
 }
 
 /// The `filter` world.

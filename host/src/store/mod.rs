@@ -1,13 +1,17 @@
-//! Durable state in sled: one database in the data directory, one tree per kind of record.
+//! Durable state: one sled database in the data directory, one tree per kind of record, and
+//! optionally a NATS JetStream cluster that replicates it among nodes.
 //!
 //! The rest of the host talks to [`Store`] only through its methods (appeals, raw requests,
-//! idempotency and conversation keys, plugins, activations, the directory, plugin key-value),
-//! so a deployment that outgrows one machine can swap the engine without touching the
-//! pipeline. Writes are acknowledged only after [`Store::commit`], which shares one sled flush
-//! among all concurrent callers (group commit).
+//! idempotency and conversation keys, plugins, activations, the directory, plugin key-value).
+//! Every write is a [`tx::Tx`] over the node's view, committed by the backend: on one machine
+//! applied to sled at once and acknowledged after [`Store::commit`], which shares one sled flush
+//! among all concurrent callers (group commit); in a cluster ([`cluster`]) acknowledged by
+//! JetStream and applied by every node in the stream's order.
 
+pub mod cluster;
 mod commit;
 mod raw;
+pub mod tx;
 
 pub use raw::RawRequest;
 
@@ -15,37 +19,25 @@ use crate::appeal::{Appeal, Status};
 use crate::directory::Directory;
 use anyhow::{Context, Result};
 use serde::{Serialize, de::DeserializeOwned};
-use sled::Transactional;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
+use tx::{Batch, TreeId, Trees, Tx};
 
-/// The database and its trees.
+/// The database, its trees and the backend that commits writes.
 #[derive(Clone)]
 pub struct Store {
     db: sled::Db,
-    appeals: sled::Tree,
-    raw: sled::Tree,
-    raw_outcomes: sled::Tree,
-    idempotency: sled::Tree,
-    conversations: sled::Tree,
-    contacts: sled::Tree,
-    contact_appeals: sled::Tree,
-    plugins: sled::Tree,
-    blobs: sled::Tree,
-    activations: sled::Tree,
-    settings: sled::Tree,
-    kv: sled::Tree,
-    outbox: sled::Tree,
-    reply_messages: sled::Tree,
-    crm_outbox: sled::Tree,
-    crm_notes: sled::Tree,
-    shadow: sled::Tree,
-    tokens: sled::Tree,
-    waiting: sled::Tree,
-    holding: sled::Tree,
-    directory_log: sled::Tree,
+    trees: Trees,
     directory: Arc<RwLock<Arc<Directory>>>,
-    commit: commit::GroupCommit,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    /// One machine: sled with group commit.
+    Local(commit::GroupCommit),
+    /// A node of a JetStream cluster.
+    Cluster(Arc<cluster::Cluster>),
 }
 
 /// Result of storing a message under its idempotency key.
@@ -71,56 +63,99 @@ pub struct DirectoryChange {
 }
 
 impl Store {
-    /// Opens (or creates) the database under `dir`.
+    /// Opens (or creates) the database under `dir`, on its own.
     ///
     /// # Errors
     /// When sled cannot open the directory (permissions, another process holds it).
     pub fn open(dir: &Path) -> Result<Self> {
-        let db = sled::Config::new()
-            .path(dir.join("db"))
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .with_context(|| format!("opening the database in {}", dir.display()))?;
-        let tree = |name: &str| db.open_tree(name).with_context(|| format!("opening tree {name}"));
-        let settings = tree("settings")?;
-        let directory = match settings.get(DIRECTORY_KEY)? {
+        let db = open_db(dir)?;
+        let trees = Trees::open(&db)?;
+        let backend = Backend::Local(commit::GroupCommit::start(db.clone()));
+        let store = Self { db, trees, directory: Arc::default(), backend };
+        store.reload_directory()?;
+        Ok(store)
+    }
+
+    /// Opens the node's view under `dir` and joins the cluster: the view is brought up to
+    /// date before this returns, and the directory snapshot follows the other nodes' changes.
+    ///
+    /// # Errors
+    /// When the database cannot be opened or the cluster cannot be joined.
+    pub async fn join(dir: &Path, options: &cluster::ClusterOptions) -> Result<Self> {
+        let db = open_db(dir)?;
+        let trees = Trees::open(&db)?;
+        let cluster = cluster::Cluster::join(options, &db, &trees).await?;
+        let store = Self { db, trees, directory: Arc::default(), backend: Backend::Cluster(cluster.clone()) };
+        store.reload_directory()?;
+        let follower = store.clone();
+        cluster.on_control_change(move |tree| {
+            if tree == TreeId::Settings
+                && let Err(e) = follower.reload_directory()
+            {
+                tracing::error!("reloading the directory: {e:#}");
+            }
+        });
+        Ok(store)
+    }
+
+    /// Reads the directory from its tree into the shared snapshot (after a change arrived
+    /// from another node).
+    fn reload_directory(&self) -> Result<()> {
+        let directory = match self.trees.get(TreeId::Settings).get(DIRECTORY_KEY)? {
             Some(bytes) => serde_json::from_slice(&bytes).context("reading the directory")?,
             None => Directory::default(),
         };
-        Ok(Self {
-            appeals: tree("appeals")?,
-            raw: tree("raw_requests")?,
-            raw_outcomes: tree("raw_outcomes")?,
-            idempotency: tree("idempotency")?,
-            conversations: tree("conversations")?,
-            contacts: tree("contacts")?,
-            contact_appeals: tree("contact_appeals")?,
-            plugins: tree("plugins")?,
-            blobs: tree("plugin_blobs")?,
-            activations: tree("activations")?,
-            kv: tree("plugin_kv")?,
-            outbox: tree("reply_outbox")?,
-            reply_messages: tree("reply_messages")?,
-            crm_outbox: tree("crm_outbox")?,
-            crm_notes: tree("crm_notes")?,
-            shadow: tree("shadow")?,
-            tokens: tree("tokens")?,
-            waiting: tree("waiting")?,
-            holding: tree("holding")?,
-            directory_log: tree("directory_log")?,
-            settings,
-            directory: Arc::new(RwLock::new(Arc::new(directory))),
-            commit: commit::GroupCommit::start(db.clone()),
-            db,
-        })
+        *self.directory.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(directory);
+        Ok(())
     }
 
-    /// Makes every write so far durable. Concurrent callers share one flush.
+    fn tree(&self, tree: TreeId) -> &sled::Tree {
+        self.trees.get(tree)
+    }
+
+    /// Runs `logic` as a transaction and commits it; runs it again on a conflict (another
+    /// writer changed what it read).
+    fn write<T>(&self, logic: impl Fn(&mut Tx) -> Result<T>) -> Result<T> {
+        loop {
+            let mut tx = Tx::new(&self.trees);
+            let out = logic(&mut tx)?;
+            let batch = tx.into_batch();
+            if batch.is_empty() || self.submit(batch)? {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Commits writes that depend on nothing read.
+    fn write_blind(&self, writes: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
+        self.submit(Batch::writes(writes)).map(drop)
+    }
+
+    fn submit(&self, batch: Batch) -> Result<bool> {
+        match &self.backend {
+            Backend::Local(_) => batch.apply(&self.trees, None),
+            Backend::Cluster(cluster) => cluster.submit(batch),
+        }
+    }
+
+    /// The cluster this node belongs to, if any.
+    pub fn cluster(&self) -> Option<&Arc<cluster::Cluster>> {
+        match &self.backend {
+            Backend::Cluster(cluster) => Some(cluster),
+            Backend::Local(_) => None,
+        }
+    }
+
+    /// Makes every write so far durable. Concurrent callers share one flush. In a cluster
+    /// every write was acknowledged by JetStream already.
     ///
     /// # Errors
     /// When the flush fails (disk full, I/O error).
     pub async fn commit(&self) -> Result<()> {
-        self.commit.flush().await
+        match &self.backend {
+            Backend::Local(commit) => commit.flush().await,
+            Backend::Cluster(_) => Ok(()),
+        }
     }
 
     /// Flushes synchronously (admin operations, shutdown).
@@ -139,8 +174,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn put_raw(&self, raw: &RawRequest) -> Result<()> {
-        self.raw.insert(raw.id.as_bytes(), raw.encode())?;
-        Ok(())
+        self.write_blind(vec![(TreeId::Raw, raw.id.as_bytes().to_vec(), Some(raw.encode()))])
     }
 
     /// A raw request by id.
@@ -148,10 +182,12 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn raw(&self, id: &str) -> Result<Option<RawRequest>> {
-        let Some(mut raw) = self.raw.get(id.as_bytes())?.map(|b| RawRequest::decode(&b)).transpose()? else {
+        let Some(mut raw) =
+            self.tree(TreeId::Raw).get(id.as_bytes())?.map(|b| RawRequest::decode(&b)).transpose()?
+        else {
             return Ok(None);
         };
-        if let Some(outcome) = self.raw_outcomes.get(id.as_bytes())? {
+        if let Some(outcome) = self.tree(TreeId::RawOutcomes).get(id.as_bytes())? {
             raw.outcome = String::from_utf8_lossy(&outcome).into_owned();
         }
         Ok(Some(raw))
@@ -163,7 +199,11 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn set_raw_outcome(&self, raw: &mut RawRequest, outcome: String) -> Result<()> {
-        self.raw_outcomes.insert(raw.id.as_bytes(), outcome.as_bytes())?;
+        self.write_blind(vec![(
+            TreeId::RawOutcomes,
+            raw.id.as_bytes().to_vec(),
+            Some(outcome.as_bytes().to_vec()),
+        )])?;
         raw.outcome = outcome;
         Ok(())
     }
@@ -175,8 +215,11 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn put_appeal(&self, appeal: &Appeal) -> Result<()> {
-        self.appeals.insert(appeal.id.as_bytes(), serde_json::to_vec(appeal)?)?;
-        Ok(())
+        self.write_blind(vec![(
+            TreeId::Appeals,
+            appeal.id.as_bytes().to_vec(),
+            Some(serde_json::to_vec(appeal)?),
+        )])
     }
 
     /// An appeal by id.
@@ -184,7 +227,7 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn appeal(&self, id: &str) -> Result<Option<Appeal>> {
-        get_json(&self.appeals, id.as_bytes())
+        get_json(self.tree(TreeId::Appeals), id.as_bytes())
     }
 
     /// Appeals newest first, optionally filtered, starting after `cursor` (an appeal id).
@@ -198,9 +241,10 @@ impl Store {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Appeal>> {
+        let appeals = self.tree(TreeId::Appeals);
         let range = match before {
-            Some(cursor) => self.appeals.range(..cursor.as_bytes().to_vec()),
-            None => self.appeals.range::<Vec<u8>, _>(..),
+            Some(cursor) => appeals.range(..cursor.as_bytes().to_vec()),
+            None => appeals.range::<Vec<u8>, _>(..),
         };
         let mut out = Vec::new();
         for entry in range.rev() {
@@ -222,7 +266,7 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn appeals_received(&self, from: u64, to: u64, mut visit: impl FnMut(Appeal)) -> Result<()> {
-        for entry in self.appeals.iter() {
+        for entry in self.tree(TreeId::Appeals).iter() {
             let (_, bytes) = entry?;
             let appeal: Appeal = serde_json::from_slice(&bytes)?;
             if (from..to).contains(&appeal.received_at) {
@@ -234,7 +278,7 @@ impl Store {
 
     /// Number of appeals stored.
     pub fn appeal_count(&self) -> usize {
-        self.appeals.len()
+        self.tree(TreeId::Appeals).len()
     }
 
     /// The appeal that already has `channel`+`platform_id`, if any.
@@ -243,7 +287,7 @@ impl Store {
     /// On storage failure.
     pub fn seen(&self, channel: &str, platform_id: &str) -> Result<Option<String>> {
         Ok(self
-            .idempotency
+            .tree(TreeId::Idempotency)
             .get(pair_key(channel, platform_id))?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
@@ -261,48 +305,36 @@ impl Store {
         let conversation = pair_key(&appeal.channel, &appeal.conversation_key);
         let identities = contact_identities(appeal);
         let fresh_contact = ulid::Ulid::new().to_string();
-        let trees = (
-            &self.appeals,
-            &self.idempotency,
-            &self.conversations,
-            &self.contacts,
-            &self.contact_appeals,
-            &self.crm_outbox,
-            &self.waiting,
-        );
-        let outcome = trees.transaction(|(appeals, keys, convs, contacts, index, crm, waiting)| {
-            if let Some(owner) = keys.get(&key)? {
+        let (claim, contact) = self.write(|tx| {
+            if let Some(owner) = tx.get(TreeId::Idempotency, &key)? {
                 return Ok((Claim::Seen(String::from_utf8_lossy(&owner).into_owned()), None));
             }
             let mut known = None;
             for identity in &identities {
-                if let Some(id) = contacts.get(identity.as_bytes())? {
+                if let Some(id) = tx.get(TreeId::Contacts, identity.as_bytes())? {
                     known = Some(String::from_utf8_lossy(&id).into_owned());
                     break;
                 }
             }
             let contact = known.unwrap_or_else(|| fresh_contact.clone());
             for identity in &identities {
-                if contacts.get(identity.as_bytes())?.is_none() {
-                    contacts.insert(identity.as_bytes(), contact.as_bytes())?;
+                if tx.get(TreeId::Contacts, identity.as_bytes())?.is_none() {
+                    tx.insert(TreeId::Contacts, identity.as_bytes(), contact.as_bytes());
                 }
             }
             let stored = Appeal { contact_id: Some(contact.clone()), ..appeal.clone() };
-            let bytes = serde_json::to_vec(&stored)
-                .map_err(|e| sled::transaction::ConflictableTransactionError::Abort(e.to_string()))?;
-            appeals.insert(appeal.id.as_bytes(), bytes)?;
-            keys.insert(key.as_slice(), appeal.id.as_bytes())?;
-            convs.insert(conversation.as_slice(), appeal.id.as_bytes())?;
-            index.insert(pair_key(&contact, &appeal.id), &[])?;
+            tx.insert(TreeId::Appeals, appeal.id.as_bytes(), serde_json::to_vec(&stored)?);
+            tx.insert(TreeId::Idempotency, key.as_slice(), appeal.id.as_bytes());
+            tx.insert(TreeId::Conversations, conversation.as_slice(), appeal.id.as_bytes());
+            tx.insert(TreeId::ContactAppeals, pair_key(&contact, &appeal.id), []);
             if to_crm {
-                crm.insert(appeal.id.as_bytes(), &[])?;
+                tx.insert(TreeId::CrmOutbox, appeal.id.as_bytes(), []);
             }
             if stored.is_waiting() {
-                waiting.insert(appeal.id.as_bytes(), &[])?;
+                tx.insert(TreeId::Waiting, appeal.id.as_bytes(), []);
             }
             Ok((Claim::New, Some(contact)))
-        });
-        let (claim, contact) = transaction_result(outcome)?;
+        })?;
         if contact.is_some() {
             appeal.contact_id = contact;
         }
@@ -315,7 +347,7 @@ impl Store {
     /// On storage failure.
     pub fn contact_appeals(&self, contact_id: &str, limit: usize) -> Result<Vec<String>> {
         let prefix = pair_key(contact_id, "");
-        self.contact_appeals
+        self.tree(TreeId::ContactAppeals)
             .scan_prefix(&prefix)
             .keys()
             .rev()
@@ -337,21 +369,20 @@ impl Store {
         change: impl Fn(&mut Appeal),
     ) -> Result<Option<Claim>> {
         let key = claim.map(|(channel, platform_id)| pair_key(channel, platform_id));
-        let outcome = (&self.appeals, &self.idempotency).transaction(|(appeals, keys)| {
+        self.write(|tx| {
             if let Some(key) = &key
-                && let Some(owner) = keys.get(key)?
+                && let Some(owner) = tx.get(TreeId::Idempotency, key)?
             {
                 return Ok(Some(Claim::Seen(String::from_utf8_lossy(&owner).into_owned())));
             }
-            if change_in(appeals, id, &change)?.is_none() {
+            if change_in(tx, id, &change)?.is_none() {
                 return Ok(None);
             }
             if let Some(key) = &key {
-                keys.insert(key.as_slice(), id.as_bytes())?;
+                tx.insert(TreeId::Idempotency, key.as_slice(), id.as_bytes());
             }
             Ok(Some(Claim::New))
-        });
-        transaction_result(outcome)
+        })
     }
 
     // --- replies ------------------------------------------------------------------------
@@ -365,39 +396,53 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn change_appeal(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
-        let trees = (&self.appeals, &self.outbox, &self.reply_messages, &self.waiting, &self.holding);
-        let outcome = trees.transaction(|(appeals, outbox, messages, waiting, holding)| {
-            let abort =
-                |e: serde_json::Error| sled::transaction::ConflictableTransactionError::Abort(e.to_string());
-            let Some(bytes) = appeals.get(appeal_id.as_bytes())? else {
+        self.write(|tx| {
+            let Some(bytes) = tx.get(TreeId::Appeals, appeal_id.as_bytes())? else {
                 return Ok(None);
             };
-            let before: Appeal = serde_json::from_slice(&bytes).map_err(abort)?;
+            let before: Appeal = serde_json::from_slice(&bytes).context("corrupt appeal record")?;
             let mut appeal = before.clone();
             change(&mut appeal);
-            appeals.insert(appeal_id.as_bytes(), serde_json::to_vec(&appeal).map_err(abort)?)?;
+            tx.insert(TreeId::Appeals, appeal_id.as_bytes(), serde_json::to_vec(&appeal)?);
             for reply in &appeal.replies {
-                match reply.is_queued() {
-                    true => outbox.insert(reply.id.as_bytes(), appeal_id.as_bytes())?,
-                    false => outbox.remove(reply.id.as_bytes())?,
-                };
-                if let Some(message) = &reply.platform_message_id {
-                    messages.insert(pair_key(&appeal.channel, message), pair_key(appeal_id, &reply.id))?;
+                let queued = before.replies.iter().any(|r| r.id == reply.id && r.is_queued());
+                match (reply.is_queued(), queued) {
+                    (true, false) => {
+                        tx.insert(TreeId::ReplyOutbox, reply.id.as_bytes(), appeal_id.as_bytes())
+                    }
+                    (false, true) => tx.remove(TreeId::ReplyOutbox, reply.id.as_bytes()),
+                    _ => {}
+                }
+                let known = before
+                    .replies
+                    .iter()
+                    .any(|r| r.id == reply.id && r.platform_message_id == reply.platform_message_id);
+                if let Some(message) = &reply.platform_message_id
+                    && !known
+                {
+                    tx.insert(
+                        TreeId::ReplyMessages,
+                        pair_key(&appeal.channel, message),
+                        pair_key(appeal_id, &reply.id),
+                    );
                 }
             }
-            match appeal.is_waiting() {
-                true => waiting.insert(appeal_id.as_bytes(), &[])?,
-                false => waiting.remove(appeal_id.as_bytes())?,
-            };
-            if let Some(old) = before.holder() {
-                holding.remove(pair_key(old, appeal_id))?;
+            if appeal.is_waiting() != before.is_waiting() {
+                match appeal.is_waiting() {
+                    true => tx.insert(TreeId::Waiting, appeal_id.as_bytes(), []),
+                    false => tx.remove(TreeId::Waiting, appeal_id.as_bytes()),
+                }
             }
-            if let Some(new) = appeal.holder() {
-                holding.insert(pair_key(new, appeal_id), &[])?;
+            if before.holder() != appeal.holder() {
+                if let Some(old) = before.holder() {
+                    tx.remove(TreeId::Holding, pair_key(old, appeal_id));
+                }
+                if let Some(new) = appeal.holder() {
+                    tx.insert(TreeId::Holding, pair_key(new, appeal_id), []);
+                }
             }
             Ok(Some(appeal))
-        });
-        transaction_result(outcome)
+        })
     }
 
     /// Appeals waiting for an employee, oldest first.
@@ -405,7 +450,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn waiting(&self) -> Result<Vec<String>> {
-        self.waiting.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
+        keys_of(self.tree(TreeId::Waiting))
     }
 
     /// (employee id, appeal id) of every open appeal an employee holds.
@@ -413,7 +458,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn holdings(&self) -> Result<Vec<(String, String)>> {
-        self.holding
+        self.tree(TreeId::Holding)
             .iter()
             .keys()
             .map(|k| {
@@ -429,13 +474,30 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn queued_replies(&self) -> Result<Vec<(String, String)>> {
-        self.outbox
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry?;
+        self.outbox(TreeId::ReplyOutbox)?
+            .into_iter()
+            .map(|(key, value)| {
                 Ok((String::from_utf8_lossy(&key).into_owned(), String::from_utf8_lossy(&value).into_owned()))
             })
             .collect()
+    }
+
+    /// The items of an outbox this node should work on, oldest first: all of them on one
+    /// machine; in a cluster, those it claimed from the outbox stream.
+    fn outbox(&self, tree: TreeId) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let items = self.tree(tree);
+        match &self.backend {
+            Backend::Local(_) => {
+                items.iter().map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)).collect()
+            }
+            Backend::Cluster(cluster) => {
+                let keys = cluster.claimed(tree, |key| items.contains_key(key).unwrap_or(false))?;
+                Ok(keys
+                    .into_iter()
+                    .filter_map(|k| Some((k.clone(), items.get(&k).ok()??.to_vec())))
+                    .collect())
+            }
+        }
     }
 
     /// The (appeal id, reply id) of the reply the platform knows as `message` on `channel`.
@@ -443,7 +505,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn reply_by_message(&self, channel: &str, message: &str) -> Result<Option<(String, String)>> {
-        Ok(self.reply_messages.get(pair_key(channel, message))?.and_then(|v| {
+        Ok(self.tree(TreeId::ReplyMessages).get(pair_key(channel, message))?.and_then(|v| {
             let text = String::from_utf8_lossy(&v).into_owned();
             text.split_once('\0').map(|(a, r)| (a.to_string(), r.to_string()))
         }))
@@ -456,12 +518,16 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn crm_queue(&self) -> Result<Vec<String>> {
-        self.crm_outbox.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
+        Ok(self
+            .outbox(TreeId::CrmOutbox)?
+            .into_iter()
+            .map(|(k, _)| String::from_utf8_lossy(&k).into_owned())
+            .collect())
     }
 
     /// How many appeals and notes wait for the CRM.
     pub fn crm_queue_len(&self) -> usize {
-        self.crm_outbox.len() + self.crm_notes.len()
+        self.tree(TreeId::CrmOutbox).len() + self.tree(TreeId::CrmNotes).len()
     }
 
     /// Records the CRM delivery of an appeal (`change` sets its link and history) and takes it
@@ -477,17 +543,15 @@ impl Store {
         note: impl Fn(&Appeal) -> Option<String>,
     ) -> Result<()> {
         let note_key = ulid::Ulid::new().to_string();
-        let outcome =
-            (&self.appeals, &self.crm_outbox, &self.crm_notes).transaction(|(appeals, crm, notes)| {
-                if let Some(appeal) = change_in(appeals, appeal_id, &change)?
-                    && let Some(text) = note(&appeal)
-                {
-                    notes.insert(note_key.as_bytes(), pair_key(appeal_id, &text))?;
-                }
-                crm.remove(appeal_id.as_bytes())?;
-                Ok(())
-            });
-        transaction_result(outcome)
+        self.write(|tx| {
+            if let Some(appeal) = change_in(tx, appeal_id, &change)?
+                && let Some(text) = note(&appeal)
+            {
+                tx.insert(TreeId::CrmNotes, note_key.as_bytes(), pair_key(appeal_id, &text));
+            }
+            tx.remove(TreeId::CrmOutbox, appeal_id.as_bytes());
+            Ok(())
+        })
     }
 
     /// Queues a note for the CRM record of an appeal (a later message of the customer).
@@ -495,8 +559,8 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn queue_crm_note(&self, appeal_id: &str, text: &str) -> Result<()> {
-        self.crm_notes.insert(ulid::Ulid::new().to_string().as_bytes(), pair_key(appeal_id, text))?;
-        Ok(())
+        let key = ulid::Ulid::new().to_string();
+        self.write_blind(vec![(TreeId::CrmNotes, key.into_bytes(), Some(pair_key(appeal_id, text)))])
     }
 
     /// Notes waiting for the CRM, oldest first: (key, appeal id, text).
@@ -504,10 +568,9 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn crm_notes(&self) -> Result<Vec<(String, String, String)>> {
-        self.crm_notes
-            .iter()
-            .map(|entry| {
-                let (key, value) = entry?;
+        self.outbox(TreeId::CrmNotes)?
+            .into_iter()
+            .map(|(key, value)| {
                 let value = String::from_utf8_lossy(&value).into_owned();
                 let (appeal, text) = value.split_once('\0').unwrap_or((&value, ""));
                 Ok((String::from_utf8_lossy(&key).into_owned(), appeal.to_string(), text.to_string()))
@@ -520,8 +583,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn crm_note_sent(&self, key: &str) -> Result<()> {
-        self.crm_notes.remove(key.as_bytes())?;
-        Ok(())
+        self.write_blind(vec![(TreeId::CrmNotes, key.as_bytes().to_vec(), None)])
     }
 
     // --- API tokens -------------------------------------------------------------------
@@ -531,9 +593,12 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn put_token<T: Serialize>(&self, digest: &str, record: &T) -> Result<()> {
-        self.tokens.insert(digest.as_bytes(), serde_json::to_vec(record)?)?;
-        self.db.flush()?;
-        Ok(())
+        self.write_blind(vec![(
+            TreeId::Tokens,
+            digest.as_bytes().to_vec(),
+            Some(serde_json::to_vec(record)?),
+        )])?;
+        self.flush_now()
     }
 
     /// The record of the token with this digest.
@@ -541,7 +606,7 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn token<T: DeserializeOwned>(&self, digest: &str) -> Result<Option<T>> {
-        get_json(&self.tokens, digest.as_bytes())
+        get_json(self.tree(TreeId::Tokens), digest.as_bytes())
     }
 
     /// Every issued token's record.
@@ -549,7 +614,7 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn tokens<T: DeserializeOwned>(&self) -> Result<Vec<T>> {
-        self.tokens.iter().values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
+        values_of(self.tree(TreeId::Tokens))
     }
 
     /// Revokes the tokens whose digest starts with `id`; how many.
@@ -557,11 +622,10 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn revoke_token(&self, id: &str) -> Result<usize> {
-        let keys: Vec<_> = self.tokens.scan_prefix(id.as_bytes()).keys().collect::<Result<_, _>>()?;
-        for key in &keys {
-            self.tokens.remove(key)?;
-        }
-        self.db.flush()?;
+        let keys: Vec<_> =
+            self.tree(TreeId::Tokens).scan_prefix(id.as_bytes()).keys().collect::<Result<_, _>>()?;
+        self.write_blind(keys.iter().map(|k| (TreeId::Tokens, k.to_vec(), None)).collect())?;
+        self.flush_now()?;
         Ok(keys.len())
     }
 
@@ -572,8 +636,11 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn put_shadow<T: Serialize>(&self, label: &str, appeal_id: &str, comparison: &T) -> Result<()> {
-        self.shadow.insert(pair_key(label, appeal_id), serde_json::to_vec(comparison)?)?;
-        Ok(())
+        self.write_blind(vec![(
+            TreeId::Shadow,
+            pair_key(label, appeal_id),
+            Some(serde_json::to_vec(comparison)?),
+        )])
     }
 
     /// Every shadow comparison of `label`, oldest first.
@@ -582,7 +649,11 @@ impl Store {
     /// On storage failure or a corrupt record.
     pub fn shadow_comparisons<T: DeserializeOwned>(&self, label: &str) -> Result<Vec<T>> {
         let prefix = pair_key(label, "");
-        self.shadow.scan_prefix(prefix).values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
+        self.tree(TreeId::Shadow)
+            .scan_prefix(prefix)
+            .values()
+            .map(|v| Ok(serde_json::from_slice(&v?)?))
+            .collect()
     }
 
     /// The appeal a conversation's last message belongs to.
@@ -590,7 +661,10 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn conversation(&self, channel: &str, key: &str) -> Result<Option<String>> {
-        Ok(self.conversations.get(pair_key(channel, key))?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+        Ok(self
+            .tree(TreeId::Conversations)
+            .get(pair_key(channel, key))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     // --- plugins ------------------------------------------------------------------------
@@ -600,9 +674,16 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn put_plugin<R: Serialize>(&self, key: &str, record: &R, sha256: &str, bytes: &[u8]) -> Result<()> {
-        self.blobs.insert(sha256.as_bytes(), bytes)?;
-        self.plugins.insert(key.as_bytes(), serde_json::to_vec(record)?)?;
-        Ok(())
+        match &self.backend {
+            Backend::Local(_) => {
+                self.write_blind(vec![(TreeId::Blobs, sha256.as_bytes().to_vec(), Some(bytes.to_vec()))])?
+            }
+            Backend::Cluster(cluster) => {
+                cluster.put_blob(sha256, bytes)?;
+                self.tree(TreeId::Blobs).insert(sha256.as_bytes(), bytes)?;
+            }
+        }
+        self.write_blind(vec![(TreeId::Plugins, key.as_bytes().to_vec(), Some(serde_json::to_vec(record)?))])
     }
 
     /// A plugin record by `name@version`.
@@ -610,7 +691,7 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn plugin<R: DeserializeOwned>(&self, key: &str) -> Result<Option<R>> {
-        get_json(&self.plugins, key.as_bytes())
+        get_json(self.tree(TreeId::Plugins), key.as_bytes())
     }
 
     /// Every plugin record.
@@ -618,15 +699,23 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn plugins<R: DeserializeOwned>(&self) -> Result<Vec<R>> {
-        self.plugins.iter().values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
+        values_of(self.tree(TreeId::Plugins))
     }
 
-    /// A plugin binary by sha256.
+    /// A plugin binary by sha256 (in a cluster, fetched once from the object store).
     ///
     /// # Errors
     /// On storage failure.
     pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.blobs.get(sha256.as_bytes())?.map(|v| v.to_vec()))
+        if let Some(bytes) = self.tree(TreeId::Blobs).get(sha256.as_bytes())? {
+            return Ok(Some(bytes.to_vec()));
+        }
+        let Some(cluster) = self.cluster() else { return Ok(None) };
+        let bytes = cluster.blob(sha256)?;
+        if let Some(bytes) = &bytes {
+            self.tree(TreeId::Blobs).insert(sha256.as_bytes(), bytes.as_slice())?;
+        }
+        Ok(bytes)
     }
 
     /// A plugin's activation state by name.
@@ -634,7 +723,7 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn activation<R: DeserializeOwned>(&self, name: &str) -> Result<Option<R>> {
-        get_json(&self.activations, name.as_bytes())
+        get_json(self.tree(TreeId::Activations), name.as_bytes())
     }
 
     /// Writes a plugin's activation state.
@@ -642,8 +731,11 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn put_activation<R: Serialize>(&self, name: &str, state: &R) -> Result<()> {
-        self.activations.insert(name.as_bytes(), serde_json::to_vec(state)?)?;
-        Ok(())
+        self.write_blind(vec![(
+            TreeId::Activations,
+            name.as_bytes().to_vec(),
+            Some(serde_json::to_vec(state)?),
+        )])
     }
 
     /// Every activation state.
@@ -651,12 +743,12 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn activations<R: DeserializeOwned>(&self) -> Result<Vec<R>> {
-        self.activations.iter().values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
+        values_of(self.tree(TreeId::Activations))
     }
 
     /// Whether anything was ever installed (a fresh data dir has no plugins).
     pub fn is_fresh(&self) -> bool {
-        self.plugins.is_empty()
+        self.tree(TreeId::Plugins).is_empty()
     }
 
     // --- directory ----------------------------------------------------------------------
@@ -685,8 +777,14 @@ impl Store {
             by: by.to_string(),
             changes: self.directory().changes(&directory),
         };
-        self.directory_log.insert(ulid::Ulid::new().to_string().as_bytes(), serde_json::to_vec(&change)?)?;
-        self.settings.insert(DIRECTORY_KEY, serde_json::to_vec(&directory)?)?;
+        self.write_blind(vec![
+            (
+                TreeId::DirectoryLog,
+                ulid::Ulid::new().to_string().into_bytes(),
+                Some(serde_json::to_vec(&change)?),
+            ),
+            (TreeId::Settings, DIRECTORY_KEY.to_vec(), Some(serde_json::to_vec(&directory)?)),
+        ])?;
         self.flush_now()?;
         *self.directory.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(directory);
         Ok(())
@@ -697,7 +795,7 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn directory_changes(&self, limit: usize) -> Result<Vec<DirectoryChange>> {
-        self.directory_log
+        self.tree(TreeId::DirectoryLog)
             .iter()
             .values()
             .rev()
@@ -712,7 +810,7 @@ impl Store {
     pub fn plugin_kv(&self, plugin: &str) -> PluginKv {
         let mut prefix = plugin.as_bytes().to_vec();
         prefix.push(0);
-        PluginKv { tree: self.kv.clone(), prefix }
+        PluginKv { store: self.clone(), prefix }
     }
 }
 
@@ -720,7 +818,7 @@ impl Store {
 /// name another's keys.
 #[derive(Clone)]
 pub struct PluginKv {
-    tree: sled::Tree,
+    store: Store,
     prefix: Vec<u8>,
 }
 
@@ -734,7 +832,7 @@ impl PluginKv {
     /// # Errors
     /// On storage failure.
     pub fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree.get(self.key(key))?.map(|v| v.to_vec()))
+        Ok(self.store.tree(TreeId::Kv).get(self.key(key))?.map(|v| v.to_vec()))
     }
 
     /// Stores `value` under `key`.
@@ -742,8 +840,7 @@ impl PluginKv {
     /// # Errors
     /// On storage failure.
     pub fn set(&self, key: &str, value: &[u8]) -> Result<()> {
-        self.tree.insert(self.key(key), value)?;
-        Ok(())
+        self.store.write_blind(vec![(TreeId::Kv, self.key(key), Some(value.to_vec()))])
     }
 
     /// Removes `key`.
@@ -751,8 +848,7 @@ impl PluginKv {
     /// # Errors
     /// On storage failure.
     pub fn delete(&self, key: &str) -> Result<()> {
-        self.tree.remove(self.key(key))?;
-        Ok(())
+        self.store.write_blind(vec![(TreeId::Kv, self.key(key), None)])
     }
 
     /// Keys starting with `prefix`, at most `limit`.
@@ -760,13 +856,22 @@ impl PluginKv {
     /// # Errors
     /// On storage failure.
     pub fn list(&self, prefix: &str, limit: usize) -> Result<Vec<String>> {
-        self.tree
+        self.store
+            .tree(TreeId::Kv)
             .scan_prefix(self.key(prefix))
             .keys()
             .take(limit)
             .map(|k| Ok(String::from_utf8_lossy(&k?[self.prefix.len()..]).into_owned()))
             .collect()
     }
+}
+
+fn open_db(dir: &Path) -> Result<sled::Db> {
+    sled::Config::new()
+        .path(dir.join("db"))
+        .mode(sled::Mode::HighThroughput)
+        .open()
+        .with_context(|| format!("opening the database in {}", dir.display()))
 }
 
 /// The keys a contact is recognised by across channels.
@@ -785,26 +890,14 @@ fn contact_identities(appeal: &Appeal) -> Vec<String> {
     identities
 }
 
-fn transaction_result<T>(result: sled::transaction::TransactionResult<T, String>) -> Result<T> {
-    result.map_err(|e| match e {
-        sled::transaction::TransactionError::Abort(why) => anyhow::anyhow!("corrupt appeal record: {why}"),
-        sled::transaction::TransactionError::Storage(e) => anyhow::Error::from(e),
-    })
-}
-
 /// Reads, changes and writes back one appeal inside a transaction; `None` when it is absent.
-fn change_in(
-    appeals: &sled::transaction::TransactionalTree,
-    id: &str,
-    change: &impl Fn(&mut Appeal),
-) -> sled::transaction::ConflictableTransactionResult<Option<Appeal>, String> {
-    let abort = |e: serde_json::Error| sled::transaction::ConflictableTransactionError::Abort(e.to_string());
-    let Some(bytes) = appeals.get(id.as_bytes())? else {
+fn change_in(tx: &mut Tx, id: &str, change: &impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
+    let Some(bytes) = tx.get(TreeId::Appeals, id.as_bytes())? else {
         return Ok(None);
     };
-    let mut appeal: Appeal = serde_json::from_slice(&bytes).map_err(abort)?;
+    let mut appeal: Appeal = serde_json::from_slice(&bytes).context("corrupt appeal record")?;
     change(&mut appeal);
-    appeals.insert(id.as_bytes(), serde_json::to_vec(&appeal).map_err(abort)?)?;
+    tx.insert(TreeId::Appeals, id.as_bytes(), serde_json::to_vec(&appeal)?);
     Ok(Some(appeal))
 }
 
@@ -814,4 +907,12 @@ fn pair_key(a: &str, b: &str) -> Vec<u8> {
 
 fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
     tree.get(key)?.map(|v| Ok(serde_json::from_slice(&v)?)).transpose()
+}
+
+fn values_of<T: DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>> {
+    tree.iter().values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
+}
+
+fn keys_of(tree: &sled::Tree) -> Result<Vec<String>> {
+    tree.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
 }

@@ -71,7 +71,9 @@ impl Dispatcher {
         tokio::spawn(async move {
             loop {
                 let started = std::time::Instant::now();
-                if let Err(e) = dispatcher.tick() {
+                // In a cluster, one node (the lease holder) dispatches.
+                let leads = dispatcher.store.cluster().is_none_or(|c| c.leads());
+                if leads && let Err(e) = dispatcher.tick() {
                     tracing::error!("the dispatcher failed: {e:#}");
                 }
                 // A tick reads the open appeals' index; with a large backlog it may take a

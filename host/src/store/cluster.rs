@@ -1,0 +1,546 @@
+//! A node of a ClientHub cluster on NATS JetStream (`--store nats://…`).
+//!
+//! What lives where, for a cluster named `clienthub` (every name derives from it, so several
+//! tenants share one NATS):
+//! - `CLIENTHUB_STATE` (stream): every write to appeals, raw requests, idempotency and
+//!   conversation keys, contacts, plugin key-value and the indexes, as a [`Batch`] with what it
+//!   read. Every node applies the stream in order to its own sled with the same check, so all
+//!   nodes agree; a write returns once JetStream has it and this node applied it.
+//! - `clienthub-control` (key-value bucket, watched by every node): plugin records,
+//!   activations with their configuration, the routing directory and its log, API tokens. An
+//!   activation or rollback reaches every node as one watch event.
+//! - `clienthub-plugins` (object store): plugin binaries by sha256.
+//! - `CLIENTHUB_INTAKE` (work-queue stream): what adapters made of accepted webhooks; each is
+//!   processed (filters, router, stored appeal) by exactly one node.
+//! - `CLIENTHUB_OUTBOX` (work-queue stream): CRM deliveries, CRM notes and replies, one message
+//!   per queued item, acknowledged when the item left its outbox.
+//! - `clienthub-leases` (key-value bucket with a short age limit): which node runs the
+//!   dispatcher (assignment, escalation, SLA), so it runs once in the cluster.
+//!
+//! The node's sled is a disposable view: a new node replays the state stream and the bucket.
+
+use super::tx::{Batch, TreeId, Trees};
+use anyhow::{Context, Result, anyhow, bail};
+use async_nats::jetstream::{self, consumer, kv, object_store, stream};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
+
+/// How to reach the cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// `nats://host:port` of any NATS server of the cluster.
+    pub url: String,
+    /// The cluster's name: the prefix of its streams and buckets (`clienthub`).
+    pub name: String,
+}
+
+/// The key under which the last applied state sequence is kept in the node's sled.
+const APPLIED: &[u8] = b"state_seq";
+/// How long a work item may stay claimed by a node that stopped answering.
+const ACK_WAIT: Duration = Duration::from_secs(30);
+/// Age of a lease: a dead leader's lease is taken over after this long.
+const LEASE_AGE: Duration = Duration::from_secs(5);
+/// An outbox message whose item this node has not seen yet is kept this long (the write that
+/// queued it may still be on its way); then it is dropped as an intent that never landed.
+const OUTBOX_GRACE: Duration = Duration::from_secs(30);
+
+/// One write of the state stream.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    node: String,
+    id: u64,
+    batch: Batch,
+}
+
+/// A work item of the outbox stream this node holds.
+struct Claimed {
+    message: jetstream::Message,
+    /// Whether the item was in this node's view when last looked at.
+    seen: bool,
+    /// When JetStream last heard that this node still works on it.
+    touched: std::time::Instant,
+}
+
+/// A connected node.
+pub struct Cluster {
+    name: String,
+    node: String,
+    runtime: tokio::runtime::Handle,
+    js: jetstream::Context,
+    control: kv::Store,
+    leases: kv::Store,
+    blobs: object_store::ObjectStore,
+    intake: consumer::PullConsumer,
+    outboxes: HashMap<TreeId, consumer::PullConsumer>,
+    claimed: Mutex<HashMap<(TreeId, Vec<u8>), Claimed>>,
+    next_id: AtomicU64,
+    verdicts: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
+    control_applied: watch::Sender<u64>,
+    listeners: Mutex<Vec<Box<dyn Fn(TreeId) + Send + Sync>>>,
+    leading: AtomicBool,
+}
+
+impl Cluster {
+    /// Connects, creates the streams and buckets that are missing, brings the node's view up
+    /// to date (state stream and control bucket), and starts following them.
+    ///
+    /// # Errors
+    /// When NATS is unreachable, JetStream is not enabled, or a stream cannot be created.
+    pub async fn join(options: &ClusterOptions, db: &sled::Db, trees: &Trees) -> Result<Arc<Self>> {
+        if !options.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            bail!("a cluster name is letters, digits, '-' and '_' ('{}' is not)", options.name);
+        }
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("clienthub {}", env!("CARGO_PKG_VERSION")))
+            .retry_on_initial_connect()
+            .connect(&options.url)
+            .await
+            .with_context(|| format!("connecting to {}", options.url))?;
+        let js = jetstream::new(client);
+        let (lower, upper) = (options.name.to_lowercase(), options.name.to_uppercase().replace('-', "_"));
+        let timeout = Duration::from_secs(10);
+        let stream = |name: String, subject: String, retention| stream::Config {
+            name,
+            subjects: vec![subject],
+            retention,
+            storage: stream::StorageType::File,
+            ..Default::default()
+        };
+        let state = tokio::time::timeout(
+            timeout,
+            js.get_or_create_stream(stream(
+                format!("{upper}_STATE"),
+                format!("{lower}.state"),
+                stream::RetentionPolicy::Limits,
+            )),
+        )
+        .await
+        .context("JetStream does not answer (is the server started with -js?)")?
+        .context("creating the state stream (is JetStream enabled?)")?;
+        let intake_stream = js
+            .get_or_create_stream(stream(
+                format!("{upper}_INTAKE"),
+                format!("{lower}.intake"),
+                stream::RetentionPolicy::WorkQueue,
+            ))
+            .await
+            .context("creating the intake stream")?;
+        let outbox_stream = js
+            .get_or_create_stream(stream(
+                format!("{upper}_OUTBOX"),
+                format!("{lower}.outbox.*"),
+                stream::RetentionPolicy::WorkQueue,
+            ))
+            .await
+            .context("creating the outbox stream")?;
+        let control = match js.get_key_value(format!("{lower}-control")).await {
+            Ok(kv) => kv,
+            Err(_) => js
+                .create_key_value(kv::Config {
+                    bucket: format!("{lower}-control"),
+                    history: 1,
+                    storage: stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .context("creating the control bucket")?,
+        };
+        let leases = match js.get_key_value(format!("{lower}-leases")).await {
+            Ok(kv) => kv,
+            Err(_) => js
+                .create_key_value(kv::Config {
+                    bucket: format!("{lower}-leases"),
+                    history: 1,
+                    max_age: LEASE_AGE,
+                    storage: stream::StorageType::Memory,
+                    ..Default::default()
+                })
+                .await
+                .context("creating the lease bucket")?,
+        };
+        let blobs = match js.get_object_store(format!("{lower}-plugins")).await {
+            Ok(store) => store,
+            Err(_) => js
+                .create_object_store(object_store::Config {
+                    bucket: format!("{lower}-plugins"),
+                    storage: stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .context("creating the plugin object store")?,
+        };
+        let worker = |durable: String, filter: String| consumer::pull::Config {
+            durable_name: Some(durable),
+            filter_subject: filter,
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: ACK_WAIT,
+            max_ack_pending: 10_000,
+            ..Default::default()
+        };
+        let intake = intake_stream
+            .get_or_create_consumer("workers", worker("workers".into(), format!("{lower}.intake")))
+            .await
+            .context("creating the intake consumer")?;
+        let mut outboxes = HashMap::new();
+        for tree in [TreeId::CrmOutbox, TreeId::CrmNotes, TreeId::ReplyOutbox] {
+            let name = tree.name().replace('_', "-");
+            let consumer = outbox_stream
+                .get_or_create_consumer(
+                    &name,
+                    worker(name.clone(), format!("{lower}.outbox.{}", tree.name())),
+                )
+                .await
+                .context("creating an outbox consumer")?;
+            outboxes.insert(tree, consumer);
+        }
+        let cluster = Arc::new(Self {
+            name: lower,
+            node: ulid::Ulid::new().to_string(),
+            runtime: tokio::runtime::Handle::current(),
+            js,
+            control,
+            leases,
+            blobs,
+            intake,
+            outboxes,
+            claimed: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            verdicts: Mutex::default(),
+            control_applied: watch::channel(0).0,
+            listeners: Mutex::default(),
+            leading: AtomicBool::new(false),
+        });
+        let meta = db.open_tree("cluster")?;
+        cluster.follow_state(state, meta, trees.clone()).await?;
+        cluster.follow_control(trees.clone()).await?;
+        cluster.keep_lease();
+        tracing::info!(cluster = %cluster.name, node = %cluster.node, url = %options.url, "joined the cluster");
+        Ok(cluster)
+    }
+
+    /// Calls `listener` after a change of a control tree arrived (from any node).
+    pub fn on_control_change(&self, listener: impl Fn(TreeId) + Send + Sync + 'static) {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(listener));
+    }
+
+    /// Runs a future of this node's runtime from synchronous code (the store's methods run on
+    /// blocking threads or inside `block_in_place`).
+    fn block<T>(&self, future: impl Future<Output = T>) -> T {
+        tokio::task::block_in_place(|| self.runtime.block_on(future))
+    }
+
+    /// Commits a batch: control trees go to the control bucket, everything else to the state
+    /// stream (after the outbox messages of what it queues). Whether it applied (`false`:
+    /// something it read had changed; the caller runs its logic again).
+    ///
+    /// # Errors
+    /// When JetStream does not take the write.
+    pub fn submit(&self, batch: Batch) -> Result<bool> {
+        self.block(async {
+            let control = batch.writes.iter().filter(|w| w.0.is_control()).count();
+            if control == batch.writes.len() {
+                return self.put_control(batch).await.map(|()| true);
+            }
+            if control > 0 {
+                bail!("a write mixes control and state trees");
+            }
+            for (tree, key, value) in &batch.writes {
+                if tree.is_outbox() && value.is_some() {
+                    let subject = format!("{}.outbox.{}", self.name, tree.name());
+                    self.js.publish(subject, key.clone().into()).await?.await.context("queueing work")?;
+                }
+            }
+            let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+            let (verdict, applied) = oneshot::channel();
+            self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).insert(id, verdict);
+            let envelope = serde_json::to_vec(&Envelope { node: self.node.clone(), id, batch })?;
+            let published = async {
+                self.js.publish(format!("{}.state", self.name), envelope.into()).await?.await?;
+                Ok::<_, async_nats::Error>(())
+            };
+            if let Err(e) = published.await {
+                self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                return Err(anyhow!("JetStream did not take the write: {e}"));
+            }
+            applied.await.map_err(|_| anyhow!("the state stream stopped before the write applied"))
+        })
+    }
+
+    async fn put_control(&self, batch: Batch) -> Result<()> {
+        let mut revision = 0;
+        for (tree, key, value) in batch.writes {
+            let key = format!("{}.{}", tree.name(), hex::encode(&key));
+            revision = match value {
+                Some(value) => {
+                    self.control.put(&key, value.into()).await.context("writing to the control bucket")?
+                }
+                None => {
+                    self.control.delete(&key).await.context("deleting from the control bucket")?;
+                    self.control.status().await?.info.state.last_sequence
+                }
+            };
+        }
+        let mut applied = self.control_applied.subscribe();
+        applied.wait_for(|seen| *seen >= revision).await.map_err(|_| anyhow!("the control watch stopped"))?;
+        Ok(())
+    }
+
+    /// Applies the state stream from where this node stopped, then keeps applying it.
+    async fn follow_state(
+        self: &Arc<Self>,
+        state: stream::Stream,
+        meta: sled::Tree,
+        trees: Trees,
+    ) -> Result<()> {
+        let from = meta.get(APPLIED)?.map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])));
+        let last = state.get_info().await?.state.last_sequence;
+        let consumer = state
+            .create_consumer(consumer::pull::OrderedConfig {
+                deliver_policy: match from {
+                    Some(seq) => consumer::DeliverPolicy::ByStartSequence { start_sequence: seq + 1 },
+                    None => consumer::DeliverPolicy::All,
+                },
+                ..Default::default()
+            })
+            .await
+            .context("following the state stream")?;
+        let mut messages = consumer.messages().await?;
+        let (caught_up, mut ready) = watch::channel(from.unwrap_or(0) >= last);
+        let node = self.clone();
+        tokio::spawn(async move {
+            while let Some(message) = messages.next().await {
+                let applied = message
+                    .map_err(anyhow::Error::from)
+                    .and_then(|message| node.apply_state(&message, &meta, &trees));
+                match applied {
+                    Ok(seq) if seq >= last => {
+                        let _ = caught_up.send(true);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!("applying the state stream: {e:#}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+            tracing::error!("the state stream ended");
+        });
+        ready
+            .wait_for(|done| *done)
+            .await
+            .map_err(|_| anyhow!("the state stream ended while catching up"))?;
+        Ok(())
+    }
+
+    fn apply_state(&self, message: &jetstream::Message, meta: &sled::Tree, trees: &Trees) -> Result<u64> {
+        let seq = message.info().map_err(|e| anyhow!("{e}"))?.stream_sequence;
+        let envelope: Envelope =
+            serde_json::from_slice(&message.payload).context("a corrupt state message")?;
+        let applied = envelope.batch.apply(trees, Some((meta, APPLIED, &seq.to_be_bytes())))?;
+        if envelope.node == self.node
+            && let Some(verdict) =
+                self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).remove(&envelope.id)
+        {
+            let _ = verdict.send(applied);
+        }
+        Ok(seq)
+    }
+
+    /// Applies the control bucket's current values, then every change as it comes.
+    async fn follow_control(self: &Arc<Self>, trees: Trees) -> Result<()> {
+        let last = self.control.status().await?.info.state.last_sequence;
+        let mut changes =
+            self.control.watch_with_history(">").await.context("watching the control bucket")?;
+        let node = self.clone();
+        let mut applied = self.control_applied.subscribe();
+        tokio::spawn(async move {
+            while let Some(entry) = changes.next().await {
+                let applied =
+                    entry.map_err(anyhow::Error::from).and_then(|entry| node.apply_control(&entry, &trees));
+                if let Err(e) = applied {
+                    tracing::error!("applying a control change: {e:#}");
+                }
+            }
+            tracing::error!("the control watch ended");
+        });
+        applied.wait_for(|seen| *seen >= last).await.map_err(|_| anyhow!("the control watch ended"))?;
+        Ok(())
+    }
+
+    fn apply_control(&self, entry: &kv::Entry, trees: &Trees) -> Result<()> {
+        let parsed = entry
+            .key
+            .split_once('.')
+            .and_then(|(tree, key)| Some((TreeId::from_name(tree)?, hex::decode(key).ok()?)));
+        if let Some((tree, key)) = parsed.filter(|(tree, _)| tree.is_control()) {
+            match entry.operation {
+                kv::Operation::Put => trees.get(tree).insert(key, entry.value.as_ref())?,
+                kv::Operation::Delete | kv::Operation::Purge => trees.get(tree).remove(key)?,
+            };
+            for listener in self.listeners.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                listener(tree);
+            }
+        }
+        self.control_applied.send_modify(|seen| *seen = (*seen).max(entry.revision));
+        Ok(())
+    }
+
+    /// Stores a plugin binary in the object store (once per sha256).
+    ///
+    /// # Errors
+    /// When the object store does not take it.
+    pub fn put_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        self.block(async {
+            if self.blobs.info(sha256).await.is_ok() {
+                return Ok(());
+            }
+            self.blobs
+                .put(sha256, &mut &bytes[..])
+                .await
+                .map_err(|e| anyhow!("storing the plugin binary: {e}"))?;
+            Ok(())
+        })
+    }
+
+    /// A plugin binary from the object store.
+    ///
+    /// # Errors
+    /// When the object store cannot be read.
+    pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        self.block(async {
+            let mut object = match self.blobs.get(sha256).await {
+                Ok(object) => object,
+                Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
+                Err(e) => bail!("reading the plugin binary: {e}"),
+            };
+            let mut bytes = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut object, &mut bytes).await?;
+            Ok(Some(bytes))
+        })
+    }
+
+    /// The keys of `tree`'s outbox this node holds and still finds queued in its view. Items
+    /// that left the outbox since are acknowledged; new ones are claimed from the stream.
+    ///
+    /// # Errors
+    /// When the stream cannot be read.
+    pub fn claimed(&self, tree: TreeId, queued: impl Fn(&[u8]) -> bool) -> Result<Vec<Vec<u8>>> {
+        self.block(async {
+            let mut fetched =
+                self.outboxes[&tree].fetch().max_messages(64).messages().await.map_err(|e| anyhow!("{e}"))?;
+            let mut fresh = Vec::new();
+            while let Some(message) = fetched.next().await {
+                fresh.push(message.map_err(|e| anyhow!("{e}"))?);
+            }
+            let (mut settle, mut touch) = (Vec::new(), Vec::new());
+            let keys = {
+                let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
+                for message in fresh {
+                    claimed.entry((tree, message.payload.to_vec())).or_insert(Claimed {
+                        message,
+                        seen: false,
+                        touched: std::time::Instant::now(),
+                    });
+                }
+                let mut keys = Vec::new();
+                let mut done = Vec::new();
+                for ((t, key), item) in claimed.iter_mut().filter(|((t, _), _)| *t == tree) {
+                    if queued(key) {
+                        item.seen = true;
+                        keys.push(key.clone());
+                        if item.touched.elapsed() > ACK_WAIT / 3 {
+                            item.touched = std::time::Instant::now();
+                            touch.push(item.message.clone());
+                        }
+                    } else if item.seen || age(&item.message) > OUTBOX_GRACE {
+                        done.push((*t, key.clone()));
+                    }
+                }
+                for key in done {
+                    if let Some(item) = claimed.remove(&key) {
+                        settle.push(item.message);
+                    }
+                }
+                keys.sort();
+                keys
+            };
+            for message in settle {
+                message.ack().await.map_err(|e| anyhow!("{e}"))?;
+            }
+            for message in touch {
+                message.ack_with(jetstream::AckKind::Progress).await.map_err(|e| anyhow!("{e}"))?;
+            }
+            Ok(keys)
+        })
+    }
+
+    /// Queues what an adapter made of a webhook for processing by some node; returns once
+    /// JetStream has it. `dedup` (the platform's message id) lets JetStream drop a retry within
+    /// its deduplication window.
+    ///
+    /// # Errors
+    /// When JetStream does not take it.
+    pub async fn queue_intake(&self, payload: Vec<u8>, dedup: &str) -> Result<()> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", dedup);
+        self.js
+            .publish_with_headers(format!("{}.intake", self.name), headers, payload.into())
+            .await?
+            .await
+            .context("JetStream did not take the webhook")?;
+        Ok(())
+    }
+
+    /// Waits for up to `max` queued intakes.
+    ///
+    /// # Errors
+    /// When the stream cannot be read.
+    pub async fn next_intakes(&self, max: usize) -> Result<Vec<jetstream::Message>> {
+        let mut batch = self
+            .intake
+            .batch()
+            .max_messages(max)
+            .expires(Duration::from_secs(1))
+            .messages()
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let mut out = Vec::new();
+        while let Some(message) = batch.next().await {
+            out.push(message.map_err(|e| anyhow!("{e}"))?);
+        }
+        Ok(out)
+    }
+
+    /// Whether this node holds the dispatcher's lease.
+    pub fn leads(&self) -> bool {
+        self.leading.load(Ordering::Relaxed)
+    }
+
+    fn keep_lease(self: &Arc<Self>) {
+        let node = self.clone();
+        tokio::spawn(async move {
+            let mut revision = None;
+            loop {
+                revision = match revision {
+                    Some(rev) => node.leases.update("dispatcher", node.node.clone().into(), rev).await.ok(),
+                    None => node.leases.create("dispatcher", node.node.clone().into()).await.ok(),
+                };
+                if node.leading.swap(revision.is_some(), Ordering::Relaxed) != revision.is_some() {
+                    tracing::info!(node = %node.node, leads = revision.is_some(), "dispatcher lease");
+                }
+                tokio::time::sleep(LEASE_AGE / 5).await;
+            }
+        });
+    }
+}
+
+fn age(message: &jetstream::Message) -> Duration {
+    let published = message.info().map(|i| i.published.unix_timestamp_nanos()).unwrap_or_default();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    Duration::from_nanos((now - published).max(0) as u64)
+}

@@ -1,0 +1,254 @@
+//! Writes as data. A [`Tx`] runs the store's logic against the node's view of the trees and
+//! records what it read and what it writes; the resulting [`Batch`] is committed atomically,
+//! and only if nothing it read has changed meanwhile (optimistic concurrency).
+//!
+//! On one machine a batch is applied to sled at once. In a cluster the same batch goes through
+//! a JetStream stream and every node applies it in the stream's order with the same check, so
+//! all nodes reach the same state and agree on which batches won.
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// Every replicated tree of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[allow(missing_docs, reason = "each names its sled tree")]
+pub enum TreeId {
+    Appeals,
+    Raw,
+    RawOutcomes,
+    Idempotency,
+    Conversations,
+    Contacts,
+    ContactAppeals,
+    Plugins,
+    Blobs,
+    Activations,
+    Settings,
+    Kv,
+    ReplyOutbox,
+    ReplyMessages,
+    CrmOutbox,
+    CrmNotes,
+    Shadow,
+    Tokens,
+    Waiting,
+    Holding,
+    DirectoryLog,
+}
+
+impl TreeId {
+    /// All trees, in the order of [`Trees`].
+    pub const ALL: [TreeId; 21] = [
+        TreeId::Appeals,
+        TreeId::Raw,
+        TreeId::RawOutcomes,
+        TreeId::Idempotency,
+        TreeId::Conversations,
+        TreeId::Contacts,
+        TreeId::ContactAppeals,
+        TreeId::Plugins,
+        TreeId::Blobs,
+        TreeId::Activations,
+        TreeId::Settings,
+        TreeId::Kv,
+        TreeId::ReplyOutbox,
+        TreeId::ReplyMessages,
+        TreeId::CrmOutbox,
+        TreeId::CrmNotes,
+        TreeId::Shadow,
+        TreeId::Tokens,
+        TreeId::Waiting,
+        TreeId::Holding,
+        TreeId::DirectoryLog,
+    ];
+
+    /// The sled tree's name (unchanged since the trees were first written).
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeId::Appeals => "appeals",
+            TreeId::Raw => "raw_requests",
+            TreeId::RawOutcomes => "raw_outcomes",
+            TreeId::Idempotency => "idempotency",
+            TreeId::Conversations => "conversations",
+            TreeId::Contacts => "contacts",
+            TreeId::ContactAppeals => "contact_appeals",
+            TreeId::Plugins => "plugins",
+            TreeId::Blobs => "plugin_blobs",
+            TreeId::Activations => "activations",
+            TreeId::Settings => "settings",
+            TreeId::Kv => "plugin_kv",
+            TreeId::ReplyOutbox => "reply_outbox",
+            TreeId::ReplyMessages => "reply_messages",
+            TreeId::CrmOutbox => "crm_outbox",
+            TreeId::CrmNotes => "crm_notes",
+            TreeId::Shadow => "shadow",
+            TreeId::Tokens => "tokens",
+            TreeId::Waiting => "waiting",
+            TreeId::Holding => "holding",
+            TreeId::DirectoryLog => "directory_log",
+        }
+    }
+
+    /// The tree a name belongs to.
+    pub fn from_name(name: &str) -> Option<TreeId> {
+        TreeId::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Control-plane trees: plugins, activations and configuration, the directory, tokens. In
+    /// a cluster they live in a key-value bucket that every node watches.
+    pub fn is_control(self) -> bool {
+        matches!(
+            self,
+            TreeId::Plugins | TreeId::Activations | TreeId::Settings | TreeId::Tokens | TreeId::DirectoryLog
+        )
+    }
+
+    /// Outboxes: a key inserted here is work for some node (a CRM delivery, a note, a reply).
+    /// In a cluster each insert is also a message on a work-queue stream.
+    pub fn is_outbox(self) -> bool {
+        matches!(self, TreeId::CrmOutbox | TreeId::CrmNotes | TreeId::ReplyOutbox)
+    }
+}
+
+/// The open sled trees, indexed by [`TreeId`].
+#[derive(Clone)]
+pub struct Trees(Vec<sled::Tree>);
+
+impl Trees {
+    /// Opens every tree of `db`.
+    ///
+    /// # Errors
+    /// When sled cannot open a tree.
+    pub fn open(db: &sled::Db) -> Result<Self> {
+        TreeId::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()).with_context(|| format!("opening tree {}", t.name())))
+            .collect::<Result<_>>()
+            .map(Self)
+    }
+
+    /// One tree.
+    pub fn get(&self, tree: TreeId) -> &sled::Tree {
+        &self.0[tree as usize]
+    }
+}
+
+/// What a transaction read (to be checked at commit) and what it writes.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Batch {
+    /// (tree, key, digest of the value read; `None` when it was absent).
+    pub reads: Vec<(TreeId, Vec<u8>, Option<[u8; 16]>)>,
+    /// (tree, key, new value; `None` removes it), in order.
+    pub writes: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl Batch {
+    /// A batch of blind writes.
+    pub fn writes(writes: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>) -> Self {
+        Self { reads: Vec::new(), writes }
+    }
+
+    /// Whether it writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
+    /// Applies the batch to `trees` in one sled transaction if every read still holds, with
+    /// `extra` written alongside (a cluster node's applied position). Whether it was applied.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn apply(&self, trees: &Trees, extra: Option<(&sled::Tree, &[u8], &[u8])>) -> Result<bool> {
+        let mut involved: Vec<TreeId> = Vec::new();
+        for tree in self.reads.iter().map(|r| r.0).chain(self.writes.iter().map(|w| w.0)) {
+            if !involved.contains(&tree) {
+                involved.push(tree);
+            }
+        }
+        let mut handles: Vec<sled::Tree> = involved.iter().map(|t| trees.get(*t).clone()).collect();
+        if let Some((tree, _, _)) = extra {
+            handles.push(tree.clone());
+        }
+        let slot = |tree: TreeId| involved.iter().position(|t| *t == tree).expect("involved");
+        use sled::Transactional;
+        let outcome = handles.as_slice().transaction(|views| {
+            if let Some((_, key, value)) = extra {
+                views[views.len() - 1].insert(key, value)?;
+            }
+            for (tree, key, digest) in &self.reads {
+                if views[slot(*tree)].get(key)?.map(|v| digest_of(&v)) != *digest {
+                    return Ok(false);
+                }
+            }
+            for (tree, key, value) in &self.writes {
+                match value {
+                    Some(value) => views[slot(*tree)].insert(key.as_slice(), value.as_slice())?,
+                    None => views[slot(*tree)].remove(key.as_slice())?,
+                };
+            }
+            Ok(true)
+        });
+        outcome.map_err(|e: sled::transaction::TransactionError<()>| match e {
+            sled::transaction::TransactionError::Abort(()) => anyhow::anyhow!("transaction aborted"),
+            sled::transaction::TransactionError::Storage(e) => anyhow::Error::from(e),
+        })
+    }
+}
+
+/// A transaction in progress over a node's view: reads see its own writes.
+pub struct Tx<'a> {
+    trees: &'a Trees,
+    batch: Batch,
+    written: HashMap<(TreeId, Vec<u8>), Option<Vec<u8>>>,
+}
+
+impl<'a> Tx<'a> {
+    /// A transaction over `trees`.
+    pub fn new(trees: &'a Trees) -> Self {
+        Self { trees, batch: Batch::default(), written: HashMap::new() }
+    }
+
+    /// The value under `key`, as this transaction sees it.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn get(&mut self, tree: TreeId, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        if let Some(value) = self.written.get(&(tree, key.to_vec())) {
+            return Ok(value.clone());
+        }
+        let value = self.trees.get(tree).get(key)?.map(|v| v.to_vec());
+        if !self.batch.reads.iter().any(|(t, k, _)| *t == tree && k == key) {
+            self.batch.reads.push((tree, key.to_vec(), value.as_deref().map(digest_of)));
+        }
+        Ok(value)
+    }
+
+    /// Writes `value` under `key`.
+    pub fn insert(&mut self, tree: TreeId, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.put(tree, key.into(), Some(value.into()));
+    }
+
+    /// Removes `key`.
+    pub fn remove(&mut self, tree: TreeId, key: impl Into<Vec<u8>>) {
+        self.put(tree, key.into(), None);
+    }
+
+    fn put(&mut self, tree: TreeId, key: Vec<u8>, value: Option<Vec<u8>>) {
+        self.written.insert((tree, key.clone()), value.clone());
+        self.batch.writes.push((tree, key, value));
+    }
+
+    /// The finished batch.
+    pub fn into_batch(self) -> Batch {
+        self.batch
+    }
+}
+
+fn digest_of(value: &[u8]) -> [u8; 16] {
+    let digest = Sha256::digest(value);
+    let mut out = [0; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
