@@ -9,6 +9,7 @@ mod admin;
 mod channels;
 mod chats_and_reviews;
 mod cli;
+mod cluster;
 mod console;
 mod crm;
 mod ingest;

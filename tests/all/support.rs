@@ -16,6 +16,8 @@ pub struct Host {
     _temp: Option<tempfile::TempDir>,
     pub api: Client,
     pub anonymous: Client,
+    /// The arguments it was started with beyond the data dir (kept for a relaunch).
+    extra: Vec<String>,
 }
 
 impl Host {
@@ -47,6 +49,14 @@ impl Host {
     /// A host on `dir` (kept by the caller).
     pub fn start_in(dir: &Path) -> Self {
         Self::launch(dir, &[])
+    }
+
+    /// A node of the cluster `name` on the NATS server at `url`, its view on a fresh temp dir.
+    pub fn start_node(url: &str, name: &str) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let mut host = Self::launch(temp.path(), &["--store", url, "--cluster", name]);
+        host._temp = Some(temp);
+        host
     }
 
     /// A host on a fresh temp data dir logging everything down to debug into `log`.
@@ -91,6 +101,7 @@ impl Host {
             base,
             dir: dir.to_path_buf(),
             _temp: None,
+            extra: extra.iter().map(|a| a.to_string()).collect(),
         }
     }
 
@@ -109,7 +120,8 @@ impl Host {
     /// After a [`Host::kill`]: starts again on the same data dir.
     pub fn relaunch(mut self) -> Self {
         let temp = self._temp.take();
-        let mut again = Self::start_in(&self.dir);
+        let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
+        let mut again = Self::launch(&self.dir, &extra);
         again._temp = temp;
         again
     }

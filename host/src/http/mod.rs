@@ -179,6 +179,7 @@ fn health(app: &App) -> serde_json::Value {
         "crm_outbox": app.store.crm_queue_len(),
         "plugins_compiled": stats.compiled.load(std::sync::atomic::Ordering::Relaxed),
         "plugins_loaded_from_cache": stats.from_cache.load(std::sync::atomic::Ordering::Relaxed),
+        "cluster": app.store.cluster().map(|c| c.describe()),
     })
 }
 

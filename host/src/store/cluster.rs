@@ -138,31 +138,12 @@ impl Cluster {
             ))
             .await
             .context("creating the outbox stream")?;
-        let control = match js.get_key_value(format!("{lower}-control")).await {
-            Ok(kv) => kv,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: format!("{lower}-control"),
-                    history: 1,
-                    storage: stream::StorageType::File,
-                    ..Default::default()
-                })
-                .await
-                .context("creating the control bucket")?,
-        };
-        let leases = match js.get_key_value(format!("{lower}-leases")).await {
-            Ok(kv) => kv,
-            Err(_) => js
-                .create_key_value(kv::Config {
-                    bucket: format!("{lower}-leases"),
-                    history: 1,
-                    max_age: LEASE_AGE,
-                    storage: stream::StorageType::Memory,
-                    ..Default::default()
-                })
-                .await
-                .context("creating the lease bucket")?,
-        };
+        let control = bucket(&js, format!("{lower}-control"), Duration::ZERO, stream::StorageType::File)
+            .await
+            .context("creating the control bucket")?;
+        let leases = bucket(&js, format!("{lower}-leases"), LEASE_AGE, stream::StorageType::Memory)
+            .await
+            .context("creating the lease bucket")?;
         let blobs = match js.get_object_store(format!("{lower}-plugins")).await {
             Ok(store) => store,
             Err(_) => js
@@ -516,6 +497,11 @@ impl Cluster {
         Ok(out)
     }
 
+    /// The cluster's name, this node's id and whether it runs the dispatcher (`/healthz`).
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({ "name": self.name, "node": self.node, "dispatcher": self.leads() })
+    }
+
     /// Whether this node holds the dispatcher's lease.
     pub fn leads(&self) -> bool {
         self.leading.load(Ordering::Relaxed)
@@ -537,6 +523,36 @@ impl Cluster {
             }
         });
     }
+}
+
+/// A key-value bucket (history 1), created when missing. The stream is made here as the
+/// client's `create_key_value` would, because that first asks for account details in a shape
+/// NATS 2.9 (Debian's) does not send.
+async fn bucket(
+    js: &jetstream::Context,
+    name: String,
+    max_age: Duration,
+    storage: stream::StorageType,
+) -> Result<kv::Store> {
+    if let Ok(kv) = js.get_key_value(&name).await {
+        return Ok(kv);
+    }
+    js.get_or_create_stream(stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
+        max_age,
+        duplicate_window: if max_age.is_zero() { Duration::from_secs(120) } else { max_age },
+        storage,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        num_replicas: 1,
+        ..Default::default()
+    })
+    .await?;
+    Ok(js.get_key_value(&name).await?)
 }
 
 fn age(message: &jetstream::Message) -> Duration {

@@ -1,0 +1,281 @@
+//! Three `clienthub` nodes on a real `nats-server` with JetStream (Debian's package; `.ci/run`
+//! installs and starts it, and exports `CLIENTHUB_TEST_NATS`; without that variable a test
+//! starts its own on a free port). Webhooks are spread over the nodes with no balancer, one
+//! node is killed mid-load, and every acknowledged update must be stored once, processed once
+//! and delivered to the Bitrix24 stand-in once. An activation made on one node must reach the
+//! others.
+
+use crate::support::*;
+use clienthub::client::Client;
+use clienthub_artifacts::fixtures;
+use serde_json::Value;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A NATS server with JetStream for one test: the one `.ci/run` started, or a new one.
+struct Nats {
+    url: String,
+    child: Option<Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Nats {
+    fn start() -> Self {
+        if let Ok(url) = std::env::var("CLIENTHUB_TEST_NATS") {
+            return Self { url, child: None, _dir: None };
+        }
+        let binary = ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .find(|b| Command::new(b).arg("--version").output().is_ok())
+            .expect("nats-server is not installed: `apt-get install nats-server` (or run .ci/run)");
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = dir.path().join("nats.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "listen: 127.0.0.1:{port}\nmax_payload: 8MB\njetstream {{ store_dir: {:?} }}\n",
+                dir.path().join("js")
+            ),
+        )
+        .unwrap();
+        let child = Command::new(binary)
+            .arg("-c")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting nats-server");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(10), "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { url: format!("nats://127.0.0.1:{port}"), child: Some(child), _dir: Some(dir) }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A cluster name of its own for each test, so tests can share one NATS server.
+fn cluster_name(test: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{test}-{}", nanos % 1_000_000_000)
+}
+
+/// Polls until `check` holds; panics after `limit`.
+async fn eventually(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+/// Offers Telegram updates to the nodes in turn, like a platform spreading webhooks over
+/// several addresses; an update a node does not acknowledge (down, or 5xx) goes to the next.
+async fn offer(
+    bases: Vec<String>,
+    queue: Arc<Mutex<VecDeque<i64>>>,
+    acked: Arc<Mutex<HashSet<i64>>>,
+    resent: Arc<AtomicUsize>,
+) {
+    let mut workers = Vec::new();
+    for worker in 0..12 {
+        let clients: Vec<Client> = bases.iter().map(|b| Client::new(b, None)).collect();
+        let (queue, acked, resent) = (queue.clone(), acked.clone(), resent.clone());
+        workers.push(tokio::spawn(async move {
+            let mut turn = worker;
+            loop {
+                let Some(update) = queue.lock().unwrap().pop_front() else { return };
+                let body = telegram_update(update, update, "Где мой заказ? Доставка опаздывает");
+                loop {
+                    turn += 1;
+                    let client = &clients[turn % clients.len()];
+                    let answer = client
+                        .send("POST", "/hooks/telegram", Some(("application/json", body.clone())))
+                        .await;
+                    if answer.is_ok_and(|a| a.status == 200) {
+                        acked.lock().unwrap().insert(update);
+                        break;
+                    }
+                    resent.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+    for worker in workers {
+        worker.await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_crm_gets_each_once() {
+    let total: i64 =
+        std::env::var("CLIENTHUB_CLUSTER_APPEALS").ok().and_then(|v| v.parse().ok()).unwrap_or(600);
+    let nats = Nats::start();
+    let name = cluster_name("load");
+    let a = Host::start_node(&nats.url, &name);
+    let mut b = Host::start_node(&nats.url, &name);
+    let c = Host::start_node(&nats.url, &name);
+    // Configured on one node (directory, connector settings, outbound hosts)…
+    let (_portal_server, portal) = crate::crm::bitrix(&a).await;
+    // …seen by the others.
+    for node in [&b, &c] {
+        eventually(
+            "the CRM connector's configuration reaches every node",
+            Duration::from_secs(10),
+            async || {
+                node.api.get_json("/healthz").await.unwrap()["crm"] == "bitrix24@0.1.0"
+                    && node.api.get_json("/api/directory").await.unwrap()["employees"][0]["crm_user_id"]
+                        == "17"
+            },
+        )
+        .await;
+    }
+
+    let queue = Arc::new(Mutex::new((1..=total).collect::<VecDeque<i64>>()));
+    let acked = Arc::new(Mutex::new(HashSet::new()));
+    let resent = Arc::new(AtomicUsize::new(0));
+    let bases = vec![a.base.clone(), b.base.clone(), c.base.clone()];
+    let started = Instant::now();
+    let load = tokio::spawn(offer(bases, queue.clone(), acked.clone(), resent.clone()));
+    // Node b dies (kill -9) a third of the way through the load.
+    while (acked.lock().unwrap().len() as i64) < total / 3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    b.kill();
+    let killed_at = acked.lock().unwrap().len();
+    load.await.unwrap();
+    let load_time = started.elapsed();
+
+    // The survivors process what b had taken but not finished, and deliver everything.
+    let delivered = || portal.lock().unwrap().deals.len();
+    eventually("every appeal is delivered to the CRM", Duration::from_secs(120), async || {
+        delivered() >= total as usize
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await; // time for a duplicate to show, were there one
+
+    for node in [&a, &c] {
+        let stored = node.all_appeals().await;
+        assert_eq!(stored.len(), total as usize, "one stored appeal per acknowledged update");
+        let platform_ids: HashSet<String> =
+            stored.iter().map(|s| s["platform_id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(platform_ids.len(), total as usize, "no update stored twice");
+        let acked = acked.lock().unwrap();
+        assert!(
+            acked.iter().all(|u| platform_ids.contains(&u.to_string())),
+            "every acknowledged update is kept"
+        );
+        for appeal in &stored {
+            let received = stages(appeal).iter().filter(|s| s.starts_with("received")).count();
+            let routed = stages(appeal).iter().filter(|s| s.starts_with("routed")).count();
+            assert_eq!((received, routed), (1, 1), "processed once: {appeal}");
+        }
+    }
+    let deals = portal.lock().unwrap().deals.clone();
+    let origins: HashSet<&Value> = deals.iter().map(|d| &d["ORIGIN_ID"]).collect();
+    assert_eq!(deals.len(), total as usize, "one deal per appeal, none twice");
+    assert_eq!(origins.len(), total as usize);
+
+    // The killed node comes back with its old view and catches up.
+    b = b.relaunch();
+    let caught_up = eventually("the relaunched node catches up", Duration::from_secs(60), async || {
+        b.all_appeals().await.len() == total as usize
+    })
+    .await;
+    println!(
+        "cluster: 3 nodes, {total} updates spread over them, node b killed after {killed_at} \
+         acknowledged; {} offers resent to another node; load done in {:.1} s; stored {total} on \
+         every node, each processed once; CRM deals {} (each appeal once); relaunched b caught \
+         up in {:.1} s",
+        resent.load(Ordering::Relaxed),
+        load_time.as_secs_f64(),
+        deals.len(),
+        caught_up.as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_activation_and_a_rollback_on_one_node_reach_every_node() {
+    let nats = Nats::start();
+    let name = cluster_name("swap");
+    let nodes = [
+        Host::start_node(&nats.url, &name),
+        Host::start_node(&nats.url, &name),
+        Host::start_node(&nats.url, &name),
+    ];
+    nodes[0].import_directory().await;
+    assert_eq!(nodes[0].upload(fixtures::ROUTER_V2).await.status, 201);
+    // Every node has the version (and compiled it) before the switch.
+    for node in &nodes {
+        eventually("the upload reaches every node", Duration::from_secs(30), async || {
+            node.api.get_json("/api/plugins/rules-router").await.unwrap()["versions"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(|v| v["version"] == "0.2.0"))
+        })
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let mut propagation = HashMap::new();
+    let mut update = 0;
+    for (by, version, queue) in [(1, "0.2.0", "priority-desk"), (2, "0.1.0", "general")] {
+        let switched = Instant::now();
+        match version {
+            "0.2.0" => {
+                nodes[by].activate("rules-router", version).await;
+            }
+            _ => {
+                let rolled =
+                    nodes[by].api.send("POST", "/api/plugins/rules-router/rollback", None).await.unwrap();
+                assert_eq!(rolled.status, 200);
+            }
+        }
+        let label = format!("rules-router@{version}");
+        for (i, node) in nodes.iter().enumerate() {
+            // What the node's own pipeline runs (`/healthz` reports the live snapshot).
+            let took = eventually("the switch reaches every node", Duration::from_secs(10), async || {
+                node.api.get_json("/healthz").await.unwrap()["router"] == label.as_str()
+            })
+            .await;
+            propagation.insert((version, i), switched.elapsed().max(took));
+        }
+        // And appeals that enter anywhere are routed by it.
+        for node in &nodes {
+            update += 1;
+            assert_eq!(node.telegram(&telegram_update(update, update, "hi")).await.status, 200);
+            let mut appeal = Value::Null;
+            eventually("the appeal is routed", Duration::from_secs(10), async || {
+                appeal = node
+                    .appeals("&channel=telegram")
+                    .await
+                    .into_iter()
+                    .find(|a| a["platform_id"] == update.to_string())
+                    .unwrap_or(Value::Null);
+                appeal["status"] == "routed"
+            })
+            .await;
+            assert_eq!(appeal["decision"]["queue"], queue, "{appeal}");
+            assert!(stages(&appeal).contains(&format!("routed {label}")), "{appeal}");
+        }
+    }
+    println!(
+        "activation on node 1 → running on nodes 0, 1, 2 after {:?}; rollback on node 2 → after {:?}",
+        (0..3).map(|i| propagation[&("0.2.0", i)]).collect::<Vec<_>>(),
+        (0..3).map(|i| propagation[&("0.1.0", i)]).collect::<Vec<_>>()
+    );
+}
