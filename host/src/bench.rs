@@ -29,6 +29,12 @@ pub struct BenchOptions {
     /// Iterations of each per-stage measurement.
     #[arg(long, default_value_t = 5_000)]
     iterations: usize,
+    /// Measure a cluster instead: nodes on the NATS JetStream server at this URL.
+    #[arg(long, value_name = "nats://HOST:PORT")]
+    store: Option<String>,
+    /// Cluster sizes to measure, one after another (with `--store`).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    nodes: Vec<usize>,
 }
 
 /// Runs the benchmark: a `clienthub serve` child process on a temporary data directory under
@@ -37,8 +43,11 @@ pub struct BenchOptions {
 /// # Errors
 /// When the host cannot start or a request fails outright.
 pub async fn run(options: BenchOptions) -> Result<()> {
+    if let Some(url) = &options.store {
+        return cluster(url, &options).await;
+    }
     let dir = tempfile::tempdir()?;
-    let host = HostProcess::serve(dir.path())?;
+    let host = HostProcess::serve(&dir.path().join("load"), &[])?;
     let client = Client::new(&host.base, Some("bench".into()));
     configure(&client).await?;
     println!(
@@ -50,11 +59,12 @@ pub async fn run(options: BenchOptions) -> Result<()> {
     );
 
     // Warm up (phonenumber metadata, pools, connections).
-    offer(&client, 0, 500, 32).await?;
+    offer(std::slice::from_ref(&client), 0, 500, 32).await?;
 
     let cpu_before = host.cpu()?;
     let started = Instant::now();
-    let (ok, failed) = offer(&client, 1_000_000, options.requests, options.connections).await?;
+    let (ok, failed) =
+        offer(std::slice::from_ref(&client), 1_000_000, options.requests, options.connections).await?;
     let elapsed = started.elapsed();
     let cpu = host.cpu()? - cpu_before;
     println!(
@@ -113,6 +123,54 @@ async fn configure(client: &Client) -> Result<()> {
     Ok(())
 }
 
+/// Appeals/s of clusters of `options.nodes` nodes on one NATS server: webhooks spread over the
+/// nodes in turn; accepted (acknowledged once JetStream has them) and processed (stored by some
+/// node's intake worker) rates, and the nodes' CPU per appeal.
+async fn cluster(url: &str, options: &BenchOptions) -> Result<()> {
+    println!(
+        "ClientHub cluster bench — {} cores shared by nats-server, the nodes and this load generator; \
+         NATS at {url}; the same mix as the single-host bench",
+        std::thread::available_parallelism()?
+    );
+    for &count in &options.nodes {
+        let dir = tempfile::tempdir()?;
+        let name = format!("bench{}n{count}", std::process::id());
+        let args = ["--store", url, "--cluster", name.as_str()];
+        let nodes: Vec<HostProcess> = (0..count)
+            .map(|i| HostProcess::serve(&dir.path().join(format!("node{i}")), &args))
+            .collect::<Result<_>>()?;
+        let clients: Vec<Client> = nodes.iter().map(|n| Client::new(&n.base, Some("bench".into()))).collect();
+        configure(&clients[0]).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (warm, _) = offer(&clients, 0, 500, 32).await?;
+        let stored = async || -> Result<u64> {
+            Ok(clients[0].get_json("/healthz").await?["appeals"].as_u64().unwrap_or(0))
+        };
+        while stored().await? < warm as u64 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let cpu_before: Duration = nodes.iter().map(|n| n.cpu()).sum::<Result<_>>()?;
+        let started = Instant::now();
+        let (ok, failed) = offer(&clients, 1_000_000, options.requests, options.connections).await?;
+        let accepted = started.elapsed();
+        while stored().await? < (warm + ok) as u64 {
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "the cluster stopped processing");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let processed = started.elapsed();
+        let cpu: Duration = nodes.iter().map(|n| n.cpu()).sum::<Result<Duration>>()? - cpu_before;
+        println!(
+            "{count} node{}: accepted {:.0} webhooks/s ({ok} ok, {failed} failed); processed {:.0} \
+             appeals/s end to end; nodes' CPU {} per appeal",
+            if count == 1 { "" } else { "s" },
+            ok as f64 / accepted.as_secs_f64(),
+            ok as f64 / processed.as_secs_f64(),
+            micros(cpu / ok.max(1) as u32),
+        );
+    }
+    Ok(())
+}
+
 /// `clienthub serve` as a child process, killed on drop.
 struct HostProcess {
     process: std::process::Child,
@@ -120,11 +178,12 @@ struct HostProcess {
 }
 
 impl HostProcess {
-    fn serve(dir: &std::path::Path) -> Result<Self> {
+    fn serve(dir: &std::path::Path, extra: &[&str]) -> Result<Self> {
         use std::io::BufRead;
         let mut process = std::process::Command::new(std::env::current_exe()?)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.join("load"))
+            .arg(dir)
+            .args(extra)
             .env("CLIENTHUB_ADMIN_TOKEN", "bench")
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
@@ -169,12 +228,18 @@ impl Drop for HostProcess {
     }
 }
 
-/// Sends `count` mixed webhooks over `connections` parallel keep-alive connections.
-async fn offer(client: &Client, first_id: usize, count: usize, connections: usize) -> Result<(usize, usize)> {
+/// Sends `count` mixed webhooks over `connections` parallel keep-alive connections, spread
+/// over `clients` (the nodes of a cluster) in turn.
+async fn offer(
+    clients: &[Client],
+    first_id: usize,
+    count: usize,
+    connections: usize,
+) -> Result<(usize, usize)> {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut workers = Vec::new();
-    for _ in 0..connections {
-        let client = client.clone();
+    for connection in 0..connections {
+        let client = clients[connection % clients.len()].clone();
         let next = next.clone();
         workers.push(tokio::spawn(async move {
             let (mut ok, mut failed) = (0, 0);

@@ -1,6 +1,6 @@
-//! Three `clienthub` nodes on a real `nats-server` with JetStream (Debian's package; `.ci/run`
-//! installs and starts it, and exports `CLIENTHUB_TEST_NATS`; without that variable a test
-//! starts its own on a free port). Webhooks are spread over the nodes with no balancer, one
+//! Three `clienthub` nodes on a real `nats-server` with JetStream (Debian's package, installed
+//! by `tests/cluster/setup`; `.ci/run` starts one and exports `CLIENTHUB_TEST_NATS`, otherwise
+//! each test starts its own on a free port). Webhooks are spread over the nodes with no balancer, one
 //! node is killed mid-load, and every acknowledged update must be stored once, processed once
 //! and delivered to the Bitrix24 stand-in once. An activation made on one node must reach the
 //! others.
@@ -27,10 +27,19 @@ impl Nats {
         if let Ok(url) = std::env::var("CLIENTHUB_TEST_NATS") {
             return Self { url, child: None, _dir: None };
         }
-        let binary = ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"]
-            .into_iter()
-            .find(|b| Command::new(b).arg("--version").output().is_ok())
-            .expect("nats-server is not installed: `apt-get install nats-server` (or run .ci/run)");
+        let find = || {
+            ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"]
+                .into_iter()
+                .find(|b| Command::new(b).arg("--version").output().is_ok())
+        };
+        let binary = find()
+            .or_else(|| {
+                let setup = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cluster/setup");
+                let installed = Command::new(setup).status().expect("running tests/cluster/setup");
+                assert!(installed.success(), "tests/cluster/setup could not install nats-server");
+                find()
+            })
+            .expect("nats-server is not installed (tests/cluster/setup)");
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let config = dir.path().join("nats.conf");
@@ -258,13 +267,14 @@ async fn an_activation_and_a_rollback_on_one_node_reach_every_node() {
         for node in &nodes {
             update += 1;
             assert_eq!(node.telegram(&telegram_update(update, update, "hi")).await.status, 200);
+            let platform_id = update.to_string();
             let mut appeal = Value::Null;
             eventually("the appeal is routed", Duration::from_secs(10), async || {
                 appeal = node
                     .appeals("&channel=telegram")
                     .await
                     .into_iter()
-                    .find(|a| a["platform_id"] == update.to_string())
+                    .find(|a| a["platform_id"] == platform_id.as_str())
                     .unwrap_or(Value::Null);
                 appeal["status"] == "routed"
             })

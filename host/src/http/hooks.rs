@@ -39,7 +39,10 @@ pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> R
         outcome: String::new(),
         body: body.to_vec(),
     };
-    if let Err(e) = app.store.put_raw(&raw) {
+    // In a cluster the request travels in the intake and is stored with its outcome.
+    if app.store.cluster().is_none()
+        && let Err(e) = app.store.put_raw(&raw)
+    {
         return error(503, &format!("could not store the request: {e:#}"));
     }
     let runtime = app.registry.runtime().clone();
@@ -48,7 +51,7 @@ pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> R
         // Plugin calls are synchronous and bounded by their deadline.
         tokio::task::block_in_place(|| match pipeline.adapt(&app.store, &runtime, raw)? {
             Adapted::Events(intake, reply) if app.store.cluster().is_none() => {
-                let appeals = pipeline.process(&app.store, &runtime, intake)?;
+                let appeals = pipeline.process(&app.store, &runtime, *intake)?;
                 Ok(Adapted::Answered(crate::pipeline::Reply { appeals, ..reply }))
             }
             adapted => anyhow::Ok(adapted),

@@ -67,7 +67,7 @@ pub enum Adapted {
     /// Nothing more to do: refused, kept in triage, a CRM event applied, no adapter.
     Answered(Reply),
     /// Events for the rest of the pipeline, and the platform's answer once they are durable.
-    Events(Intake, Reply),
+    Events(Box<Intake>, Reply),
 }
 
 impl Pipeline {
@@ -80,7 +80,7 @@ impl Pipeline {
         match self.adapt(store, runtime, raw)? {
             Adapted::Answered(reply) => Ok(reply),
             Adapted::Events(intake, reply) => {
-                Ok(Reply { appeals: self.process(store, runtime, intake)?, ..reply })
+                Ok(Reply { appeals: self.process(store, runtime, *intake)?, ..reply })
             }
         }
     }
@@ -143,7 +143,10 @@ impl Pipeline {
             body: output.response.body,
             appeals: Vec::new(),
         };
-        Ok(Adapted::Events(Intake { raw, adapter: adapter.label.clone(), events: output.events }, reply))
+        Ok(Adapted::Events(
+            Box::new(Intake { raw, adapter: adapter.label.clone(), events: output.events }),
+            reply,
+        ))
     }
 
     /// The rest of the pipeline for what an adapter found: the appeals created or updated.

@@ -32,7 +32,7 @@ pub async fn queue(cluster: &Cluster, intake: &Intake) -> Result<()> {
             _ => None,
         })
         .unwrap_or_else(|| format!("raw:{}", intake.raw.id));
-    cluster.queue_intake(serde_json::to_vec(intake)?, &dedup).await
+    cluster.queue_intake(postcard::to_allocvec(intake)?, &dedup).await
 }
 
 /// Starts `workers` intake workers on this node.
@@ -53,7 +53,7 @@ pub fn spawn_workers(store: Store, registry: Arc<Registry>, workers: usize) {
 
 async fn work(store: &Store, registry: &Arc<Registry>, cluster: &Cluster) -> Result<()> {
     for message in cluster.next_intakes(BATCH).await? {
-        let intake: Intake = match serde_json::from_slice(&message.payload) {
+        let intake: Intake = match postcard::from_bytes(&message.payload) {
             Ok(intake) => intake,
             Err(e) => {
                 // Not ours to read (a newer node's format?): left for another node, never lost.

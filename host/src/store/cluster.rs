@@ -41,6 +41,8 @@ pub struct ClusterOptions {
 
 /// The key under which the last applied state sequence is kept in the node's sled.
 const APPLIED: &[u8] = b"state_seq";
+/// How long a write waits for this node to apply it before it reports an error.
+const APPLY_WAIT: Duration = Duration::from_secs(30);
 /// How long a work item may stay claimed by a node that stopped answering.
 const ACK_WAIT: Duration = Duration::from_secs(30);
 /// Age of a lease: a dead leader's lease is taken over after this long.
@@ -48,6 +50,9 @@ const LEASE_AGE: Duration = Duration::from_secs(5);
 /// An outbox message whose item this node has not seen yet is kept this long (the write that
 /// queued it may still be on its way); then it is dropped as an intent that never landed.
 const OUTBOX_GRACE: Duration = Duration::from_secs(30);
+
+/// Called after a control change arrived.
+type Listener = Box<dyn Fn(TreeId) + Send + Sync>;
 
 /// One write of the state stream.
 #[derive(Serialize, Deserialize)]
@@ -81,7 +86,7 @@ pub struct Cluster {
     next_id: AtomicU64,
     verdicts: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
     control_applied: watch::Sender<u64>,
-    listeners: Mutex<Vec<Box<dyn Fn(TreeId) + Send + Sync>>>,
+    listeners: Mutex<Vec<Listener>>,
     leading: AtomicBool,
 }
 
@@ -239,7 +244,7 @@ impl Cluster {
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             let (verdict, applied) = oneshot::channel();
             self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).insert(id, verdict);
-            let envelope = serde_json::to_vec(&Envelope { node: self.node.clone(), id, batch })?;
+            let envelope = postcard::to_allocvec(&Envelope { node: self.node.clone(), id, batch })?;
             let published = async {
                 self.js.publish(format!("{}.state", self.name), envelope.into()).await?.await?;
                 Ok::<_, async_nats::Error>(())
@@ -248,7 +253,13 @@ impl Cluster {
                 self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
                 return Err(anyhow!("JetStream did not take the write: {e}"));
             }
-            applied.await.map_err(|_| anyhow!("the state stream stopped before the write applied"))
+            match tokio::time::timeout(APPLY_WAIT, applied).await {
+                Ok(Ok(applied)) => Ok(applied),
+                _ => {
+                    self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+                    Err(anyhow!("the write is in JetStream but this node did not apply it in time"))
+                }
+            }
         })
     }
 
@@ -295,17 +306,18 @@ impl Cluster {
         let node = self.clone();
         tokio::spawn(async move {
             while let Some(message) = messages.next().await {
-                let applied = message
-                    .map_err(anyhow::Error::from)
-                    .and_then(|message| node.apply_state(&message, &meta, &trees));
+                let applied =
+                    message.map_err(anyhow::Error::from).and_then(|m| node.apply_state(&m, &meta, &trees));
                 match applied {
                     Ok(seq) if seq >= last => {
                         let _ = caught_up.send(true);
                     }
                     Ok(_) => {}
                     Err(e) => {
-                        tracing::error!("applying the state stream: {e:#}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        // The view can no longer follow the stream (disk full, say): the node
+                        // stops, and on restart resumes from its last applied position.
+                        tracing::error!("applying the state stream failed, stopping this node: {e:#}");
+                        std::process::exit(70);
                     }
                 }
             }
@@ -320,9 +332,17 @@ impl Cluster {
 
     fn apply_state(&self, message: &jetstream::Message, meta: &sled::Tree, trees: &Trees) -> Result<u64> {
         let seq = message.info().map_err(|e| anyhow!("{e}"))?.stream_sequence;
-        let envelope: Envelope =
-            serde_json::from_slice(&message.payload).context("a corrupt state message")?;
-        let applied = envelope.batch.apply(trees, Some((meta, APPLIED, &seq.to_be_bytes())))?;
+        let position = seq.to_be_bytes();
+        let envelope: Envelope = match postcard::from_bytes(&message.payload) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                // Not a write this version can read: skipped (and said so), never applied halfway.
+                tracing::error!(seq, "skipping a state message this node cannot read: {e}");
+                meta.insert(APPLIED, &position)?;
+                return Ok(seq);
+            }
+        };
+        let applied = envelope.batch.apply(trees, Some((meta, APPLIED, &position)))?;
         if envelope.node == self.node
             && let Some(verdict) =
                 self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).remove(&envelope.id)

@@ -194,16 +194,18 @@ impl Store {
     }
 
     /// Records what became of a raw request (`appeal 01H…`, `unauthorized: …`), beside it so
-    /// the body is written once.
+    /// the body is written once (in a cluster, the request is written here, with its outcome).
     ///
     /// # Errors
     /// On storage failure.
     pub fn set_raw_outcome(&self, raw: &mut RawRequest, outcome: String) -> Result<()> {
-        self.write_blind(vec![(
-            TreeId::RawOutcomes,
-            raw.id.as_bytes().to_vec(),
-            Some(outcome.as_bytes().to_vec()),
-        )])?;
+        let mut writes =
+            vec![(TreeId::RawOutcomes, raw.id.as_bytes().to_vec(), Some(outcome.as_bytes().to_vec()))];
+        // A cluster node keeps the request with its outcome (one write); it travelled in the intake.
+        if self.cluster().is_some() {
+            writes.push((TreeId::Raw, raw.id.as_bytes().to_vec(), Some(raw.encode())));
+        }
+        self.write_blind(writes)?;
         raw.outcome = outcome;
         Ok(())
     }
