@@ -47,6 +47,10 @@ enum Command {
         /// one NATS under different names).
         #[arg(long, env = "CLIENTHUB_CLUSTER", default_value = "clienthub")]
         cluster: String,
+        /// Copies JetStream keeps of the cluster's streams and buckets when it creates them
+        /// (3 on a three-server NATS cluster).
+        #[arg(long, default_value_t = 1)]
+        replicas: usize,
     },
     /// Measure throughput, latency and the WASM tax on this machine.
     Bench(clienthub::bench::BenchOptions),
@@ -298,11 +302,11 @@ fn main() -> Result<()> {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Serve { listen, data_dir, clock_control, store, cluster } => {
+        Command::Serve { listen, data_dir, clock_control, store, cluster, replicas } => {
             let cluster = match store.as_str() {
                 "sled" => None,
                 url if url.starts_with("nats://") || url.starts_with("tls://") => {
-                    Some(ClusterOptions { url: url.to_string(), name: cluster })
+                    Some(ClusterOptions { url: url.to_string(), name: cluster, replicas })
                 }
                 other => anyhow::bail!("--store is `sled` or `nats://host:port`, not `{other}`"),
             };

@@ -63,7 +63,13 @@ async fn work(store: &Store, registry: &Arc<Registry>, cluster: &Cluster) -> Res
         };
         let (store, registry) = (store.clone(), registry.clone());
         let appeals = tokio::task::spawn_blocking(move || {
-            registry.pipeline().process(&store, registry.runtime(), intake)
+            let pipeline = registry.pipeline();
+            let appeals = pipeline.process(&store, registry.runtime(), intake);
+            // A newly activated version that keeps failing here is rolled back cluster-wide.
+            if !pipeline.health.is_quiet() {
+                registry.roll_back_tripped();
+            }
+            appeals
         })
         .await??;
         message.ack().await.map_err(|e| anyhow::anyhow!("{e}")).context("acknowledging an intake")?;

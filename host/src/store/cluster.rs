@@ -37,6 +37,8 @@ pub struct ClusterOptions {
     pub url: String,
     /// The cluster's name: the prefix of its streams and buckets (`clienthub`).
     pub name: String,
+    /// Copies JetStream keeps of each stream and bucket (3 on a three-server NATS cluster).
+    pub replicas: usize,
 }
 
 /// The key under which the last applied state sequence is kept in the node's sled.
@@ -109,11 +111,13 @@ impl Cluster {
         let js = jetstream::new(client);
         let (lower, upper) = (options.name.to_lowercase(), options.name.to_uppercase().replace('-', "_"));
         let timeout = Duration::from_secs(10);
+        let replicas = options.replicas.max(1);
         let stream = |name: String, subject: String, retention| stream::Config {
             name,
             subjects: vec![subject],
             retention,
             storage: stream::StorageType::File,
+            num_replicas: replicas,
             ..Default::default()
         };
         let state = tokio::time::timeout(
@@ -143,10 +147,11 @@ impl Cluster {
             ))
             .await
             .context("creating the outbox stream")?;
-        let control = bucket(&js, format!("{lower}-control"), Duration::ZERO, stream::StorageType::File)
-            .await
-            .context("creating the control bucket")?;
-        let leases = bucket(&js, format!("{lower}-leases"), LEASE_AGE, stream::StorageType::Memory)
+        let control =
+            bucket(&js, format!("{lower}-control"), Duration::ZERO, stream::StorageType::File, replicas)
+                .await
+                .context("creating the control bucket")?;
+        let leases = bucket(&js, format!("{lower}-leases"), LEASE_AGE, stream::StorageType::Memory, replicas)
             .await
             .context("creating the lease bucket")?;
         let blobs = match js.get_object_store(format!("{lower}-plugins")).await {
@@ -155,6 +160,7 @@ impl Cluster {
                 .create_object_store(object_store::Config {
                     bucket: format!("{lower}-plugins"),
                     storage: stream::StorageType::File,
+                    num_replicas: replicas,
                     ..Default::default()
                 })
                 .await
@@ -553,6 +559,7 @@ async fn bucket(
     name: String,
     max_age: Duration,
     storage: stream::StorageType,
+    replicas: usize,
 ) -> Result<kv::Store> {
     if let Ok(kv) = js.get_key_value(&name).await {
         return Ok(kv);
@@ -568,7 +575,7 @@ async fn bucket(
         deny_delete: true,
         allow_direct: true,
         discard: stream::DiscardPolicy::New,
-        num_replicas: 1,
+        num_replicas: replicas,
         ..Default::default()
     })
     .await?;
