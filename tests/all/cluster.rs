@@ -5,10 +5,11 @@
 //! and delivered to the Bitrix24 stand-in once. An activation made on one node must reach the
 //! others.
 
+use crate::platform::Platform;
 use crate::support::*;
 use clienthub::client::Client;
 use clienthub_artifacts::fixtures;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -200,6 +201,17 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
     assert_eq!(deals.len(), total as usize, "one deal per appeal, none twice");
     assert_eq!(origins.len(), total as usize);
 
+    // Whoever ran the dispatcher, one survivor runs it now (the lease outlives its holder by 5 s).
+    eventually("one surviving node holds the dispatcher's lease", Duration::from_secs(15), async || {
+        let mut leaders = 0;
+        for node in [&a, &c] {
+            leaders +=
+                usize::from(node.api.get_json("/healthz").await.unwrap()["cluster"]["dispatcher"] == true);
+        }
+        leaders == 1
+    })
+    .await;
+
     // The killed node comes back with its old view and catches up.
     b = b.relaunch();
     let caught_up = eventually("the relaunched node catches up", Duration::from_secs(60), async || {
@@ -219,7 +231,7 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_activation_and_a_rollback_on_one_node_reach_every_node() {
+async fn activation_rollback_replies_and_the_dispatcher_across_three_nodes() {
     let nats = Nats::start();
     let name = cluster_name("swap");
     let nodes = [
@@ -288,4 +300,60 @@ async fn an_activation_and_a_rollback_on_one_node_reach_every_node() {
         (0..3).map(|i| propagation[&("0.2.0", i)]).collect::<Vec<_>>(),
         (0..3).map(|i| propagation[&("0.1.0", i)]).collect::<Vec<_>>()
     );
+
+    // One reply written on each node: each leaves through Telegram exactly once (whichever node
+    // claims it from the outbox stream), and every node shows it sent.
+    let api = Platform::start(
+        vec![],
+        json!({"ok": true, "result": {"message_id": 7701, "chat": {"id": 1, "type": "private"}, "date": 1763900100}}),
+    )
+    .await;
+    crate::platform::telegram_through(&nodes[0], &api).await;
+    let mut appeals = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let appeal =
+            node.all_appeals().await.into_iter().find(|a| a["platform_id"] == (i + 1).to_string().as_str());
+        let id = appeal.expect("an appeal of the first round")["id"].as_str().unwrap().to_string();
+        eventually("the telegram configuration reaches the node", Duration::from_secs(10), async || {
+            let plugin = node.api.get_json("/api/plugins/telegram").await.unwrap();
+            plugin["config"]["api_base"] == api.base.as_str()
+        })
+        .await;
+        let text = format!("Ответ с узла {i}");
+        let queued = node
+            .api
+            .send_json(
+                "POST",
+                &format!("/api/appeals/{id}/replies"),
+                &json!({"text": text, "author": "Ольга"}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(queued["state"], "queued", "{queued}");
+        appeals.push(id);
+    }
+    for node in &nodes {
+        for id in &appeals {
+            eventually("the reply is sent and every node shows it", Duration::from_secs(30), async || {
+                node.appeal(id).await["replies"][0]["state"] == "sent"
+            })
+            .await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await; // time for a second send, were there one
+    let sent: Vec<String> =
+        api.received().iter().map(|c| c.json()["text"].as_str().unwrap().to_string()).collect();
+    let mut expected: Vec<String> = (0..3).map(|i| format!("Ответ с узла {i}")).collect();
+    let mut got = sent.clone();
+    (got.sort(), expected.sort());
+    assert_eq!(got, expected, "each reply sent once");
+
+    // One node runs the dispatcher.
+    let mut leaders = 0;
+    for node in &nodes {
+        let health = node.api.get_json("/healthz").await.unwrap();
+        assert_eq!(health["cluster"]["name"], name.as_str());
+        leaders += usize::from(health["cluster"]["dispatcher"] == true);
+    }
+    assert_eq!(leaders, 1, "exactly one node holds the dispatcher's lease");
 }
