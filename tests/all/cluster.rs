@@ -218,15 +218,25 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
         b.all_appeals().await.len() == total as usize
     })
     .await;
+    // A new node on an empty data directory builds its view from JetStream before it listens.
+    let joining = Instant::now();
+    let d = Host::start_node(&nats.url, &name);
+    let joined = joining.elapsed();
+    assert_eq!(d.all_appeals().await.len(), total as usize, "a new node sees every appeal");
+    let health = d.api.get_json("/healthz").await.unwrap();
+    assert_eq!(health["crm"], "bitrix24@0.1.0", "a new node runs the cluster's plugins: {health}");
+    assert_eq!(health["appeals"], total, "{health}");
     println!(
         "cluster: 3 nodes, {total} updates spread over them, node b killed after {killed_at} \
          acknowledged; {} offers resent to another node; load done in {:.1} s; stored {total} on \
          every node, each processed once; CRM deals {} (each appeal once); relaunched b caught \
-         up in {:.1} s",
+         up in {:.1} s; a fourth node on an empty directory was serving with all {total} after \
+         {:.1} s",
         resent.load(Ordering::Relaxed),
         load_time.as_secs_f64(),
         deals.len(),
-        caught_up.as_secs_f64()
+        caught_up.as_secs_f64(),
+        joined.as_secs_f64()
     );
 }
 

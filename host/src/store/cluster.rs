@@ -108,6 +108,14 @@ impl Cluster {
             .connect(&options.url)
             .await
             .with_context(|| format!("connecting to {}", options.url))?;
+        let max_payload = client.server_info().max_payload;
+        if max_payload < 4 << 20 {
+            tracing::warn!(
+                max_payload,
+                "NATS takes messages up to {max_payload} bytes: a webhook near the 1 MiB body limit may not fit \
+                 (set max_payload: 8MB in the server's configuration)"
+            );
+        }
         let js = jetstream::new(client);
         let (lower, upper) = (options.name.to_lowercase(), options.name.to_uppercase().replace('-', "_"));
         let timeout = Duration::from_secs(10);
