@@ -252,7 +252,7 @@ impl Pipeline {
                 None => {} // Gone meanwhile: open a new appeal.
             }
         }
-        let id = ulid::Ulid::new().to_string();
+        let id = store.appeal_id_for(&raw.channel, &message.platform_id)?;
         let mut appeal = self.new_appeal(runtime, store, raw, adapter, id, message);
         let to_crm = self.crm.is_some() && appeal.status == Status::Routed;
         if let Claim::Seen(existing) = store.insert_appeal(&mut appeal, to_crm)? {

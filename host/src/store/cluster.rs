@@ -10,6 +10,10 @@
 //!   activations with their configuration, the routing directory and its log, API tokens. An
 //!   activation or rollback reaches every node as one watch event.
 //! - `clienthub-plugins` (object store): plugin binaries by sha256.
+//! - `clienthub-idempotency` (key-value bucket): which appeal id each (channel, platform
+//!   message id) got, claimed with `create`, so every node that processes the same message
+//!   (a redelivery, a platform's retry after the deduplication window) writes the same appeal,
+//!   and the state stream's check lets exactly one such write in.
 //! - `CLIENTHUB_INTAKE` (work-queue stream): what adapters made of accepted webhooks; each is
 //!   processed (filters, router, stored appeal) by exactly one node.
 //! - `CLIENTHUB_OUTBOX` (work-queue stream): CRM deliveries, CRM notes and replies, one message
@@ -81,6 +85,7 @@ pub struct Cluster {
     js: jetstream::Context,
     control: kv::Store,
     leases: kv::Store,
+    idempotency: kv::Store,
     blobs: object_store::ObjectStore,
     intake: consumer::PullConsumer,
     outboxes: HashMap<TreeId, consumer::PullConsumer>,
@@ -159,6 +164,10 @@ impl Cluster {
             bucket(&js, format!("{lower}-control"), Duration::ZERO, stream::StorageType::File, replicas)
                 .await
                 .context("creating the control bucket")?;
+        let idempotency =
+            bucket(&js, format!("{lower}-idempotency"), Duration::ZERO, stream::StorageType::File, replicas)
+                .await
+                .context("creating the idempotency bucket")?;
         let leases = bucket(&js, format!("{lower}-leases"), LEASE_AGE, stream::StorageType::Memory, replicas)
             .await
             .context("creating the lease bucket")?;
@@ -205,6 +214,7 @@ impl Cluster {
             js,
             control,
             leases,
+            idempotency,
             blobs,
             intake,
             outboxes,
@@ -405,6 +415,26 @@ impl Cluster {
         Ok(())
     }
 
+    /// The appeal id of a message's idempotency key: `fresh` when this call claimed it, else
+    /// the id an earlier claim gave it (on any node).
+    ///
+    /// # Errors
+    /// When the bucket cannot be written or read.
+    pub fn claim_id(&self, key: &[u8], fresh: &str) -> Result<String> {
+        self.block(async {
+            let key = hex::encode(key);
+            match self.idempotency.create(&key, fresh.to_string().into()).await {
+                Ok(_) => Ok(fresh.to_string()),
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                    let owner =
+                        self.idempotency.get(&key).await?.context("an idempotency key without its id")?;
+                    Ok(String::from_utf8_lossy(&owner).into_owned())
+                }
+                Err(e) => Err(anyhow!("claiming an idempotency key: {e}")),
+            }
+        })
+    }
+
     /// Stores a plugin binary in the object store (once per sha256).
     ///
     /// # Errors
@@ -456,11 +486,13 @@ impl Cluster {
             let keys = {
                 let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
                 for message in fresh {
-                    claimed.entry((tree, message.payload.to_vec())).or_insert(Claimed {
-                        message,
-                        seen: false,
-                        touched: std::time::Instant::now(),
-                    });
+                    match claimed.entry((tree, message.payload.to_vec())) {
+                        // A second message for an item this node holds (its write was retried).
+                        std::collections::hash_map::Entry::Occupied(_) => settle.push(message),
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert(Claimed { message, seen: false, touched: std::time::Instant::now() });
+                        }
+                    }
                 }
                 let mut keys = Vec::new();
                 let mut done = Vec::new();

@@ -294,6 +294,20 @@ impl Store {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
+    /// The id a new appeal for `channel`+`platform_id` gets: a fresh ULID on one machine; in a
+    /// cluster the one claimed for that message in the idempotency bucket, so every node that
+    /// processes the same message agrees on it.
+    ///
+    /// # Errors
+    /// When the cluster's bucket cannot be reached.
+    pub fn appeal_id_for(&self, channel: &str, platform_id: &str) -> Result<String> {
+        let fresh = ulid::Ulid::new().to_string();
+        match &self.backend {
+            Backend::Local(_) => Ok(fresh),
+            Backend::Cluster(cluster) => cluster.claim_id(&pair_key(channel, platform_id), &fresh),
+        }
+    }
+
     /// Stores a new appeal, its idempotency key (channel + platform id), its conversation and
     /// its contact, atomically — unless another appeal claimed the key first. The contact is
     /// the one any of the appeal's identities (E.164 phone, e-mail, the channel's user id)
