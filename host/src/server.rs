@@ -32,8 +32,8 @@ pub struct ServeOptions {
 }
 
 /// Intake workers per cluster node: each processes one intake at a time, and most of an
-/// intake's time is waiting for JetStream.
-const INTAKE_WORKERS: usize = 8;
+/// intake's time is waiting for JetStream (8 measured 35 % slower than 32; 64 no faster).
+const INTAKE_WORKERS: usize = 32;
 
 /// A running host.
 pub struct Running {

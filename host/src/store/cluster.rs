@@ -93,6 +93,8 @@ pub struct Cluster {
     next_id: AtomicU64,
     verdicts: Mutex<HashMap<u64, oneshot::Sender<bool>>>,
     control_applied: watch::Sender<u64>,
+    /// The last state stream sequence this node applied.
+    state_applied: AtomicU64,
     listeners: Mutex<Vec<Listener>>,
     leading: AtomicBool,
 }
@@ -222,6 +224,7 @@ impl Cluster {
             next_id: AtomicU64::new(1),
             verdicts: Mutex::default(),
             control_applied: watch::channel(0).0,
+            state_applied: AtomicU64::new(0),
             listeners: Mutex::default(),
             leading: AtomicBool::new(false),
         });
@@ -363,10 +366,12 @@ impl Cluster {
                 // Not a write this version can read: skipped (and said so), never applied halfway.
                 tracing::error!(seq, "skipping a state message this node cannot read: {e}");
                 meta.insert(APPLIED, &position)?;
+                self.state_applied.store(seq, Ordering::Relaxed);
                 return Ok(seq);
             }
         };
         let applied = envelope.batch.apply(trees, Some((meta, APPLIED, &position)))?;
+        self.state_applied.store(seq, Ordering::Relaxed);
         if envelope.node == self.node
             && let Some(verdict) =
                 self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).remove(&envelope.id)
@@ -563,9 +568,16 @@ impl Cluster {
         Ok(out)
     }
 
-    /// The cluster's name, this node's id and whether it runs the dispatcher (`/healthz`).
+    /// The cluster's name, this node's id, whether it runs the dispatcher and how far its view
+    /// has applied the state stream and the control bucket (`/healthz`; compare nodes).
     pub fn describe(&self) -> serde_json::Value {
-        serde_json::json!({ "name": self.name, "node": self.node, "dispatcher": self.leads() })
+        serde_json::json!({
+            "name": self.name,
+            "node": self.node,
+            "dispatcher": self.leads(),
+            "state_applied": self.state_applied.load(Ordering::Relaxed),
+            "control_applied": *self.control_applied.borrow(),
+        })
     }
 
     /// Whether this node holds the dispatcher's lease.
