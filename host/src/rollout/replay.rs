@@ -49,14 +49,18 @@ pub fn page(
     range: Range,
     limit: usize,
 ) -> Result<Page> {
-    // Ids are ULIDs: the smallest id of the millisecond after `until` bounds the newest end.
-    let until = range.until.map(|ms| ulid::Ulid::from_parts(ms.saturating_add(1), 0).to_string());
-    let before = match (range.before, until.as_deref()) {
+    // Ids are ULIDs made moments after arrival (after the adapter ran): an id a minute past
+    // `until` bounds the newest end of the scan; the exact bound is the arrival time.
+    let newest = range.until.map(|ms| ulid::Ulid::from_parts(ms.saturating_add(60_000), 0).to_string());
+    let before = match (range.before, newest.as_deref()) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
     let mut appeals = store.list_appeals(None, None, before, limit)?;
     let mut next = (appeals.len() == limit).then(|| appeals.last().map(|a| a.id.clone())).flatten();
+    if let Some(until) = range.until {
+        appeals.retain(|a| a.received_at <= until);
+    }
     if let Some(since) = range.since
         && appeals.last().is_some_and(|a| a.received_at < since)
     {
