@@ -319,16 +319,21 @@ async fn activation_rollback_replies_and_the_dispatcher_across_three_nodes() {
     )
     .await;
     crate::platform::telegram_through(&nodes[0], &api).await;
-    let mut appeals = Vec::new();
-    for (i, node) in nodes.iter().enumerate() {
-        let appeal =
-            node.all_appeals().await.into_iter().find(|a| a["platform_id"] == (i + 1).to_string().as_str());
-        let id = appeal.expect("an appeal of the first round")["id"].as_str().unwrap().to_string();
+    // Any node may send any reply: every node's pipeline needs the configuration first (it is
+    // rebuilt moments after the bucket's change is applied).
+    for node in &nodes {
         eventually("the telegram configuration reaches the node", Duration::from_secs(10), async || {
             let plugin = node.api.get_json("/api/plugins/telegram").await.unwrap();
             plugin["config"]["api_base"] == api.base.as_str()
         })
         .await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut appeals = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let appeal =
+            node.all_appeals().await.into_iter().find(|a| a["platform_id"] == (i + 1).to_string().as_str());
+        let id = appeal.expect("an appeal of the first round")["id"].as_str().unwrap().to_string();
         let text = format!("Ответ с узла {i}");
         let queued = node
             .api
