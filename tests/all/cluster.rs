@@ -334,17 +334,7 @@ async fn activation_rollback_replies_and_the_dispatcher_across_three_nodes() {
         let appeal =
             node.all_appeals().await.into_iter().find(|a| a["platform_id"] == (i + 1).to_string().as_str());
         let id = appeal.expect("an appeal of the first round")["id"].as_str().unwrap().to_string();
-        let text = format!("Ответ с узла {i}");
-        let queued = node
-            .api
-            .send_json(
-                "POST",
-                &format!("/api/appeals/{id}/replies"),
-                &json!({"text": text, "author": "Ольга"}),
-            )
-            .await
-            .unwrap();
-        assert_eq!(queued["state"], "queued", "{queued}");
+        crate::replies::reply(node, &id, &format!("Ответ с узла {i}")).await;
         appeals.push(id);
     }
     for node in &nodes {

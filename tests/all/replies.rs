@@ -6,7 +6,8 @@ use crate::platform::{Platform, wait_for_reply};
 use crate::support::*;
 use serde_json::{Value, json};
 
-async fn reply(host: &Host, appeal: &str, text: &str) -> Value {
+/// Queues an operator's reply through the API; the answer must say `queued`.
+pub async fn reply(host: &Host, appeal: &str, text: &str) -> Value {
     let answer = host
         .api
         .send_json(
