@@ -312,7 +312,10 @@ fn mixed_request(i: usize) -> (&'static str, Vec<(&'static str, String)>, &'stat
         5 => ("vk", vec![], JSON, vk_comment(i, "Участвую! #конкурс #розыгрыш")),
         6 | 7 => {
             let body = whatsapp(i, "Здравствуйте, хочу вернуть товар, магазин 101");
-            let signature = format!("sha256={}", hex::encode(hmac_sha256(WHATSAPP_SECRET.as_bytes(), &body)));
+            let signature = format!(
+                "sha256={}",
+                hex::encode(clienthub_sdk::auth::hmac_sha256(WHATSAPP_SECRET.as_bytes(), &body))
+            );
             ("whatsapp", vec![("x-hub-signature-256", signature)], JSON, body)
         }
         8 => (
@@ -332,13 +335,6 @@ fn mixed_request(i: usize) -> (&'static str, Vec<(&'static str, String)>, &'stat
                 .into_bytes(),
         ),
     }
-}
-
-fn hmac_sha256(key: &[u8], body: &[u8]) -> Vec<u8> {
-    use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    mac.update(body);
-    mac.finalize().into_bytes().to_vec()
 }
 
 fn telegram(i: usize, text: &str) -> Vec<u8> {

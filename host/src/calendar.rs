@@ -3,8 +3,38 @@
 //! between two instants, and when a span of working time starting at an instant ends (SLA
 //! clocks in business hours). Instants are milliseconds since the Unix epoch.
 
-use crate::directory::Hours;
+use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
+
+/// Working hours: which weekdays (1 = Monday … 7 = Sunday) and from when to when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hours {
+    /// Weekdays, 1 = Monday … 7 = Sunday (default Monday to Friday).
+    #[serde(default = "weekdays")]
+    pub days: Vec<u8>,
+    /// Start, `HH:MM`.
+    pub start: String,
+    /// End, `HH:MM` (after the start).
+    pub end: String,
+}
+
+fn weekdays() -> Vec<u8> {
+    vec![1, 2, 3, 4, 5]
+}
+
+impl Hours {
+    /// (start, end) in minutes after midnight, when both parse and start < end.
+    pub fn minutes(&self) -> Option<(u32, u32)> {
+        let parse = |t: &str| {
+            let (h, m) = t.split_once(':')?;
+            let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
+            (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
+        };
+        let (start, end) = (parse(&self.start)?, parse(&self.end)?);
+        (start < end).then_some((start, end))
+    }
+}
 
 /// A `YYYY-MM-DD` date.
 pub fn parse_date(text: &str) -> Option<Date> {

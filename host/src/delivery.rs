@@ -16,8 +16,9 @@
 
 use crate::appeal::{Appeal, CrmLink};
 use crate::clock::now_ms;
-use crate::pipeline::{Stage, convert};
 use crate::registry::Registry;
+use crate::registry::Stage;
+use crate::runtime::convert;
 use crate::runtime::wit;
 use crate::store::Store;
 use anyhow::Result;

@@ -1,6 +1,7 @@
 //! The routing directory: regions, departments, employees and topics, edited by admins as
 //! one JSON document and read by routers through the `directory` host import.
 
+use crate::calendar::Hours;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -32,36 +33,6 @@ pub struct Directory {
     /// The longest a pause stops an appeal's SLA clock, in minutes (default 1440).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause_limit_minutes: Option<u32>,
-}
-
-/// Working hours: which weekdays (1 = Monday … 7 = Sunday) and from when to when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Hours {
-    /// Weekdays, 1 = Monday … 7 = Sunday (default Monday to Friday).
-    #[serde(default = "weekdays")]
-    pub days: Vec<u8>,
-    /// Start, `HH:MM`.
-    pub start: String,
-    /// End, `HH:MM` (after the start).
-    pub end: String,
-}
-
-fn weekdays() -> Vec<u8> {
-    vec![1, 2, 3, 4, 5]
-}
-
-impl Hours {
-    /// (start, end) in minutes after midnight, when both parse and start < end.
-    pub fn minutes(&self) -> Option<(u32, u32)> {
-        let parse = |t: &str| {
-            let (h, m) = t.split_once(':')?;
-            let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
-            (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
-        };
-        let (start, end) = (parse(&self.start)?, parse(&self.end)?);
-        (start < end).then_some((start, end))
-    }
 }
 
 /// Where overdue notices for a department go.

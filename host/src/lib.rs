@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod appeal;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod calendar;
 pub mod client;
@@ -17,8 +18,8 @@ pub mod clock;
 pub mod delivery;
 pub mod directory;
 pub mod http;
+pub mod inbound;
 pub mod metrics;
-pub mod outbound;
 pub mod pipeline;
 pub mod refusal;
 pub mod registry;

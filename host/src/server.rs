@@ -7,8 +7,8 @@ use crate::http::{self, App};
 use crate::registry::Registry;
 use crate::replies::{Outbox, RetryPolicy};
 use crate::runtime::{Limits, Runtime};
+use crate::store::ClusterOptions;
 use crate::store::Store;
-use crate::store::cluster::ClusterOptions;
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -95,18 +95,11 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     outbox.spawn();
     crate::delivery::CrmDelivery::new(store.clone(), registry.clone()).spawn();
     crate::work::Dispatcher::new(store.clone(), registry.clone()).spawn();
-    if store.cluster().is_some() {
-        registry.follow_cluster();
-        crate::pipeline::queue::spawn_workers(store.clone(), registry.clone(), INTAKE_WORKERS);
-    }
-    let app = Arc::new(App {
-        store,
-        registry,
-        outbox,
-        clock_control: options.clock_control,
-        admin_token,
-        plugin_slots: tokio::sync::Semaphore::new(http::PLUGIN_SLOTS),
-    });
+    registry.follow_other_nodes();
+    let intake = crate::pipeline::intake::Sink::new(store.clone(), registry.clone());
+    intake.spawn_workers(INTAKE_WORKERS);
+    let app =
+        Arc::new(App { store, registry, outbox, clock_control: options.clock_control, admin_token, intake });
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, app.clone(), async move {
         let _ = stopped.await;

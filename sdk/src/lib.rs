@@ -38,10 +38,13 @@
 //! The manifest travels inside the component (the exported `get-manifest` function), so
 //! the `.wasm` is the only file to upload.
 //!
-//! Host services: [`log`], [`kv`], [`config`], [`directory`], [`clock`], [`http`].
+//! Host services: [`log`], [`kv`], [`config`], [`directory`], [`clock`], [`http`]. Helpers:
+//! [`auth`] (verifying a platform's secret or signature), [`text`].
 
+pub mod auth;
 pub mod bindings;
 pub mod manifest;
+pub mod manifest_check;
 mod records;
 mod services;
 pub mod testing;
@@ -292,6 +295,7 @@ macro_rules! export_router {
 #[macro_export]
 macro_rules! __export_manifest {
     ($kind:ident) => {
+        $crate::__check_manifest_file!();
         /// The manifest this plugin publishes: `Cargo.toml` plus `clienthub.json`.
         pub fn plugin_manifest() -> $crate::Manifest {
             $crate::manifest::build(

@@ -36,14 +36,21 @@ pub enum CapabilityEntry {
     OutboundHost(String),
 }
 
-/// Builds the manifest of a plugin. Called by the `export_*!` macros; a `clienthub.json` that
-/// does not parse makes the manifest say so in its description, and the host refuses the
-/// upload because the config schema is then not valid JSON.
+/// Builds the manifest of a plugin. Called by the `export_*!` macros, which first check the
+/// file's syntax and keys while the plugin compiles ([`crate::manifest_check`]).
+///
+/// # Panics
+/// When `clienthub.json` does not fit the manifest (a capability the SDK does not know, say):
+/// the plugin's tests, and its upload, fail with the reason rather than publish a manifest
+/// that hides it.
 pub fn build(kind: PluginKind, crate_name: &str, crate_version: &str, file: &str) -> Manifest {
-    let parsed: Result<PluginFile, _> = serde_json::from_str(file);
-    let (file, error) = match parsed {
-        Ok(f) => (f, None),
-        Err(e) => (PluginFile::default(), Some(format!("invalid clienthub.json: {e}"))),
+    let file: PluginFile = match serde_json::from_str(file) {
+        Ok(file) => file,
+        Err(e) => panic!(
+            "clienthub.json of {crate_name} does not fit the manifest: {e} (the keys are name, \
+             version, description, capabilities — \"key-value\", \"directory\" or \
+             {{\"outbound-host\": \"…\"}} — and config_schema)"
+        ),
     };
     Manifest {
         name: file.name.unwrap_or_else(|| crate_name.to_string()),
@@ -60,12 +67,8 @@ pub fn build(kind: PluginKind, crate_name: &str, crate_version: &str, file: &str
                 CapabilityEntry::OutboundHost(h) => Capability::OutboundHost(h),
             })
             .collect(),
-        config_schema: match (&error, file.config_schema) {
-            (Some(_), _) => "invalid".to_string(),
-            (None, Some(schema)) => schema.to_string(),
-            (None, None) => "{}".to_string(),
-        },
-        description: error.unwrap_or(file.description),
+        config_schema: file.config_schema.map_or_else(|| "{}".to_string(), |schema| schema.to_string()),
+        description: file.description,
     }
 }
 
@@ -89,9 +92,8 @@ mod tests {
     }
 
     #[test]
-    fn a_broken_file_is_reported_not_hidden() {
-        let m = build(PluginKind::Filter, "f", "0.1.0", "{ nope");
-        assert!(m.description.starts_with("invalid clienthub.json"));
-        assert_eq!(m.config_schema, "invalid");
+    #[should_panic(expected = "clienthub.json of f does not fit the manifest")]
+    fn a_file_that_does_not_fit_is_reported_not_hidden() {
+        build(PluginKind::Filter, "f", "0.1.0", r#"{"capabilities": ["key_value"]}"#);
     }
 }

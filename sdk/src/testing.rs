@@ -12,8 +12,8 @@
 
 use crate::services::log::Level;
 use crate::{
-    Appeal, Contact, Department, Employee, Header, HttpRequest, HttpResponse, OutboundReply, OutboundRequest,
-    Region, Topic,
+    AdapterOutput, Appeal, Contact, Department, Employee, Event, Header, HttpRequest, HttpResponse,
+    InboundMessage, OutboundReply, OutboundRequest, Region, Topic,
 };
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -188,4 +188,34 @@ pub fn reply(text: &str) -> OutboundReply {
 /// A platform's answer to a rendered call: this status and JSON body.
 pub fn answer(status: u16, body: &serde_json::Value) -> HttpResponse {
     HttpResponse::new(status, "application/json", body.to_string())
+}
+
+/// The one follow-up message an adapter found. Panics, naming what it found instead, when the
+/// output holds anything else.
+pub fn only_follow_up(output: AdapterOutput) -> InboundMessage {
+    match <[Event; 1]>::try_from(output.events) {
+        Ok([Event::FollowUp(m)]) => m,
+        other => panic!("expected one follow-up, got {other:?}"),
+    }
+}
+
+/// The one new appeal an adapter found. Panics, naming what it found instead, when the output
+/// holds anything else.
+pub fn only_new_appeal(output: AdapterOutput) -> InboundMessage {
+    match <[Event; 1]>::try_from(output.events) {
+        Ok([Event::NewAppeal(m)]) => m,
+        other => panic!("expected one new appeal, got {other:?}"),
+    }
+}
+
+/// Every message an adapter found, all follow-ups. Panics at the first other event.
+pub fn follow_ups(output: AdapterOutput) -> Vec<InboundMessage> {
+    output
+        .events
+        .into_iter()
+        .map(|e| match e {
+            Event::FollowUp(m) => m,
+            other => panic!("expected follow-ups, got {other:?}"),
+        })
+        .collect()
 }

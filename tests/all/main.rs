@@ -13,6 +13,7 @@ mod cluster;
 mod console;
 mod crm;
 mod ingest;
+mod layers;
 mod proof;
 mod replies;
 mod rollout;

@@ -8,7 +8,7 @@ use crate::access::Role;
 use crate::directory::Directory;
 use crate::refusal::Refusal;
 use crate::registry::MAX_PLUGIN_BYTES;
-use crate::rollout::health::Threshold;
+use crate::registry::health::Threshold;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde::Deserialize;

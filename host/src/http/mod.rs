@@ -43,13 +43,9 @@ pub struct App {
     pub clock_control: bool,
     /// The admin bearer token.
     pub admin_token: String,
-    /// Bounds how many requests run plugins at once (below the instance pool's size, so a
-    /// burst queues here instead of failing to instantiate).
-    pub plugin_slots: tokio::sync::Semaphore,
+    /// Where webhook requests go once received.
+    pub intake: crate::pipeline::intake::Sink,
 }
-
-/// Requests running plugins at once; the pooling allocator holds 512 instances.
-pub const PLUGIN_SLOTS: usize = 64;
 
 /// Largest webhook body accepted (larger: 413).
 pub const MAX_HOOK_BODY: usize = 1 << 20;
@@ -179,7 +175,7 @@ fn health(app: &App) -> serde_json::Value {
         "crm_outbox": app.store.crm_queue_len(),
         "plugins_compiled": stats.compiled.load(std::sync::atomic::Ordering::Relaxed),
         "plugins_loaded_from_cache": stats.from_cache.load(std::sync::atomic::Ordering::Relaxed),
-        "cluster": app.store.cluster().map(|c| c.describe()),
+        "cluster": app.store.backend_status(),
     })
 }
 

@@ -1,9 +1,12 @@
 //! One webhook request through the pipeline: adapter → normaliser → filters → router →
 //! stored appeal, with idempotency on (channel, platform id) and conversation threading.
 
-use super::{Pipeline, Stage, convert, normalize};
+use super::normalize;
 use crate::appeal::{Appeal, Status};
 use crate::clock::now_ms;
+use crate::inbound;
+use crate::registry::{Pipeline, Stage};
+use crate::runtime::convert;
 use crate::runtime::{Runtime, wit};
 use crate::store::{Claim, RawRequest, Store};
 use anyhow::Result;
@@ -44,7 +47,7 @@ pub struct Intake {
     /// The adapter that read it (`telegram@0.1.0`).
     pub adapter: String,
     /// What it found.
-    pub events: Vec<wit::Event>,
+    pub events: Vec<inbound::Event>,
 }
 
 /// A raw request inside an intake, in its own encoding (a body is not blown up as JSON).
@@ -144,7 +147,11 @@ impl Pipeline {
             appeals: Vec::new(),
         };
         Ok(Adapted::Events(
-            Box::new(Intake { raw, adapter: adapter.label.clone(), events: output.events }),
+            Box::new(Intake {
+                raw,
+                adapter: adapter.label.clone(),
+                events: output.events.into_iter().map(convert::event).collect(),
+            }),
             reply,
         ))
     }
@@ -175,12 +182,12 @@ impl Pipeline {
         runtime: &Runtime,
         raw: &RawRequest,
         adapter: &str,
-        event: wit::Event,
+        event: inbound::Event,
     ) -> Result<(Option<String>, String)> {
         match event {
-            wit::Event::NewAppeal(message) => self.message(store, runtime, raw, adapter, message, false),
-            wit::Event::FollowUp(message) => self.message(store, runtime, raw, adapter, message, true),
-            wit::Event::ReplyCommand(reply) => {
+            inbound::Event::NewAppeal(message) => self.message(store, runtime, raw, adapter, message, false),
+            inbound::Event::FollowUp(message) => self.message(store, runtime, raw, adapter, message, true),
+            inbound::Event::ReplyCommand(reply) => {
                 let detail = format!(
                     "reply requested by {}: {}",
                     reply.author.as_deref().unwrap_or("unknown"),
@@ -191,7 +198,7 @@ impl Pipeline {
                     false => (None, format!("reply for unknown appeal {}", reply.appeal_id)),
                 })
             }
-            wit::Event::DeliveryStatus(status) => {
+            inbound::Event::DeliveryStatus(status) => {
                 crate::replies::delivery_status(store, &raw.channel, adapter, &status)
             }
         }
@@ -205,7 +212,7 @@ impl Pipeline {
         runtime: &Runtime,
         raw: &RawRequest,
         adapter: &str,
-        message: wit::InboundMessage,
+        message: inbound::Message,
         follow_up: bool,
     ) -> Result<(Option<String>, String)> {
         if let Some(existing) = store.seen(&raw.channel, &message.platform_id)? {
@@ -226,7 +233,7 @@ impl Pipeline {
                 n => format!("{} (+{n} attachments)", message.text),
             };
             let now = now_ms();
-            let attachments = convert::attachments(message.attachments.clone());
+            let attachments = message.attachments.clone();
             let claim = Some((raw.channel.as_str(), message.platform_id.as_str()));
             let updated = store.update_appeal(&open.id, claim, |appeal| {
                 appeal.record(now, "message", Some(adapter.to_string()), detail.clone());
@@ -277,9 +284,9 @@ impl Pipeline {
         raw: &RawRequest,
         adapter: &str,
         id: String,
-        message: wit::InboundMessage,
+        message: inbound::Message,
     ) -> Appeal {
-        let mut contact = convert::contact(message.contact);
+        let mut contact = message.contact;
         normalize::contact(&mut contact);
         let mut appeal = Appeal {
             id,
@@ -291,8 +298,8 @@ impl Pipeline {
             contact,
             subject: message.subject,
             text: message.text,
-            attachments: convert::attachments(message.attachments),
-            metadata: message.metadata.into_iter().map(|m| (m.key, m.value)).collect(),
+            attachments: message.attachments,
+            metadata: message.metadata,
             raw_request_id: raw.id.clone(),
             ..Appeal::default()
         };

@@ -14,9 +14,9 @@
 
 use crate::appeal::{Appeal, Reply, ReplyState};
 use crate::clock::now_ms;
-use crate::pipeline::convert;
 use crate::refusal::Refusal;
 use crate::registry::Registry;
+use crate::runtime::convert;
 use crate::runtime::wit;
 use crate::store::Store;
 use anyhow::Result;
@@ -211,7 +211,7 @@ impl Outbox {
             Ok(target) => target,
             Err(refusal) => return (label, Attempt::Failed(refusal)),
         };
-        let answer = match runtime.outbound().send(&request, crate::outbound::CALL_TIMEOUT).await {
+        let answer = match runtime.outbound().send(&request, crate::runtime::outbound::CALL_TIMEOUT).await {
             Ok(answer) => answer,
             Err(e) => {
                 return (
@@ -345,10 +345,10 @@ pub fn delivery_status(
     store: &Store,
     channel: &str,
     plugin: &str,
-    status: &wit::DeliveryStatus,
+    status: &crate::inbound::DeliveryStatus,
 ) -> Result<(Option<String>, String)> {
     let message = &status.platform_message_id;
-    let state = convert::reply_state(status.state);
+    let state = status.state;
     let Some((appeal_id, reply_id)) = store.reply_by_message(channel, message)? else {
         tracing::info!(channel, message = %message, ?state, "delivery status for a message ClientHub did not send");
         return Ok((None, format!("delivery status {} for unknown message {message}", state.name())));

@@ -1,11 +1,10 @@
 //! Safe rollout of business logic: a candidate router or filter version runs in **shadow**
 //! beside the active one on live traffic (its outcomes recorded, never applied), is **replayed**
 //! over stored appeals before activation, and a newly activated version that keeps failing is
-//! **rolled back** by the host ([`health`]). Outcomes are compared as short summaries
+//! **rolled back** by the host ([`crate::registry::health`]). Outcomes are compared as short summaries
 //! ([`summary`]): a router's queue, region, department, topic, priority and candidates; a
 //! filter's verdict; or the error.
 
-pub mod health;
 pub mod replay;
 pub mod shadow;
 
@@ -15,7 +14,7 @@ use crate::runtime::{CallError, wit};
 /// A router call's outcome, as compared.
 pub fn summary_of_decision(result: Result<wit::Decision, CallError>) -> String {
     match result {
-        Ok(d) => summary(&crate::pipeline::convert::decision(d)),
+        Ok(d) => summary(&crate::runtime::convert::decision(d)),
         Err(e) => format!("error: {e}"),
     }
 }

@@ -3,8 +3,9 @@
 
 use super::shadow::Comparison;
 use super::{stored_outcome, summary_of_decision, summary_of_verdict};
-use crate::pipeline::{Stage, convert};
+use crate::registry::Stage;
 use crate::runtime::Runtime;
+use crate::runtime::convert;
 use crate::store::Store;
 use anyhow::Result;
 use serde::Serialize;

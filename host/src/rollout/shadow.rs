@@ -5,22 +5,13 @@
 
 use super::{stored_outcome, summary_of_decision, summary_of_verdict};
 use crate::appeal::Appeal;
-use crate::pipeline::{Stage, convert};
+use crate::registry::Shadow;
 use crate::runtime::Runtime;
+use crate::runtime::convert;
 use crate::store::Store;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-
-/// A candidate running in shadow.
-pub struct Shadow {
-    /// The plugin name (its active version is what it is compared with).
-    pub name: String,
-    /// Whether it is a router (else a filter).
-    pub router: bool,
-    /// The loaded candidate version.
-    pub stage: Arc<Stage>,
-}
 
 /// One comparison.
 #[derive(Debug, Clone, Serialize, Deserialize)]

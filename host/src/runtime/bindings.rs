@@ -8,8 +8,6 @@ pub mod router {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "router",
-        // The cluster queues adapter output (`Intake`) between nodes.
-        additional_derives: [serde::Serialize, serde::Deserialize],
     });
 }
 

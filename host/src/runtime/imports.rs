@@ -8,7 +8,6 @@ use super::bindings::types;
 use crate::directory::Directory;
 use crate::store::PluginKv;
 use std::sync::Arc;
-use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -33,11 +32,11 @@ pub struct Grants {
 pub struct CallState {
     pub(super) grants: Grants,
     pub(super) directory: Arc<Directory>,
-    pub(super) limits: StoreLimits,
+    pub(super) memory: super::limiter::MemoryCap,
     pub(super) wasi: WasiCtx,
     pub(super) table: ResourceTable,
     pub(super) stderr: MemoryOutputPipe,
-    pub(super) outbound: Arc<crate::outbound::Transport>,
+    pub(super) outbound: Arc<crate::runtime::outbound::Transport>,
     /// Epoch ticks spent waiting in outbound calls during this call, given back at the
     /// deadline.
     pub(super) waited_ticks: u64,
@@ -177,7 +176,7 @@ const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 
 impl outbound_http::Host for CallState {
     fn send(&mut self, request: types::OutboundRequest) -> Result<types::HttpResponse, String> {
-        crate::outbound::check(&request.url, &self.grants.label, &self.grants.outbound_hosts)?;
+        crate::runtime::outbound::check(&request.url, &self.grants.label, &self.grants.outbound_hosts)?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| "outbound HTTP is not available outside the host's runtime".to_string())?;
         let started = std::time::Instant::now();

@@ -10,7 +10,10 @@
 
 mod bindings;
 mod cache;
+pub(crate) mod convert;
 mod imports;
+mod limiter;
+pub mod outbound;
 mod output;
 
 pub use bindings::types as wit;
@@ -26,8 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap,
-    UpdateDeadline,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap, UpdateDeadline,
 };
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -133,7 +135,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<CallState>,
     limits: Limits,
-    outbound: Arc<crate::outbound::Transport>,
+    outbound: Arc<crate::runtime::outbound::Transport>,
     cache: cache::Cache,
     /// Compile and cache counters.
     pub stats: RuntimeStats,
@@ -172,12 +174,12 @@ enum Pre {
 
 impl LoadedPlugin {
     /// The target of `url` when the plugin may have the host call it (see
-    /// [`crate::outbound::check`]).
+    /// [`crate::runtime::outbound::check`]).
     ///
     /// # Errors
     /// The refusal, naming the host and the plugin's outbound hosts.
-    pub fn check_url(&self, url: &str) -> Result<crate::outbound::Target, String> {
-        crate::outbound::check(url, &self.grants.label, &self.grants.outbound_hosts)
+    pub fn check_url(&self, url: &str) -> Result<crate::runtime::outbound::Target, String> {
+        crate::runtime::outbound::check(url, &self.grants.label, &self.grants.outbound_hosts)
     }
 }
 
@@ -221,12 +223,12 @@ impl Runtime {
             }
         })?;
         let cache = cache::Cache::new(cache_dir, &engine)?;
-        let outbound = Arc::new(crate::outbound::Transport::new()?);
+        let outbound = Arc::new(crate::runtime::outbound::Transport::new()?);
         Ok(Arc::new(Self { engine, linker, limits, outbound, cache, stats: RuntimeStats::default() }))
     }
 
     /// The HTTP(S) client of the calls the host makes for plugins.
-    pub fn outbound(&self) -> &Arc<crate::outbound::Transport> {
+    pub fn outbound(&self) -> &Arc<crate::runtime::outbound::Transport> {
         &self.outbound
     }
 
@@ -275,10 +277,7 @@ impl Runtime {
         let state = CallState {
             grants: plugin.grants.clone(),
             directory,
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.memory_bytes)
-                .trap_on_grow_failure(true)
-                .build(),
+            memory: limiter::MemoryCap::new(self.limits.memory_bytes),
             wasi,
             table: ResourceTable::new(),
             stderr,
@@ -286,7 +285,7 @@ impl Runtime {
             waited_ticks: 0,
         };
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.memory);
         store.set_epoch_deadline(self.deadline_ticks());
         // At the deadline, time the plugin spent waiting for the host's outbound calls is
         // given back; otherwise the call is interrupted.
@@ -303,17 +302,14 @@ impl Runtime {
         if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
             return CallError::Timeout(self.limits.deadline);
         }
-        let text = format!("{error:#}");
-        if text.contains("forcing trap when growing memory") || text.contains("memory allocation failed") {
+        if store.data().memory.refused() {
             return CallError::OutOfMemory(self.limits.memory_bytes);
         }
         let stderr = store.data().stderr.contents();
         let stderr = String::from_utf8_lossy(&stderr);
         let stderr = stderr.trim();
-        if stderr.contains("memory allocation of") {
-            return CallError::OutOfMemory(self.limits.memory_bytes);
-        }
-        let trap = error.downcast_ref::<Trap>().map(|t| t.to_string()).unwrap_or(text);
+        let trap =
+            error.downcast_ref::<Trap>().map(|t| t.to_string()).unwrap_or_else(|| format!("{error:#}"));
         CallError::Trap(if stderr.is_empty() { trap } else { format!("{trap}; plugin stderr: {stderr}") })
     }
 
@@ -350,6 +346,7 @@ impl Runtime {
             Some(mut warm) => {
                 warm.store.data_mut().directory = directory;
                 warm.store.data_mut().waited_ticks = 0;
+                warm.store.data_mut().memory.reset();
                 warm.store.set_epoch_deadline(self.deadline_ticks());
                 warm
             }

@@ -23,10 +23,13 @@
 //!
 //! The node's sled is a disposable view: a new node replays the state stream and the bucket.
 
+use super::ControlChange;
+use super::backend::{Backend, Listener};
 use super::tx::{Batch, TreeId, Trees};
 use anyhow::{Context, Result, anyhow, bail};
 use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -56,9 +59,6 @@ const LEASE_AGE: Duration = Duration::from_secs(5);
 /// An outbox message whose item this node has not seen yet is kept this long (the write that
 /// queued it may still be on its way); then it is dropped as an intent that never landed.
 const OUTBOX_GRACE: Duration = Duration::from_secs(30);
-
-/// Called after a control change arrived.
-type Listener = Box<dyn Fn(TreeId) + Send + Sync>;
 
 /// One write of the state stream.
 #[derive(Serialize, Deserialize)]
@@ -97,6 +97,8 @@ pub struct Cluster {
     state_applied: AtomicU64,
     listeners: Mutex<Vec<Listener>>,
     leading: AtomicBool,
+    /// Why this node stopped keeping its view, once it has.
+    failure: watch::Sender<Option<String>>,
 }
 
 impl Cluster {
@@ -227,6 +229,7 @@ impl Cluster {
             state_applied: AtomicU64::new(0),
             listeners: Mutex::default(),
             leading: AtomicBool::new(false),
+            failure: watch::channel(None).0,
         });
         let meta = db.open_tree("cluster")?;
         cluster.follow_state(state, meta, trees.clone()).await?;
@@ -234,11 +237,6 @@ impl Cluster {
         cluster.keep_lease();
         tracing::info!(cluster = %cluster.name, node = %cluster.node, url = %options.url, "joined the cluster");
         Ok(cluster)
-    }
-
-    /// Calls `listener` after a change of a control tree arrived (from any node).
-    pub fn on_control_change(&self, listener: impl Fn(TreeId) + Send + Sync + 'static) {
-        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(Box::new(listener));
     }
 
     /// Runs a future of this node's runtime from synchronous code (the store's methods run on
@@ -253,7 +251,7 @@ impl Cluster {
     ///
     /// # Errors
     /// When JetStream does not take the write.
-    pub fn submit(&self, batch: Batch) -> Result<bool> {
+    fn commit_batch(&self, batch: Batch) -> Result<bool> {
         self.block(async {
             let control = batch.writes.iter().filter(|w| w.0.is_control()).count();
             if control == batch.writes.len() {
@@ -344,7 +342,8 @@ impl Cluster {
                         // The view can no longer follow the stream (disk full, say): the node
                         // stops, and on restart resumes from its last applied position.
                         tracing::error!("applying the state stream failed, stopping this node: {e:#}");
-                        std::process::exit(70);
+                        node.failure.send_replace(Some(format!("applying the state stream failed: {e:#}")));
+                        return;
                     }
                 }
             }
@@ -413,7 +412,7 @@ impl Cluster {
                 kv::Operation::Delete | kv::Operation::Purge => trees.get(tree).remove(key)?,
             };
             for listener in self.listeners.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-                listener(tree);
+                listener(ControlChange::of(tree));
             }
         }
         self.control_applied.send_modify(|seen| *seen = (*seen).max(entry.revision));
@@ -425,7 +424,7 @@ impl Cluster {
     ///
     /// # Errors
     /// When the bucket cannot be written or read.
-    pub fn claim_id(&self, key: &[u8], fresh: &str) -> Result<String> {
+    fn claim_in_bucket(&self, key: &[u8], fresh: &str) -> Result<String> {
         self.block(async {
             let key = hex::encode(key);
             match self.idempotency.create(&key, fresh.to_string().into()).await {
@@ -444,7 +443,7 @@ impl Cluster {
     ///
     /// # Errors
     /// When the object store does not take it.
-    pub fn put_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+    fn share_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
         self.block(async {
             if self.blobs.info(sha256).await.is_ok() {
                 return Ok(());
@@ -461,7 +460,7 @@ impl Cluster {
     ///
     /// # Errors
     /// When the object store cannot be read.
-    pub fn blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+    fn object(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
         self.block(async {
             let mut object = match self.blobs.get(sha256).await {
                 Ok(object) => object,
@@ -479,7 +478,7 @@ impl Cluster {
     ///
     /// # Errors
     /// When the stream cannot be read.
-    pub fn claimed(&self, tree: TreeId, queued: impl Fn(&[u8]) -> bool) -> Result<Vec<Vec<u8>>> {
+    fn claimed(&self, tree: TreeId, queued: impl Fn(&[u8]) -> bool) -> Result<Vec<Vec<u8>>> {
         self.block(async {
             let mut fetched =
                 self.outboxes[&tree].fetch().max_messages(64).messages().await.map_err(|e| anyhow!("{e}"))?;
@@ -531,57 +530,20 @@ impl Cluster {
         })
     }
 
-    /// Queues what an adapter made of a webhook for processing by some node; returns once
-    /// JetStream has it. `dedup` (the platform's message id) lets JetStream drop a retry within
-    /// its deduplication window.
-    ///
-    /// # Errors
-    /// When JetStream does not take it.
-    pub async fn queue_intake(&self, payload: Vec<u8>, dedup: &str) -> Result<()> {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", dedup);
-        self.js
-            .publish_with_headers(format!("{}.intake", self.name), headers, payload.into())
-            .await?
-            .await
-            .context("JetStream did not take the webhook")?;
-        Ok(())
-    }
-
-    /// Waits for up to `max` queued intakes.
-    ///
-    /// # Errors
-    /// When the stream cannot be read.
-    pub async fn next_intakes(&self, max: usize) -> Result<Vec<jetstream::Message>> {
-        let mut batch = self
-            .intake
-            .batch()
-            .max_messages(max)
-            .expires(Duration::from_secs(1))
-            .messages()
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        let mut out = Vec::new();
-        while let Some(message) = batch.next().await {
-            out.push(message.map_err(|e| anyhow!("{e}"))?);
-        }
-        Ok(out)
-    }
-
     /// The cluster's name, this node's id, whether it runs the dispatcher and how far its view
     /// has applied the state stream and the control bucket (`/healthz`; compare nodes).
-    pub fn describe(&self) -> serde_json::Value {
+    fn describe(&self) -> serde_json::Value {
         serde_json::json!({
             "name": self.name,
             "node": self.node,
-            "dispatcher": self.leads(),
+            "dispatcher": self.holds_lease(),
             "state_applied": self.state_applied.load(Ordering::Relaxed),
             "control_applied": *self.control_applied.borrow(),
         })
     }
 
     /// Whether this node holds the dispatcher's lease.
-    pub fn leads(&self) -> bool {
+    fn holds_lease(&self) -> bool {
         self.leading.load(Ordering::Relaxed)
     }
 
@@ -638,4 +600,138 @@ fn age(message: &jetstream::Message) -> Duration {
     let published = message.info().map(|i| i.published.unix_timestamp_nanos()).unwrap_or_default();
     let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     Duration::from_nanos((now - published).max(0) as u64)
+}
+
+impl Backend for Cluster {
+    fn submit(&self, _trees: &Trees, batch: Batch) -> Result<bool> {
+        self.commit_batch(batch)
+    }
+
+    /// Every write was acknowledged by JetStream before it returned.
+    fn durable(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn claim_id(&self, key: &[u8], fresh: &str) -> Result<String> {
+        self.claim_in_bucket(key, fresh)
+    }
+
+    /// Into the object store, and this node's view as its cache.
+    fn put_blob(&self, trees: &Trees, sha256: &str, bytes: &[u8]) -> Result<()> {
+        self.share_blob(sha256, bytes)?;
+        trees.get(TreeId::Blobs).insert(sha256.as_bytes(), bytes)?;
+        Ok(())
+    }
+
+    fn fetch_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        self.object(sha256)
+    }
+
+    fn outbox_keys(&self, trees: &Trees, tree: TreeId) -> Result<Vec<Vec<u8>>> {
+        let items = trees.get(tree);
+        self.claimed(tree, |key| items.contains_key(key).unwrap_or(false))
+    }
+
+    fn keeps_raw_with_outcome(&self) -> bool {
+        true
+    }
+
+    fn on_control_change(&self, listener: Listener) {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(listener);
+    }
+
+    fn leads(&self) -> bool {
+        self.holds_lease()
+    }
+
+    fn status(&self) -> Option<serde_json::Value> {
+        Some(self.describe())
+    }
+
+    fn intake_queue(&self) -> Option<IntakeQueue> {
+        Some(IntakeQueue {
+            js: self.js.clone(),
+            subject: format!("{}.intake", self.name),
+            consumer: self.intake.clone(),
+        })
+    }
+
+    fn failed(&self) -> BoxFuture<'_, String> {
+        let mut failure = self.failure.subscribe();
+        Box::pin(async move {
+            match failure.wait_for(Option::is_some).await {
+                Ok(reason) => reason.clone().unwrap_or_default(),
+                Err(_) => "the cluster node stopped".into(),
+            }
+        })
+    }
+}
+
+/// The intake work-queue stream: what adapters made of accepted webhooks, each processed by
+/// exactly one node.
+#[derive(Clone)]
+pub struct IntakeQueue {
+    js: jetstream::Context,
+    subject: String,
+    consumer: consumer::PullConsumer,
+}
+
+/// An intake taken from the queue: processed, then acknowledged; one never acknowledged (its
+/// node died) is handed to another node.
+pub struct QueuedIntake {
+    message: jetstream::Message,
+}
+
+impl QueuedIntake {
+    /// What the adapter's node queued.
+    pub fn payload(&self) -> &[u8] {
+        &self.message.payload
+    }
+
+    /// Takes it off the queue for good.
+    ///
+    /// # Errors
+    /// When JetStream cannot be told (the intake is then handed out again).
+    pub async fn ack(self) -> Result<()> {
+        self.message.ack().await.map_err(|e| anyhow!("acknowledging an intake: {e}"))
+    }
+}
+
+impl IntakeQueue {
+    /// Queues what an adapter made of a webhook for processing by some node; returns once
+    /// JetStream has it. `dedup` (the platform's message id) lets JetStream drop a retry within
+    /// its deduplication window.
+    ///
+    /// # Errors
+    /// When JetStream does not take it.
+    pub async fn push(&self, payload: Vec<u8>, dedup: &str) -> Result<()> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", dedup);
+        self.js
+            .publish_with_headers(self.subject.clone(), headers, payload.into())
+            .await?
+            .await
+            .context("JetStream did not take the webhook")?;
+        Ok(())
+    }
+
+    /// Waits for up to `max` queued intakes.
+    ///
+    /// # Errors
+    /// When the stream cannot be read.
+    pub async fn next(&self, max: usize) -> Result<Vec<QueuedIntake>> {
+        let mut batch = self
+            .consumer
+            .batch()
+            .max_messages(max)
+            .expires(Duration::from_secs(1))
+            .messages()
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let mut out = Vec::new();
+        while let Some(message) = batch.next().await {
+            out.push(QueuedIntake { message: message.map_err(|e| anyhow!("{e}"))? });
+        }
+        Ok(out)
+    }
 }

@@ -3,6 +3,8 @@
 //! Encoding: a little-endian `u32` length, the JSON of everything but the body, then the body
 //! bytes, so a large body is not blown up by JSON escaping.
 
+use super::Store;
+use super::tx::TreeId;
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +58,53 @@ impl RawRequest {
         let mut raw: RawRequest = serde_json::from_slice(&rest[..len])?;
         raw.body = rest[len..].to_vec();
         Ok(raw)
+    }
+}
+
+impl Store {
+    /// Keeps a raw webhook request on arrival. A cluster node keeps it later, with its outcome
+    /// ([`Store::set_raw_outcome`]): it travels to the node that processes it in the intake.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn put_raw(&self, raw: &RawRequest) -> Result<()> {
+        if self.backend.keeps_raw_with_outcome() {
+            return Ok(());
+        }
+        self.write_blind(vec![(TreeId::Raw, raw.id.as_bytes().to_vec(), Some(raw.encode()))])
+    }
+
+    /// A raw request by id.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn raw(&self, id: &str) -> Result<Option<RawRequest>> {
+        let Some(mut raw) =
+            self.tree(TreeId::Raw).get(id.as_bytes())?.map(|b| RawRequest::decode(&b)).transpose()?
+        else {
+            return Ok(None);
+        };
+        if let Some(outcome) = self.tree(TreeId::RawOutcomes).get(id.as_bytes())? {
+            raw.outcome = String::from_utf8_lossy(&outcome).into_owned();
+        }
+        Ok(Some(raw))
+    }
+
+    /// Records what became of a raw request (`appeal 01H…`, `unauthorized: …`), beside it so
+    /// the body is written once (in a cluster, the request is written here, with its outcome).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn set_raw_outcome(&self, raw: &mut RawRequest, outcome: String) -> Result<()> {
+        let mut writes =
+            vec![(TreeId::RawOutcomes, raw.id.as_bytes().to_vec(), Some(outcome.as_bytes().to_vec()))];
+        // A cluster node keeps the request with its outcome (one write); it travelled in the intake.
+        if self.backend.keeps_raw_with_outcome() {
+            writes.push((TreeId::Raw, raw.id.as_bytes().to_vec(), Some(raw.encode())));
+        }
+        self.write_blind(writes)?;
+        raw.outcome = outcome;
+        Ok(())
     }
 }
 

@@ -14,8 +14,8 @@ pub mod sla;
 use crate::appeal::Appeal;
 use crate::clock::now_ms;
 use crate::directory::{Department, Directory, Notify};
-use crate::pipeline::convert;
 use crate::registry::Registry;
+use crate::runtime::convert;
 use crate::runtime::wit;
 use crate::store::Store;
 use anyhow::Result;
@@ -72,7 +72,7 @@ impl Dispatcher {
             loop {
                 let started = std::time::Instant::now();
                 // In a cluster, one node (the lease holder) dispatches.
-                let leads = dispatcher.store.cluster().is_none_or(|c| c.leads());
+                let leads = dispatcher.store.leads();
                 if leads && let Err(e) = dispatcher.tick() {
                     tracing::error!("the dispatcher failed: {e:#}");
                 }
@@ -336,7 +336,7 @@ async fn send_notice(
     };
     let answer = runtime
         .outbound()
-        .send(&request, crate::outbound::CALL_TIMEOUT)
+        .send(&request, crate::runtime::outbound::CALL_TIMEOUT)
         .await
         .map_err(|e| format!("{e:#}"))?;
     match answer.status {

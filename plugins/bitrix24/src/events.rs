@@ -5,7 +5,6 @@ use super::rest::{call, id};
 use super::{Config, ORIGINATOR, ok};
 use clienthub_sdk::{AdapterError, CrmOutput, CrmStatus, CrmStatusChange, HttpRequest, ReplyCommand};
 use serde_json::{Value, json};
-use subtle::ConstantTimeEq;
 
 /// Verifies and reads one event.
 pub fn handle(config: &Config, request: &HttpRequest) -> Result<CrmOutput, AdapterError> {
@@ -15,7 +14,7 @@ pub fn handle(config: &Config, request: &HttpRequest) -> Result<CrmOutput, Adapt
         AdapterError::Unauthorized("set application_token to accept Bitrix24 events".into())
     })?;
     let given = field("auth[application_token]").unwrap_or("");
-    if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+    if !clienthub_sdk::auth::secret_matches(given, expected) {
         return Err(AdapterError::Unauthorized("auth[application_token] is missing or wrong".into()));
     }
     let mut output = CrmOutput { response: ok(), replies: Vec::new(), status_changes: Vec::new() };

@@ -25,7 +25,6 @@ mod reply;
 use base64::Engine;
 use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 /// The e-mail adapter.
 pub struct Email;
@@ -59,7 +58,7 @@ impl Channel for Email {
             verify_basic(&request, basic)?;
         } else if let Some(expected) = &config.api_key {
             let given = request.header("x-api-key").unwrap_or("");
-            if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            if !clienthub_sdk::auth::secret_matches(given, expected) {
                 return Err(AdapterError::Unauthorized("X-Api-Key missing or wrong".into()));
             }
         }
@@ -89,7 +88,7 @@ fn verify_basic(request: &HttpRequest, expected: &str) -> Result<(), AdapterErro
         .and_then(|v| v.strip_prefix("Basic "))
         .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
         .unwrap_or_default();
-    if bool::from(given.ct_eq(expected.as_bytes())) {
+    if clienthub_sdk::auth::bytes_match(&given, expected.as_bytes()) {
         Ok(())
     } else {
         Err(AdapterError::Unauthorized("Postmark's basic credentials are missing or wrong".into()))

@@ -6,10 +6,7 @@ fn handle(body: &[u8]) -> Result<AdapterOutput, AdapterError> {
 }
 
 fn message(body: &[u8]) -> InboundMessage {
-    match <[Event; 1]>::try_from(handle(body).unwrap().events) {
-        Ok([Event::FollowUp(m)]) => m,
-        other => panic!("expected one follow-up, got {other:?}"),
-    }
+    clienthub_sdk::testing::only_follow_up(handle(body).unwrap())
 }
 
 #[test]
@@ -117,10 +114,7 @@ fn postmark_inbound_json_threads_by_the_real_headers_and_checks_basic_auth() {
         post("/hooks/email", &[("content-type", "application/json"), ("authorization", auth)], body)
     };
     let out = h.run(|| Email::handle(request(&auth))).unwrap();
-    let m = match <[Event; 1]>::try_from(out.events) {
-        Ok([Event::FollowUp(m)]) => m,
-        other => panic!("{other:?}"),
-    };
+    let m = clienthub_sdk::testing::only_follow_up(out);
     assert_eq!(m.platform_id, "CAF7kK2=Yq1@mail.example.ru");
     assert_eq!(m.conversation_key, "thread:first-4471@mail.example.ru");
     assert_eq!(m.text, "Фото упаковки во вложении.", "the stripped reply, without the quote");

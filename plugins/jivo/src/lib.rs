@@ -15,7 +15,6 @@ use clienthub_sdk::{
 };
 use serde::Deserialize;
 use serde_json::Value;
-use subtle::ConstantTimeEq;
 
 mod reply;
 
@@ -37,7 +36,7 @@ impl Channel for Jivo {
         let config: Config = clienthub_sdk::config::get().map_err(AdapterError::Malformed)?;
         if let Some(expected) = &config.token {
             let given = request.path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-            if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            if !clienthub_sdk::auth::secret_matches(given, expected) {
                 return Err(AdapterError::Unauthorized(
                     "the token in the webhook URL is missing or wrong".into(),
                 ));

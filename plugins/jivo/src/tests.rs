@@ -1,4 +1,5 @@
 use super::*;
+use clienthub_sdk::testing::only_follow_up;
 use clienthub_sdk::testing::{Harness, post};
 
 const CONFIG: &str = r#"{"token":"jv-bot-7f3a9c21","provider_id":"clienthub"}"#;
@@ -9,16 +10,9 @@ fn handle(path: &str, body: &[u8]) -> Result<AdapterOutput, AdapterError> {
         .run(|| Jivo::handle(post(path, &[("content-type", "application/json")], body)))
 }
 
-fn follow_up(out: AdapterOutput) -> InboundMessage {
-    match <[Event; 1]>::try_from(out.events) {
-        Ok([Event::FollowUp(m)]) => m,
-        other => panic!("expected one follow-up, got {other:?}"),
-    }
-}
-
 #[test]
 fn a_client_message_is_a_follow_up_in_its_chat() {
-    let m = follow_up(
+    let m = only_follow_up(
         handle("/hooks/jivo/jv-bot-7f3a9c21", include_bytes!("../fixtures/client_message.json")).unwrap(),
     );
     assert_eq!(m.platform_id, "9661ab9c-48b0-11ed-a3d6-859398ff9bd9");
@@ -31,7 +25,7 @@ fn a_client_message_is_a_follow_up_in_its_chat() {
 
 #[test]
 fn a_photo_is_a_reference_with_name_and_size() {
-    let m = follow_up(
+    let m = only_follow_up(
         handle("/hooks/jivo/jv-bot-7f3a9c21", include_bytes!("../fixtures/client_photo.json")).unwrap(),
     );
     assert_eq!(m.attachments.len(), 1);
@@ -59,7 +53,7 @@ fn closing_is_acknowledged_and_a_wrong_token_refused() {
 
 #[test]
 fn a_reply_is_a_bot_message_to_the_chat() {
-    let m = follow_up(
+    let m = only_follow_up(
         handle("/hooks/jivo/jv-bot-7f3a9c21", include_bytes!("../fixtures/client_message.json")).unwrap(),
     );
     let mut appeal = clienthub_sdk::testing::appeal("jivo", &m.text);

@@ -19,7 +19,6 @@ use clienthub_sdk::{
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// The Mango Office adapter.
 pub struct Mango;
@@ -45,8 +44,8 @@ impl Channel for Mango {
         let key = field("vpbx_api_key").unwrap_or("");
         if let (Some(expected_key), Some(salt)) = (&config.api_key, &config.api_salt) {
             let sign = hex::encode(Sha256::digest(format!("{key}{json}{salt}").as_bytes()));
-            let key_ok = bool::from(key.as_bytes().ct_eq(expected_key.as_bytes()));
-            let sign_ok = bool::from(field("sign").unwrap_or("").as_bytes().ct_eq(sign.as_bytes()));
+            let key_ok = clienthub_sdk::auth::secret_matches(key, expected_key);
+            let sign_ok = clienthub_sdk::auth::secret_matches(field("sign").unwrap_or(""), &sign);
             if !(key_ok && sign_ok) {
                 return Err(AdapterError::Unauthorized("vpbx_api_key or sign does not match".into()));
             }

@@ -1,4 +1,5 @@
 use super::*;
+use clienthub_sdk::testing::only_follow_up;
 use clienthub_sdk::testing::{Harness, post};
 
 const CONFIG: &str = r#"{"api_key":"vpbx-key-1a2b","api_salt":"vpbx-salt-3c4d"}"#;
@@ -9,16 +10,9 @@ fn event(kind: &str, body: &[u8]) -> Result<AdapterOutput, AdapterError> {
         .run(|| Mango::handle(post(&format!("/hooks/mango/events/{kind}"), &[], body)))
 }
 
-fn message(out: AdapterOutput) -> InboundMessage {
-    match <[Event; 1]>::try_from(out.events) {
-        Ok([Event::FollowUp(m)]) => m,
-        other => panic!("expected one follow-up, got {other:?}"),
-    }
-}
-
 #[test]
 fn answered_call_summary() {
-    let m = message(event("summary", include_bytes!("../fixtures/summary.txt")).unwrap());
+    let m = only_follow_up(event("summary", include_bytes!("../fixtures/summary.txt")).unwrap());
     assert_eq!(m.conversation_key, "call:MjM1NTk4MzE5MzY6MTAx");
     assert_eq!(m.contact.phone.as_deref(), Some("+79161234567"));
     assert_eq!(m.text, "Call from 79161234567, 120 s");
@@ -28,14 +22,14 @@ fn answered_call_summary() {
 
 #[test]
 fn missed_call_is_marked_and_kept() {
-    let m = message(event("summary", include_bytes!("../fixtures/summary_missed.txt")).unwrap());
+    let m = only_follow_up(event("summary", include_bytes!("../fixtures/summary_missed.txt")).unwrap());
     assert_eq!(m.meta("missed"), Some("true"));
     assert_eq!(m.text, "Missed call from 79161234567");
 }
 
 #[test]
 fn completed_recording_joins_the_call() {
-    let m = message(event("recording", include_bytes!("../fixtures/recording.txt")).unwrap());
+    let m = only_follow_up(event("recording", include_bytes!("../fixtures/recording.txt")).unwrap());
     assert_eq!(m.conversation_key, "call:MjM1NTk4MzE5MzY6MTAx");
     assert_eq!(m.attachments[0].reference, "mango:MToxMDE0ODc3OTo0NDI2OTQ3NjQ6MA==");
 }

@@ -19,7 +19,6 @@ use clienthub_sdk::{
 };
 use serde::Deserialize;
 use serde_json::Value;
-use subtle::ConstantTimeEq;
 
 mod reply;
 
@@ -89,7 +88,7 @@ impl Channel for Odnoklassniki {
                 .find(|(k, _)| k == "secret")
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default();
-            if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            if !clienthub_sdk::auth::secret_matches(&given, expected) {
                 return Err(AdapterError::Unauthorized(
                     "the webhook URL's secret is missing or wrong".into(),
                 ));

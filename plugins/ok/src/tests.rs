@@ -1,4 +1,5 @@
 use super::*;
+use clienthub_sdk::testing::only_follow_up;
 use clienthub_sdk::testing::{Harness, answer, post};
 
 const CONFIG: &str = r#"{"url_secret":"ok-hook-secret-0042","access_token":"tkn1-group"}"#;
@@ -9,20 +10,13 @@ fn handle(query: &str, body: &[u8]) -> Result<AdapterOutput, AdapterError> {
     Harness::new().with_config(CONFIG).run(|| Odnoklassniki::handle(request))
 }
 
-fn follow_up(out: AdapterOutput) -> InboundMessage {
-    match <[Event; 1]>::try_from(out.events) {
-        Ok([Event::FollowUp(m)]) => m,
-        other => panic!("expected one follow-up, got {other:?}"),
-    }
-}
-
 const SECRET: &str = "secret=ok-hook-secret-0042";
 
 #[test]
 fn a_chat_message_is_a_follow_up_in_its_chat_keyed_by_mid() {
     let out = handle(SECRET, include_bytes!("../fixtures/message_created.json")).unwrap();
     assert_eq!(out.response.body, br#"{"success":true}"#);
-    let m = follow_up(out);
+    let m = only_follow_up(out);
     assert_eq!(m.platform_id, "mid:C3ecb9d02a600.15cea67d78d2059");
     assert_eq!(m.conversation_key, "chat:C3ecb9d02a600");
     assert_eq!(m.contact.name.as_deref(), Some("Марина Кузнецова"));
@@ -33,7 +27,7 @@ fn a_chat_message_is_a_follow_up_in_its_chat_keyed_by_mid() {
 
 #[test]
 fn attachments_are_kept_as_references() {
-    let m = follow_up(handle(SECRET, include_bytes!("../fixtures/message_image.json")).unwrap());
+    let m = only_follow_up(handle(SECRET, include_bytes!("../fixtures/message_image.json")).unwrap());
     assert_eq!(m.attachments.len(), 2);
     assert_eq!(m.attachments[0].kind, AttachmentKind::Photo);
     assert_eq!(m.attachments[0].reference, "https://i.mycdn.me/i?r=AzEPZsRbOZEKgBhR0XGMT1Rk");
@@ -54,7 +48,7 @@ fn system_events_are_acknowledged_without_events_and_a_wrong_secret_is_refused()
 
 #[test]
 fn a_reply_posts_to_the_chat_with_the_token_in_the_query() {
-    let m = follow_up(handle(SECRET, include_bytes!("../fixtures/message_created.json")).unwrap());
+    let m = only_follow_up(handle(SECRET, include_bytes!("../fixtures/message_created.json")).unwrap());
     let mut appeal = clienthub_sdk::testing::appeal("ok", &m.text);
     appeal.conversation_key = m.conversation_key.clone();
     appeal.metadata = m.metadata.clone();

@@ -26,7 +26,6 @@ use clienthub_sdk::{
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
-use subtle::ConstantTimeEq;
 
 mod reply;
 
@@ -84,7 +83,7 @@ impl Channel for Reviews {
                 .find(|(k, _)| k == "token")
                 .map(|(_, v)| v.into_owned());
             let given = request.header("x-api-key").map(str::to_string).or(token).unwrap_or_default();
-            if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            if !clienthub_sdk::auth::secret_matches(&given, expected) {
                 return Err(AdapterError::Unauthorized("X-Api-Key (or ?token=) missing or wrong".into()));
             }
         }

@@ -1,4 +1,5 @@
 use super::*;
+use clienthub_sdk::testing::follow_ups;
 use clienthub_sdk::testing::{Harness, post};
 
 const CONFIG: &str = r#"{"api_key":"reviews-key-0123456789","places":{
@@ -12,19 +13,9 @@ fn handle(platform: &str, body: &[u8]) -> Result<AdapterOutput, AdapterError> {
     Harness::new().with_config(CONFIG).run(|| Reviews::handle(request))
 }
 
-fn messages(out: AdapterOutput) -> Vec<InboundMessage> {
-    out.events
-        .into_iter()
-        .map(|e| match e {
-            Event::FollowUp(m) => m,
-            other => panic!("expected follow-ups, got {other:?}"),
-        })
-        .collect()
-}
-
 #[test]
 fn a_google_review_object_carries_rating_author_and_the_mapped_store() {
-    let [m] = <[_; 1]>::try_from(messages(
+    let [m] = <[_; 1]>::try_from(follow_ups(
         handle("google", include_bytes!("../fixtures/google_review.json")).unwrap(),
     ))
     .unwrap();
@@ -39,7 +30,7 @@ fn a_google_review_object_carries_rating_author_and_the_mapped_store() {
 
 #[test]
 fn a_pubsub_notification_names_the_review_and_its_place() {
-    let [m] = <[_; 1]>::try_from(messages(
+    let [m] = <[_; 1]>::try_from(follow_ups(
         handle("google", include_bytes!("../fixtures/google_pubsub_new_review.json")).unwrap(),
     ))
     .unwrap();
@@ -53,7 +44,7 @@ fn a_pubsub_notification_names_the_review_and_its_place() {
 
 #[test]
 fn a_2gis_page_gives_one_appeal_per_review_with_photos() {
-    let all = messages(handle("2gis", include_bytes!("../fixtures/2gis_reviews.json")).unwrap());
+    let all = follow_ups(handle("2gis", include_bytes!("../fixtures/2gis_reviews.json")).unwrap());
     assert_eq!(all.len(), 2);
     assert!(all[0].text.starts_with("★☆☆☆☆ 1/5: Купил чайник"));
     assert_eq!(all[0].meta("store"), Some("112"));
@@ -68,7 +59,7 @@ fn a_2gis_page_gives_one_appeal_per_review_with_photos() {
 
 #[test]
 fn a_yandex_review_in_clienthub_format_maps_to_its_region() {
-    let [m] = <[_; 1]>::try_from(messages(
+    let [m] = <[_; 1]>::try_from(follow_ups(
         handle("yandex", include_bytes!("../fixtures/yandex_review.json")).unwrap(),
     ))
     .unwrap();
@@ -90,7 +81,7 @@ fn a_wrong_key_an_unknown_platform_and_garbage_are_refused() {
 
 #[test]
 fn google_reviews_are_answered_with_update_reply_and_others_explain_why_not() {
-    let [m] = <[_; 1]>::try_from(messages(
+    let [m] = <[_; 1]>::try_from(follow_ups(
         handle("google", include_bytes!("../fixtures/google_review.json")).unwrap(),
     ))
     .unwrap();
@@ -110,7 +101,7 @@ fn google_reviews_are_answered_with_update_reply_and_others_explain_why_not() {
         serde_json::json!({"comment": "Спасибо, разберёмся"})
     );
     let two_gis =
-        messages(handle("2gis", include_bytes!("../fixtures/2gis_reviews.json")).unwrap()).remove(0);
+        follow_ups(handle("2gis", include_bytes!("../fixtures/2gis_reviews.json")).unwrap()).remove(0);
     let mut appeal = clienthub_sdk::testing::appeal("reviews", &two_gis.text);
     appeal.metadata = two_gis.metadata;
     let error =

@@ -14,7 +14,6 @@ use clienthub_sdk::{
     HttpResponse, InboundMessage, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
 };
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 mod reply;
 mod update;
@@ -67,7 +66,7 @@ fn verify_secret(request: &HttpRequest, expected: Option<&str>) -> Result<(), Ad
         return Ok(());
     };
     let given = request.header("x-telegram-bot-api-secret-token").unwrap_or("");
-    if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+    if clienthub_sdk::auth::secret_matches(given, expected) {
         Ok(())
     } else if given.is_empty() {
         Err(AdapterError::Unauthorized("missing X-Telegram-Bot-Api-Secret-Token".into()))

@@ -1,4 +1,5 @@
 use super::*;
+use clienthub_sdk::testing::only_follow_up;
 use clienthub_sdk::testing::{Harness, post};
 
 fn handle(
@@ -9,18 +10,11 @@ fn handle(
     harness.run(|| Telegram::handle(post("/hooks/telegram", headers, body)))
 }
 
-fn only_message(out: AdapterOutput) -> InboundMessage {
-    match <[Event; 1]>::try_from(out.events) {
-        Ok([Event::FollowUp(m)]) => m,
-        other => panic!("expected one follow-up, got {other:?}"),
-    }
-}
-
 #[test]
 fn text_message_becomes_a_follow_up_keyed_by_update_id() {
     let out = handle(&mut Harness::new(), &[], include_bytes!("../fixtures/text.json")).unwrap();
     assert_eq!(out.response.status, 200);
-    let m = only_message(out);
+    let m = only_follow_up(out);
     assert_eq!(m.platform_id, "815371203");
     assert_eq!(m.conversation_key, "chat:379412057");
     assert_eq!(m.contact.name.as_deref(), Some("Анна Смирнова"));
@@ -33,7 +27,7 @@ fn text_message_becomes_a_follow_up_keyed_by_update_id() {
 #[test]
 fn photo_keeps_largest_size_and_caption() {
     let out = handle(&mut Harness::new(), &[], include_bytes!("../fixtures/photo.json")).unwrap();
-    let m = only_message(out);
+    let m = only_follow_up(out);
     assert_eq!(m.text, "Вот фото брака #конкурс");
     assert_eq!(m.attachments.len(), 1);
     assert_eq!(m.attachments[0].reference, "AgACAgIAAxkBAAIBZ2VhLWlarge");
@@ -44,7 +38,7 @@ fn photo_keeps_largest_size_and_caption() {
 #[test]
 fn edited_message_is_marked() {
     let out = handle(&mut Harness::new(), &[], include_bytes!("../fixtures/edited.json")).unwrap();
-    let m = only_message(out);
+    let m = only_follow_up(out);
     assert_eq!(m.meta("edited"), Some("true"));
     assert_eq!(m.sent_at, Some(1_763_900_120_000));
 }
@@ -71,7 +65,7 @@ fn garbage_is_malformed_and_other_updates_are_acknowledged() {
 #[test]
 fn document_is_kept_as_a_reference_with_type_size_and_name() {
     let out = handle(&mut Harness::new(), &[], include_bytes!("../fixtures/document.json")).unwrap();
-    let m = only_message(out);
+    let m = only_follow_up(out);
     assert_eq!(m.text, "Чек по заказу");
     let doc = &m.attachments[0];
     assert_eq!(doc.kind, clienthub_sdk::AttachmentKind::Document);

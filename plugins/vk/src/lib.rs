@@ -22,7 +22,6 @@ use clienthub_sdk::{
 mod reply;
 use serde::Deserialize;
 use serde_json::Value;
-use subtle::ConstantTimeEq;
 
 /// The VK adapter.
 pub struct Vk;
@@ -80,7 +79,7 @@ impl Channel for Vk {
         }
         if let Some(expected) = &config.secret {
             let given = event.secret.as_deref().unwrap_or("");
-            if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            if !clienthub_sdk::auth::secret_matches(given, expected) {
                 return Err(AdapterError::Unauthorized("the event's secret does not match".into()));
             }
         }

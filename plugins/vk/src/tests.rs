@@ -9,10 +9,7 @@ fn handle(h: &mut Harness, body: &[u8]) -> Result<AdapterOutput, AdapterError> {
 
 fn follow_up(out: AdapterOutput) -> InboundMessage {
     assert_eq!(out.response.body, b"ok");
-    match <[Event; 1]>::try_from(out.events) {
-        Ok([Event::FollowUp(m)]) => m,
-        other => panic!("expected one follow-up, got {other:?}"),
-    }
+    clienthub_sdk::testing::only_follow_up(out)
 }
 
 #[test]

@@ -12,7 +12,6 @@ use clienthub_sdk::{
     MetaEntry,
 };
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 /// The site-form adapter.
 pub struct Webform;
@@ -37,7 +36,7 @@ impl Channel for Webform {
         let fields = parse_fields(&request)?;
         if let Some(expected) = &config.api_key {
             let given = request.header("x-api-key").or_else(|| field(&fields, "api_key")).unwrap_or("");
-            if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            if !clienthub_sdk::auth::secret_matches(given, expected) {
                 return Err(AdapterError::Unauthorized("api key missing or wrong".into()));
             }
         }

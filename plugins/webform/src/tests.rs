@@ -1,4 +1,5 @@
 use super::*;
+use clienthub_sdk::testing::only_new_appeal;
 use clienthub_sdk::testing::{Harness, post};
 
 const URLENCODED: &str = "application/x-www-form-urlencoded";
@@ -7,17 +8,10 @@ fn submit(h: &mut Harness, content_type: &str, body: &[u8]) -> Result<AdapterOut
     h.run(|| Webform::handle(post("/hooks/webform", &[("Content-Type", content_type)], body)))
 }
 
-fn new_appeal(out: AdapterOutput) -> InboundMessage {
-    match <[Event; 1]>::try_from(out.events) {
-        Ok([Event::NewAppeal(m)]) => m,
-        other => panic!("expected one new appeal, got {other:?}"),
-    }
-}
-
 #[test]
 fn tilda_urlencoded_form() {
     let out = submit(&mut Harness::new(), URLENCODED, include_bytes!("../fixtures/tilda.txt")).unwrap();
-    let m = new_appeal(out);
+    let m = only_new_appeal(out);
     assert_eq!(m.platform_id, "5281107:3940651");
     assert_eq!(m.contact.name.as_deref(), Some("Иван Петров"));
     assert_eq!(m.contact.phone.as_deref(), Some("+7 (916) 123-45-67"));
@@ -33,13 +27,13 @@ fn tilda_urlencoded_form() {
 #[test]
 fn json_form_with_arrays_and_numbers() {
     let body = br#"{"name":"Olga","phone":"89161234567","message":"Call me","services":["delivery","assembly"],"store":7}"#;
-    let m = new_appeal(submit(&mut Harness::new(), "application/json; charset=utf-8", body).unwrap());
+    let m = only_new_appeal(submit(&mut Harness::new(), "application/json; charset=utf-8", body).unwrap());
     assert_eq!(m.contact.name.as_deref(), Some("Olga"));
     assert_eq!(m.text, "Call me");
     assert_eq!(m.meta("services"), Some("delivery, assembly"));
     assert_eq!(m.meta("store"), Some("7"));
     // No tranid: the same body gives the same id, so a resend is one appeal.
-    let again = new_appeal(submit(&mut Harness::new(), "application/json", body).unwrap());
+    let again = only_new_appeal(submit(&mut Harness::new(), "application/json", body).unwrap());
     assert_eq!(m.platform_id, again.platform_id);
 }
 

@@ -17,10 +17,8 @@ use clienthub_sdk::{
     DeliveryStatus, Event, HttpRequest, HttpResponse, InboundMessage, MetaEntry, OutboundReply,
     OutboundRequest, ReplyOutcome,
 };
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use serde_json::Value;
-use subtle::ConstantTimeEq;
 
 mod payload;
 mod reply;
@@ -85,7 +83,7 @@ fn subscription_check(request: &HttpRequest, config: &Config) -> HttpResponse {
         form_urlencoded::parse(request.query.as_bytes()).into_owned().collect();
     let param = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let token_ok = match (param("hub.verify_token"), config.verify_token.as_deref()) {
-        (Some(given), Some(expected)) => bool::from(given.as_bytes().ct_eq(expected.as_bytes())),
+        (Some(given), Some(expected)) => clienthub_sdk::auth::secret_matches(given, expected),
         _ => false,
     };
     match (param("hub.mode"), param("hub.challenge")) {
@@ -106,10 +104,10 @@ fn verify_signature(request: &HttpRequest, secret: Option<&str>) -> Result<(), A
         .ok_or_else(|| AdapterError::Unauthorized("X-Hub-Signature-256 must start with sha256=".into()))?;
     let digest = hex::decode(hex_digest.trim())
         .map_err(|_| AdapterError::Unauthorized("X-Hub-Signature-256 is not hex".into()))?;
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(&request.body);
-    mac.verify_slice(&digest)
-        .map_err(|_| AdapterError::Unauthorized("X-Hub-Signature-256 does not match the body".into()))
+    match clienthub_sdk::auth::hmac_sha256_matches(secret.as_bytes(), &request.body, &digest) {
+        true => Ok(()),
+        false => Err(AdapterError::Unauthorized("X-Hub-Signature-256 does not match the body".into())),
+    }
 }
 
 fn change_events(change: &Change) -> Vec<Event> {

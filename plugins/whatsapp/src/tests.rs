@@ -1,13 +1,12 @@
 use super::*;
+use clienthub_sdk::testing::only_follow_up;
 use clienthub_sdk::testing::{Harness, post};
 
 const SECRET: &str = "app-secret-3c9d";
 const CONFIG: &str = r#"{"verify_token":"verify-me","app_secret":"app-secret-3c9d"}"#;
 
 fn sign(body: &[u8]) -> String {
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    format!("sha256={}", hex::encode(clienthub_sdk::auth::hmac_sha256(SECRET.as_bytes(), body)))
 }
 
 fn signed(body: &[u8]) -> Result<AdapterOutput, AdapterError> {
@@ -24,13 +23,6 @@ fn get(query: &str) -> HttpResponse {
     Harness::new().with_config(CONFIG).run(|| WhatsApp::handle(request)).unwrap().response
 }
 
-fn only_message(out: AdapterOutput) -> InboundMessage {
-    match <[Event; 1]>::try_from(out.events) {
-        Ok([Event::FollowUp(m)]) => m,
-        other => panic!("expected one follow-up, got {other:?}"),
-    }
-}
-
 #[test]
 fn subscription_check_echoes_the_challenge_only_for_the_right_token() {
     let ok = get("hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-me");
@@ -41,7 +33,7 @@ fn subscription_check_echoes_the_challenge_only_for_the_right_token() {
 
 #[test]
 fn text_message() {
-    let m = only_message(signed(include_bytes!("../fixtures/text.json")).unwrap());
+    let m = only_follow_up(signed(include_bytes!("../fixtures/text.json")).unwrap());
     assert_eq!(m.platform_id, "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=");
     assert_eq!(m.conversation_key, "wa:16505551234");
     assert_eq!(m.text, "Does it come in another color?");
@@ -53,7 +45,7 @@ fn text_message() {
 
 #[test]
 fn image_reply_keeps_caption_media_and_context() {
-    let m = only_message(signed(include_bytes!("../fixtures/image_reply.json")).unwrap());
+    let m = only_follow_up(signed(include_bytes!("../fixtures/image_reply.json")).unwrap());
     assert_eq!(m.text, "Вот так пришла коробка");
     assert_eq!(m.attachments[0].reference, "1003383421387256");
     assert_eq!(m.attachments[0].mime_type.as_deref(), Some("image/jpeg"));
@@ -99,7 +91,7 @@ fn a_forged_or_missing_signature_is_refused() {
 
 #[test]
 fn a_reply_is_a_text_message_to_the_wa_id_quoting_the_customer() {
-    let message = only_message(signed(include_bytes!("../fixtures/text.json")).unwrap());
+    let message = only_follow_up(signed(include_bytes!("../fixtures/text.json")).unwrap());
     let mut appeal = clienthub_sdk::testing::appeal("whatsapp", &message.text);
     appeal.platform_id = message.platform_id.clone();
     appeal.conversation_key = message.conversation_key.clone();

@@ -19,9 +19,7 @@ use clienthub_sdk::{
     AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
     HttpResponse, InboundMessage, MetaEntry,
 };
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 /// The Zadarma adapter.
 pub struct Zadarma;
@@ -72,12 +70,11 @@ fn verify(request: &HttpRequest, fields: &Fields, event: &str, secret: &str) -> 
         _ => vec!["caller_id", "called_did", "call_start"],
     };
     let data: String = signed.iter().map(|name| field(fields, name)).collect();
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(data.as_bytes());
+    let mac = clienthub_sdk::auth::hmac_sha1(secret.as_bytes(), data.as_bytes());
     // Zadarma's reference code: base64_encode(hash_hmac('sha1', …)) — base64 of the hex digest.
-    let expected = base64::engine::general_purpose::STANDARD.encode(hex::encode(mac.finalize().into_bytes()));
+    let expected = base64::engine::general_purpose::STANDARD.encode(hex::encode(mac));
     let given = request.header("signature").unwrap_or("");
-    if bool::from(given.trim().as_bytes().ct_eq(expected.as_bytes())) {
+    if clienthub_sdk::auth::secret_matches(given.trim(), &expected) {
         Ok(())
     } else {
         Err(AdapterError::Unauthorized(format!("the Signature of {event} does not match")))

@@ -1,4 +1,5 @@
 use super::*;
+use clienthub_sdk::testing::only_follow_up;
 use clienthub_sdk::testing::{Harness, post};
 
 const FORM: &str = "application/x-www-form-urlencoded";
@@ -9,16 +10,9 @@ fn notify(body: &[u8], signature: &str) -> Result<AdapterOutput, AdapterError> {
     })
 }
 
-fn message(out: AdapterOutput) -> InboundMessage {
-    match <[Event; 1]>::try_from(out.events) {
-        Ok([Event::FollowUp(m)]) => m,
-        other => panic!("expected one follow-up, got {other:?}"),
-    }
-}
-
 #[test]
 fn answered_call_with_recording() {
-    let m = message(
+    let m = only_follow_up(
         notify(include_bytes!("../fixtures/notify_end.txt"), include_str!("../fixtures/notify_end.sig"))
             .unwrap(),
     );
@@ -35,7 +29,7 @@ fn answered_call_with_recording() {
 #[test]
 fn missed_call_is_kept_and_marked() {
     let body = include_bytes!("../fixtures/notify_end_missed.txt");
-    let m = message(notify(body, include_str!("../fixtures/notify_end_missed.sig")).unwrap());
+    let m = only_follow_up(notify(body, include_str!("../fixtures/notify_end_missed.sig")).unwrap());
     assert_eq!(m.meta("missed"), Some("true"));
     assert_eq!(m.text, "Missed call from 79161234567 (no answer)");
     assert!(m.attachments.is_empty());
@@ -43,7 +37,7 @@ fn missed_call_is_kept_and_marked() {
 
 #[test]
 fn recording_joins_the_call() {
-    let m = message(
+    let m = only_follow_up(
         notify(
             include_bytes!("../fixtures/notify_record.txt"),
             include_str!("../fixtures/notify_record.sig"),

@@ -1,6 +1,7 @@
 //! Conversions between the WIT records plugins see and ClientHub's stored records.
 
 use crate::appeal::{Appeal, Attachment, Contact, Decision};
+use crate::inbound;
 use crate::runtime::wit;
 
 pub fn contact(c: wit::Contact) -> Contact {
@@ -101,6 +102,34 @@ pub fn decision(d: wit::Decision) -> Decision {
         .to_string(),
         reaction_minutes: d.reaction_minutes,
         reason: d.reason,
+    }
+}
+
+/// An adapter's event in ClientHub's terms.
+pub fn event(event: wit::Event) -> inbound::Event {
+    let message = |m: wit::InboundMessage| inbound::Message {
+        platform_id: m.platform_id,
+        conversation_key: m.conversation_key,
+        sent_at: m.sent_at,
+        contact: contact(m.contact),
+        subject: m.subject,
+        text: m.text,
+        attachments: attachments(m.attachments),
+        metadata: m.metadata.into_iter().map(|e| (e.key, e.value)).collect(),
+    };
+    match event {
+        wit::Event::NewAppeal(m) => inbound::Event::NewAppeal(message(m)),
+        wit::Event::FollowUp(m) => inbound::Event::FollowUp(message(m)),
+        wit::Event::ReplyCommand(r) => inbound::Event::ReplyCommand(inbound::ReplyCommand {
+            appeal_id: r.appeal_id,
+            text: r.text,
+            author: r.author,
+        }),
+        wit::Event::DeliveryStatus(s) => inbound::Event::DeliveryStatus(inbound::DeliveryStatus {
+            platform_message_id: s.platform_message_id,
+            state: reply_state(s.state),
+            detail: s.detail,
+        }),
     }
 }
 

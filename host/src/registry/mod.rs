@@ -4,17 +4,20 @@
 //! Validation compiles the component, finds the world it exports, checks the WIT version
 //! against the host's (semver-compatible or refused), reads its manifest and checks it agrees
 //! with the exports, and compiles the config schema. Activation builds a new
-//! [`Pipeline`](crate::pipeline::Pipeline) and swaps it in with one `Arc` store: in-flight
+//! [`Pipeline`] and swaps it in with one `Arc` store: in-flight
 //! appeals keep the snapshot they started with.
 
-use crate::pipeline::{Pipeline, Stage};
+pub mod health;
+mod snapshot;
+
+pub use snapshot::{Pipeline, Shadow, Stage};
+
 use crate::refusal::Refusal;
-use crate::rollout::health::{Health, Threshold};
-use crate::rollout::shadow::Shadow;
 use crate::runtime::{Grants, LoadedPlugin, Runtime, World, wit};
+use crate::store::ControlChange;
 use crate::store::Store;
-use crate::store::tx::TreeId;
 use anyhow::{Context, Result};
+use health::{Health, Threshold};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -623,14 +626,13 @@ impl Registry {
         Ok(changed)
     }
 
-    /// In a cluster: rebuilds the pipeline whenever another node changes an activation, and
+    /// Rebuilds the pipeline whenever another node (of a cluster) changes an activation, and
     /// compiles newly uploaded versions ahead of their activation.
-    pub fn follow_cluster(self: &Arc<Self>) {
-        let Some(cluster) = self.store.cluster() else { return };
+    pub fn follow_other_nodes(self: &Arc<Self>) {
         let changed = Arc::new(tokio::sync::Notify::new());
         let notify = changed.clone();
-        cluster.on_control_change(move |tree| {
-            if matches!(tree, TreeId::Activations | TreeId::Plugins) {
+        self.store.on_control_change(move |change| {
+            if matches!(change, ControlChange::Activations | ControlChange::Plugins) {
                 notify.notify_one();
             }
         });

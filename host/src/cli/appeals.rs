@@ -1,0 +1,177 @@
+//! `clienthub appeals …`: list, show, reply to and act on appeals through the appeals API.
+
+use super::print;
+use anyhow::Result;
+use clap::Subcommand;
+use clienthub::client::Client;
+
+#[derive(Subcommand)]
+pub enum AppealsAction {
+    /// List appeals, newest first.
+    List {
+        /// Only this status (new, routed, dropped, triage, resolved).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this channel.
+        #[arg(long)]
+        channel: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show one appeal with its history.
+    Show {
+        /// Appeal id.
+        id: String,
+    },
+    /// Reply to the customer through the appeal's channel (queued; see `show` for the outcome).
+    Reply {
+        /// Appeal id.
+        id: String,
+        /// The text.
+        text: String,
+        /// Who replies.
+        #[arg(long)]
+        author: Option<String>,
+    },
+    /// Queue a failed reply again.
+    RetryReply {
+        /// Appeal id.
+        id: String,
+        /// Reply id.
+        reply: String,
+    },
+    /// Run triage appeals through the current pipeline again (after a fix): one, or all.
+    Reprocess {
+        /// Appeal id (omit with --all).
+        id: Option<String>,
+        /// Every appeal in triage (newest first, up to 1000).
+        #[arg(long)]
+        all: bool,
+    },
+    /// Take an appeal into work.
+    Take {
+        /// Appeal id.
+        id: String,
+        /// Who takes it (an employee id); default: its assignee.
+        #[arg(long)]
+        employee: Option<String>,
+    },
+    /// Hand an appeal off to an employee, a department, or the next escalation level.
+    Handoff {
+        /// Appeal id.
+        id: String,
+        /// To this employee.
+        #[arg(long, group = "to")]
+        employee: Option<String>,
+        /// To this department.
+        #[arg(long, group = "to")]
+        department: Option<String>,
+        /// Up the department's escalation ladder.
+        #[arg(long, group = "to")]
+        escalate: bool,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Pause an appeal (waiting for the customer): its SLA clock stops, up to the limit.
+    Pause {
+        /// Appeal id.
+        id: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// End a pause.
+    Resume {
+        /// Appeal id.
+        id: String,
+    },
+    /// Mark an appeal resolved; the customer's next message opens a new appeal.
+    Resolve {
+        /// Appeal id.
+        id: String,
+    },
+    /// Reopen a resolved appeal.
+    Reopen {
+        /// Appeal id.
+        id: String,
+    },
+}
+
+pub async fn run(action: AppealsAction, client: Client) -> Result<()> {
+    match action {
+        AppealsAction::List { status, channel, limit } => {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            query.append_pair("limit", &limit.to_string());
+            if let Some(s) = &status {
+                query.append_pair("status", s);
+            }
+            if let Some(c) = &channel {
+                query.append_pair("channel", c);
+            }
+            let page = client.get_json(&format!("/api/appeals?{}", query.finish())).await?;
+            for a in page["items"].as_array().into_iter().flatten() {
+                println!(
+                    "{}  {:<9} {:<8} {:<14} {}",
+                    a["id"].as_str().unwrap_or("?"),
+                    a["channel"].as_str().unwrap_or("?"),
+                    a["status"].as_str().unwrap_or("?"),
+                    a["decision"]["queue"].as_str().unwrap_or("-"),
+                    a["text"].as_str().unwrap_or("").chars().take(60).collect::<String>().replace('\n', " ")
+                );
+            }
+            Ok(())
+        }
+        AppealsAction::Show { id } => print(&client.get_json(&format!("/api/appeals/{id}")).await?),
+        AppealsAction::Reply { id, text, author } => {
+            let body = serde_json::json!({ "text": text, "author": author });
+            let reply = client.send_json("POST", &format!("/api/appeals/{id}/replies"), &body).await?;
+            println!("reply {} queued", reply["id"].as_str().unwrap_or("?"));
+            Ok(())
+        }
+        AppealsAction::RetryReply { id, reply } => print(
+            &client.send("POST", &format!("/api/appeals/{id}/replies/{reply}/retry"), None).await?.json()?,
+        ),
+        AppealsAction::Reprocess { id, all } => match (id, all) {
+            (Some(id), false) => {
+                let appeal =
+                    client.send("POST", &format!("/api/appeals/{id}/reprocess"), None).await?.json()?;
+                println!("{id} {}", appeal["status"].as_str().unwrap_or("?"));
+                Ok(())
+            }
+            (None, true) => print(
+                &client
+                    .send_json("POST", "/api/appeals/reprocess", &serde_json::json!({ "limit": 1000 }))
+                    .await?,
+            ),
+            _ => anyhow::bail!("give an appeal id or --all"),
+        },
+        AppealsAction::Take { id, employee } => {
+            act(&client, &id, "take", serde_json::json!({ "employee": employee })).await
+        }
+        AppealsAction::Handoff { id, employee, department, escalate, reason } => {
+            let body = serde_json::json!({ "employee": employee, "department": department, "escalate": escalate, "reason": reason });
+            act(&client, &id, "handoff", body).await
+        }
+        AppealsAction::Pause { id, reason } => {
+            act(&client, &id, "pause", serde_json::json!({ "reason": reason })).await
+        }
+        AppealsAction::Resume { id } => act(&client, &id, "resume", serde_json::json!({})).await,
+        AppealsAction::Resolve { id } => act(&client, &id, "resolve", serde_json::json!({})).await,
+        AppealsAction::Reopen { id } => act(&client, &id, "reopen", serde_json::json!({})).await,
+    }
+}
+
+/// An operator action; prints the appeal's id, status, assignee and department.
+async fn act(client: &Client, id: &str, verb: &str, body: serde_json::Value) -> Result<()> {
+    let appeal = client.send_json("POST", &format!("/api/appeals/{id}/{verb}"), &body).await?;
+    let field = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    println!(
+        "{id} {} assignee {} department {}",
+        field(&appeal["status"]),
+        field(&appeal["work"]["assignee"]),
+        field(&appeal["work"]["department"])
+    );
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! `clienthub`: the host (`serve`), its benchmark (`bench`), and thin clients of the admin API
+//! (`plugin`, `appeals`, `directory`, `token`), one module each.
+
+mod appeals;
+mod directory;
+mod plugin;
+mod serve;
+mod token;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use clienthub::client::Client;
+use clienthub::server::ServeOptions;
+use clienthub::store::ClusterOptions;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Where `serve` keeps state (`--store`).
+#[derive(Debug, Clone, PartialEq)]
+enum StoreChoice {
+    /// This machine's data directory.
+    Sled,
+    /// A node of a cluster on the NATS server at this URL.
+    Nats(String),
+}
+
+impl StoreChoice {
+    fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "sled" => Ok(StoreChoice::Sled),
+            url if url.starts_with("nats://") || url.starts_with("tls://") => {
+                Ok(StoreChoice::Nats(url.into()))
+            }
+            other => Err(format!("`sled` or `nats://host:port`, not `{other}`")),
+        }
+    }
+}
+
+#[derive(Parser)]
+#[command(name = "clienthub", version, about = "Omnichannel appeal hub with WebAssembly plugins")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Remote {
+    /// The host's URL.
+    #[arg(long, env = "CLIENTHUB_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    server: String,
+    /// Admin token (default: $CLIENTHUB_ADMIN_TOKEN, else ./clienthub-data/admin-token).
+    #[arg(long, env = "CLIENTHUB_ADMIN_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the host.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Data directory (database, compiled plugins, admin token).
+        #[arg(long, default_value = "./clienthub-data")]
+        data_dir: PathBuf,
+        /// Let `POST /api/clock/advance` move the host's clock (tests and demos of SLA clocks).
+        #[arg(long)]
+        clock_control: bool,
+        /// Where state lives: `sled` (this machine, the default) or `nats://host:4222` (a
+        /// node of a cluster on NATS JetStream; the data directory is then this node's view).
+        #[arg(long, env = "CLIENTHUB_STORE", default_value = "sled", value_parser = StoreChoice::parse)]
+        store: StoreChoice,
+        /// The cluster's name: the prefix of its streams and buckets (several tenants can share
+        /// one NATS under different names).
+        #[arg(long, env = "CLIENTHUB_CLUSTER", default_value = "clienthub")]
+        cluster: String,
+        /// Copies JetStream keeps of the cluster's streams and buckets when it creates them
+        /// (3 on a three-server NATS cluster).
+        #[arg(long, default_value_t = 1)]
+        replicas: usize,
+    },
+    /// Measure throughput, latency and the WASM tax on this machine (built with
+    /// `--features bench`).
+    #[cfg(feature = "bench")]
+    Bench(clienthub::bench::BenchOptions),
+    /// Manage plugins.
+    Plugin {
+        #[command(subcommand)]
+        action: plugin::PluginAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Read appeals.
+    Appeals {
+        #[command(subcommand)]
+        action: appeals::AppealsAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Issue, list or revoke API tokens (admin, operator, viewer).
+    Token {
+        #[command(subcommand)]
+        action: token::TokenAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Import or export the routing directory.
+    Directory {
+        #[command(subcommand)]
+        action: directory::DirectoryAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+pub fn main() -> Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,cranelift=warn,wasmtime=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Serve { listen, data_dir, clock_control, store, cluster, replicas } => {
+            let cluster = match store {
+                StoreChoice::Sled => None,
+                StoreChoice::Nats(url) => Some(ClusterOptions { url, name: cluster, replicas }),
+            };
+            serve::run(ServeOptions {
+                listen,
+                data_dir,
+                admin_token: std::env::var("CLIENTHUB_ADMIN_TOKEN").ok(),
+                limits: Default::default(),
+                clock_control,
+                cluster,
+            })
+            .await
+        }
+        #[cfg(feature = "bench")]
+        Command::Bench(options) => clienthub::bench::run(options).await,
+        Command::Plugin { action, remote } => plugin::run(action, client(remote)?).await,
+        Command::Appeals { action, remote } => appeals::run(action, client(remote)?).await,
+        Command::Directory { action, remote } => directory::run(action, client(remote)?).await,
+        Command::Token { action, remote } => token::run(action, client(remote)?).await,
+    }
+}
+
+fn client(remote: Remote) -> Result<Client> {
+    let token = match remote.token {
+        Some(token) => Some(token),
+        None => std::fs::read_to_string("clienthub-data/admin-token").ok().map(|t| t.trim().to_string()),
+    };
+    Ok(Client::new(&remote.server, token))
+}
+
+fn read_input(file: &PathBuf) -> Result<Vec<u8>> {
+    if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)?;
+        Ok(buf)
+    } else {
+        std::fs::read(file).with_context(|| format!("reading {}", file.display()))
+    }
+}
+
+fn print(value: &serde_json::Value) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreChoice;
+
+    #[test]
+    fn store_values_parse_or_say_what_is_expected() {
+        assert_eq!(StoreChoice::parse("sled"), Ok(StoreChoice::Sled));
+        assert_eq!(
+            StoreChoice::parse("nats://127.0.0.1:4222"),
+            Ok(StoreChoice::Nats("nats://127.0.0.1:4222".into()))
+        );
+        assert!(StoreChoice::parse("postgres://x").unwrap_err().contains("nats://host:port"));
+    }
+}

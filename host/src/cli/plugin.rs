@@ -1,0 +1,215 @@
+//! `clienthub plugin …`: upload, list, activate, roll back, shadow, replay and configure
+//! plugins through the admin API.
+
+use super::{print, read_input};
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use clienthub::client::Client;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum PluginAction {
+    /// Upload a component (.wasm); validated by the host.
+    Upload {
+        /// The component file.
+        file: PathBuf,
+        /// Activate it right away.
+        #[arg(long)]
+        activate: bool,
+    },
+    /// List plugins, their versions and which is active.
+    List,
+    /// Activate a version.
+    Activate {
+        /// Plugin name.
+        name: String,
+        /// Version to activate.
+        version: String,
+        /// Position in the filter chain (lower runs first).
+        #[arg(long)]
+        position: Option<i64>,
+    },
+    /// Re-activate the previously active version.
+    Rollback {
+        /// Plugin name.
+        name: String,
+    },
+    /// Deactivate a plugin.
+    Deactivate {
+        /// Plugin name.
+        name: String,
+    },
+    /// Run a candidate version in shadow beside the active one (with VERSION), show the
+    /// comparison so far (without), or stop it (--stop).
+    Shadow {
+        /// Plugin name.
+        name: String,
+        /// The candidate version.
+        version: Option<String>,
+        /// Stop the shadow run.
+        #[arg(long)]
+        stop: bool,
+    },
+    /// Replay a candidate version over the newest stored appeals (or a time range) and show
+    /// the differences.
+    Replay {
+        /// Plugin name.
+        name: String,
+        /// The candidate version.
+        version: String,
+        /// At most this many appeals, newest first (default: 500, or all of a time range).
+        #[arg(long)]
+        last: Option<usize>,
+        /// Only appeals received at or after this time (RFC 3339: 2026-11-20T09:00:00+03:00).
+        #[arg(long, value_parser = rfc3339_ms)]
+        since: Option<u64>,
+        /// Only appeals received at or before this time (RFC 3339).
+        #[arg(long, value_parser = rfc3339_ms)]
+        until: Option<u64>,
+    },
+    /// Allow a plugin to have the host call these hosts besides its manifest's (a self-hosted
+    /// Bot API server, a proxy): `host`, `host:port` or `*.domain`. No hosts clears the list.
+    AllowHosts {
+        /// Plugin name.
+        name: String,
+        /// The hosts.
+        hosts: Vec<String>,
+    },
+    /// Set a plugin's configuration from a JSON file (`-` for stdin).
+    Config {
+        /// Plugin name.
+        name: String,
+        /// JSON file.
+        file: PathBuf,
+    },
+}
+
+pub async fn run(action: PluginAction, client: Client) -> Result<()> {
+    match action {
+        PluginAction::Upload { file, activate } => {
+            let bytes = read_input(&file)?;
+            let record =
+                client.send("POST", "/api/plugins", Some(("application/wasm", bytes))).await?.json()?;
+            println!(
+                "uploaded {}@{}",
+                record["name"].as_str().unwrap_or("?"),
+                record["version"].as_str().unwrap_or("?")
+            );
+            if activate {
+                let name = record["name"].as_str().unwrap_or_default();
+                let body = serde_json::json!({ "version": record["version"] });
+                client.send_json("POST", &format!("/api/plugins/{name}/activate"), &body).await?;
+                println!("activated");
+            }
+            Ok(())
+        }
+        PluginAction::List => {
+            let list = client.get_json("/api/plugins").await?;
+            for plugin in list.as_array().into_iter().flatten() {
+                let versions: Vec<&str> = plugin["versions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v["version"].as_str())
+                    .collect();
+                let kind = plugin["versions"][0]["kind"].as_str().unwrap_or("?");
+                println!(
+                    "{:<20} {:<8} active {:<10} versions {}",
+                    plugin["name"].as_str().unwrap_or("?"),
+                    kind,
+                    plugin["active"].as_str().unwrap_or("-"),
+                    versions.join(", ")
+                );
+            }
+            Ok(())
+        }
+        PluginAction::Activate { name, version, position } => {
+            let body = serde_json::json!({ "version": version, "position": position });
+            print(&client.send_json("POST", &format!("/api/plugins/{name}/activate"), &body).await?)
+        }
+        PluginAction::Rollback { name } => {
+            print(&client.send("POST", &format!("/api/plugins/{name}/rollback"), None).await?.json()?)
+        }
+        PluginAction::Deactivate { name } => {
+            print(&client.send("POST", &format!("/api/plugins/{name}/deactivate"), None).await?.json()?)
+        }
+        PluginAction::Shadow { name, version, stop } => {
+            let path = format!("/api/plugins/{name}/shadow");
+            match (version, stop) {
+                (_, true) => print(&client.send("DELETE", &path, None).await?.json()?),
+                (Some(version), false) => {
+                    client.send_json("POST", &path, &serde_json::json!({ "version": version })).await?;
+                    println!("{name}@{version} runs in shadow");
+                    Ok(())
+                }
+                (None, false) => print(&client.get_json(&path).await?),
+            }
+        }
+        PluginAction::Replay { name, version, last, since, until } => {
+            let last = last.unwrap_or(if since.or(until).is_some() { usize::MAX } else { 500 });
+            replay(&client, &name, &version, last, (since, until)).await
+        }
+        PluginAction::AllowHosts { name, hosts } => {
+            let body = serde_json::json!({ "hosts": hosts });
+            print(&client.send_json("PUT", &format!("/api/plugins/{name}/outbound-hosts"), &body).await?)
+        }
+        PluginAction::Config { name, file } => {
+            let value: serde_json::Value =
+                serde_json::from_slice(&read_input(&file)?).context("the config is not JSON")?;
+            print(&client.send_json("PUT", &format!("/api/plugins/{name}/config"), &value).await?)
+        }
+    }
+}
+
+/// An RFC 3339 time as milliseconds since the Unix epoch.
+fn rfc3339_ms(text: &str) -> Result<u64, String> {
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map_err(|e| format!("not an RFC 3339 time (2026-11-20T09:00:00+03:00): {e}"))?;
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).map_err(|_| "before 1970".to_string())
+}
+
+/// Replays page by page, drawing a progress bar on stderr (a count for a time range); prints
+/// the differences.
+async fn replay(
+    client: &Client,
+    name: &str,
+    version: &str,
+    last: usize,
+    (since, until): (Option<u64>, Option<u64>),
+) -> Result<()> {
+    let (mut done, mut compared, mut differed, mut before) = (0, 0, 0, None::<String>);
+    let mut differences = Vec::new();
+    while done < last {
+        let limit = (last - done).min(50);
+        let body = serde_json::json!({ "version": version, "limit": limit, "before": before,
+            "since": since, "until": until });
+        let page = client.send_json("POST", &format!("/api/plugins/{name}/replay"), &body).await?;
+        let seen = page["compared"].as_u64().unwrap_or(0) + page["skipped"].as_u64().unwrap_or(0);
+        done += seen as usize;
+        compared += page["compared"].as_u64().unwrap_or(0);
+        differed += page["differed"].as_u64().unwrap_or(0);
+        differences.extend(page["differences"].as_array().cloned().unwrap_or_default());
+        if last == usize::MAX {
+            eprint!("\r{done} appeals");
+        } else {
+            let filled = (done * 30 / last.max(1)).min(30);
+            eprint!("\r[{}{}] {done}/{last}", "#".repeat(filled), " ".repeat(30 - filled));
+        }
+        match page["next"].as_str() {
+            Some(next) if seen > 0 => before = Some(next.to_string()),
+            _ => break,
+        }
+    }
+    eprintln!();
+    println!("{name}@{version}: compared {compared}, differed {differed}");
+    for d in differences.iter().take(20) {
+        println!(
+            "{}  active: {}\n{}  {version}: {}",
+            d["appeal"].as_str().unwrap_or("?"),
+            d["active"].as_str().unwrap_or(""),
+            " ".repeat(26),
+            d["shadow"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! What commits the store's writes: the [`Backend`] trait, and [`Local`], the one-machine
+//! backend (sled with group commit). The cluster's backend is [`super::cluster::Cluster`].
+//!
+//! Both commit the same [`Batch`]es with the same read checks (the one write path). Two
+//! operations are not batches, and are named for it: plugin binaries are content-addressed
+//! ([`Backend::put_blob`]), and a message's appeal id is claimed once ([`Backend::claim_id`]).
+
+use super::ControlChange;
+use super::commit::GroupCommit;
+use super::tx::{Batch, TreeId, Trees};
+use anyhow::Result;
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
+
+/// A listener of control changes made on other nodes.
+pub type Listener = Box<dyn Fn(ControlChange) + Send + Sync>;
+
+/// Where the store's writes go.
+pub trait Backend: Send + Sync {
+    /// Commits `batch` if nothing it read has changed; whether it was applied (`false`: the
+    /// caller runs its logic again).
+    fn submit(&self, trees: &Trees, batch: Batch) -> Result<bool>;
+
+    /// Waits until everything submitted so far is durable.
+    fn durable(&self) -> BoxFuture<'_, Result<()>>;
+
+    /// The appeal id of a message's idempotency key: `fresh`, unless another writer (another
+    /// node) claimed the key first, then that writer's id.
+    fn claim_id(&self, _key: &[u8], fresh: &str) -> Result<String> {
+        Ok(fresh.to_string())
+    }
+
+    /// Stores a plugin binary under its sha256. Content-addressed: writing it twice, from any
+    /// node, writes the same bytes (last writer wins, harmlessly).
+    fn put_blob(&self, trees: &Trees, sha256: &str, bytes: &[u8]) -> Result<()>;
+
+    /// A plugin binary this node's view lacks, from where the backend shares them.
+    fn fetch_blob(&self, _sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    /// The keys of an outbox this node should work on, oldest first.
+    fn outbox_keys(&self, trees: &Trees, tree: TreeId) -> Result<Vec<Vec<u8>>> {
+        trees.get(tree).iter().keys().map(|k| Ok(k?.to_vec())).collect()
+    }
+
+    /// Whether a raw request is kept only with its outcome (it travelled in the intake), not
+    /// on arrival.
+    fn keeps_raw_with_outcome(&self) -> bool {
+        false
+    }
+
+    /// Calls `listener` after another node changed a control record.
+    fn on_control_change(&self, _listener: Listener) {}
+
+    /// Whether this node runs the work done once per deployment.
+    fn leads(&self) -> bool {
+        true
+    }
+
+    /// The backend's own state for `/healthz`.
+    fn status(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// Where adapters' output is queued for any node to process.
+    fn intake_queue(&self) -> Option<super::IntakeQueue> {
+        None
+    }
+
+    /// Resolves when this node can no longer keep its view, with the reason.
+    fn failed(&self) -> BoxFuture<'_, String> {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// One machine: batches applied to sled at once, made durable by a shared flush.
+pub struct Local {
+    flusher: GroupCommit,
+}
+
+impl Local {
+    /// Starts the flusher of `db`.
+    pub fn start(db: sled::Db) -> Self {
+        Self { flusher: GroupCommit::start(db) }
+    }
+}
+
+impl Backend for Local {
+    fn submit(&self, trees: &Trees, batch: Batch) -> Result<bool> {
+        batch.apply(trees, None)
+    }
+
+    fn durable(&self) -> BoxFuture<'_, Result<()>> {
+        Box::pin(self.flusher.flush())
+    }
+
+    fn put_blob(&self, trees: &Trees, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let write = (TreeId::Blobs, sha256.as_bytes().to_vec(), Some(bytes.to_vec()));
+        self.submit(trees, Batch::writes(vec![write])).map(drop)
+    }
+}
+
+/// Keeps the compiler honest that a backend can be shared between tasks.
+const _: fn(Arc<dyn Backend>) = |_| {};

@@ -1,0 +1,122 @@
+//! Outboxes: replies waiting to leave through their channel, appeals and notes waiting for the
+//! CRM. On one machine every item is this node's; in a cluster each node works on the items it
+//! claimed from the outbox stream.
+
+use super::appeals::change_in;
+use super::tx::TreeId;
+use super::{Store, pair_key};
+use crate::appeal::Appeal;
+use anyhow::Result;
+
+impl Store {
+    /// The outbox: (reply id, appeal id) of every queued reply, oldest first.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn queued_replies(&self) -> Result<Vec<(String, String)>> {
+        self.outbox(TreeId::ReplyOutbox)?
+            .into_iter()
+            .map(|(key, value)| {
+                Ok((String::from_utf8_lossy(&key).into_owned(), String::from_utf8_lossy(&value).into_owned()))
+            })
+            .collect()
+    }
+
+    /// The items of an outbox this node should work on, oldest first: all of them on one
+    /// machine; in a cluster, those it claimed from the outbox stream.
+    fn outbox(&self, tree: TreeId) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let items = self.tree(tree);
+        Ok(self
+            .backend
+            .outbox_keys(&self.trees, tree)?
+            .into_iter()
+            .filter_map(|k| Some((k.clone(), items.get(&k).ok()??.to_vec())))
+            .collect())
+    }
+
+    /// The (appeal id, reply id) of the reply the platform knows as `message` on `channel`.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn reply_by_message(&self, channel: &str, message: &str) -> Result<Option<(String, String)>> {
+        Ok(self.tree(TreeId::ReplyMessages).get(pair_key(channel, message))?.and_then(|v| {
+            let text = String::from_utf8_lossy(&v).into_owned();
+            text.split_once('\0').map(|(a, r)| (a.to_string(), r.to_string()))
+        }))
+    }
+
+    // --- CRM outbox ---------------------------------------------------------------------
+
+    /// Appeals waiting for delivery to the CRM, oldest first.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn crm_queue(&self) -> Result<Vec<String>> {
+        Ok(self
+            .outbox(TreeId::CrmOutbox)?
+            .into_iter()
+            .map(|(k, _)| String::from_utf8_lossy(&k).into_owned())
+            .collect())
+    }
+
+    /// How many appeals and notes wait for the CRM.
+    pub fn crm_queue_len(&self) -> usize {
+        self.tree(TreeId::CrmOutbox).len() + self.tree(TreeId::CrmNotes).len()
+    }
+
+    /// Records the CRM delivery of an appeal (`change` sets its link and history) and takes it
+    /// out of the CRM outbox; the note `note` makes of the recorded appeal (its conversation so
+    /// far) is queued for the record's timeline — all in one transaction.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn crm_delivered(
+        &self,
+        appeal_id: &str,
+        change: impl Fn(&mut Appeal),
+        note: impl Fn(&Appeal) -> Option<String>,
+    ) -> Result<()> {
+        let note_key = ulid::Ulid::new().to_string();
+        self.write(|tx| {
+            if let Some(appeal) = change_in(tx, appeal_id, &change)?
+                && let Some(text) = note(&appeal)
+            {
+                tx.insert(TreeId::CrmNotes, note_key.as_bytes(), pair_key(appeal_id, &text));
+            }
+            tx.remove(TreeId::CrmOutbox, appeal_id.as_bytes());
+            Ok(())
+        })
+    }
+
+    /// Queues a note for the CRM record of an appeal (a later message of the customer).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn queue_crm_note(&self, appeal_id: &str, text: &str) -> Result<()> {
+        let key = ulid::Ulid::new().to_string();
+        self.write_blind(vec![(TreeId::CrmNotes, key.into_bytes(), Some(pair_key(appeal_id, text)))])
+    }
+
+    /// Notes waiting for the CRM, oldest first: (key, appeal id, text).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn crm_notes(&self) -> Result<Vec<(String, String, String)>> {
+        self.outbox(TreeId::CrmNotes)?
+            .into_iter()
+            .map(|(key, value)| {
+                let value = String::from_utf8_lossy(&value).into_owned();
+                let (appeal, text) = value.split_once('\0').unwrap_or((&value, ""));
+                Ok((String::from_utf8_lossy(&key).into_owned(), appeal.to_string(), text.to_string()))
+            })
+            .collect()
+    }
+
+    /// Drops a sent note.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn crm_note_sent(&self, key: &str) -> Result<()> {
+        self.write_blind(vec![(TreeId::CrmNotes, key.as_bytes().to_vec(), None)])
+    }
+}
