@@ -20,7 +20,7 @@ pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> R
     }
     let (parts, body) = match read_body(request, MAX_HOOK_BODY).await {
         Ok(read) => read,
-        Err(e) => return e.response(),
+        Err(e) => return super::error::ApiError::from(e).response(),
     };
     let raw = RawRequest {
         id: ulid::Ulid::new().to_string(),

@@ -5,13 +5,16 @@
 //! handlers share.
 
 mod admin;
+mod api;
 mod appeals;
+mod call;
 mod console;
+mod error;
 mod hooks;
 mod reply;
 mod reports;
+mod system;
 
-use crate::access::Role;
 use crate::registry::Registry;
 use crate::store::Store;
 use bytes_body::Body;
@@ -76,7 +79,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let app = app.clone();
-                async move { Ok::<_, std::convert::Infallible>(route(&app, request).await) }
+                async move { Ok::<_, std::convert::Infallible>(route(app, request).await) }
             });
             if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!("connection ended: {e}");
@@ -85,13 +88,12 @@ pub async fn serve(
     }
 }
 
-async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
+async fn route(app: Arc<App>, request: Request<Incoming>) -> Response<Body> {
     let path = request.uri().path().to_string();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let method = request.method().clone();
-    match (method.clone(), segments.as_slice()) {
-        (Method::GET, ["healthz"]) => json(200, &health(app)),
-        (Method::GET, ["metrics"]) => match crate::metrics::render(&app.store) {
+    match (request.method(), segments.as_slice()) {
+        (&Method::GET, ["healthz"]) => json(200, &health(&app)),
+        (&Method::GET, ["metrics"]) => match crate::metrics::render(&app.store) {
             Ok(text) => hyper::Response::builder()
                 .header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
                 .body(Body::new(text.into()))
@@ -99,62 +101,18 @@ async fn route(app: &App, request: Request<Incoming>) -> Response<Body> {
             Err(e) => error(500, &format!("{e:#}")),
         },
         // Sub-paths reach the channel's adapter too (`/hooks/mango/events/summary`).
-        (Method::GET | Method::POST, ["hooks", channel, ..]) => {
-            hooks::handle(app, channel.to_string(), request).await
+        (&Method::GET | &Method::POST, ["hooks", channel, ..]) => {
+            let channel = channel.to_string();
+            hooks::handle(&app, channel, request).await
         }
         (_, ["hooks", ..]) => error(405, "webhooks take GET or POST"),
-        (Method::GET, [""]) => console::redirect(),
-        (Method::GET, ["console", ..]) => console::asset(&segments[1..]),
-        (_, ["api", ..]) => {
-            let caller = match caller(app, &request) {
-                Ok(Some(caller)) => caller,
-                Ok(None) => {
-                    return error(401, "missing or wrong bearer token (Authorization: Bearer <token>)");
-                }
-                Err(e) => return error(500, &format!("{e:#}")),
-            };
-            let role = caller.role;
-            let needed = needed_role(&method, &segments);
-            if role < needed {
-                return error(
-                    403,
-                    &format!("this needs the {} role; the token's role is {}", needed.name(), role.name()),
-                );
-            }
-            match segments.as_slice() {
-                ["api", "whoami"] => json(200, &caller),
-                ["api", "tokens", ..] => tokens(app, &method, &segments[2..], request).await,
-                ["api", "appeals", ..] => appeals::handle(app, &method, &segments[2..], request).await,
-                ["api", "clock", "advance"] if method == Method::POST => clock(app, request).await,
-                ["api", "reports", ..] => {
-                    reports::handle(app, &method, &segments[2..], request.uri().query()).await
-                }
-                ["api", "plugins", ..] | ["api", "directory", ..] => {
-                    admin::handle(app, &method, &segments[1..], &caller, request).await
-                }
-                _ => error(404, &format!("no API at {path}")),
-            }
+        (&Method::GET, [""]) => console::redirect(),
+        (&Method::GET, ["console", ..]) => console::asset(&segments[1..]),
+        (_, ["api", rest @ ..]) => {
+            let rest = rest.iter().map(|s| s.to_string()).collect();
+            api::dispatch(app, rest, request).await
         }
         _ => error(404, &format!("nothing at {path}")),
-    }
-}
-
-/// `POST /api/clock/advance {"minutes": N}`: only on a host started with `--clock-control`.
-async fn clock(app: &App, request: Request<Incoming>) -> Response<Body> {
-    if !app.clock_control {
-        return error(403, "the clock can be advanced only on a host started with --clock-control");
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Advance {
-        minutes: u64,
-    }
-    match reply::read_json::<Advance>(request).await {
-        Ok(a) => {
-            let offset = crate::clock::advance(a.minutes * 60_000);
-            json(200, &serde_json::json!({ "now": crate::clock::now_ms(), "offset_ms": offset }))
-        }
-        Err(response) => response,
     }
 }
 
@@ -177,60 +135,4 @@ fn health(app: &App) -> serde_json::Value {
         "plugins_loaded_from_cache": stats.from_cache.load(std::sync::atomic::Ordering::Relaxed),
         "cluster": app.store.backend_status(),
     })
-}
-
-fn caller(app: &App, request: &Request<Incoming>) -> anyhow::Result<Option<crate::access::Caller>> {
-    let given = request
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    crate::access::caller_of(&app.store, &app.admin_token, given.trim())
-}
-
-/// The weakest role allowed to make a request: reading appeals, reports, the directory and
-/// the plugin list is for viewers; acting on appeals for operators; the rest for admins.
-fn needed_role(method: &Method, segments: &[&str]) -> Role {
-    match (method, segments) {
-        (&Method::GET, ["api", "appeals" | "reports" | "directory" | "whoami", ..]) => Role::Viewer,
-        (&Method::GET, ["api", "plugins"] | ["api", "plugins", _]) => Role::Viewer,
-        (_, ["api", "appeals", ..]) => Role::Operator,
-        _ => Role::Admin,
-    }
-}
-
-/// `POST /api/tokens {"role", "name"}` (the token is shown once), `GET /api/tokens`,
-/// `DELETE /api/tokens/{id}`.
-async fn tokens(app: &App, method: &Method, rest: &[&str], request: Request<Incoming>) -> Response<Body> {
-    match (method, rest) {
-        (&Method::POST, []) => {
-            #[derive(serde::Deserialize)]
-            #[serde(deny_unknown_fields)]
-            struct New {
-                role: Role,
-                name: String,
-            }
-            match reply::read_json::<New>(request).await {
-                Ok(new) if new.name.trim().is_empty() => error(400, "name the token's holder"),
-                Ok(new) => match crate::access::issue(&app.store, new.role, new.name.trim()) {
-                    Ok((token, issued)) => {
-                        json(201, &serde_json::json!({ "token": token, "issued": issued }))
-                    }
-                    Err(e) => error(500, &format!("{e:#}")),
-                },
-                Err(response) => response,
-            }
-        }
-        (&Method::GET, []) => match app.store.tokens::<crate::access::Issued>() {
-            Ok(list) => json(200, &list),
-            Err(e) => error(500, &format!("{e:#}")),
-        },
-        (&Method::DELETE, [id]) if id.len() >= 8 => match app.store.revoke_token(id) {
-            Ok(0) => error(404, &format!("no token {id}")),
-            Ok(n) => json(200, &serde_json::json!({ "revoked": n })),
-            Err(e) => error(500, &format!("{e:#}")),
-        },
-        _ => error(405, "tokens: POST /api/tokens, GET /api/tokens, DELETE /api/tokens/{id}"),
-    }
 }

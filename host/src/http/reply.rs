@@ -20,30 +20,12 @@ pub fn error(status: u16, message: &str) -> Response<Body> {
     json(status, &serde_json::json!({ "error": message }))
 }
 
-/// The answer to a refused request: its status and message.
-pub fn refused(refusal: &crate::refusal::Refusal) -> Response<Body> {
-    match refusal {
-        crate::refusal::Refusal::Internal(e) => error(500, &format!("{e:#}")),
-        other => error(other.status(), &other.to_string()),
-    }
-}
-
 /// Why a body could not be read.
 pub enum BodyError {
     /// Larger than the limit.
     TooLarge(usize),
     /// The connection failed mid-body.
     Broken(String),
-}
-
-impl BodyError {
-    /// The response for it.
-    pub fn response(&self) -> Response<Body> {
-        match self {
-            BodyError::TooLarge(limit) => error(413, &format!("the body is larger than {limit} bytes")),
-            BodyError::Broken(why) => error(400, &format!("could not read the body: {why}")),
-        }
-    }
 }
 
 /// How much of an oversized body is read and thrown away before answering 413, so that a
@@ -89,17 +71,6 @@ async fn drain(body: &mut Incoming) {
             _ => break,
         }
     }
-}
-
-/// Largest JSON body of the API.
-const MAX_JSON_BODY: usize = 4 << 20;
-
-/// Reads a JSON body into `T`; the error is the response to give.
-pub async fn read_json<T: serde::de::DeserializeOwned>(
-    request: hyper::Request<Incoming>,
-) -> Result<T, Response<Body>> {
-    let (_, body) = read_body(request, MAX_JSON_BODY).await.map_err(|e| e.response())?;
-    serde_json::from_slice(&body).map_err(|e| error(400, &format!("invalid JSON: {e}")))
 }
 
 /// The query string as (name, value) pairs, percent-decoded.

@@ -1,0 +1,163 @@
+//! The API under `/api/`: a route table in which each route names its method, its path, the
+//! weakest role allowed and its handler. A request is authenticated (401), matched (404, or 405
+//! when only the method is wrong), checked against the route's role (403), then handled; a
+//! handler answers a response or an [`ApiError`].
+
+use super::bytes_body::Body;
+use super::call::{Answer, Call};
+use super::error::ApiError;
+use super::{App, admin, appeals, reports, system};
+use crate::access::{Caller, Role};
+use futures_util::future::BoxFuture;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use std::sync::Arc;
+
+type Handler = fn(Call) -> BoxFuture<'static, Answer>;
+
+/// One route: `pattern` is the path after `/api/`, with `{name}` for a segment the handler
+/// reads from [`Call::param`].
+struct Route {
+    method: Method,
+    pattern: &'static str,
+    role: Role,
+    handler: Handler,
+}
+
+macro_rules! route {
+    ($method:ident $pattern:literal, $role:ident => $handler:path) => {
+        Route {
+            method: Method::$method,
+            pattern: $pattern,
+            role: Role::$role,
+            handler: |call| Box::pin($handler(call)),
+        }
+    };
+}
+
+/// Every API route. Literal paths come before patterns that would also match them.
+const ROUTES: &[Route] = &[
+    route!(GET "whoami", Viewer => system::whoami),
+    route!(POST "clock/advance", Admin => system::advance_clock),
+    route!(POST "tokens", Admin => system::issue_token),
+    route!(GET "tokens", Admin => system::tokens),
+    route!(DELETE "tokens/{id}", Admin => system::revoke_token),
+    route!(GET "appeals", Viewer => appeals::list),
+    route!(POST "appeals/reprocess", Operator => appeals::reprocess_all),
+    route!(GET "appeals/{id}", Viewer => appeals::show),
+    route!(GET "appeals/{id}/replies", Viewer => appeals::replies),
+    route!(POST "appeals/{id}/replies", Operator => appeals::reply),
+    route!(POST "appeals/{id}/replies/{reply}/retry", Operator => appeals::retry_reply),
+    route!(POST "appeals/{id}/reprocess", Operator => appeals::reprocess_one),
+    route!(POST "appeals/{id}/take", Operator => appeals::act),
+    route!(POST "appeals/{id}/handoff", Operator => appeals::act),
+    route!(POST "appeals/{id}/pause", Operator => appeals::act),
+    route!(POST "appeals/{id}/resume", Operator => appeals::act),
+    route!(POST "appeals/{id}/resolve", Operator => appeals::act),
+    route!(POST "appeals/{id}/reopen", Operator => appeals::act),
+    route!(GET "reports/{kind}", Viewer => reports::report),
+    route!(GET "plugins", Viewer => admin::plugins),
+    route!(POST "plugins", Admin => admin::upload),
+    route!(GET "plugins/{name}", Viewer => admin::plugin),
+    route!(POST "plugins/{name}/activate", Admin => admin::activate),
+    route!(GET "plugins/{name}/shadow", Admin => admin::shadow_report),
+    route!(POST "plugins/{name}/shadow", Admin => admin::start_shadow),
+    route!(DELETE "plugins/{name}/shadow", Admin => admin::stop_shadow),
+    route!(POST "plugins/{name}/replay", Admin => admin::replay),
+    route!(POST "plugins/{name}/rollback", Admin => admin::rollback),
+    route!(POST "plugins/{name}/deactivate", Admin => admin::deactivate),
+    route!(PUT "plugins/{name}/config", Admin => admin::configure),
+    route!(PUT "plugins/{name}/outbound-hosts", Admin => admin::allow_hosts),
+    route!(GET "directory", Viewer => admin::directory),
+    route!(PUT "directory", Admin => admin::put_directory),
+    route!(GET "directory/history", Viewer => admin::directory_history),
+];
+
+/// Serves `/api/{rest}`.
+pub async fn dispatch(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) -> Response<Body> {
+    answer(app, rest, request).await.unwrap_or_else(|e| e.response())
+}
+
+async fn answer(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) -> Answer {
+    let caller = caller(&app, &request)?
+        .ok_or_else(|| ApiError::new(401, "missing or wrong bearer token (Authorization: Bearer <token>)"))?;
+    let path: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let mut allowed = Vec::new();
+    let mut found = None;
+    for route in ROUTES {
+        if let Some(params) = matches(route.pattern, &path) {
+            if route.method == request.method() {
+                found = Some((route, params));
+                break;
+            }
+            allowed.push(route.method.as_str());
+        }
+    }
+    let Some((route, params)) = found else {
+        return Err(match allowed.is_empty() {
+            true => ApiError::not_found(format!("no API at /api/{}", rest.join("/"))),
+            false => ApiError::new(405, format!("/api/{} takes {}", rest.join("/"), allowed.join(", "))),
+        });
+    };
+    if caller.role < route.role {
+        return Err(ApiError::new(
+            403,
+            format!("this needs the {} role; the token's role is {}", route.role.name(), caller.role.name()),
+        ));
+    }
+    let last = rest.last().cloned().unwrap_or_default();
+    (route.handler)(Call::new(app, caller, params, last, request)).await
+}
+
+/// The `{name}` segments of `path` when it fits `pattern`.
+fn matches(pattern: &str, path: &[&str]) -> Option<Vec<String>> {
+    let parts: Vec<&str> = pattern.split('/').collect();
+    if parts.len() != path.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (part, segment) in parts.iter().zip(path) {
+        match part.starts_with('{') {
+            true => params.push(segment.to_string()),
+            false if part == segment => {}
+            false => return None,
+        }
+    }
+    Some(params)
+}
+
+fn caller(app: &App, request: &Request<Incoming>) -> anyhow::Result<Option<Caller>> {
+    let given = request
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    crate::access::caller_of(&app.store, &app.admin_token, given.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_capture_their_segments() {
+        assert_eq!(
+            matches("appeals/{id}/replies/{reply}/retry", &["appeals", "A1", "replies", "R1", "retry"]),
+            Some(vec!["A1".to_string(), "R1".to_string()])
+        );
+        assert_eq!(matches("appeals/{id}", &["appeals"]), None);
+        assert_eq!(matches("appeals/reprocess", &["appeals", "A1"]), None);
+    }
+
+    #[test]
+    fn every_route_is_reachable() {
+        for (i, route) in ROUTES.iter().enumerate() {
+            let path: Vec<&str> =
+                route.pattern.split('/').map(|p| if p.starts_with('{') { "x" } else { p }).collect();
+            let first =
+                ROUTES.iter().position(|r| r.method == route.method && matches(r.pattern, &path).is_some());
+            assert_eq!(first, Some(i), "{} {} is shadowed by an earlier route", route.method, route.pattern);
+        }
+    }
+}

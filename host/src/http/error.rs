@@ -1,0 +1,89 @@
+//! [`ApiError`]: every refusal of the HTTP API as one type, so handlers use `?`. A
+//! [`Refusal`] keeps its status (400, 404, 409), storage and other internal failures are 500s,
+//! and a body that could not be read is a 413 or 400. The answer is `{"error": message}`, with
+//! any extra fields the refusal carries (a directory's list of problems).
+
+use super::bytes_body::Body;
+use super::reply::{BodyError, json};
+use crate::refusal::Refusal;
+use hyper::Response;
+
+/// A refused API request: the status and what to tell the caller.
+#[derive(Debug)]
+pub struct ApiError {
+    status: u16,
+    message: String,
+    extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ApiError {
+    /// A refusal with this status and message.
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), extra: serde_json::Map::new() }
+    }
+
+    /// 400: the input is wrong; the message says how.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(400, message)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(404, message)
+    }
+
+    /// 500 for a failure that is not the caller's (a task that died, say).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, message)
+    }
+
+    /// The same refusal with one more field in its answer.
+    pub fn with(mut self, key: &str, value: impl serde::Serialize) -> Self {
+        self.extra.insert(key.into(), serde_json::to_value(value).unwrap_or_default());
+        self
+    }
+
+    /// The answer: `{"error": message, …extra}`.
+    pub fn response(&self) -> Response<Body> {
+        let mut body = self.extra.clone();
+        body.insert("error".into(), self.message.clone().into());
+        json(self.status, &body)
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Internal(e) => e.into(),
+            other => Self::new(other.status(), other.to_string()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::internal(format!("{error:#}"))
+    }
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> Self {
+        match error {
+            BodyError::TooLarge(limit) => Self::new(413, format!("the body is larger than {limit} bytes")),
+            BodyError::Broken(why) => Self::invalid(format!("could not read the body: {why}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_keep_their_status_and_internal_failures_are_500() {
+        assert_eq!(ApiError::from(Refusal::Conflict("busy".into())).status, 409);
+        assert_eq!(ApiError::from(Refusal::Internal(anyhow::anyhow!("disk"))).status, 500);
+        assert_eq!(ApiError::from(anyhow::anyhow!("disk")).message, "disk");
+        assert_eq!(ApiError::from(BodyError::TooLarge(10)).status, 413);
+    }
+}

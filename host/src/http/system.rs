@@ -1,0 +1,63 @@
+//! Who am I, API tokens, and the test clock: `GET /api/whoami`, `POST|GET /api/tokens`,
+//! `DELETE /api/tokens/{id}`, `POST /api/clock/advance`.
+
+use super::call::{Answer, Call};
+use super::error::ApiError;
+use super::reply::json;
+use crate::access::Role;
+
+/// `GET /api/whoami`: the caller's name and role.
+pub async fn whoami(call: Call) -> Answer {
+    Ok(json(200, &call.caller))
+}
+
+/// `POST /api/clock/advance {"minutes": N}`: only on a host started with `--clock-control`.
+pub async fn advance_clock(mut call: Call) -> Answer {
+    if !call.app.clock_control {
+        return Err(ApiError::new(
+            403,
+            "the clock can be advanced only on a host started with --clock-control",
+        ));
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Advance {
+        minutes: u64,
+    }
+    let advance: Advance = call.json().await?;
+    let offset = crate::clock::advance(advance.minutes * 60_000);
+    Ok(json(200, &serde_json::json!({ "now": crate::clock::now_ms(), "offset_ms": offset })))
+}
+
+/// `POST /api/tokens {"role", "name"}`: the token is shown once.
+pub async fn issue_token(mut call: Call) -> Answer {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct New {
+        role: Role,
+        name: String,
+    }
+    let new: New = call.json().await?;
+    if new.name.trim().is_empty() {
+        return Err(ApiError::invalid("name the token's holder"));
+    }
+    let (token, issued) = crate::access::issue(&call.app.store, new.role, new.name.trim())?;
+    Ok(json(201, &serde_json::json!({ "token": token, "issued": issued })))
+}
+
+/// `GET /api/tokens`: the issued tokens (never the tokens themselves).
+pub async fn tokens(call: Call) -> Answer {
+    Ok(json(200, &call.app.store.tokens::<crate::access::Issued>()?))
+}
+
+/// `DELETE /api/tokens/{id}`.
+pub async fn revoke_token(call: Call) -> Answer {
+    let id = call.param(0);
+    if id.len() < 8 {
+        return Err(ApiError::new(405, "tokens: POST /api/tokens, GET /api/tokens, DELETE /api/tokens/{id}"));
+    }
+    match call.app.store.revoke_token(id)? {
+        0 => Err(ApiError::not_found(format!("no token {id}"))),
+        n => Ok(json(200, &serde_json::json!({ "revoked": n }))),
+    }
+}
