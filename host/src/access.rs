@@ -57,12 +57,8 @@ fn digest(token: &str) -> String {
 pub fn issue(store: &Store, role: Role, name: &str) -> Result<(String, Issued)> {
     let token = format!("cht_{}_{}{}", role.name(), ulid::Ulid::new(), ulid::Ulid::new()).to_lowercase();
     let hash = digest(&token);
-    let issued = Issued {
-        id: hash[..12].to_string(),
-        role,
-        name: name.to_string(),
-        created_at: crate::clock::now_ms(),
-    };
+    let issued =
+        Issued { id: hash[..12].to_string(), role, name: name.to_string(), created_at: store.now_ms() };
     store.put_token(&hash, &issued)?;
     Ok((token, issued))
 }

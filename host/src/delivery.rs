@@ -15,11 +15,10 @@
 //! queue emptied after the appeals.
 
 use crate::appeal::{Appeal, CrmLink};
-use crate::clock::now_ms;
 use crate::registry::Registry;
 use crate::registry::Stage;
 use crate::runtime::convert;
-use crate::runtime::wit;
+use crate::runtime::{ChannelWorld, wit};
 use crate::store::Store;
 use anyhow::Result;
 use std::collections::HashMap;
@@ -87,9 +86,9 @@ impl CrmDelivery {
     }
 
     /// The queued notes, in order; a note whose appeal has no CRM record yet waits for it.
-    async fn deliver_notes(&self, crm: &Arc<Stage>) -> Result<()> {
+    async fn deliver_notes(&self, crm: &Arc<Stage<ChannelWorld>>) -> Result<()> {
         for (key, appeal_id, text) in self.store.crm_notes()? {
-            if self.state().hold_until > now_ms() {
+            if self.state().hold_until > self.store.now_ms() {
                 return Ok(());
             }
             let Some(appeal) = self.store.appeal(&appeal_id)? else {
@@ -104,7 +103,7 @@ impl CrmDelivery {
                 runtime.add_note(&stage.plugin, &record, &wit_appeal, &text)
             })
             .await?;
-            let now = now_ms();
+            let now = self.store.now_ms();
             match outcome {
                 Ok(Ok(())) => {
                     self.store.crm_note_sent(&key)?;
@@ -151,9 +150,9 @@ impl CrmDelivery {
     }
 
     /// Delivers the queued appeals in order; false when the CRM asked the queue to wait.
-    async fn deliver_appeals(&self, crm: &Arc<Stage>) -> Result<bool> {
+    async fn deliver_appeals(&self, crm: &Arc<Stage<ChannelWorld>>) -> Result<bool> {
         for appeal_id in self.store.crm_queue()? {
-            let now = now_ms();
+            let now = self.store.now_ms();
             if self.state().hold_until > now {
                 return Ok(false);
             }
@@ -172,7 +171,7 @@ impl CrmDelivery {
     }
 
     /// One delivery; false when the CRM asked the queue to wait.
-    async fn deliver(&self, crm: &Arc<Stage>, appeal: Appeal) -> Result<bool> {
+    async fn deliver(&self, crm: &Arc<Stage<ChannelWorld>>, appeal: Appeal) -> Result<bool> {
         let runtime = self.registry.runtime().clone();
         let directory = self.store.directory();
         let assignee = assignee(&appeal, &directory);
@@ -183,7 +182,7 @@ impl CrmDelivery {
             runtime.deliver(&stage.plugin, directory, &wit_appeal, assignee.as_ref())
         })
         .await?;
-        let now = now_ms();
+        let now = self.store.now_ms();
         let label = Some(crm.label.clone());
         match outcome {
             Ok(Ok(record)) => {

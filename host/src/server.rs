@@ -3,6 +3,7 @@
 //! dispatcher (assignment, escalation, SLA) and the HTTP listener; in a cluster also the
 //! intake workers, and the pipeline follows activations made on any node.
 
+use crate::clock::{SharedClock, SystemClock, TestClock};
 use crate::http::{self, App};
 use crate::registry::Registry;
 use crate::replies::{Outbox, RetryPolicy};
@@ -25,7 +26,8 @@ pub struct ServeOptions {
     pub admin_token: Option<String>,
     /// Limits on every plugin call.
     pub limits: Limits,
-    /// Whether `POST /api/clock/advance` may move the host's clock (tests and demos).
+    /// Whether `POST /api/clock/advance` may move the host's clock (tests and demos): the host
+    /// then runs on a [`TestClock`] instead of the system's.
     pub clock_control: bool,
     /// The JetStream cluster this node joins; `None` keeps everything in the data directory.
     pub cluster: Option<ClusterOptions>,
@@ -77,11 +79,16 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
             (token, Some(file))
         }
     };
-    let store = match &options.cluster {
-        None => Store::open(&options.data_dir)?,
-        Some(cluster) => Store::join(&options.data_dir, cluster).await?,
+    let test_clock = options.clock_control.then(|| Arc::new(TestClock::default()));
+    let clock: SharedClock = match &test_clock {
+        Some(test_clock) => test_clock.clone(),
+        None => Arc::new(SystemClock),
     };
-    let runtime = Runtime::new(&options.data_dir.join("compiled"), options.limits)?;
+    let store = match &options.cluster {
+        None => Store::open(&options.data_dir, clock.clone())?,
+        Some(cluster) => Store::join(&options.data_dir, cluster, clock.clone()).await?,
+    };
+    let runtime = Runtime::new(&options.data_dir.join("compiled"), options.limits, clock)?;
     let registry = tokio::task::block_in_place(|| -> Result<_> {
         let registry = Registry::open(store.clone(), runtime)?;
         registry.install_first_party()?;
@@ -98,8 +105,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     registry.follow_other_nodes();
     let intake = crate::pipeline::intake::Sink::new(store.clone(), registry.clone());
     intake.spawn_workers(INTAKE_WORKERS);
-    let app =
-        Arc::new(App { store, registry, outbox, clock_control: options.clock_control, admin_token, intake });
+    let app = Arc::new(App { store, registry, outbox, test_clock, admin_token, intake });
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, app.clone(), async move {
         let _ = stopped.await;

@@ -17,14 +17,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A NATS server with JetStream for one test: the one `.ci/run` started, or a new one.
-struct Nats {
-    url: String,
+pub(super) struct Nats {
+    pub(super) url: String,
     child: Option<Child>,
     _dir: Option<tempfile::TempDir>,
 }
 
 impl Nats {
-    fn start() -> Self {
+    pub(super) fn start() -> Self {
         if let Ok(url) = std::env::var("CLIENTHUB_TEST_NATS") {
             return Self { url, child: None, _dir: None };
         }

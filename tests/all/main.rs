@@ -18,5 +18,6 @@ mod proof;
 mod replies;
 mod rollout;
 mod sandbox;
+mod store;
 mod swap;
 mod work;

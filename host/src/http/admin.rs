@@ -135,14 +135,14 @@ pub async fn replay(mut call: Call) -> Answer {
         limit: Option<usize>,
     }
     let r: Replay = call.json().await?;
-    let (candidate, router) = call.app.registry.candidate(call.param(0), &r.version)?;
+    let candidate = call.app.registry.candidate(call.param(0), &r.version)?;
     let (store, runtime, name) =
         (call.app.store.clone(), call.app.registry.runtime().clone(), call.param(0).to_string());
     let limit = r.limit.unwrap_or(100).clamp(1, 1000);
     let page = tokio::task::spawn_blocking(move || {
         let range =
             crate::rollout::replay::Range { before: r.before.as_deref(), since: r.since, until: r.until };
-        crate::rollout::replay::page(&store, &runtime, &candidate, &name, router, range, limit)
+        crate::rollout::replay::page(&store, &runtime, &candidate, &name, range, limit)
     })
     .await
     .map_err(|e| ApiError::internal(format!("the replay failed: {e}")))??;

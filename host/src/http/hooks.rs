@@ -5,7 +5,6 @@
 use super::bytes_body::Body;
 use super::reply::{error, read_body};
 use super::{App, MAX_HOOK_BODY};
-use crate::clock::now_ms;
 use crate::store::RawRequest;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
@@ -25,7 +24,7 @@ pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> R
     let raw = RawRequest {
         id: ulid::Ulid::new().to_string(),
         channel,
-        received_at: now_ms(),
+        received_at: app.store.now_ms(),
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
         query: parts.uri.query().unwrap_or("").to_string(),

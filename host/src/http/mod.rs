@@ -42,8 +42,8 @@ pub struct App {
     pub registry: Arc<Registry>,
     /// Operators' replies on their way to the customers.
     pub outbox: Arc<crate::replies::Outbox>,
-    /// Whether the clock may be advanced through the API.
-    pub clock_control: bool,
+    /// The clock an admin may advance through the API (a host started with `--clock-control`).
+    pub test_clock: Option<Arc<crate::clock::TestClock>>,
     /// The admin bearer token.
     pub admin_token: String,
     /// Where webhook requests go once received.

@@ -40,7 +40,7 @@ pub async fn report(call: Call) -> Answer {
     }
     let by = by.unwrap_or_else(|| if kind == Kind::Appeals { "channel" } else { "topic" }.to_string());
     let store = call.app.store.clone();
-    let now = crate::clock::now_ms();
+    let now = call.app.store.now_ms();
     let table = tokio::task::spawn_blocking(move || build(&store, kind, &by, from, to, now))
         .await
         .map_err(|e| ApiError::internal(format!("the report failed: {e}")))??;

@@ -13,20 +13,20 @@ pub async fn whoami(call: Call) -> Answer {
 
 /// `POST /api/clock/advance {"minutes": N}`: only on a host started with `--clock-control`.
 pub async fn advance_clock(mut call: Call) -> Answer {
-    if !call.app.clock_control {
+    let Some(clock) = call.app.test_clock.clone() else {
         return Err(ApiError::new(
             403,
             "the clock can be advanced only on a host started with --clock-control",
         ));
-    }
+    };
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Advance {
         minutes: u64,
     }
     let advance: Advance = call.json().await?;
-    let offset = crate::clock::advance(advance.minutes * 60_000);
-    Ok(json(200, &serde_json::json!({ "now": crate::clock::now_ms(), "offset_ms": offset })))
+    let offset = clock.advance(advance.minutes * 60_000);
+    Ok(json(200, &serde_json::json!({ "now": call.app.store.now_ms(), "offset_ms": offset })))
 }
 
 /// `POST /api/tokens {"role", "name"}`: the token is shown once.

@@ -3,11 +3,10 @@
 
 use super::normalize;
 use crate::appeal::{Appeal, Status};
-use crate::clock::now_ms;
 use crate::inbound;
 use crate::registry::{Pipeline, Stage};
 use crate::runtime::convert;
-use crate::runtime::{Runtime, wit};
+use crate::runtime::{ChannelWorld, Runtime, wit};
 use crate::store::{Claim, RawRequest, Store};
 use anyhow::Result;
 use std::sync::Arc;
@@ -232,7 +231,7 @@ impl Pipeline {
                 0 => message.text.clone(),
                 n => format!("{} (+{n} attachments)", message.text),
             };
-            let now = now_ms();
+            let now = store.now_ms();
             let attachments = message.attachments.clone();
             let claim = Some((raw.channel.as_str(), message.platform_id.as_str()));
             let updated = store.update_appeal(&open.id, claim, |appeal| {
@@ -320,21 +319,23 @@ impl Pipeline {
             let verdict = runtime.check(&filter.plugin, directory.clone(), &convert::to_wit(&appeal));
             self.health.record(&filter.label, verdict.as_ref().err().map(|e| e.to_string()).as_deref());
             match verdict {
-                Ok(wit::Verdict::Keep) => appeal.record(now_ms(), "kept", Some(filter.label.clone()), ""),
+                Ok(wit::Verdict::Keep) => {
+                    appeal.record(store.now_ms(), "kept", Some(filter.label.clone()), "")
+                }
                 Ok(wit::Verdict::Tag(tags)) => {
-                    appeal.record(now_ms(), "tagged", Some(filter.label.clone()), tags.join(", "));
+                    appeal.record(store.now_ms(), "tagged", Some(filter.label.clone()), tags.join(", "));
                     appeal.tags.extend(tags);
                 }
                 Ok(wit::Verdict::Drop(reason)) => {
-                    appeal.record(now_ms(), "dropped", Some(filter.label.clone()), reason);
+                    appeal.record(store.now_ms(), "dropped", Some(filter.label.clone()), reason);
                     appeal.status = Status::Dropped;
                     return appeal;
                 }
-                Err(failure) => return triage(appeal, &filter.label, failure.to_string()),
+                Err(failure) => return triage(appeal, &filter.label, failure.to_string(), store.now_ms()),
             }
         }
         let Some(router) = &self.router else {
-            appeal.record(now_ms(), "unrouted", None, "no router is active");
+            appeal.record(store.now_ms(), "unrouted", None, "no router is active");
             return appeal;
         };
         let decision = runtime.route(&router.plugin, directory.clone(), &convert::to_wit(&appeal));
@@ -344,7 +345,7 @@ impl Pipeline {
                 appeal.tags.extend(decision.tags.iter().cloned());
                 let decision = convert::decision(decision);
                 appeal.record(
-                    now_ms(),
+                    store.now_ms(),
                     "routed",
                     Some(router.label.clone()),
                     format!("queue {}: {}", decision.queue, decision.reason),
@@ -355,7 +356,7 @@ impl Pipeline {
                 crate::work::sla::start(&mut appeal, &directory);
                 appeal
             }
-            Err(failure) => triage(appeal, &router.label, failure.to_string()),
+            Err(failure) => triage(appeal, &router.label, failure.to_string(), store.now_ms()),
         }
     }
 
@@ -364,7 +365,7 @@ impl Pipeline {
         &self,
         store: &Store,
         raw: &mut RawRequest,
-        adapter: &Stage,
+        adapter: &Stage<ChannelWorld>,
         error: String,
     ) -> Result<String> {
         let id = ulid::Ulid::new().to_string();
@@ -379,7 +380,7 @@ impl Pipeline {
             ..Appeal::default()
         };
         appeal.record(raw.received_at, "received", None, format!("raw request {}", raw.id));
-        let appeal = triage(appeal, &adapter.label, error.clone());
+        let appeal = triage(appeal, &adapter.label, error.clone(), store.now_ms());
         store.put_appeal(&appeal)?;
         crate::metrics::appeal_stored(&appeal.channel, appeal.status.name());
         store.set_raw_outcome(raw, format!("triage {id}: {error}"))?;
@@ -398,7 +399,12 @@ enum Output {
 
 /// Applies a CRM webhook: replies are queued for the appeals' own channels, status changes
 /// recorded.
-fn crm_event(store: &Store, raw: &mut RawRequest, adapter: &Stage, output: wit::CrmOutput) -> Result<Reply> {
+fn crm_event(
+    store: &Store,
+    raw: &mut RawRequest,
+    adapter: &Stage<ChannelWorld>,
+    output: wit::CrmOutput,
+) -> Result<Reply> {
     let mut appeals = Vec::new();
     let mut outcomes = Vec::new();
     for reply in output.replies {
@@ -465,7 +471,7 @@ impl Pipeline {
         fresh.error = None;
         fresh.decision = None;
         fresh.tags.clear();
-        fresh.record(now_ms(), "reprocessed", None, "through the current filters and router");
+        fresh.record(store.now_ms(), "reprocessed", None, "through the current filters and router");
         let decided = self.decide(runtime, store, fresh);
         let changed = store.change_appeal(id, |a| {
             a.status = decided.status;
@@ -498,7 +504,7 @@ impl Pipeline {
             .channels
             .get(&raw.channel)
             .ok_or_else(|| Refusal::Conflict(format!("no adapter is active for channel {}", raw.channel)))?;
-        let now = now_ms();
+        let now = store.now_ms();
         let (stage, detail) = match runtime.handle(&adapter.plugin, store.directory(), &request_of(&raw)) {
             Ok(Ok(_)) => {
                 let reply = self.ingest(store, runtime, raw)?;
@@ -546,9 +552,9 @@ fn decision_tags(decision: &crate::appeal::Decision) -> Vec<String> {
     tags
 }
 
-fn triage(mut appeal: Appeal, plugin: &str, error: String) -> Appeal {
+fn triage(mut appeal: Appeal, plugin: &str, error: String, now: u64) -> Appeal {
     tracing::warn!(appeal = %appeal.id, plugin, "plugin call failed: {error}");
-    appeal.record(now_ms(), "triage", Some(plugin.to_string()), error.clone());
+    appeal.record(now, "triage", Some(plugin.to_string()), error.clone());
     appeal.status = Status::Triage;
     appeal.error = Some(error);
     appeal
@@ -556,9 +562,87 @@ fn triage(mut appeal: Appeal, plugin: &str, error: String) -> Appeal {
 
 /// Adds a history event to an existing appeal; false when there is no such appeal.
 fn annotate(store: &Store, appeal_id: &str, stage: &str, plugin: &str, detail: String) -> Result<bool> {
-    let now = now_ms();
+    let now = store.now_ms();
     let updated = store.update_appeal(appeal_id, None, |appeal| {
         appeal.record(now, stage, Some(plugin.to_string()), detail.clone());
     })?;
     Ok(updated.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The decide step over real first-party and fixture plugins, in process.
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::runtime::{AnyPlugin, Grants, Limits, World};
+
+    fn load(runtime: &Runtime, label: &str, bytes: &[u8], world: World) -> AnyPlugin {
+        let component = runtime.compile(label, bytes).unwrap();
+        let grants = Grants {
+            label: label.into(),
+            kv: None,
+            directory: true,
+            config: "{}".into(),
+            outbound_hosts: std::sync::Arc::new([]),
+        };
+        runtime.load(&component, world, grants).unwrap()
+    }
+
+    fn first_party(name: &str) -> &'static [u8] {
+        clienthub_artifacts::FIRST_PARTY.iter().find(|(n, _)| *n == name).unwrap().1
+    }
+
+    /// A pipeline of contest-filter and `router`, a store and a runtime on a temp dir.
+    fn pipeline(router: (&str, &[u8])) -> (tempfile::TempDir, Store, Arc<Runtime>, Pipeline) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        let runtime =
+            Runtime::new(&dir.path().join("compiled"), Limits::default(), Arc::new(SystemClock)).unwrap();
+        let AnyPlugin::Filter(filter) =
+            load(&runtime, "contest-filter@test", first_party("contest-filter"), World::Filter)
+        else {
+            panic!("contest-filter is a filter")
+        };
+        let AnyPlugin::Router(router_plugin) = load(&runtime, router.0, router.1, World::Router) else {
+            panic!("{} is a router", router.0)
+        };
+        let pipeline = Pipeline {
+            filters: vec![Arc::new(Stage { label: "contest-filter@test".into(), plugin: filter })],
+            router: Some(Arc::new(Stage { label: router.0.into(), plugin: router_plugin })),
+            ..Pipeline::default()
+        };
+        (dir, store, runtime, pipeline)
+    }
+
+    fn appeal(text: &str) -> Appeal {
+        Appeal { id: "01TEST".into(), channel: "vk".into(), text: text.into(), ..Appeal::default() }
+    }
+
+    #[test]
+    fn kept_appeals_are_routed_and_contest_noise_dropped() {
+        let (_dir, store, runtime, pipeline) = pipeline(("rules-router@test", first_party("rules-router")));
+        let routed = pipeline.decide(&runtime, &store, appeal("Где мой заказ?"));
+        assert_eq!(routed.status, Status::Routed);
+        assert_eq!(routed.decision.as_ref().unwrap().queue, "general");
+        let stages: Vec<&str> = routed.history.iter().map(|e| e.stage.as_str()).collect();
+        assert_eq!(stages, ["kept", "routed"]);
+
+        let dropped = pipeline.decide(&runtime, &store, appeal("Участвую! #конкурс"));
+        assert_eq!(dropped.status, Status::Dropped);
+        assert!(dropped.decision.is_none(), "a dropped appeal never reaches the router");
+        assert_eq!(dropped.history.last().unwrap().detail, "contest hashtag #конкурс");
+    }
+
+    #[test]
+    fn a_failing_router_puts_the_appeal_in_triage_with_its_error() {
+        let bytes = std::fs::read(clienthub_artifacts::fixtures::CHAOS_ROUTER).unwrap();
+        let (_dir, store, runtime, pipeline) = pipeline(("chaos-router@test", &bytes));
+        let failed = pipeline.decide(&runtime, &store, appeal("#trap"));
+        assert_eq!(failed.status, Status::Triage);
+        assert!(failed.error.as_deref().unwrap().contains("chaos-router traps"), "{:?}", failed.error);
+        assert_eq!(failed.history.last().unwrap().plugin.as_deref(), Some("chaos-router@test"));
+        let calm = pipeline.decide(&runtime, &store, appeal("calm"));
+        assert_eq!(calm.status, Status::Routed);
+    }
 }

@@ -4,40 +4,61 @@
 //! versions they started with.
 
 use crate::registry::health::Health;
-use crate::runtime::LoadedPlugin;
+use crate::runtime::{ChannelWorld, FilterWorld, Kind, Plugin, RouterWorld};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// One active plugin version in the pipeline.
-pub struct Stage {
+/// One active plugin version of world `K` in the pipeline.
+pub struct Stage<K: Kind> {
     /// `name@version`, recorded in every history event the stage produces.
     pub label: String,
     /// The loaded plugin.
-    pub plugin: LoadedPlugin,
+    pub plugin: Plugin<K>,
+}
+
+/// A version of a router or filter tried beside the active one (shadow, replay).
+pub enum Candidate {
+    /// A router version.
+    Router(Stage<RouterWorld>),
+    /// A filter version.
+    Filter(Stage<FilterWorld>),
+}
+
+impl Candidate {
+    /// `name@version`.
+    pub fn label(&self) -> &str {
+        match self {
+            Candidate::Router(stage) => &stage.label,
+            Candidate::Filter(stage) => &stage.label,
+        }
+    }
+
+    /// Whether it is a router (else a filter).
+    pub fn is_router(&self) -> bool {
+        matches!(self, Candidate::Router(_))
+    }
 }
 
 /// A candidate running in shadow beside the active version of the same name.
 pub struct Shadow {
     /// The plugin name (its active version is what it is compared with).
     pub name: String,
-    /// Whether it is a router (else a filter).
-    pub router: bool,
     /// The loaded candidate version.
-    pub stage: Arc<Stage>,
+    pub candidate: Candidate,
 }
 
 /// A snapshot of the active plugins. Immutable: activation builds a new one.
 #[derive(Default)]
 pub struct Pipeline {
     /// Channel adapters by channel name (`/hooks/{name}`).
-    pub channels: HashMap<String, Arc<Stage>>,
+    pub channels: HashMap<String, Arc<Stage<ChannelWorld>>>,
     /// The filter chain, in order.
-    pub filters: Vec<Arc<Stage>>,
+    pub filters: Vec<Arc<Stage<FilterWorld>>>,
     /// The router, if one is active.
-    pub router: Option<Arc<Stage>>,
+    pub router: Option<Arc<Stage<RouterWorld>>>,
     /// The CRM connector (an active channel whose adapter names a CRM), if any: routed
     /// appeals are delivered to it and its webhooks carry the CRM's replies and statuses.
-    pub crm: Option<Arc<Stage>>,
+    pub crm: Option<Arc<Stage<ChannelWorld>>>,
     /// Candidate versions running in shadow.
     pub shadows: Vec<Arc<Shadow>>,
     /// Where plugin calls are reported, for automatic rollback.

@@ -13,7 +13,6 @@
 //! reply again on restart (platforms that take an idempotency key get one from the reply id).
 
 use crate::appeal::{Appeal, Reply, ReplyState};
-use crate::clock::now_ms;
 use crate::refusal::Refusal;
 use crate::registry::Registry;
 use crate::runtime::convert;
@@ -95,7 +94,7 @@ impl Outbox {
     /// [`Refusal::NotFound`] for an unknown appeal or reply, [`Refusal::Conflict`] when
     /// the reply has not failed.
     pub fn requeue(&self, appeal_id: &str, reply_id: &str) -> Result<Reply, Refusal> {
-        let now = now_ms();
+        let now = self.store.now_ms();
         let appeal = self
             .store
             .change_appeal(appeal_id, |appeal| {
@@ -140,7 +139,7 @@ impl Outbox {
 
     /// Starts an attempt for every due reply not already being sent.
     fn send_due(self: &Arc<Self>) -> Result<()> {
-        let now = now_ms();
+        let now = self.store.now_ms();
         for (reply_id, appeal_id) in self.store.queued_replies()? {
             if self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).contains(&reply_id) {
                 continue;
@@ -172,7 +171,7 @@ impl Outbox {
             return Ok(());
         };
         let (plugin, attempt) = self.deliver(&appeal, &reply).await;
-        let now = now_ms();
+        let now = self.store.now_ms();
         let policy = self.policy;
         self.store
             .change_appeal(&appeal.id, |appeal| record(appeal, reply_id, &plugin, &attempt, policy, now))?;
@@ -258,7 +257,7 @@ pub fn queue(
     if text.chars().count() > MAX_REPLY_CHARS {
         return Err(Refusal::Invalid(format!("the reply is longer than {MAX_REPLY_CHARS} characters")));
     }
-    let now = now_ms();
+    let now = store.now_ms();
     let reply = Reply {
         id: ulid::Ulid::new().to_string(),
         text: text.to_string(),
@@ -353,7 +352,7 @@ pub fn delivery_status(
         tracing::info!(channel, message = %message, ?state, "delivery status for a message ClientHub did not send");
         return Ok((None, format!("delivery status {} for unknown message {message}", state.name())));
     };
-    let now = now_ms();
+    let now = store.now_ms();
     store.change_appeal(&appeal_id, |appeal| {
         let Some(reply) = appeal.reply_mut(&reply_id) else { return };
         if state <= reply.state {

@@ -9,7 +9,21 @@ pub mod replay;
 pub mod shadow;
 
 use crate::appeal::{Appeal, Decision};
-use crate::runtime::{CallError, wit};
+use crate::registry::Candidate;
+use crate::runtime::{CallError, Runtime, wit};
+use crate::store::Store;
+
+/// What `candidate` makes of `appeal`, as compared.
+pub fn outcome_of(runtime: &Runtime, store: &Store, candidate: &Candidate, appeal: &wit::Appeal) -> String {
+    match candidate {
+        Candidate::Router(stage) => {
+            summary_of_decision(runtime.route(&stage.plugin, store.directory(), appeal))
+        }
+        Candidate::Filter(stage) => {
+            summary_of_verdict(runtime.check(&stage.plugin, store.directory(), appeal))
+        }
+    }
+}
 
 /// A router call's outcome, as compared.
 pub fn summary_of_decision(result: Result<wit::Decision, CallError>) -> String {

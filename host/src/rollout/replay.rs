@@ -2,8 +2,8 @@
 //! draws a progress bar over the pages), compared with what the active pipeline did.
 
 use super::shadow::Comparison;
-use super::{stored_outcome, summary_of_decision, summary_of_verdict};
-use crate::registry::Stage;
+use super::{outcome_of, stored_outcome};
+use crate::registry::Candidate;
 use crate::runtime::Runtime;
 use crate::runtime::convert;
 use crate::store::Store;
@@ -44,9 +44,8 @@ pub struct Range<'a> {
 pub fn page(
     store: &Store,
     runtime: &Runtime,
-    candidate: &Stage,
+    candidate: &Candidate,
     name: &str,
-    router: bool,
     range: Range,
     limit: usize,
 ) -> Result<Page> {
@@ -70,15 +69,12 @@ pub fn page(
     }
     let mut page = Page { compared: 0, differed: 0, skipped: 0, differences: Vec::new(), next };
     for appeal in &appeals {
-        let Some(active) = stored_outcome(appeal, name, router) else {
+        let Some(active) = stored_outcome(appeal, name, candidate.is_router()) else {
             page.skipped += 1;
             continue;
         };
         let input = convert::to_wit(appeal);
-        let replayed = match router {
-            true => summary_of_decision(runtime.route(&candidate.plugin, store.directory(), &input)),
-            false => summary_of_verdict(runtime.check(&candidate.plugin, store.directory(), &input)),
-        };
+        let replayed = outcome_of(runtime, store, candidate, &input);
         page.compared += 1;
         if replayed != active {
             page.differed += 1;

@@ -3,7 +3,7 @@
 //! `GET /api/plugins/{name}/shadow` shows how many differed, with examples. The candidate's
 //! outcome is never applied, and its failures only count as differences.
 
-use super::{stored_outcome, summary_of_decision, summary_of_verdict};
+use super::stored_outcome;
 use crate::appeal::Appeal;
 use crate::registry::Shadow;
 use crate::runtime::Runtime;
@@ -34,20 +34,19 @@ pub struct Comparison {
 /// On storage failure only.
 pub fn run(store: &Store, runtime: &Runtime, shadows: &[Arc<Shadow>], appeal: &Appeal) -> Result<()> {
     for shadow in shadows {
-        let Some(active) = stored_outcome(appeal, &shadow.name, shadow.router) else { continue };
-        let input = convert::to_wit(appeal);
-        let candidate = match shadow.router {
-            true => summary_of_decision(runtime.route(&shadow.stage.plugin, store.directory(), &input)),
-            false => summary_of_verdict(runtime.check(&shadow.stage.plugin, store.directory(), &input)),
+        let Some(active) = stored_outcome(appeal, &shadow.name, shadow.candidate.is_router()) else {
+            continue;
         };
+        let input = convert::to_wit(appeal);
+        let candidate = super::outcome_of(runtime, store, &shadow.candidate, &input);
         let comparison = Comparison {
             appeal: appeal.id.clone(),
-            at: crate::clock::now_ms(),
+            at: store.now_ms(),
             differs: candidate != active,
             active,
             shadow: candidate,
         };
-        store.put_shadow(&shadow.stage.label, &appeal.id, &comparison)?;
+        store.put_shadow(shadow.candidate.label(), &appeal.id, &comparison)?;
     }
     Ok(())
 }

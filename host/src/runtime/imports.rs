@@ -37,6 +37,7 @@ pub struct CallState {
     pub(super) table: ResourceTable,
     pub(super) stderr: MemoryOutputPipe,
     pub(super) outbound: Arc<crate::runtime::outbound::Transport>,
+    pub(super) clock: crate::clock::SharedClock,
     /// Epoch ticks spent waiting in outbound calls during this call, given back at the
     /// deadline.
     pub(super) waited_ticks: u64,
@@ -167,7 +168,7 @@ impl directory::Host for CallState {
 
 impl clock::Host for CallState {
     fn now_ms(&mut self) -> u64 {
-        crate::clock::now_ms()
+        self.clock.now_ms()
     }
 }
 

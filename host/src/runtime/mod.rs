@@ -136,14 +136,17 @@ pub struct Runtime {
     linker: Linker<CallState>,
     limits: Limits,
     outbound: Arc<crate::runtime::outbound::Transport>,
+    clock: crate::clock::SharedClock,
     cache: cache::Cache,
+    /// Components compiled or loaded in this process, by sha256.
+    loaded: Mutex<std::collections::HashMap<String, Component>>,
     /// Compile and cache counters.
     pub stats: RuntimeStats,
 }
 
 /// A compiled plugin version ready to instantiate, with what it is granted, and its warm
-/// instances.
-pub struct LoadedPlugin {
+/// instances. Reached through a typed [`Plugin`] handle.
+struct LoadedPlugin {
     pre: Pre,
     grants: Grants,
     warm: Mutex<Vec<Warm>>,
@@ -172,24 +175,77 @@ enum Pre {
     Router(RouterPre<CallState>),
 }
 
-impl LoadedPlugin {
+/// The world a [`Plugin`] handle's component implements, as a type: a call the world does not
+/// export cannot be written.
+pub trait Kind: Send + Sync + 'static {
+    /// The world.
+    const WORLD: World;
+}
+
+/// The `channel` world (and `extended-channel`: replies, CRM connectors).
+#[derive(Debug)]
+pub enum ChannelWorld {}
+/// The `filter` world.
+#[derive(Debug)]
+pub enum FilterWorld {}
+/// The `router` world.
+#[derive(Debug)]
+pub enum RouterWorld {}
+
+impl Kind for ChannelWorld {
+    const WORLD: World = World::Channel;
+}
+impl Kind for FilterWorld {
+    const WORLD: World = World::Filter;
+}
+impl Kind for RouterWorld {
+    const WORLD: World = World::Router;
+}
+
+/// A loaded plugin of world `K`.
+pub struct Plugin<K: Kind> {
+    loaded: LoadedPlugin,
+    kind: std::marker::PhantomData<K>,
+}
+
+impl<K: Kind> Plugin<K> {
+    fn new(loaded: LoadedPlugin) -> Self {
+        Self { loaded, kind: std::marker::PhantomData }
+    }
+
     /// The target of `url` when the plugin may have the host call it (see
     /// [`crate::runtime::outbound::check`]).
     ///
     /// # Errors
     /// The refusal, naming the host and the plugin's outbound hosts.
     pub fn check_url(&self, url: &str) -> Result<crate::runtime::outbound::Target, String> {
-        crate::runtime::outbound::check(url, &self.grants.label, &self.grants.outbound_hosts)
+        crate::runtime::outbound::check(url, &self.loaded.grants.label, &self.loaded.grants.outbound_hosts)
     }
+}
+
+/// A loaded plugin of whichever world its component implements.
+pub enum AnyPlugin {
+    /// A channel adapter.
+    Channel(Plugin<ChannelWorld>),
+    /// A filter.
+    Filter(Plugin<FilterWorld>),
+    /// A router.
+    Router(Plugin<RouterWorld>),
+}
+
+/// What a handle holds when its world's call finds another instance: the handle's type makes
+/// it impossible, so reaching it is a host bug, reported as the call's failure.
+fn wrong_world<T>(want: World) -> wasmtime::Result<T> {
+    Err(wasmtime::Error::msg(format!("host bug: a {want} handle holds another world's instance")))
 }
 
 impl Runtime {
     /// Builds the engine and starts the epoch ticker; compiled artifacts are cached under
-    /// `cache_dir`.
+    /// `cache_dir`; plugins that import `clock` read `clock`.
     ///
     /// # Errors
     /// When the engine cannot be configured (the pooling allocator cannot reserve memory).
-    pub fn new(cache_dir: &Path, limits: Limits) -> Result<Arc<Self>> {
+    pub fn new(cache_dir: &Path, limits: Limits, clock: crate::clock::SharedClock) -> Result<Arc<Self>> {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(512)
             .total_core_instances(4096)
@@ -224,7 +280,16 @@ impl Runtime {
         })?;
         let cache = cache::Cache::new(cache_dir, &engine)?;
         let outbound = Arc::new(crate::runtime::outbound::Transport::new()?);
-        Ok(Arc::new(Self { engine, linker, limits, outbound, cache, stats: RuntimeStats::default() }))
+        Ok(Arc::new(Self {
+            engine,
+            linker,
+            limits,
+            outbound,
+            clock,
+            cache,
+            loaded: Mutex::default(),
+            stats: RuntimeStats::default(),
+        }))
     }
 
     /// The HTTP(S) client of the calls the host makes for plugins.
@@ -237,18 +302,33 @@ impl Runtime {
         &self.engine
     }
 
-    /// Compiles a component, or loads it precompiled from the cache by its sha256.
+    /// A component compiled (or loaded) earlier in this process, by its sha256.
+    pub fn compiled(&self, sha256: &str) -> Option<Component> {
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).get(sha256).cloned()
+    }
+
+    /// Compiles a component once per process: from memory when compiled before, else loaded
+    /// precompiled from the disk cache by its sha256, else compiled (and cached on disk).
     ///
     /// # Errors
     /// When the bytes are not a valid component.
     pub fn compile(&self, sha256: &str, bytes: &[u8]) -> Result<Component> {
-        if let Some(component) = self.cache.load(&self.engine, sha256) {
-            self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
+        if let Some(component) = self.compiled(sha256) {
             return Ok(component);
         }
-        let component = Component::new(&self.engine, bytes)?;
-        self.stats.compiled.fetch_add(1, Ordering::Relaxed);
-        self.cache.store(sha256, &component);
+        let component = match self.cache.load(&self.engine, sha256) {
+            Some(component) => {
+                self.stats.from_cache.fetch_add(1, Ordering::Relaxed);
+                component
+            }
+            None => {
+                let component = Component::new(&self.engine, bytes)?;
+                self.stats.compiled.fetch_add(1, Ordering::Relaxed);
+                self.cache.store(sha256, &component);
+                component
+            }
+        };
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).insert(sha256.to_string(), component.clone());
         Ok(component)
     }
 
@@ -257,18 +337,20 @@ impl Runtime {
     ///
     /// # Errors
     /// When the component's imports or exports do not fit the world.
-    pub fn load(&self, component: &Component, world: World, grants: Grants) -> Result<LoadedPlugin> {
+    pub fn load(&self, component: &Component, world: World, grants: Grants) -> Result<AnyPlugin> {
         let pre = self.linker.instantiate_pre(component)?;
-        let pre = match world {
+        let loaded = |pre| LoadedPlugin { pre, grants, warm: Mutex::new(Vec::new()) };
+        Ok(match world {
             // A channel with the 0.1.1 exports can send replies and may be a CRM connector.
-            World::Channel => match ExtendedChannelPre::new(pre.clone()) {
-                Ok(extended) => Pre::Extended(extended),
-                Err(_) => Pre::Channel(ChannelPre::new(pre)?),
-            },
-            World::Filter => Pre::Filter(FilterPre::new(pre)?),
-            World::Router => Pre::Router(RouterPre::new(pre)?),
-        };
-        Ok(LoadedPlugin { pre, grants, warm: Mutex::new(Vec::new()) })
+            World::Channel => {
+                AnyPlugin::Channel(Plugin::new(loaded(match ExtendedChannelPre::new(pre.clone()) {
+                    Ok(extended) => Pre::Extended(extended),
+                    Err(_) => Pre::Channel(ChannelPre::new(pre)?),
+                })))
+            }
+            World::Filter => AnyPlugin::Filter(Plugin::new(loaded(Pre::Filter(FilterPre::new(pre)?)))),
+            World::Router => AnyPlugin::Router(Plugin::new(loaded(Pre::Router(RouterPre::new(pre)?)))),
+        })
     }
 
     fn store(&self, plugin: &LoadedPlugin, directory: Arc<crate::directory::Directory>) -> Store<CallState> {
@@ -282,6 +364,7 @@ impl Runtime {
             table: ResourceTable::new(),
             stderr,
             outbound: self.outbound.clone(),
+            clock: self.clock.clone(),
             waited_ticks: 0,
         };
         let mut store = Store::new(&self.engine, state);
@@ -390,7 +473,12 @@ impl Runtime {
     ///
     /// # Errors
     /// When the plugin fails (see [`CallError`]).
-    pub fn manifest(&self, plugin: &LoadedPlugin) -> Result<wit::Manifest, CallError> {
+    pub fn manifest(&self, plugin: &AnyPlugin) -> Result<wit::Manifest, CallError> {
+        let plugin = match plugin {
+            AnyPlugin::Channel(p) => &p.loaded,
+            AnyPlugin::Filter(p) => &p.loaded,
+            AnyPlugin::Router(p) => &p.loaded,
+        };
         self.call(plugin, Default::default(), |instance, store| match instance {
             Instance::Channel(i) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
             Instance::Extended(i) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
@@ -405,16 +493,14 @@ impl Runtime {
     /// When the plugin fails (see [`CallError`]) or is not a channel adapter.
     pub fn handle(
         &self,
-        plugin: &LoadedPlugin,
+        plugin: &Plugin<ChannelWorld>,
         directory: Arc<crate::directory::Directory>,
         request: &wit::HttpRequest,
     ) -> Result<Result<wit::AdapterOutput, wit::AdapterError>, CallError> {
-        self.call(plugin, directory, |instance, store| match instance {
+        self.call(&plugin.loaded, directory, |instance, store| match instance {
             Instance::Channel(i) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
             Instance::Extended(i) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
-            _ => {
-                Ok(Err(wit::AdapterError::Malformed("the channel's plugin is not a channel adapter".into())))
-            }
+            _ => wrong_world(World::Channel),
         })
     }
 
@@ -424,18 +510,18 @@ impl Runtime {
     /// When the plugin fails, refuses (its message) or sends no replies.
     pub fn render_reply(
         &self,
-        plugin: &LoadedPlugin,
+        plugin: &Plugin<ChannelWorld>,
         directory: Arc<crate::directory::Directory>,
         appeal: &wit::Appeal,
         reply: &wit::OutboundReply,
     ) -> Result<wit::OutboundRequest, CallError> {
-        self.call(plugin, directory, |instance, store| match instance {
+        self.call(&plugin.loaded, directory, |instance, store| match instance {
             Instance::Extended(i) => {
                 i.clienthub_plugin_reply_renderer().call_render_reply(store, appeal, reply)
             }
             _ => Ok(Err(format!(
                 "{} does not send replies (it does not export reply-renderer)",
-                plugin.grants.label
+                plugin.loaded.grants.label
             ))),
         })?
         .map_err(CallError::Plugin)
@@ -447,13 +533,13 @@ impl Runtime {
     /// When the plugin fails.
     pub fn read_reply_answer(
         &self,
-        plugin: &LoadedPlugin,
+        plugin: &Plugin<ChannelWorld>,
         directory: Arc<crate::directory::Directory>,
         appeal: &wit::Appeal,
         reply: &wit::OutboundReply,
         answer: &wit::HttpResponse,
     ) -> Result<wit::ReplyOutcome, CallError> {
-        self.call(plugin, directory, |instance, store| match instance {
+        self.call(&plugin.loaded, directory, |instance, store| match instance {
             Instance::Extended(i) => {
                 i.clienthub_plugin_reply_renderer().call_read_reply_answer(store, appeal, reply, answer)
             }
@@ -465,8 +551,8 @@ impl Runtime {
     ///
     /// # Errors
     /// When the plugin fails.
-    pub fn crm_name(&self, plugin: &LoadedPlugin) -> Result<Option<String>, CallError> {
-        self.call(plugin, Default::default(), |instance, store| match instance {
+    pub fn crm_name(&self, plugin: &Plugin<ChannelWorld>) -> Result<Option<String>, CallError> {
+        self.call(&plugin.loaded, Default::default(), |instance, store| match instance {
             Instance::Extended(i) => i.clienthub_plugin_crm_connector().call_crm_name(store),
             _ => Ok(None),
         })
@@ -478,12 +564,12 @@ impl Runtime {
     /// When the plugin fails (see [`CallError`]).
     pub fn deliver(
         &self,
-        plugin: &LoadedPlugin,
+        plugin: &Plugin<ChannelWorld>,
         directory: Arc<crate::directory::Directory>,
         appeal: &wit::Appeal,
         assignee: Option<&wit::CrmAssignee>,
     ) -> Result<Result<wit::CrmRecord, wit::CrmError>, CallError> {
-        self.call(plugin, directory, |instance, store| match instance {
+        self.call(&plugin.loaded, directory, |instance, store| match instance {
             Instance::Extended(i) => i.clienthub_plugin_crm_connector().call_deliver(store, appeal, assignee),
             _ => Ok(Err(wit::CrmError::Failed("the plugin is not a CRM connector".into()))),
         })
@@ -495,12 +581,12 @@ impl Runtime {
     /// When the plugin fails (see [`CallError`]).
     pub fn add_note(
         &self,
-        plugin: &LoadedPlugin,
+        plugin: &Plugin<ChannelWorld>,
         record: &wit::CrmRecord,
         appeal: &wit::Appeal,
         text: &str,
     ) -> Result<Result<(), wit::CrmError>, CallError> {
-        self.call(plugin, Default::default(), |instance, store| match instance {
+        self.call(&plugin.loaded, Default::default(), |instance, store| match instance {
             Instance::Extended(i) => {
                 i.clienthub_plugin_crm_connector().call_add_note(store, record, appeal, text)
             }
@@ -514,11 +600,11 @@ impl Runtime {
     /// When the plugin fails (see [`CallError`]).
     pub fn handle_crm_event(
         &self,
-        plugin: &LoadedPlugin,
+        plugin: &Plugin<ChannelWorld>,
         directory: Arc<crate::directory::Directory>,
         request: &wit::HttpRequest,
     ) -> Result<Result<wit::CrmOutput, wit::AdapterError>, CallError> {
-        self.call(plugin, directory, |instance, store| match instance {
+        self.call(&plugin.loaded, directory, |instance, store| match instance {
             Instance::Extended(i) => i.clienthub_plugin_crm_connector().call_handle_event(store, request),
             _ => Ok(Err(wit::AdapterError::Malformed("the plugin is not a CRM connector".into()))),
         })
@@ -530,13 +616,13 @@ impl Runtime {
     /// When the plugin fails or returns an error (see [`CallError`]).
     pub fn check(
         &self,
-        plugin: &LoadedPlugin,
+        plugin: &Plugin<FilterWorld>,
         directory: Arc<crate::directory::Directory>,
         appeal: &wit::Appeal,
     ) -> Result<wit::Verdict, CallError> {
-        self.call(plugin, directory, |instance, store| match instance {
+        self.call(&plugin.loaded, directory, |instance, store| match instance {
             Instance::Filter(i) => i.clienthub_plugin_appeal_filter().call_check(store, appeal),
-            _ => Ok(Err("not a filter".into())),
+            _ => wrong_world(World::Filter),
         })?
         .map_err(CallError::Plugin)
     }
@@ -547,13 +633,13 @@ impl Runtime {
     /// When the plugin fails or returns an error (see [`CallError`]).
     pub fn route(
         &self,
-        plugin: &LoadedPlugin,
+        plugin: &Plugin<RouterWorld>,
         directory: Arc<crate::directory::Directory>,
         appeal: &wit::Appeal,
     ) -> Result<wit::Decision, CallError> {
-        self.call(plugin, directory, |instance, store| match instance {
+        self.call(&plugin.loaded, directory, |instance, store| match instance {
             Instance::Router(i) => i.clienthub_plugin_appeal_router().call_route(store, appeal),
-            _ => Ok(Err("not a router".into())),
+            _ => wrong_world(World::Router),
         })?
         .map_err(CallError::Plugin)
     }
@@ -563,11 +649,11 @@ impl Runtime {
     ///
     /// # Errors
     /// When instantiation fails.
-    pub fn instantiation_time(&self, plugin: &LoadedPlugin, iterations: usize) -> Result<Duration> {
+    pub fn instantiation_time(&self, plugin: &Plugin<RouterWorld>, iterations: usize) -> Result<Duration> {
         let mut samples = Vec::with_capacity(iterations);
         for _ in 0..iterations.max(1) {
             let started = std::time::Instant::now();
-            drop(self.instantiate(plugin, Default::default()).map_err(|e| anyhow::anyhow!("{e}"))?);
+            drop(self.instantiate(&plugin.loaded, Default::default()).map_err(|e| anyhow::anyhow!("{e}"))?);
             samples.push(started.elapsed());
         }
         samples.sort();
@@ -581,7 +667,7 @@ impl Runtime {
     /// When the plugin fails.
     pub fn route_on_fresh_stores(
         &self,
-        plugin: &LoadedPlugin,
+        plugin: &Plugin<RouterWorld>,
         directory: Arc<crate::directory::Directory>,
         appeal: &wit::Appeal,
         iterations: usize,
@@ -589,7 +675,8 @@ impl Runtime {
         let mut samples = Vec::with_capacity(iterations);
         for _ in 0..iterations.max(1) {
             let started = std::time::Instant::now();
-            let mut warm = self.instantiate(plugin, directory.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut warm =
+                self.instantiate(&plugin.loaded, directory.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
             let Instance::Router(router) = &warm.instance else {
                 anyhow::bail!("not a router");
             };
@@ -602,5 +689,61 @@ impl Runtime {
         }
         samples.sort();
         Ok(samples[samples.len() / 2])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::SystemClock;
+
+    /// The chaos-router fixture, loaded as a router with a short deadline.
+    fn chaos_router() -> (tempfile::TempDir, Arc<Runtime>, Plugin<RouterWorld>) {
+        let dir = tempfile::tempdir().unwrap();
+        let limits = Limits { deadline: Duration::from_millis(200), memory_bytes: 64 << 20 };
+        let runtime = Runtime::new(dir.path(), limits, Arc::new(SystemClock)).unwrap();
+        let bytes = std::fs::read(clienthub_artifacts::fixtures::CHAOS_ROUTER).unwrap();
+        let component = runtime.compile("chaos-router", &bytes).unwrap();
+        let grants = Grants {
+            label: "chaos-router@0.1.0".into(),
+            kv: None,
+            directory: false,
+            config: "{}".into(),
+            outbound_hosts: Arc::new([]),
+        };
+        let AnyPlugin::Router(router) = runtime.load(&component, World::Router, grants).unwrap() else {
+            panic!("chaos-router is a router");
+        };
+        (dir, runtime, router)
+    }
+
+    fn appeal(text: &str) -> wit::Appeal {
+        crate::runtime::convert::to_wit(&crate::appeal::Appeal {
+            id: "01TEST".into(),
+            channel: "telegram".into(),
+            text: text.into(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn each_fault_is_classified_by_what_happened_and_fails_that_call_only() {
+        let (_dir, runtime, router) = chaos_router();
+        let route = |text: &str| runtime.route(&router, Default::default(), &appeal(text));
+        assert_eq!(route("calm").unwrap().queue, "general");
+        match route("#trap") {
+            Err(CallError::Trap(message)) => {
+                assert!(message.contains("chaos-router traps on 01TEST"), "{message}")
+            }
+            other => panic!("expected a trap, got {other:?}"),
+        }
+        assert!(matches!(route("#loop"), Err(CallError::Timeout(_))), "a loop times out");
+        assert!(matches!(route("#alloc"), Err(CallError::OutOfMemory(_))), "1 GiB is over the cap");
+        assert!(
+            matches!(route("#giant"), Err(CallError::Oversized(..))),
+            "a 32 MiB decision is over the cap"
+        );
+        // Each failure cost only its own instance.
+        assert_eq!(route("calm again").unwrap().queue, "general");
     }
 }

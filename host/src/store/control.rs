@@ -189,7 +189,7 @@ impl Store {
     /// On storage failure.
     pub fn put_directory_by(&self, directory: Directory, by: &str) -> Result<()> {
         let change = DirectoryChange {
-            at: crate::clock::now_ms(),
+            at: self.now_ms(),
             by: by.to_string(),
             changes: self.directory().changes(&directory),
         };

@@ -24,6 +24,7 @@ pub use cluster::{ClusterOptions, IntakeQueue, QueuedIntake};
 pub use kv::PluginKv;
 pub use raw::RawRequest;
 
+use crate::clock::SharedClock;
 use crate::directory::Directory;
 use anyhow::{Context, Result};
 use backend::Backend;
@@ -39,6 +40,7 @@ pub struct Store {
     trees: Trees,
     directory: Arc<RwLock<Arc<Directory>>>,
     backend: Arc<dyn Backend>,
+    clock: SharedClock,
 }
 
 /// Result of storing a message under its idempotency key.
@@ -92,11 +94,11 @@ impl Store {
     ///
     /// # Errors
     /// When sled cannot open the directory (permissions, another process holds it).
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub fn open(dir: &Path, clock: SharedClock) -> Result<Self> {
         let db = open_db(dir)?;
         let trees = Trees::open(&db)?;
         let backend = Arc::new(backend::Local::start(db.clone()));
-        let store = Self { db, trees, directory: Arc::default(), backend };
+        let store = Self { db, trees, directory: Arc::default(), backend, clock };
         store.reload_directory()?;
         Ok(store)
     }
@@ -106,11 +108,11 @@ impl Store {
     ///
     /// # Errors
     /// When the database cannot be opened or the cluster cannot be joined.
-    pub async fn join(dir: &Path, options: &ClusterOptions) -> Result<Self> {
+    pub async fn join(dir: &Path, options: &ClusterOptions, clock: SharedClock) -> Result<Self> {
         let db = open_db(dir)?;
         let trees = Trees::open(&db)?;
         let cluster = cluster::Cluster::join(options, &db, &trees).await?;
-        let store = Self { db, trees, directory: Arc::default(), backend: cluster };
+        let store = Self { db, trees, directory: Arc::default(), backend: cluster, clock };
         store.reload_directory()?;
         let follower = store.clone();
         store.on_control_change(move |change| {
@@ -121,6 +123,16 @@ impl Store {
             }
         });
         Ok(store)
+    }
+
+    /// Milliseconds since the Unix epoch, by the host's clock: what every record is stamped with.
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// The host's clock.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
     }
 
     /// Reads the directory from its tree into the shared snapshot (after a change arrived

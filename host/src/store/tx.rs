@@ -252,3 +252,66 @@ fn digest_of(value: &[u8]) -> [u8; 16] {
     out.copy_from_slice(&digest[..16]);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trees() -> (tempfile::TempDir, Trees) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::Config::new().path(dir.path()).temporary(true).open().unwrap();
+        (dir, Trees::open(&db).unwrap())
+    }
+
+    #[test]
+    fn a_batch_applies_when_what_it_read_still_holds() {
+        let (_dir, trees) = trees();
+        let mut tx = Tx::new(&trees);
+        assert_eq!(tx.get(TreeId::Kv, b"k").unwrap(), None);
+        tx.insert(TreeId::Kv, b"k".to_vec(), b"1".to_vec());
+        // A transaction reads its own writes.
+        assert_eq!(tx.get(TreeId::Kv, b"k").unwrap(), Some(b"1".to_vec()));
+        assert!(tx.into_batch().apply(&trees, None).unwrap());
+        assert_eq!(trees.get(TreeId::Kv).get(b"k").unwrap().as_deref(), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn a_batch_whose_read_changed_meanwhile_is_not_applied() {
+        let (_dir, trees) = trees();
+        trees.get(TreeId::Kv).insert(b"k", b"1").unwrap();
+        let mut first = Tx::new(&trees);
+        let mut second = Tx::new(&trees);
+        assert_eq!(first.get(TreeId::Kv, b"k").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(second.get(TreeId::Kv, b"k").unwrap(), Some(b"1".to_vec()));
+        first.insert(TreeId::Kv, b"k".to_vec(), b"2".to_vec());
+        second.insert(TreeId::Kv, b"k".to_vec(), b"3".to_vec());
+        assert!(first.into_batch().apply(&trees, None).unwrap());
+        // The second read `1`, which is gone: it loses and writes nothing.
+        assert!(!second.into_batch().apply(&trees, None).unwrap());
+        assert_eq!(trees.get(TreeId::Kv).get(b"k").unwrap().as_deref(), Some(&b"2"[..]));
+    }
+
+    #[test]
+    fn an_absent_key_read_conflicts_with_its_creation() {
+        let (_dir, trees) = trees();
+        let mut tx = Tx::new(&trees);
+        assert_eq!(tx.get(TreeId::Idempotency, b"telegram\x001").unwrap(), None);
+        tx.insert(TreeId::Idempotency, b"telegram\x001".to_vec(), b"A".to_vec());
+        trees.get(TreeId::Idempotency).insert(b"telegram\x001", b"B").unwrap();
+        assert!(!tx.into_batch().apply(&trees, None).unwrap());
+        assert_eq!(trees.get(TreeId::Idempotency).get(b"telegram\x001").unwrap().as_deref(), Some(&b"B"[..]));
+    }
+
+    #[test]
+    fn blind_writes_and_removals_apply_in_order() {
+        let (_dir, trees) = trees();
+        let batch = Batch::writes(vec![
+            (TreeId::Kv, b"a".to_vec(), Some(b"1".to_vec())),
+            (TreeId::Kv, b"a".to_vec(), None),
+            (TreeId::Kv, b"b".to_vec(), Some(b"2".to_vec())),
+        ]);
+        assert!(batch.apply(&trees, None).unwrap());
+        assert_eq!(trees.get(TreeId::Kv).get(b"a").unwrap(), None);
+        assert_eq!(trees.get(TreeId::Kv).get(b"b").unwrap().as_deref(), Some(&b"2"[..]));
+    }
+}

@@ -5,7 +5,6 @@
 
 use super::sla;
 use crate::appeal::{Appeal, Status};
-use crate::clock::now_ms;
 use crate::directory::Directory;
 use crate::refusal::Refusal;
 use crate::store::Store;
@@ -58,7 +57,7 @@ pub fn apply(store: &Store, appeal_id: &str, action: &Action, by: Option<&str>) 
     let appeal =
         store.appeal(appeal_id)?.ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))?;
     check(&appeal, &directory, action)?;
-    let now = now_ms();
+    let now = store.now_ms();
     let limit = sla::pause_limit(&directory);
     let changed = store.change_appeal(appeal_id, |a| change(a, &directory, action, by, now, limit))?;
     changed.ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))

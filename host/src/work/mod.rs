@@ -12,7 +12,6 @@ pub mod assignment;
 pub mod sla;
 
 use crate::appeal::Appeal;
-use crate::clock::now_ms;
 use crate::directory::{Department, Directory, Notify};
 use crate::registry::Registry;
 use crate::runtime::convert;
@@ -84,7 +83,7 @@ impl Dispatcher {
     }
 
     fn tick(&self) -> Result<()> {
-        let now = now_ms();
+        let now = self.store.now_ms();
         let directory = self.store.directory();
         let holdings = self.store.holdings()?;
         let mut load: HashMap<String, u32> = HashMap::new();
@@ -214,7 +213,7 @@ impl Dispatcher {
                         Ok(()) => format!("sent to {} {}", notify.channel, notify.to),
                         Err(e) => format!("to {} {} failed: {e}", notify.channel, notify.to),
                     };
-                    let now = now_ms();
+                    let now = store.now_ms();
                     if let Err(e) = store.update_appeal(&updated.id, None, |a| {
                         a.record(now, "overdue_notice", None, detail.clone())
                     }) {
