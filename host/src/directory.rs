@@ -203,6 +203,17 @@ impl Directory {
     /// The list of problems, each naming the record and the missing reference.
     pub fn validated(mut self) -> Result<Self, Vec<String>> {
         let mut problems = Vec::new();
+        self.check_references(&mut problems);
+        self.check_times(&mut problems);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        self.fill_names();
+        Ok(self)
+    }
+
+    /// Ids are unique and not empty; every id an entry names exists.
+    fn check_references(&self, problems: &mut Vec<String>) {
         let mut ids = |kind: &str, list: Vec<&str>| -> HashSet<String> {
             let mut seen = HashSet::new();
             for id in list {
@@ -252,6 +263,10 @@ impl Directory {
                 problems.push(format!("department '{}' has escalate_after_minutes but no escalate_to", d.id));
             }
         }
+    }
+
+    /// Working hours parse and days off are dates.
+    fn check_times(&self, problems: &mut Vec<String>) {
         let hours = self.business_hours.iter().map(|h| ("business_hours".to_string(), h));
         let staff = self
             .employees
@@ -266,33 +281,22 @@ impl Directory {
         for date in dates.filter(|d| crate::calendar::parse_date(d).is_none()) {
             problems.push(format!("'{date}' is not a date (YYYY-MM-DD)"));
         }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
-        for r in &mut self.regions {
-            if r.name.is_empty() {
-                r.name = r.id.clone();
+    }
+
+    /// An entry without a name is called by its id; a department without a queue uses its id.
+    fn fill_names(&mut self) {
+        let fill = |name: &mut String, id: &str| {
+            if name.is_empty() {
+                *name = id.to_string();
             }
-        }
+        };
+        self.regions.iter_mut().for_each(|r| fill(&mut r.name, &r.id));
+        self.employees.iter_mut().for_each(|e| fill(&mut e.name, &e.id));
+        self.topics.iter_mut().for_each(|t| fill(&mut t.name, &t.id));
         for d in &mut self.departments {
-            if d.name.is_empty() {
-                d.name = d.id.clone();
-            }
-            if d.queue.is_empty() {
-                d.queue = d.id.clone();
-            }
+            fill(&mut d.name, &d.id);
+            fill(&mut d.queue, &d.id);
         }
-        for e in &mut self.employees {
-            if e.name.is_empty() {
-                e.name = e.id.clone();
-            }
-        }
-        for t in &mut self.topics {
-            if t.name.is_empty() {
-                t.name = t.id.clone();
-            }
-        }
-        Ok(self)
     }
 }
 

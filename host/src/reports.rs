@@ -92,100 +92,115 @@ pub fn build(store: &Store, kind: Kind, by: &str, from: u64, to: u64, now: u64) 
     let mut appeals = Vec::new();
     store.appeals_received(from, to, |a| appeals.push(a))?;
     let key = |a: &Appeal| dimension(a, by).unwrap_or_else(|| "-".into());
-    let mut groups: BTreeMap<String, Vec<&Appeal>> = BTreeMap::new();
+    let mut groups: Groups = BTreeMap::new();
     for appeal in &appeals {
         groups.entry(key(appeal)).or_default().push(appeal);
     }
-    let minutes = |ms: f64| (ms / 60_000.0 * 10.0).round() / 10.0;
     Ok(match kind {
         Kind::Appeals => Table {
             columns: vec![by.into(), "appeals".into()],
             rows: groups.iter().map(|(k, list)| vec![json!(k), json!(list.len())]).collect(),
         },
-        Kind::Times => Table {
-            columns: [
-                "reaction_count",
-                "reaction_avg_min",
-                "reaction_p90_min",
-                "resolution_count",
-                "resolution_avg_min",
-                "resolution_p90_min",
-            ]
-            .iter()
-            .fold(vec![by.to_string()], |mut c, n| {
-                c.push(n.to_string());
-                c
-            }),
-            rows: groups
-                .iter()
-                .map(|(k, list)| {
-                    let reaction: Vec<u64> = list
-                        .iter()
-                        .filter_map(|a| Some(elapsed(a, &directory, a.work.taken_at?, false)))
-                        .collect();
-                    let resolution: Vec<u64> = list
-                        .iter()
-                        .filter_map(|a| Some(elapsed(a, &directory, a.work.resolved_at?, true)))
-                        .collect();
-                    let (ra, rp) = stats(&reaction);
-                    let (sa, sp) = stats(&resolution);
-                    vec![
-                        json!(k),
-                        json!(reaction.len()),
-                        json!(ra.map(minutes)),
-                        json!(rp.map(minutes)),
-                        json!(resolution.len()),
-                        json!(sa.map(minutes)),
-                        json!(sp.map(minutes)),
-                    ]
-                })
-                .collect(),
-        },
-        Kind::Overdue => Table {
-            columns: vec![
-                by.into(),
-                "reaction_overdue".into(),
-                "resolution_overdue".into(),
-                "avg_overdue_min".into(),
-            ],
-            rows: groups
-                .iter()
-                .filter_map(|(k, list)| {
-                    let limit = sla::pause_limit(&directory);
-                    let mut late = Vec::new();
-                    let (mut reaction, mut resolution) = (0, 0);
-                    for a in list {
-                        let credit = sla::pause_credit(&a.work, limit, now);
-                        if let (Some(_), Some(due)) = (a.work.reaction_overdue_at, a.work.reaction_due) {
-                            reaction += 1;
-                            late.push(a.work.taken_at.unwrap_or(now).saturating_sub(due + credit));
-                        }
-                        if let (Some(_), Some(due)) = (a.work.resolution_overdue_at, a.work.resolution_due) {
-                            resolution += 1;
-                            late.push(a.work.resolved_at.unwrap_or(now).saturating_sub(due + credit));
-                        }
-                    }
-                    (reaction + resolution > 0).then(|| {
-                        vec![json!(k), json!(reaction), json!(resolution), json!(stats(&late).0.map(minutes))]
-                    })
-                })
-                .collect(),
-        },
-        Kind::Dropped => {
-            let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
-            for a in appeals.iter().filter(|a| a.status == Status::Dropped) {
-                if let Some(event) = a.history.iter().rev().find(|e| e.stage == "dropped") {
-                    *counts
-                        .entry((event.plugin.clone().unwrap_or_default(), event.detail.clone()))
-                        .or_default() += 1;
-                }
-            }
-            Table {
-                columns: vec!["filter".into(), "reason".into(), "appeals".into()],
-                rows: counts.into_iter().map(|((f, r), n)| vec![json!(f), json!(r), json!(n)]).collect(),
-            }
-        }
+        Kind::Times => times(&groups, by, &directory),
+        Kind::Overdue => overdue(&groups, by, &directory, now),
+        Kind::Dropped => dropped(&appeals),
     })
+}
+
+/// Appeals grouped by the value of a dimension.
+type Groups<'a> = BTreeMap<String, Vec<&'a Appeal>>;
+
+/// Milliseconds as minutes with one decimal.
+fn minutes(ms: f64) -> f64 {
+    (ms / 60_000.0 * 10.0).round() / 10.0
+}
+
+/// Reaction and resolution times per group: count, average and 90th percentile.
+fn times(groups: &Groups, by: &str, directory: &Directory) -> Table {
+    let columns = [
+        "reaction_count",
+        "reaction_avg_min",
+        "reaction_p90_min",
+        "resolution_count",
+        "resolution_avg_min",
+        "resolution_p90_min",
+    ];
+    Table {
+        columns: std::iter::once(by).chain(columns).map(String::from).collect(),
+        rows: groups
+            .iter()
+            .map(|(k, list)| {
+                let reaction: Vec<u64> = list
+                    .iter()
+                    .filter_map(|a| Some(elapsed(a, directory, a.work.taken_at?, false)))
+                    .collect();
+                let resolution: Vec<u64> = list
+                    .iter()
+                    .filter_map(|a| Some(elapsed(a, directory, a.work.resolved_at?, true)))
+                    .collect();
+                let (ra, rp) = stats(&reaction);
+                let (sa, sp) = stats(&resolution);
+                vec![
+                    json!(k),
+                    json!(reaction.len()),
+                    json!(ra.map(minutes)),
+                    json!(rp.map(minutes)),
+                    json!(resolution.len()),
+                    json!(sa.map(minutes)),
+                    json!(sp.map(minutes)),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Overdue reactions and resolutions per group (groups with none are left out), and by how
+/// much on average.
+fn overdue(groups: &Groups, by: &str, directory: &Directory, now: u64) -> Table {
+    let limit = sla::pause_limit(directory);
+    Table {
+        columns: vec![
+            by.into(),
+            "reaction_overdue".into(),
+            "resolution_overdue".into(),
+            "avg_overdue_min".into(),
+        ],
+        rows: groups
+            .iter()
+            .filter_map(|(k, list)| {
+                let mut late = Vec::new();
+                let (mut reaction, mut resolution) = (0, 0);
+                for a in list {
+                    let credit = sla::pause_credit(&a.work, limit, now);
+                    if let (Some(_), Some(due)) = (a.work.reaction_overdue_at, a.work.reaction_due) {
+                        reaction += 1;
+                        late.push(a.work.taken_at.unwrap_or(now).saturating_sub(due + credit));
+                    }
+                    if let (Some(_), Some(due)) = (a.work.resolution_overdue_at, a.work.resolution_due) {
+                        resolution += 1;
+                        late.push(a.work.resolved_at.unwrap_or(now).saturating_sub(due + credit));
+                    }
+                }
+                (reaction + resolution > 0).then(|| {
+                    vec![json!(k), json!(reaction), json!(resolution), json!(stats(&late).0.map(minutes))]
+                })
+            })
+            .collect(),
+    }
+}
+
+/// Dropped appeals by the filter that dropped them and its reason.
+fn dropped(appeals: &[Appeal]) -> Table {
+    let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for a in appeals.iter().filter(|a| a.status == Status::Dropped) {
+        if let Some(event) = a.history.iter().rev().find(|e| e.stage == "dropped") {
+            *counts.entry((event.plugin.clone().unwrap_or_default(), event.detail.clone())).or_default() += 1;
+        }
+    }
+    Table {
+        columns: vec!["filter".into(), "reason".into(), "appeals".into()],
+        rows: counts.into_iter().map(|((f, r), n)| vec![json!(f), json!(r), json!(n)]).collect(),
+    }
 }
 
 /// The value of a dimension for an appeal.

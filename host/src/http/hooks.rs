@@ -36,18 +36,18 @@ pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> R
         outcome: String::new(),
         body: body.to_vec(),
     };
-    let reply = match app.intake.take(pipeline, raw).await {
-        Ok(reply) => reply,
+    let answer = match app.intake.take(pipeline, raw).await {
+        Ok(answer) => answer,
         Err(e) => return error(503, &e.to_string()),
     };
-    let mut response = Response::builder().status(reply.status);
-    for (name, value) in &reply.headers {
+    let mut response = Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
         response = response.header(name, value);
     }
-    if let Some(first) = reply.appeals.first() {
+    if let Some(first) = answer.appeals.first() {
         response = response.header("x-clienthub-appeal", first);
     }
     response
-        .body(Body::new(Bytes::from(reply.body)))
+        .body(Body::new(Bytes::from(answer.body)))
         .unwrap_or_else(|e| error(500, &format!("the adapter returned an invalid response: {e}")))
 }

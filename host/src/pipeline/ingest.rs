@@ -14,7 +14,7 @@ use std::time::Instant;
 
 /// What to answer the platform once the writes are committed.
 #[derive(Debug)]
-pub struct Reply {
+pub struct PlatformAnswer {
     /// HTTP status.
     pub status: u16,
     /// Response headers.
@@ -25,7 +25,7 @@ pub struct Reply {
     pub appeals: Vec<String>,
 }
 
-impl Reply {
+impl PlatformAnswer {
     fn json(status: u16, value: serde_json::Value) -> Self {
         Self {
             status,
@@ -67,9 +67,9 @@ mod raw_bytes {
 /// The adapter's part of a request.
 pub enum Adapted {
     /// Nothing more to do: refused, kept in triage, a CRM event applied, no adapter.
-    Answered(Reply),
+    Answered(PlatformAnswer),
     /// Events for the rest of the pipeline, and the platform's answer once they are durable.
-    Events(Box<Intake>, Reply),
+    Events(Box<Intake>, PlatformAnswer),
 }
 
 impl Pipeline {
@@ -78,11 +78,11 @@ impl Pipeline {
     ///
     /// # Errors
     /// Only on storage failure (then nothing may be acknowledged).
-    pub fn ingest(&self, store: &Store, runtime: &Runtime, raw: RawRequest) -> Result<Reply> {
+    pub fn ingest(&self, store: &Store, runtime: &Runtime, raw: RawRequest) -> Result<PlatformAnswer> {
         match self.adapt(store, runtime, raw)? {
             Adapted::Answered(reply) => Ok(reply),
             Adapted::Events(intake, reply) => {
-                Ok(Reply { appeals: self.process(store, runtime, *intake)?, ..reply })
+                Ok(PlatformAnswer { appeals: self.process(store, runtime, *intake)?, ..reply })
             }
         }
     }
@@ -94,7 +94,7 @@ impl Pipeline {
     pub fn adapt(&self, store: &Store, runtime: &Runtime, mut raw: RawRequest) -> Result<Adapted> {
         let Some(adapter) = self.channels.get(&raw.channel) else {
             store.set_raw_outcome(&mut raw, "no active adapter".into())?;
-            return Ok(Adapted::Answered(Reply::json(
+            return Ok(Adapted::Answered(PlatformAnswer::json(
                 404,
                 serde_json::json!({"error": format!("unknown channel '{}'", raw.channel)}),
             )));
@@ -114,9 +114,9 @@ impl Pipeline {
         tracing::trace!(plugin = %adapter.label, elapsed_us = started.elapsed().as_micros() as u64, "adapter");
         self.health.record(&adapter.label, output.as_ref().err().map(|e| e.to_string()).as_deref());
         let triaged = |id: String| {
-            Adapted::Answered(Reply {
+            Adapted::Answered(PlatformAnswer {
                 appeals: vec![id],
-                ..Reply::json(200, serde_json::json!({"ok": true}))
+                ..PlatformAnswer::json(200, serde_json::json!({"ok": true}))
             })
         };
         let output = match output {
@@ -127,7 +127,7 @@ impl Pipeline {
             Ok(Err(wit::AdapterError::Unauthorized(why))) => {
                 tracing::warn!(channel = %raw.channel, raw = %raw.id, "refused: {why}");
                 store.set_raw_outcome(&mut raw, format!("unauthorized: {why}"))?;
-                return Ok(Adapted::Answered(Reply::json(401, serde_json::json!({"error": why}))));
+                return Ok(Adapted::Answered(PlatformAnswer::json(401, serde_json::json!({"error": why}))));
             }
             Ok(Err(wit::AdapterError::Malformed(why))) => {
                 return self
@@ -139,7 +139,7 @@ impl Pipeline {
                 return self.triage_raw(store, &mut raw, adapter, error).map(triaged);
             }
         };
-        let reply = Reply {
+        let reply = PlatformAnswer {
             status: output.response.status,
             headers: output.response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
             body: output.response.body,
@@ -404,7 +404,7 @@ fn crm_event(
     raw: &mut RawRequest,
     adapter: &Stage<ChannelWorld>,
     output: wit::CrmOutput,
-) -> Result<Reply> {
+) -> Result<PlatformAnswer> {
     let mut appeals = Vec::new();
     let mut outcomes = Vec::new();
     for reply in output.replies {
@@ -435,7 +435,7 @@ fn crm_event(
         appeals.push(change.appeal_id);
     }
     store.set_raw_outcome(raw, if outcomes.is_empty() { "no events".into() } else { outcomes.join("; ") })?;
-    Ok(Reply {
+    Ok(PlatformAnswer {
         status: output.response.status,
         headers: output.response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
         body: output.response.body,

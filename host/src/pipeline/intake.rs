@@ -5,7 +5,7 @@
 //! of the pipeline and acknowledge only after the appeals are stored, so each is processed by
 //! exactly one node and a node that dies mid-way leaves its intakes to the others.
 
-use super::ingest::{Adapted, Intake, Reply};
+use super::ingest::{Adapted, Intake, PlatformAnswer};
 use crate::registry::{Pipeline, Registry};
 use crate::store::{IntakeQueue, RawRequest, Store};
 use anyhow::Result;
@@ -58,7 +58,11 @@ impl Sink {
     ///
     /// # Errors
     /// When something could not be kept: nothing may be acknowledged.
-    pub async fn take(&self, pipeline: Arc<Pipeline>, raw: RawRequest) -> Result<Reply, IntakeError> {
+    pub async fn take(
+        &self,
+        pipeline: Arc<Pipeline>,
+        raw: RawRequest,
+    ) -> Result<PlatformAnswer, IntakeError> {
         self.store.put_raw(&raw).map_err(IntakeError::Keep)?;
         let runtime = self.registry.runtime();
         let inline = self.queue.is_none();
@@ -66,19 +70,19 @@ impl Sink {
             let _slot = self.plugin_slots.acquire().await;
             // Plugin calls are synchronous and bounded by their deadline.
             tokio::task::block_in_place(|| match pipeline.adapt(&self.store, runtime, raw)? {
-                Adapted::Events(intake, reply) if inline => {
+                Adapted::Events(intake, answer) if inline => {
                     let appeals = pipeline.process(&self.store, runtime, *intake)?;
-                    Ok(Adapted::Answered(Reply { appeals, ..reply }))
+                    Ok(Adapted::Answered(PlatformAnswer { appeals, ..answer }))
                 }
                 adapted => anyhow::Ok(adapted),
             })
         }
         .map_err(IntakeError::Store)?;
-        let reply = match (adapted, &self.queue) {
-            (Adapted::Answered(reply), _) => reply,
-            (Adapted::Events(intake, reply), Some(queue)) => {
+        let answer = match (adapted, &self.queue) {
+            (Adapted::Answered(answer), _) => answer,
+            (Adapted::Events(intake, answer), Some(queue)) => {
                 push(queue, &intake).await.map_err(IntakeError::Queue)?;
-                reply
+                answer
             }
             (Adapted::Events(..), None) => unreachable!("processed inline above"),
         };
@@ -87,7 +91,7 @@ impl Sink {
         if !pipeline.health.is_quiet() {
             tokio::task::block_in_place(|| self.registry.roll_back_tripped());
         }
-        Ok(reply)
+        Ok(answer)
     }
 
     /// Starts `workers` intake workers on this node when the deployment queues intakes.

@@ -11,4 +11,4 @@ mod ingest;
 pub mod intake;
 mod normalize;
 
-pub use ingest::{Adapted, Intake, Reply};
+pub use ingest::{Adapted, Intake, PlatformAnswer};

@@ -15,8 +15,8 @@
 use crate::appeal::{Appeal, Reply, ReplyState};
 use crate::refusal::Refusal;
 use crate::registry::Registry;
-use crate::runtime::convert;
 use crate::runtime::wit;
+use crate::runtime::{SendError, convert};
 use crate::store::Store;
 use anyhow::Result;
 use std::collections::HashSet;
@@ -193,31 +193,13 @@ impl Outbox {
             text: reply.text.clone(),
             author: reply.author.clone(),
         };
-        let rendered = {
-            let (stage, runtime, directory, wit_appeal, wit_reply) =
-                (stage.clone(), runtime.clone(), directory.clone(), wit_appeal.clone(), wit_reply.clone());
-            tokio::task::spawn_blocking(move || {
-                runtime.render_reply(&stage.plugin, directory, &wit_appeal, &wit_reply)
-            })
-            .await
-        };
-        let request = match rendered {
-            Ok(Ok(request)) => request,
-            Ok(Err(e)) => return (label, Attempt::Failed(format!("rendering the reply failed: {e}"))),
-            Err(e) => return (label, Attempt::Failed(format!("rendering the reply failed: {e}"))),
-        };
-        let target = match stage.plugin.check_url(&request.url) {
-            Ok(target) => target,
-            Err(refusal) => return (label, Attempt::Failed(refusal)),
-        };
-        let answer = match runtime.outbound().send(&request, crate::runtime::outbound::CALL_TIMEOUT).await {
+        let answer = match runtime.send_reply(&stage.plugin, directory.clone(), &wit_appeal, &wit_reply).await
+        {
             Ok(answer) => answer,
-            Err(e) => {
-                return (
-                    label,
-                    Attempt::Retry { after: None, error: format!("{}: {e:#}", target.authority()) },
-                );
+            Err(e @ SendError::Unreachable { .. }) => {
+                return (label, Attempt::Retry { after: None, error: e.to_string() });
             }
+            Err(e) => return (label, Attempt::Failed(e.to_string())),
         };
         let read = tokio::task::spawn_blocking(move || {
             runtime.read_reply_answer(&stage.plugin, directory, &wit_appeal, &wit_reply, &answer)

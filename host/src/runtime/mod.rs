@@ -15,9 +15,11 @@ mod imports;
 mod limiter;
 pub mod outbound;
 mod output;
+mod send;
 
 pub use bindings::types as wit;
 pub use imports::Grants;
+pub use send::SendError;
 
 use anyhow::Result;
 use bindings::{channel::ChannelPre, extended::ExtendedChannelPre, filter::FilterPre, router::RouterPre};
@@ -202,15 +204,21 @@ impl Kind for RouterWorld {
     const WORLD: World = World::Router;
 }
 
-/// A loaded plugin of world `K`.
+/// A loaded plugin of world `K` (a cheap handle: clones share the instances).
 pub struct Plugin<K: Kind> {
-    loaded: LoadedPlugin,
+    loaded: Arc<LoadedPlugin>,
     kind: std::marker::PhantomData<K>,
+}
+
+impl<K: Kind> Clone for Plugin<K> {
+    fn clone(&self) -> Self {
+        Self { loaded: self.loaded.clone(), kind: std::marker::PhantomData }
+    }
 }
 
 impl<K: Kind> Plugin<K> {
     fn new(loaded: LoadedPlugin) -> Self {
-        Self { loaded, kind: std::marker::PhantomData }
+        Self { loaded: Arc::new(loaded), kind: std::marker::PhantomData }
     }
 
     /// The target of `url` when the plugin may have the host call it (see

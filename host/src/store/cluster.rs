@@ -111,106 +111,9 @@ impl Cluster {
         if !options.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             bail!("a cluster name is letters, digits, '-' and '_' ('{}' is not)", options.name);
         }
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("clienthub {}", env!("CARGO_PKG_VERSION")))
-            .retry_on_initial_connect()
-            .connect(&options.url)
-            .await
-            .with_context(|| format!("connecting to {}", options.url))?;
-        let max_payload = client.server_info().max_payload;
-        if max_payload < 4 << 20 {
-            tracing::warn!(
-                max_payload,
-                "NATS takes messages up to {max_payload} bytes: a webhook near the 1 MiB body limit may not fit \
-                 (set max_payload: 8MB in the server's configuration)"
-            );
-        }
-        let js = jetstream::new(client);
-        let (lower, upper) = (options.name.to_lowercase(), options.name.to_uppercase().replace('-', "_"));
-        let timeout = Duration::from_secs(10);
-        let replicas = options.replicas.max(1);
-        let stream = |name: String, subject: String, retention| stream::Config {
-            name,
-            subjects: vec![subject],
-            retention,
-            storage: stream::StorageType::File,
-            num_replicas: replicas,
-            ..Default::default()
-        };
-        let state = tokio::time::timeout(
-            timeout,
-            js.get_or_create_stream(stream(
-                format!("{upper}_STATE"),
-                format!("{lower}.state"),
-                stream::RetentionPolicy::Limits,
-            )),
-        )
-        .await
-        .context("JetStream does not answer (is the server started with -js?)")?
-        .context("creating the state stream (is JetStream enabled?)")?;
-        let intake_stream = js
-            .get_or_create_stream(stream(
-                format!("{upper}_INTAKE"),
-                format!("{lower}.intake"),
-                stream::RetentionPolicy::WorkQueue,
-            ))
-            .await
-            .context("creating the intake stream")?;
-        let outbox_stream = js
-            .get_or_create_stream(stream(
-                format!("{upper}_OUTBOX"),
-                format!("{lower}.outbox.*"),
-                stream::RetentionPolicy::WorkQueue,
-            ))
-            .await
-            .context("creating the outbox stream")?;
-        let control =
-            bucket(&js, format!("{lower}-control"), Duration::ZERO, stream::StorageType::File, replicas)
-                .await
-                .context("creating the control bucket")?;
-        let idempotency =
-            bucket(&js, format!("{lower}-idempotency"), Duration::ZERO, stream::StorageType::File, replicas)
-                .await
-                .context("creating the idempotency bucket")?;
-        let leases = bucket(&js, format!("{lower}-leases"), LEASE_AGE, stream::StorageType::Memory, replicas)
-            .await
-            .context("creating the lease bucket")?;
-        let blobs = match js.get_object_store(format!("{lower}-plugins")).await {
-            Ok(store) => store,
-            Err(_) => js
-                .create_object_store(object_store::Config {
-                    bucket: format!("{lower}-plugins"),
-                    storage: stream::StorageType::File,
-                    num_replicas: replicas,
-                    ..Default::default()
-                })
-                .await
-                .context("creating the plugin object store")?,
-        };
-        let worker = |durable: String, filter: String| consumer::pull::Config {
-            durable_name: Some(durable),
-            filter_subject: filter,
-            ack_policy: consumer::AckPolicy::Explicit,
-            ack_wait: ACK_WAIT,
-            max_ack_pending: 10_000,
-            ..Default::default()
-        };
-        let intake = intake_stream
-            .get_or_create_consumer("workers", worker("workers".into(), format!("{lower}.intake")))
-            .await
-            .context("creating the intake consumer")?;
-        let mut outboxes = HashMap::new();
-        for tree in [TreeId::CrmOutbox, TreeId::CrmNotes, TreeId::ReplyOutbox] {
-            let name = tree.name().replace('_', "-");
-            let consumer = outbox_stream
-                .get_or_create_consumer(
-                    &name,
-                    worker(name.clone(), format!("{lower}.outbox.{}", tree.name())),
-                )
-                .await
-                .context("creating an outbox consumer")?;
-            outboxes.insert(tree, consumer);
-        }
+        let js = connect(options).await?;
+        let Layout { state, intake, outboxes, control, idempotency, leases, blobs, lower } =
+            Layout::open(&js, options).await?;
         let cluster = Arc::new(Self {
             name: lower,
             node: ulid::Ulid::new().to_string(),
@@ -733,5 +636,139 @@ impl IntakeQueue {
             out.push(QueuedIntake { message: message.map_err(|e| anyhow!("{e}"))? });
         }
         Ok(out)
+    }
+}
+
+/// Connects to NATS and JetStream, warning when the server takes messages too small for a
+/// large webhook.
+async fn connect(options: &ClusterOptions) -> Result<jetstream::Context> {
+    let client = async_nats::ConnectOptions::new()
+        .name(format!("clienthub {}", env!("CARGO_PKG_VERSION")))
+        .retry_on_initial_connect()
+        .connect(&options.url)
+        .await
+        .with_context(|| format!("connecting to {}", options.url))?;
+    let max_payload = client.server_info().max_payload;
+    if max_payload < 4 << 20 {
+        tracing::warn!(
+            max_payload,
+            "NATS takes messages up to {max_payload} bytes: a webhook near the 1 MiB body limit may not fit \
+             (set max_payload: 8MB in the server's configuration)"
+        );
+    }
+    Ok(jetstream::new(client))
+}
+
+/// The cluster's streams, buckets and consumers, created when missing.
+struct Layout {
+    state: stream::Stream,
+    intake: consumer::PullConsumer,
+    outboxes: HashMap<TreeId, consumer::PullConsumer>,
+    control: kv::Store,
+    idempotency: kv::Store,
+    leases: kv::Store,
+    blobs: object_store::ObjectStore,
+    /// The cluster's name in lower case: the prefix of its subjects and buckets.
+    lower: String,
+}
+
+impl Layout {
+    async fn open(js: &jetstream::Context, options: &ClusterOptions) -> Result<Self> {
+        let (lower, upper) = (options.name.to_lowercase(), options.name.to_uppercase().replace('-', "_"));
+        let timeout = Duration::from_secs(10);
+        let replicas = options.replicas.max(1);
+        let stream = |name: String, subject: String, retention| stream::Config {
+            name,
+            subjects: vec![subject],
+            retention,
+            storage: stream::StorageType::File,
+            num_replicas: replicas,
+            ..Default::default()
+        };
+        let state = tokio::time::timeout(
+            timeout,
+            js.get_or_create_stream(stream(
+                format!("{upper}_STATE"),
+                format!("{lower}.state"),
+                stream::RetentionPolicy::Limits,
+            )),
+        )
+        .await
+        .context("JetStream does not answer (is the server started with -js?)")?
+        .context("creating the state stream (is JetStream enabled?)")?;
+        let intake_stream = js
+            .get_or_create_stream(stream(
+                format!("{upper}_INTAKE"),
+                format!("{lower}.intake"),
+                stream::RetentionPolicy::WorkQueue,
+            ))
+            .await
+            .context("creating the intake stream")?;
+        let outbox_stream = js
+            .get_or_create_stream(stream(
+                format!("{upper}_OUTBOX"),
+                format!("{lower}.outbox.*"),
+                stream::RetentionPolicy::WorkQueue,
+            ))
+            .await
+            .context("creating the outbox stream")?;
+        let (control, idempotency, leases, blobs) = Self::buckets(js, &lower, replicas).await?;
+        let worker = |durable: String, filter: String| consumer::pull::Config {
+            durable_name: Some(durable),
+            filter_subject: filter,
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: ACK_WAIT,
+            max_ack_pending: 10_000,
+            ..Default::default()
+        };
+        let intake = intake_stream
+            .get_or_create_consumer("workers", worker("workers".into(), format!("{lower}.intake")))
+            .await
+            .context("creating the intake consumer")?;
+        let mut outboxes = HashMap::new();
+        for tree in [TreeId::CrmOutbox, TreeId::CrmNotes, TreeId::ReplyOutbox] {
+            let name = tree.name().replace('_', "-");
+            let consumer = outbox_stream
+                .get_or_create_consumer(
+                    &name,
+                    worker(name.clone(), format!("{lower}.outbox.{}", tree.name())),
+                )
+                .await
+                .context("creating an outbox consumer")?;
+            outboxes.insert(tree, consumer);
+        }
+        Ok(Self { state, intake, outboxes, control, idempotency, leases, blobs, lower })
+    }
+
+    /// The control, idempotency and lease buckets and the plugin object store.
+    async fn buckets(
+        js: &jetstream::Context,
+        lower: &str,
+        replicas: usize,
+    ) -> Result<(kv::Store, kv::Store, kv::Store, object_store::ObjectStore)> {
+        let control =
+            bucket(js, format!("{lower}-control"), Duration::ZERO, stream::StorageType::File, replicas)
+                .await
+                .context("creating the control bucket")?;
+        let idempotency =
+            bucket(js, format!("{lower}-idempotency"), Duration::ZERO, stream::StorageType::File, replicas)
+                .await
+                .context("creating the idempotency bucket")?;
+        let leases = bucket(js, format!("{lower}-leases"), LEASE_AGE, stream::StorageType::Memory, replicas)
+            .await
+            .context("creating the lease bucket")?;
+        let blobs = match js.get_object_store(format!("{lower}-plugins")).await {
+            Ok(store) => store,
+            Err(_) => js
+                .create_object_store(object_store::Config {
+                    bucket: format!("{lower}-plugins"),
+                    storage: stream::StorageType::File,
+                    num_replicas: replicas,
+                    ..Default::default()
+                })
+                .await
+                .context("creating the plugin object store")?,
+        };
+        Ok((control, idempotency, leases, blobs))
     }
 }

@@ -15,6 +15,7 @@ use crate::appeal::Appeal;
 use crate::directory::{Department, Directory, Notify};
 use crate::registry::Registry;
 use crate::runtime::convert;
+use crate::runtime::outbound::CALL_TIMEOUT;
 use crate::runtime::wit;
 use crate::store::Store;
 use anyhow::Result;
@@ -293,7 +294,7 @@ async fn send_notice(
     text: &str,
 ) -> Result<(), String> {
     let runtime = registry.runtime().clone();
-    let request = if notify.channel == "webhook" {
+    let answer = if notify.channel == "webhook" {
         let body = serde_json::json!({
             "event": "overdue",
             "appeal": appeal.id,
@@ -302,12 +303,13 @@ async fn send_notice(
             "assignee": appeal.work.assignee,
             "text": text,
         });
-        wit::OutboundRequest {
+        let request = wit::OutboundRequest {
             method: "POST".into(),
             url: notify.to.clone(),
             headers: vec![wit::Header { name: "content-type".into(), value: "application/json".into() }],
             body: body.to_string().into_bytes(),
-        }
+        };
+        runtime.outbound().send(&request, CALL_TIMEOUT).await.map_err(|e| format!("{e:#}"))?
     } else {
         let pipeline = registry.pipeline();
         let stage = pipeline
@@ -321,23 +323,11 @@ async fn send_notice(
             text: text.to_string(),
             author: Some("ClientHub".into()),
         };
-        let directory = store.directory();
-        let plugin = stage.clone();
-        let runtime = runtime.clone();
-        let request = tokio::task::spawn_blocking(move || {
-            runtime.render_reply(&plugin.plugin, directory, &target, &reply)
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-        stage.plugin.check_url(&request.url)?;
-        request
+        runtime
+            .send_reply(&stage.plugin, store.directory(), &target, &reply)
+            .await
+            .map_err(|e| e.to_string())?
     };
-    let answer = runtime
-        .outbound()
-        .send(&request, crate::runtime::outbound::CALL_TIMEOUT)
-        .await
-        .map_err(|e| format!("{e:#}"))?;
     match answer.status {
         200..=299 => Ok(()),
         status => Err(format!("HTTP {status}")),
