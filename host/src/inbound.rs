@@ -1,5 +1,5 @@
 //! What a channel adapter found in a webhook request, in ClientHub's own terms: converted once
-//! from the plugin's WIT records ([`crate::runtime::convert`]), then carried through the
+//! from the plugin's WIT records (`runtime::convert`), then carried through the
 //! pipeline, and across a cluster's intake queue. The queue encodes these with postcard, which
 //! is not self-describing: fields are never skipped, and new fields go at the end.
 

@@ -1,12 +1,25 @@
 //! # ClientHub host
 //!
 //! Receives customer appeals from every channel through WebAssembly channel adapters, runs
-//! them through filter and router plugins, and keeps everything in sled.
+//! them through filter and router plugins, and keeps everything in a [`store::Store`].
 //!
 //! Start with [`server::start`] (what `clienthub serve` runs), [`registry::Registry`] (plugin
-//! versions and the live pipeline) and [`pipeline::Pipeline::ingest`] (one webhook's path).
-//! Data flows one way: [`http`] → [`pipeline`] → [`runtime`] / [`store`]; operators' replies
-//! leave through [`replies`].
+//! versions and the live [`registry::Pipeline`] snapshot) and [`pipeline::intake::Sink`] (one
+//! webhook's path). Modules sit in one-way layers, each importing only from those below it
+//! (`tests/all/layers.rs` checks it):
+//!
+//! - [`server`] wires everything; [`http`] serves webhooks, the API (a route table with a role
+//!   per route) and the console; [`reports`] builds period reports;
+//! - [`pipeline`]: the intake — adapter, normaliser, filters, router, stored appeal; its
+//!   [`pipeline::intake`] sink processes inline or queues for any cluster node;
+//! - [`rollout`], [`work`], [`replies`], [`delivery`]: work on stored appeals, fed by the
+//!   store (shadow and replay; assignment, actions, SLA, the dispatcher; the reply outbox;
+//!   CRM delivery);
+//! - [`registry`]: plugin versions, validation, activation, the pipeline snapshot;
+//! - [`runtime`]: wasmtime, typed per-world plugin handles, host imports, outbound HTTP;
+//! - [`metrics`], [`access`]; then [`store`]: state behind a backend (sled, or JetStream);
+//! - vocabulary: [`inbound`], [`directory`], [`calendar`], [`appeal`], [`clock`],
+//!   [`refusal`], [`client`].
 
 pub mod access;
 pub mod appeal;

@@ -449,7 +449,8 @@ impl Pipeline {
     /// still in triage with the new error.
     ///
     /// # Errors
-    /// [`Refusal::NotFound`] for an unknown appeal; [`Refusal::Conflict`] when it is not in
+    /// [`Refusal::NotFound`](crate::refusal::Refusal::NotFound) for an unknown appeal;
+    /// [`Refusal::Conflict`](crate::refusal::Refusal::Conflict) when it is not in
     /// triage. A triage appeal whose payload was never read has its kept raw request read again
     /// by the current adapter instead.
     pub fn reprocess(

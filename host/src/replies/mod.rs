@@ -3,7 +3,7 @@
 //! An operator's reply is stored on its appeal as `queued` and put in the outbox in the same
 //! transaction ([`Store::change_appeal`]), so it survives a restart. The sender takes each due
 //! reply, has the appeal's channel adapter render the platform call (`reply-renderer`), checks
-//! the call's host against the plugin's outbound hosts, performs it ([`transport`]), has the
+//! the call's host against the plugin's outbound hosts, performs it ([`Runtime::send_reply`](crate::runtime::Runtime::send_reply)), has the
 //! adapter read the answer, and records the outcome in the appeal's history: sent (with the
 //! platform's message id, which later delivery statuses refer to), retried after the
 //! platform's back-off or an exponential one, or failed with the platform's error. A failed

@@ -2,7 +2,7 @@
 //! beside the active one on live traffic (its outcomes recorded, never applied), is **replayed**
 //! over stored appeals before activation, and a newly activated version that keeps failing is
 //! **rolled back** by the host ([`crate::registry::health`]). Outcomes are compared as short summaries
-//! ([`summary`]): a router's queue, region, department, topic, priority and candidates; a
+//! (`summary`): a router's queue, region, department, topic, priority and candidates; a
 //! filter's verdict; or the error.
 
 pub mod replay;

@@ -5,7 +5,7 @@
 //! unless the call trapped or wrote to stderr. The benchmark's figures chose this over a fresh
 //! `Store` per call (README, "Benchmark").
 //!
-//! Start with [`Runtime::new`], [`Runtime::load`] and the calls on [`LoadedPlugin`]. A trap,
+//! Start with [`Runtime::new`], [`Runtime::load`] and the calls on a typed [`Plugin`] handle. A trap,
 //! timeout, out-of-memory or malformed result is a [`CallError`] for that call only.
 
 mod bindings;

@@ -1,11 +1,11 @@
 //! Durable state: one sled database in the data directory, one tree per kind of record, and a
-//! [`Backend`](backend::Backend) that commits writes: sled with group commit on one machine, or
+//! `Backend` that commits writes: sled with group commit on one machine, or
 //! a NATS JetStream cluster that replicates the trees among nodes.
 //!
 //! [`Store`] is all the rest of the host sees; nothing outside this module knows which backend
-//! runs. Its methods are grouped by record kind: [`raw`] requests, [`appeals`] with their
-//! indexes, [`outbox`]es, [`control`] records (plugins, activations, the directory, tokens) and
-//! each plugin's [`kv`] namespace. Every write is a [`tx::Tx`] over the node's view, committed by
+//! runs. Its methods are grouped by record kind, one file each: `raw` requests, `appeals` with
+//! their indexes, `outbox`es, `control` records (plugins, activations, the directory, tokens)
+//! and each plugin's `kv` namespace. Every write is a [`tx::Tx`] over the node's view, committed by
 //! the backend: on one machine applied to sled at once and acknowledged after [`Store::commit`],
 //! which shares one sled flush among all concurrent callers (group commit); in a cluster
 //! acknowledged by JetStream and applied by every node in the stream's order.
