@@ -58,6 +58,7 @@ struct Metrics {
     open: Gauge,
     breaches: Family<Breach, Counter>,
     replies: Family<ReplyOutcome, Counter>,
+    ticks: Counter,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -79,7 +80,9 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     registry.register("sla_breaches", "Missed SLA deadlines, by deadline and department", breaches.clone());
     let replies = Family::<ReplyOutcome, Counter>::default();
     registry.register("replies", "Reply attempts, by channel and outcome", replies.clone());
-    Metrics { registry, appeals, calls, errors, latency, outbox, open, breaches, replies }
+    let ticks = Counter::default();
+    registry.register("dispatcher_ticks", "Passes of the dispatcher over the open appeals", ticks.clone());
+    Metrics { registry, appeals, calls, errors, latency, outbox, open, breaches, replies, ticks }
 });
 
 /// An appeal stored with this status.
@@ -119,6 +122,11 @@ pub fn sla_breach(deadline: &str, department: &str) {
         .breaches
         .get_or_create(&Breach { deadline: deadline.into(), department: department.into() })
         .inc();
+}
+
+/// One pass of the dispatcher (assignment, escalation, SLA) finished.
+pub fn dispatcher_tick() {
+    METRICS.ticks.inc();
 }
 
 /// A reply attempt's outcome (`sent`, `retry`, `failed`).

@@ -54,7 +54,7 @@ async fn config_is_validated_against_the_plugin_schema() {
         .await
         .unwrap();
     let answer = host.telegram(&telegram_update(1, 1, "Участвую в #Акция")).await;
-    assert_eq!(host.appeal(&appeal_id(&answer)).await["status"], "dropped");
+    assert_eq!(host.appeal(&appeal_id(&answer)).await.status, Status::Dropped);
     let plugin = host.api.get_json("/api/plugins/contest-filter").await.unwrap();
     assert_eq!(plugin["config"], json!({"hashtags": ["#акция"]}));
 }

@@ -17,8 +17,8 @@ async fn vk_confirmation_messages_and_contest_comments() {
         host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/message_new.json")).await;
     assert_eq!((message.status, &message.body[..]), (200, &b"ok"[..]));
     let appeal = host.appeal(&appeal_id(&message)).await;
-    assert_eq!(appeal["status"], "routed");
-    assert_eq!(appeal["channel"], "vk");
+    assert_eq!(appeal.status.name(), "routed");
+    assert_eq!(appeal.channel, "vk");
     // VK retries the same event_id: still one appeal.
     let again =
         host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/message_new.json")).await;
@@ -27,8 +27,8 @@ async fn vk_confirmation_messages_and_contest_comments() {
     let comment =
         host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/wall_reply_new.json")).await;
     let dropped = host.appeal(&appeal_id(&comment)).await;
-    assert_eq!(dropped["status"], "dropped");
-    assert_eq!(last_event(&dropped)["detail"], "contest hashtag #конкурс");
+    assert_eq!(dropped.status.name(), "dropped");
+    assert_eq!(last_event(&dropped).detail, "contest hashtag #конкурс");
 
     let forged = String::from_utf8(fixture("plugins/vk/fixtures/message_new.json"))
         .unwrap()
@@ -71,9 +71,9 @@ async fn whatsapp_verification_signature_and_messages() {
         host.hook("whatsapp", &[("x-hub-signature-256", &signature)], "application/json", &body).await;
     assert_eq!(answer.status, 200);
     let appeal = host.appeal(&appeal_id(&answer)).await;
-    assert_eq!(appeal["contact"]["phone"], "+79161234567");
-    assert_eq!(appeal["contact"]["name"], "Иван");
-    assert_eq!(appeal["attachments"][0]["kind"], "photo");
+    assert_eq!(appeal.contact.phone.as_deref(), Some("+79161234567"));
+    assert_eq!(appeal.contact.name.as_deref(), Some("Иван"));
+    assert_eq!(appeal.attachments[0].kind, "photo");
     assert_eq!(host.appeals("&channel=whatsapp").await.len(), 1);
 }
 
@@ -87,11 +87,11 @@ async fn email_in_windows_1251_then_a_koi8r_reply_joins_its_thread() {
     assert_eq!(first.status, 200);
     let id = appeal_id(&first);
     let appeal = host.appeal(&id).await;
-    assert_eq!(appeal["status"], "routed");
-    assert_eq!(appeal["decision"]["topic"], "refund", "{appeal}");
-    assert_eq!(appeal["contact"]["email"], "maria.ivanova@example.ru");
-    assert_eq!(appeal["subject"], "Возврат заказа 55120");
-    assert_eq!(appeal["attachments"][0]["file_name"], "Чек №55120.pdf");
+    assert_eq!(appeal.status.name(), "routed");
+    assert_eq!(appeal.decision.as_ref().unwrap().topic.as_deref(), Some("refund"), "{appeal:?}");
+    assert_eq!(appeal.contact.email.as_deref(), Some("maria.ivanova@example.ru"));
+    assert_eq!(appeal.subject.as_deref(), Some("Возврат заказа 55120"));
+    assert_eq!(appeal.attachments[0].file_name.as_deref(), Some("Чек №55120.pdf"));
 
     let reply =
         host.hook("email", &[], "message/rfc822", &fixture("plugins/email/fixtures/koi8r_reply.eml")).await;
@@ -99,7 +99,7 @@ async fn email_in_windows_1251_then_a_koi8r_reply_joins_its_thread() {
     let appeal = host.appeal(&id).await;
     let last = last_event(&appeal);
     assert_eq!(
-        (last["stage"].as_str(), last["detail"].as_str()),
+        (Some(last.stage.as_str()), Some(last.detail.as_str())),
         (Some("message"), Some("Добрый день, есть новости по возврату?"))
     );
     assert_eq!(host.appeals("&channel=email").await.len(), 1);
@@ -119,11 +119,11 @@ async fn postmark_inbound_json_becomes_an_appeal_only_with_its_basic_credentials
     assert_eq!(unsigned.status, 401);
     let accepted = host.hook("email", &[("authorization", &basic)], "application/json", &body).await;
     let appeal = host.appeal(&appeal_id(&accepted)).await;
-    assert_eq!(appeal["contact"]["email"], "irina.volkova@example.ru");
-    assert_eq!(appeal["text"], "Фото упаковки во вложении.");
-    assert_eq!(appeal["attachments"][0]["file_name"], "упаковка.jpg");
+    assert_eq!(appeal.contact.email.as_deref(), Some("irina.volkova@example.ru"));
+    assert_eq!(appeal.text, "Фото упаковки во вложении.");
+    assert_eq!(appeal.attachments[0].file_name.as_deref(), Some("упаковка.jpg"));
     let again = host.hook("email", &[("authorization", &basic)], "application/json", &body).await;
-    assert_eq!(appeal_id(&again), appeal["id"].as_str().unwrap(), "Postmark's retry is the same appeal");
+    assert_eq!(appeal_id(&again), appeal.id.as_str(), "Postmark's retry is the same appeal");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -144,15 +144,17 @@ async fn the_same_person_on_two_channels_is_one_contact() {
         .hook("whatsapp", &[], "application/json", &fixture("plugins/whatsapp/fixtures/image_reply.json"))
         .await;
     let wa_appeal = host.appeal(&appeal_id(&whatsapp)).await;
-    assert_eq!(form_appeal["contact"]["phone"], "+79161234567");
-    assert_eq!(wa_appeal["contact_id"], form_appeal["contact_id"]);
-    assert_eq!(wa_appeal["contact_appeals"][0]["id"], form_appeal["id"]);
-    assert_eq!(wa_appeal["contact_appeals"][0]["channel"], "webform");
+    assert_eq!(form_appeal.contact.phone.as_deref(), Some("+79161234567"));
+    assert_eq!(wa_appeal.contact_id, form_appeal.contact_id);
+    // The API shows the contact's other appeals beside the appeal.
+    let shown = host.appeal_json(&wa_appeal.id).await;
+    assert_eq!(shown["contact_appeals"][0]["id"], form_appeal.id.as_str());
+    assert_eq!(shown["contact_appeals"][0]["channel"], "webform");
     // Someone else is another contact.
     let other = host.telegram(&telegram_update(1, 1, "привет")).await;
     let other = host.appeal(&appeal_id(&other)).await;
-    assert_ne!(other["contact_id"], form_appeal["contact_id"]);
-    assert_eq!(other["contact_appeals"], json!([]));
+    assert_ne!(other.contact_id, form_appeal.contact_id);
+    assert_eq!(host.appeal_json(&other.id).await["contact_appeals"], serde_json::json!([]));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -176,21 +178,17 @@ async fn a_call_becomes_an_appeal_its_recording_joins_and_a_missed_call_is_kept(
     let recording = host.hook("zadarma", &[("Signature", &signature)], form, &record).await;
     assert_eq!(appeal_id(&recording), id);
     let appeal = host.appeal(&id).await;
-    assert_eq!(appeal["contact"]["phone"], "+79161234567");
-    assert_eq!(appeal["attachments"][0]["kind"], "call-recording");
-    assert_eq!(
-        appeal["attachments"].as_array().unwrap().len(),
-        1,
-        "the recording announced twice is kept once"
-    );
-    assert_eq!(last_event(&appeal)["stage"], "message");
+    assert_eq!(appeal.contact.phone.as_deref(), Some("+79161234567"));
+    assert_eq!(appeal.attachments[0].kind, "call-recording");
+    assert_eq!(appeal.attachments.len(), 1, "the recording announced twice is kept once");
+    assert_eq!(last_event(&appeal).stage, "message");
 
     let (missed, signature) = notify("notify_end_missed");
     let missed = host
         .appeal(&appeal_id(&host.hook("zadarma", &[("Signature", &signature)], form, &missed).await))
         .await;
-    assert_eq!(missed["status"], "routed", "a missed call is never dropped");
-    assert!(missed["metadata"].as_array().unwrap().contains(&json!(["missed", "true"])));
+    assert_eq!(missed.status.name(), "routed", "a missed call is never dropped");
+    assert!(missed.metadata.contains(&("missed".to_string(), "true".to_string())));
     assert_eq!(host.hook("zadarma", &[("Signature", "Zm9yZ2Vk")], form, &end).await.status, 401);
     let echo = host.anonymous.send("GET", "/hooks/zadarma?zd_echo=5f1c", None).await.unwrap();
     assert_eq!(&echo.body[..], b"5f1c");
@@ -215,10 +213,10 @@ async fn mango_summary_on_its_sub_path_then_the_recording() {
     let recording = post("recording", "recording").await;
     assert_eq!(appeal_id(&recording), id);
     let appeal = host.appeal(&id).await;
-    assert_eq!(appeal["contact"]["phone"], "+79161234567");
-    assert_eq!(last_event(&appeal)["stage"], "message");
-    assert_eq!(appeal["attachments"][0]["reference"], "mango:MToxMDE0ODc3OTo0NDI2OTQ3NjQ6MA==", "{appeal}");
+    assert_eq!(appeal.contact.phone.as_deref(), Some("+79161234567"));
+    assert_eq!(last_event(&appeal).stage, "message");
+    assert_eq!(appeal.attachments[0].reference, "mango:MToxMDE0ODc3OTo0NDI2OTQ3NjQ6MA==", "{appeal:?}");
     let missed = host.appeal(&appeal_id(&post("summary", "summary_missed").await)).await;
-    assert_eq!(missed["status"], "routed");
-    assert_eq!(missed["contact_id"], appeal["contact_id"], "same caller, same contact");
+    assert_eq!(missed.status.name(), "routed");
+    assert_eq!(missed.contact_id, appeal.contact_id, "same caller, same contact");
 }

@@ -65,19 +65,11 @@ async fn jivo_site_chat_message_photo_follow_up_and_bot_message_reply() {
     assert_eq!(appeal_id(&photo), appeal, "the photo joins the chat's appeal");
     let retried = hook("plugins/jivo/fixtures/client_message.json", "jv-bot-7f3a9c21").await;
     assert_eq!(appeal_id(&retried), appeal, "Jivo's retry of the same event is a duplicate");
-    assert_eq!(
-        host.appeal(&appeal).await["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["stage"] == "message")
-            .count(),
-        1
-    );
+    assert_eq!(host.appeal(&appeal).await.history.iter().filter(|e| e.stage == "message").count(), 1);
     assert_eq!(hook("plugins/jivo/fixtures/client_message.json", "guess").await.status, 401);
     let stored = host.appeal(&appeal).await;
-    assert_eq!(stored["attachments"][0]["file_name"], "kettle.jpg");
-    assert_eq!(stored["attachments"][0]["size"], 183422);
+    assert_eq!(stored.attachments[0].file_name.as_deref(), Some("kettle.jpg"));
+    assert_eq!(stored.attachments[0].size, Some(183422));
 
     host.api
         .send_json("POST", &format!("/api/appeals/{appeal}/replies"), &json!({"text": "Есть в наличии"}))
@@ -114,28 +106,24 @@ async fn map_reviews_reach_their_store_region_and_google_gets_the_reply() {
     };
     let google = post("google", "plugins/reviews/fixtures/google_review.json").await;
     let google = host.appeal(&appeal_id(&google)).await;
-    assert_eq!(google["decision"]["region"], "msk", "store 101 is in Moscow");
-    assert_eq!(google["metadata"].as_array().unwrap().iter().find(|m| m[0] == "rating").unwrap()[1], "2");
+    assert_eq!(google.decision.as_ref().unwrap().region.as_deref(), Some("msk"), "store 101 is in Moscow");
+    assert_eq!(google.metadata.iter().find(|m| m.0 == "rating").unwrap().1, "2");
 
     let pubsub = post("google", "plugins/reviews/fixtures/google_pubsub_new_review.json").await;
-    assert_eq!(
-        appeal_id(&pubsub),
-        google["id"].as_str().unwrap(),
-        "the notification of the same review joins it"
-    );
+    assert_eq!(appeal_id(&pubsub), google.id.as_str(), "the notification of the same review joins it");
 
     let gis = post("2gis", "plugins/reviews/fixtures/2gis_reviews.json").await;
     assert_eq!(gis.status, 200);
     let kazan = host.appeals("&channel=reviews").await;
-    let one_star = kazan.iter().find(|a| a["text"].as_str().unwrap().starts_with("★☆☆☆☆")).unwrap();
-    assert_eq!(one_star["decision"]["region"], "kzn", "store 112 is in Kazan");
+    let one_star = kazan.iter().find(|a| a.text.as_str().starts_with("★☆☆☆☆")).unwrap();
+    assert_eq!(one_star.decision.as_ref().unwrap().region.as_deref(), Some("kzn"), "store 112 is in Kazan");
     let again = post("2gis", "plugins/reviews/fixtures/2gis_reviews.json").await;
     assert_eq!(again.status, 200);
     assert_eq!(host.appeals("&channel=reviews").await.len(), 3, "the repeated page adds nothing");
 
     let yandex =
         host.appeal(&appeal_id(&post("yandex", "plugins/reviews/fixtures/yandex_review.json").await)).await;
-    assert_eq!(yandex["decision"]["region"], "msk");
+    assert_eq!(yandex.decision.as_ref().unwrap().region.as_deref(), Some("msk"));
     let unsigned = host
         .hook(
             "reviews/yandex",
@@ -146,7 +134,7 @@ async fn map_reviews_reach_their_store_region_and_google_gets_the_reply() {
         .await;
     assert_eq!(unsigned.status, 401);
 
-    let id = google["id"].as_str().unwrap();
+    let id = google.id.as_str();
     host.api
         .send_json("POST", &format!("/api/appeals/{id}/replies"), &json!({"text": "Спасибо!"}))
         .await
@@ -159,11 +147,11 @@ async fn map_reviews_reach_their_store_region_and_google_gets_the_reply() {
         "/v4/accounts/109876543210/locations/4567890123456789012/reviews/AbFvOqnQ8Kd2/reply"
     );
     assert_eq!(call.header("authorization"), Some("Bearer ya29.token"));
-    let yandex_id = yandex["id"].as_str().unwrap();
+    let yandex_id = yandex.id.as_str();
     host.api
         .send_json("POST", &format!("/api/appeals/{yandex_id}/replies"), &json!({"text": "x"}))
         .await
         .unwrap();
     let failed = wait_for_reply(&host, yandex_id, "failed").await;
-    assert!(failed["replies"][0]["error"].as_str().unwrap().contains("yandex offers no API"), "{failed}");
+    assert!(failed.replies[0].error.as_deref().unwrap().contains("yandex offers no API"), "{failed:?}");
 }

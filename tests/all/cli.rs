@@ -50,7 +50,7 @@ async fn plugin_directory_and_appeals_commands() {
     std::fs::write(config.path(), r#"{"default_queue":"inbox"}"#).unwrap();
     cli(&host, &["plugin", "config", "rules-router", config.path().to_str().unwrap()]);
     let id = appeal_id(&host.telegram(&telegram_update(2, 2, "Просто вопрос")).await);
-    assert_eq!(host.appeal(&id).await["decision"]["queue"], "inbox");
+    assert_eq!(host.appeal(&id).await.decision.unwrap().queue, "inbox");
 }
 
 #[tokio::test(flavor = "multi_thread")]

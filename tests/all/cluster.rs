@@ -177,25 +177,11 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
         delivered() >= total as usize
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(1)).await; // time for a duplicate to show, were there one
+    // Nothing signals that no duplicate will come: a quiet second in which none does.
+    tokio::time::sleep(Duration::from_secs(1)).await;
 
-    for node in [&a, &c] {
-        let stored = node.all_appeals().await;
-        assert_eq!(stored.len(), total as usize, "one stored appeal per acknowledged update");
-        let platform_ids: HashSet<String> =
-            stored.iter().map(|s| s["platform_id"].as_str().unwrap().to_string()).collect();
-        assert_eq!(platform_ids.len(), total as usize, "no update stored twice");
-        let acked = acked.lock().unwrap();
-        assert!(
-            acked.iter().all(|u| platform_ids.contains(&u.to_string())),
-            "every acknowledged update is kept"
-        );
-        for appeal in &stored {
-            let received = stages(appeal).iter().filter(|s| s.starts_with("received")).count();
-            let routed = stages(appeal).iter().filter(|s| s.starts_with("routed")).count();
-            assert_eq!((received, routed), (1, 1), "processed once: {appeal}");
-        }
-    }
+    let acknowledged = acked.lock().unwrap().clone();
+    each_survivor_stores_each_update_once(&[&a, &c], total, &acknowledged).await;
     let deals = portal.lock().unwrap().deals.clone();
     let origins: HashSet<&Value> = deals.iter().map(|d| &d["ORIGIN_ID"]).collect();
     assert_eq!(deals.len(), total as usize, "one deal per appeal, none twice");
@@ -240,6 +226,25 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
     );
 }
 
+/// Every acknowledged update is stored on every node, once, and was processed once.
+async fn each_survivor_stores_each_update_once(nodes: &[&Host], total: i64, acked: &HashSet<i64>) {
+    for node in nodes {
+        let stored = node.all_appeals().await;
+        assert_eq!(stored.len(), total as usize, "one stored appeal per acknowledged update");
+        let platform_ids: HashSet<String> = stored.iter().map(|s| s.platform_id.clone()).collect();
+        assert_eq!(platform_ids.len(), total as usize, "no update stored twice");
+        assert!(
+            acked.iter().all(|u| platform_ids.contains(&u.to_string())),
+            "every acknowledged update is kept"
+        );
+        for appeal in &stored {
+            let received = stages(appeal).iter().filter(|s| s.starts_with("received")).count();
+            let routed = stages(appeal).iter().filter(|s| s.starts_with("routed")).count();
+            assert_eq!((received, routed), (1, 1), "processed once: {appeal:?}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn activation_rollback_replies_and_the_dispatcher_across_three_nodes() {
     let nats = Nats::start();
@@ -250,18 +255,42 @@ async fn activation_rollback_replies_and_the_dispatcher_across_three_nodes() {
         Host::start_node(&nats.url, &name),
     ];
     nodes[0].import_directory().await;
+    an_upload_reaches_and_compiles_on_every_node(&nodes).await;
+    activation_and_rollback_anywhere_route_everywhere(&nodes).await;
+    replies_written_on_each_node_leave_once(&nodes).await;
+    one_node_runs_the_dispatcher(&nodes, &name).await;
+}
+
+/// Components compiled or loaded from the cache by a node so far.
+async fn components(node: &Host) -> u64 {
+    let health = node.api.get_json("/healthz").await.unwrap();
+    health["plugins_compiled"].as_u64().unwrap() + health["plugins_loaded_from_cache"].as_u64().unwrap()
+}
+
+/// Every node has the new version, and compiled it, before the switch.
+async fn an_upload_reaches_and_compiles_on_every_node(nodes: &[Host; 3]) {
+    let mut before = Vec::new();
+    for node in nodes {
+        before.push(components(node).await);
+    }
     assert_eq!(nodes[0].upload(fixtures::ROUTER_V2).await.status, 201);
-    // Every node has the version (and compiled it) before the switch.
-    for node in &nodes {
+    for (node, before) in nodes.iter().zip(before) {
         eventually("the upload reaches every node", Duration::from_secs(30), async || {
             node.api.get_json("/api/plugins/rules-router").await.unwrap()["versions"]
                 .as_array()
                 .is_some_and(|v| v.iter().any(|v| v["version"] == "0.2.0"))
         })
         .await;
+        eventually("every node compiles it ahead of the switch", Duration::from_secs(30), async || {
+            components(node).await > before
+        })
+        .await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+}
 
+/// An activation on node 1 and a rollback on node 2 reach every node's pipeline, and appeals
+/// entering anywhere are routed by the version now active.
+async fn activation_and_rollback_anywhere_route_everywhere(nodes: &[Host; 3]) {
     let mut propagation = HashMap::new();
     let mut update = 0;
     for (by, version, queue) in [(1, "0.2.0", "priority-desk"), (2, "0.1.0", "general")] {
@@ -285,24 +314,23 @@ async fn activation_rollback_replies_and_the_dispatcher_across_three_nodes() {
             .await;
             propagation.insert((version, i), switched.elapsed().max(took));
         }
-        // And appeals that enter anywhere are routed by it.
-        for node in &nodes {
+        for node in nodes {
             update += 1;
             assert_eq!(node.telegram(&telegram_update(update, update, "hi")).await.status, 200);
             let platform_id = update.to_string();
-            let mut appeal = Value::Null;
+            let mut appeal = Appeal::default();
             eventually("the appeal is routed", Duration::from_secs(10), async || {
                 appeal = node
                     .appeals("&channel=telegram")
                     .await
                     .into_iter()
-                    .find(|a| a["platform_id"] == platform_id.as_str())
-                    .unwrap_or(Value::Null);
-                appeal["status"] == "routed"
+                    .find(|a| a.platform_id == platform_id.as_str())
+                    .unwrap_or_default();
+                appeal.status == Status::Routed
             })
             .await;
-            assert_eq!(appeal["decision"]["queue"], queue, "{appeal}");
-            assert!(stages(&appeal).contains(&format!("routed {label}")), "{appeal}");
+            assert_eq!(appeal.decision.as_ref().unwrap().queue, queue, "{appeal:?}");
+            assert!(stages(&appeal).contains(&format!("routed {label}")), "{appeal:?}");
         }
     }
     println!(
@@ -310,9 +338,11 @@ async fn activation_rollback_replies_and_the_dispatcher_across_three_nodes() {
         (0..3).map(|i| propagation[&("0.2.0", i)]).collect::<Vec<_>>(),
         (0..3).map(|i| propagation[&("0.1.0", i)]).collect::<Vec<_>>()
     );
+}
 
-    // One reply written on each node: each leaves through Telegram exactly once (whichever node
-    // claims it from the outbox stream), and every node shows it sent.
+/// One reply written on each node: each leaves through Telegram exactly once (whichever node
+/// claims it from the outbox stream), and every node shows it sent.
+async fn replies_written_on_each_node_leave_once(nodes: &[Host; 3]) {
     let api = Platform::start(
         vec![],
         json!({"ok": true, "result": {"message_id": 7701, "chat": {"id": 1, "type": "private"}, "date": 1763900100}}),
@@ -321,42 +351,47 @@ async fn activation_rollback_replies_and_the_dispatcher_across_three_nodes() {
     crate::platform::telegram_through(&nodes[0], &api).await;
     // Any node may send any reply: every node's pipeline needs the configuration first (it is
     // rebuilt moments after the bucket's change is applied).
-    for node in &nodes {
+    for node in nodes {
         eventually("the telegram configuration reaches the node", Duration::from_secs(10), async || {
             let plugin = node.api.get_json("/api/plugins/telegram").await.unwrap();
             plugin["config"]["api_base"] == api.base.as_str()
         })
         .await;
     }
+    // The bucket is applied before the pipeline is rebuilt from it; there is no signal of the
+    // rebuild itself, so a moment's grace.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let mut appeals = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let appeal =
-            node.all_appeals().await.into_iter().find(|a| a["platform_id"] == (i + 1).to_string().as_str());
-        let id = appeal.expect("an appeal of the first round")["id"].as_str().unwrap().to_string();
+            node.all_appeals().await.into_iter().find(|a| a.platform_id == (i + 1).to_string().as_str());
+        let id = appeal.expect("an appeal of the first round").id;
         crate::replies::reply(node, &id, &format!("Ответ с узла {i}")).await;
         appeals.push(id);
     }
-    for node in &nodes {
+    for node in nodes {
         for id in &appeals {
             eventually("the reply is sent and every node shows it", Duration::from_secs(30), async || {
-                node.appeal(id).await["replies"][0]["state"] == "sent"
+                node.appeal(id).await.replies.first().is_some_and(|r| r.state == ReplyState::Sent)
             })
             .await;
         }
     }
-    tokio::time::sleep(Duration::from_secs(1)).await; // time for a second send, were there one
+    // Nothing signals that no second send will come: a quiet second in which none does.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let mut sent: Vec<String> =
         api.received().iter().map(|c| c.json()["text"].as_str().unwrap().to_string()).collect();
     sent.sort();
     let expected: Vec<String> = (0..3).map(|i| format!("Ответ с узла {i}")).collect();
     assert_eq!(sent, expected, "each reply sent once");
+}
 
-    // One node runs the dispatcher.
+/// Exactly one node holds the dispatcher's lease.
+async fn one_node_runs_the_dispatcher(nodes: &[Host; 3], name: &str) {
     let mut leaders = 0;
-    for node in &nodes {
+    for node in nodes {
         let health = node.api.get_json("/healthz").await.unwrap();
-        assert_eq!(health["cluster"]["name"], name.as_str());
+        assert_eq!(health["cluster"]["name"], name);
         leaders += usize::from(health["cluster"]["dispatcher"] == true);
     }
     assert_eq!(leaders, 1, "exactly one node holds the dispatcher's lease");

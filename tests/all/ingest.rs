@@ -10,18 +10,18 @@ async fn telegram_update_becomes_a_routed_appeal_with_its_history() {
     let answer = host.telegram(&fixture("plugins/telegram/fixtures/text.json")).await;
     assert_eq!(answer.status, 200);
     let appeal = host.appeal(&appeal_id(&answer)).await;
-    assert_eq!(appeal["status"], "routed");
-    assert_eq!(appeal["channel"], "telegram");
-    assert_eq!(appeal["platform_id"], "815371203");
-    assert_eq!(appeal["decision"]["queue"], "returns");
-    assert_eq!(appeal["decision"]["topic"], "refund");
-    assert_eq!(appeal["decision"]["reaction_minutes"], 30);
-    assert_eq!(appeal["contact"]["name"], "Анна Смирнова");
+    assert_eq!(appeal.status.name(), "routed");
+    assert_eq!(appeal.channel, "telegram");
+    assert_eq!(appeal.platform_id, "815371203");
+    assert_eq!(appeal.decision.as_ref().unwrap().queue, "returns");
+    assert_eq!(appeal.decision.as_ref().unwrap().topic.as_deref(), Some("refund"));
+    assert_eq!(appeal.decision.as_ref().unwrap().reaction_minutes, Some(30));
+    assert_eq!(appeal.contact.name.as_deref(), Some("Анна Смирнова"));
     assert_eq!(
         stages(&appeal)[..3],
         ["received telegram@0.2.0", "kept contest-filter@0.1.0", "routed rules-router@0.1.0"]
     );
-    assert!(appeal["history"][2]["at"].as_u64().unwrap() >= appeal["received_at"].as_u64().unwrap());
+    assert!(appeal.history[2].at >= appeal.received_at);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -45,8 +45,8 @@ async fn follow_up_in_the_same_chat_joins_the_open_appeal() {
     assert_ne!(first, other);
     let appeal = host.appeal(&first).await;
     let last = last_event(&appeal);
-    assert_eq!(last["stage"], "message");
-    assert_eq!(last["detail"], "Номер заказа 42");
+    assert_eq!(last.stage, "message");
+    assert_eq!(last.detail, "Номер заказа 42");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -55,13 +55,13 @@ async fn contest_hashtag_is_kept_as_dropped_with_the_reason() {
     let answer = host.telegram(&fixture("plugins/telegram/fixtures/photo.json")).await;
     assert_eq!(answer.status, 200);
     let appeal = host.appeal(&appeal_id(&answer)).await;
-    assert_eq!(appeal["status"], "dropped");
-    assert_eq!(appeal["decision"], serde_json::Value::Null);
+    assert_eq!(appeal.status.name(), "dropped");
+    assert!(appeal.decision.is_none());
     let last = last_event(&appeal);
-    assert_eq!(last["stage"], "dropped");
-    assert_eq!(last["plugin"], "contest-filter@0.1.0");
-    assert_eq!(last["detail"], "contest hashtag #конкурс");
-    assert_eq!(appeal["attachments"][0]["reference"], "AgACAgIAAxkBAAIBZ2VhLWlarge");
+    assert_eq!(last.stage, "dropped");
+    assert_eq!(last.plugin.as_deref(), Some("contest-filter@0.1.0"));
+    assert_eq!(last.detail, "contest hashtag #конкурс");
+    assert_eq!(appeal.attachments[0].reference, "AgACAgIAAxkBAAIBZ2VhLWlarge");
     assert_eq!(host.appeals("&status=dropped").await.len(), 1);
     assert_eq!(host.appeals("&status=routed").await.len(), 0);
 }
@@ -98,9 +98,9 @@ async fn oversized_bodies_unknown_channels_and_garbage() {
     let garbage = host.telegram(b"{\"not\": \"an update\"").await;
     assert_eq!(garbage.status, 200);
     let appeal = host.appeal(&appeal_id(&garbage)).await;
-    assert_eq!(appeal["status"], "triage");
-    assert!(appeal["error"].as_str().unwrap().contains("malformed payload"), "{appeal}");
-    assert!(!appeal["raw_request_id"].as_str().unwrap().is_empty());
+    assert_eq!(appeal.status.name(), "triage");
+    assert!(appeal.error.as_deref().unwrap().contains("malformed payload"), "{appeal:?}");
+    assert!(!appeal.raw_request_id.is_empty());
     assert_eq!(host.api.get_json("/healthz").await.unwrap()["status"], "ok");
 }
 
@@ -113,12 +113,12 @@ async fn tilda_form_is_normalised_and_routed_by_store() {
     assert_eq!(answer.status, 200);
     assert_eq!(&answer.body[..], b"ok");
     let appeal = host.appeal(&appeal_id(&answer)).await;
-    assert_eq!(appeal["contact"]["phone"], "+79161234567");
-    assert_eq!(appeal["contact"]["email"], "ivan.petrov@example.com");
-    assert_eq!(appeal["platform_id"], "5281107:3940651");
-    assert_eq!(appeal["decision"]["region"], "kzn");
-    assert_eq!(appeal["decision"]["queue"], "delivery");
-    assert_eq!(appeal["decision"]["candidates"], json!(["e-3"]));
+    assert_eq!(appeal.contact.phone.as_deref(), Some("+79161234567"));
+    assert_eq!(appeal.contact.email.as_deref(), Some("ivan.petrov@example.com"));
+    assert_eq!(appeal.platform_id, "5281107:3940651");
+    assert_eq!(appeal.decision.as_ref().unwrap().region.as_deref(), Some("kzn"));
+    assert_eq!(appeal.decision.as_ref().unwrap().queue, "delivery");
+    assert_eq!(appeal.decision.as_ref().unwrap().candidates, ["e-3"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -118,15 +118,18 @@ impl Platform {
 }
 
 /// Polls the appeal until its first reply reaches `state` (panics after 20 s).
-pub async fn wait_for_reply(host: &crate::support::Host, appeal: &str, state: &str) -> Value {
+pub async fn wait_for_reply(
+    host: &crate::support::Host,
+    appeal: &str,
+    state: &str,
+) -> crate::support::Appeal {
     let started = Instant::now();
     loop {
         let appeal = host.appeal(appeal).await;
-        let reply = appeal["replies"][0].clone();
-        if reply["state"] == state {
+        if appeal.replies.first().is_some_and(|r| r.state.name() == state) {
             return appeal;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "reply never became {state}: {appeal:#}");
+        assert!(started.elapsed() < Duration::from_secs(20), "reply never became {state}: {appeal:#?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

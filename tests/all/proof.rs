@@ -52,15 +52,15 @@ async fn faults_mixed_into_load_fail_their_own_calls_and_every_appeal_is_kept() 
     assert_eq!(stored.len(), total, "every appeal is kept");
     let mut triaged = 0;
     for appeal in &stored {
-        let id = appeal["id"].as_str().unwrap();
+        let id = appeal.id.as_str();
         match expected[id] {
             Some(error) => {
                 triaged += 1;
-                assert_eq!(appeal["status"], "triage", "{appeal}");
-                assert!(appeal["error"].as_str().unwrap().contains(error), "{error}: {appeal}");
-                assert!(appeal["error"].as_str().unwrap().len() < 20_000, "no giant output is stored");
+                assert_eq!(appeal.status.name(), "triage", "{appeal:?}");
+                assert!(appeal.error.as_deref().unwrap().contains(error), "{error}: {appeal:?}");
+                assert!(appeal.error.as_deref().unwrap().len() < 20_000, "no giant output is stored");
             }
-            None => assert_eq!(appeal["status"], "routed", "{appeal}"),
+            None => assert_eq!(appeal.status.name(), "routed", "{appeal:?}"),
         }
     }
     let health = host.api.get_json("/healthz").await.unwrap();
@@ -173,8 +173,7 @@ async fn kill_9_at_random_moments_loses_nothing_duplicates_nothing_and_delivers_
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let stored = host.all_appeals().await;
-    let platform_ids: HashSet<String> =
-        stored.iter().map(|a| a["platform_id"].as_str().unwrap().to_string()).collect();
+    let platform_ids: HashSet<String> = stored.iter().map(|a| a.platform_id.as_str().to_string()).collect();
     let acked = acked.lock().unwrap();
     assert_eq!(acked.len(), total as usize);
     assert_eq!(stored.len(), total as usize, "one stored appeal per acknowledged update");
@@ -184,7 +183,10 @@ async fn kill_9_at_random_moments_loses_nothing_duplicates_nothing_and_delivers_
     let origins: HashSet<&Value> = portal.deals.iter().map(|d| &d["ORIGIN_ID"]).collect();
     assert_eq!(portal.deals.len(), total as usize, "one deal per appeal, none twice");
     assert_eq!(origins.len(), total as usize);
-    assert!(stored.iter().all(|a| origins.contains(&a["id"])), "every appeal reached the CRM");
+    assert!(
+        stored.iter().all(|a| origins.contains(&Value::from(a.id.as_str()))),
+        "every appeal reached the CRM"
+    );
     println!(
         "crash loop: {total} appeals, {kills} kill -9 during the load + 2 during deliveries, {} \
          requests resent after a crash, load done in {:.1} s; acknowledged {}, stored {}, \

@@ -44,10 +44,10 @@ async fn telegram_reply_retries_after_429_and_lands_in_the_chat() {
 
     let queued = reply(&host, &appeal, "Заказ в пути").await;
     let done = wait_for_reply(&host, &appeal, "sent").await;
-    let sent = &done["replies"][0];
-    assert_eq!(sent["id"], queued["id"]);
-    assert_eq!(sent["attempts"], 2);
-    assert_eq!(sent["platform_message_id"], "5501");
+    let sent = &done.replies[0];
+    assert_eq!(sent.id, queued["id"]);
+    assert_eq!(sent.attempts, 2);
+    assert_eq!(sent.platform_message_id.as_deref(), Some("5501"));
 
     let calls = api.received();
     assert_eq!(calls.len(), 2, "one refused call, one accepted");
@@ -62,11 +62,10 @@ async fn telegram_reply_retries_after_429_and_lands_in_the_chat() {
     }
     let history: Vec<String> = stages(&done).into_iter().filter(|s| s.starts_with("reply_")).collect();
     assert_eq!(history, ["reply_queued -", "reply_retry telegram@0.2.0", "reply_sent telegram@0.2.0"]);
-    let retry =
-        &done["history"].as_array().unwrap().iter().find(|e| e["stage"] == "reply_retry").unwrap()["detail"];
-    assert!(retry.as_str().unwrap().contains("Telegram 429"), "{retry}");
+    let retry = &done.history.iter().find(|e| e.stage == "reply_retry").unwrap().detail;
+    assert!(retry.contains("Telegram 429"), "{retry}");
     // The bot token is in the URL; it must not reach the history.
-    assert!(!done.to_string().contains("ABC-def"));
+    assert!(!format!("{done:?}").contains("ABC-def"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -78,7 +77,7 @@ async fn a_host_outside_the_allowlist_is_refused_then_allowed_and_retried() {
     let appeal = appeal_id(&host.telegram(&telegram_update(9101, 5550001, "Привет")).await);
     let queued = reply(&host, &appeal, "Здравствуйте").await;
     let failed = wait_for_reply(&host, &appeal, "failed").await;
-    let error = failed["replies"][0]["error"].as_str().unwrap();
+    let error = failed.replies[0].error.as_deref().unwrap();
     assert!(error.contains("is not among telegram@0.2.0's outbound hosts [api.telegram.org]"), "{error}");
     assert!(api.received().is_empty(), "nothing may reach a host the plugin was not allowed");
 
@@ -162,14 +161,9 @@ async fn whatsapp_reply_then_delivered_and_read_statuses_attach_to_it() {
         assert_eq!(answer.status, 200);
     }
     let read = host.appeal(&appeal).await;
-    assert_eq!(read["replies"][0]["state"], "read");
-    let statuses: Vec<&str> = read["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["stage"] == "delivery_status")
-        .map(|e| e["detail"].as_str().unwrap())
-        .collect();
+    assert_eq!(read.replies[0].state.name(), "read");
+    let statuses: Vec<&str> =
+        read.history.iter().filter(|e| e.stage == "delivery_status").map(|e| e.detail.as_str()).collect();
     assert_eq!(statuses.len(), 2);
     assert!(statuses[0].ends_with("delivered") && statuses[1].ends_with("read"), "{statuses:?}");
 }
@@ -195,7 +189,7 @@ async fn vk_comment_reply_is_a_wall_comment_and_vk_flood_errors_are_retried() {
     let appeal = appeal_id(&answer);
     reply(&host, &appeal, "В пятницу").await;
     let done = wait_for_reply(&host, &appeal, "sent").await;
-    assert_eq!(done["replies"][0]["platform_message_id"], "4417");
+    assert_eq!(done.replies[0].platform_message_id.as_deref(), Some("4417"));
     let calls = api.received();
     assert_eq!(calls.len(), 2);
     let call = &calls[1];
@@ -231,11 +225,11 @@ async fn email_reply_goes_through_postmark_with_threading_headers() {
     assert_eq!(call.path, "/email");
     assert_eq!(call.header("x-postmark-server-token"), Some("pm-server-token"));
     let body = call.json();
-    assert_eq!(body["To"], appeal["contact"]["email"]);
+    assert_eq!(body["To"].as_str(), appeal.contact.email.as_deref());
     assert_eq!(body["From"], "support@shop.example");
-    let message_id = appeal["platform_id"].as_str().unwrap();
+    let message_id = appeal.platform_id.as_str();
     assert_eq!(body["Headers"][0], json!({"Name": "In-Reply-To", "Value": format!("<{message_id}>")}));
-    assert_eq!(body["Subject"], format!("Re: {}", appeal["subject"].as_str().unwrap()));
+    assert_eq!(body["Subject"], format!("Re: {}", appeal.subject.as_deref().unwrap()));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -249,8 +243,9 @@ async fn after_resolve_the_next_message_opens_a_new_appeal_listing_the_first() {
     let next = appeal_id(&host.telegram(&telegram_update(9203, 7770001, "Теперь вопрос о доставке")).await);
     assert_ne!(next, first, "a message after resolution opens a new appeal");
     let appeal = host.appeal(&next).await;
-    assert_eq!(appeal["contact_appeals"][0]["id"], first);
-    assert_eq!(appeal["contact_appeals"][0]["status"], "resolved");
+    let shown = host.appeal_json(&appeal.id).await;
+    assert_eq!(shown["contact_appeals"][0]["id"], first.as_str());
+    assert_eq!(shown["contact_appeals"][0]["status"], "resolved");
     let reopened = host.api.send("POST", &format!("/api/appeals/{first}/reopen"), None).await.unwrap();
     assert_eq!(reopened.json().unwrap()["status"], "routed");
 }
@@ -267,16 +262,12 @@ async fn a_plugin_built_against_wit_0_1_0_still_loads_and_routes() {
     host.activate("rules-router", "0.2.0").await;
     let appeal =
         host.appeal(&appeal_id(&host.telegram(&telegram_update(9301, 42, "Хочу вернуть товар")).await)).await;
-    assert_eq!(appeal["status"], "routed");
-    assert!(stages(&appeal).contains(&"routed rules-router@0.2.0".to_string()), "{appeal}");
+    assert_eq!(appeal.status.name(), "routed");
+    assert!(stages(&appeal).contains(&"routed rules-router@0.2.0".to_string()), "{appeal:?}");
     // Telegram (0.1.1) can reply; the 0.1.0 router simply has no reply export to need.
     let replied = host
         .api
-        .send_json(
-            "POST",
-            &format!("/api/appeals/{}/replies", appeal["id"].as_str().unwrap()),
-            &json!({"text": "ok"}),
-        )
+        .send_json("POST", &format!("/api/appeals/{}/replies", appeal.id.as_str()), &json!({"text": "ok"}))
         .await
         .unwrap();
     assert_eq!(replied["state"], "queued");
@@ -293,12 +284,12 @@ async fn a_queued_reply_survives_a_restart_and_is_sent_after_it() {
     reply(&host, &appeal, "Ответ после перезапуска").await;
     // The first call meets a 502: the reply waits for its next attempt (2 s) in the outbox.
     let started = std::time::Instant::now();
-    while host.appeal(&appeal).await["replies"][0]["attempts"] != 1 {
+    while host.appeal(&appeal).await.replies[0].attempts != 1 {
         assert!(started.elapsed() < std::time::Duration::from_secs(10), "no first attempt recorded");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let host = host.restart();
     let done = wait_for_reply(&host, &appeal, "sent").await;
-    assert_eq!(done["replies"][0]["attempts"], 2);
+    assert_eq!(done.replies[0].attempts, 2);
     assert_eq!(api.received().len(), 2, "sent once after the restart, not lost and not doubled");
 }

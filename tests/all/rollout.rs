@@ -24,7 +24,11 @@ async fn a_shadow_router_is_compared_on_live_traffic_and_never_applied() {
     }
     for id in &ids {
         let appeal = host.appeal(id).await;
-        assert_eq!(appeal["decision"]["queue"], "returns", "the shadow's decision is not applied");
+        assert_eq!(
+            appeal.decision.as_ref().unwrap().queue,
+            "returns",
+            "the shadow's decision is not applied"
+        );
     }
     let report = host.api.get_json("/api/plugins/rules-router/shadow").await.unwrap();
     assert_eq!((report["compared"].as_u64(), report["differed"].as_u64()), (Some(3), Some(3)), "{report}");
@@ -52,8 +56,7 @@ async fn a_replay_pages_through_stored_appeals_and_the_cli_sums_it_up() {
     }
     assert_eq!(host.upload(fixtures::ROUTER_V2).await.status, 201);
     // A time range: the second to the fourth appeal by arrival.
-    let mut times: Vec<u64> =
-        host.appeals("").await.iter().map(|a| a["received_at"].as_u64().unwrap()).collect();
+    let mut times: Vec<u64> = host.appeals("").await.iter().map(|a| a.received_at).collect();
     times.sort();
     let range = json!({"version": "0.2.0", "since": times[1], "until": times[3]});
     let ranged = host.api.send_json("POST", "/api/plugins/rules-router/replay", &range).await.unwrap();
@@ -147,7 +150,7 @@ async fn a_release_that_keeps_failing_is_rolled_back_automatically() {
     for n in 0..3 {
         let appeal =
             host.appeal(&appeal_id(&host.telegram(&telegram_update(7300 + n, 730, "Вопрос")).await)).await;
-        assert_eq!(appeal["status"], "triage", "kept, with the error");
+        assert_eq!(appeal.status.name(), "triage", "kept, with the error");
     }
     let plugin = host.api.get_json("/api/plugins/rules-router").await.unwrap();
     let plugin = if plugin.is_array() { plugin[0].clone() } else { plugin };
@@ -156,7 +159,7 @@ async fn a_release_that_keeps_failing_is_rolled_back_automatically() {
     assert!(log.starts_with("automatically rolled back: 3 of 3 calls failed (last: trapped"), "{log}");
     assert!(log.ends_with("from 0.9.0 to 0.1.0"), "{log}");
     let after = host.appeal(&appeal_id(&host.telegram(&telegram_update(7310, 731, "Вопрос")).await)).await;
-    assert_eq!(after["status"], "routed");
+    assert_eq!(after.status.name(), "routed");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -169,19 +172,21 @@ async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
         ids.push(appeal_id(&host.telegram(&telegram_update(7400 + n, 740 + n, "Вопрос")).await));
     }
     let again = host.api.send("POST", &format!("/api/appeals/{}/reprocess", ids[0]), None).await.unwrap();
-    let still = again.json().unwrap();
-    assert_eq!(still["status"], "triage", "the router still traps");
-    assert_eq!(last_event(&still)["stage"], "triage");
+    let still: Appeal = serde_json::from_value(again.json().unwrap()).unwrap();
+    assert_eq!(still.status, Status::Triage, "the router still traps");
+    assert_eq!(last_event(&still).stage, "triage");
 
     host.activate("rules-router", "0.1.0").await; // The fix: the working router again.
-    let fixed = host
-        .api
-        .send("POST", &format!("/api/appeals/{}/reprocess", ids[0]), None)
-        .await
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(fixed["status"], "routed");
+    let fixed: Appeal = serde_json::from_value(
+        host.api
+            .send("POST", &format!("/api/appeals/{}/reprocess", ids[0]), None)
+            .await
+            .unwrap()
+            .json()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(fixed.status, Status::Routed);
     assert!(stages(&fixed).contains(&"reprocessed -".to_string()));
     let bulk = host.api.send_json("POST", "/api/appeals/reprocess", &json!({})).await.unwrap();
     assert_eq!(bulk, json!({"routed": 2}));
@@ -194,25 +199,14 @@ async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
     let unread =
         host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/confirmation.json")).await;
     let unread = appeal_id(&unread);
-    let refused = host
-        .api
-        .send("POST", &format!("/api/appeals/{unread}/reprocess"), None)
-        .await
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(
-        (refused["status"].as_str(), last_event(&refused)["stage"].as_str()),
-        (Some("triage"), Some("reprocess_failed"))
-    );
+    let reprocess = async || -> Appeal {
+        let answer = host.api.send("POST", &format!("/api/appeals/{unread}/reprocess"), None).await.unwrap();
+        serde_json::from_value(answer.json().unwrap()).unwrap()
+    };
+    let refused = reprocess().await;
+    assert_eq!((refused.status, last_event(&refused).stage.as_str()), (Status::Triage, "reprocess_failed"));
     host.api.send_json("PUT", "/api/plugins/vk/config", &json!({"confirmation": "a1b2c3d4"})).await.unwrap();
-    let read = host
-        .api
-        .send("POST", &format!("/api/appeals/{unread}/reprocess"), None)
-        .await
-        .unwrap()
-        .json()
-        .unwrap();
-    assert_eq!(read["status"], "resolved");
-    assert!(last_event(&read)["detail"].as_str().unwrap().starts_with("vk@0.2.0 now reads it"), "{read}");
+    let read = reprocess().await;
+    assert_eq!(read.status, Status::Resolved);
+    assert!(last_event(&read).detail.starts_with("vk@0.2.0 now reads it"), "{read:?}");
 }

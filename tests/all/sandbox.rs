@@ -13,8 +13,8 @@ async fn triage_error(host: &Host, update: i64) -> String {
     let answer = host.telegram(&telegram_update(update, update, "hello")).await;
     assert_eq!(answer.status, 200);
     let appeal = host.appeal(&appeal_id(&answer)).await;
-    assert_eq!(appeal["status"], "triage", "{appeal}");
-    appeal["error"].as_str().unwrap().to_string()
+    assert_eq!(appeal.status.name(), "triage", "{appeal:?}");
+    appeal.error.as_deref().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -41,7 +41,7 @@ async fn trap_timeout_and_memory_hog_go_to_triage_and_the_host_serves_on() {
     let hog = host.api.get_json("/api/plugins/hog-router").await.unwrap();
     assert_eq!(hog["active"], serde_json::Value::Null, "replaced by the rollback");
     let answer = host.telegram(&telegram_update(4, 4, "hello")).await;
-    assert_eq!(host.appeal(&appeal_id(&answer)).await["status"], "routed");
+    assert_eq!(host.appeal(&appeal_id(&answer)).await.status, Status::Routed);
     assert_eq!(host.appeals("&status=triage").await.len(), 3);
 }
 
@@ -55,16 +55,9 @@ async fn a_plugin_cannot_read_another_plugins_keys() {
     host.activate("kv-probe-b", "0.1.0").await;
     let first = host.telegram(&telegram_update(1, 1, "alpha")).await;
     let second = host.telegram(&telegram_update(2, 2, "beta")).await;
-    let tags = |v: serde_json::Value| v["tags"].clone();
-    assert_eq!(
-        tags(host.appeal(&appeal_id(&first)).await),
-        serde_json::json!(["kv-probe-a:none", "kv-probe-b:none"])
-    );
+    assert_eq!(host.appeal(&appeal_id(&first)).await.tags, ["kv-probe-a:none", "kv-probe-b:none"]);
     // -a sees what it wrote; -b, reading the same key name, sees nothing of -a's.
-    assert_eq!(
-        tags(host.appeal(&appeal_id(&second)).await),
-        serde_json::json!(["kv-probe-a:alpha", "kv-probe-b:none"])
-    );
+    assert_eq!(host.appeal(&appeal_id(&second)).await.tags, ["kv-probe-a:alpha", "kv-probe-b:none"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -78,8 +71,8 @@ async fn outbound_http_reaches_allowed_hosts_only_and_waiting_is_not_plugin_time
     // host's, so the call still succeeds.
     lookup.slow_down(std::time::Duration::from_millis(800));
     let appeal = host.appeal(&appeal_id(&host.telegram(&telegram_update(9501, 1, "VIP?")).await)).await;
-    assert_eq!(appeal["status"], "routed", "{appeal}");
-    assert_eq!(appeal["decision"]["queue"], "vip");
+    assert_eq!(appeal.status.name(), "routed", "{appeal:?}");
+    assert_eq!(appeal.decision.as_ref().unwrap().queue, "vip");
     let call = &lookup.received()[0];
     assert_eq!((call.method.as_str(), call.path.as_str()), ("POST", "/lookup"));
     assert_eq!(call.json()["text"], "VIP?");
@@ -88,7 +81,7 @@ async fn outbound_http_reaches_allowed_hosts_only_and_waiting_is_not_plugin_time
     let elsewhere = serde_json::json!({"lookup_url": format!("http://localhost:{}/lookup", lookup.authority.rsplit(':').next().unwrap())});
     host.api.send_json("PUT", "/api/plugins/lookup-router/config", &elsewhere).await.unwrap();
     let refused = host.appeal(&appeal_id(&host.telegram(&telegram_update(9502, 2, "VIP?")).await)).await;
-    assert_eq!(refused["status"], "triage");
-    assert!(refused["error"].as_str().unwrap().contains("refused: localhost:"), "{refused}");
+    assert_eq!(refused.status.name(), "triage");
+    assert!(refused.error.as_deref().unwrap().contains("refused: localhost:"), "{refused:?}");
     assert_eq!(lookup.received().len(), 1);
 }

@@ -1,5 +1,6 @@
 //! Starting the real binary on a temp data dir and talking to it.
 
+pub use clienthub::appeal::{Appeal, HistoryEvent, ReplyState, Status};
 use clienthub::client::{Answer, Client};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -44,6 +45,25 @@ impl Host {
         let moved =
             self.api.send_json("POST", "/api/clock/advance", &json!({ "minutes": minutes })).await.unwrap();
         assert!(moved["offset_ms"].as_u64().is_some(), "{moved}");
+    }
+
+    /// Waits until the dispatcher has made two full passes from now (so one began after the
+    /// call): what it would do about the present state is done.
+    pub async fn dispatcher_passes(&self) {
+        let ticks = async || -> u64 {
+            let text = self.api.send("GET", "/metrics", None).await.unwrap().body;
+            String::from_utf8_lossy(&text)
+                .lines()
+                .find_map(|l| l.strip_prefix("clienthub_dispatcher_ticks_total "))
+                .and_then(|n| n.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let start = ticks().await;
+        let started = std::time::Instant::now();
+        while ticks().await < start + 2 {
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "the dispatcher stopped");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// A host on `dir` (kept by the caller).
@@ -149,24 +169,30 @@ impl Host {
         self.hook("telegram", &[], "application/json", body).await
     }
 
-    /// The appeal created by a webhook answer (from `x-clienthub-appeal`).
-    pub async fn appeal(&self, id: &str) -> Value {
+    /// An appeal by id, as the API shows it (`GET /api/appeals/{id}`), read into the host's
+    /// own record type.
+    pub async fn appeal(&self, id: &str) -> Appeal {
+        serde_json::from_value(self.appeal_json(id).await).unwrap()
+    }
+
+    /// An appeal by id as the API's JSON (with `contact_appeals`).
+    pub async fn appeal_json(&self, id: &str) -> Value {
         self.api.get_json(&format!("/api/appeals/{id}")).await.unwrap()
     }
 
     /// All appeals (up to 500), newest first.
-    pub async fn appeals(&self, query: &str) -> Vec<Value> {
+    pub async fn appeals(&self, query: &str) -> Vec<Appeal> {
         let page = self.api.get_json(&format!("/api/appeals?limit=500{query}")).await.unwrap();
-        page["items"].as_array().unwrap().clone()
+        serde_json::from_value(page["items"].clone()).unwrap()
     }
 
     /// Every stored appeal, newest first, page by page.
-    pub async fn all_appeals(&self) -> Vec<Value> {
-        let mut all = Vec::new();
+    pub async fn all_appeals(&self) -> Vec<Appeal> {
+        let mut all: Vec<Appeal> = Vec::new();
         let mut path = "/api/appeals?limit=500".to_string();
         loop {
             let page = self.api.get_json(&path).await.unwrap();
-            all.extend(page["items"].as_array().unwrap().iter().cloned());
+            all.extend(serde_json::from_value::<Vec<Appeal>>(page["items"].clone()).unwrap());
             match page["next"].as_str() {
                 Some(next) => path = format!("/api/appeals?limit=500&before={next}"),
                 None => return all,
@@ -236,24 +262,23 @@ pub fn sample_directory() -> Value {
 }
 
 /// The stages of an appeal's history, in order, as "stage by plugin".
-pub fn stages(appeal: &Value) -> Vec<String> {
-    appeal["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| format!("{} {}", e["stage"].as_str().unwrap(), e["plugin"].as_str().unwrap_or("-")))
-        .collect()
+pub fn stages(appeal: &Appeal) -> Vec<String> {
+    appeal.history.iter().map(|e| format!("{} {}", e.stage, e.plugin.as_deref().unwrap_or("-"))).collect()
 }
 
 /// The last history event of an appeal that is not the dispatcher's (`waiting`, `assigned`,
 /// which may land at any moment after routing).
-pub fn last_event(appeal: &Value) -> Value {
-    appeal["history"]
-        .as_array()
-        .unwrap()
+pub fn last_event(appeal: &Appeal) -> HistoryEvent {
+    appeal
+        .history
         .iter()
         .rev()
-        .find(|e| e["stage"] != "waiting" && e["stage"] != "assigned")
+        .find(|e| e.stage != "waiting" && e.stage != "assigned")
         .cloned()
-        .unwrap_or(Value::Null)
+        .expect("an appeal has a history")
+}
+
+/// The detail of the last history event at `stage`.
+pub fn last_detail(appeal: &Appeal, stage: &str) -> String {
+    appeal.history.iter().rev().find(|e| e.stage == stage).map(|e| e.detail.clone()).unwrap_or_default()
 }

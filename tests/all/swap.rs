@@ -14,14 +14,14 @@ async fn activate_v2_then_roll_back_to_v1() {
     assert_eq!(uploaded.status, 201);
     host.activate("rules-router", "0.2.0").await;
     let by_v2 = host.appeal(&appeal_id(&host.telegram(&telegram_update(1, 1, "hi")).await)).await;
-    assert_eq!(by_v2["decision"]["queue"], "priority-desk");
+    assert_eq!(by_v2.decision.as_ref().unwrap().queue, "priority-desk");
     assert_eq!(stages(&by_v2)[2], "routed rules-router@0.2.0");
 
     let rolled =
         host.api.send("POST", "/api/plugins/rules-router/rollback", None).await.unwrap().json().unwrap();
     assert_eq!(rolled["active"], "0.1.0");
     let by_v1 = host.appeal(&appeal_id(&host.telegram(&telegram_update(2, 2, "hi")).await)).await;
-    assert_eq!(by_v1["decision"]["queue"], "general");
+    assert_eq!(by_v1.decision.as_ref().unwrap().queue, "general");
     assert_eq!(stages(&by_v1)[2], "routed rules-router@0.1.0");
     // Nothing earlier to roll back to now.
     assert_eq!(host.api.send("POST", "/api/plugins/rules-router/rollback", None).await.unwrap().status, 409);
@@ -72,7 +72,7 @@ async fn hundred_swaps_under_load_lose_nothing_and_take_effect_at_once() {
     let appeals = host.all_appeals().await;
     assert_eq!(appeals.len(), 2000, "nothing lost");
     let routed: Vec<(Duration, String)> =
-        appeals.iter().map(|a| (acked_at[a["id"].as_str().unwrap()], stages(a)[2].clone())).collect();
+        appeals.iter().map(|a| (acked_at[a.id.as_str()], stages(a)[2].clone())).collect();
     assert!(routed.iter().all(|(_, s)| s.starts_with("routed rules-router@0.")), "{routed:?}");
 
     // From each activation to the first appeal routed by the new version.
@@ -113,11 +113,11 @@ async fn restart_keeps_everything_and_recompiles_nothing() {
     assert_eq!(health["plugins_compiled"], 0, "{health}");
     assert_eq!(health["plugins_loaded_from_cache"], 13, "{health}");
     assert_eq!(health["router"], "rules-router@0.2.0");
-    assert_eq!(host.appeal(&id).await["decision"]["queue"], "priority-desk");
+    assert_eq!(host.appeal(&id).await.decision.unwrap().queue, "priority-desk");
     assert_eq!(host.api.get_json("/api/directory").await.unwrap()["topics"][0]["id"], "refund");
     assert_eq!(host.telegram(&telegram_update(2, 2, "hi")).await.status, 401, "the config survived");
     let after = host.hook("telegram", &header, "application/json", &telegram_update(2, 2, "hi")).await;
-    assert_eq!(host.appeal(&appeal_id(&after)).await["decision"]["queue"], "priority-desk");
+    assert_eq!(host.appeal(&appeal_id(&after)).await.decision.unwrap().queue, "priority-desk");
     let plugins = host.api.get_json("/api/plugins/rules-router").await.unwrap();
     assert_eq!(plugins["versions"].as_array().unwrap().len(), 2);
 }

@@ -39,14 +39,14 @@ fn directory(notify_to: Option<&str>) -> Value {
     })
 }
 
-async fn appeal_where(host: &Host, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+async fn appeal_where(host: &Host, id: &str, what: &str, check: impl Fn(&Appeal) -> bool) -> Appeal {
     let started = Instant::now();
     loop {
         let appeal = host.appeal(id).await;
         if check(&appeal) {
             return appeal;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "never {what}: {appeal:#}");
+        assert!(started.elapsed() < Duration::from_secs(20), "never {what}: {appeal:#?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -64,16 +64,6 @@ async fn act(host: &Host, id: &str, verb: &str, body: Value) -> hyper::StatusCod
     hyper::StatusCode::from_u16(answer.status).unwrap()
 }
 
-fn last_detail(appeal: &Value, stage: &str) -> String {
-    let history = appeal["history"].as_array().unwrap();
-    let event = history
-        .iter()
-        .rev()
-        .find(|e| e["stage"] == stage)
-        .unwrap_or_else(|| panic!("no {stage}: {appeal:#}"));
-    event["detail"].as_str().unwrap().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn fair_assignment_a_full_team_means_the_fallback_queue_and_a_free_hand_takes_it() {
     let host = Host::start_with_clock();
@@ -82,25 +72,22 @@ async fn fair_assignment_a_full_team_means_the_fallback_queue_and_a_free_hand_ta
     for n in 0..3 {
         ids.push(appeal_id(&host.telegram(&telegram_update(9900 + n, 900 + n, "Хочу вернуть товар")).await));
     }
-    let first = appeal_where(&host, &ids[0], "assigned", |a| a["work"]["assignee"].is_string()).await;
-    let second = appeal_where(&host, &ids[1], "assigned", |a| a["work"]["assignee"].is_string()).await;
-    let mut holders =
-        [first["work"]["assignee"].as_str().unwrap(), second["work"]["assignee"].as_str().unwrap()];
+    let first = appeal_where(&host, &ids[0], "assigned", |a| a.work.assignee.is_some()).await;
+    let second = appeal_where(&host, &ids[1], "assigned", |a| a.work.assignee.is_some()).await;
+    let mut holders = [first.work.assignee.as_deref().unwrap(), second.work.assignee.as_deref().unwrap()];
     holders.sort();
     assert_eq!(holders, ["e-1", "e-2"], "one each");
-    let third = appeal_where(&host, &ids[2], "waiting", |a| {
-        a["history"].as_array().unwrap().iter().any(|e| e["stage"] == "waiting")
-    })
-    .await;
-    assert!(third["work"]["assignee"].is_null());
+    let third =
+        appeal_where(&host, &ids[2], "waiting", |a| a.history.iter().any(|e| e.stage == "waiting")).await;
+    assert!(third.work.assignee.is_none());
     let why = last_detail(&third, "waiting");
     assert!(why.starts_with("in queue returns-backlog") && why.contains("is full"), "{why}");
 
     // The first is resolved: its holder frees up and takes the waiting one.
     assert_eq!(act(&host, &ids[0], "resolve", json!({"by": "Ольга"})).await, 200);
-    let freed = first["work"]["assignee"].as_str().unwrap().to_string();
-    let third = appeal_where(&host, &ids[2], "assigned", |a| a["work"]["assignee"].is_string()).await;
-    assert_eq!(third["work"]["assignee"], freed.as_str());
+    let freed = first.work.assignee.clone().unwrap();
+    let third = appeal_where(&host, &ids[2], "assigned", |a| a.work.assignee.is_some()).await;
+    assert_eq!(third.work.assignee.as_deref(), Some(freed.as_str()));
     assert!(last_detail(&third, "assigned").contains(&freed));
 }
 
@@ -113,30 +100,29 @@ async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_
     let id = appeal_id(&host.telegram(&telegram_update(9950, 950, "Хочу вернуть товар")).await);
     // The same in Moscow: its notice goes to the Moscow brigade's chat.
     let moscow = appeal_id(&host.telegram(&telegram_update(9951, 951, "Хочу вернуть товар, Москва")).await);
-    appeal_where(&host, &id, "assigned", |a| a["work"]["assignee"].is_string()).await;
+    appeal_where(&host, &id, "assigned", |a| a.work.assignee.is_some()).await;
 
     host.advance_minutes(21).await;
-    let escalated = appeal_where(&host, &id, "escalated", |a| a["work"]["department"] == "supervisors").await;
+    let escalated =
+        appeal_where(&host, &id, "escalated", |a| a.work.department.as_deref() == Some("supervisors")).await;
     assert!(last_detail(&escalated, "escalated").contains("not taken within 20 min in returns"));
-    let escalated = appeal_where(&host, &id, "reassigned", |a| a["work"]["assignee"] == "s-1").await;
-    assert_eq!(escalated["work"]["escalations"], 1);
+    let escalated =
+        appeal_where(&host, &id, "reassigned", |a| a.work.assignee.as_deref() == Some("s-1")).await;
+    assert_eq!(escalated.work.escalations, 1);
     assert!(telegram.received().is_empty(), "nothing overdue yet");
 
     host.advance_minutes(10).await;
-    let overdue = appeal_where(&host, &id, "notified", |a| {
-        a["history"].as_array().unwrap().iter().any(|e| e["stage"] == "overdue_notice")
-    })
-    .await;
+    let overdue =
+        appeal_where(&host, &id, "notified", |a| a.history.iter().any(|e| e.stage == "overdue_notice")).await;
     assert!(last_detail(&overdue, "overdue").starts_with("reaction deadline missed"));
     assert_eq!(last_detail(&overdue, "overdue_notice"), "sent to telegram -100777");
     let notices: Vec<Value> = telegram.received().iter().map(|r| r.json()).collect();
     let notice = notices.iter().find(|n| n["text"].as_str().unwrap().contains(&id)).unwrap();
     assert_eq!(notice["chat_id"], -100777);
-    let regional = appeal_where(&host, &moscow, "notified", |a| {
-        a["history"].as_array().unwrap().iter().any(|e| e["stage"] == "overdue_notice")
-    })
-    .await;
-    assert_eq!(regional["work"]["region"], "msk");
+    let regional =
+        appeal_where(&host, &moscow, "notified", |a| a.history.iter().any(|e| e.stage == "overdue_notice"))
+            .await;
+    assert_eq!(regional.work.region.as_deref(), Some("msk"));
     assert_eq!(last_detail(&regional, "overdue_notice"), "sent to telegram -100888");
     let text = notice["text"].as_str().unwrap();
     assert!(
@@ -145,7 +131,7 @@ async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_
     );
     // Flagged once: more time brings no second reaction notice.
     host.advance_minutes(1).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    host.dispatcher_passes().await;
     assert_eq!(telegram.received().len(), 2, "one notice per appeal");
 }
 
@@ -154,7 +140,7 @@ async fn operator_actions_and_a_pause_that_stops_the_resolution_clock() {
     let host = Host::start_with_clock();
     host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
     let id = appeal_id(&host.telegram(&telegram_update(9980, 980, "Хочу вернуть товар")).await);
-    appeal_where(&host, &id, "assigned", |a| a["work"]["assignee"].is_string()).await;
+    appeal_where(&host, &id, "assigned", |a| a.work.assignee.is_some()).await;
     assert_eq!(act(&host, &id, "take", json!({"employee": "e-2", "by": "Рустам"})).await, 200);
     assert_eq!(act(&host, &id, "take", json!({"employee": "nobody"})).await, 400);
     assert_eq!(act(&host, &id, "resume", json!({})).await, 409, "not paused");
@@ -163,23 +149,24 @@ async fn operator_actions_and_a_pause_that_stops_the_resolution_clock() {
     assert_eq!(act(&host, &id, "pause", json!({"reason": "ждём фото чека"})).await, 200);
     host.advance_minutes(40).await; // 45 min in, 40 of them paused: the 60-minute clock is at 5.
     host.advance_minutes(25).await; // 70 min in; paused 65, counted 60 (the limit): clock at 10.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    host.dispatcher_passes().await;
     let paused = host.appeal(&id).await;
-    assert_eq!(paused["status"], "paused");
-    assert!(paused["work"]["resolution_overdue_at"].is_null(), "{paused:#}");
+    assert_eq!(paused.status.name(), "paused");
+    assert!(paused.work.resolution_overdue_at.is_none(), "{paused:#?}");
     assert_eq!(act(&host, &id, "resume", json!({})).await, 200);
     host.advance_minutes(51).await; // The clock passes 60 minutes.
     let overdue =
-        appeal_where(&host, &id, "resolution overdue", |a| a["work"]["resolution_overdue_at"].is_u64()).await;
+        appeal_where(&host, &id, "resolution overdue", |a| a.work.resolution_overdue_at.is_some()).await;
     assert!(last_detail(&overdue, "overdue").starts_with("resolution deadline missed"));
-    assert!(overdue["work"]["reaction_overdue_at"].is_null(), "taken in time");
+    assert!(overdue.work.reaction_overdue_at.is_none(), "taken in time");
 
     assert_eq!(
         act(&host, &id, "handoff", json!({"department": "delivery", "reason": "это доставка"})).await,
         200
     );
-    let handed = appeal_where(&host, &id, "assigned in delivery", |a| a["work"]["assignee"] == "d-1").await;
-    assert_eq!(handed["work"]["department"], "delivery");
+    let handed =
+        appeal_where(&host, &id, "assigned in delivery", |a| a.work.assignee.as_deref() == Some("d-1")).await;
+    assert_eq!(handed.work.department.as_deref(), Some("delivery"));
     assert!(last_detail(&handed, "handed_off").contains("to department delivery"));
     assert_eq!(
         act(&host, &id, "handoff", json!({"escalate": true})).await,
@@ -206,19 +193,19 @@ async fn reports_and_metrics_match_hand_computed_values() {
     }
     let shipping = appeal_id(&host.telegram(&telegram_update(9995, 995, "Когда доставка?")).await);
     let dropped = appeal_id(&host.telegram(&telegram_update(9996, 996, "Участвую! #конкурс")).await);
-    let a1 = appeal_where(&host, &refunds[0], "assigned", |a| a["work"]["assignee"].is_string()).await;
-    let a2 = appeal_where(&host, &refunds[1], "assigned", |a| a["work"]["assignee"].is_string()).await;
+    let a1 = appeal_where(&host, &refunds[0], "assigned", |a| a.work.assignee.is_some()).await;
+    let a2 = appeal_where(&host, &refunds[1], "assigned", |a| a.work.assignee.is_some()).await;
 
     // A1 taken at 10 min and resolved at 40; A2 taken at 20; A3 never: it escalates to the
     // supervisors at 20 and misses its 30-minute reaction deadline there; the shipping appeal
     // is never taken (no SLA on its topic).
     host.advance_minutes(10).await;
-    assert_eq!(act(&host, &refunds[0], "take", json!({"employee": a1["work"]["assignee"]})).await, 200);
+    assert_eq!(act(&host, &refunds[0], "take", json!({"employee": a1.work.assignee})).await, 200);
     host.advance_minutes(10).await;
-    assert_eq!(act(&host, &refunds[1], "take", json!({"employee": a2["work"]["assignee"]})).await, 200);
+    assert_eq!(act(&host, &refunds[1], "take", json!({"employee": a2.work.assignee})).await, 200);
     host.advance_minutes(20).await;
     assert_eq!(act(&host, &refunds[0], "resolve", json!({})).await, 200);
-    appeal_where(&host, &refunds[2], "overdue", |a| a["work"]["reaction_overdue_at"].is_u64()).await;
+    appeal_where(&host, &refunds[2], "overdue", |a| a.work.reaction_overdue_at.is_some()).await;
 
     let by_department = host.api.get_json("/api/reports/appeals?by=department").await.unwrap();
     assert_eq!(
@@ -249,13 +236,13 @@ async fn reports_and_metrics_match_hand_computed_values() {
     );
 
     let overdue = host.api.get_json("/api/reports/overdue?by=department").await.unwrap();
-    assert_eq!(overdue.as_array().unwrap().len(), 1, "{overdue}");
+    assert_eq!(overdue.as_array().unwrap().len(), 1, "{overdue:?}");
     let supervisors = &overdue[0];
     assert_eq!(
         (supervisors["department"].clone(), supervisors["reaction_overdue"].clone()),
         (json!("supervisors"), json!(1))
     );
-    assert!(near(&supervisors["avg_overdue_min"], 10.0), "{overdue}");
+    assert!(near(&supervisors["avg_overdue_min"], 10.0), "{overdue:?}");
 
     let dropped_report = host.api.get_json("/api/reports/dropped").await.unwrap();
     assert_eq!(

@@ -1,8 +1,9 @@
 //! `clienthub appeals …`: list, show, reply to and act on appeals through the appeals API.
 
-use super::print;
+use super::{print, typed};
 use anyhow::Result;
 use clap::Subcommand;
+use clienthub::appeal::{Appeal, Reply};
 use clienthub::client::Client;
 
 #[derive(Subcommand)]
@@ -110,15 +111,16 @@ pub async fn run(action: AppealsAction, client: Client) -> Result<()> {
             if let Some(c) = &channel {
                 query.append_pair("channel", c);
             }
-            let page = client.get_json(&format!("/api/appeals?{}", query.finish())).await?;
-            for a in page["items"].as_array().into_iter().flatten() {
+            let mut page = client.get_json(&format!("/api/appeals?{}", query.finish())).await?;
+            let items: Vec<Appeal> = typed(page["items"].take())?;
+            for a in items {
                 println!(
                     "{}  {:<9} {:<8} {:<14} {}",
-                    a["id"].as_str().unwrap_or("?"),
-                    a["channel"].as_str().unwrap_or("?"),
-                    a["status"].as_str().unwrap_or("?"),
-                    a["decision"]["queue"].as_str().unwrap_or("-"),
-                    a["text"].as_str().unwrap_or("").chars().take(60).collect::<String>().replace('\n', " ")
+                    a.id,
+                    a.channel,
+                    a.status.name(),
+                    a.decision.as_ref().map_or("-", |d| d.queue.as_str()),
+                    a.text.chars().take(60).collect::<String>().replace('\n', " ")
                 );
             }
             Ok(())
@@ -127,7 +129,7 @@ pub async fn run(action: AppealsAction, client: Client) -> Result<()> {
         AppealsAction::Reply { id, text, author } => {
             let body = serde_json::json!({ "text": text, "author": author });
             let reply = client.send_json("POST", &format!("/api/appeals/{id}/replies"), &body).await?;
-            println!("reply {} queued", reply["id"].as_str().unwrap_or("?"));
+            println!("reply {} queued", typed::<Reply>(reply)?.id);
             Ok(())
         }
         AppealsAction::RetryReply { id, reply } => print(
@@ -137,7 +139,7 @@ pub async fn run(action: AppealsAction, client: Client) -> Result<()> {
             (Some(id), false) => {
                 let appeal =
                     client.send("POST", &format!("/api/appeals/{id}/reprocess"), None).await?.json()?;
-                println!("{id} {}", appeal["status"].as_str().unwrap_or("?"));
+                println!("{id} {}", typed::<Appeal>(appeal)?.status.name());
                 Ok(())
             }
             (None, true) => print(
@@ -165,13 +167,12 @@ pub async fn run(action: AppealsAction, client: Client) -> Result<()> {
 
 /// An operator action; prints the appeal's id, status, assignee and department.
 async fn act(client: &Client, id: &str, verb: &str, body: serde_json::Value) -> Result<()> {
-    let appeal = client.send_json("POST", &format!("/api/appeals/{id}/{verb}"), &body).await?;
-    let field = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+    let appeal: Appeal = typed(client.send_json("POST", &format!("/api/appeals/{id}/{verb}"), &body).await?)?;
     println!(
         "{id} {} assignee {} department {}",
-        field(&appeal["status"]),
-        field(&appeal["work"]["assignee"]),
-        field(&appeal["work"]["department"])
+        appeal.status.name(),
+        appeal.work.assignee.as_deref().unwrap_or("-"),
+        appeal.work.department.as_deref().unwrap_or("-")
     );
     Ok(())
 }

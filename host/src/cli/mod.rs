@@ -171,6 +171,12 @@ fn read_input(file: &PathBuf) -> Result<Vec<u8>> {
     }
 }
 
+/// An API answer read into its type.
+fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T> {
+    serde_json::from_value(value)
+        .context("the host's answer is not what this client expects (another version?)")
+}
+
 fn print(value: &serde_json::Value) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())

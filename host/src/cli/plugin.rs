@@ -1,10 +1,12 @@
 //! `clienthub plugin …`: upload, list, activate, roll back, shadow, replay and configure
 //! plugins through the admin API.
 
-use super::{print, read_input};
+use super::{print, read_input, typed};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use clienthub::client::Client;
+use clienthub::registry::PluginRecord;
+use clienthub::rollout::replay::Page;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -88,17 +90,12 @@ pub async fn run(action: PluginAction, client: Client) -> Result<()> {
     match action {
         PluginAction::Upload { file, activate } => {
             let bytes = read_input(&file)?;
-            let record =
-                client.send("POST", "/api/plugins", Some(("application/wasm", bytes))).await?.json()?;
-            println!(
-                "uploaded {}@{}",
-                record["name"].as_str().unwrap_or("?"),
-                record["version"].as_str().unwrap_or("?")
-            );
+            let record: PluginRecord =
+                typed(client.send("POST", "/api/plugins", Some(("application/wasm", bytes))).await?.json()?)?;
+            println!("uploaded {}", record.label());
             if activate {
-                let name = record["name"].as_str().unwrap_or_default();
-                let body = serde_json::json!({ "version": record["version"] });
-                client.send_json("POST", &format!("/api/plugins/{name}/activate"), &body).await?;
+                let body = serde_json::json!({ "version": record.version });
+                client.send_json("POST", &format!("/api/plugins/{}/activate", record.name), &body).await?;
                 println!("activated");
             }
             Ok(())
@@ -183,33 +180,28 @@ async fn replay(
         let limit = (last - done).min(50);
         let body = serde_json::json!({ "version": version, "limit": limit, "before": before,
             "since": since, "until": until });
-        let page = client.send_json("POST", &format!("/api/plugins/{name}/replay"), &body).await?;
-        let seen = page["compared"].as_u64().unwrap_or(0) + page["skipped"].as_u64().unwrap_or(0);
-        done += seen as usize;
-        compared += page["compared"].as_u64().unwrap_or(0);
-        differed += page["differed"].as_u64().unwrap_or(0);
-        differences.extend(page["differences"].as_array().cloned().unwrap_or_default());
+        let page: Page =
+            typed(client.send_json("POST", &format!("/api/plugins/{name}/replay"), &body).await?)?;
+        let seen = page.compared + page.skipped;
+        done += seen;
+        compared += page.compared;
+        differed += page.differed;
+        differences.extend(page.differences);
         if last == usize::MAX {
             eprint!("\r{done} appeals");
         } else {
             let filled = (done * 30 / last.max(1)).min(30);
             eprint!("\r[{}{}] {done}/{last}", "#".repeat(filled), " ".repeat(30 - filled));
         }
-        match page["next"].as_str() {
-            Some(next) if seen > 0 => before = Some(next.to_string()),
+        match page.next {
+            Some(next) if seen > 0 => before = Some(next),
             _ => break,
         }
     }
     eprintln!();
     println!("{name}@{version}: compared {compared}, differed {differed}");
     for d in differences.iter().take(20) {
-        println!(
-            "{}  active: {}\n{}  {version}: {}",
-            d["appeal"].as_str().unwrap_or("?"),
-            d["active"].as_str().unwrap_or(""),
-            " ".repeat(26),
-            d["shadow"].as_str().unwrap_or("")
-        );
+        println!("{}  active: {}\n{}  {version}: {}", d.appeal, d.active, " ".repeat(26), d.shadow);
     }
     Ok(())
 }

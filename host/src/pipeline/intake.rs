@@ -5,7 +5,7 @@
 //! of the pipeline and acknowledge only after the appeals are stored, so each is processed by
 //! exactly one node and a node that dies mid-way leaves its intakes to the others.
 
-use super::ingest::{Adapted, Intake, PlatformAnswer};
+use super::adapt::{Adapted, Intake, PlatformAnswer};
 use crate::registry::{Pipeline, Registry};
 use crate::store::{IntakeQueue, RawRequest, Store};
 use anyhow::Result;

@@ -7,8 +7,11 @@
 //! In a cluster, [`Pipeline::adapt`](crate::registry::Pipeline::adapt) runs where the webhook arrived and [`Pipeline::process`](crate::registry::Pipeline::process)
 //! wherever the [`intake`] sink hands it.
 
+mod adapt;
+mod decide;
 mod ingest;
 pub mod intake;
 mod normalize;
+mod reprocess;
 
-pub use ingest::{Adapted, Intake, PlatformAnswer};
+pub use adapt::{Adapted, Intake, PlatformAnswer};

@@ -8,10 +8,10 @@ use crate::runtime::Runtime;
 use crate::runtime::convert;
 use crate::store::Store;
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One page of a replay.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Page {
     /// Appeals the plugin had acted on, compared.
     pub compared: usize,

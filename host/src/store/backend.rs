@@ -1,7 +1,8 @@
 //! What commits the store's writes: the [`Backend`] trait, and [`Local`], the one-machine
 //! backend (sled with group commit). The cluster's backend is [`super::cluster::Cluster`].
 //!
-//! Both commit the same [`Batch`]es with the same read checks (the one write path). Two
+//! Both commit the same [`Batch`]es with the same read checks (the one write path), except
+//! control records, which a cluster keeps last-writer-wins (see [`Backend::submit`]). Two
 //! operations are not batches, and are named for it: plugin binaries are content-addressed
 //! ([`Backend::put_blob`]), and a message's appeal id is claimed once ([`Backend::claim_id`]).
 
@@ -18,7 +19,10 @@ pub type Listener = Box<dyn Fn(ControlChange) + Send + Sync>;
 /// Where the store's writes go.
 pub trait Backend: Send + Sync {
     /// Commits `batch` if nothing it read has changed; whether it was applied (`false`: the
-    /// caller runs its logic again).
+    /// caller runs its logic again). A batch of control records (plugins, activations,
+    /// settings, tokens, the directory's log) is last-writer-wins per key in a cluster: its
+    /// reads are not checked there, since admin changes are serialised by the registry and the
+    /// API, and every node applies the bucket's latest value.
     fn submit(&self, trees: &Trees, batch: Batch) -> Result<bool>;
 
     /// Waits until everything submitted so far is durable.

@@ -73,8 +73,11 @@ impl Dispatcher {
                 let started = std::time::Instant::now();
                 // In a cluster, one node (the lease holder) dispatches.
                 let leads = dispatcher.store.leads();
-                if leads && let Err(e) = dispatcher.tick() {
-                    tracing::error!("the dispatcher failed: {e:#}");
+                if leads {
+                    match dispatcher.tick() {
+                        Ok(()) => crate::metrics::dispatcher_tick(),
+                        Err(e) => tracing::error!("the dispatcher failed: {e:#}"),
+                    }
                 }
                 // A tick reads the open appeals' index; with a large backlog it may take a
                 // while, so it rests ten times as long (at most a tenth of a core).

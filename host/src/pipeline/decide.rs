@@ -1,0 +1,155 @@
+//! The decide step: an appeal through the filter chain (keep, tag, drop) and the router
+//! (queue, region, department, candidates, SLA); a failing plugin puts it in triage with the
+//! error.
+
+use crate::appeal::{Appeal, Status};
+use crate::registry::Pipeline;
+use crate::runtime::{Runtime, convert, wit};
+use crate::store::Store;
+
+impl Pipeline {
+    /// Runs an appeal through the filter chain and the router: kept and routed, dropped, or in
+    /// triage when a plugin failed.
+    pub(super) fn decide(&self, runtime: &Runtime, store: &Store, mut appeal: Appeal) -> Appeal {
+        let directory = store.directory();
+        for filter in &self.filters {
+            let verdict = runtime.check(&filter.plugin, directory.clone(), &convert::to_wit(&appeal));
+            self.health.record(&filter.label, verdict.as_ref().err().map(|e| e.to_string()).as_deref());
+            match verdict {
+                Ok(wit::Verdict::Keep) => {
+                    appeal.record(store.now_ms(), "kept", Some(filter.label.clone()), "")
+                }
+                Ok(wit::Verdict::Tag(tags)) => {
+                    appeal.record(store.now_ms(), "tagged", Some(filter.label.clone()), tags.join(", "));
+                    appeal.tags.extend(tags);
+                }
+                Ok(wit::Verdict::Drop(reason)) => {
+                    appeal.record(store.now_ms(), "dropped", Some(filter.label.clone()), reason);
+                    appeal.status = Status::Dropped;
+                    return appeal;
+                }
+                Err(failure) => return triage(appeal, &filter.label, failure.to_string(), store.now_ms()),
+            }
+        }
+        let Some(router) = &self.router else {
+            appeal.record(store.now_ms(), "unrouted", None, "no router is active");
+            return appeal;
+        };
+        let decision = runtime.route(&router.plugin, directory.clone(), &convert::to_wit(&appeal));
+        self.health.record(&router.label, decision.as_ref().err().map(|e| e.to_string()).as_deref());
+        match decision {
+            Ok(decision) => {
+                appeal.tags.extend(decision.tags.iter().cloned());
+                let decision = convert::decision(decision);
+                appeal.record(
+                    store.now_ms(),
+                    "routed",
+                    Some(router.label.clone()),
+                    format!("queue {}: {}", decision.queue, decision.reason),
+                );
+                appeal.tags.extend(decision_tags(&decision));
+                appeal.status = Status::Routed;
+                appeal.decision = Some(decision);
+                crate::work::sla::start(&mut appeal, &directory);
+                appeal
+            }
+            Err(failure) => triage(appeal, &router.label, failure.to_string(), store.now_ms()),
+        }
+    }
+}
+
+fn decision_tags(decision: &crate::appeal::Decision) -> Vec<String> {
+    let mut tags = Vec::new();
+    if decision.priority != "normal" {
+        tags.push(format!("priority:{}", decision.priority));
+    }
+    tags
+}
+
+pub(super) fn triage(mut appeal: Appeal, plugin: &str, error: String, now: u64) -> Appeal {
+    tracing::warn!(appeal = %appeal.id, plugin, "plugin call failed: {error}");
+    appeal.record(now, "triage", Some(plugin.to_string()), error.clone());
+    appeal.status = Status::Triage;
+    appeal.error = Some(error);
+    appeal
+}
+
+#[cfg(test)]
+mod tests {
+    //! The decide step over real first-party and fixture plugins, in process.
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::registry::Stage;
+    use crate::runtime::{AnyPlugin, Grants, Limits, World};
+    use std::sync::Arc;
+
+    fn load(runtime: &Runtime, label: &str, bytes: &[u8], world: World) -> AnyPlugin {
+        let component = runtime.compile(label, bytes).unwrap();
+        let grants = Grants {
+            label: label.into(),
+            kv: None,
+            directory: true,
+            config: "{}".into(),
+            outbound_hosts: std::sync::Arc::new([]),
+        };
+        runtime.load(&component, world, grants).unwrap()
+    }
+
+    fn first_party(name: &str) -> &'static [u8] {
+        clienthub_artifacts::FIRST_PARTY.iter().find(|(n, _)| *n == name).unwrap().1
+    }
+
+    /// A pipeline of contest-filter and `router`, a store and a runtime on a temp dir.
+    fn pipeline(router: (&str, &[u8])) -> (tempfile::TempDir, Store, Arc<Runtime>, Pipeline) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        let runtime =
+            Runtime::new(&dir.path().join("compiled"), Limits::default(), Arc::new(SystemClock)).unwrap();
+        let AnyPlugin::Filter(filter) =
+            load(&runtime, "contest-filter@test", first_party("contest-filter"), World::Filter)
+        else {
+            panic!("contest-filter is a filter")
+        };
+        let AnyPlugin::Router(router_plugin) = load(&runtime, router.0, router.1, World::Router) else {
+            panic!("{} is a router", router.0)
+        };
+        let pipeline = Pipeline {
+            filters: vec![Arc::new(Stage { label: "contest-filter@test".into(), plugin: filter })],
+            router: Some(Arc::new(Stage { label: router.0.into(), plugin: router_plugin })),
+            ..Pipeline::default()
+        };
+        (dir, store, runtime, pipeline)
+    }
+
+    fn appeal(text: &str) -> Appeal {
+        Appeal { id: "01TEST".into(), channel: "vk".into(), text: text.into(), ..Appeal::default() }
+    }
+
+    #[test]
+    fn kept_appeals_are_routed_and_contest_noise_dropped() {
+        let (_dir, store, runtime, pipeline) = pipeline(("rules-router@test", first_party("rules-router")));
+        let routed = pipeline.decide(&runtime, &store, appeal("Где мой заказ?"));
+        assert_eq!(routed.status, Status::Routed);
+        assert_eq!(routed.decision.as_ref().unwrap().queue, "general");
+        let stages: Vec<&str> = routed.history.iter().map(|e| e.stage.as_str()).collect();
+        assert_eq!(stages, ["kept", "routed"]);
+
+        let dropped = pipeline.decide(&runtime, &store, appeal("Участвую! #конкурс"));
+        assert_eq!(dropped.status, Status::Dropped);
+        assert!(dropped.decision.is_none(), "a dropped appeal never reaches the router");
+        assert_eq!(dropped.history.last().unwrap().detail, "contest hashtag #конкурс");
+    }
+
+    #[test]
+    fn a_failing_router_puts_the_appeal_in_triage_with_its_error() {
+        let bytes = std::fs::read(clienthub_artifacts::fixtures::CHAOS_ROUTER).unwrap();
+        let (_dir, store, runtime, pipeline) = pipeline(("chaos-router@test", &bytes));
+        let failed = pipeline.decide(&runtime, &store, appeal("#trap"));
+        assert_eq!(failed.status, Status::Triage);
+        assert!(failed.error.as_deref().unwrap().contains("chaos-router traps"), "{:?}", failed.error);
+        assert_eq!(failed.history.last().unwrap().plugin.as_deref(), Some("chaos-router@test"));
+        let calm = pipeline.decide(&runtime, &store, appeal("calm"));
+        assert_eq!(calm.status, Status::Routed);
+    }
+}

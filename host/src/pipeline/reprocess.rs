@@ -1,0 +1,94 @@
+//! Reprocessing a triage appeal after a fix: through the current filters and router again,
+//! or, when its payload was never read, its kept raw request through the current adapter.
+
+use super::adapt::request_of;
+use crate::appeal::{Appeal, Status};
+use crate::registry::Pipeline;
+use crate::runtime::{Runtime, wit};
+use crate::store::Store;
+
+impl Pipeline {
+    /// Runs an appeal that went to triage because a filter or the router failed through the
+    /// current filters and router again (after a fix): the changed appeal, routed, dropped, or
+    /// still in triage with the new error.
+    ///
+    /// # Errors
+    /// [`Refusal::NotFound`](crate::refusal::Refusal::NotFound) for an unknown appeal;
+    /// [`Refusal::Conflict`](crate::refusal::Refusal::Conflict) when it is not in
+    /// triage. A triage appeal whose payload was never read has its kept raw request read again
+    /// by the current adapter instead.
+    pub fn reprocess(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        id: &str,
+    ) -> Result<Appeal, crate::refusal::Refusal> {
+        use crate::refusal::Refusal;
+        let appeal = store.appeal(id)?.ok_or_else(|| Refusal::NotFound(format!("no appeal {id}")))?;
+        if appeal.status != Status::Triage {
+            return Err(Refusal::Conflict(format!("appeal {id} is {}, not in triage", appeal.status.name())));
+        }
+        if appeal.platform_id.starts_with("raw:") {
+            return self.reread(store, runtime, &appeal);
+        }
+        let mut fresh = appeal.clone();
+        fresh.status = Status::New;
+        fresh.error = None;
+        fresh.decision = None;
+        fresh.tags.clear();
+        fresh.record(store.now_ms(), "reprocessed", None, "through the current filters and router");
+        let decided = self.decide(runtime, store, fresh);
+        let changed = store.change_appeal(id, |a| {
+            a.status = decided.status;
+            a.error = decided.error.clone();
+            a.decision = decided.decision.clone();
+            a.tags = decided.tags.clone();
+            a.work = decided.work.clone();
+            a.history.extend(decided.history[appeal.history.len()..].iter().cloned());
+        })?;
+        changed.ok_or_else(|| Refusal::NotFound(format!("no appeal {id}")))
+    }
+}
+
+impl Pipeline {
+    /// A triage appeal whose payload its adapter could not read: the kept raw request goes
+    /// through the current adapter again. When it reads now, the request is ingested (its
+    /// appeals appear as if just received) and the triage appeal is resolved, naming them;
+    /// otherwise the triage appeal records the new failure and stays.
+    fn reread(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        appeal: &Appeal,
+    ) -> Result<Appeal, crate::refusal::Refusal> {
+        use crate::refusal::Refusal;
+        let raw = store
+            .raw(&appeal.raw_request_id)?
+            .ok_or_else(|| Refusal::NotFound(format!("raw request {} is gone", appeal.raw_request_id)))?;
+        let adapter = self
+            .channels
+            .get(&raw.channel)
+            .ok_or_else(|| Refusal::Conflict(format!("no adapter is active for channel {}", raw.channel)))?;
+        let now = store.now_ms();
+        let (stage, detail) = match runtime.handle(&adapter.plugin, store.directory(), &request_of(&raw)) {
+            Ok(Ok(_)) => {
+                let reply = self.ingest(store, runtime, raw)?;
+                (
+                    "reprocessed",
+                    format!("{} now reads it: appeals [{}]", adapter.label, reply.appeals.join(", ")),
+                )
+            }
+            Ok(Err(wit::AdapterError::Malformed(why) | wit::AdapterError::Unauthorized(why))) => {
+                ("reprocess_failed", format!("{} still refuses it: {why}", adapter.label))
+            }
+            Err(failure) => ("reprocess_failed", format!("{} failed: {failure}", adapter.label)),
+        };
+        let changed = store.change_appeal(&appeal.id, |a| {
+            if stage == "reprocessed" {
+                a.status = Status::Resolved;
+            }
+            a.record(now, stage, None, detail.clone());
+        })?;
+        changed.ok_or_else(|| Refusal::NotFound(format!("no appeal {}", appeal.id)))
+    }
+}
