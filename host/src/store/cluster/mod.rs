@@ -23,6 +23,14 @@
 //!
 //! The node's sled is a disposable view: a new node replays the state stream and the bucket.
 
+mod intake;
+mod layout;
+mod outbox;
+
+pub use intake::{IntakeQueue, QueuedIntake};
+
+use outbox::Claimed;
+
 use super::ControlChange;
 use super::backend::{Backend, Listener};
 use super::tx::{Batch, TreeId, Trees};
@@ -68,15 +76,6 @@ struct Envelope {
     batch: Batch,
 }
 
-/// A work item of the outbox stream this node holds.
-struct Claimed {
-    message: jetstream::Message,
-    /// Whether the item was in this node's view when last looked at.
-    seen: bool,
-    /// When JetStream last heard that this node still works on it.
-    touched: std::time::Instant,
-}
-
 /// A connected node.
 pub struct Cluster {
     name: String,
@@ -111,9 +110,9 @@ impl Cluster {
         if !options.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             bail!("a cluster name is letters, digits, '-' and '_' ('{}' is not)", options.name);
         }
-        let js = connect(options).await?;
-        let Layout { state, intake, outboxes, control, idempotency, leases, blobs, lower } =
-            Layout::open(&js, options).await?;
+        let js = layout::connect(options).await?;
+        let layout::Layout { state, intake, outboxes, control, idempotency, leases, blobs, lower } =
+            layout::Layout::open(&js, options).await?;
         let cluster = Arc::new(Self {
             name: lower,
             node: ulid::Ulid::new().to_string(),
@@ -376,63 +375,6 @@ impl Cluster {
         })
     }
 
-    /// The keys of `tree`'s outbox this node holds and still finds queued in its view. Items
-    /// that left the outbox since are acknowledged; new ones are claimed from the stream.
-    ///
-    /// # Errors
-    /// When the stream cannot be read.
-    fn claimed(&self, tree: TreeId, queued: impl Fn(&[u8]) -> bool) -> Result<Vec<Vec<u8>>> {
-        self.block(async {
-            let mut fetched =
-                self.outboxes[&tree].fetch().max_messages(64).messages().await.map_err(|e| anyhow!("{e}"))?;
-            let mut fresh = Vec::new();
-            while let Some(message) = fetched.next().await {
-                fresh.push(message.map_err(|e| anyhow!("{e}"))?);
-            }
-            let (mut settle, mut touch) = (Vec::new(), Vec::new());
-            let keys = {
-                let mut claimed = self.claimed.lock().unwrap_or_else(|e| e.into_inner());
-                for message in fresh {
-                    match claimed.entry((tree, message.payload.to_vec())) {
-                        // A second message for an item this node holds (its write was retried).
-                        std::collections::hash_map::Entry::Occupied(_) => settle.push(message),
-                        std::collections::hash_map::Entry::Vacant(slot) => {
-                            slot.insert(Claimed { message, seen: false, touched: std::time::Instant::now() });
-                        }
-                    }
-                }
-                let mut keys = Vec::new();
-                let mut done = Vec::new();
-                for ((t, key), item) in claimed.iter_mut().filter(|((t, _), _)| *t == tree) {
-                    if queued(key) {
-                        item.seen = true;
-                        keys.push(key.clone());
-                        if item.touched.elapsed() > ACK_WAIT / 3 {
-                            item.touched = std::time::Instant::now();
-                            touch.push(item.message.clone());
-                        }
-                    } else if item.seen || age(&item.message) > OUTBOX_GRACE {
-                        done.push((*t, key.clone()));
-                    }
-                }
-                for key in done {
-                    if let Some(item) = claimed.remove(&key) {
-                        settle.push(item.message);
-                    }
-                }
-                keys.sort();
-                keys
-            };
-            for message in settle {
-                message.ack().await.map_err(|e| anyhow!("{e}"))?;
-            }
-            for message in touch {
-                message.ack_with(jetstream::AckKind::Progress).await.map_err(|e| anyhow!("{e}"))?;
-            }
-            Ok(keys)
-        })
-    }
-
     /// The cluster's name, this node's id, whether it runs the dispatcher and how far its view
     /// has applied the state stream and the control bucket (`/healthz`; compare nodes).
     fn describe(&self) -> serde_json::Value {
@@ -466,43 +408,6 @@ impl Cluster {
             }
         });
     }
-}
-
-/// A key-value bucket (history 1), created when missing. The stream is made here as the
-/// client's `create_key_value` would, because that first asks for account details in a shape
-/// NATS 2.9 (Debian's) does not send.
-async fn bucket(
-    js: &jetstream::Context,
-    name: String,
-    max_age: Duration,
-    storage: stream::StorageType,
-    replicas: usize,
-) -> Result<kv::Store> {
-    if let Ok(kv) = js.get_key_value(&name).await {
-        return Ok(kv);
-    }
-    js.get_or_create_stream(stream::Config {
-        name: format!("KV_{name}"),
-        subjects: vec![format!("$KV.{name}.>")],
-        max_messages_per_subject: 1,
-        max_age,
-        duplicate_window: if max_age.is_zero() { Duration::from_secs(120) } else { max_age },
-        storage,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        discard: stream::DiscardPolicy::New,
-        num_replicas: replicas,
-        ..Default::default()
-    })
-    .await?;
-    Ok(js.get_key_value(&name).await?)
-}
-
-fn age(message: &jetstream::Message) -> Duration {
-    let published = message.info().map(|i| i.published.unix_timestamp_nanos()).unwrap_or_default();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    Duration::from_nanos((now - published).max(0) as u64)
 }
 
 impl Backend for Cluster {
@@ -567,208 +472,5 @@ impl Backend for Cluster {
                 Err(_) => "the cluster node stopped".into(),
             }
         })
-    }
-}
-
-/// The intake work-queue stream: what adapters made of accepted webhooks, each processed by
-/// exactly one node.
-#[derive(Clone)]
-pub struct IntakeQueue {
-    js: jetstream::Context,
-    subject: String,
-    consumer: consumer::PullConsumer,
-}
-
-/// An intake taken from the queue: processed, then acknowledged; one never acknowledged (its
-/// node died) is handed to another node.
-pub struct QueuedIntake {
-    message: jetstream::Message,
-}
-
-impl QueuedIntake {
-    /// What the adapter's node queued.
-    pub fn payload(&self) -> &[u8] {
-        &self.message.payload
-    }
-
-    /// Takes it off the queue for good.
-    ///
-    /// # Errors
-    /// When JetStream cannot be told (the intake is then handed out again).
-    pub async fn ack(self) -> Result<()> {
-        self.message.ack().await.map_err(|e| anyhow!("acknowledging an intake: {e}"))
-    }
-}
-
-impl IntakeQueue {
-    /// Queues what an adapter made of a webhook for processing by some node; returns once
-    /// JetStream has it. `dedup` (the platform's message id) lets JetStream drop a retry within
-    /// its deduplication window.
-    ///
-    /// # Errors
-    /// When JetStream does not take it.
-    pub async fn push(&self, payload: Vec<u8>, dedup: &str) -> Result<()> {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", dedup);
-        self.js
-            .publish_with_headers(self.subject.clone(), headers, payload.into())
-            .await?
-            .await
-            .context("JetStream did not take the webhook")?;
-        Ok(())
-    }
-
-    /// Waits for up to `max` queued intakes.
-    ///
-    /// # Errors
-    /// When the stream cannot be read.
-    pub async fn next(&self, max: usize) -> Result<Vec<QueuedIntake>> {
-        let mut batch = self
-            .consumer
-            .batch()
-            .max_messages(max)
-            .expires(Duration::from_secs(1))
-            .messages()
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        let mut out = Vec::new();
-        while let Some(message) = batch.next().await {
-            out.push(QueuedIntake { message: message.map_err(|e| anyhow!("{e}"))? });
-        }
-        Ok(out)
-    }
-}
-
-/// Connects to NATS and JetStream, warning when the server takes messages too small for a
-/// large webhook.
-async fn connect(options: &ClusterOptions) -> Result<jetstream::Context> {
-    let client = async_nats::ConnectOptions::new()
-        .name(format!("clienthub {}", env!("CARGO_PKG_VERSION")))
-        .retry_on_initial_connect()
-        .connect(&options.url)
-        .await
-        .with_context(|| format!("connecting to {}", options.url))?;
-    let max_payload = client.server_info().max_payload;
-    if max_payload < 4 << 20 {
-        tracing::warn!(
-            max_payload,
-            "NATS takes messages up to {max_payload} bytes: a webhook near the 1 MiB body limit may not fit \
-             (set max_payload: 8MB in the server's configuration)"
-        );
-    }
-    Ok(jetstream::new(client))
-}
-
-/// The cluster's streams, buckets and consumers, created when missing.
-struct Layout {
-    state: stream::Stream,
-    intake: consumer::PullConsumer,
-    outboxes: HashMap<TreeId, consumer::PullConsumer>,
-    control: kv::Store,
-    idempotency: kv::Store,
-    leases: kv::Store,
-    blobs: object_store::ObjectStore,
-    /// The cluster's name in lower case: the prefix of its subjects and buckets.
-    lower: String,
-}
-
-impl Layout {
-    async fn open(js: &jetstream::Context, options: &ClusterOptions) -> Result<Self> {
-        let (lower, upper) = (options.name.to_lowercase(), options.name.to_uppercase().replace('-', "_"));
-        let timeout = Duration::from_secs(10);
-        let replicas = options.replicas.max(1);
-        let stream = |name: String, subject: String, retention| stream::Config {
-            name,
-            subjects: vec![subject],
-            retention,
-            storage: stream::StorageType::File,
-            num_replicas: replicas,
-            ..Default::default()
-        };
-        let state = tokio::time::timeout(
-            timeout,
-            js.get_or_create_stream(stream(
-                format!("{upper}_STATE"),
-                format!("{lower}.state"),
-                stream::RetentionPolicy::Limits,
-            )),
-        )
-        .await
-        .context("JetStream does not answer (is the server started with -js?)")?
-        .context("creating the state stream (is JetStream enabled?)")?;
-        let intake_stream = js
-            .get_or_create_stream(stream(
-                format!("{upper}_INTAKE"),
-                format!("{lower}.intake"),
-                stream::RetentionPolicy::WorkQueue,
-            ))
-            .await
-            .context("creating the intake stream")?;
-        let outbox_stream = js
-            .get_or_create_stream(stream(
-                format!("{upper}_OUTBOX"),
-                format!("{lower}.outbox.*"),
-                stream::RetentionPolicy::WorkQueue,
-            ))
-            .await
-            .context("creating the outbox stream")?;
-        let (control, idempotency, leases, blobs) = Self::buckets(js, &lower, replicas).await?;
-        let worker = |durable: String, filter: String| consumer::pull::Config {
-            durable_name: Some(durable),
-            filter_subject: filter,
-            ack_policy: consumer::AckPolicy::Explicit,
-            ack_wait: ACK_WAIT,
-            max_ack_pending: 10_000,
-            ..Default::default()
-        };
-        let intake = intake_stream
-            .get_or_create_consumer("workers", worker("workers".into(), format!("{lower}.intake")))
-            .await
-            .context("creating the intake consumer")?;
-        let mut outboxes = HashMap::new();
-        for tree in [TreeId::CrmOutbox, TreeId::CrmNotes, TreeId::ReplyOutbox] {
-            let name = tree.name().replace('_', "-");
-            let consumer = outbox_stream
-                .get_or_create_consumer(
-                    &name,
-                    worker(name.clone(), format!("{lower}.outbox.{}", tree.name())),
-                )
-                .await
-                .context("creating an outbox consumer")?;
-            outboxes.insert(tree, consumer);
-        }
-        Ok(Self { state, intake, outboxes, control, idempotency, leases, blobs, lower })
-    }
-
-    /// The control, idempotency and lease buckets and the plugin object store.
-    async fn buckets(
-        js: &jetstream::Context,
-        lower: &str,
-        replicas: usize,
-    ) -> Result<(kv::Store, kv::Store, kv::Store, object_store::ObjectStore)> {
-        let control =
-            bucket(js, format!("{lower}-control"), Duration::ZERO, stream::StorageType::File, replicas)
-                .await
-                .context("creating the control bucket")?;
-        let idempotency =
-            bucket(js, format!("{lower}-idempotency"), Duration::ZERO, stream::StorageType::File, replicas)
-                .await
-                .context("creating the idempotency bucket")?;
-        let leases = bucket(js, format!("{lower}-leases"), LEASE_AGE, stream::StorageType::Memory, replicas)
-            .await
-            .context("creating the lease bucket")?;
-        let blobs = match js.get_object_store(format!("{lower}-plugins")).await {
-            Ok(store) => store,
-            Err(_) => js
-                .create_object_store(object_store::Config {
-                    bucket: format!("{lower}-plugins"),
-                    storage: stream::StorageType::File,
-                    num_replicas: replicas,
-                    ..Default::default()
-                })
-                .await
-                .context("creating the plugin object store")?,
-        };
-        Ok((control, idempotency, leases, blobs))
     }
 }
