@@ -170,6 +170,7 @@ async fn kill_9_at_random_moments_loses_nothing_duplicates_nothing_and_delivers_
     }
     host.kill();
     host = host.relaunch();
+    // After one more crash, a quiet second: a delivery resent by mistake would show as a second deal.
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let stored = host.all_appeals().await;
