@@ -293,7 +293,15 @@ function parseCsv(text) {
   return rows.filter((r) => r.length > 1 || (r[0] ?? '') !== '');
 }
 
-const csvField = (s) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+// A cell a spreadsheet would run as a formula gets a leading ' (OWASP CSV injection); an
+// import takes it off again.
+const FORMULA = /^[=+\-@\t\r]/;
+const spreadsheetSafe = (s) => (FORMULA.test(s) ? `'${s}` : s);
+const fromSpreadsheet = (s) => (s.startsWith("'") && FORMULA.test(s.slice(1)) ? s.slice(1) : s);
+const csvField = (s) => {
+  const safe = spreadsheetSafe(s);
+  return /[",\n\r\t]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+};
 
 async function directoryPage() {
   const [directory, history] = await Promise.all([api('GET', '/api/directory'), api('GET', '/api/directory/history')]);
@@ -319,7 +327,7 @@ async function directoryPage() {
       const [header, ...rows] = parseCsv(await file.text());
       body.replaceChildren();
       for (const k of header) if (!keys.includes(k)) keys.push(k);
-      rows.forEach((r) => addRow(Object.fromEntries(header.map((k, i) => [k, BOOLEANS.has(k) ? r[i] === 'true' : cellValue(k, r[i] ?? '')]))));
+      rows.forEach((r) => addRow(Object.fromEntries(header.map((k, i) => [k, BOOLEANS.has(k) ? r[i] === 'true' : cellValue(k, fromSpreadsheet(r[i] ?? ''))]))));
       toast(`${rows.length} ${name} read from ${file.name}: check and save`);
     });
     return h('div', { class: 'card', id: `section-${name}` },

@@ -36,15 +36,19 @@ pub struct TestClock {
 }
 
 impl TestClock {
-    /// Moves the clock forward by `ms`; the new offset from the system's time.
+    /// Moves the clock forward by `ms` (at most to the end of `u64` time: it never wraps
+    /// back); the new offset from the system's time.
     pub fn advance(&self, ms: u64) -> u64 {
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed) + ms
+        let moved = |offset: u64| Some(offset.saturating_add(ms));
+        let before =
+            self.offset_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, moved).unwrap_or_default();
+        before.saturating_add(ms)
     }
 }
 
 impl Clock for TestClock {
     fn now_ms(&self) -> u64 {
-        SystemClock.now_ms() + self.offset_ms.load(Ordering::Relaxed)
+        SystemClock.now_ms().saturating_add(self.offset_ms.load(Ordering::Relaxed))
     }
 }
 
@@ -60,5 +64,9 @@ mod tests {
         assert_eq!(clock.advance(1), 60_001);
         assert!(clock.now_ms() >= before + 60_001);
         assert!(clock.now_ms() < SystemClock.now_ms() + 60_001 + 1_000);
+        // However far it is pushed, it does not wrap back into the past.
+        let before = clock.now_ms();
+        assert_eq!(clock.advance(u64::MAX), u64::MAX);
+        assert!(clock.now_ms() >= before);
     }
 }

@@ -73,7 +73,7 @@ impl Table {
         writer.write_record(&self.columns)?;
         for row in &self.rows {
             writer.write_record(row.iter().map(|v| match v {
-                Value::String(s) => s.clone(),
+                Value::String(s) => spreadsheet_safe(s),
                 Value::Null => String::new(),
                 other => other.to_string(),
             }))?;
@@ -105,6 +105,16 @@ pub fn build(store: &Store, kind: Kind, by: &str, from: u64, to: u64, now: u64) 
         Kind::Overdue => overdue(&groups, by, &directory, now),
         Kind::Dropped => dropped(&appeals),
     })
+}
+
+/// A text cell a spreadsheet will not run as a formula: one starting with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return gets a leading `'` (OWASP's CSV injection guidance). Numbers
+/// are written as numbers and never pass through here.
+pub fn spreadsheet_safe(text: &str) -> String {
+    match text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        true => format!("'{text}"),
+        false => text.to_string(),
+    }
 }
 
 /// Appeals grouped by the value of a dimension.
@@ -252,7 +262,31 @@ fn stats(values: &[u64]) -> (Option<f64>, Option<f64>) {
 
 #[cfg(test)]
 mod tests {
-    use super::stats;
+    use super::{Table, stats};
+    use serde_json::json;
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_escaped() {
+        let table = Table {
+            columns: vec!["department".into(), "appeals".into()],
+            rows: vec![
+                vec![json!("=HYPERLINK(\"http://evil\")"), json!(1)],
+                vec![json!("+1+cmd|'/C calc'!A0"), json!(2)],
+                vec![json!("@evil"), json!(-3)],
+                vec![json!("-2+3"), json!(4)],
+                vec![json!("\tTab"), json!(5)],
+                vec![json!("Возвраты"), json!(6)],
+            ],
+        };
+        let csv = table.to_csv().unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[1], "\"'=HYPERLINK(\"\"http://evil\"\")\",1");
+        assert_eq!(lines[2], "'+1+cmd|'/C calc'!A0,2");
+        assert_eq!(lines[3], "'@evil,-3", "numbers stay numbers");
+        assert_eq!(lines[4], "'-2+3,4");
+        assert_eq!(lines[5], "'\tTab,5");
+        assert_eq!(lines[6], "Возвраты,6");
+    }
 
     #[test]
     fn p90_is_the_nearest_rank() {

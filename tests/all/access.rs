@@ -69,6 +69,12 @@ async fn viewers_read_operators_act_admins_manage_and_secrets_stay_with_admins()
     assert!(!listed.to_string().contains("cht_"), "tokens are never listed");
     host.api.send("DELETE", &format!("/api/tokens/{viewer_id}"), None).await.unwrap().json().unwrap();
     assert_eq!(viewer.send("GET", "/api/appeals", None).await.unwrap().status, 401, "revoked");
+    // A token that does not exist: a plain 404, and the host carries on.
+    let unknown = host.api.send("DELETE", "/api/tokens/0123456789ab", None).await.unwrap();
+    assert_eq!(unknown.status, 404);
+    let body: serde_json::Value = serde_json::from_slice(&unknown.body).unwrap();
+    assert_eq!(body["error"], "no token 0123456789ab");
+    assert_eq!(host.api.get_json("/healthz").await.unwrap()["status"], "ok");
 }
 
 /// Every `/api` operation `docs/openapi.yaml` lists, as (method, path with sample ids).

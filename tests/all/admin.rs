@@ -102,3 +102,18 @@ async fn a_deactivated_channel_stops_answering_and_comes_back() {
     let log: Vec<&str> = plugin["log"].as_array().unwrap().iter().map(|e| e[1].as_str().unwrap()).collect();
     assert_eq!(log, ["activated 0.1.0", "deactivated 0.1.0", "activated 0.1.0"]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_admin_input_gets_a_clear_answer_and_the_console_refuses_framing() {
+    let host = Host::start_with_clock();
+    let jump = serde_json::to_vec(&json!({ "minutes": u64::MAX })).unwrap();
+    let refused =
+        host.api.send("POST", "/api/clock/advance", Some(("application/json", jump))).await.unwrap();
+    assert_eq!(refused.status, 400, "{}", String::from_utf8_lossy(&refused.body));
+    let body: serde_json::Value = serde_json::from_slice(&refused.body).unwrap();
+    assert!(body["error"].as_str().unwrap().contains("ten years"), "{body}");
+    let page = host.anonymous.send("GET", "/console/", None).await.unwrap();
+    let header = |name: &str| page.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert!(header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+    assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+}

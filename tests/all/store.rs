@@ -24,6 +24,7 @@ const CASES: &[Case] = &[
     ("plugins, binaries and activations are control records", control_records),
     ("the directory and its change log", directory),
     ("each plugin has its own key-value namespace", plugin_kv),
+    ("revoking a token that does not exist removes nothing", revoke_unknown_token),
 ];
 
 fn routed(id: &str, platform_id: &str) -> Appeal {
@@ -192,4 +193,8 @@ async fn a_cluster_node_passes_every_case() {
         tokio::task::block_in_place(|| case(&store));
         store.commit().await.unwrap_or_else(|e| panic!("{name}: {e}"));
     }
+}
+
+fn revoke_unknown_token(store: &Store) {
+    assert_eq!(store.revoke_token("0123456789ab").unwrap(), 0);
 }

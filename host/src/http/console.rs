@@ -34,8 +34,10 @@ pub fn asset(rest: &[&str]) -> Response<Body> {
             .header("cache-control", "no-cache")
             .header(
                 "content-security-policy",
-                "default-src 'self'; img-src * data:; media-src *; style-src 'self'; script-src 'self'",
+                "default-src 'self'; img-src * data:; media-src *; style-src 'self'; script-src 'self'; \
+                 frame-ancestors 'none'",
             )
+            .header("x-frame-options", "DENY")
             .body(Body::new(Bytes::from_static(text.as_bytes())))
             .expect("a valid response"),
         None => error(404, "no such console file"),

@@ -25,6 +25,11 @@ pub async fn advance_clock(mut call: Call) -> Answer {
         minutes: u64,
     }
     let advance: Advance = call.json().await?;
+    // Ten years at a time is plenty for any demo; more would only overflow the SLA arithmetic.
+    const MAX_MINUTES: u64 = 10 * 366 * 24 * 60;
+    if advance.minutes > MAX_MINUTES {
+        return Err(ApiError::invalid(format!("minutes: at most {MAX_MINUTES} (ten years) at a time")));
+    }
     let offset = clock.advance(advance.minutes * 60_000);
     Ok(json(200, &serde_json::json!({ "now": call.app.store.now_ms(), "offset_ms": offset })))
 }

@@ -165,6 +165,9 @@ impl Store {
 
     /// Commits writes that depend on nothing read.
     fn write_blind(&self, writes: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>) -> Result<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
         self.backend.submit(&self.trees, Batch::writes(writes)).map(drop)
     }
 

@@ -161,6 +161,10 @@ impl Batch {
     /// # Errors
     /// On storage failure.
     pub fn apply(&self, trees: &Trees, extra: Option<(&sled::Tree, &[u8], &[u8])>) -> Result<bool> {
+        // sled cannot run a transaction over no trees; a batch that touches none changes nothing.
+        if self.reads.is_empty() && self.writes.is_empty() && extra.is_none() {
+            return Ok(true);
+        }
         let mut involved: Vec<TreeId> = Vec::new();
         for tree in self.reads.iter().map(|r| r.0).chain(self.writes.iter().map(|w| w.0)) {
             if !involved.contains(&tree) {
@@ -300,6 +304,12 @@ mod tests {
         trees.get(TreeId::Idempotency).insert(b"telegram\x001", b"B").unwrap();
         assert!(!tx.into_batch().apply(&trees, None).unwrap());
         assert_eq!(trees.get(TreeId::Idempotency).get(b"telegram\x001").unwrap().as_deref(), Some(&b"B"[..]));
+    }
+
+    #[test]
+    fn an_empty_batch_changes_nothing_and_does_not_fail() {
+        let (_dir, trees) = trees();
+        assert!(Batch::default().apply(&trees, None).unwrap());
     }
 
     #[test]

@@ -134,7 +134,7 @@ fn parse(raw: &[u8]) -> Result<InboundMessage, AdapterError> {
         conversation_key: envelope.conversation(&platform_id),
         metadata: envelope.metadata(),
         platform_id,
-        sent_at: mail.date().map(|d| d.to_timestamp().max(0) as u64 * 1000),
+        sent_at: mail.date().map(|d| (d.to_timestamp().max(0) as u64).saturating_mul(1000)),
         contact: Contact { name: from.0, phone: None, email: Some(from.1), platform_user_id: None },
         subject: mail.subject().map(str::to_string),
         text,

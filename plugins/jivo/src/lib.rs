@@ -113,7 +113,7 @@ fn client_message(event: &Value) -> Result<InboundMessage, AdapterError> {
     Ok(InboundMessage {
         platform_id: id,
         conversation_key: format!("chat:{chat}"),
-        sent_at: message.get("timestamp").and_then(Value::as_u64).map(|s| s * 1000),
+        sent_at: message.get("timestamp").and_then(Value::as_u64).map(|s| s.saturating_mul(1000)),
         contact: Contact {
             name: text(&sender, "name"),
             phone: text(&sender, "phone"),

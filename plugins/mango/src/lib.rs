@@ -115,7 +115,7 @@ fn summary(event: &Value) -> Result<Option<InboundMessage>, AdapterError> {
     Ok(Some(InboundMessage {
         platform_id: format!("{entry}:summary"),
         conversation_key: format!("call:{entry}"),
-        sent_at: number(event, "create_time").map(|t| t.max(0) as u64 * 1000),
+        sent_at: number(event, "create_time").map(|t| (t.max(0) as u64).saturating_mul(1000)),
         contact,
         subject: None,
         text: if answered { format!("Call from {who}, {talk} s") } else { format!("Missed call from {who}") },
@@ -134,7 +134,7 @@ fn recording(event: &Value) -> Option<InboundMessage> {
     Some(InboundMessage {
         platform_id: format!("{entry}:recording:{id}"),
         conversation_key: format!("call:{entry}"),
-        sent_at: number(event, "timestamp").map(|t| t.max(0) as u64 * 1000),
+        sent_at: number(event, "timestamp").map(|t| (t.max(0) as u64).saturating_mul(1000)),
         contact: Contact::unknown(),
         subject: None,
         text: "Call recording".into(),

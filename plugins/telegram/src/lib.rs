@@ -82,7 +82,7 @@ fn to_event(update: &Update) -> Option<Event> {
     if edited {
         inbound.metadata.push(MetaEntry::new("edited", "true"));
         if let Some(edit_date) = message.edit_date {
-            inbound.sent_at = Some(edit_date * 1000);
+            inbound.sent_at = Some(edit_date.saturating_mul(1000));
         }
     }
     // Every message may continue a conversation: the host opens a new appeal when the chat
@@ -124,7 +124,7 @@ fn inbound_message(update_id: i64, m: &Message) -> InboundMessage {
     InboundMessage {
         platform_id: update_id.to_string(),
         conversation_key: format!("chat:{}", m.chat.id),
-        sent_at: Some(m.date * 1000),
+        sent_at: Some(m.date.saturating_mul(1000)),
         contact: contact(m),
         subject: None,
         text,

@@ -53,7 +53,7 @@ pub fn read_answer(answer: &HttpResponse) -> ReplyOutcome {
         429 | 500..=599 => ReplyOutcome::Retry(RetryLater {
             after_ms: body["parameters"]["retry_after"]
                 .as_u64()
-                .map(|s| s * 1000)
+                .map(|s| s.saturating_mul(1000))
                 .or(answer.retry_after_ms()),
             error,
         }),

@@ -134,3 +134,12 @@ fn bot_api_answers_are_read_as_sent_retry_or_failed() {
         ReplyOutcome::Failed("Telegram 403: Forbidden: bot was blocked by the user".into())
     );
 }
+
+#[test]
+fn a_date_past_the_millisecond_range_is_stored_saturated() {
+    let body = br#"{"update_id": 1, "message": {"message_id": 1, "date": 9223372036854775807,
+        "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "is_bot": false, "first_name": "A"},
+        "text": "hi"}}"#;
+    let m = only_follow_up(handle(&mut Harness::new(), &[], body).unwrap());
+    assert_eq!(m.sent_at, Some(u64::MAX), "saturated, not wrapped to a time in the past");
+}

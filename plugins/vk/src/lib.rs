@@ -195,7 +195,7 @@ fn inbound(
     InboundMessage {
         platform_id: platform_id(event, post),
         conversation_key,
-        sent_at: post.date.map(|d| d * 1000),
+        sent_at: post.date.map(|d| d.saturating_mul(1000)),
         contact,
         subject: None,
         text: post.text.clone(),

@@ -148,7 +148,7 @@ fn inbound(m: &Message, name: Option<String>, business: Option<&str>) -> Inbound
     InboundMessage {
         platform_id: m.id.clone(),
         conversation_key: format!("wa:{}", m.from),
-        sent_at: m.timestamp.as_deref().and_then(|t| t.parse::<u64>().ok()).map(|t| t * 1000),
+        sent_at: m.timestamp.as_deref().and_then(|t| t.parse::<u64>().ok()).map(|t| t.saturating_mul(1000)),
         contact: Contact {
             name,
             // wa_id is the number in international format without the "+".
