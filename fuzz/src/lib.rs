@@ -69,6 +69,7 @@ pub fn host() -> &'static Host {
                 admin_token: Some("fuzz".into()),
                 limits: Default::default(),
                 clock_control: false,
+                connections: Default::default(),
                 cluster: None,
             }))
             .expect("the host starts");

@@ -99,6 +99,7 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         admin_token: Some("bench".into()),
         limits: Default::default(),
         clock_control: false,
+        connections: Default::default(),
         cluster: None,
     })
     .await?;

@@ -4,6 +4,7 @@
 //! intake workers, and the pipeline follows activations made on any node.
 
 use crate::clock::{SharedClock, SystemClock, TestClock};
+use crate::http::limits::{self, ConnectionLimits};
 use crate::http::{self, App};
 use crate::registry::Registry;
 use crate::replies::{Outbox, RetryPolicy};
@@ -29,6 +30,8 @@ pub struct ServeOptions {
     /// Whether `POST /api/clock/advance` may move the host's clock (tests and demos): the host
     /// then runs on a [`TestClock`] instead of the system's.
     pub clock_control: bool,
+    /// Connection cap and header and body deadlines of the HTTP server.
+    pub connections: ConnectionLimits,
     /// The JetStream cluster this node joins; `None` keeps everything in the data directory.
     pub cluster: Option<ClusterOptions>,
 }
@@ -105,7 +108,9 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     registry.follow_other_nodes();
     let intake = crate::pipeline::intake::Sink::new(store.clone(), registry.clone());
     intake.spawn_workers(INTAKE_WORKERS);
-    let app = Arc::new(App { store, registry, outbox, test_clock, admin_token, intake });
+    let open_files = limits::raise_open_files();
+    let gate = limits::Gate::new(options.connections);
+    let app = Arc::new(App { store, registry, outbox, test_clock, admin_token, intake, gate, open_files });
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, app.clone(), async move {
         let _ = stopped.await;

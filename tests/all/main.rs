@@ -4,6 +4,7 @@
 mod platform;
 mod support;
 
+mod abuse;
 mod access;
 mod admin;
 mod channels;

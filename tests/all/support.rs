@@ -82,7 +82,16 @@ impl Host {
     /// A host on a fresh temp data dir logging everything down to debug into `log`.
     pub fn start_logging_to(log: &Path) -> Self {
         let temp = tempfile::tempdir().unwrap();
-        let mut host = Self::spawn(temp.path(), &[], Some(log));
+        let mut host = Self::spawn(temp.path(), &[], Some((log, "debug")));
+        host._temp = Some(temp);
+        host
+    }
+
+    /// A host on a fresh temp data dir started with these extra `serve` options, logging at
+    /// the default level (info) into `log`.
+    pub fn start_with(extra: &[&str], log: &Path) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let mut host = Self::spawn(temp.path(), extra, Some((log, "info")));
         host._temp = Some(temp);
         host
     }
@@ -91,7 +100,7 @@ impl Host {
         Self::spawn(dir, extra, None)
     }
 
-    fn spawn(dir: &Path, extra: &[&str], log: Option<&Path>) -> Self {
+    fn spawn(dir: &Path, extra: &[&str], log: Option<(&Path, &str)>) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_clienthub"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -101,8 +110,8 @@ impl Host {
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if let Some(log) = log {
-            command.env("RUST_LOG", "debug").stderr(std::fs::File::create(log).unwrap());
+        if let Some((log, level)) = log {
+            command.env("RUST_LOG", level).stderr(std::fs::File::create(log).unwrap());
         }
         let mut child = command.spawn().expect("starting clienthub");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

@@ -10,10 +10,12 @@ mod token;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use clienthub::client::Client;
+use clienthub::http::limits::ConnectionLimits;
 use clienthub::server::ServeOptions;
 use clienthub::store::ClusterOptions;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Where `serve` keeps state (`--store`).
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +80,16 @@ enum Command {
         /// (3 on a three-server NATS cluster).
         #[arg(long, default_value_t = 1)]
         replicas: usize,
+        /// Connections served at once; more are closed as they arrive.
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
+        /// Seconds a client may take to send a request's headers (and a kept-alive
+        /// connection may sit idle).
+        #[arg(long, default_value_t = 15)]
+        header_timeout: u64,
+        /// Seconds a client may take to send a request's body.
+        #[arg(long, default_value_t = 30)]
+        body_timeout: u64,
     },
     /// Measure throughput, latency and the WASM tax on this machine (built with
     /// `--features bench`).
@@ -129,7 +141,17 @@ pub fn main() -> Result<()> {
 
 async fn run(command: Command) -> Result<()> {
     match command {
-        Command::Serve { listen, data_dir, clock_control, store, cluster, replicas } => {
+        Command::Serve {
+            listen,
+            data_dir,
+            clock_control,
+            store,
+            cluster,
+            replicas,
+            max_connections,
+            header_timeout,
+            body_timeout,
+        } => {
             let cluster = match store {
                 StoreChoice::Sled => None,
                 StoreChoice::Nats(url) => Some(ClusterOptions { url, name: cluster, replicas }),
@@ -141,6 +163,11 @@ async fn run(command: Command) -> Result<()> {
                 limits: Default::default(),
                 clock_control,
                 cluster,
+                connections: ConnectionLimits {
+                    max_connections: max_connections.max(1),
+                    header_timeout: Duration::from_secs(header_timeout.max(1)),
+                    body_timeout: Duration::from_secs(body_timeout.max(1)),
+                },
             })
             .await
         }

@@ -14,12 +14,14 @@ pub struct ApiError {
     status: u16,
     message: String,
     extra: serde_json::Map<String, serde_json::Value>,
+    /// Whether the connection is closed after the answer (a body that never came).
+    close: bool,
 }
 
 impl ApiError {
     /// A refusal with this status and message.
     pub fn new(status: u16, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), extra: serde_json::Map::new() }
+        Self { status, message: message.into(), extra: serde_json::Map::new(), close: false }
     }
 
     /// 400: the input is wrong; the message says how.
@@ -47,7 +49,13 @@ impl ApiError {
     pub fn response(&self) -> Response<Body> {
         let mut body = self.extra.clone();
         body.insert("error".into(), self.message.clone().into());
-        json(self.status, &body)
+        let mut response = json(self.status, &body);
+        if self.close {
+            response
+                .headers_mut()
+                .insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 
@@ -71,6 +79,10 @@ impl From<BodyError> for ApiError {
         match error {
             BodyError::TooLarge(limit) => Self::new(413, format!("the body is larger than {limit} bytes")),
             BodyError::Broken(why) => Self::invalid(format!("could not read the body: {why}")),
+            BodyError::TimedOut(after) => Self {
+                close: true,
+                ..Self::new(408, format!("the body did not arrive within {} s", after.as_secs()))
+            },
         }
     }
 }

@@ -11,6 +11,7 @@ mod call;
 mod console;
 mod error;
 mod hooks;
+pub mod limits;
 mod reply;
 mod reports;
 mod system;
@@ -48,6 +49,10 @@ pub struct App {
     pub admin_token: String,
     /// Where webhook requests go once received.
     pub intake: crate::pipeline::intake::Sink,
+    /// Connection slots, timeouts and their counts.
+    pub gate: limits::Gate,
+    /// The process's open-file limit after raising it, when it could be read.
+    pub open_files: Option<u64>,
 }
 
 /// Largest webhook body accepted (larger: 413).
@@ -63,27 +68,41 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
+    let limits = app.gate.limits();
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
-                    tracing::warn!("accept failed: {e}");
+                    // Out of file descriptors, say: rest instead of spinning on the error.
+                    app.gate.accept_failed(&e);
+                    tokio::time::sleep(limits::ACCEPT_BACKOFF).await;
                     continue;
                 }
             },
             () = &mut shutdown => return Ok(()),
         };
+        let Some(slot) = app.gate.admit() else {
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| {
+            let service = service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(reply::BodyDeadline(limits.body_timeout));
                 let app = app.clone();
                 async move { Ok::<_, std::convert::Infallible>(route(app, request).await) }
             });
-            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await {
+            let served = http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header_timeout)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            if let Err(e) = served {
                 tracing::debug!("connection ended: {e}");
             }
+            drop(slot);
         });
     }
 }
@@ -134,5 +153,6 @@ fn health(app: &App) -> serde_json::Value {
         "plugins_compiled": stats.compiled.load(std::sync::atomic::Ordering::Relaxed),
         "plugins_loaded_from_cache": stats.from_cache.load(std::sync::atomic::Ordering::Relaxed),
         "cluster": app.store.backend_status(),
+        "limits": app.gate.status(app.open_files),
     })
 }

@@ -26,7 +26,13 @@ pub enum BodyError {
     TooLarge(usize),
     /// The connection failed mid-body.
     Broken(String),
+    /// The client did not send the body within the deadline.
+    TimedOut(std::time::Duration),
 }
+
+/// How long a request's body may take to arrive (set on every request by the server).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub std::time::Duration);
 
 /// How much of an oversized body is read and thrown away before answering 413, so that a
 /// client that sends the whole body before reading (most webhook senders) gets the answer
@@ -36,6 +42,20 @@ const DRAIN_CAP: usize = 16 << 20;
 /// Reads a whole body, refusing more than `limit` bytes (by `content-length` before reading
 /// when it is given).
 pub async fn read_body(
+    request: hyper::Request<Incoming>,
+    limit: usize,
+) -> Result<(hyper::http::request::Parts, Bytes), BodyError> {
+    let deadline = request.extensions().get::<BodyDeadline>().map_or(DEFAULT_BODY_DEADLINE, |d| d.0);
+    match tokio::time::timeout(deadline, read_body_within(request, limit)).await {
+        Ok(read) => read,
+        Err(_) => Err(BodyError::TimedOut(deadline)),
+    }
+}
+
+/// The deadline of a body when the server set none.
+const DEFAULT_BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn read_body_within(
     request: hyper::Request<Incoming>,
     limit: usize,
 ) -> Result<(hyper::http::request::Parts, Bytes), BodyError> {

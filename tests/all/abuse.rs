@@ -1,0 +1,113 @@
+//! The open internet at the door, as an attacker would try it on loopback, bounded in count and
+//! time: idle sockets up to and past the connection cap, headers that never finish, a body that
+//! never comes (a lying `Content-Length`) and one that never ends (chunked).
+
+use crate::support::*;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+/// The host's address as `host:port`.
+fn authority(host: &Host) -> String {
+    host.base.trim_start_matches("http://").to_string()
+}
+
+/// Whether the server closes `stream` within `limit` (reads end); the answer it sent first.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<String> {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let started = Instant::now();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(String::from_utf8_lossy(&seen).into_owned()),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(String::from_utf8_lossy(&seen).into_owned());
+            }
+            Err(_) => return None,
+        }
+        if started.elapsed() > limit {
+            return None;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_sockets_up_to_the_cap_leave_the_server_answering_and_past_it_are_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("host.log");
+    let host = Host::start_with(&["--max-connections", "32", "--header-timeout", "3"], &log);
+    let address = authority(&host);
+    // 30 idle sockets: two slots stay free, and the host keeps answering.
+    let idle: Vec<TcpStream> = (0..30).map(|_| TcpStream::connect(&address).unwrap()).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let health = host.api.get_json("/healthz").await.unwrap();
+    assert_eq!(health["status"], "ok");
+    assert!(health["limits"]["connections"].as_u64().unwrap() >= 30, "{health}");
+    assert_eq!(health["limits"]["max_connections"], 32);
+    assert!(health["limits"]["open_files_limit"].as_u64().is_some_and(|n| n >= 1024), "{health}");
+    // Past the cap, new connections are closed at once, and the log says so once.
+    let more: Vec<TcpStream> = (0..40).map(|_| TcpStream::connect(&address).unwrap()).collect();
+    let closed = more.into_iter().filter_map(|mut s| closed_within(&mut s, Duration::from_secs(2))).count();
+    assert!(closed >= 30, "only {closed} of 40 connections past the cap were closed");
+    // The idle ones are closed once the header deadline passes, and the host has room again.
+    let mut idle = idle;
+    for socket in &mut idle {
+        assert!(closed_within(socket, Duration::from_secs(6)).is_some(), "an idle socket stayed open");
+    }
+    assert_eq!(host.api.get_json("/healthz").await.unwrap()["status"], "ok");
+    let text = std::fs::read_to_string(&log).unwrap();
+    let cap_lines = text.lines().filter(|l| l.contains("connection cap reached")).count();
+    assert_eq!(cap_lines, 1, "one rate-limited line, not one per refused connection");
+    assert!(text.len() < 64 << 10, "the log stays quiet: {} bytes", text.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn headers_that_never_finish_are_cut_off_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start_with(&["--header-timeout", "2"], &dir.path().join("host.log"));
+    let mut slow = TcpStream::connect(authority(&host)).unwrap();
+    slow.write_all(b"POST /hooks/telegram HTTP/1.1\r\nHost: clienthub\r\nX-Slow: ").unwrap();
+    let started = Instant::now();
+    assert!(closed_within(&mut slow, Duration::from_secs(6)).is_some(), "the slow request was left open");
+    assert!(started.elapsed() >= Duration::from_millis(1500), "closed before its deadline");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_that_never_comes_or_never_ends_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start_with(&["--body-timeout", "2"], &dir.path().join("host.log"));
+    let before = host.all_appeals().await.len();
+
+    // A lying Content-Length: 100 MiB announced, nothing sent.
+    let mut lying = TcpStream::connect(authority(&host)).unwrap();
+    lying
+        .write_all(b"POST /hooks/telegram HTTP/1.1\r\nHost: clienthub\r\nContent-Type: application/json\r\nContent-Length: 104857600\r\n\r\n{")
+        .unwrap();
+    let answer = closed_within(&mut lying, Duration::from_secs(6)).expect("the lying request was left open");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+
+    // A chunked body that never ends: a small chunk every 100 ms, for at most 8 s.
+    let mut endless = TcpStream::connect(authority(&host)).unwrap();
+    endless
+        .write_all(b"POST /hooks/telegram HTTP/1.1\r\nHost: clienthub\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .unwrap();
+    let mut writer = endless.try_clone().unwrap();
+    let feeding = std::thread::spawn(move || {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(8) {
+            if writer.write_all(b"1\r\n \r\n").is_err() {
+                return started.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        started.elapsed()
+    });
+    let answer = closed_within(&mut endless, Duration::from_secs(8)).expect("the endless body was left open");
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let fed = feeding.join().unwrap();
+    assert!(fed < Duration::from_secs(8), "the server kept reading for {fed:?}");
+    assert_eq!(host.all_appeals().await.len(), before, "neither made an appeal");
+    assert_eq!(host.api.get_json("/healthz").await.unwrap()["status"], "ok");
+}
