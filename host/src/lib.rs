@@ -19,7 +19,7 @@
 //! - [`runtime`]: wasmtime, typed per-world plugin handles, host imports, outbound HTTP;
 //! - [`metrics`], [`access`]; then [`store`]: state behind a backend (sled, or JetStream);
 //! - vocabulary: [`inbound`], [`directory`], [`calendar`], [`appeal`], [`clock`],
-//!   [`refusal`], [`client`].
+//!   [`refusal`], [`client`], [`throttle`].
 
 pub mod access;
 pub mod appeal;
@@ -42,4 +42,5 @@ pub mod rollout;
 pub mod runtime;
 pub mod server;
 pub mod store;
+pub mod throttle;
 pub mod work;

@@ -42,6 +42,11 @@ struct Breach {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Channel {
+    channel: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReplyOutcome {
     channel: String,
     outcome: String,
@@ -59,6 +64,7 @@ struct Metrics {
     breaches: Family<Breach, Counter>,
     replies: Family<ReplyOutcome, Counter>,
     ticks: Counter,
+    refused: Family<Channel, Counter>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -82,7 +88,13 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     registry.register("replies", "Reply attempts, by channel and outcome", replies.clone());
     let ticks = Counter::default();
     registry.register("dispatcher_ticks", "Passes of the dispatcher over the open appeals", ticks.clone());
-    Metrics { registry, appeals, calls, errors, latency, outbox, open, breaches, replies, ticks }
+    let refused = Family::<Channel, Counter>::default();
+    registry.register(
+        "refused",
+        "Webhook requests refused as unauthenticated, by channel (never stored)",
+        refused.clone(),
+    );
+    Metrics { registry, appeals, calls, errors, latency, outbox, open, breaches, replies, ticks, refused }
 });
 
 /// An appeal stored with this status.
@@ -122,6 +134,11 @@ pub fn sla_breach(deadline: &str, department: &str) {
         .breaches
         .get_or_create(&Breach { deadline: deadline.into(), department: department.into() })
         .inc();
+}
+
+/// A webhook request its channel refused as unauthenticated.
+pub fn refused(channel: &str) {
+    METRICS.refused.get_or_create(&Channel { channel: channel.into() }).inc();
 }
 
 /// One pass of the dispatcher (assignment, escalation, SLA) finished.

@@ -111,3 +111,59 @@ async fn a_body_that_never_comes_or_never_ends_is_cut_off() {
     assert_eq!(host.all_appeals().await.len(), before, "neither made an appeal");
     assert_eq!(host.api.get_json("/healthz").await.unwrap()["status"], "ok");
 }
+
+/// Bytes under `dir`.
+fn size_of(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| match e.metadata().unwrap().is_dir() {
+            true => size_of(&e.path()),
+            false => e.metadata().unwrap().len(),
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_requests_are_counted_and_never_stored() {
+    let host = Host::start();
+    let config = serde_json::json!({ "api_key": "form-key-1" });
+    host.api.send_json("PUT", "/api/plugins/webform/config", &config).await.unwrap();
+    host.api
+        .send_json("PUT", "/api/plugins/vk/config", &serde_json::json!({ "secret": "vk-s" }))
+        .await
+        .unwrap();
+    let before = size_of(&host.dir);
+    let refused = 300;
+    let garbage = vec![b'x'; 100 << 10];
+    for n in 0..refused {
+        let (channel, content_type) =
+            if n % 2 == 0 { ("webform", "text/plain") } else { ("vk", "application/json") };
+        assert_eq!(host.hook(channel, &[], content_type, &garbage).await.status, 401);
+    }
+    assert!(host.all_appeals().await.is_empty(), "no appeal, not even in triage");
+    let grown = size_of(&host.dir).saturating_sub(before);
+    assert!(grown < 1 << 20, "{refused} refused 100 KiB posts grew the data dir by {grown} bytes");
+    let metrics =
+        String::from_utf8(host.api.send("GET", "/metrics", None).await.unwrap().body.to_vec()).unwrap();
+    assert!(metrics.contains("clienthub_refused_total{channel=\"webform\"} 150"), "{metrics}");
+    assert!(metrics.contains("clienthub_refused_total{channel=\"vk\"} 150"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_triage_appeal_shows_no_channel_secret() {
+    let host = Host::start();
+    host.api
+        .send_json("PUT", "/api/plugins/vk/config", &serde_json::json!({ "secret": "vk-s3cret-77" }))
+        .await
+        .unwrap();
+    // Verified (the secret matches), but not a message VK's adapter can read: kept in triage.
+    let body = br#"{"type":"message_new","group_id":1,"secret":"vk-s3cret-77","object":{"oops":true}}"#;
+    let answer = host.hook("vk", &[], "application/json", body).await;
+    assert_eq!(answer.status, 200);
+    let appeal = host.appeal(&appeal_id(&answer)).await;
+    assert_eq!(appeal.status, Status::Triage);
+    let shown = host.appeal_json(&appeal.id).await.to_string();
+    assert!(!shown.contains("vk-s3cret-77"), "{shown}");
+    assert!(appeal.text.contains("[redacted]") && appeal.text.contains("oops"), "{}", appeal.text);
+}

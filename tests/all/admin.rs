@@ -96,11 +96,11 @@ async fn a_deactivated_channel_stops_answering_and_comes_back() {
             "bitrix24", "email", "jivo", "mango", "ok", "reviews", "telegram", "vk", "whatsapp", "zadarma"
         ])
     );
-    host.activate("webform", "0.1.0").await;
+    host.activate("webform", "0.1.1").await;
     assert_eq!(host.hook("webform", &[], urlencoded, form).await.status, 200);
     let plugin = host.api.get_json("/api/plugins/webform").await.unwrap();
     let log: Vec<&str> = plugin["log"].as_array().unwrap().iter().map(|e| e[1].as_str().unwrap()).collect();
-    assert_eq!(log, ["activated 0.1.0", "deactivated 0.1.0", "activated 0.1.0"]);
+    assert_eq!(log, ["activated 0.1.1", "deactivated 0.1.1", "activated 0.1.1"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,7 +9,7 @@ use std::path::Path;
 /// below its own, never from its own layer or above.
 const LAYERS: &[&[&str]] = &[
     // Vocabulary: records and values with no behaviour beyond themselves.
-    &["clock", "refusal", "appeal", "calendar", "client"],
+    &["clock", "refusal", "appeal", "calendar", "client", "throttle"],
     &["directory", "inbound"],
     // Durable state.
     &["store"],

@@ -128,10 +128,13 @@ fn raw_requests(store: &Store) {
         outcome: String::new(),
         body: b"{\"update_id\":1}".to_vec(),
     };
-    store.put_raw(&raw).unwrap();
-    store.set_raw_outcome(&mut raw, "appeal 01A".into()).unwrap();
+    store.keep_raw(&mut raw, "appeal 01A".into()).unwrap();
     let kept = store.raw("01RAW").unwrap().unwrap();
     assert_eq!((kept.body, kept.outcome), (raw.body.clone(), "appeal 01A".to_string()));
+    // A repeated delivery keeps only its outcome, not a second copy of the body.
+    let mut again = clienthub::store::RawRequest { id: "01RAW2".into(), ..raw.clone() };
+    store.note_raw_outcome(&mut again, "duplicate of 01A".into()).unwrap();
+    assert!(store.raw("01RAW2").unwrap().is_none());
 }
 
 fn control_records(store: &Store) {

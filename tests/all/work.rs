@@ -268,7 +268,7 @@ async fn reports_and_metrics_match_hand_computed_values() {
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
-    assert!(metrics.contains("clienthub_plugin_calls_total{plugin=\"telegram@0.2.0\"}"));
+    assert!(metrics.contains("clienthub_plugin_calls_total{plugin=\"telegram@0.2.1\"}"));
     assert!(metrics.contains("clienthub_plugin_call_seconds_bucket{le="), "{metrics}");
     let _ = (shipping, dropped);
 }

@@ -5,9 +5,10 @@
 //! at most once a minute. At start the process raises its open-file limit as far as the system
 //! allows.
 
+use crate::throttle::Throttle;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The limits `serve` applies (`clienthub serve --max-connections … --header-timeout …`).
@@ -41,8 +42,8 @@ pub struct Gate {
     limits: ConnectionLimits,
     refused: AtomicU64,
     accept_errors: AtomicU64,
-    refused_log: RateLimit,
-    accept_log: RateLimit,
+    refused_log: Throttle,
+    accept_log: Throttle,
 }
 
 impl Gate {
@@ -53,8 +54,8 @@ impl Gate {
             limits,
             refused: AtomicU64::default(),
             accept_errors: AtomicU64::default(),
-            refused_log: RateLimit::per(Duration::from_secs(60)),
-            accept_log: RateLimit::per(Duration::from_secs(60)),
+            refused_log: Throttle::per(Duration::from_secs(60)),
+            accept_log: Throttle::per(Duration::from_secs(60)),
         }
     }
 
@@ -103,30 +104,6 @@ impl Gate {
     }
 }
 
-/// Lets something happen at most once per period.
-struct RateLimit {
-    period: Duration,
-    started: Instant,
-    /// Milliseconds after `started` when it last happened (`u64::MAX`: never).
-    last: AtomicU64,
-}
-
-impl RateLimit {
-    fn per(period: Duration) -> Self {
-        Self { period, started: Instant::now(), last: AtomicU64::new(u64::MAX) }
-    }
-
-    fn allows(&self) -> bool {
-        let now = self.started.elapsed().as_millis() as u64;
-        let period = self.period.as_millis() as u64;
-        self.last
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
-                (last == u64::MAX || now.saturating_sub(last) >= period).then_some(now)
-            })
-            .is_ok()
-    }
-}
-
 /// Raises the soft open-file limit to the hard one; the limit now in force, if it can be read.
 pub fn raise_open_files() -> Option<u64> {
     match rlimit::increase_nofile_limit(u64::MAX) {
@@ -144,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_rate_limit_allows_once_per_period() {
-        let limit = RateLimit::per(Duration::from_secs(60));
+        let limit = Throttle::per(Duration::from_secs(60));
         assert!(limit.allows());
         assert!(!limit.allows());
         assert!(!limit.allows());

@@ -12,7 +12,11 @@ use crate::runtime::{ChannelWorld, Runtime, wit};
 use crate::store::{RawRequest, Store};
 use anyhow::Result;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The log line about refused requests, at most once a minute (a flood stays out of the log).
+static REFUSED_LOG: std::sync::LazyLock<crate::throttle::Throttle> =
+    std::sync::LazyLock::new(|| crate::throttle::Throttle::per(Duration::from_secs(60)));
 
 /// What to answer the platform once the writes are committed.
 #[derive(Debug)]
@@ -95,7 +99,7 @@ impl Pipeline {
     /// Only on storage failure.
     pub fn adapt(&self, store: &Store, runtime: &Runtime, mut raw: RawRequest) -> Result<Adapted> {
         let Some(adapter) = self.channels.get(&raw.channel) else {
-            store.set_raw_outcome(&mut raw, "no active adapter".into())?;
+            // Nothing verified it: not kept.
             return Ok(Adapted::Answered(PlatformAnswer::json(
                 404,
                 serde_json::json!({"error": format!("unknown channel '{}'", raw.channel)}),
@@ -127,8 +131,11 @@ impl Pipeline {
                 return crm_event(store, &mut raw, adapter, output).map(Adapted::Answered);
             }
             Ok(Err(wit::AdapterError::Unauthorized(why))) => {
-                tracing::warn!(channel = %raw.channel, raw = %raw.id, "refused: {why}");
-                store.set_raw_outcome(&mut raw, format!("unauthorized: {why}"))?;
+                // Refused before anything reaches disk: counted, and logged at most once a minute.
+                crate::metrics::refused(&raw.channel);
+                if REFUSED_LOG.allows() {
+                    tracing::warn!(channel = %raw.channel, "refused (this line at most once a minute): {why}");
+                }
                 return Ok(Adapted::Answered(PlatformAnswer::json(401, serde_json::json!({"error": why}))));
             }
             Ok(Err(wit::AdapterError::Malformed(why))) => {
@@ -172,7 +179,7 @@ impl Pipeline {
             platform_id: format!("raw:{}", raw.id),
             conversation_key: format!("raw:{}", raw.id),
             received_at: raw.received_at,
-            text: String::from_utf8_lossy(&raw.body[..raw.body.len().min(2000)]).into_owned(),
+            text: super::redact::body_text(raw, 2000),
             raw_request_id: raw.id.clone(),
             ..Appeal::default()
         };
@@ -180,7 +187,7 @@ impl Pipeline {
         let appeal = triage(appeal, &adapter.label, error.clone(), store.now_ms());
         store.put_appeal(&appeal)?;
         crate::metrics::appeal_stored(&appeal.channel, appeal.status.name());
-        store.set_raw_outcome(raw, format!("triage {id}: {error}"))?;
+        store.keep_raw(raw, format!("triage {id}: {error}"))?;
         tracing::warn!(appeal = %id, channel = %raw.channel, "request kept in triage: {error}");
         Ok(id)
     }
@@ -231,7 +238,7 @@ fn crm_event(
         });
         appeals.push(change.appeal_id);
     }
-    store.set_raw_outcome(raw, if outcomes.is_empty() { "no events".into() } else { outcomes.join("; ") })?;
+    store.keep_raw(raw, if outcomes.is_empty() { "no events".into() } else { outcomes.join("; ") })?;
     Ok(PlatformAnswer {
         status: output.response.status,
         headers: output.response.headers.into_iter().map(|h| (h.name, h.value)).collect(),

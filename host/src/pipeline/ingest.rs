@@ -25,10 +25,13 @@ impl Pipeline {
             appeals.extend(id);
             outcomes.push(outcome);
         }
-        store.set_raw_outcome(
-            &mut raw,
-            if outcomes.is_empty() { "no events".into() } else { outcomes.join("; ") },
-        )?;
+        // A repeated delivery of messages already stored does not store its body again.
+        let repeated = !outcomes.is_empty() && outcomes.iter().all(|o| o.starts_with("duplicate of"));
+        match (outcomes.is_empty(), repeated) {
+            (true, _) => store.keep_raw(&mut raw, "no events".into())?,
+            (false, true) => store.note_raw_outcome(&mut raw, outcomes.join("; "))?,
+            (false, false) => store.keep_raw(&mut raw, outcomes.join("; "))?,
+        }
         Ok(appeals)
     }
 

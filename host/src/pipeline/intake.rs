@@ -18,9 +18,6 @@ const BATCH: usize = 16;
 /// Why a request could not be taken in; the platform gets a 503 and retries.
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
-    /// The raw request could not be kept.
-    #[error("could not store the request: {0:#}")]
-    Keep(anyhow::Error),
     /// The appeals could not be written.
     #[error("could not store the appeal, retry later: {0:#}")]
     Store(anyhow::Error),
@@ -63,7 +60,6 @@ impl Sink {
         pipeline: Arc<Pipeline>,
         raw: RawRequest,
     ) -> Result<PlatformAnswer, IntakeError> {
-        self.store.put_raw(&raw).map_err(IntakeError::Keep)?;
         let runtime = self.registry.runtime();
         let inline = self.queue.is_none();
         let adapted = {

@@ -12,6 +12,7 @@ mod decide;
 mod ingest;
 pub mod intake;
 mod normalize;
+mod redact;
 mod reprocess;
 
 pub use adapt::{Adapted, Intake, PlatformAnswer};

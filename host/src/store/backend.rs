@@ -48,12 +48,6 @@ pub trait Backend: Send + Sync {
         trees.get(tree).iter().keys().map(|k| Ok(k?.to_vec())).collect()
     }
 
-    /// Whether a raw request is kept only with its outcome (it travelled in the intake), not
-    /// on arrival.
-    fn keeps_raw_with_outcome(&self) -> bool {
-        false
-    }
-
     /// Calls `listener` after another node changed a control record.
     fn on_control_change(&self, _listener: Listener) {}
 

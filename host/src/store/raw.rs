@@ -62,18 +62,6 @@ impl RawRequest {
 }
 
 impl Store {
-    /// Keeps a raw webhook request on arrival. A cluster node keeps it later, with its outcome
-    /// ([`Store::set_raw_outcome`]): it travels to the node that processes it in the intake.
-    ///
-    /// # Errors
-    /// On storage failure.
-    pub fn put_raw(&self, raw: &RawRequest) -> Result<()> {
-        if self.backend.keeps_raw_with_outcome() {
-            return Ok(());
-        }
-        self.write_blind(vec![(TreeId::Raw, raw.id.as_bytes().to_vec(), Some(raw.encode()))])
-    }
-
     /// A raw request by id.
     ///
     /// # Errors
@@ -90,19 +78,32 @@ impl Store {
         Ok(Some(raw))
     }
 
-    /// Records what became of a raw request (`appeal 01H…`, `unauthorized: …`), beside it so
-    /// the body is written once (in a cluster, the request is written here, with its outcome).
+    /// Keeps a request its channel's adapter accepted (or could not read after verifying it)
+    /// with what became of it (`appeal 01H…`, `triage …`): one write, after verification, never
+    /// before. A refused request is never kept.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn set_raw_outcome(&self, raw: &mut RawRequest, outcome: String) -> Result<()> {
-        let mut writes =
-            vec![(TreeId::RawOutcomes, raw.id.as_bytes().to_vec(), Some(outcome.as_bytes().to_vec()))];
-        // A cluster node keeps the request with its outcome (one write); it travelled in the intake.
-        if self.backend.keeps_raw_with_outcome() {
-            writes.push((TreeId::Raw, raw.id.as_bytes().to_vec(), Some(raw.encode())));
-        }
-        self.write_blind(writes)?;
+    pub fn keep_raw(&self, raw: &mut RawRequest, outcome: String) -> Result<()> {
+        self.write_blind(vec![
+            (TreeId::RawOutcomes, raw.id.as_bytes().to_vec(), Some(outcome.as_bytes().to_vec())),
+            (TreeId::Raw, raw.id.as_bytes().to_vec(), Some(raw.encode())),
+        ])?;
+        raw.outcome = outcome;
+        Ok(())
+    }
+
+    /// Records what became of a request whose body is not kept again (a platform's repeated
+    /// delivery of messages already stored): its outcome only.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn note_raw_outcome(&self, raw: &mut RawRequest, outcome: String) -> Result<()> {
+        self.write_blind(vec![(
+            TreeId::RawOutcomes,
+            raw.id.as_bytes().to_vec(),
+            Some(outcome.as_bytes().to_vec()),
+        )])?;
         raw.outcome = outcome;
         Ok(())
     }

@@ -39,8 +39,12 @@ impl Channel for Mango {
         }
         let fields: Vec<(String, String)> = form_urlencoded::parse(&request.body).into_owned().collect();
         let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        let json = field("json")
-            .ok_or_else(|| AdapterError::Malformed("no `json` field: not a Mango event".into()))?;
+        let signed = config.api_key.is_some() && config.api_salt.is_some();
+        let json = field("json").ok_or_else(|| match signed {
+            // With the key and salt configured, an unsigned body is refused, not kept as broken.
+            true => AdapterError::Unauthorized("no `json` field: not a signed Mango event".into()),
+            false => AdapterError::Malformed("no `json` field: not a Mango event".into()),
+        })?;
         let key = field("vpbx_api_key").unwrap_or("");
         if let (Some(expected_key), Some(salt)) = (&config.api_key, &config.api_salt) {
             let sign = hex::encode(Sha256::digest(format!("{key}{json}{salt}").as_bytes()));

@@ -60,8 +60,12 @@ struct Callback {
 impl Channel for Vk {
     fn handle(request: HttpRequest) -> Result<AdapterOutput, AdapterError> {
         let config: Config = clienthub_sdk::config::get().map_err(AdapterError::Malformed)?;
-        let event: Callback = serde_json::from_slice(&request.body)
-            .map_err(|e| AdapterError::Malformed(format!("not a VK Callback API event: {e}")))?;
+        // With a secret configured, a body that is not an event cannot carry it: refused, not
+        // kept as a broken event.
+        let event: Callback = serde_json::from_slice(&request.body).map_err(|e| match config.secret {
+            Some(_) => AdapterError::Unauthorized("not a VK Callback API event with the secret".into()),
+            None => AdapterError::Malformed(format!("not a VK Callback API event: {e}")),
+        })?;
         if let (Some(expected), Some(given)) = (config.group_id, event.group_id)
             && expected != given
         {

@@ -150,3 +150,14 @@ fn vk_answers_are_read_including_errors_inside_a_200() {
         ReplyOutcome::Failed("VK error 901: Can't send messages for users without permission".into())
     );
 }
+
+#[test]
+fn with_a_secret_set_garbage_is_refused_not_kept_as_a_broken_event() {
+    let refused = handle(&mut Harness::new().with_config(CONFIG), b"\x00garbage");
+    assert!(matches!(refused, Err(AdapterError::Unauthorized(_))), "{refused:?}");
+    let kept = handle(&mut Harness::new(), b"\x00garbage");
+    assert!(
+        matches!(kept, Err(AdapterError::Malformed(_))),
+        "without a secret it is a broken event: {kept:?}"
+    );
+}

@@ -33,13 +33,17 @@ impl Channel for Webform {
         if request.method != "POST" {
             return Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![] });
         }
-        let fields = parse_fields(&request)?;
+        let fields = parse_fields(&request);
+        // With a key configured, a request proves itself first: one that does not parse cannot
+        // carry the key, and is refused, not kept as a broken form.
         if let Some(expected) = &config.api_key {
-            let given = request.header("x-api-key").or_else(|| field(&fields, "api_key")).unwrap_or("");
+            let in_body = fields.as_ref().ok().and_then(|f| field(f, "api_key"));
+            let given = request.header("x-api-key").or(in_body).unwrap_or("");
             if !clienthub_sdk::auth::secret_matches(given, expected) {
                 return Err(AdapterError::Unauthorized("api key missing or wrong".into()));
             }
         }
+        let fields = fields?;
         let ok = AdapterOutput { response: HttpResponse::text("ok"), events: vec![] };
         if field(&fields, "test") == Some("test") && fields.len() <= 2 {
             return Ok(ok); // Tilda's "check the webhook" request.

@@ -57,3 +57,10 @@ fn bad_payloads_are_malformed() {
     assert!(matches!(submit(h, "application/json", b"[1,2]"), Err(AdapterError::Malformed(_))));
     assert!(matches!(submit(h, "text/xml", b"<a/>"), Err(AdapterError::Malformed(_))));
 }
+
+#[test]
+fn with_a_key_set_garbage_is_refused_not_kept_as_a_broken_form() {
+    let mut h = Harness::new().with_config(r#"{"api_key":"k1"}"#);
+    assert!(matches!(submit(&mut h, "application/json", b"[1,2]"), Err(AdapterError::Unauthorized(_))));
+    assert!(matches!(submit(&mut h, "text/xml", b"<a/>"), Err(AdapterError::Unauthorized(_))));
+}

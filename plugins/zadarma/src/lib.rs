@@ -47,7 +47,13 @@ impl Channel for Zadarma {
         let fields: Fields = form_urlencoded::parse(&request.body).into_owned().collect();
         let event = field(&fields, "event").to_string();
         if event.is_empty() {
-            return Err(AdapterError::Malformed("no `event` field: not a Zadarma notification".into()));
+            // With a secret configured, an unsigned body is refused, not kept as a broken event.
+            return Err(match config.secret {
+                Some(_) => {
+                    AdapterError::Unauthorized("no `event` field: not a signed Zadarma notification".into())
+                }
+                None => AdapterError::Malformed("no `event` field: not a Zadarma notification".into()),
+            });
         }
         if let Some(secret) = &config.secret {
             verify(&request, &fields, &event, secret)?;

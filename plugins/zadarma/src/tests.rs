@@ -64,3 +64,8 @@ fn forged_signature_echo_and_start() {
         Err(AdapterError::Malformed(_))
     ));
 }
+
+#[test]
+fn with_a_secret_set_garbage_is_refused_not_kept_as_a_broken_notification() {
+    assert!(matches!(notify(b"junk=1", "x"), Err(AdapterError::Unauthorized(_))));
+}

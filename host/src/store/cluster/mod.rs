@@ -440,10 +440,6 @@ impl Backend for Cluster {
         self.claimed(tree, |key| items.contains_key(key).unwrap_or(false))
     }
 
-    fn keeps_raw_with_outcome(&self) -> bool {
-        true
-    }
-
     fn on_control_change(&self, listener: Listener) {
         self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(listener);
     }
