@@ -130,11 +130,6 @@ impl Store {
         self.clock.now_ms()
     }
 
-    /// The host's clock.
-    pub fn clock(&self) -> &SharedClock {
-        &self.clock
-    }
-
     /// Reads the directory from its tree into the shared snapshot (after a change arrived
     /// from another node).
     fn reload_directory(&self) -> Result<()> {
