@@ -144,8 +144,7 @@ async fn refused_requests_are_counted_and_never_stored() {
     assert!(host.all_appeals().await.is_empty(), "no appeal, not even in triage");
     let grown = size_of(&host.dir).saturating_sub(before);
     assert!(grown < 1 << 20, "{refused} refused 100 KiB posts grew the data dir by {grown} bytes");
-    let metrics =
-        String::from_utf8(host.api.send("GET", "/metrics", None).await.unwrap().body.to_vec()).unwrap();
+    let metrics = host.metrics().await;
     assert!(metrics.contains("clienthub_refused_total{channel=\"webform\"} 150"), "{metrics}");
     assert!(metrics.contains("clienthub_refused_total{channel=\"vk\"} 150"));
 }

@@ -47,12 +47,18 @@ impl Host {
         assert!(moved["offset_ms"].as_u64().is_some(), "{moved}");
     }
 
+    /// `/metrics` as text (it needs no token).
+    pub async fn metrics(&self) -> String {
+        let answer = self.anonymous.send("GET", "/metrics", None).await.unwrap();
+        String::from_utf8(answer.body.to_vec()).unwrap()
+    }
+
     /// Waits until the dispatcher has made two full passes from now (so one began after the
     /// call): what it would do about the present state is done.
     pub async fn dispatcher_passes(&self) {
         let ticks = async || -> u64 {
-            let text = self.api.send("GET", "/metrics", None).await.unwrap().body;
-            String::from_utf8_lossy(&text)
+            self.metrics()
+                .await
                 .lines()
                 .find_map(|l| l.strip_prefix("clienthub_dispatcher_ticks_total "))
                 .and_then(|n| n.trim().parse().ok())

@@ -257,8 +257,7 @@ async fn reports_and_metrics_match_hand_computed_values() {
     assert_eq!(host.api.send("GET", "/api/reports/appeals?by=colour", None).await.unwrap().status, 400);
     assert_eq!(host.anonymous.send("GET", "/api/reports/appeals", None).await.unwrap().status, 401);
 
-    let metrics =
-        String::from_utf8(host.anonymous.send("GET", "/metrics", None).await.unwrap().body.to_vec()).unwrap();
+    let metrics = host.metrics().await;
     for line in [
         "clienthub_appeals_total{channel=\"telegram\",status=\"routed\"} 4",
         "clienthub_appeals_total{channel=\"telegram\",status=\"dropped\"} 1",

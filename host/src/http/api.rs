@@ -105,8 +105,7 @@ async fn answer(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) ->
             format!("this needs the {} role; the token's role is {}", route.role.name(), caller.role.name()),
         ));
     }
-    let last = rest.last().cloned().unwrap_or_default();
-    (route.handler)(Call::new(app, caller, params, last, request)).await
+    (route.handler)(Call::new(app, caller, params, request)).await
 }
 
 /// The `{name}` segments of `path` when it fits `pattern`.

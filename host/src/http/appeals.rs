@@ -117,6 +117,7 @@ struct ActionBody {
 pub async fn act(mut call: Call) -> Answer {
     use crate::work::actions::{Action, HandOffTo, apply};
     let request = call.take_request();
+    let verb = request.uri().path().rsplit('/').next().unwrap_or_default().to_string();
     let headers = request.headers();
     let empty = headers.get(hyper::header::CONTENT_LENGTH).is_some_and(|v| v == "0")
         || (headers.get(hyper::header::CONTENT_LENGTH).is_none()
@@ -125,7 +126,7 @@ pub async fn act(mut call: Call) -> Answer {
         true => ActionBody::default(),
         false => read_json::<ActionBody>(request).await?,
     };
-    let action = match call.last_segment() {
+    let action = match verb.as_str() {
         "take" => Action::Take { employee: body.employee },
         "handoff" => {
             let to = match (body.employee, body.department, body.escalate) {

@@ -19,30 +19,18 @@ pub struct Call {
     /// Who asks.
     pub caller: Caller,
     params: Vec<String>,
-    last: String,
     request: Option<Request<Incoming>>,
 }
 
 impl Call {
     /// A matched request: `params` are the route's `{name}` segments in order.
-    pub fn new(
-        app: Arc<App>,
-        caller: Caller,
-        params: Vec<String>,
-        last: String,
-        request: Request<Incoming>,
-    ) -> Self {
-        Self { app, caller, params, last, request: Some(request) }
+    pub fn new(app: Arc<App>, caller: Caller, params: Vec<String>, request: Request<Incoming>) -> Self {
+        Self { app, caller, params, request: Some(request) }
     }
 
     /// The `n`th `{name}` segment of the route's pattern.
     pub fn param(&self, n: usize) -> &str {
         &self.params[n]
-    }
-
-    /// The path's last segment (the verb of `appeals/{id}/take`).
-    pub fn last_segment(&self) -> &str {
-        &self.last
     }
 
     /// The query string.

@@ -90,10 +90,7 @@ pub(super) enum Pre {
 
 /// The world a [`Plugin`] handle's component implements, as a type: a call the world does not
 /// export cannot be written.
-pub trait Kind: Send + Sync + 'static {
-    /// The world.
-    const WORLD: World;
-}
+pub trait Kind: Send + Sync + 'static {}
 
 /// The `channel` world (and `extended-channel`: replies, CRM connectors).
 #[derive(Debug)]
@@ -105,15 +102,9 @@ pub enum FilterWorld {}
 #[derive(Debug)]
 pub enum RouterWorld {}
 
-impl Kind for ChannelWorld {
-    const WORLD: World = World::Channel;
-}
-impl Kind for FilterWorld {
-    const WORLD: World = World::Filter;
-}
-impl Kind for RouterWorld {
-    const WORLD: World = World::Router;
-}
+impl Kind for ChannelWorld {}
+impl Kind for FilterWorld {}
+impl Kind for RouterWorld {}
 
 /// A loaded plugin of world `K` (a cheap handle: clones share the instances).
 pub struct Plugin<K: Kind> {
