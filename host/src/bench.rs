@@ -101,6 +101,8 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         clock_control: false,
         connections: Default::default(),
         cluster: None,
+        public_url: None,
+        trusted_proxies: Vec::new(),
     })
     .await?;
     Client::new(&format!("http://{}", running.addr), Some("bench".into()))

@@ -34,6 +34,11 @@ pub struct ServeOptions {
     pub connections: ConnectionLimits,
     /// The JetStream cluster this node joins; `None` keeps everything in the data directory.
     pub cluster: Option<ClusterOptions>,
+    /// The URL the platforms reach this host at (`https://hub.example.ru`); by default the
+    /// address it listens on.
+    pub public_url: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Intake workers per cluster node: each processes one intake at a time, and most of an
@@ -110,7 +115,23 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     intake.spawn_workers(INTAKE_WORKERS);
     let open_files = limits::raise_open_files();
     let gate = limits::Gate::new(options.connections);
-    let app = Arc::new(App { store, registry, outbox, test_clock, admin_token, intake, gate, open_files });
+    let public_url = match &options.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("http://{addr}"),
+    };
+    let app = Arc::new(App {
+        store,
+        registry,
+        outbox,
+        test_clock,
+        admin_token,
+        intake,
+        gate,
+        open_files,
+        public_url,
+        trusted_proxies: options.trusted_proxies.clone(),
+        lockout: Default::default(),
+    });
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, app.clone(), async move {
         let _ = stopped.await;

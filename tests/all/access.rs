@@ -141,7 +141,7 @@ async fn no_token_or_channel_secret_reaches_the_logs() {
     let secrets = ["tg-hook-secret-5e1d", "987654:BOT-token-9a8b", "meta-app-secret-77c2", "vk-secret-31f0"];
     let telegram = json!({"secret_token": secrets[0], "bot_token": secrets[1], "api_base": api.base});
     host.api.send_json("PUT", "/api/plugins/telegram/config", &telegram).await.unwrap();
-    let hosts = json!({"hosts": [api.authority]});
+    let hosts = json!({"hosts": [api.base]});
     host.api.send_json("PUT", "/api/plugins/telegram/outbound-hosts", &hosts).await.unwrap();
     host.api
         .send_json("PUT", "/api/plugins/whatsapp/config", &json!({"app_secret": secrets[2]}))

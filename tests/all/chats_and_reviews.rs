@@ -17,10 +17,7 @@ async fn ok_group_chat_message_retry_forgery_and_reply() {
     let config =
         json!({"url_secret": "ok-hook-secret-0042", "access_token": "tkn1-group", "api_base": api.base});
     host.api.send_json("PUT", "/api/plugins/ok/config", &config).await.unwrap();
-    host.api
-        .send_json("PUT", "/api/plugins/ok/outbound-hosts", &json!({"hosts": [api.authority]}))
-        .await
-        .unwrap();
+    host.api.send_json("PUT", "/api/plugins/ok/outbound-hosts", &json!({"hosts": [api.base]})).await.unwrap();
     let body = fixture("plugins/ok/fixtures/message_created.json");
     let post = |query: &'static str| host.hook(query, &[], "application/json;charset=utf-8", &body);
     let first = post("ok?secret=ok-hook-secret-0042").await;
@@ -52,7 +49,7 @@ async fn jivo_site_chat_message_photo_follow_up_and_bot_message_reply() {
     let config = json!({"token": "jv-bot-7f3a9c21", "provider_id": "clienthub", "api_base": api.base});
     host.api.send_json("PUT", "/api/plugins/jivo/config", &config).await.unwrap();
     host.api
-        .send_json("PUT", "/api/plugins/jivo/outbound-hosts", &json!({"hosts": [api.authority]}))
+        .send_json("PUT", "/api/plugins/jivo/outbound-hosts", &json!({"hosts": [api.base]}))
         .await
         .unwrap();
     let h = &host;
@@ -96,7 +93,7 @@ async fn map_reviews_reach_their_store_region_and_google_gets_the_reply() {
         "places": {"locations/4567890123456789012": {"store": "101"}, "70000001012345678": {"store": "112"}, "1124715036": {"region": "msk"}}});
     host.api.send_json("PUT", "/api/plugins/reviews/config", &config).await.unwrap();
     host.api
-        .send_json("PUT", "/api/plugins/reviews/outbound-hosts", &json!({"hosts": [api.authority]}))
+        .send_json("PUT", "/api/plugins/reviews/outbound-hosts", &json!({"hosts": [api.base]}))
         .await
         .unwrap();
     let key = [("x-api-key", "reviews-key-0123456789")];

@@ -65,8 +65,8 @@ async fn reply_resolve_and_allow_hosts_commands() {
     std::fs::write(config.path(), format!(r#"{{"bot_token":"1:tok","api_base":"{}"}}"#, api.base)).unwrap();
     cli(&host, &["plugin", "config", "telegram", config.path().to_str().unwrap()]);
     let allowed: serde_json::Value =
-        serde_json::from_str(&cli(&host, &["plugin", "allow-hosts", "telegram", &api.authority])).unwrap();
-    assert_eq!(allowed["extra_hosts"][0], api.authority.as_str());
+        serde_json::from_str(&cli(&host, &["plugin", "allow-hosts", "telegram", &api.base])).unwrap();
+    assert_eq!(allowed["extra_hosts"][0], api.base.as_str());
 
     let id = appeal_id(&host.telegram(&telegram_update(3, 3, "Вопрос")).await);
     let queued = cli(&host, &["appeals", "reply", &id, "Ответ", "--author", "Ольга"]);

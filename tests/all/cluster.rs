@@ -148,7 +148,7 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
             "the CRM connector's configuration reaches every node",
             Duration::from_secs(10),
             async || {
-                node.api.get_json("/healthz").await.unwrap()["crm"] == "bitrix24@0.1.0"
+                node.api.get_json("/healthz").await.unwrap()["crm"] == "bitrix24@0.1.1"
                     && node.api.get_json("/api/directory").await.unwrap()["employees"][0]["crm_user_id"]
                         == "17"
             },
@@ -210,7 +210,7 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
     let joined = joining.elapsed();
     assert_eq!(d.all_appeals().await.len(), total as usize, "a new node sees every appeal");
     let health = d.api.get_json("/healthz").await.unwrap();
-    assert_eq!(health["crm"], "bitrix24@0.1.0", "a new node runs the cluster's plugins: {health}");
+    assert_eq!(health["crm"], "bitrix24@0.1.1", "a new node runs the cluster's plugins: {health}");
     assert_eq!(health["appeals"], total, "{health}");
     println!(
         "cluster: 3 nodes, {total} updates spread over them, node b killed after {killed_at} \

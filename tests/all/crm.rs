@@ -156,11 +156,11 @@ pub async fn bitrix(host: &Host) -> (Platform, Arc<Mutex<Portal>>) {
     let config = json!({"webhook_url": format!("{}{HOOK_PATH}", api.base), "category_id": 2, "stage_id": "C2:NEW",
         "source_ids": {"telegram": "TELEGRAM", "*": "OTHER"}, "fields": {"UF_CRM_QUEUE": "route_queue"},
         "application_token": TOKEN, "stage_statuses": {"C2:WON": "resolved", "C2:EXECUTING": "in_work"}});
-    let hosts = json!({"hosts": [api.authority]});
+    let hosts = json!({"hosts": [api.base]});
     host.api.send_json("PUT", "/api/plugins/bitrix24/outbound-hosts", &hosts).await.unwrap();
     let configured = host.api.send_json("PUT", "/api/plugins/bitrix24/config", &config).await.unwrap();
     assert_eq!(configured["active"], "0.1.0", "{configured}");
-    assert_eq!(host.api.get_json("/healthz").await.unwrap()["crm"], "bitrix24@0.1.0");
+    assert_eq!(host.api.get_json("/healthz").await.unwrap()["crm"], "bitrix24@0.1.1");
     (api, portal)
 }
 
@@ -194,10 +194,10 @@ async fn a_routed_appeal_becomes_one_deal_with_funnel_stage_and_responsible_desp
     let id = appeal_id(&host.telegram(update.to_string().as_bytes()).await);
     let appeal = delivered(&host, &id).await;
     assert_eq!(appeal.crm.as_ref().unwrap().entity, "deal");
-    assert_eq!(appeal.crm.as_ref().unwrap().connector, "bitrix24@0.1.0");
+    assert_eq!(appeal.crm.as_ref().unwrap().connector, "bitrix24@0.1.1");
     let stages: Vec<String> = stages(&appeal).into_iter().filter(|s| s.starts_with("crm_")).collect();
-    assert!(stages.contains(&"crm_retry bitrix24@0.1.0".to_string()), "{stages:?}");
-    assert_eq!(stages.last().unwrap(), "crm_delivered bitrix24@0.1.0");
+    assert!(stages.contains(&"crm_retry bitrix24@0.1.1".to_string()), "{stages:?}");
+    assert_eq!(stages.last().unwrap(), "crm_delivered bitrix24@0.1.1");
 
     let portal = portal.lock().unwrap();
     assert_eq!(portal.deals.len(), 1);
@@ -292,7 +292,7 @@ async fn a_reply_written_in_bitrix24_leaves_through_telegram_and_a_won_stage_res
     let last = last_event(&resolved);
     assert_eq!(
         (Some(last.stage.as_str()), Some(last.detail.as_str())),
-        (Some("resolved"), Some("resolved by bitrix24@0.1.0"))
+        (Some("resolved"), Some("resolved by bitrix24@0.1.1"))
     );
 
     let forged = String::from_utf8(fixture("plugins/bitrix24/fixtures/deal_update.txt"))

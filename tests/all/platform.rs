@@ -138,6 +138,6 @@ pub async fn wait_for_reply(
 pub async fn telegram_through(host: &crate::support::Host, api: &Platform) {
     let config = serde_json::json!({"bot_token": "123456:ABC-def", "api_base": api.base});
     host.api.send_json("PUT", "/api/plugins/telegram/config", &config).await.unwrap();
-    let hosts = serde_json::json!({"hosts": [api.authority]});
+    let hosts = serde_json::json!({"hosts": [api.base]});
     host.api.send_json("PUT", "/api/plugins/telegram/outbound-hosts", &hosts).await.unwrap();
 }

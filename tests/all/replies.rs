@@ -22,10 +22,10 @@ pub async fn reply(host: &Host, appeal: &str, text: &str) -> Value {
 }
 
 async fn allow(host: &Host, plugin: &str, platform: &Platform) {
-    let hosts = json!({"hosts": [platform.authority]});
+    let hosts = json!({"hosts": [platform.base]});
     let answer =
         host.api.send_json("PUT", &format!("/api/plugins/{plugin}/outbound-hosts"), &hosts).await.unwrap();
-    assert_eq!(answer["extra_hosts"][0], platform.authority, "{answer}");
+    assert_eq!(answer["extra_hosts"][0], platform.base, "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -61,7 +61,7 @@ async fn telegram_reply_retries_after_429_and_lands_in_the_chat() {
         );
     }
     let history: Vec<String> = stages(&done).into_iter().filter(|s| s.starts_with("reply_")).collect();
-    assert_eq!(history, ["reply_queued -", "reply_retry telegram@0.2.1", "reply_sent telegram@0.2.1"]);
+    assert_eq!(history, ["reply_queued -", "reply_retry telegram@0.2.2", "reply_sent telegram@0.2.2"]);
     let retry = &done.history.iter().find(|e| e.stage == "reply_retry").unwrap().detail;
     assert!(retry.contains("Telegram 429"), "{retry}");
     // The bot token is in the URL; it must not reach the history.
@@ -78,7 +78,10 @@ async fn a_host_outside_the_allowlist_is_refused_then_allowed_and_retried() {
     let queued = reply(&host, &appeal, "Здравствуйте").await;
     let failed = wait_for_reply(&host, &appeal, "failed").await;
     let error = failed.replies[0].error.as_deref().unwrap();
-    assert!(error.contains("is not among telegram@0.2.1's outbound hosts [api.telegram.org]"), "{error}");
+    assert!(
+        error.contains("is not among the outbound hosts of telegram@0.2.2 [api.telegram.org]"),
+        "{error}"
+    );
     assert!(api.received().is_empty(), "nothing may reach a host the plugin was not allowed");
 
     // A reply without a failure cannot be retried; the failed one can, once the host is allowed.

@@ -67,6 +67,9 @@ async fn outbound_http_reaches_allowed_hosts_only_and_waiting_is_not_plugin_time
     with_router(&host, fixtures::LOOKUP_ROUTER, "lookup-router").await;
     let config = serde_json::json!({"lookup_url": format!("{}/lookup", lookup.base)});
     host.api.send_json("PUT", "/api/plugins/lookup-router/config", &config).await.unwrap();
+    // The manifest's `127.0.0.1` is HTTPS on 443; the stand-in's plain-HTTP port needs the admin.
+    let hosts = serde_json::json!({"hosts": [lookup.base]});
+    host.api.send_json("PUT", "/api/plugins/lookup-router/outbound-hosts", &hosts).await.unwrap();
     // The lookup answers after 800 ms, past the plugin's 500 ms deadline: the wait is the
     // host's, so the call still succeeds.
     lookup.slow_down(std::time::Duration::from_millis(800));
@@ -82,6 +85,6 @@ async fn outbound_http_reaches_allowed_hosts_only_and_waiting_is_not_plugin_time
     host.api.send_json("PUT", "/api/plugins/lookup-router/config", &elsewhere).await.unwrap();
     let refused = host.appeal(&appeal_id(&host.telegram(&telegram_update(9502, 2, "VIP?")).await)).await;
     assert_eq!(refused.status.name(), "triage");
-    assert!(refused.error.as_deref().unwrap().contains("refused: localhost:"), "{refused:?}");
+    assert!(refused.error.as_deref().unwrap().contains("refused: http://localhost:"), "{refused:?}");
     assert_eq!(lookup.received().len(), 1);
 }

@@ -102,16 +102,31 @@ impl Host {
         host
     }
 
+    /// A host on a fresh temp data dir started with these extra `serve` options (or
+    /// `--public-outbound-only`: as production runs, without the `--allow-private-outbound`
+    /// every test host otherwise gets for its stand-ins on loopback).
+    pub fn start_args(extra: &[&str]) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let mut host = Self::spawn(temp.path(), extra, None);
+        host._temp = Some(temp);
+        host
+    }
+
     fn launch(dir: &Path, extra: &[&str]) -> Self {
         Self::spawn(dir, extra, None)
     }
 
+    /// `--public-outbound-only` among `extra` is the tests' own switch: it drops the
+    /// `--allow-private-outbound` every test host otherwise gets.
     fn spawn(dir: &Path, extra: &[&str], log: Option<(&Path, &str)>) -> Self {
+        let public_only = extra.contains(&"--public-outbound-only");
+        let extra: Vec<&str> = extra.iter().copied().filter(|a| *a != "--public-outbound-only").collect();
         let mut command = Command::new(env!("CARGO_BIN_EXE_clienthub"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
-            .args(extra)
+            .args(if public_only { &[][..] } else { &["--allow-private-outbound"][..] })
+            .args(&extra)
             .env("CLIENTHUB_ADMIN_TOKEN", TOKEN)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -136,7 +151,11 @@ impl Host {
             base,
             dir: dir.to_path_buf(),
             _temp: None,
-            extra: extra.iter().map(|a| a.to_string()).collect(),
+            extra: extra
+                .iter()
+                .chain(public_only.then_some(&"--public-outbound-only"))
+                .map(|a| a.to_string())
+                .collect(),
         }
     }
 

@@ -136,6 +136,50 @@ async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn notice_webhooks_reach_allowed_public_hosts_only() {
+    let receiver = Platform::start(vec![], json!({})).await;
+    let host = Host::start_args(&["--public-outbound-only", "--clock-control"]);
+    let put = async |path: &str, hosts: Value| {
+        host.api
+            .send("PUT", path, Some(("application/json", hosts.to_string().into_bytes())))
+            .await
+            .unwrap()
+            .status
+    };
+    for bad in [
+        "127.0.0.1",
+        "localhost",
+        "169.254.169.254",
+        "0.0.0.0",
+        "*.0.0.1",
+        "[::1]:80",
+        receiver.base.as_str(),
+    ] {
+        assert_eq!(put("/api/notice-hosts", json!({"hosts": [bad]})).await, 400, "{bad}");
+        assert_eq!(put("/api/plugins/telegram/outbound-hosts", json!({"hosts": [bad]})).await, 400, "{bad}");
+    }
+    // A name the allowlist admits that resolves to this machine: the machine's own name.
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_lowercase();
+    let port = receiver.base.rsplit(':').next().unwrap();
+    assert_eq!(put("/api/notice-hosts", json!({"hosts": [format!("http://{name}:{port}")]})).await, 200);
+    let mut directory = directory(None);
+    directory["departments"][1]["notify"] =
+        json!({"channel": "webhook", "to": format!("http://{name}:{port}/notify?token=s3cret")});
+    host.api.send_json("PUT", "/api/directory", &directory).await.unwrap();
+    let id = appeal_id(&host.telegram(&telegram_update(9960, 960, "Хочу вернуть товар")).await);
+    appeal_where(&host, &id, "assigned", |a| a.work.assignee.is_some()).await;
+    host.advance_minutes(21).await;
+    appeal_where(&host, &id, "escalated", |a| a.work.department.as_deref() == Some("supervisors")).await;
+    host.advance_minutes(10).await;
+    let overdue =
+        appeal_where(&host, &id, "notified", |a| a.history.iter().any(|e| e.stage == "overdue_notice")).await;
+    let detail = last_detail(&overdue, "overdue_notice");
+    assert!(detail.contains("resolves to a loopback, private or link-local address"), "{detail}");
+    assert!(detail.contains(&format!("http://{name}:{port}")) && !detail.contains("s3cret"), "{detail}");
+    assert!(receiver.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn operator_actions_and_a_pause_that_stops_the_resolution_clock() {
     let host = Host::start_with_clock();
     host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
@@ -270,7 +314,7 @@ async fn reports_and_metrics_match_hand_computed_values() {
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
-    assert!(metrics.contains("clienthub_plugin_calls_total{plugin=\"telegram@0.2.1\"}"));
+    assert!(metrics.contains("clienthub_plugin_calls_total{plugin=\"telegram@0.2.2\"}"));
     assert!(metrics.contains("clienthub_plugin_call_seconds_bucket{le="), "{metrics}");
     let _ = (shipping, dropped);
 }

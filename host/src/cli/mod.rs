@@ -2,6 +2,7 @@
 //! (`plugin`, `appeals`, `directory`, `token`), one module each.
 
 mod appeals;
+mod channels;
 mod directory;
 mod plugin;
 mod serve;
@@ -11,6 +12,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use clienthub::client::Client;
 use clienthub::http::limits::ConnectionLimits;
+use clienthub::runtime::Limits;
 use clienthub::server::ServeOptions;
 use clienthub::store::ClusterOptions;
 use std::net::SocketAddr;
@@ -90,6 +92,18 @@ enum Command {
         /// Seconds a client may take to send a request's body.
         #[arg(long, default_value_t = 30)]
         body_timeout: u64,
+        /// Let outbound calls reach loopback and private addresses (tests against local
+        /// stand-ins, a CRM on the office network); refused by default.
+        #[arg(long)]
+        allow_private_outbound: bool,
+        /// The URL the platforms reach this host at, for the webhook addresses
+        /// `clienthub channels` prints (default: the listen address).
+        #[arg(long, env = "CLIENTHUB_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// A reverse proxy in front of the host (repeatable): its `X-Forwarded-For` names the
+        /// source address the verification-failure limits count.
+        #[arg(long)]
+        trust_forwarded_from: Vec<std::net::IpAddr>,
     },
     /// Measure throughput, latency and the WASM tax on this machine (built with
     /// `--features bench`).
@@ -99,6 +113,14 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         action: plugin::PluginAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Channels: webhook addresses, generated secrets and what to paste on each platform's
+    /// side; opening a channel without verification.
+    Channels {
+        #[command(subcommand)]
+        action: Option<channels::ChannelsAction>,
         #[command(flatten)]
         remote: Remote,
     },
@@ -151,6 +173,9 @@ async fn run(command: Command) -> Result<()> {
             max_connections,
             header_timeout,
             body_timeout,
+            allow_private_outbound,
+            public_url,
+            trust_forwarded_from,
         } => {
             let cluster = match store {
                 StoreChoice::Sled => None,
@@ -160,7 +185,7 @@ async fn run(command: Command) -> Result<()> {
                 listen,
                 data_dir,
                 admin_token: std::env::var("CLIENTHUB_ADMIN_TOKEN").ok(),
-                limits: Default::default(),
+                limits: Limits { allow_private_outbound, ..Limits::default() },
                 clock_control,
                 cluster,
                 connections: ConnectionLimits {
@@ -168,12 +193,15 @@ async fn run(command: Command) -> Result<()> {
                     header_timeout: Duration::from_secs(header_timeout.max(1)),
                     body_timeout: Duration::from_secs(body_timeout.max(1)),
                 },
+                public_url,
+                trusted_proxies: trust_forwarded_from,
             })
             .await
         }
         #[cfg(feature = "bench")]
         Command::Bench(options) => clienthub::bench::run(options).await,
         Command::Plugin { action, remote } => plugin::run(action, client(remote)?).await,
+        Command::Channels { action, remote } => channels::run(action, client(remote)?).await,
         Command::Appeals { action, remote } => appeals::run(action, client(remote)?).await,
         Command::Directory { action, remote } => directory::run(action, client(remote)?).await,
         Command::Token { action, remote } => token::run(action, client(remote)?).await,

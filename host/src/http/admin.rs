@@ -9,6 +9,7 @@ use crate::access::Role;
 use crate::directory::Directory;
 use crate::registry::MAX_PLUGIN_BYTES;
 use crate::registry::health::Threshold;
+use crate::work::NOTICE_HOSTS;
 use serde::Deserialize;
 
 /// `GET /api/plugins`: every plugin with its versions.
@@ -165,15 +166,31 @@ pub async fn configure(mut call: Call) -> Answer {
     Ok(json(200, &call.app.registry.configure(call.param(0), config)?))
 }
 
+/// The body of the outbound-host lists.
+#[derive(Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct Hosts {
+    hosts: Vec<String>,
+}
+
 /// `PUT /api/plugins/{name}/outbound-hosts {"hosts": […]}`.
 pub async fn allow_hosts(mut call: Call) -> Answer {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Hosts {
-        hosts: Vec<String>,
-    }
     let hosts: Hosts = call.json().await?;
     Ok(json(200, &call.app.registry.allow_hosts(call.param(0), hosts.hosts)?))
+}
+
+/// `GET /api/notice-hosts`: the hosts notice webhooks may call.
+pub async fn notice_hosts(call: Call) -> Answer {
+    let hosts: Vec<String> = call.app.store.setting(NOTICE_HOSTS)?.unwrap_or_default();
+    Ok(json(200, &Hosts { hosts }))
+}
+
+/// `PUT /api/notice-hosts {"hosts": […]}`: replaces them (the same grammar as a plugin's).
+pub async fn allow_notice_hosts(mut call: Call) -> Answer {
+    let hosts: Hosts = call.json().await?;
+    call.app.registry.runtime().check_outbound_hosts(&hosts.hosts).map_err(ApiError::invalid)?;
+    call.app.store.put_setting(NOTICE_HOSTS, &hosts.hosts)?;
+    Ok(json(200, &hosts))
 }
 
 /// `GET /api/directory`.

@@ -6,7 +6,7 @@
 use super::bytes_body::Body;
 use super::call::{Answer, Call};
 use super::error::ApiError;
-use super::{App, admin, appeals, reports, system};
+use super::{App, admin, appeals, channels, reports, system};
 use crate::access::{Caller, Role};
 use futures_util::future::BoxFuture;
 use hyper::body::Incoming;
@@ -68,6 +68,10 @@ const ROUTES: &[Route] = &[
     route!(POST "plugins/{name}/deactivate", Admin => admin::deactivate),
     route!(PUT "plugins/{name}/config", Admin => admin::configure),
     route!(PUT "plugins/{name}/outbound-hosts", Admin => admin::allow_hosts),
+    route!(GET "channels", Admin => channels::list),
+    route!(PUT "channels/{name}/verification", Admin => channels::set_verification),
+    route!(GET "notice-hosts", Admin => admin::notice_hosts),
+    route!(PUT "notice-hosts", Admin => admin::allow_notice_hosts),
     route!(GET "directory", Viewer => admin::directory),
     route!(PUT "directory", Admin => admin::put_directory),
     route!(GET "directory/history", Viewer => admin::directory_history),

@@ -8,15 +8,18 @@ mod admin;
 mod api;
 mod appeals;
 mod call;
+mod channels;
 mod console;
 mod error;
 mod hooks;
 pub mod limits;
+mod lockout;
 mod reply;
 mod reports;
 mod system;
 
 use crate::registry::Registry;
+use crate::registry::verification::Verification;
 use crate::store::Store;
 use bytes_body::Body;
 use hyper::body::Incoming;
@@ -53,7 +56,19 @@ pub struct App {
     pub gate: limits::Gate,
     /// The process's open-file limit after raising it, when it could be read.
     pub open_files: Option<u64>,
+    /// The URL the platforms reach this host at (`--public-url`), for the webhook addresses
+    /// `GET /api/channels` shows.
+    pub public_url: String,
+    /// Reverse proxies whose `X-Forwarded-For` names the real source (`--trust-forwarded-from`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Source addresses locked out after failing verification.
+    pub lockout: lockout::Lockout,
 }
+
+/// The address a request came from: the connection's peer, or, behind a trusted reverse
+/// proxy, the nearest untrusted address of its `X-Forwarded-For`.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::IpAddr);
 
 /// Largest webhook body accepted (larger: 413).
 pub const MAX_HOOK_BODY: usize = 1 << 20;
@@ -70,7 +85,7 @@ pub async fn serve(
     tokio::pin!(shutdown);
     let limits = app.gate.limits();
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -91,6 +106,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let service = service_fn(move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(reply::BodyDeadline(limits.body_timeout));
+                request.extensions_mut().insert(Peer(peer.ip()));
                 let app = app.clone();
                 async move { Ok::<_, std::convert::Infallible>(route(app, request).await) }
             });
@@ -145,6 +161,8 @@ fn health(app: &App) -> serde_json::Value {
         "version": env!("CARGO_PKG_VERSION"),
         "wit": crate::registry::WIT_VERSION.to_string(),
         "channels": channels,
+        "unverified_channels": channels_in(&pipeline, |v| matches!(v, Verification::Unverified)),
+        "unconfigured_channels": channels_in(&pipeline, |v| matches!(v, Verification::NotConfigured { .. })),
         "filters": pipeline.filters.iter().map(|f| &f.label).collect::<Vec<_>>(),
         "router": pipeline.router.as_ref().map(|r| &r.label),
         "appeals": app.store.appeal_count(),
@@ -155,4 +173,12 @@ fn health(app: &App) -> serde_json::Value {
         "cluster": app.store.backend_status(),
         "limits": app.gate.status(app.open_files),
     })
+}
+
+/// The channels whose verification state satisfies `which`, sorted.
+fn channels_in(pipeline: &crate::registry::Pipeline, which: impl Fn(&Verification) -> bool) -> Vec<&str> {
+    let mut names: Vec<&str> =
+        pipeline.verification.iter().filter(|(_, v)| which(v)).map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    names
 }

@@ -4,6 +4,7 @@
 
 use super::record::{Activation, PluginRecord};
 use super::upload::validate_config;
+use super::verification;
 use super::{Candidate, Registry, Stage, invalid};
 use crate::refusal::Refusal;
 use crate::registry::health::Threshold;
@@ -44,6 +45,13 @@ impl Registry {
         }
         state.previous.retain(|v| v != version);
         state.active = Some(version.to_string());
+        if record.kind == World::Channel {
+            let generated = verification::fill_generated(&record.config_schema, &mut state.config);
+            if !generated.is_empty() {
+                state.log.push((self.store.now_ms(), format!("secrets generated: {}", generated.join(", "))));
+            }
+            state.unverified.get_or_insert(false);
+        }
         if let Some(position) = position {
             state.position = position;
         }
@@ -206,31 +214,43 @@ impl Registry {
                 .cloned()
                 .ok_or_else(|| Refusal::NotFound(format!("no plugin named {name}")))?,
         };
+        let mut config = config;
+        if record.kind == World::Channel {
+            verification::carry_generated(&record.config_schema, &state.config, &mut config);
+        }
         validate_config(&record, &config)?;
         state.config = config;
         state.log.push((self.store.now_ms(), "configured".to_string()));
         self.commit_activation(state)
     }
 
+    /// Opens the channel `name` without verification (`opened`), or withdraws that opening.
+    ///
+    /// # Errors
+    /// [`Refusal::NotFound`] for an unknown plugin; [`Refusal::Invalid`] for one that is not
+    /// an active channel.
+    pub fn open_unverified(&self, name: &str, opened: bool) -> Result<Activation, Refusal> {
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.activation_state(name)?;
+        let Some(version) = &state.active else {
+            return invalid(format!("{name} is not active"));
+        };
+        if self.record(name, version)?.kind != World::Channel {
+            return invalid(format!("{name} is not a channel"));
+        }
+        state.unverified = Some(opened);
+        let what = if opened { "opened without verification" } else { "verification required" };
+        state.log.push((self.store.now_ms(), what.to_string()));
+        self.commit_activation(state)
+    }
+
     /// Replaces the outbound hosts the admin allows `name` beyond its manifest's.
     ///
     /// # Errors
-    /// [`Refusal::Invalid`] for an entry that is not a host name, `host:port` or
-    /// `*.domain`; [`Refusal::NotFound`] for an unknown plugin.
+    /// [`Refusal::Invalid`] for an entry [`crate::runtime::egress::Entry`] does not admit;
+    /// [`Refusal::NotFound`] for an unknown plugin.
     pub fn allow_hosts(&self, name: &str, hosts: Vec<String>) -> Result<Activation, Refusal> {
-        for host in &hosts {
-            let bare = host.strip_prefix("*.").unwrap_or(host);
-            let (bare, port) = match bare.rsplit_once(':') {
-                Some((h, p)) => (h, Some(p)),
-                None => (bare, None),
-            };
-            let ok = !bare.is_empty()
-                && bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-                && port.is_none_or(|p| p.parse::<u16>().is_ok());
-            if !ok {
-                return invalid(format!("'{host}' is not a host, host:port or *.domain"));
-            }
-        }
+        self.runtime.check_outbound_hosts(&hosts).map_err(Refusal::Invalid)?;
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = self.activation_state(name)?;
         state.log.push((self.store.now_ms(), format!("outbound hosts allowed: [{}]", hosts.join(", "))));

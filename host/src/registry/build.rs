@@ -3,6 +3,7 @@
 //! cluster, rebuilding it when another node changes an activation.
 
 use super::record::{Activation, Capability, PluginRecord};
+use super::verification::Verification;
 use super::{Candidate, Pipeline, Registry, Shadow, Stage};
 use crate::runtime::{AnyPlugin, Grants};
 use crate::store::ControlChange;
@@ -86,6 +87,9 @@ impl Registry {
                         }
                         pipeline.crm = Some(stage.clone());
                     }
+                    let opened = activation.unverified == Some(true);
+                    let state = Verification::of(&record.config_schema, &activation.config, opened);
+                    pipeline.verification.insert(record.name.clone(), state);
                     pipeline.channels.insert(record.name.clone(), stage);
                 }
                 AnyPlugin::Filter(plugin) => filters.push((

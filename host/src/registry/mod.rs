@@ -13,6 +13,7 @@ pub mod health;
 mod record;
 mod snapshot;
 mod upload;
+pub mod verification;
 
 pub use record::{Activation, Capability, PluginRecord};
 pub use snapshot::{Candidate, Pipeline, Shadow, Stage};
@@ -57,8 +58,37 @@ impl Registry {
             admin: Mutex::new(()),
             health: Arc::new(Health::default()),
         });
+        registry.settle_legacy_channels()?;
         registry.rebuild()?;
         Ok(registry)
+    }
+
+    /// Channels activated before verification was required keep working as they did: those
+    /// that would now be refused are marked opened without verification, with a warning
+    /// (their secrets can be set and the opening withdrawn at any time).
+    fn settle_legacy_channels(&self) -> Result<()> {
+        for mut state in self.store.activations::<Activation>()? {
+            let Some(version) = state.active.clone().filter(|_| state.unverified.is_none()) else { continue };
+            let Some(record) = self.store.plugin::<PluginRecord>(&format!("{}@{version}", state.name))?
+            else {
+                continue;
+            };
+            if record.kind != crate::runtime::World::Channel {
+                continue;
+            }
+            let opened = verification::Verification::of(&record.config_schema, &state.config, false)
+                != verification::Verification::Verified;
+            if opened {
+                tracing::warn!(
+                    channel = %state.name,
+                    "accepts unverified deliveries (configured before verification was required): \
+                     see `clienthub channels`"
+                );
+            }
+            state.unverified = Some(opened);
+            self.store.put_activation(&state.name, &state)?;
+        }
+        Ok(())
     }
 
     /// The current pipeline snapshot.

@@ -110,6 +110,10 @@ pub struct Activation {
     /// A candidate version running in shadow beside the active one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shadow: Option<String>,
+    /// For a channel: whether an admin opened it without verification. `None` on a record
+    /// stored before verification was required (decided once when the registry opens).
+    #[serde(default)]
+    pub unverified: Option<bool>,
 }
 
 #[cfg(test)]

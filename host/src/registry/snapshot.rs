@@ -4,6 +4,7 @@
 //! versions they started with.
 
 use crate::registry::health::Health;
+use crate::registry::verification::Verification;
 use crate::runtime::{ChannelWorld, FilterWorld, Kind, Plugin, RouterWorld};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -59,6 +60,8 @@ pub struct Pipeline {
     /// The CRM connector (an active channel whose adapter names a CRM), if any: routed
     /// appeals are delivered to it and its webhooks carry the CRM's replies and statuses.
     pub crm: Option<Arc<Stage<ChannelWorld>>>,
+    /// Whether each channel's deliveries reach its adapter (by channel name).
+    pub verification: HashMap<String, Verification>,
     /// Candidate versions running in shadow.
     pub shadows: Vec<Arc<Shadow>>,
     /// Where plugin calls are reported, for automatic rollback.

@@ -15,6 +15,7 @@
 use crate::appeal::{Appeal, Reply, ReplyState};
 use crate::refusal::Refusal;
 use crate::registry::Registry;
+use crate::runtime::outbound::OutboundError;
 use crate::runtime::wit;
 use crate::runtime::{SendError, convert};
 use crate::store::Store;
@@ -196,7 +197,7 @@ impl Outbox {
         let answer = match runtime.send_reply(&stage.plugin, directory.clone(), &wit_appeal, &wit_reply).await
         {
             Ok(answer) => answer,
-            Err(e @ SendError::Unreachable { .. }) => {
+            Err(e @ SendError::Outbound(OutboundError::Unreachable { .. })) => {
                 return (label, Attempt::Retry { after: None, error: e.to_string() });
             }
             Err(e) => return (label, Attempt::Failed(e.to_string())),

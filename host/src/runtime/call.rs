@@ -143,7 +143,7 @@ mod tests {
     /// The chaos-router fixture, loaded as a router with a short deadline.
     fn chaos_router() -> (tempfile::TempDir, Arc<Runtime>, Plugin<RouterWorld>) {
         let dir = tempfile::tempdir().unwrap();
-        let limits = Limits { deadline: Duration::from_millis(200), memory_bytes: 64 << 20 };
+        let limits = Limits { deadline: Duration::from_millis(200), ..Limits::default() };
         let runtime = Runtime::new(dir.path(), limits, Arc::new(SystemClock)).unwrap();
         let bytes = std::fs::read(clienthub_artifacts::fixtures::CHAOS_ROUTER).unwrap();
         let component = runtime.compile("chaos-router", &bytes).unwrap();

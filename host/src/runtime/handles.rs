@@ -123,13 +123,9 @@ impl<K: Kind> Plugin<K> {
         Self { loaded: Arc::new(loaded), kind: std::marker::PhantomData }
     }
 
-    /// The target of `url` when the plugin may have the host call it (see
-    /// [`crate::runtime::outbound::check`]).
-    ///
-    /// # Errors
-    /// The refusal, naming the host and the plugin's outbound hosts.
-    pub fn check_url(&self, url: &str) -> Result<crate::runtime::outbound::Target, String> {
-        crate::runtime::outbound::check(url, &self.loaded.grants.label, &self.loaded.grants.outbound_hosts)
+    /// What the plugin is allowed (its label and outbound hosts among them).
+    pub fn grants(&self) -> &super::imports::Grants {
+        &self.loaded.grants
     }
 }
 

@@ -177,15 +177,15 @@ const OUTBOUND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10)
 
 impl outbound_http::Host for CallState {
     fn send(&mut self, request: types::OutboundRequest) -> Result<types::HttpResponse, String> {
-        crate::runtime::outbound::check(&request.url, &self.grants.label, &self.grants.outbound_hosts)?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| "outbound HTTP is not available outside the host's runtime".to_string())?;
         let started = std::time::Instant::now();
-        let outbound = self.outbound.clone();
-        let answer =
-            tokio::task::block_in_place(|| runtime.block_on(outbound.send(&request, OUTBOUND_TIMEOUT)));
+        let (outbound, grants) = (self.outbound.clone(), self.grants.clone());
+        let answer = tokio::task::block_in_place(|| {
+            runtime.block_on(outbound.send(&request, &grants.label, &grants.outbound_hosts, OUTBOUND_TIMEOUT))
+        });
         let waited = started.elapsed().as_millis() / super::TICK.as_millis();
         self.waited_ticks += waited as u64 + 1;
-        answer.map_err(|e| format!("{e:#}"))
+        answer.map_err(|e| e.to_string())
     }
 }

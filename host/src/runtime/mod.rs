@@ -12,6 +12,7 @@ mod bindings;
 mod cache;
 mod call;
 pub(crate) mod convert;
+pub mod egress;
 mod exports;
 mod handles;
 mod imports;
@@ -43,11 +44,14 @@ pub struct Limits {
     pub deadline: Duration,
     /// Largest linear memory of one instance.
     pub memory_bytes: usize,
+    /// Let outbound calls reach loopback and private addresses (`--allow-private-outbound`:
+    /// tests against local stand-ins, a CRM on the office network).
+    pub allow_private_outbound: bool,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { deadline: Duration::from_millis(500), memory_bytes: 64 << 20 }
+        Self { deadline: Duration::from_millis(500), memory_bytes: 64 << 20, allow_private_outbound: false }
     }
 }
 
@@ -139,7 +143,7 @@ impl Runtime {
             }
         })?;
         let cache = cache::Cache::new(cache_dir, &engine)?;
-        let outbound = Arc::new(crate::runtime::outbound::Transport::new()?);
+        let outbound = Arc::new(crate::runtime::outbound::Transport::new(limits.allow_private_outbound)?);
         Ok(Arc::new(Self {
             engine,
             linker,
@@ -152,7 +156,17 @@ impl Runtime {
         }))
     }
 
-    /// The HTTP(S) client of the calls the host makes for plugins.
+    /// Checks an admin's outbound allowlist ([`egress::Entry`]), with private addresses
+    /// admitted only on a host started with `--allow-private-outbound`.
+    ///
+    /// # Errors
+    /// Why the first bad entry is refused.
+    pub fn check_outbound_hosts(&self, hosts: &[String]) -> Result<(), String> {
+        let allow_private = self.outbound.allows_private();
+        hosts.iter().try_for_each(|h| egress::Entry::parse(h, allow_private).map(drop))
+    }
+
+    /// The HTTP(S) client of every call the host makes.
     pub fn outbound(&self) -> &Arc<crate::runtime::outbound::Transport> {
         &self.outbound
     }

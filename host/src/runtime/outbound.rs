@@ -1,10 +1,12 @@
-//! Outbound HTTP for plugins: the allowlist check (a plugin's manifest `outbound-host`
-//! entries plus the admin's additions) and the HTTP(S) client that performs the calls —
-//! replies the channel adapters render, and the `outbound-http` import. rustls with the
-//! Mozilla roots, HTTP/1.1, a time limit per call and a cap on the answer's size. Request URLs
+//! Outbound HTTP: the one client every call the host makes goes through — replies the channel
+//! adapters render, the `outbound-http` import, CRM deliveries and notice webhooks. Each call
+//! is checked against its caller's allowlist first, and the client's resolver refuses private
+//! addresses after DNS ([`egress`]). rustls with the Mozilla roots, HTTP/1.1, a time limit per
+//! call and a cap on the answer's size. Request URLs
 //! often carry secrets (Telegram's bot token is in the path), so nothing here logs or reports
 //! more than the host and port.
 
+use crate::runtime::egress::{self, Resolver};
 use crate::runtime::wit;
 use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full, Limited};
@@ -19,98 +21,72 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest platform answer read.
 const MAX_ANSWER: usize = 1 << 20;
 
-/// Where a rendered call goes.
-pub struct Target {
-    /// Host name or address, lower-cased.
-    pub host: String,
-    /// Port, when the URL names one.
-    pub port: Option<u16>,
-}
-
-impl Target {
-    /// The host of an absolute `http`/`https` URL.
-    ///
-    /// # Errors
-    /// When the URL is not absolute or not HTTP(S); the message never repeats the URL (it may
-    /// hold a token).
-    pub fn parse(url: &str) -> Result<Self, String> {
-        let uri: hyper::Uri = url.parse().map_err(|_| "the rendered URL is not valid".to_string())?;
-        match uri.scheme_str() {
-            Some("https" | "http") => {}
-            _ => return Err("the rendered URL must be absolute http:// or https://".into()),
-        }
-        let host = uri.host().ok_or("the rendered URL has no host")?.to_ascii_lowercase();
-        Ok(Self { host, port: uri.port_u16() })
-    }
-
-    /// `host` or `host:port`.
-    pub fn authority(&self) -> String {
-        match self.port {
-            Some(port) => format!("{}:{port}", self.host),
-            None => self.host.clone(),
-        }
-    }
-
-    /// Whether an allowlist lets a plugin call this target: an entry equal to the host, to
-    /// `host:port`, or a `*.domain` pattern covering the host.
-    pub fn allowed_by(&self, allowlist: &[String]) -> bool {
-        allowlist.iter().any(|allowed| {
-            let allowed = allowed.to_ascii_lowercase();
-            if let Some(domain) = allowed.strip_prefix("*.") {
-                return self.host.ends_with(&format!(".{domain}"));
-            }
-            match allowed.rsplit_once(':') {
-                Some((host, port)) if port.parse::<u16>().is_ok() => {
-                    host == self.host && self.port.map(|p| p.to_string()).as_deref() == Some(port)
-                }
-                _ => allowed == self.host,
-            }
-        })
-    }
-}
-
-/// Checks `url` against a plugin's allowlist.
-///
-/// # Errors
-/// The refusal, worded for the appeal's history or the plugin: it names the host and the
-/// allowlist, never the URL.
-pub fn check(url: &str, label: &str, allowlist: &[String]) -> Result<Target, String> {
-    let target = Target::parse(url)?;
-    if target.allowed_by(allowlist) {
-        return Ok(target);
-    }
-    Err(format!(
-        "refused: {} is not among {label}'s outbound hosts [{}]; an admin can allow it with \
-         `clienthub plugin allow-hosts`",
-        target.authority(),
-        allowlist.join(", ")
-    ))
+/// Why a call did not reach its platform.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    /// The URL is not one the caller may have the host call (see [`egress`]).
+    #[error("{0}")]
+    Refused(String),
+    /// The platform could not be reached or did not answer in time (worth a retry).
+    #[error("{authority}: {error}")]
+    Unreachable {
+        /// The host and port called (never the URL: it may hold a token).
+        authority: String,
+        /// What went wrong.
+        error: String,
+    },
 }
 
 /// A pooled HTTPS/HTTP client.
 pub struct Transport {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector<Resolver>>, Full<Bytes>>,
+    allow_private: bool,
 }
 
 impl Transport {
-    /// A client trusting the Mozilla root certificates.
+    /// A client trusting the Mozilla root certificates; `allow_private` admits loopback and
+    /// private addresses (`--allow-private-outbound`, for tests against local stand-ins).
     ///
     /// # Errors
     /// When TLS cannot be configured.
-    pub fn new() -> Result<Self> {
+    pub fn new(allow_private: bool) -> Result<Self> {
+        let mut http = HttpConnector::new_with_resolver(Resolver { allow_private });
+        http.enforce_http(false);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_webpki_roots()
             .https_or_http()
             .enable_http1()
-            .build();
-        Ok(Self { client: Client::builder(TokioExecutor::new()).build(connector) })
+            .wrap_connector(http);
+        Ok(Self { client: Client::builder(TokioExecutor::new()).build(connector), allow_private })
     }
 
-    /// Performs `request` and reads the answer within `timeout`.
+    /// Whether loopback and private addresses are admitted.
+    pub fn allows_private(&self) -> bool {
+        self.allow_private
+    }
+
+    /// Checks `request` against `allowlist` (the caller `label`'s), performs it and reads the
+    /// answer within `timeout`.
     ///
     /// # Errors
-    /// On a connection failure, a timeout or an answer over the size cap: all worth a retry.
-    pub async fn send(&self, request: &wit::OutboundRequest, timeout: Duration) -> Result<wit::HttpResponse> {
+    /// [`OutboundError::Refused`] before any connection; [`OutboundError::Unreachable`] on a
+    /// connection failure, a timeout or an answer over the size cap: all worth a retry.
+    pub async fn send(
+        &self,
+        request: &wit::OutboundRequest,
+        label: &str,
+        allowlist: &[String],
+        timeout: Duration,
+    ) -> Result<wit::HttpResponse, OutboundError> {
+        let target = egress::check(&request.url, label, allowlist, self.allow_private)
+            .map_err(OutboundError::Refused)?;
+        self.perform(request, timeout).await.map_err(|e| OutboundError::Unreachable {
+            authority: target.authority(),
+            error: format!("{e:#}"),
+        })
+    }
+
+    async fn perform(&self, request: &wit::OutboundRequest, timeout: Duration) -> Result<wit::HttpResponse> {
         let mut builder = hyper::Request::builder().method(request.method.as_str()).uri(request.url.as_str());
         for header in &request.headers {
             builder = builder.header(header.name.as_str(), header.value.as_str());

@@ -1,8 +1,9 @@
 //! A reply's platform call, the one path every message the host sends through a channel takes
 //! (an operator's reply, a notice to a brigade chat): the channel's plugin renders it, the
-//! host checks the URL against the plugin's allowlist, then sends it and hands back the
-//! platform's answer.
+//! host sends it through the outbound client (which checks the URL against the plugin's
+//! allowlist) and hands back the platform's answer.
 
+use super::outbound::OutboundError;
 use super::{ChannelWorld, Plugin, Runtime, wit};
 use crate::directory::Directory;
 use std::sync::Arc;
@@ -13,17 +14,9 @@ pub enum SendError {
     /// The plugin could not render it (its own refusal, or a failed call).
     #[error("rendering the reply failed: {0}")]
     Render(String),
-    /// The URL is not one the plugin may have the host call.
-    #[error("{0}")]
-    Refused(String),
-    /// The platform could not be reached or did not answer in time (worth a retry).
-    #[error("{authority}: {error}")]
-    Unreachable {
-        /// The host and port called (never the URL: it may hold a token).
-        authority: String,
-        /// What went wrong.
-        error: String,
-    },
+    /// The URL was refused, or the platform could not be reached (worth a retry).
+    #[error(transparent)]
+    Outbound(#[from] OutboundError),
 }
 
 impl Runtime {
@@ -46,10 +39,10 @@ impl Runtime {
                 .await
                 .map_err(|e| SendError::Render(e.to_string()))?
                 .map_err(|e| SendError::Render(e.to_string()))?;
-        let target = plugin.check_url(&request.url).map_err(SendError::Refused)?;
-        self.outbound()
-            .send(&request, super::outbound::CALL_TIMEOUT)
-            .await
-            .map_err(|e| SendError::Unreachable { authority: target.authority(), error: format!("{e:#}") })
+        let grants = plugin.grants();
+        Ok(self
+            .outbound()
+            .send(&request, &grants.label, &grants.outbound_hosts, super::outbound::CALL_TIMEOUT)
+            .await?)
     }
 }

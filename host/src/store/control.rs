@@ -167,6 +167,26 @@ impl Store {
         self.tree(TreeId::Plugins).is_empty()
     }
 
+    // --- host settings ------------------------------------------------------------------
+
+    /// A host setting (JSON) by key, such as the notice webhooks' outbound hosts.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn setting<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        get_json(self.tree(TreeId::Settings), format!("setting/{key}").as_bytes())
+    }
+
+    /// Writes a host setting and flushes.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn put_setting<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        let key = format!("setting/{key}").into_bytes();
+        self.write_blind(vec![(TreeId::Settings, key, Some(serde_json::to_vec(value)?))])?;
+        self.flush_now()
+    }
+
     // --- directory ----------------------------------------------------------------------
 
     /// The current routing directory (a cheap shared snapshot).

@@ -214,8 +214,8 @@ impl Dispatcher {
                 tokio::spawn(async move {
                     let outcome = send_notice(&registry, &store, &notify, &updated, &text).await;
                     let detail = match outcome {
-                        Ok(()) => format!("sent to {} {}", notify.channel, notify.to),
-                        Err(e) => format!("to {} {} failed: {e}", notify.channel, notify.to),
+                        Ok(()) => format!("sent to {} {}", notify.channel, recipient(&notify)),
+                        Err(e) => format!("to {} {} failed: {e}", notify.channel, recipient(&notify)),
                     };
                     let now = store.now_ms();
                     if let Err(e) = store.update_appeal(&updated.id, None, |a| {
@@ -312,7 +312,13 @@ async fn send_notice(
             headers: vec![wit::Header { name: "content-type".into(), value: "application/json".into() }],
             body: body.to_string().into_bytes(),
         };
-        runtime.outbound().send(&request, CALL_TIMEOUT).await.map_err(|e| format!("{e:#}"))?
+        let hosts: Vec<String> =
+            store.setting(NOTICE_HOSTS).map_err(|e| format!("{e:#}"))?.unwrap_or_default();
+        runtime
+            .outbound()
+            .send(&request, "notice webhooks", &hosts, CALL_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?
     } else {
         let pipeline = registry.pipeline();
         let stage = pipeline
@@ -334,6 +340,20 @@ async fn send_notice(
     match answer.status {
         200..=299 => Ok(()),
         status => Err(format!("HTTP {status}")),
+    }
+}
+
+/// The host setting holding the outbound hosts notice webhooks may call
+/// (`PUT /api/notice-hosts`); none by default.
+pub const NOTICE_HOSTS: &str = "notice-hosts";
+
+/// Who a notice went to, as the history says it: a webhook by host and port only (its URL may
+/// carry a token), a chat or mailbox as named.
+fn recipient(notify: &Notify) -> String {
+    match notify.channel.as_str() {
+        "webhook" => crate::runtime::egress::Target::parse(&notify.to)
+            .map_or("(invalid URL)".into(), |t| t.authority()),
+        _ => notify.to.clone(),
     }
 }
 
