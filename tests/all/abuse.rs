@@ -126,27 +126,56 @@ fn size_of(dir: &std::path::Path) -> u64 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_requests_are_counted_and_never_stored() {
-    let host = Host::start();
-    let config = serde_json::json!({ "api_key": "form-key-1" });
-    host.api.send_json("PUT", "/api/plugins/webform/config", &config).await.unwrap();
+    // Behind a reverse proxy on loopback: each post comes from another address, as a flood
+    // from many machines would, so none is locked out and every one meets the adapter.
+    let host = Host::start_args(&["--trust-forwarded-from", "127.0.0.1"]);
     host.api
         .send_json("PUT", "/api/plugins/vk/config", &serde_json::json!({ "secret": "vk-s" }))
         .await
         .unwrap();
     let before = size_of(&host.dir);
-    let refused = 300;
+    let refused = 1_000;
     let garbage = vec![b'x'; 100 << 10];
     for n in 0..refused {
         let (channel, content_type) =
             if n % 2 == 0 { ("webform", "text/plain") } else { ("vk", "application/json") };
-        assert_eq!(host.hook(channel, &[], content_type, &garbage).await.status, 401);
+        let from = format!("198.51.{}.{}", n / 250, n % 250 + 1);
+        let answer = host.hook(channel, &[("x-forwarded-for", &from)], content_type, &garbage).await;
+        assert_eq!(answer.status, 401, "{channel} from {from}");
     }
     assert!(host.all_appeals().await.is_empty(), "no appeal, not even in triage");
     let grown = size_of(&host.dir).saturating_sub(before);
     assert!(grown < 1 << 20, "{refused} refused 100 KiB posts grew the data dir by {grown} bytes");
     let metrics = host.metrics().await;
-    assert!(metrics.contains("clienthub_refused_total{channel=\"webform\"} 150"), "{metrics}");
-    assert!(metrics.contains("clienthub_refused_total{channel=\"vk\"} 150"));
+    assert!(metrics.contains("clienthub_refused_total{channel=\"webform\"} 500"), "{metrics}");
+    assert!(metrics.contains("clienthub_refused_total{channel=\"vk\"} 500"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_address_that_keeps_failing_verification_is_locked_out_and_others_are_not() {
+    let host = Host::start_args(&["--trust-forwarded-from", "127.0.0.1"]);
+    let form = b"Name=A&tranid=1";
+    let urlencoded = "application/x-www-form-urlencoded";
+    let attacker = [("x-forwarded-for", "203.0.113.9"), ("x-api-key", "guess")];
+    for n in 0..30 {
+        assert_eq!(host.hook("webform", &attacker, urlencoded, form).await.status, 401, "failure {n}");
+    }
+    let locked = host.hook("webform", &attacker, urlencoded, form).await;
+    assert_eq!((locked.status, locked.header("retry-after")), (429, Some("60")));
+    // Locked out even with the right key for the rest of the minute; another address is not.
+    let [(_, key)] = host.api_key("webform").await;
+    let right = [("x-forwarded-for", "203.0.113.9"), ("x-api-key", key.as_str())];
+    assert_eq!(host.hook("webform", &right, urlencoded, form).await.status, 429);
+    let site = [("x-forwarded-for", "192.0.2.10"), ("x-api-key", key.as_str())];
+    assert_eq!(host.hook("webform", &site, urlencoded, form).await.status, 200);
+    // Only a trusted proxy's X-Forwarded-For counts: without the option the peer is the source.
+    let direct = Host::start();
+    let spoofed = [("x-forwarded-for", "192.0.2.77"), ("x-api-key", "guess")];
+    for _ in 0..30 {
+        direct.hook("webform", &spoofed, urlencoded, form).await;
+    }
+    let other = [("x-forwarded-for", "192.0.2.78"), ("x-api-key", "guess")];
+    assert_eq!(direct.hook("webform", &other, urlencoded, form).await.status, 429, "the same peer");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -165,4 +194,59 @@ async fn a_triage_appeal_shows_no_channel_secret() {
     let shown = host.appeal_json(&appeal.id).await.to_string();
     assert!(!shown.contains("vk-s3cret-77"), "{shown}");
     assert!(appeal.text.contains("[redacted]") && appeal.text.contains("oops"), "{}", appeal.text);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_install_refuses_forged_posts_and_says_what_to_paste() {
+    let host = Host::start();
+    let forged = telegram_update(1, 1, "forged");
+    let channels =
+        ["telegram", "vk", "webform", "email", "reviews", "ok", "whatsapp", "zadarma", "mango", "bitrix24"];
+    for channel in channels {
+        let status = host.hook(channel, &[], "application/json", &forged).await.status;
+        assert!(status == 401 || status == 503, "{channel} answered {status}");
+    }
+    assert_eq!(host.hook("jivo/guess", &[], "application/json", &forged).await.status, 401);
+    let unconfigured = host.hook("zadarma", &[], "application/json", &forged).await;
+    assert!(String::from_utf8_lossy(&unconfigured.body).contains("channel not configured: set secret"));
+    assert!(host.all_appeals().await.is_empty(), "nothing forged was kept");
+
+    // What to paste on each platform's side, with the generated secrets.
+    let secret = host.telegram_secret().await;
+    let printed = crate::cli::cli(&host, &["channels"]);
+    assert!(
+        printed.contains(&format!("setWebhook?url={}/hooks/telegram&secret_token={secret}", host.base)),
+        "{printed}"
+    );
+    let vk = host.channel_secret("vk", "secret").await;
+    assert!(printed.contains(&format!("секретный ключ {vk}")), "{printed}");
+    assert!(printed.contains("whatsapp") && printed.contains("Verify token"), "{printed}");
+    assert_eq!(crate::cli::cli(&host, &["channels", "secret", "telegram"]).trim(), secret);
+    let english = crate::cli::cli(&host, &["channels", "show", "--lang", "en"]);
+    assert!(english.contains("Call setWebhook with the secret"), "{english}");
+    let health = host.api.get_json("/healthz").await.unwrap();
+    assert_eq!(
+        health["unconfigured_channels"],
+        serde_json::json!(["bitrix24", "mango", "whatsapp", "zadarma"])
+    );
+    assert_eq!(health["unverified_channels"], serde_json::json!([]));
+
+    // Only admins see secrets.
+    let issued = serde_json::json!({"role": "operator", "name": "Оля"});
+    let operator = host.api.send_json("POST", "/api/tokens", &issued).await.unwrap();
+    let operator = clienthub::client::Client::new(&host.base, operator["token"].as_str().map(String::from));
+    assert_eq!(operator.send("GET", "/api/channels", None).await.unwrap().status, 403);
+    for path in ["/api/plugins", "/api/plugins/telegram", "/api/plugins/vk", "/healthz"] {
+        let shown =
+            String::from_utf8_lossy(&operator.send("GET", path, None).await.unwrap().body).into_owned();
+        assert!(!shown.contains(&secret) && !shown.contains(&vk), "{path}: {shown}");
+    }
+
+    // Opening a channel without verification is explicit, and shown.
+    crate::cli::cli(&host, &["channels", "open-unverified", "zadarma"]);
+    let health = host.api.get_json("/healthz").await.unwrap();
+    assert_eq!(health["unverified_channels"], serde_json::json!(["zadarma"]));
+    assert_ne!(host.hook("zadarma", &[], "application/json", &forged).await.status, 503);
+    crate::cli::cli(&host, &["channels", "require-verification", "zadarma"]);
+    assert_eq!(host.hook("zadarma", &[], "application/json", &forged).await.status, 503);
 }

@@ -87,8 +87,10 @@ async fn a_deactivated_channel_stops_answering_and_comes_back() {
     let host = Host::start();
     let form = b"Name=A&tranid=1";
     let urlencoded = "application/x-www-form-urlencoded";
+    let key = host.api_key("webform").await;
+    let key = [(key[0].0, key[0].1.as_str())];
     host.api.send("POST", "/api/plugins/webform/deactivate", None).await.unwrap().json().unwrap();
-    assert_eq!(host.hook("webform", &[], urlencoded, form).await.status, 404);
+    assert_eq!(host.hook("webform", &key, urlencoded, form).await.status, 404);
     let health = host.api.get_json("/healthz").await.unwrap();
     assert_eq!(
         health["channels"],
@@ -96,11 +98,14 @@ async fn a_deactivated_channel_stops_answering_and_comes_back() {
             "bitrix24", "email", "jivo", "mango", "ok", "reviews", "telegram", "vk", "whatsapp", "zadarma"
         ])
     );
-    host.activate("webform", "0.1.1").await;
-    assert_eq!(host.hook("webform", &[], urlencoded, form).await.status, 200);
+    host.activate("webform", "0.1.2").await;
+    assert_eq!(host.hook("webform", &key, urlencoded, form).await.status, 200, "the same key as before");
     let plugin = host.api.get_json("/api/plugins/webform").await.unwrap();
     let log: Vec<&str> = plugin["log"].as_array().unwrap().iter().map(|e| e[1].as_str().unwrap()).collect();
-    assert_eq!(log, ["activated 0.1.1", "deactivated 0.1.1", "activated 0.1.1"]);
+    assert_eq!(
+        log,
+        ["activated 0.1.2", "secrets generated: api_key", "deactivated 0.1.2", "activated 0.1.2"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

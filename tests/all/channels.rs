@@ -82,7 +82,7 @@ async fn email_in_windows_1251_then_a_koi8r_reply_joins_its_thread() {
     let host = Host::start();
     host.import_directory().await;
     let first = host
-        .hook("email", &[], "message/rfc822", &fixture("plugins/email/fixtures/multipart_1251.eml"))
+        .hook_with_key("email", "message/rfc822", &fixture("plugins/email/fixtures/multipart_1251.eml"))
         .await;
     assert_eq!(first.status, 200);
     let id = appeal_id(&first);
@@ -93,8 +93,9 @@ async fn email_in_windows_1251_then_a_koi8r_reply_joins_its_thread() {
     assert_eq!(appeal.subject.as_deref(), Some("Возврат заказа 55120"));
     assert_eq!(appeal.attachments[0].file_name.as_deref(), Some("Чек №55120.pdf"));
 
-    let reply =
-        host.hook("email", &[], "message/rfc822", &fixture("plugins/email/fixtures/koi8r_reply.eml")).await;
+    let reply = host
+        .hook_with_key("email", "message/rfc822", &fixture("plugins/email/fixtures/koi8r_reply.eml"))
+        .await;
     assert_eq!(appeal_id(&reply), id, "the reply joins the thread's appeal");
     let appeal = host.appeal(&id).await;
     let last = last_event(&appeal);
@@ -131,18 +132,20 @@ async fn the_same_person_on_two_channels_is_one_contact() {
     let host = Host::start();
     // A site form with the phone written the Russian way…
     let form = host
-        .hook(
+        .hook_with_key(
             "webform",
-            &[],
             "application/x-www-form-urlencoded",
             "Name=Иван&Phone=8+(916)+123-45-67&Comments=Где+заказ?&tranid=77".as_bytes(),
         )
         .await;
     let form_appeal = host.appeal(&appeal_id(&form)).await;
     // …and a WhatsApp message from the same number (wa_id 79161234567).
-    let whatsapp = host
-        .hook("whatsapp", &[], "application/json", &fixture("plugins/whatsapp/fixtures/image_reply.json"))
-        .await;
+    let config = json!({"app_secret": "app-secret-3c9d"});
+    host.api.send_json("PUT", "/api/plugins/whatsapp/config", &config).await.unwrap();
+    let body = fixture("plugins/whatsapp/fixtures/image_reply.json");
+    let signature = whatsapp_signature("app-secret-3c9d", &body);
+    let whatsapp =
+        host.hook("whatsapp", &[("x-hub-signature-256", &signature)], "application/json", &body).await;
     let wa_appeal = host.appeal(&appeal_id(&whatsapp)).await;
     assert_eq!(form_appeal.contact.phone.as_deref(), Some("+79161234567"));
     assert_eq!(wa_appeal.contact_id, form_appeal.contact_id);

@@ -4,7 +4,7 @@ use crate::support::*;
 use clienthub_artifacts::fixtures;
 use std::process::Command;
 
-fn cli(host: &Host, args: &[&str]) -> String {
+pub fn cli(host: &Host, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_clienthub"))
         .args(args)
         .args(["--server", &host.base, "--token", TOKEN])

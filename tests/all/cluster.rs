@@ -100,11 +100,12 @@ async fn offer(
     queue: Arc<Mutex<VecDeque<i64>>>,
     acked: Arc<Mutex<HashSet<i64>>>,
     resent: Arc<AtomicUsize>,
+    secret: String,
 ) {
     let mut workers = Vec::new();
     for worker in 0..12 {
         let clients: Vec<Client> = bases.iter().map(|b| Client::new(b, None)).collect();
-        let (queue, acked, resent) = (queue.clone(), acked.clone(), resent.clone());
+        let (queue, acked, resent, secret) = (queue.clone(), acked.clone(), resent.clone(), secret.clone());
         workers.push(tokio::spawn(async move {
             let mut turn = worker;
             loop {
@@ -113,8 +114,9 @@ async fn offer(
                 loop {
                     turn += 1;
                     let client = &clients[turn % clients.len()];
+                    let header = [("x-telegram-bot-api-secret-token", secret.as_str())];
                     let answer = client
-                        .send("POST", "/hooks/telegram", Some(("application/json", body.clone())))
+                        .request("POST", "/hooks/telegram", &header, Some(("application/json", body.clone())))
                         .await;
                     if answer.is_ok_and(|a| a.status == 200) {
                         acked.lock().unwrap().insert(update);
@@ -161,7 +163,8 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
     let resent = Arc::new(AtomicUsize::new(0));
     let bases = vec![a.base.clone(), b.base.clone(), c.base.clone()];
     let started = Instant::now();
-    let load = tokio::spawn(offer(bases, queue.clone(), acked.clone(), resent.clone()));
+    let secret = a.telegram_secret().await;
+    let load = tokio::spawn(offer(bases, queue.clone(), acked.clone(), resent.clone(), secret));
     // Node b dies (kill -9) a third of the way through the load.
     while (acked.lock().unwrap().len() as i64) < total / 3 {
         tokio::time::sleep(Duration::from_millis(5)).await;

@@ -43,7 +43,8 @@ async fn the_console_drives_the_whole_flow_in_a_real_browser() {
         .env("CLIENTHUB_ADMIN_TOKEN", TOKEN)
         .env("CLIENTHUB_VIEWER_TOKEN", viewer["token"].as_str().unwrap())
         .env("CLIENTHUB_SCREENSHOTS", &shots)
-        .env("CLIENTHUB_UPLOAD", fixtures::TRAP_ROUTER);
+        .env("CLIENTHUB_UPLOAD", fixtures::TRAP_ROUTER)
+        .env("CLIENTHUB_TELEGRAM_SECRET", host.telegram_secret().await);
     // The platform stand-in answers on this runtime while node runs on a blocking thread.
     let run = tokio::task::spawn_blocking(move || node.output().expect("running node")).await.unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));

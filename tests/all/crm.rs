@@ -159,7 +159,7 @@ pub async fn bitrix(host: &Host) -> (Platform, Arc<Mutex<Portal>>) {
     let hosts = json!({"hosts": [api.base]});
     host.api.send_json("PUT", "/api/plugins/bitrix24/outbound-hosts", &hosts).await.unwrap();
     let configured = host.api.send_json("PUT", "/api/plugins/bitrix24/config", &config).await.unwrap();
-    assert_eq!(configured["active"], "0.1.0", "{configured}");
+    assert_eq!(configured["active"], "0.1.1", "{configured}");
     assert_eq!(host.api.get_json("/healthz").await.unwrap()["crm"], "bitrix24@0.1.1");
     (api, portal)
 }

@@ -78,7 +78,7 @@ async fn a_bad_secret_is_refused_and_nothing_is_routed() {
         .hook("telegram", &[("x-telegram-bot-api-secret-token", "wrong")], "application/json", &body)
         .await;
     assert_eq!(wrong.status, 401);
-    let missing = host.telegram(&body).await;
+    let missing = host.hook("telegram", &[], "application/json", &body).await;
     assert_eq!(missing.status, 401);
     assert!(host.appeals("").await.is_empty());
     let right = host
@@ -109,7 +109,7 @@ async fn tilda_form_is_normalised_and_routed_by_store() {
     let host = Host::start();
     host.import_directory().await;
     let body = fixture("plugins/webform/fixtures/tilda.txt");
-    let answer = host.hook("webform", &[], "application/x-www-form-urlencoded", &body).await;
+    let answer = host.hook_with_key("webform", "application/x-www-form-urlencoded", &body).await;
     assert_eq!(answer.status, 200);
     assert_eq!(&answer.body[..], b"ok");
     let appeal = host.appeal(&appeal_id(&answer)).await;

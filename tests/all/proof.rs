@@ -93,17 +93,21 @@ async fn offer_until_stopped(
     acked: Arc<Mutex<HashSet<i64>>>,
     stop: Arc<AtomicBool>,
     resent: Arc<AtomicUsize>,
+    secret: String,
 ) {
     let client = Client::new(&base, None);
     let mut workers = Vec::new();
     for _ in 0..16 {
-        let (client, queue, acked, stop, resent) =
-            (client.clone(), queue.clone(), acked.clone(), stop.clone(), resent.clone());
+        let (client, queue, acked, stop, resent, secret) =
+            (client.clone(), queue.clone(), acked.clone(), stop.clone(), resent.clone(), secret.clone());
         workers.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let Some(update) = queue.lock().unwrap().pop_front() else { return };
                 let body = telegram_update(update, update, "Где мой заказ? Доставка опаздывает");
-                let answer = client.send("POST", "/hooks/telegram", Some(("application/json", body))).await;
+                let header = [("x-telegram-bot-api-secret-token", secret.as_str())];
+                let answer = client
+                    .request("POST", "/hooks/telegram", &header, Some(("application/json", body)))
+                    .await;
                 if answer.is_ok_and(|a| a.status == 200) {
                     acked.lock().unwrap().insert(update);
                 } else {
@@ -132,6 +136,7 @@ async fn kill_9_at_random_moments_loses_nothing_duplicates_nothing_and_delivers_
     let resent = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut kills = 0;
+    let secret = host.telegram_secret().await;
     while !queue.lock().unwrap().is_empty() {
         let stop = Arc::new(AtomicBool::new(false));
         let load = tokio::spawn(offer_until_stopped(
@@ -140,6 +145,7 @@ async fn kill_9_at_random_moments_loses_nothing_duplicates_nothing_and_delivers_
             acked.clone(),
             stop.clone(),
             resent.clone(),
+            secret.clone(),
         ));
         let moment = Duration::from_millis(moments.next_millis(200, 1_500));
         if tokio::time::timeout(moment, async {

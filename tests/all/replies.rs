@@ -218,7 +218,7 @@ async fn email_reply_goes_through_postmark_with_threading_headers() {
     host.api.send_json("PUT", "/api/plugins/email/config", &config).await.unwrap();
     allow(&host, "email", &api).await;
     let mail = host
-        .hook("email", &[], "message/rfc822", &fixture("plugins/email/fixtures/multipart_1251.eml"))
+        .hook_with_key("email", "message/rfc822", &fixture("plugins/email/fixtures/multipart_1251.eml"))
         .await;
     let appeal_id = appeal_id(&mail);
     let appeal = host.appeal(&appeal_id).await;

@@ -19,6 +19,8 @@ pub struct Host {
     pub anonymous: Client,
     /// The arguments it was started with beyond the data dir (kept for a relaunch).
     extra: Vec<String>,
+    /// The Telegram channel's generated `secret_token`, once read.
+    telegram_secret: std::sync::OnceLock<String>,
 }
 
 impl Host {
@@ -151,6 +153,7 @@ impl Host {
             base,
             dir: dir.to_path_buf(),
             _temp: None,
+            telegram_secret: std::sync::OnceLock::new(),
             extra: extra
                 .iter()
                 .chain(public_only.then_some(&"--public-outbound-only"))
@@ -198,9 +201,40 @@ impl Host {
         self.anonymous.request("POST", &format!("/hooks/{channel}"), headers, body).await.unwrap()
     }
 
-    /// POSTs a Telegram update.
+    /// POSTs a Telegram update as Telegram does, with the `secret_token` the host generated.
     pub async fn telegram(&self, body: &[u8]) -> Answer {
-        self.hook("telegram", &[], "application/json", body).await
+        let secret = self.telegram_secret().await;
+        self.hook("telegram", &[("x-telegram-bot-api-secret-token", &secret)], "application/json", body).await
+    }
+
+    /// The secret Telegram must send (`clienthub channels secret telegram`).
+    pub async fn telegram_secret(&self) -> String {
+        if let Some(secret) = self.telegram_secret.get() {
+            return secret.clone();
+        }
+        let secret = self.channel_secret("telegram", "secret_token").await;
+        self.telegram_secret.get_or_init(|| secret).clone()
+    }
+
+    /// The generated `api_key` of webform, email or reviews, as an `X-Api-Key` header.
+    pub async fn api_key(&self, channel: &str) -> [(&'static str, String); 1] {
+        [("x-api-key", self.channel_secret(channel, "api_key").await)]
+    }
+
+    /// POSTs to a channel that takes an `X-Api-Key` (webform, email, reviews) with its key.
+    pub async fn hook_with_key(&self, channel: &str, content_type: &str, body: &[u8]) -> Answer {
+        let [(name, key)] = self.api_key(channel).await;
+        self.hook(channel, &[(name, &key)], content_type, body).await
+    }
+
+    /// A channel's generated secret, as `GET /api/channels` shows it to the admin.
+    pub async fn channel_secret(&self, channel: &str, key: &str) -> String {
+        let channels = self.api.get_json("/api/channels").await.unwrap();
+        let found = channels.as_array().unwrap().iter().find(|c| c["channel"] == channel);
+        found
+            .and_then(|c| c["secrets"][key].as_str())
+            .unwrap_or_else(|| panic!("no {key} for {channel}"))
+            .to_string()
     }
 
     /// An appeal by id, as the API shows it (`GET /api/appeals/{id}`), read into the host's
@@ -269,6 +303,14 @@ pub fn appeal_id(answer: &Answer) -> String {
             panic!("no appeal in HTTP {}: {}", answer.status, String::from_utf8_lossy(&answer.body))
         })
         .to_string()
+}
+
+/// WhatsApp's `X-Hub-Signature-256` of `body` under the app secret.
+pub fn whatsapp_signature(app_secret: &str, body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(app_secret.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 /// A Telegram text update with this id, chat and text.

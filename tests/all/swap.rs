@@ -53,7 +53,7 @@ async fn hundred_swaps_under_load_lose_nothing_and_take_effect_at_once() {
         let permit = semaphore.clone().acquire_owned().await.unwrap();
         requests.push(tokio::spawn(async move {
             let body = json!({"tranid": format!("load-{i}"), "name": "Load", "phone": "+79160000000", "message": "hi"});
-            let answer = host.hook("webform", &[], "application/json", body.to_string().as_bytes()).await;
+            let answer = host.hook_with_key("webform", "application/json", body.to_string().as_bytes()).await;
             drop(permit);
             (answer.status, answer.header("x-clienthub-appeal").map(str::to_string), clock.elapsed())
         }));
@@ -115,7 +115,8 @@ async fn restart_keeps_everything_and_recompiles_nothing() {
     assert_eq!(health["router"], "rules-router@0.2.0");
     assert_eq!(host.appeal(&id).await.decision.unwrap().queue, "priority-desk");
     assert_eq!(host.api.get_json("/api/directory").await.unwrap()["topics"][0]["id"], "refund");
-    assert_eq!(host.telegram(&telegram_update(2, 2, "hi")).await.status, 401, "the config survived");
+    let unsigned = host.hook("telegram", &[], "application/json", &telegram_update(2, 2, "hi")).await;
+    assert_eq!(unsigned.status, 401, "the config survived");
     let after = host.hook("telegram", &header, "application/json", &telegram_update(2, 2, "hi")).await;
     assert_eq!(host.appeal(&appeal_id(&after)).await.decision.unwrap().queue, "priority-desk");
     let plugins = host.api.get_json("/api/plugins/rules-router").await.unwrap();

@@ -4,7 +4,8 @@
 // screenshot of each page into $CLIENTHUB_SCREENSHOTS. Run by tests/all/console.rs, which
 // starts the host and the platform stand-ins and passes:
 //   CLIENTHUB_URL, CLIENTHUB_ADMIN_TOKEN, CLIENTHUB_VIEWER_TOKEN, CLIENTHUB_SCREENSHOTS,
-//   CLIENTHUB_UPLOAD (a component file to upload)
+//   CLIENTHUB_UPLOAD (a component file to upload), CLIENTHUB_TELEGRAM_SECRET (the channel's
+//   generated secret_token, which Telegram sends with each update)
 import { chromium } from 'playwright-core';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ const base = process.env.CLIENTHUB_URL;
 const admin = process.env.CLIENTHUB_ADMIN_TOKEN;
 const viewer = process.env.CLIENTHUB_VIEWER_TOKEN;
 const shots = process.env.CLIENTHUB_SCREENSHOTS;
+const telegramSecret = process.env.CLIENTHUB_TELEGRAM_SECRET;
 
 function check(condition, what) {
   if (!condition) throw new Error(`console check failed: ${what}`);
@@ -26,7 +28,9 @@ async function telegram(updateId, text) {
       from: { id: updateId, is_bot: false, first_name: 'Мария' }, chat: { id: updateId, type: 'private' } },
   };
   const answer = await fetch(`${base}/hooks/telegram`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(update),
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': telegramSecret },
+    body: JSON.stringify(update),
   });
   check(answer.status === 200, `webhook ${updateId} accepted`);
   return answer.headers.get('x-clienthub-appeal');

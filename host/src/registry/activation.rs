@@ -45,6 +45,10 @@ impl Registry {
         }
         state.previous.retain(|v| v != version);
         state.active = Some(version.to_string());
+        if let Some(position) = position {
+            state.position = position;
+        }
+        state.log.push((self.store.now_ms(), format!("activated {version}")));
         if record.kind == World::Channel {
             let generated = verification::fill_generated(&record.config_schema, &mut state.config);
             if !generated.is_empty() {
@@ -52,10 +56,6 @@ impl Registry {
             }
             state.unverified.get_or_insert(false);
         }
-        if let Some(position) = position {
-            state.position = position;
-        }
-        state.log.push((self.store.now_ms(), format!("activated {version}")));
         if state.shadow.as_deref() == Some(version) {
             state.shadow = None;
         }
