@@ -1,18 +1,21 @@
-// ClientHub console: a client of the HTTP API with the same bearer tokens. The API enforces
-// roles; the console hides what the token's role may not do. No build step, no dependencies.
+// ClientHub console: a client of the HTTP API. Signing in exchanges a token for a session
+// cookie the page cannot read (HttpOnly); state-changing calls carry the session's CSRF token.
+// The API enforces roles; the console hides what the role may not do. No build step, no
+// dependencies.
 'use strict';
 
 const ROLES = ['viewer', 'operator', 'admin'];
 const STATUSES = ['new', 'routed', 'in_work', 'paused', 'triage', 'dropped', 'resolved'];
 let me = null;
 let timer = null;
+/** The session's CSRF token, sent with every call that changes something. */
+let csrf = null;
 
 const main = () => document.getElementById('main');
 /** Replaces the page's content (nested arrays flattened, null and false skipped). */
 const render = (...children) =>
   main().replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 const can = (role) => me !== null && ROLES.indexOf(me.role) >= ROLES.indexOf(role);
-const token = () => localStorage.getItem('clienthub-token') || '';
 const when = (ms) => (ms ? new Date(ms).toLocaleString() : '—');
 const list = (v) => (Array.isArray(v) ? v.join(', ') : v ?? '');
 
@@ -46,7 +49,8 @@ function toast(text, bad = false) {
 
 /** Calls the API; throws an Error with the API's message on a non-2xx answer. */
 async function api(method, path, body, contentType) {
-  const headers = { authorization: `Bearer ${token()}` };
+  const headers = {};
+  if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
   let payload;
   if (body !== undefined) {
     headers['content-type'] = contentType || 'application/json';
@@ -61,8 +65,9 @@ async function api(method, path, body, contentType) {
     // Not JSON (CSV, a plain message): keep the text.
   }
   if (response.status === 401) {
-    logout();
-    throw new Error('the token was refused: log in again');
+    me = null;
+    route();
+    throw new Error('the session ended: log in again');
   }
   if (!response.ok) throw new Error((data && data.error) || text || response.statusText);
   return data;
@@ -92,10 +97,21 @@ function pickFile(accept, read) {
   input.click();
 }
 
-function logout() {
-  localStorage.removeItem('clienthub-token');
+async function logout() {
+  await fetch('/api/session', { method: 'DELETE' });
   me = null;
+  csrf = null;
   route();
+}
+
+/** The session of this page's cookie, if any: who it is and its CSRF token. */
+async function session(method, body) {
+  const init = body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method };
+  const response = await fetch('/api/session', init);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  csrf = data.csrf;
+  return { name: data.name, role: data.role };
 }
 
 // --- login -----------------------------------------------------------------------------------
@@ -107,8 +123,11 @@ function loginPage(message) {
   const input = h('input', { id: 'token', type: 'password', placeholder: 'admin, operator or viewer token', autocomplete: 'off' });
   const submit = async (event) => {
     event.preventDefault();
-    localStorage.setItem('clienthub-token', input.value.trim());
-    me = null;
+    try {
+      me = await session('POST', { token: input.value.trim() });
+    } catch (e) {
+      return loginPage(`${e.message}: log in again`);
+    }
     await route();
   };
   render(
@@ -563,13 +582,11 @@ const PAGES = { inbox, appeal, directory: directoryPage, plugins: pluginsPage, p
 
 async function route() {
   clearInterval(timer);
-  if (!token()) return loginPage();
   if (!me) {
     try {
-      me = await api('GET', '/api/whoami');
-    } catch (e) {
-      localStorage.removeItem('clienthub-token');
-      return loginPage(e.message);
+      me = await session('GET');
+    } catch (_) {
+      return loginPage();
     }
   }
   document.getElementById('nav').hidden = false;

@@ -105,9 +105,7 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         trusted_proxies: Vec::new(),
     })
     .await?;
-    Client::new(&format!("http://{}", running.addr), Some("bench".into()))
-        .send_json("PUT", "/api/directory", &serde_json::from_str(SAMPLE_DIRECTORY)?)
-        .await?;
+    configure(&Client::new(&format!("http://{}", running.addr), Some("bench".into()))).await?;
     stages(&running.app, options.iterations)?;
     running.stop().await
 }
@@ -119,6 +117,8 @@ async fn configure(client: &Client) -> Result<()> {
     for (plugin, config) in [
         ("vk", serde_json::json!({"secret": VK_SECRET, "group_id": VK_GROUP})),
         ("whatsapp", serde_json::json!({"app_secret": WHATSAPP_SECRET})),
+        ("telegram", serde_json::json!({"secret_token": TELEGRAM_SECRET})),
+        ("webform", serde_json::json!({"api_key": FORM_KEY})),
     ] {
         let answer = client.send_json("PUT", &format!("/api/plugins/{plugin}/config"), &config).await?;
         anyhow::ensure!(answer["active"].is_string(), "configuring {plugin}: {answer}");
@@ -303,6 +303,8 @@ async fn send_mixed(client: &Client, i: usize) -> Result<u16> {
 const VK_SECRET: &str = "bench-vk-secret";
 const VK_GROUP: u64 = 218765432;
 const WHATSAPP_SECRET: &str = "bench-meta-app-secret";
+const TELEGRAM_SECRET: &str = "bench-telegram-secret";
+const FORM_KEY: &str = "bench-form-key";
 
 /// A realistic mix per 10 requests: 3 Telegram messages, 3 VK post comments (one of them
 /// contest noise the filter drops), 2 WhatsApp messages signed as Meta signs them, a JSON form
@@ -310,7 +312,12 @@ const WHATSAPP_SECRET: &str = "bench-meta-app-secret";
 fn mixed_request(i: usize) -> (&'static str, Vec<(&'static str, String)>, &'static str, Vec<u8>) {
     const JSON: &str = "application/json";
     match i % 10 {
-        0..=2 => ("telegram", vec![], JSON, telegram(i, "Хочу вернуть заказ, магазин 112")),
+        0..=2 => (
+            "telegram",
+            vec![("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.into())],
+            JSON,
+            telegram(i, "Хочу вернуть заказ, магазин 112"),
+        ),
         3 | 4 => ("vk", vec![], JSON, vk_comment(i, "Где мой заказ? Доставка опаздывает, Казань")),
         5 => ("vk", vec![], JSON, vk_comment(i, "Участвую! #конкурс #розыгрыш")),
         6 | 7 => {
@@ -323,7 +330,7 @@ fn mixed_request(i: usize) -> (&'static str, Vec<(&'static str, String)>, &'stat
         }
         8 => (
             "webform",
-            vec![],
+            vec![("x-api-key", FORM_KEY.into())],
             JSON,
             serde_json::json!({"tranid": format!("b{i}"), "name": "Олег", "phone": "8 916 123 45 67",
                 "email": "Oleg@Example.com", "message": "Где курьер? Доставка опаздывает", "city": "Москва"})
@@ -332,7 +339,7 @@ fn mixed_request(i: usize) -> (&'static str, Vec<(&'static str, String)>, &'stat
         ),
         _ => (
             "webform",
-            vec![],
+            vec![("x-api-key", FORM_KEY.into())],
             "application/x-www-form-urlencoded",
             format!("Name=Ivan&Phone=%2B7+916+000-00-00&Comments=refund+please&store=101&tranid=t{i}")
                 .into_bytes(),
@@ -394,7 +401,10 @@ fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
         method: "POST".into(),
         path: "/hooks/telegram".into(),
         query: String::new(),
-        headers: vec![wit::Header { name: "content-type".into(), value: "application/json".into() }],
+        headers: vec![
+            wit::Header { name: "content-type".into(), value: "application/json".into() },
+            wit::Header { name: "x-telegram-bot-api-secret-token".into(), value: TELEGRAM_SECRET.into() },
+        ],
         body: body.clone(),
     };
     let appeal = wit_appeal();

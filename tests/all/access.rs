@@ -194,3 +194,50 @@ async fn no_token_or_channel_secret_reaches_the_logs() {
         assert!(!logged.contains(secret), "{secret} is in the log");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_session_is_an_httponly_cookie_and_changes_need_its_csrf_token() {
+    let host = Host::start_args(&["--public-url", "https://hub.example.ru"]);
+    let sign_in = |token: &str| {
+        let body = json!({ "token": token }).to_string().into_bytes();
+        host.anonymous.request("POST", "/api/session", &[], Some(("application/json", body)))
+    };
+    let refused = sign_in("not-a-token").await.unwrap();
+    assert_eq!((refused.status, refused.header("set-cookie")), (401, None));
+    let signed = sign_in(TOKEN).await.unwrap();
+    assert_eq!(signed.status, 200);
+    let cookie = signed.header("set-cookie").unwrap().to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(cookie.split("; ").any(|part| part == flag), "{flag} missing from {cookie}");
+    }
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let csrf = signed.json().unwrap()["csrf"].as_str().unwrap().to_string();
+
+    // Reading needs the cookie alone; the page learns who it is and its CSRF token again.
+    let me = host.anonymous.request("GET", "/api/session", &[("cookie", &pair)], None).await.unwrap();
+    assert_eq!(me.json().unwrap(), json!({"name": "admin", "role": "admin", "csrf": csrf}));
+    assert_eq!(
+        host.anonymous.request("GET", "/api/directory", &[("cookie", &pair)], None).await.unwrap().status,
+        200
+    );
+
+    // A change by cookie without the CSRF token (what a forged cross-site form sends) is refused.
+    let directory = host.api.get_json("/api/directory").await.unwrap().to_string().into_bytes();
+    let put = async |headers: &[(&str, &str)]| {
+        let body = Some(("application/json", directory.clone()));
+        host.anonymous.request("PUT", "/api/directory", headers, body).await.unwrap().status
+    };
+    assert_eq!(put(&[("cookie", &pair)]).await, 403);
+    assert_eq!(put(&[("cookie", &pair), ("x-csrf-token", "00")]).await, 403);
+    assert_eq!(put(&[("cookie", &pair), ("x-csrf-token", &csrf)]).await, 200);
+    assert_eq!(put(&[("authorization", &format!("Bearer {TOKEN}"))]).await, 200, "API clients need none");
+
+    let out = host.anonymous.request("DELETE", "/api/session", &[("cookie", &pair)], None).await.unwrap();
+    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    // Over plain HTTP the cookie is not marked Secure (the browser would drop it).
+    let plain = Host::start();
+    let body = json!({ "token": TOKEN }).to_string().into_bytes();
+    let signed =
+        plain.anonymous.request("POST", "/api/session", &[], Some(("application/json", body))).await.unwrap();
+    assert!(!signed.header("set-cookie").unwrap().contains("Secure"));
+}

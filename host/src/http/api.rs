@@ -1,13 +1,15 @@
 //! The API under `/api/`: a route table in which each route names its method, its path, the
 //! weakest role allowed and its handler. A request is authenticated (401), matched (404, or 405
 //! when only the method is wrong), checked against the route's role (403), then handled; a
-//! handler answers a response or an [`ApiError`].
+//! handler answers a response or an [`ApiError`]. The credential is a bearer token, or the
+//! console's session cookie with its CSRF token ([`super::session`]).
 
 use super::bytes_body::Body;
 use super::call::{Answer, Call};
 use super::error::ApiError;
+use super::session::{self, Credential};
 use super::{App, admin, appeals, channels, reports, system};
-use crate::access::{Caller, Role};
+use crate::access::Role;
 use futures_util::future::BoxFuture;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
@@ -83,8 +85,18 @@ pub async fn dispatch(app: Arc<App>, rest: Vec<String>, request: Request<Incomin
 }
 
 async fn answer(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) -> Answer {
-    let caller = caller(&app, &request)?
+    let session = rest.len() == 1 && rest[0] == "session";
+    match request.method() {
+        &Method::POST if session => return session::sign_in(&app, request).await,
+        &Method::DELETE if session => return Ok(session::sign_out(&app, &request)),
+        _ => {}
+    }
+    let token = Credential::of(&request).token(request.method())?;
+    let caller = crate::access::caller_of(&app.store, &app.admin_token, &token)?
         .ok_or_else(|| ApiError::new(401, "missing or wrong bearer token (Authorization: Bearer <token>)"))?;
+    if session && request.method() == Method::GET {
+        return Ok(session::current(&caller, &token));
+    }
     let path: Vec<&str> = rest.iter().map(String::as_str).collect();
     let mut allowed = Vec::new();
     let mut found = None;
@@ -127,16 +139,6 @@ fn matches(pattern: &str, path: &[&str]) -> Option<Vec<String>> {
         }
     }
     Some(params)
-}
-
-fn caller(app: &App, request: &Request<Incoming>) -> anyhow::Result<Option<Caller>> {
-    let given = request
-        .headers()
-        .get(hyper::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    crate::access::caller_of(&app.store, &app.admin_token, given.trim())
 }
 
 #[cfg(test)]

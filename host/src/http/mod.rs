@@ -16,6 +16,7 @@ pub mod limits;
 mod lockout;
 mod reply;
 mod reports;
+mod session;
 mod system;
 
 use crate::registry::Registry;

@@ -13,6 +13,13 @@
 //! `base64(hex(HMAC-SHA1(fields, secret)))` over the fields Zadarma documents per event
 //! (`caller_id.called_did.call_start`; `pbx_call_id.call_id_with_rec` for `NOTIFY_RECORD`;
 //! `internal.destination.call_start` for outgoing calls).
+//!
+//! Zadarma signs neither the call id nor the duration or recording of `NOTIFY_END`, so a
+//! captured signature could be replayed with another call id to make new appeals. The first
+//! signed `NOTIFY_START` binds its signed fields to its `pbx_call_id` (in the plugin's
+//! key-value store; a later start with the same fields cannot rebind them), and a
+//! `NOTIFY_END` whose call id is not the one bound to its signed fields is kept but marked
+//! `unverified`.
 
 use base64::Engine;
 use clienthub_sdk::{
@@ -58,8 +65,19 @@ impl Channel for Zadarma {
         if let Some(secret) = &config.secret {
             verify(&request, &fields, &event, secret)?;
         }
+        let signed = config.secret.is_some();
         let events = match event.as_str() {
-            "NOTIFY_END" => vec![Event::FollowUp(call_ended(&fields)?)],
+            "NOTIFY_START" if signed => bind_call(&fields).map(|()| Vec::new())?,
+            "NOTIFY_END" => {
+                let mut call = call_ended(&fields)?;
+                if signed && !bound_call(&fields)? {
+                    call.metadata.push(MetaEntry::new(
+                        "unverified",
+                        "the call id is not the one a signed NOTIFY_START gave these signed fields",
+                    ));
+                }
+                vec![Event::FollowUp(call)]
+            }
             "NOTIFY_RECORD" => vec![Event::FollowUp(recording(&fields)?)],
             _ => Vec::new(),
         };
@@ -85,6 +103,35 @@ fn verify(request: &HttpRequest, fields: &Fields, event: &str, secret: &str) -> 
     } else {
         Err(AdapterError::Unauthorized(format!("the Signature of {event} does not match")))
     }
+}
+
+/// The key binding a start's signed fields to the call id that came with them.
+fn binding_key(fields: &Fields) -> String {
+    let signed = ["caller_id", "called_did", "call_start"].map(|name| field(fields, name));
+    format!("call-start:{}", signed.join("|"))
+}
+
+/// Binds a signed start's fields to its call id, unless a start already bound them.
+fn bind_call(fields: &Fields) -> Result<(), AdapterError> {
+    let call = field(fields, "pbx_call_id");
+    let key = binding_key(fields);
+    let stored = clienthub_sdk::kv::get(&key).map_err(AdapterError::Malformed)?;
+    match stored {
+        None if !call.is_empty() => {
+            clienthub_sdk::kv::set(&key, call.as_bytes()).map_err(AdapterError::Malformed)
+        }
+        Some(bound) if bound != call.as_bytes() => {
+            clienthub_sdk::log::warn("a NOTIFY_START tried to rebind a signed call start to another call id");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether the call id of an end is the one its signed fields were bound to.
+fn bound_call(fields: &Fields) -> Result<bool, AdapterError> {
+    let stored = clienthub_sdk::kv::get(&binding_key(fields)).map_err(AdapterError::Malformed)?;
+    Ok(stored.is_some_and(|bound| bound == field(fields, "pbx_call_id").as_bytes()))
 }
 
 /// Zadarma sends numbers in international format without `+`.

@@ -69,3 +69,30 @@ fn forged_signature_echo_and_start() {
 fn with_a_secret_set_garbage_is_refused_not_kept_as_a_broken_notification() {
     assert!(matches!(notify(b"junk=1", "x"), Err(AdapterError::Unauthorized(_))));
 }
+
+#[test]
+fn an_end_counts_as_verified_only_for_the_call_id_a_signed_start_bound() {
+    let signature = include_str!("../fixtures/notify_end.sig");
+    let end = String::from_utf8(include_bytes!("../fixtures/notify_end.txt").to_vec()).unwrap();
+    // NOTIFY_START signs the same fields as NOTIFY_END: caller_id, called_did, call_start.
+    let start = "event=NOTIFY_START&call_start=2026-11-23+10%3A00%3A00&pbx_call_id=in_f4b6a1c2d3e4f5a6b7c8d9e0\
+                 &caller_id=79161234567&called_did=74951234567";
+    let mut harness = Harness::new().with_config(r#"{"secret":"test-secret"}"#);
+    let mut send = |body: &str| {
+        harness.run(|| {
+            let headers = [("content-type", FORM), ("Signature", signature)];
+            Zadarma::handle(post("/hooks/zadarma", &headers, body.as_bytes()))
+        })
+    };
+    // Before any start: kept, marked.
+    assert!(only_follow_up(send(&end).unwrap()).meta("unverified").is_some());
+    assert!(send(start).unwrap().events.is_empty());
+    assert_eq!(only_follow_up(send(&end).unwrap()).meta("unverified"), None, "bound by the start");
+    // The captured signature replayed with another call id: a start cannot rebind the fields,
+    // and the end is marked.
+    let forged_start = start.replace("in_f4b6a1c2d3e4f5a6b7c8d9e0", "in_forged");
+    assert!(send(&forged_start).unwrap().events.is_empty());
+    let forged_end = only_follow_up(send(&end.replace("in_f4b6a1c2d3e4f5a6b7c8d9e0", "in_forged")).unwrap());
+    assert_eq!(forged_end.conversation_key, "call:in_forged");
+    assert!(forged_end.meta("unverified").is_some());
+}
