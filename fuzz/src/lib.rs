@@ -71,6 +71,8 @@ pub fn host() -> &'static Host {
                 clock_control: false,
                 connections: Default::default(),
                 cluster: None,
+                public_url: None,
+                trusted_proxies: Vec::new(),
             }))
             .expect("the host starts");
         let directory = serde_json::from_str(include_str!("../../examples/directory.json")).unwrap();

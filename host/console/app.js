@@ -191,14 +191,12 @@ async function inbox() {
 
 // --- one appeal --------------------------------------------------------------------------------
 
+/** A customer's attachment as a link: nothing on a customer-supplied URL loads by itself (a
+ * photo URL would otherwise tell its owner who opened the appeal, and when). */
 function attachment(a) {
   const url = /^https?:\/\//.test(a.reference) ? a.reference : null;
   const label = a.file_name || a.kind;
-  if (url && a.kind === 'photo') return h('a', { href: url, target: '_blank' }, h('img', { src: url, alt: label }));
-  if (url && ['call-recording', 'audio', 'voice'].includes(a.kind)) {
-    return h('div', {}, h('div', { class: 'muted' }, label), h('audio', { controls: true, preload: 'none', src: url }));
-  }
-  if (url) return h('a', { href: url, target: '_blank' }, label);
+  if (url) return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, `${label} ↗`);
   return h('span', { class: 'muted' }, `${label} (${a.reference})`);
 }
 

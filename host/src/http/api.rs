@@ -86,9 +86,9 @@ pub async fn dispatch(app: Arc<App>, rest: Vec<String>, request: Request<Incomin
 
 async fn answer(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) -> Answer {
     let session = rest.len() == 1 && rest[0] == "session";
-    match request.method() {
-        &Method::POST if session => return session::sign_in(&app, request).await,
-        &Method::DELETE if session => return Ok(session::sign_out(&app, &request)),
+    match *request.method() {
+        Method::POST if session => return session::sign_in(&app, request).await,
+        Method::DELETE if session => return Ok(session::sign_out(&app, &request)),
         _ => {}
     }
     let token = Credential::of(&request).token(request.method())?;

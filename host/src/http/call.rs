@@ -40,6 +40,7 @@ impl Call {
 
     /// The request itself (its body is read once).
     pub fn take_request(&mut self) -> Request<Incoming> {
+        // A handler takes its request once (no input decides how often).
         self.request.take().expect("the request is taken once")
     }
 

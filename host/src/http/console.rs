@@ -18,6 +18,7 @@ pub fn redirect() -> Response<Body> {
         .status(302)
         .header("location", "/console/")
         .body(Body::new(Bytes::new()))
+        // Constant headers.
         .expect("a valid response")
 }
 
@@ -34,11 +35,12 @@ pub fn asset(rest: &[&str]) -> Response<Body> {
             .header("cache-control", "no-cache")
             .header(
                 "content-security-policy",
-                "default-src 'self'; img-src * data:; media-src *; style-src 'self'; script-src 'self'; \
-                 frame-ancestors 'none'",
+                "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; \
+                 script-src 'self'; frame-ancestors 'none'",
             )
             .header("x-frame-options", "DENY")
             .body(Body::new(Bytes::from_static(text.as_bytes())))
+            // Constant headers.
             .expect("a valid response"),
         None => error(404, "no such console file"),
     }

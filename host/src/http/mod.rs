@@ -84,7 +84,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     tokio::pin!(shutdown);
-    let limits = app.gate.limits();
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -105,22 +104,33 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(reply::BodyDeadline(limits.body_timeout));
-                request.extensions_mut().insert(Peer(peer.ip()));
-                let app = app.clone();
-                async move { Ok::<_, std::convert::Infallible>(route(app, request).await) }
-            });
-            let served = http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(limits.header_timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-            if let Err(e) = served {
-                tracing::debug!("connection ended: {e}");
-            }
+            serve_connection(app, stream, peer.ip()).await;
             drop(slot);
         });
+    }
+}
+
+/// Serves one connection from `peer` (its requests, kept alive) until it closes or a
+/// deadline passes: the head and body path every request takes (the HTTP fuzz target drives
+/// it over an in-memory stream).
+pub async fn serve_connection<I>(app: Arc<App>, io: I, peer: std::net::IpAddr)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let limits = app.gate.limits();
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(reply::BodyDeadline(limits.body_timeout));
+        request.extensions_mut().insert(Peer(peer));
+        let app = app.clone();
+        async move { Ok::<_, std::convert::Infallible>(route(app, request).await) }
+    });
+    let served = http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
+    if let Err(e) = served {
+        tracing::debug!("connection ended: {e}");
     }
 }
 
@@ -133,6 +143,7 @@ async fn route(app: Arc<App>, request: Request<Incoming>) -> Response<Body> {
             Ok(text) => hyper::Response::builder()
                 .header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
                 .body(Body::new(text.into()))
+                // A constant header.
                 .expect("a valid response"),
             Err(e) => error(500, &format!("{e:#}")),
         },

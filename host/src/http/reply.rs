@@ -12,6 +12,7 @@ pub fn json(status: u16, value: &impl serde::Serialize) -> Response<Body> {
         .status(status)
         .header("content-type", "application/json")
         .body(Body::new(Bytes::from(body)))
+        // Callers pass status constants; the header is a constant.
         .expect("a valid response")
 }
 

@@ -30,6 +30,7 @@ impl GroupCommit {
                     }
                 }
             })
+            // At start, before any request: a host that cannot start a thread cannot run.
             .expect("starting the flush thread");
         Self { queue }
     }

@@ -35,6 +35,7 @@ pub struct RawRequest {
 impl RawRequest {
     /// Encodes for storage.
     pub fn encode(&self) -> Vec<u8> {
+        // Strings, numbers and a list of string pairs: JSON encoding cannot fail.
         let meta = serde_json::to_vec(self).expect("a raw request always serialises");
         let mut out = Vec::with_capacity(4 + meta.len() + self.body.len());
         out.extend_from_slice(&(meta.len() as u32).to_le_bytes());

@@ -175,6 +175,7 @@ impl Batch {
         if let Some((tree, _, _)) = extra {
             handles.push(tree.clone());
         }
+        // `involved` was built from these very reads and writes.
         let slot = |tree: TreeId| involved.iter().position(|t| *t == tree).expect("involved");
         use sled::Transactional;
         let outcome = handles.as_slice().transaction(|views| {

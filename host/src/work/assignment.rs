@@ -81,6 +81,7 @@ pub fn choose(
             eligible.get(after % eligible.len()).copied()
         }
     };
+    // The empty case returned above.
     let chosen = chosen.expect("eligible is not empty");
     Choice::Assign {
         employee: chosen.id.clone(),
