@@ -35,6 +35,11 @@
 //! `clienthub.json` beside it: `description`, `capabilities` (`"key-value"`, `"directory"`,
 //! `{"outbound-host": "api.example.com"}`), `config_schema` (a JSON Schema for the admin
 //! configuration) and optionally `name` to publish under another name than the crate's.
+//! In a channel's `config_schema`, `"x-clienthub-secret": "generated"` on a property makes the
+//! host generate that secret when the channel is activated, `"platform"` makes the channel
+//! refuse deliveries until an admin sets it; `"x-clienthub-setup": {"ru": …, "en": …}` at the
+//! top says what to paste on the platform's side (`{url}` and `{key}` filled in). A channel
+//! that marks no secret accepts deliveries only once an admin opens it without verification.
 //! The manifest travels inside the component (the exported `get-manifest` function), so
 //! the `.wasm` is the only file to upload.
 //!

@@ -104,7 +104,9 @@ async fn every_api_operation_refuses_a_missing_or_wrong_token() {
     let operations = api_operations();
     assert!(operations.len() >= 25, "the spec lists the API: {operations:?}");
     let wrong = Client::new(&host.base, Some(format!("{TOKEN}x")));
-    for (method, path) in &operations {
+    // Signing in authenticates by its body, signing out only clears a cookie.
+    let session = |method: &str, path: &str| path == "/api/session" && method != "GET";
+    for (method, path) in operations.iter().filter(|(m, p)| !session(m, p)) {
         for (who, client) in [("no token", &host.anonymous), ("a wrong token", &wrong)] {
             let body = Some(("application/json", b"{}".to_vec()));
             let answer = client.send(method, path, body).await.unwrap();
