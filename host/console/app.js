@@ -176,6 +176,7 @@ async function inbox() {
   };
   render(
     h('h1', {}, 'Inbox'),
+    channelWarning(health),
     h('div', { class: 'bar' },
       select('status', STATUSES), select('channel', health.channels),
       select('region', directory.regions.map((r) => r.id)),
@@ -396,8 +397,44 @@ async function directoryPage() {
 
 // --- plugins -----------------------------------------------------------------------------------
 
+/** A warning while channels accept unverified deliveries or refuse them for a missing secret. */
+function channelWarning(health) {
+  const open = health.unverified_channels || [];
+  const unset = health.unconfigured_channels || [];
+  if (!open.length && !unset.length) return null;
+  return h('p', { class: 'error', id: 'channel-warning' },
+    open.length ? `Без проверки подписи / open without verification: ${open.join(', ')}. ` : '',
+    unset.length ? `Не настроены / not configured: ${unset.join(', ')}.` : '');
+}
+
+/** Each channel's webhook address, state, generated secrets and what to paste on the platform. */
+async function channelsCard() {
+  const channels = await api('GET', '/api/channels?lang=ru');
+  const state = (c) => ({ verified: 'проверка включена / verified', unverified: 'БЕЗ ПРОВЕРКИ / unverified' })[c.verification.state]
+    || `не настроен / not configured: ${list(c.verification.missing) || 'no secret declared'}`;
+  const toggle = (c) => {
+    const opening = c.verification.state !== 'unverified';
+    const label = opening ? 'Open without verification' : 'Require verification';
+    const run = () => {
+      if (opening && !confirm(`Anyone will be able to post to /hooks/${c.channel}. Open it?`)) return;
+      act(`${c.channel}: ${label.toLowerCase()}`, () => api('PUT', `/api/channels/${c.channel}/verification`, { required: !opening }));
+    };
+    return h('button', { class: opening ? 'danger' : '', onclick: run }, label);
+  };
+  return h('section', { class: 'card', id: 'channels' },
+    h('h2', {}, 'Channels'),
+    h('table', {},
+      h('thead', {}, h('tr', {}, ['Channel', 'State', 'Webhook and secrets', 'On the platform\'s side', ''].map((t) => h('th', {}, t)))),
+      h('tbody', {}, channels.map((c) => h('tr', { 'data-channel': c.channel },
+        h('td', {}, c.channel), h('td', {}, state(c)),
+        h('td', {}, h('code', {}, c.url), Object.entries(c.secrets).map(([k, v]) => h('div', {}, `${k}: `, h('code', {}, v)))),
+        h('td', { class: 'muted' }, c.setup || ''),
+        h('td', {}, toggle(c)))))));
+}
+
 async function pluginsPage() {
   const plugins = await api('GET', '/api/plugins');
+  const channels = can('admin') ? await channelsCard() : null;
   const upload = () => pickFile('.wasm,application/wasm', (file) =>
     act(`${file.name} uploaded`, async () => {
       const record = await api('POST', '/api/plugins', await file.arrayBuffer(), 'application/wasm');
@@ -413,7 +450,8 @@ async function pluginsPage() {
         return h('tr', { class: 'clickable', 'data-plugin': p.name, onclick: () => (location.hash = `#/plugin/${p.name}`) },
           h('td', {}, p.name), h('td', {}, p.versions[0]?.kind), h('td', {}, p.active || '—'), h('td', {}, list(p.previous) || '—'),
           h('td', {}, counts.calls), h('td', {}, counts.errors), h('td', {}, p.shadow || '—'));
-      }))));
+      }))),
+    channels);
 }
 
 /** A form for `config` against a JSON Schema's top-level properties. */

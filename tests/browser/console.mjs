@@ -69,6 +69,7 @@ try {
   const first = await telegram(99001, 'Хочу вернуть заказ, магазин 101');
   await page.waitForSelector(`tr[data-appeal="${first}"]`, { timeout: 10000 });
   check((await page.textContent(`tr[data-appeal="${first}"]`)).includes('вернуть заказ'), 'the new appeal is in the inbox');
+  check((await page.textContent('#channel-warning')).includes('whatsapp'), 'the inbox warns of channels not configured');
   await shot(page, 'inbox');
 
   // Its page: history with plugin versions; reply through the channel.
@@ -131,6 +132,8 @@ try {
   // Plugins: activate the uploaded 0.2.0, then roll back.
   await page.goto(`${base}/console/#/plugins`);
   await page.waitForSelector('tr[data-plugin="rules-router"]');
+  const telegramRow = await page.textContent('#channels tr[data-channel="telegram"]');
+  check(telegramRow.includes(telegramSecret) && telegramRow.includes('setWebhook'), 'the channels card shows what to paste');
   await shot(page, 'plugins');
   await page.click('tr[data-plugin="rules-router"]');
   await page.waitForSelector('tr[data-version="0.2.0"] button.activate');
@@ -181,6 +184,7 @@ try {
   await page.goto(`${base}/console/#/plugins`);
   await page.waitForSelector('#plugins');
   check(await page.locator('#upload').count() === 0, 'a viewer cannot upload');
+  check(await page.locator('#channels').count() === 0, 'a viewer sees no channel secrets');
   const refused = await page.evaluate(async (token) => (await fetch('/api/directory', {
     method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{}',
   })).status, viewer);
