@@ -73,6 +73,7 @@ pub fn host() -> &'static Host {
                 cluster: None,
                 public_url: None,
                 trusted_proxies: Vec::new(),
+                cache_bytes: clienthub::store::DEFAULT_CACHE_BYTES,
             }))
             .expect("the host starts");
         let directory = serde_json::from_str(include_str!("../../examples/directory.json")).unwrap();

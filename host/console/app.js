@@ -143,24 +143,23 @@ function loginPage(message) {
 // --- inbox -----------------------------------------------------------------------------------
 
 const inboxFilters = { status: '', channel: '', region: '', department: '', assignee: '' };
+let inboxPages = 1;
 
 async function inbox() {
   const health = await api('GET', '/healthz');
   const directory = await api('GET', '/api/directory');
   const body = h('tbody');
   const select = (key, values) =>
-    h('select', { id: `filter-${key}`, onchange: (e) => { inboxFilters[key] = e.target.value; refresh(); } },
+    h('select', { id: `filter-${key}`, onchange: (e) => { inboxFilters[key] = e.target.value; inboxPages = 1; refresh(); } },
       h('option', { value: '' }, `any ${key}`),
       values.map((v) => h('option', { value: v, selected: inboxFilters[key] === v }, v)));
+  // The server filters (from its indexes) and sends only what is shown: 50 rows a page.
   const refresh = async () => {
-    const query = new URLSearchParams({ limit: '500' });
-    if (inboxFilters.status) query.set('status', inboxFilters.status);
-    if (inboxFilters.channel) query.set('channel', inboxFilters.channel);
+    const query = new URLSearchParams({ limit: String(Math.min(50 * inboxPages, 500)) });
+    for (const [key, value] of Object.entries(inboxFilters)) if (value) query.set(key, value);
     const page = await api('GET', `/api/appeals?${query}`);
-    const rows = page.items.filter((a) =>
-      (!inboxFilters.region || (a.work.region || a.decision?.region) === inboxFilters.region) &&
-      (!inboxFilters.department || a.work.department === inboxFilters.department) &&
-      (!inboxFilters.assignee || a.work.assignee === inboxFilters.assignee));
+    const rows = page.items;
+    document.getElementById('inbox-more').hidden = !page.next || inboxPages >= 10;
     body.replaceChildren(...rows.map((a) =>
       h('tr', { class: 'clickable', 'data-appeal': a.id, onclick: () => (location.hash = `#/appeal/${a.id}`) },
         h('td', {}, when(a.received_at)),
@@ -185,7 +184,8 @@ async function inbox() {
       h('span', { id: 'inbox-count', class: 'muted' })),
     h('table', { id: 'inbox' },
       h('thead', {}, h('tr', {}, ['Received', 'Channel', 'Status', 'Contact', 'Text', 'Region', 'Department', 'Assignee'].map((t) => h('th', {}, t)))),
-      body));
+      body),
+    h('button', { id: 'inbox-more', hidden: true, onclick: () => { inboxPages += 1; refresh(); } }, 'Show 50 more'));
   await refresh();
   timer = setInterval(() => refresh().catch(() => {}), 2000);
 }

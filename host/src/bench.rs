@@ -103,6 +103,7 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         cluster: None,
         public_url: None,
         trusted_proxies: Vec::new(),
+        cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
     })
     .await?;
     configure(&Client::new(&format!("http://{}", running.addr), Some("bench".into()))).await?;

@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub public_url: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The most sled's page cache may hold ([`crate::store::DEFAULT_CACHE_BYTES`]).
+    pub cache_bytes: u64,
 }
 
 /// Intake workers per cluster node: each processes one intake at a time, and most of an
@@ -93,8 +95,8 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         None => Arc::new(SystemClock),
     };
     let store = match &options.cluster {
-        None => Store::open(&options.data_dir, clock.clone())?,
-        Some(cluster) => Store::join(&options.data_dir, cluster, clock.clone()).await?,
+        None => Store::open(&options.data_dir, clock.clone(), options.cache_bytes)?,
+        Some(cluster) => Store::join(&options.data_dir, cluster, clock.clone(), options.cache_bytes).await?,
     };
     let runtime = Runtime::new(&options.data_dir.join("compiled"), options.limits, clock)?;
     let registry = tokio::task::block_in_place(|| -> Result<_> {

@@ -175,7 +175,8 @@ fn plugin_kv(store: &Store) {
 async fn sled_passes_every_case() {
     for (name, case) in CASES {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        let store =
+            Store::open(dir.path(), Arc::new(SystemClock), clienthub::store::DEFAULT_CACHE_BYTES).unwrap();
         tokio::task::block_in_place(|| case(&store));
         store.commit().await.unwrap_or_else(|e| panic!("{name}: {e}"));
     }
@@ -192,7 +193,10 @@ async fn a_cluster_node_passes_every_case() {
             name: format!("conformance-{}-{n}", ulid::Ulid::new()),
             replicas: 1,
         };
-        let store = Store::join(dir.path(), &options, Arc::new(SystemClock)).await.unwrap();
+        let store =
+            Store::join(dir.path(), &options, Arc::new(SystemClock), clienthub::store::DEFAULT_CACHE_BYTES)
+                .await
+                .unwrap();
         tokio::task::block_in_place(|| case(&store));
         store.commit().await.unwrap_or_else(|e| panic!("{name}: {e}"));
     }

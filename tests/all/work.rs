@@ -251,6 +251,20 @@ async fn reports_and_metrics_match_hand_computed_values() {
     assert_eq!(act(&host, &refunds[0], "resolve", json!({})).await, 200);
     appeal_where(&host, &refunds[2], "overdue", |a| a.work.reaction_overdue_at.is_some()).await;
 
+    // The list answers combined filters from the indexes.
+    let assignee = a2.work.assignee.clone().unwrap();
+    let path = format!("/api/appeals?status=in_work&department=returns&channel=telegram&assignee={assignee}");
+    let listed = host.api.get_json(&path).await.unwrap();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["items"][0]["id"], refunds[1].as_str());
+    let topic = host.api.get_json("/api/appeals?topic=refund&limit=2").await.unwrap();
+    assert_eq!((topic["items"].as_array().unwrap().len(), topic["next"].is_string()), (2, true), "{topic}");
+    let next = format!("/api/appeals?topic=refund&limit=2&before={}", topic["next"].as_str().unwrap());
+    assert_eq!(host.api.get_json(&next).await.unwrap()["items"].as_array().unwrap().len(), 1);
+    let old = host.api.get_json("/api/appeals?from=2020-01-01&to=2020-01-02").await.unwrap();
+    assert_eq!(old["items"], json!([]));
+    assert_eq!(host.api.send("GET", "/api/appeals?colour=red", None).await.unwrap().status, 400);
+
     let by_department = host.api.get_json("/api/reports/appeals?by=department").await.unwrap();
     assert_eq!(
         by_department,

@@ -104,6 +104,9 @@ enum Command {
         /// source address the verification-failure limits count.
         #[arg(long)]
         trust_forwarded_from: Vec<std::net::IpAddr>,
+        /// MiB the database's page cache may hold (memory stays bounded as history grows).
+        #[arg(long, default_value_t = clienthub::store::DEFAULT_CACHE_BYTES >> 20)]
+        cache_mib: u64,
     },
     /// Measure throughput, latency and the WASM tax on this machine (built with
     /// `--features bench`).
@@ -176,6 +179,7 @@ async fn run(command: Command) -> Result<()> {
             allow_private_outbound,
             public_url,
             trust_forwarded_from,
+            cache_mib,
         } => {
             let cluster = match store {
                 StoreChoice::Sled => None,
@@ -195,6 +199,7 @@ async fn run(command: Command) -> Result<()> {
                 },
                 public_url,
                 trusted_proxies: trust_forwarded_from,
+                cache_bytes: cache_mib.max(8) << 20,
             })
             .await
         }

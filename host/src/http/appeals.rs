@@ -9,6 +9,8 @@ use super::call::{Answer, Call};
 use super::error::ApiError;
 use super::reply::{json, query_pairs};
 use crate::appeal::Status;
+use crate::store::AppealQuery;
+use crate::store::index::FIELDS;
 
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
@@ -83,7 +85,8 @@ pub async fn reprocess_all(mut call: Call) -> Answer {
     }
     let bulk: Bulk = call.json().await?;
     let limit = bulk.limit.unwrap_or(100).clamp(1, 1000);
-    let triage = call.app.store.list_appeals(Some(Status::Triage), None, None, limit)?;
+    let query = AppealQuery { terms: vec![("status".into(), "triage".into())], ..AppealQuery::default() };
+    let triage = call.app.store.list_appeals(&query, None, limit)?;
     let mut outcome: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for appeal in triage {
         let key = match reprocess(&call.app, appeal.id).await {
@@ -152,21 +155,26 @@ pub async fn act(mut call: Call) -> Answer {
 
 /// `GET /api/appeals?status=&channel=&limit=&before=`: newest first, a page at a time.
 pub async fn list(call: Call) -> Answer {
-    let mut status = None;
-    let mut channel = None;
+    let mut query = AppealQuery::default();
     let mut before = None;
     let mut limit = DEFAULT_LIMIT;
+    let offset = call.app.store.directory().utc_offset_minutes;
     for (key, value) in query_pairs(call.query()) {
         match key.as_str() {
-            "status" => match Status::parse(&value) {
-                Some(s) => status = Some(s),
-                None => {
-                    return Err(ApiError::invalid(format!(
-                        "unknown status '{value}': use new, routed, dropped, triage or resolved"
-                    )));
-                }
-            },
-            "channel" => channel = Some(value),
+            "status" if Status::parse(&value).is_none() => {
+                return Err(ApiError::invalid(format!(
+                    "unknown status '{value}': use new, routed, in_work, paused, triage, dropped or resolved"
+                )));
+            }
+            field if FIELDS.contains(&field) => query.terms.push((field.to_string(), value)),
+            "from" | "to" => {
+                let at = super::reports::instant(&value, offset).ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "{key}: '{value}' is neither ms since the epoch nor YYYY-MM-DD"
+                    ))
+                })?;
+                *(if key == "from" { &mut query.from } else { &mut query.to }) = Some(at);
+            }
             "before" | "cursor" => before = Some(value),
             "limit" => match value.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
@@ -174,12 +182,13 @@ pub async fn list(call: Call) -> Answer {
             },
             other => {
                 return Err(ApiError::invalid(format!(
-                    "unknown parameter '{other}': use status, channel, limit, before"
+                    "unknown parameter '{other}': use {}, from, to, limit, before",
+                    FIELDS.join(", ")
                 )));
             }
         }
     }
-    let items = call.app.store.list_appeals(status, channel.as_deref(), before.as_deref(), limit)?;
+    let items = call.app.store.list_appeals(&query, before.as_deref(), limit)?;
     let next = (items.len() == limit).then(|| items.last().map(|a| a.id.clone())).flatten();
     Ok(json(200, &serde_json::json!({ "items": items, "next": next })))
 }

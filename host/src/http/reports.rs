@@ -56,7 +56,7 @@ pub async fn report(call: Call) -> Answer {
 }
 
 /// Ms since the epoch, or the start of a `YYYY-MM-DD` day at `offset` minutes from UTC.
-fn instant(text: &str, offset: i32) -> Option<u64> {
+pub(super) fn instant(text: &str, offset: i32) -> Option<u64> {
     if let Ok(ms) = text.parse::<u64>() {
         return Some(ms);
     }

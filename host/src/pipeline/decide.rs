@@ -103,7 +103,8 @@ mod tests {
     /// A pipeline of contest-filter and `router`, a store and a runtime on a temp dir.
     fn pipeline(router: (&str, &[u8])) -> (tempfile::TempDir, Store, Arc<Runtime>, Pipeline) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        let store =
+            Store::open(dir.path(), Arc::new(SystemClock), crate::store::DEFAULT_CACHE_BYTES).unwrap();
         let runtime =
             Runtime::new(&dir.path().join("compiled"), Limits::default(), Arc::new(SystemClock)).unwrap();
         let AnyPlugin::Filter(filter) =

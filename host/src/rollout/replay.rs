@@ -56,7 +56,7 @@ pub fn page(
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let mut appeals = store.list_appeals(None, None, before, limit)?;
+    let mut appeals = store.list_appeals(&crate::store::AppealQuery::default(), before, limit)?;
     let mut next = (appeals.len() == limit).then(|| appeals.last().map(|a| a.id.clone())).flatten();
     if let Some(until) = range.until {
         appeals.retain(|a| a.received_at <= until);

@@ -30,43 +30,68 @@ impl Store {
         get_json(self.tree(TreeId::Appeals), id.as_bytes())
     }
 
-    /// Appeals newest first, optionally filtered, starting after `cursor` (an appeal id).
+    /// A fresh appeal id: a ULID on the store's clock, so ids sort as the appeals were
+    /// received and a time range is a range of ids.
+    pub fn fresh_appeal_id(&self) -> String {
+        let mut random = [0u8; 16];
+        // Without the system's randomness no id can be unique; nothing sensible goes on.
+        getrandom::fill(&mut random).expect("the operating system's random generator");
+        ulid::Ulid::from_parts(self.now_ms(), u128::from_be_bytes(random)).to_string()
+    }
+
+    /// Appeals newest first that match `query`, below `before` (an appeal id, the previous
+    /// page's last), at most `limit`: read from the indexes, at a cost that grows with the page.
     ///
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn list_appeals(
         &self,
-        status: Option<Status>,
-        channel: Option<&str>,
+        query: &AppealQuery,
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Appeal>> {
-        let appeals = self.tree(TreeId::Appeals);
-        let range = match before {
-            Some(cursor) => appeals.range(..cursor.as_bytes().to_vec()),
-            None => appeals.range::<Vec<u8>, _>(..),
+        // Ids carry the time they were made, a moment after the request was received: the id
+        // range is the received range widened by a minute, then checked on the records.
+        let top = query.to.map(|to| id_at(to.saturating_add(ID_SLACK_MS)));
+        let floor = query.from.map(id_at);
+        let mut cursor = match (before.map(|b| b.as_bytes().to_vec()), top) {
+            (Some(b), Some(t)) => Some(b.min(t)),
+            (b, t) => b.or(t),
         };
         let mut out = Vec::new();
-        for entry in range.rev() {
-            let (_, bytes) = entry?;
-            let appeal: Appeal = serde_json::from_slice(&bytes)?;
-            if status.is_some_and(|s| s != appeal.status) || channel.is_some_and(|c| c != appeal.channel) {
-                continue;
+        while out.len() < limit {
+            let ids = super::index::matching(
+                &self.trees,
+                &query.terms,
+                cursor.as_deref(),
+                floor.as_deref(),
+                limit,
+            )?;
+            let Some(last) = ids.last().cloned() else { break };
+            for id in &ids {
+                let Some(appeal) = get_json::<Appeal>(self.tree(TreeId::Appeals), id)? else { continue };
+                let received =
+                    (query.from.unwrap_or(0)..query.to.unwrap_or(u64::MAX)).contains(&appeal.received_at);
+                if received && out.len() < limit {
+                    out.push(appeal);
+                }
             }
-            out.push(appeal);
-            if out.len() == limit {
+            if ids.len() < limit {
                 break;
             }
+            cursor = Some(last);
         }
         Ok(out)
     }
 
-    /// Calls `visit` with every appeal received in `[from, to)` (ms since the epoch).
+    /// Calls `visit` with every appeal received in `[from, to)` (ms since the epoch), reading
+    /// only that range of ids.
     ///
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn appeals_received(&self, from: u64, to: u64, mut visit: impl FnMut(Appeal)) -> Result<()> {
-        for entry in self.tree(TreeId::Appeals).iter() {
+        let range = id_at(from)..id_at(to.saturating_add(ID_SLACK_MS));
+        for entry in self.tree(TreeId::Appeals).range(range) {
             let (_, bytes) = entry?;
             let appeal: Appeal = serde_json::from_slice(&bytes)?;
             if (from..to).contains(&appeal.received_at) {
@@ -76,9 +101,14 @@ impl Store {
         Ok(())
     }
 
-    /// Number of appeals stored.
-    pub fn appeal_count(&self) -> usize {
-        self.tree(TreeId::Appeals).len()
+    /// Number of appeals stored (a maintained counter).
+    pub fn appeal_count(&self) -> u64 {
+        super::index::count(&self.trees)
+    }
+
+    /// Number of appeals stored with `status` (a maintained counter).
+    pub fn status_count(&self, status: Status) -> u64 {
+        super::index::count_status(&self.trees, status.name())
     }
 
     /// The appeal that already has `channel`+`platform_id`, if any.
@@ -99,7 +129,7 @@ impl Store {
     /// # Errors
     /// When the cluster's bucket cannot be reached.
     pub fn appeal_id_for(&self, channel: &str, platform_id: &str) -> Result<String> {
-        let fresh = ulid::Ulid::new().to_string();
+        let fresh = self.fresh_appeal_id();
         self.backend.claim_id(&pair_key(channel, platform_id), &fresh)
     }
 
@@ -279,6 +309,26 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// What a list of appeals asks for: every `(field, value)` term must hold (fields of
+/// [`super::index::FIELDS`]), and the appeal was received in `[from, to)`.
+#[derive(Debug, Default, Clone)]
+pub struct AppealQuery {
+    /// (field, value) pairs, all required.
+    pub terms: Vec<(String, String)>,
+    /// Received at or after (ms since the epoch).
+    pub from: Option<u64>,
+    /// Received before (ms since the epoch).
+    pub to: Option<u64>,
+}
+
+/// How long after its request was received an appeal's id may have been made.
+const ID_SLACK_MS: u64 = 60_000;
+
+/// The smallest id made at `ms`.
+fn id_at(ms: u64) -> Vec<u8> {
+    ulid::Ulid::from_parts(ms.min((1 << 48) - 1), 0).to_string().into_bytes()
 }
 
 /// The keys a contact is recognised by across channels.

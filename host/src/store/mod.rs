@@ -15,11 +15,13 @@ mod backend;
 mod cluster;
 mod commit;
 mod control;
+pub mod index;
 mod kv;
 mod outbox;
 mod raw;
 pub mod tx;
 
+pub use appeals::AppealQuery;
 pub use cluster::{ClusterOptions, IntakeQueue, QueuedIntake};
 pub use kv::PluginKv;
 pub use raw::RawRequest;
@@ -90,13 +92,15 @@ pub struct DirectoryChange {
 }
 
 impl Store {
-    /// Opens (or creates) the database under `dir`, on its own.
+    /// Opens (or creates) the database under `dir`, on its own, with sled's page cache at
+    /// most `cache_bytes`.
     ///
     /// # Errors
     /// When sled cannot open the directory (permissions, another process holds it).
-    pub fn open(dir: &Path, clock: SharedClock) -> Result<Self> {
-        let db = open_db(dir)?;
+    pub fn open(dir: &Path, clock: SharedClock, cache_bytes: u64) -> Result<Self> {
+        let db = open_db(dir, cache_bytes)?;
         let trees = Trees::open(&db)?;
+        index::ensure(&trees)?;
         let backend = Arc::new(backend::Local::start(db.clone()));
         let store = Self { db, trees, directory: Arc::default(), backend, clock };
         store.reload_directory()?;
@@ -108,9 +112,15 @@ impl Store {
     ///
     /// # Errors
     /// When the database cannot be opened or the cluster cannot be joined.
-    pub async fn join(dir: &Path, options: &ClusterOptions, clock: SharedClock) -> Result<Self> {
-        let db = open_db(dir)?;
+    pub async fn join(
+        dir: &Path,
+        options: &ClusterOptions,
+        clock: SharedClock,
+        cache_bytes: u64,
+    ) -> Result<Self> {
+        let db = open_db(dir, cache_bytes)?;
         let trees = Trees::open(&db)?;
+        index::ensure(&trees)?;
         let cluster = cluster::Cluster::join(options, &db, &trees).await?;
         let store = Self { db, trees, directory: Arc::default(), backend: cluster, clock };
         store.reload_directory()?;
@@ -215,9 +225,13 @@ impl Store {
     }
 }
 
-fn open_db(dir: &Path) -> Result<sled::Db> {
+/// sled's page cache when nothing else is asked for (`serve --cache-mib`).
+pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
+
+fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db> {
     sled::Config::new()
         .path(dir.join("db"))
+        .cache_capacity(cache_bytes)
         .mode(sled::Mode::HighThroughput)
         .open()
         .with_context(|| format!("opening the database in {}", dir.display()))

@@ -36,11 +36,13 @@ pub enum TreeId {
     Waiting,
     Holding,
     DirectoryLog,
+    AppealIndex,
+    Counters,
 }
 
 impl TreeId {
     /// All trees, in the order of [`Trees`].
-    pub const ALL: [TreeId; 21] = [
+    pub const ALL: [TreeId; 23] = [
         TreeId::Appeals,
         TreeId::Raw,
         TreeId::RawOutcomes,
@@ -62,6 +64,8 @@ impl TreeId {
         TreeId::Waiting,
         TreeId::Holding,
         TreeId::DirectoryLog,
+        TreeId::AppealIndex,
+        TreeId::Counters,
     ];
 
     /// The sled tree's name (unchanged since the trees were first written).
@@ -88,6 +92,8 @@ impl TreeId {
             TreeId::Waiting => "waiting",
             TreeId::Holding => "holding",
             TreeId::DirectoryLog => "directory_log",
+            TreeId::AppealIndex => "appeal_index",
+            TreeId::Counters => "counters",
         }
     }
 
@@ -166,7 +172,10 @@ impl Batch {
             return Ok(true);
         }
         let mut involved: Vec<TreeId> = Vec::new();
-        for tree in self.reads.iter().map(|r| r.0).chain(self.writes.iter().map(|w| w.0)) {
+        // An appeal's indexes and counters move in the transaction that writes it.
+        let indexed = self.writes.iter().any(|w| w.0 == TreeId::Appeals);
+        let derived = [TreeId::AppealIndex, TreeId::Counters].into_iter().filter(|_| indexed);
+        for tree in self.reads.iter().map(|r| r.0).chain(self.writes.iter().map(|w| w.0)).chain(derived) {
             if !involved.contains(&tree) {
                 involved.push(tree);
             }
@@ -188,10 +197,15 @@ impl Batch {
                 }
             }
             for (tree, key, value) in &self.writes {
-                match value {
+                let old = match value {
                     Some(value) => views[slot(*tree)].insert(key.as_slice(), value.as_slice())?,
                     None => views[slot(*tree)].remove(key.as_slice())?,
                 };
+                if *tree == TreeId::Appeals {
+                    let (index, counters) =
+                        (&views[slot(TreeId::AppealIndex)], &views[slot(TreeId::Counters)]);
+                    super::index::maintain(index, counters, key, old.as_deref(), value.as_deref())?;
+                }
             }
             Ok(true)
         });

@@ -1,0 +1,330 @@
+//! Secondary indexes of appeals and the counters `/healthz` reads. They are kept inside the
+//! very sled transaction that writes an appeal record ([`super::tx::Batch::apply`]), whatever
+//! the write path, on one machine or on each node of a cluster applying the same batch; so
+//! they cannot disagree with the records, even after a crash.
+//!
+//! An index entry is `field \0 value \0 appeal id` (ids are ULIDs: time order), for status,
+//! channel, queue, department, region, assignee and topic. A list with filters walks the
+//! matching entries newest first and intersects them by leapfrogging (each step moves the
+//! index that is ahead down to the others), so a page costs what the page and the gaps
+//! between matches cost, not what the history costs. The indexes are rebuilt from the records
+//! at start when they were built by an older version (or never).
+
+use super::tx::{TreeId, Trees};
+use crate::appeal::Appeal;
+use anyhow::Result;
+use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
+
+/// Version of the index layout; a data dir with another is reindexed at start.
+const VERSION: &[u8] = b"1";
+const VERSION_KEY: &[u8] = b"index-version";
+/// The counter of all appeals.
+const ALL: &[u8] = b"appeals";
+
+/// The fields an appeal list can be filtered by.
+pub const FIELDS: [&str; 7] = ["status", "channel", "queue", "department", "region", "assignee", "topic"];
+
+/// The (field, value) pairs an appeal is found under.
+pub fn terms(appeal: &Appeal) -> Vec<(&'static str, String)> {
+    let decision = appeal.decision.as_ref();
+    let work = &appeal.work;
+    let mut terms = vec![("status", appeal.status.name().to_string()), ("channel", appeal.channel.clone())];
+    let mut add = |field: &'static str, value: Option<&String>| {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            terms.push((field, value.clone()));
+        }
+    };
+    add("queue", work.queue.as_ref().or(decision.map(|d| &d.queue)));
+    add("department", work.department.as_ref().or(decision.and_then(|d| d.department.as_ref())));
+    add("region", work.region.as_ref().or(decision.and_then(|d| d.region.as_ref())));
+    add("assignee", work.assignee.as_ref());
+    add("topic", decision.and_then(|d| d.topic.as_ref()));
+    terms
+}
+
+/// `field \0 value \0`: where one term's entries start.
+pub fn prefix(field: &str, value: &str) -> Vec<u8> {
+    [field.as_bytes(), &[0], value.as_bytes(), &[0]].concat()
+}
+
+fn counter_key(field: &str, value: &str) -> Vec<u8> {
+    [b"count\0", field.as_bytes(), &[0], value.as_bytes()].concat()
+}
+
+fn decoded(bytes: Option<&[u8]>) -> Option<Appeal> {
+    bytes.and_then(|b| serde_json::from_slice(b).ok())
+}
+
+/// Inside a transaction: moves appeal `id`'s index entries and counters from the record it
+/// had (`old`) to the one it gets (`new`; `None` removes it).
+pub fn maintain(
+    index: &TransactionalTree,
+    counters: &TransactionalTree,
+    id: &[u8],
+    old: Option<&[u8]>,
+    new: Option<&[u8]>,
+) -> ConflictableTransactionResult<(), ()> {
+    let before = decoded(old).map(|a| terms(&a)).unwrap_or_default();
+    let after = decoded(new).map(|a| terms(&a)).unwrap_or_default();
+    for (field, value) in before.iter().filter(|t| !after.contains(t)) {
+        index.remove([prefix(field, value).as_slice(), id].concat())?;
+        if *field == "status" {
+            add(counters, &counter_key(field, value), -1)?;
+        }
+    }
+    for (field, value) in after.iter().filter(|t| !before.contains(t)) {
+        index.insert([prefix(field, value).as_slice(), id].concat(), &[])?;
+        if *field == "status" {
+            add(counters, &counter_key(field, value), 1)?;
+        }
+    }
+    match (old.is_some(), new.is_some()) {
+        (false, true) => add(counters, ALL, 1),
+        (true, false) => add(counters, ALL, -1),
+        _ => Ok(()),
+    }
+}
+
+fn add(counters: &TransactionalTree, key: &[u8], delta: i64) -> ConflictableTransactionResult<(), ()> {
+    let now = counters.get(key)?.map_or(0, |v| read_u64(&v));
+    counters.insert(key, &now.saturating_add_signed(delta).to_be_bytes())?;
+    Ok(())
+}
+
+fn read_u64(bytes: &[u8]) -> u64 {
+    bytes.try_into().map_or(0, u64::from_be_bytes)
+}
+
+/// Appeals stored.
+pub fn count(trees: &Trees) -> u64 {
+    trees.get(TreeId::Counters).get(ALL).ok().flatten().map_or(0, |v| read_u64(&v))
+}
+
+/// Appeals stored with `status`.
+pub fn count_status(trees: &Trees, status: &str) -> u64 {
+    let key = counter_key("status", status);
+    trees.get(TreeId::Counters).get(key).ok().flatten().map_or(0, |v| read_u64(&v))
+}
+
+/// Rebuilds the indexes and counters from the records when they were built by another
+/// version of the layout (or never): once, at start, before anything is served.
+///
+/// # Errors
+/// On storage failure.
+pub fn ensure(trees: &Trees) -> Result<()> {
+    let counters = trees.get(TreeId::Counters);
+    if counters.get(VERSION_KEY)?.as_deref() == Some(VERSION) {
+        return Ok(());
+    }
+    let index = trees.get(TreeId::AppealIndex);
+    index.clear()?;
+    counters.clear()?;
+    let mut total = 0u64;
+    let mut by_status = std::collections::HashMap::<String, u64>::new();
+    for entry in trees.get(TreeId::Appeals).iter() {
+        let (id, bytes) = entry?;
+        let Some(appeal) = decoded(Some(&bytes)) else { continue };
+        for (field, value) in terms(&appeal) {
+            if field == "status" {
+                *by_status.entry(value.clone()).or_default() += 1;
+            }
+            index.insert([prefix(field, &value).as_slice(), &id].concat(), &[])?;
+        }
+        total += 1;
+    }
+    for (status, n) in by_status {
+        counters.insert(counter_key("status", &status), &n.to_be_bytes())?;
+    }
+    counters.insert(ALL, &total.to_be_bytes())?;
+    counters.insert(VERSION_KEY, VERSION)?;
+    if total > 0 {
+        tracing::info!(appeals = total, "appeal indexes rebuilt");
+    }
+    Ok(())
+}
+
+/// Where a newest-first walk stands: below this id, or at it too.
+#[derive(Clone)]
+enum Bound {
+    Below(Vec<u8>),
+    AtMost(Vec<u8>),
+    Top,
+}
+
+/// The largest id at or below `bound` among the entries starting with `prefix` of `tree`.
+fn largest(tree: &sled::Tree, prefix: &[u8], bound: &Bound) -> Result<Option<Vec<u8>>> {
+    let entry = match bound {
+        Bound::Top => tree.scan_prefix(prefix).next_back(),
+        Bound::Below(id) => tree.range(prefix.to_vec()..[prefix, id].concat()).next_back(),
+        Bound::AtMost(id) => tree.range(prefix.to_vec()..=[prefix, id].concat()).next_back(),
+    };
+    Ok(entry.transpose()?.map(|(key, _)| key[prefix.len()..].to_vec()))
+}
+
+/// Ids of the appeals having every term, newest first, below `before`, not below `floor`,
+/// at most `limit`: the entries of each term leapfrog each other down to the next common id.
+///
+/// # Errors
+/// On storage failure.
+pub fn matching(
+    trees: &Trees,
+    terms: &[(String, String)],
+    before: Option<&[u8]>,
+    floor: Option<&[u8]>,
+    limit: usize,
+) -> Result<Vec<Vec<u8>>> {
+    let index = trees.get(TreeId::AppealIndex);
+    let appeals = trees.get(TreeId::Appeals);
+    let prefixes: Vec<Vec<u8>> = terms.iter().map(|(f, v)| prefix(f, v)).collect();
+    let mut bound = before.map_or(Bound::Top, |id| Bound::Below(id.to_vec()));
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let found = match prefixes.is_empty() {
+            true => largest(appeals, &[], &bound)?.map(|id| vec![id]),
+            false => {
+                prefixes.iter().map(|p| largest(index, p, &bound)).collect::<Result<Option<Vec<_>>>>()?
+            }
+        };
+        let Some(found) = found else { break };
+        let Some(lowest) = found.iter().min().cloned() else { break };
+        if floor.is_some_and(|floor| lowest.as_slice() < floor) {
+            break;
+        }
+        if found.iter().all(|id| *id == lowest) {
+            out.push(lowest.clone());
+            bound = Bound::Below(lowest);
+        } else {
+            bound = Bound::AtMost(lowest);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::appeal::{Appeal, Decision, Status};
+    use crate::clock::SystemClock;
+    use crate::store::{AppealQuery, DEFAULT_CACHE_BYTES, Store};
+    use std::sync::Arc;
+
+    /// A small deterministic generator (xorshift), so a failure can be replayed.
+    struct Dice(u64);
+
+    impl Dice {
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            from[(self.0 % from.len() as u64) as usize]
+        }
+    }
+
+    const STATUSES: [Status; 7] = [
+        Status::New,
+        Status::Routed,
+        Status::Dropped,
+        Status::Triage,
+        Status::Resolved,
+        Status::InWork,
+        Status::Paused,
+    ];
+
+    fn reshape(appeal: &mut Appeal, dice: &mut Dice) {
+        let status = dice.pick(&["0", "1", "2", "3", "4", "5", "6"]).parse::<usize>().unwrap();
+        appeal.status = STATUSES[status];
+        appeal.channel = dice.pick(&["telegram", "vk", "webform"]).into();
+        appeal.work.department =
+            Some(dice.pick(&["returns", "delivery", ""])).filter(|d| !d.is_empty()).map(Into::into);
+        appeal.work.region = Some(dice.pick(&["msk", "spb", "kzn"]).into());
+        appeal.work.assignee = Some(dice.pick(&["e-1", "e-2", "-"])).filter(|a| *a != "-").map(Into::into);
+        appeal.decision = Some(Decision {
+            queue: dice.pick(&["returns", "general"]).into(),
+            region: None,
+            department: None,
+            topic: Some(dice.pick(&["refund", "shipping"]).into()),
+            candidates: Vec::new(),
+            strategy: "round-robin".into(),
+            priority: "normal".into(),
+            reaction_minutes: None,
+            reason: String::new(),
+        });
+    }
+
+    fn brute(all: &[Appeal], query: &AppealQuery) -> Vec<String> {
+        let mut ids: Vec<String> = all
+            .iter()
+            .filter(|a| {
+                let terms = super::terms(a);
+                query.terms.iter().all(|(f, v)| terms.iter().any(|(tf, tv)| tf == f && tv == v))
+            })
+            .map(|a| a.id.clone())
+            .collect();
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids
+    }
+
+    fn listed(store: &Store, query: &AppealQuery, page: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut before: Option<String> = None;
+        loop {
+            let items = store.list_appeals(query, before.as_deref(), page).unwrap();
+            out.extend(items.iter().map(|a| a.id.clone()));
+            if items.len() < page {
+                return out;
+            }
+            before = items.last().map(|a| a.id.clone());
+        }
+    }
+
+    #[test]
+    fn filters_match_a_brute_force_scan_through_changes_and_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Arc::new(SystemClock), DEFAULT_CACHE_BYTES).unwrap();
+        let mut dice = Dice(0x9e37_79b9_7f4a_7c15);
+        let mut ids = Vec::new();
+        for _ in 0..2_000 {
+            let mut appeal = Appeal { id: store.fresh_appeal_id(), ..Appeal::default() };
+            reshape(&mut appeal, &mut dice);
+            store.put_appeal(&appeal).unwrap();
+            ids.push(appeal.id);
+        }
+        // Changes through the transactional path: status, assignee, department move.
+        for id in ids.iter().step_by(3) {
+            let seed = dice.0;
+            store.change_appeal(id, |a| reshape(a, &mut Dice(seed))).unwrap();
+            dice.pick(&["x"]);
+        }
+        let all: Vec<Appeal> = ids.iter().map(|id| store.appeal(id).unwrap().unwrap()).collect();
+        let queries: Vec<Vec<(&str, &str)>> = vec![
+            vec![],
+            vec![("status", "routed")],
+            vec![("channel", "vk"), ("department", "returns")],
+            vec![("status", "in_work"), ("region", "msk"), ("assignee", "e-1"), ("channel", "telegram")],
+            vec![("topic", "refund"), ("queue", "general"), ("department", "delivery"), ("region", "kzn")],
+            vec![("assignee", "nobody")],
+        ];
+        let check = |store: &Store| {
+            for terms in &queries {
+                let query = AppealQuery {
+                    terms: terms.iter().map(|(f, v)| (f.to_string(), v.to_string())).collect(),
+                    ..AppealQuery::default()
+                };
+                assert_eq!(listed(store, &query, 37), brute(&all, &query), "{terms:?}");
+            }
+            assert_eq!(store.appeal_count(), 2_000);
+            let routed = all.iter().filter(|a| a.status == Status::Routed).count() as u64;
+            assert_eq!(store.status_count(Status::Routed), routed);
+        };
+        check(&store);
+
+        // Rebuilt from the records, the indexes are the same.
+        let index: Vec<_> =
+            store.trees.get(super::TreeId::AppealIndex).iter().keys().map(Result::unwrap).collect();
+        store.trees.get(super::TreeId::Counters).remove(super::VERSION_KEY).unwrap();
+        super::ensure(&store.trees).unwrap();
+        let rebuilt: Vec<_> =
+            store.trees.get(super::TreeId::AppealIndex).iter().keys().map(Result::unwrap).collect();
+        assert_eq!(index, rebuilt);
+        check(&store);
+    }
+}
