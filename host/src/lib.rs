@@ -10,16 +10,17 @@
 //!
 //! - [`server`] wires everything; [`http`] serves webhooks, the API (a route table with a role
 //!   per route) and the console; [`reports`] builds period reports;
-//! - [`pipeline`]: the intake — adapter, normaliser, filters, router, stored appeal; its
+//! - [`pipeline`]: the intake — adapter, normalisation, filters, router, stored appeal; its
 //!   [`pipeline::intake`] sink processes inline or queues for any cluster node;
 //! - [`rollout`], [`work`], [`replies`], [`delivery`]: work on stored appeals, fed by the
 //!   store (shadow and replay; assignment, actions, SLA, the dispatcher; the reply outbox;
 //!   CRM delivery);
 //! - [`registry`]: plugin versions, validation, activation, the pipeline snapshot;
 //! - [`runtime`]: wasmtime, typed per-world plugin handles, host imports, outbound HTTP;
-//! - [`metrics`], [`access`]; then [`store`]: state behind a backend (sled, or JetStream);
-//! - vocabulary: [`inbound`], [`directory`], [`calendar`], [`appeal`], [`clock`],
-//!   [`refusal`], [`client`], [`throttle`].
+//! - [`metrics`], [`access`], [`search`] (full-text, following the store); then [`store`]:
+//!   state behind a backend (sled, or JetStream);
+//! - vocabulary: [`inbound`], [`directory`], [`normalize`] (phones, e-mails), [`calendar`],
+//!   [`appeal`], [`clock`], [`refusal`], [`client`], [`throttle`].
 
 pub mod access;
 pub mod appeal;
@@ -33,6 +34,7 @@ pub mod directory;
 pub mod http;
 pub mod inbound;
 pub mod metrics;
+pub mod normalize;
 pub mod pipeline;
 pub mod refusal;
 pub mod registry;
@@ -40,6 +42,7 @@ pub mod replies;
 pub mod reports;
 pub mod rollout;
 pub mod runtime;
+pub mod search;
 pub mod server;
 pub mod store;
 pub mod throttle;

@@ -112,6 +112,8 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     outbox.spawn();
     crate::delivery::CrmDelivery::new(store.clone(), registry.clone()).spawn();
     crate::work::Dispatcher::new(store.clone(), registry.clone()).spawn();
+    let search = Arc::new(crate::search::Search::open(&options.data_dir.join("search"), &store)?);
+    search.follow(store.clone(), std::time::Duration::from_millis(200));
     registry.follow_other_nodes();
     let intake = crate::pipeline::intake::Sink::new(store.clone(), registry.clone());
     intake.spawn_workers(INTAKE_WORKERS);
@@ -133,6 +135,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         public_url,
         trusted_proxies: options.trusted_proxies.clone(),
         lockout: Default::default(),
+        search,
     });
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, app.clone(), async move {

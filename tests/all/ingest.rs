@@ -156,3 +156,36 @@ async fn concurrent_retries_of_one_update_make_one_appeal() {
     assert_eq!(ids.len(), 1, "{ids:?}");
     assert_eq!(host.appeals("").await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn appeals_are_found_by_russian_word_forms_and_by_a_phone_typed_any_way() {
+    let host = Host::start();
+    host.import_directory().await;
+    let refund = appeal_id(&host.telegram(&telegram_update(9801, 981, "Хочу вернуть заказ")).await);
+    let courier =
+        appeal_id(&host.telegram(&telegram_update(9802, 982, "Где курьер? Доставка опаздывает")).await);
+    let form = "Name=Ирина&Phone=8+(912)+345-67-89&Comments=Верните+деньги&tranid=98";
+    let money =
+        appeal_id(&host.hook_with_key("webform", "application/x-www-form-urlencoded", form.as_bytes()).await);
+    let found = async |query: &str| -> Vec<String> {
+        let page = host.api.get_json(&format!("/api/appeals?{query}")).await.unwrap();
+        page["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
+    };
+    // The indexer follows the store within moments.
+    let started = std::time::Instant::now();
+    while found("q=доставки").await.is_empty() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "never indexed");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(found("q=доставки").await, [courier]);
+    let mut verbs = found("q=вернуть").await;
+    verbs.sort();
+    let mut expected = vec![refund.clone(), money.clone()];
+    expected.sort();
+    assert_eq!(verbs, expected, "вернуть finds верните too");
+    assert_eq!(found("q=вернуть&channel=telegram").await, [refund], "search combines with filters");
+    for typed in ["%2B7+(912)+3456789", "89123456789", "8+912+345-67-89"] {
+        assert_eq!(found(&format!("q={typed}")).await, [money.clone()], "{typed}");
+    }
+    assert!(found("q=самокат").await.is_empty());
+}

@@ -1,7 +1,7 @@
 //! `clienthub appeals …`: list, show, reply to and act on appeals through the appeals API.
 
 use super::{print, typed};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 use clienthub::appeal::{Appeal, Reply};
 use clienthub::client::Client;
@@ -10,7 +10,14 @@ use clienthub::client::Client;
 pub enum AppealsAction {
     /// List appeals, newest first.
     List {
-        /// Only this status (new, routed, dropped, triage, resolved).
+        /// Search: words in any form, a phone typed any way, an e-mail, a platform id.
+        #[arg(long, short)]
+        query: Option<String>,
+        /// Filters, `field=value` (status, channel, queue, department, region, assignee, topic,
+        /// from, to); repeatable.
+        #[arg(long = "where", value_name = "FIELD=VALUE")]
+        filters: Vec<String>,
+        /// Only this status (new, routed, in_work, paused, dropped, triage, resolved).
         #[arg(long)]
         status: Option<String>,
         /// Only this channel.
@@ -102,9 +109,16 @@ pub enum AppealsAction {
 
 pub async fn run(action: AppealsAction, client: Client) -> Result<()> {
     match action {
-        AppealsAction::List { status, channel, limit } => {
+        AppealsAction::List { query: search, filters, status, channel, limit } => {
             let mut query = form_urlencoded::Serializer::new(String::new());
             query.append_pair("limit", &limit.to_string());
+            if let Some(q) = &search {
+                query.append_pair("q", q);
+            }
+            for filter in &filters {
+                let (field, value) = filter.split_once('=').context("a filter is FIELD=VALUE")?;
+                query.append_pair(field, value);
+            }
             if let Some(s) = &status {
                 query.append_pair("status", s);
             }

@@ -156,7 +156,7 @@ pub async fn act(mut call: Call) -> Answer {
 /// `GET /api/appeals?status=&channel=&limit=&before=`: newest first, a page at a time.
 pub async fn list(call: Call) -> Answer {
     let mut query = AppealQuery::default();
-    let mut before = None;
+    let (mut before, mut search) = (None, None);
     let mut limit = DEFAULT_LIMIT;
     let offset = call.app.store.directory().utc_offset_minutes;
     for (key, value) in query_pairs(call.query()) {
@@ -176,22 +176,56 @@ pub async fn list(call: Call) -> Answer {
                 *(if key == "from" { &mut query.from } else { &mut query.to }) = Some(at);
             }
             "before" | "cursor" => before = Some(value),
+            "q" if !value.trim().is_empty() => search = Some(value),
+            "q" => {}
             "limit" => match value.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = n,
                 _ => return Err(ApiError::invalid(format!("limit must be 1..={MAX_LIMIT}"))),
             },
             other => {
                 return Err(ApiError::invalid(format!(
-                    "unknown parameter '{other}': use {}, from, to, limit, before",
+                    "unknown parameter '{other}': use q, {}, from, to, limit, before",
                     FIELDS.join(", ")
                 )));
             }
         }
     }
+    if let Some(q) = search {
+        return Ok(json(
+            200,
+            &serde_json::json!({ "items": found(&call.app, &q, &query, limit)?, "next": null }),
+        ));
+    }
     let items = call.app.store.list_appeals(&query, before.as_deref(), limit)?;
     let next = (items.len() == limit).then(|| items.last().map(|a| a.id.clone())).flatten();
     Ok(json(200, &serde_json::json!({ "items": items, "next": next })))
 }
+
+/// The best `limit` search hits for `q` that also satisfy `query`'s filters, best first.
+fn found(
+    app: &App,
+    q: &str,
+    query: &AppealQuery,
+    limit: usize,
+) -> anyhow::Result<Vec<crate::appeal::Appeal>> {
+    let mut out = Vec::new();
+    for id in app.search.find(q, SEARCH_DEPTH)? {
+        let Some(appeal) = app.store.appeal(&id)? else { continue };
+        let terms = crate::store::index::terms(&appeal);
+        let filtered = query.terms.iter().all(|(f, v)| terms.iter().any(|(tf, tv)| tf == f && tv == v));
+        let received = (query.from.unwrap_or(0)..query.to.unwrap_or(u64::MAX)).contains(&appeal.received_at);
+        if filtered && received {
+            out.push(appeal);
+            if out.len() == limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Search hits read before the filters: the best this many are filtered and paged.
+const SEARCH_DEPTH: usize = 1_000;
 
 /// The contact's other appeals (any channel), newest first: id, channel, status, time, text.
 fn earlier_appeals(app: &App, appeal: &crate::appeal::Appeal) -> anyhow::Result<Vec<serde_json::Value>> {

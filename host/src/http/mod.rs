@@ -64,6 +64,8 @@ pub struct App {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Source addresses locked out after failing verification.
     pub lockout: lockout::Lockout,
+    /// The full-text index of appeals.
+    pub search: Arc<crate::search::Search>,
 }
 
 /// The address a request came from: the connection's peer, or, behind a trusted reverse

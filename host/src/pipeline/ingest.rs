@@ -3,9 +3,9 @@
 //! (filters, router) and stored, delivery statuses and reply commands recorded.
 
 use super::adapt::Intake;
-use super::normalize;
 use crate::appeal::{Appeal, Status};
 use crate::inbound;
+use crate::normalize;
 use crate::registry::Pipeline;
 use crate::runtime::Runtime;
 use crate::store::{Claim, RawRequest, Store};

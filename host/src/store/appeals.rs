@@ -101,6 +101,44 @@ impl Store {
         Ok(())
     }
 
+    /// Up to `limit` appeals marked for the search index since it last caught up: (id, mark).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn search_pending(&self, limit: usize) -> Result<Vec<(String, Vec<u8>)>> {
+        self.tree(TreeId::SearchPending)
+            .iter()
+            .take(limit)
+            .map(|entry| {
+                let (id, mark) = entry?;
+                Ok((String::from_utf8_lossy(&id).into_owned(), mark.to_vec()))
+            })
+            .collect()
+    }
+
+    /// Clears an appeal's search mark, unless a later write marked it again.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn search_done(&self, id: &str, mark: &[u8]) -> Result<()> {
+        let _ = self.tree(TreeId::SearchPending).compare_and_swap(id, Some(mark), None::<&[u8]>)?;
+        Ok(())
+    }
+
+    /// Marks every stored appeal for the search index (a new or rebuilt index); how many.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn mark_all_for_search(&self) -> Result<u64> {
+        let pending = self.tree(TreeId::SearchPending);
+        let mut marked = 0;
+        for id in self.tree(TreeId::Appeals).iter().keys() {
+            pending.insert(id?, &[])?;
+            marked += 1;
+        }
+        Ok(marked)
+    }
+
     /// Number of appeals stored (a maintained counter).
     pub fn appeal_count(&self) -> u64 {
         super::index::count(&self.trees)

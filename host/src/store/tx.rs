@@ -38,11 +38,12 @@ pub enum TreeId {
     DirectoryLog,
     AppealIndex,
     Counters,
+    SearchPending,
 }
 
 impl TreeId {
     /// All trees, in the order of [`Trees`].
-    pub const ALL: [TreeId; 23] = [
+    pub const ALL: [TreeId; 24] = [
         TreeId::Appeals,
         TreeId::Raw,
         TreeId::RawOutcomes,
@@ -66,6 +67,7 @@ impl TreeId {
         TreeId::DirectoryLog,
         TreeId::AppealIndex,
         TreeId::Counters,
+        TreeId::SearchPending,
     ];
 
     /// The sled tree's name (unchanged since the trees were first written).
@@ -94,6 +96,7 @@ impl TreeId {
             TreeId::DirectoryLog => "directory_log",
             TreeId::AppealIndex => "appeal_index",
             TreeId::Counters => "counters",
+            TreeId::SearchPending => "search_pending",
         }
     }
 
@@ -174,7 +177,8 @@ impl Batch {
         let mut involved: Vec<TreeId> = Vec::new();
         // An appeal's indexes and counters move in the transaction that writes it.
         let indexed = self.writes.iter().any(|w| w.0 == TreeId::Appeals);
-        let derived = [TreeId::AppealIndex, TreeId::Counters].into_iter().filter(|_| indexed);
+        let derived =
+            [TreeId::AppealIndex, TreeId::Counters, TreeId::SearchPending].into_iter().filter(|_| indexed);
         for tree in self.reads.iter().map(|r| r.0).chain(self.writes.iter().map(|w| w.0)).chain(derived) {
             if !involved.contains(&tree) {
                 involved.push(tree);
@@ -205,6 +209,9 @@ impl Batch {
                     let (index, counters) =
                         (&views[slot(TreeId::AppealIndex)], &views[slot(TreeId::Counters)]);
                     super::index::maintain(index, counters, key, old.as_deref(), value.as_deref())?;
+                    // Marked for the search indexer, with what it will find ([`crate::search`]).
+                    let mark = digest_of(value.as_deref().unwrap_or_default());
+                    views[slot(TreeId::SearchPending)].insert(key.as_slice(), &mark)?;
                 }
             }
             Ok(true)
