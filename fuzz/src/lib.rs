@@ -74,6 +74,7 @@ pub fn host() -> &'static Host {
                 public_url: None,
                 trusted_proxies: Vec::new(),
                 cache_bytes: clienthub::store::DEFAULT_CACHE_BYTES,
+                raw_retention: clienthub::server::DEFAULT_RAW_RETENTION,
             }))
             .expect("the host starts");
         let directory = serde_json::from_str(include_str!("../../examples/directory.json")).unwrap();

@@ -104,6 +104,7 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         public_url: None,
         trusted_proxies: Vec::new(),
         cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
+        raw_retention: crate::server::DEFAULT_RAW_RETENTION,
     })
     .await?;
     configure(&Client::new(&format!("http://{}", running.addr), Some("bench".into()))).await?;

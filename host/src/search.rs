@@ -270,7 +270,7 @@ mod tests {
     use crate::store::{DEFAULT_CACHE_BYTES, Store};
 
     fn appeal(store: &Store, text: &str, phone: Option<&str>) -> String {
-        let mut appeal = Appeal { id: store.fresh_appeal_id(), text: text.into(), ..Appeal::default() };
+        let mut appeal = Appeal { id: store.fresh_id(), text: text.into(), ..Appeal::default() };
         appeal.contact.phone = phone.map(Into::into);
         store.put_appeal(&appeal).unwrap();
         appeal.id

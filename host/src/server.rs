@@ -41,6 +41,29 @@ pub struct ServeOptions {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The most sled's page cache may hold ([`crate::store::DEFAULT_CACHE_BYTES`]).
     pub cache_bytes: u64,
+    /// How long raw webhook requests are kept ([`DEFAULT_RAW_RETENTION`]); appeals stay.
+    pub raw_retention: std::time::Duration,
+}
+
+/// Raw requests are kept 90 days by default.
+pub const DEFAULT_RAW_RETENTION: std::time::Duration = std::time::Duration::from_secs(90 * 86_400);
+
+/// Deletes raw requests older than `retention` every second (on the node that leads a
+/// cluster), a thousand at a time: a seek when nothing is due.
+fn purge_raw_requests(store: Store, retention: std::time::Duration) {
+    tokio::spawn(async move {
+        loop {
+            if store.leads() {
+                let cutoff = store.now_ms().saturating_sub(retention.as_millis() as u64);
+                match store.purge_raw_before(cutoff, 1_000) {
+                    Ok(0) => {}
+                    Ok(purged) => tracing::info!(purged, "raw requests past their retention deleted"),
+                    Err(e) => tracing::error!("purging raw requests: {e:#}"),
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
 }
 
 /// Intake workers per cluster node: each processes one intake at a time, and most of an
@@ -112,6 +135,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     outbox.spawn();
     crate::delivery::CrmDelivery::new(store.clone(), registry.clone()).spawn();
     crate::work::Dispatcher::new(store.clone(), registry.clone()).spawn();
+    purge_raw_requests(store.clone(), options.raw_retention);
     let search = Arc::new(crate::search::Search::open(&options.data_dir.join("search"), &store)?);
     search.follow(store.clone(), std::time::Duration::from_millis(200));
     registry.follow_other_nodes();

@@ -210,3 +210,33 @@ async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
     assert_eq!(read.status, Status::Resolved);
     assert!(last_event(&read).detail.starts_with("vk@0.2.2 now reads it"), "{read:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn raw_requests_are_purged_after_their_retention_and_the_appeals_stay() {
+    let host = Host::start_args(&["--clock-control", "--raw-retention-days", "30"]);
+    // An update the adapter cannot read: reprocessing it reads its raw request again.
+    let secret = host.telegram_secret().await;
+    let unreadable = async |n: u32| {
+        let body = format!("{{\"update_id\": {n}, \"message\": {{");
+        let header = [("x-telegram-bot-api-secret-token", secret.as_str())];
+        appeal_id(&host.hook("telegram", &header, "application/json", body.as_bytes()).await)
+    };
+    let reprocess =
+        async |id: &str| host.api.send("POST", &format!("/api/appeals/{id}/reprocess"), None).await.unwrap();
+    let old = unreadable(7600).await;
+    assert_eq!(reprocess(&old).await.status, 200, "its raw request is there");
+    host.advance_minutes(31 * 24 * 60).await;
+    let recent = unreadable(7601).await;
+    let started = std::time::Instant::now();
+    loop {
+        let answer = reprocess(&old).await;
+        if answer.status == 404 {
+            assert!(String::from_utf8_lossy(&answer.body).contains("is gone"));
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "never purged: {}", answer.status);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(host.appeal(&old).await.status, Status::Triage, "the appeal stays");
+    assert_eq!(reprocess(&recent).await.status, 200, "a recent raw request is kept");
+}

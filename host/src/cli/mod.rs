@@ -107,6 +107,9 @@ enum Command {
         /// MiB the database's page cache may hold (memory stays bounded as history grows).
         #[arg(long, default_value_t = clienthub::store::DEFAULT_CACHE_BYTES >> 20)]
         cache_mib: u64,
+        /// Days raw webhook requests (headers and body) are kept; the appeals stay.
+        #[arg(long, default_value_t = 90)]
+        raw_retention_days: u64,
     },
     /// Measure throughput, latency and the WASM tax on this machine (built with
     /// `--features bench`).
@@ -180,6 +183,7 @@ async fn run(command: Command) -> Result<()> {
             public_url,
             trust_forwarded_from,
             cache_mib,
+            raw_retention_days,
         } => {
             let cluster = match store {
                 StoreChoice::Sled => None,
@@ -200,6 +204,7 @@ async fn run(command: Command) -> Result<()> {
                 public_url,
                 trusted_proxies: trust_forwarded_from,
                 cache_bytes: cache_mib.max(8) << 20,
+                raw_retention: Duration::from_secs(raw_retention_days.max(1).saturating_mul(86_400)),
             })
             .await
         }

@@ -35,7 +35,7 @@ pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> R
         Err(e) => return super::error::ApiError::from(e).response(),
     };
     let raw = RawRequest {
-        id: ulid::Ulid::new().to_string(),
+        id: app.store.fresh_id(),
         channel,
         received_at: app.store.now_ms(),
         method: parts.method.to_string(),

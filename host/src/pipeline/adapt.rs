@@ -172,7 +172,7 @@ impl Pipeline {
         adapter: &Stage<ChannelWorld>,
         error: String,
     ) -> Result<String> {
-        let id = store.fresh_appeal_id();
+        let id = store.fresh_id();
         let mut appeal = Appeal {
             id: id.clone(),
             channel: raw.channel.clone(),

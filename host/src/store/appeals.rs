@@ -30,9 +30,9 @@ impl Store {
         get_json(self.tree(TreeId::Appeals), id.as_bytes())
     }
 
-    /// A fresh appeal id: a ULID on the store's clock, so ids sort as the appeals were
-    /// received and a time range is a range of ids.
-    pub fn fresh_appeal_id(&self) -> String {
+    /// A fresh id for an appeal or a raw request: a ULID on the store's clock, so ids sort as
+    /// they were received and a time range is a range of ids.
+    pub fn fresh_id(&self) -> String {
         let mut random = [0u8; 16];
         // Without the system's randomness no id can be unique; nothing sensible goes on.
         getrandom::fill(&mut random).expect("the operating system's random generator");
@@ -167,7 +167,7 @@ impl Store {
     /// # Errors
     /// When the cluster's bucket cannot be reached.
     pub fn appeal_id_for(&self, channel: &str, platform_id: &str) -> Result<String> {
-        let fresh = self.fresh_appeal_id();
+        let fresh = self.fresh_id();
         self.backend.claim_id(&pair_key(channel, platform_id), &fresh)
     }
 

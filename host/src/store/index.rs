@@ -283,7 +283,7 @@ mod tests {
         let mut dice = Dice(0x9e37_79b9_7f4a_7c15);
         let mut ids = Vec::new();
         for _ in 0..2_000 {
-            let mut appeal = Appeal { id: store.fresh_appeal_id(), ..Appeal::default() };
+            let mut appeal = Appeal { id: store.fresh_id(), ..Appeal::default() };
             reshape(&mut appeal, &mut dice);
             store.put_appeal(&appeal).unwrap();
             ids.push(appeal.id);

@@ -94,6 +94,25 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes up to `limit` raw requests received before `cutoff` (ms since the epoch), oldest
+    /// first, keeping what became of them (their outcome); the appeals stay. How many.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn purge_raw_before(&self, cutoff: u64, limit: usize) -> Result<usize> {
+        let end = ulid::Ulid::from_parts(cutoff.min((1 << 48) - 1), 0).to_string().into_bytes();
+        let due: Vec<Vec<u8>> = self
+            .tree(TreeId::Raw)
+            .range(..end)
+            .keys()
+            .take(limit)
+            .map(|k| k.map(|k| k.to_vec()))
+            .collect::<Result<_, _>>()?;
+        let count = due.len();
+        self.write_blind(due.into_iter().map(|key| (TreeId::Raw, key, None)).collect())?;
+        Ok(count)
+    }
+
     /// Records what became of a request whose body is not kept again (a platform's repeated
     /// delivery of messages already stored): its outcome only.
     ///
