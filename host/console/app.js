@@ -142,7 +142,7 @@ function loginPage(message) {
 
 // --- inbox -----------------------------------------------------------------------------------
 
-const inboxFilters = { status: '', channel: '', region: '', department: '', assignee: '' };
+const inboxFilters = { q: '', status: '', channel: '', region: '', department: '', assignee: '' };
 let inboxPages = 1;
 
 async function inbox() {
@@ -177,6 +177,10 @@ async function inbox() {
     h('h1', {}, 'Inbox'),
     channelWarning(health),
     h('div', { class: 'bar' },
+      h('input', {
+        id: 'search', type: 'search', value: inboxFilters.q, placeholder: 'поиск: слова, телефон, e-mail / search',
+        onchange: (e) => { inboxFilters.q = e.target.value.trim(); inboxPages = 1; refresh(); },
+      }),
       select('status', STATUSES), select('channel', health.channels),
       select('region', directory.regions.map((r) => r.id)),
       select('department', directory.departments.map((d) => d.id)),

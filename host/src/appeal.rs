@@ -28,6 +28,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status.
+    pub const ALL: [Status; 7] = [
+        Status::New,
+        Status::Routed,
+        Status::Dropped,
+        Status::Triage,
+        Status::Resolved,
+        Status::InWork,
+        Status::Paused,
+    ];
+
     /// Parses the API's spelling (`routed`, `triage`, …).
     pub fn parse(text: &str) -> Option<Self> {
         serde_json::from_value(serde_json::Value::String(text.to_string())).ok()

@@ -3,6 +3,7 @@
 //! appeals, SLA breaches and reply outcomes. Counters are process-wide (since start); gauges
 //! are read from the store at each scrape.
 
+use crate::appeal::Status;
 use crate::store::Store;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -42,6 +43,11 @@ struct Breach {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Stored {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Channel {
     channel: String,
 }
@@ -65,6 +71,7 @@ struct Metrics {
     replies: Family<ReplyOutcome, Counter>,
     ticks: Counter,
     refused: Family<Channel, Counter>,
+    stored: Family<Stored, Gauge>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -94,7 +101,26 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Webhook requests refused as unauthenticated, by channel (never stored)",
         refused.clone(),
     );
-    Metrics { registry, appeals, calls, errors, latency, outbox, open, breaches, replies, ticks, refused }
+    let stored = Family::<Stored, Gauge>::default();
+    registry.register(
+        "appeals_stored",
+        "Appeals stored now, by status (maintained counters)",
+        stored.clone(),
+    );
+    Metrics {
+        registry,
+        appeals,
+        calls,
+        errors,
+        latency,
+        outbox,
+        open,
+        breaches,
+        replies,
+        ticks,
+        refused,
+        stored,
+    }
 });
 
 /// An appeal stored with this status.
@@ -163,6 +189,10 @@ pub fn render(store: &Store) -> anyhow::Result<String> {
         .set(depth(store.queued_replies()?.len()));
     METRICS.outbox.get_or_create(&Outbox { outbox: "crm".into() }).set(depth(store.crm_queue_len()));
     METRICS.open.set(depth(store.waiting()?.len() + store.holdings()?.len()));
+    for status in Status::ALL {
+        let count = i64::try_from(store.status_count(status)).unwrap_or(i64::MAX);
+        METRICS.stored.get_or_create(&Stored { status: status.name().into() }).set(count);
+    }
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &METRICS.registry)?;
     Ok(text)

@@ -325,6 +325,8 @@ async fn reports_and_metrics_match_hand_computed_values() {
         "clienthub_sla_breaches_total{deadline=\"reaction\",department=\"supervisors\"} 1",
         "clienthub_outbox_depth{outbox=\"crm\"} 0",
         "clienthub_appeals_open 3",
+        "clienthub_appeals_stored{status=\"resolved\"} 1",
+        "clienthub_appeals_stored{status=\"dropped\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }

@@ -70,6 +70,16 @@ try {
   await page.waitForSelector(`tr[data-appeal="${first}"]`, { timeout: 10000 });
   check((await page.textContent(`tr[data-appeal="${first}"]`)).includes('вернуть заказ'), 'the new appeal is in the inbox');
   check((await page.textContent('#channel-warning')).includes('whatsapp'), 'the inbox warns of channels not configured');
+  // The search box asks the server: another form of the word finds it, an absent word nothing.
+  await page.fill('#search', 'самокат');
+  await page.press('#search', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#inbox tbody tr').length === 0, null, { timeout: 10000 });
+  await page.fill('#search', 'верните');
+  await page.press('#search', 'Enter');
+  await page.waitForSelector(`tr[data-appeal="${first}"]`, { timeout: 10000 });
+  check(true, 'the inbox search finds вернуть by верните');
+  await page.fill('#search', '');
+  await page.press('#search', 'Enter');
   await shot(page, 'inbox');
 
   // Its page: history with plugin versions; reply through the channel.

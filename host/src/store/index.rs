@@ -219,19 +219,9 @@ mod tests {
         }
     }
 
-    const STATUSES: [Status; 7] = [
-        Status::New,
-        Status::Routed,
-        Status::Dropped,
-        Status::Triage,
-        Status::Resolved,
-        Status::InWork,
-        Status::Paused,
-    ];
-
     fn reshape(appeal: &mut Appeal, dice: &mut Dice) {
         let status = dice.pick(&["0", "1", "2", "3", "4", "5", "6"]).parse::<usize>().unwrap();
-        appeal.status = STATUSES[status];
+        appeal.status = Status::ALL[status];
         appeal.channel = dice.pick(&["telegram", "vk", "webform"]).into();
         appeal.work.department =
             Some(dice.pick(&["returns", "delivery", ""])).filter(|d| !d.is_empty()).map(Into::into);
