@@ -365,7 +365,7 @@ pub struct AppealQuery {
 const ID_SLACK_MS: u64 = 60_000;
 
 /// The smallest id made at `ms`.
-fn id_at(ms: u64) -> Vec<u8> {
+pub(super) fn id_at(ms: u64) -> Vec<u8> {
     ulid::Ulid::from_parts(ms.min((1 << 48) - 1), 0).to_string().into_bytes()
 }
 

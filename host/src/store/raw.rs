@@ -100,7 +100,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn purge_raw_before(&self, cutoff: u64, limit: usize) -> Result<usize> {
-        let end = ulid::Ulid::from_parts(cutoff.min((1 << 48) - 1), 0).to_string().into_bytes();
+        let end = super::appeals::id_at(cutoff);
         let due: Vec<Vec<u8>> = self
             .tree(TreeId::Raw)
             .range(..end)
