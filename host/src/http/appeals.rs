@@ -211,10 +211,7 @@ fn found(
     let mut out = Vec::new();
     for id in app.search.find(q, SEARCH_DEPTH)? {
         let Some(appeal) = app.store.appeal(&id)? else { continue };
-        let terms = crate::store::index::terms(&appeal);
-        let filtered = query.terms.iter().all(|(f, v)| terms.iter().any(|(tf, tv)| tf == f && tv == v));
-        let received = (query.from.unwrap_or(0)..query.to.unwrap_or(u64::MAX)).contains(&appeal.received_at);
-        if filtered && received {
+        if query.admits(&appeal) {
             out.push(appeal);
             if out.len() == limit {
                 break;

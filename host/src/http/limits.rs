@@ -120,14 +120,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_rate_limit_allows_once_per_period() {
-        let limit = Throttle::per(Duration::from_secs(60));
-        assert!(limit.allows());
-        assert!(!limit.allows());
-        assert!(!limit.allows());
-    }
-
-    #[test]
     fn the_gate_closes_past_the_cap_and_counts() {
         let gate = Gate::new(ConnectionLimits { max_connections: 2, ..Default::default() });
         let (a, b) = (gate.admit(), gate.admit());

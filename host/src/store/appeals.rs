@@ -70,9 +70,7 @@ impl Store {
             let Some(last) = ids.last().cloned() else { break };
             for id in &ids {
                 let Some(appeal) = get_json::<Appeal>(self.tree(TreeId::Appeals), id)? else { continue };
-                let received =
-                    (query.from.unwrap_or(0)..query.to.unwrap_or(u64::MAX)).contains(&appeal.received_at);
-                if received && out.len() < limit {
+                if query.received(&appeal) && out.len() < limit {
                     out.push(appeal);
                 }
             }
@@ -359,6 +357,21 @@ pub struct AppealQuery {
     pub from: Option<u64>,
     /// Received before (ms since the epoch).
     pub to: Option<u64>,
+}
+
+impl AppealQuery {
+    /// Whether `appeal` was received in the query's time range.
+    pub fn received(&self, appeal: &Appeal) -> bool {
+        (self.from.unwrap_or(0)..self.to.unwrap_or(u64::MAX)).contains(&appeal.received_at)
+    }
+
+    /// Whether `appeal` satisfies every term and the time range (for appeals found some other
+    /// way than through the indexes, such as by search).
+    pub fn admits(&self, appeal: &Appeal) -> bool {
+        let terms = super::index::terms(appeal);
+        self.received(appeal)
+            && self.terms.iter().all(|(f, v)| terms.iter().any(|(tf, tv)| tf == f && tv == v))
+    }
 }
 
 /// How long after its request was received an appeal's id may have been made.
