@@ -1,7 +1,9 @@
 //! The durable appeal record, its history, and the JSON shape the appeals API returns.
 //!
 //! These are ClientHub's own serde types, separate from the WIT records, so the storage and
-//! API formats stay stable when the plugin contract evolves.
+//! API formats stay stable when the plugin contract evolves. The store keeps them in a
+//! positional binary format (`store::record`): a change of their shape takes a new format
+//! version there.
 
 use serde::{Deserialize, Serialize};
 
@@ -126,7 +128,6 @@ pub struct HistoryEvent {
     /// `overdue_notice`.
     pub stage: String,
     /// The plugin that acted, as `name@version`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plugin: Option<String>,
     /// A human-readable detail (the drop reason, the error, the decision's reason).
     pub detail: String,
@@ -177,7 +178,7 @@ pub struct Appeal {
     #[serde(default)]
     pub replies: Vec<Reply>,
     /// The CRM record it became, once delivered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub crm: Option<CrmLink>,
     /// Who works on it and its SLA clocks.
     #[serde(default)]
@@ -214,7 +215,7 @@ pub struct Work {
     /// Escalations so far.
     pub escalations: u32,
     /// Why it waits for an employee, while it does.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub waiting_reason: Option<String>,
     /// When it was first taken into work.
     pub taken_at: Option<u64>,
@@ -234,6 +235,14 @@ pub struct Work {
     pub reaction_overdue_at: Option<u64>,
     /// When the resolution deadline was found missed.
     pub resolution_overdue_at: Option<u64>,
+    /// Reaction time as the SLA counted it when it was taken into work (ms; business time
+    /// where the topic says so): what the reports add up.
+    #[serde(default)]
+    pub reaction_ms: Option<u64>,
+    /// Resolution time as the SLA counted it when it was resolved (ms; pauses up to the
+    /// limit excluded).
+    #[serde(default)]
+    pub resolution_ms: Option<u64>,
 }
 
 /// Where an appeal lives in the CRM.

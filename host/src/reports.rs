@@ -2,16 +2,23 @@
 //! or CSV:
 //! - `appeals` — counts by channel, topic, region, department or status;
 //! - `times` — average and p90 reaction (received → taken into work) and resolution
-//!   (received → resolved) minutes by topic or department, counted as the SLA counts them
-//!   (business hours where the topic says so, pauses up to the limit excluded);
+//!   (received → resolved) minutes by topic or department, counted as the SLA counted them
+//!   when the appeal was taken and resolved (business hours where the topic says so, pauses
+//!   up to the limit excluded);
 //! - `overdue` — missed reaction and resolution deadlines and the average minutes overdue, by
 //!   topic or department;
 //! - `dropped` — appeals dropped, by filter (`name@version`) and reason.
+//!
+//! Counts, times and drops add up the per-day figures of the whole UTC days in the period
+//! ([`crate::store::figures`]) and the appeals of the partial days at its ends, so a year
+//! costs 365 entries per group and at most two days of appeals. Missed deadlines read only
+//! the appeals in the `overdue` index.
 
-use crate::appeal::{Appeal, Status};
-use crate::calendar::Calendar;
+use crate::appeal::Appeal;
 use crate::directory::Directory;
+use crate::store::AppealQuery;
 use crate::store::Store;
+use crate::store::figures::{DROPPED, Figures, day_of, day_prefix, day_start, dimension, parts};
 use crate::work::sla;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -42,8 +49,7 @@ impl Kind {
     }
 }
 
-/// The dimensions a report groups by.
-pub const DIMENSIONS: [&str; 5] = ["channel", "topic", "region", "department", "status"];
+pub use crate::store::figures::DIMENSIONS;
 
 /// A report: named columns and rows of values.
 #[derive(Debug, PartialEq)]
@@ -88,23 +94,62 @@ impl Table {
 /// # Errors
 /// On storage failure.
 pub fn build(store: &Store, kind: Kind, by: &str, from: u64, to: u64, now: u64) -> anyhow::Result<Table> {
-    let directory = store.directory();
-    let mut appeals = Vec::new();
-    store.appeals_received(from, to, |a| appeals.push(a))?;
-    let key = |a: &Appeal| dimension(a, by).unwrap_or_else(|| "-".into());
-    let mut groups: Groups = BTreeMap::new();
-    for appeal in &appeals {
-        groups.entry(key(appeal)).or_default().push(appeal);
-    }
     Ok(match kind {
-        Kind::Appeals => Table {
-            columns: vec![by.into(), "appeals".into()],
-            rows: groups.iter().map(|(k, list)| vec![json!(k), json!(list.len())]).collect(),
-        },
-        Kind::Times => times(&groups, by, &directory),
-        Kind::Overdue => overdue(&groups, by, &directory, now),
-        Kind::Dropped => dropped(&appeals),
+        Kind::Appeals => {
+            let groups = figures(store, by, from, to)?;
+            Table {
+                columns: vec![by.into(), "appeals".into()],
+                rows: groups.iter().map(|(k, f)| vec![json!(k), json!(f.appeals)]).collect(),
+            }
+        }
+        Kind::Times => times(&figures(store, by, from, to)?, by),
+        Kind::Overdue => overdue(&overdue_appeals(store, by, from, to)?, by, &store.directory(), now),
+        Kind::Dropped => dropped(&figures(store, DROPPED, from, to)?),
     })
+}
+
+/// Figures per value of `dimension` over `[from, to)`: whole UTC days from the per-day
+/// figures, the partial days at either end from the appeals themselves.
+fn figures(store: &Store, dimension: &str, from: u64, to: u64) -> anyhow::Result<BTreeMap<String, Figures>> {
+    let first = day_of(from) + u32::from(day_start(day_of(from)) < from);
+    let last = day_of(to).max(first);
+    let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
+    store.day_figures(dimension, first..last, |value, f| groups.entry(value).or_default().merge(&f))?;
+    let mut add = |a: Appeal| {
+        let prefix_len = dimension.len() + 5;
+        for part in
+            parts(&a).into_iter().filter(|p| p.key.starts_with(&day_prefix(dimension, day_of(a.received_at))))
+        {
+            let value = String::from_utf8_lossy(&part.key[prefix_len..]).into_owned();
+            groups.entry(value).or_default().add(&part, 1);
+        }
+    };
+    match first < last {
+        true => {
+            store.appeals_received(from, day_start(first).min(to), &mut add)?;
+            store.appeals_received(day_start(last).max(from), to, &mut add)?;
+        }
+        false => store.appeals_received(from, to, &mut add)?,
+    }
+    Ok(groups)
+}
+
+/// The appeals received in `[from, to)` that missed a deadline (from the `overdue` index),
+/// grouped by `by`.
+fn overdue_appeals(store: &Store, by: &str, from: u64, to: u64) -> anyhow::Result<Groups> {
+    let query = AppealQuery { terms: vec![("overdue".into(), "yes".into())], from: Some(from), to: Some(to) };
+    let mut groups: Groups = BTreeMap::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = store.list_appeals(&query, before.as_deref(), 500)?;
+        before = page.last().map(|a| a.id.clone());
+        for a in &page {
+            groups.entry(dimension(a, by).unwrap_or_else(|| "-".into())).or_default().push(a.clone());
+        }
+        if page.len() < 500 {
+            return Ok(groups);
+        }
+    }
 }
 
 /// A text cell a spreadsheet will not run as a formula: one starting with `=`, `+`, `-`, `@`,
@@ -118,7 +163,7 @@ pub fn spreadsheet_safe(text: &str) -> String {
 }
 
 /// Appeals grouped by the value of a dimension.
-type Groups<'a> = BTreeMap<String, Vec<&'a Appeal>>;
+type Groups = BTreeMap<String, Vec<Appeal>>;
 
 /// Milliseconds as minutes with one decimal.
 fn minutes(ms: f64) -> f64 {
@@ -126,7 +171,7 @@ fn minutes(ms: f64) -> f64 {
 }
 
 /// Reaction and resolution times per group: count, average and 90th percentile.
-fn times(groups: &Groups, by: &str, directory: &Directory) -> Table {
+fn times(groups: &BTreeMap<String, Figures>, by: &str) -> Table {
     let columns = [
         "reaction_count",
         "reaction_avg_min",
@@ -139,25 +184,15 @@ fn times(groups: &Groups, by: &str, directory: &Directory) -> Table {
         columns: std::iter::once(by).chain(columns).map(String::from).collect(),
         rows: groups
             .iter()
-            .map(|(k, list)| {
-                let reaction: Vec<u64> = list
-                    .iter()
-                    .filter_map(|a| Some(elapsed(a, directory, a.work.taken_at?, false)))
-                    .collect();
-                let resolution: Vec<u64> = list
-                    .iter()
-                    .filter_map(|a| Some(elapsed(a, directory, a.work.resolved_at?, true)))
-                    .collect();
-                let (ra, rp) = stats(&reaction);
-                let (sa, sp) = stats(&resolution);
+            .map(|(k, f)| {
                 vec![
                     json!(k),
-                    json!(reaction.len()),
-                    json!(ra.map(minutes)),
-                    json!(rp.map(minutes)),
-                    json!(resolution.len()),
-                    json!(sa.map(minutes)),
-                    json!(sp.map(minutes)),
+                    json!(f.reaction.count),
+                    json!(f.reaction.average_ms().map(minutes)),
+                    json!(f.reaction.p90_ms().map(minutes)),
+                    json!(f.resolution.count),
+                    json!(f.resolution.average_ms().map(minutes)),
+                    json!(f.resolution.p90_ms().map(minutes)),
                 ]
             })
             .collect(),
@@ -192,7 +227,7 @@ fn overdue(groups: &Groups, by: &str, directory: &Directory, now: u64) -> Table 
                     }
                 }
                 (reaction + resolution > 0).then(|| {
-                    vec![json!(k), json!(reaction), json!(resolution), json!(stats(&late).0.map(minutes))]
+                    vec![json!(k), json!(reaction), json!(resolution), json!(average(&late).map(minutes))]
                 })
             })
             .collect(),
@@ -200,69 +235,22 @@ fn overdue(groups: &Groups, by: &str, directory: &Directory, now: u64) -> Table 
 }
 
 /// Dropped appeals by the filter that dropped them and its reason.
-fn dropped(appeals: &[Appeal]) -> Table {
-    let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for a in appeals.iter().filter(|a| a.status == Status::Dropped) {
-        if let Some(event) = a.history.iter().rev().find(|e| e.stage == "dropped") {
-            *counts.entry((event.plugin.clone().unwrap_or_default(), event.detail.clone())).or_default() += 1;
-        }
-    }
-    Table {
-        columns: vec!["filter".into(), "reason".into(), "appeals".into()],
-        rows: counts.into_iter().map(|((f, r), n)| vec![json!(f), json!(r), json!(n)]).collect(),
-    }
+fn dropped(groups: &BTreeMap<String, Figures>) -> Table {
+    let rows = groups.iter().map(|(key, f)| {
+        let (filter, reason) = key.split_once('\0').unwrap_or((key, ""));
+        vec![json!(filter), json!(reason), json!(f.appeals)]
+    });
+    Table { columns: vec!["filter".into(), "reason".into(), "appeals".into()], rows: rows.collect() }
 }
 
-/// The value of a dimension for an appeal.
-fn dimension(a: &Appeal, by: &str) -> Option<String> {
-    let decision = a.decision.as_ref();
-    match by {
-        "channel" => Some(a.channel.clone()),
-        "status" => Some(a.status.name().to_string()),
-        "topic" => decision.and_then(|d| d.topic.clone()),
-        "region" => a.work.region.clone().or(decision.and_then(|d| d.region.clone())),
-        _ => a.work.department.clone().or(decision.and_then(|d| d.department.clone())),
-    }
-}
-
-/// Milliseconds from receipt to `until` as the SLA counts them: business time when the topic
-/// says so; for resolution, minus the pause that counted.
-fn elapsed(a: &Appeal, directory: &Directory, until: u64, resolution: bool) -> u64 {
-    let topic = a
-        .decision
-        .as_ref()
-        .and_then(|d| d.topic.as_ref())
-        .and_then(|t| directory.topics.iter().find(|x| &x.id == t));
-    let raw = match (topic.is_some_and(|t| t.business_hours), &directory.business_hours) {
-        (true, Some(hours)) => Calendar {
-            hours,
-            days_off: &directory.holidays,
-            utc_offset_minutes: directory.utc_offset_minutes,
-        }
-        .working_between(a.received_at, until),
-        _ => until.saturating_sub(a.received_at),
-    };
-    match resolution {
-        true => raw.saturating_sub(a.work.paused_ms.min(sla::pause_limit(directory))),
-        false => raw,
-    }
-}
-
-/// (average, p90) of durations; the p90 is the nearest-rank value.
-fn stats(values: &[u64]) -> (Option<f64>, Option<f64>) {
-    if values.is_empty() {
-        return (None, None);
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    let average = sorted.iter().sum::<u64>() as f64 / sorted.len() as f64;
-    let rank = (sorted.len() * 9).div_ceil(10).max(1);
-    (Some(average), Some(sorted[rank - 1] as f64))
+/// The average of durations.
+fn average(values: &[u64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<u64>() as f64 / values.len() as f64)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Table, stats};
+    use super::{Table, average};
     use serde_json::json;
 
     #[test]
@@ -289,10 +277,8 @@ mod tests {
     }
 
     #[test]
-    fn p90_is_the_nearest_rank() {
-        let values: Vec<u64> = (1..=10).collect();
-        assert_eq!(stats(&values), (Some(5.5), Some(9.0)));
-        assert_eq!(stats(&[7]), (Some(7.0), Some(7.0)));
-        assert_eq!(stats(&[]), (None, None));
+    fn an_average_of_nothing_is_none() {
+        assert_eq!(average(&[1, 2, 6]), Some(3.0));
+        assert_eq!(average(&[]), None);
     }
 }

@@ -3,9 +3,9 @@
 //! employee and the open appeals each employee holds.
 
 use super::tx::{TreeId, Tx};
-use super::{Claim, Store, get_json, keys_of, pair_key};
+use super::{Claim, Store, keys_of, pair_key};
 use crate::appeal::{Appeal, Status};
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 impl Store {
     // --- appeals ------------------------------------------------------------------------
@@ -18,7 +18,7 @@ impl Store {
         self.write_blind(vec![(
             TreeId::Appeals,
             appeal.id.as_bytes().to_vec(),
-            Some(serde_json::to_vec(appeal)?),
+            Some(super::record::encode(appeal)),
         )])
     }
 
@@ -27,7 +27,7 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn appeal(&self, id: &str) -> Result<Option<Appeal>> {
-        get_json(self.tree(TreeId::Appeals), id.as_bytes())
+        self.tree(TreeId::Appeals).get(id.as_bytes())?.map(|v| super::record::decode(&v)).transpose()
     }
 
     /// A fresh id for an appeal or a raw request: a ULID on the store's clock, so ids sort as
@@ -69,7 +69,8 @@ impl Store {
             )?;
             let Some(last) = ids.last().cloned() else { break };
             for id in &ids {
-                let Some(appeal) = get_json::<Appeal>(self.tree(TreeId::Appeals), id)? else { continue };
+                let Some(bytes) = self.tree(TreeId::Appeals).get(id)? else { continue };
+                let appeal = super::record::decode(&bytes)?;
                 if query.received(&appeal) && out.len() < limit {
                     out.push(appeal);
                 }
@@ -91,10 +92,31 @@ impl Store {
         let range = id_at(from)..id_at(to.saturating_add(ID_SLACK_MS));
         for entry in self.tree(TreeId::Appeals).range(range) {
             let (_, bytes) = entry?;
-            let appeal: Appeal = serde_json::from_slice(&bytes)?;
+            let appeal = super::record::decode(&bytes)?;
             if (from..to).contains(&appeal.received_at) {
                 visit(appeal);
             }
+        }
+        Ok(())
+    }
+
+    /// Calls `visit` with the per-day figures of `dimension` for each value on each UTC day
+    /// in `days`.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn day_figures(
+        &self,
+        dimension: &str,
+        days: std::ops::Range<u32>,
+        mut visit: impl FnMut(String, super::figures::Figures),
+    ) -> Result<()> {
+        use super::figures::{day_prefix, read};
+        let range = day_prefix(dimension, days.start)..day_prefix(dimension, days.end);
+        for entry in self.tree(TreeId::DayFigures).range(range) {
+            let (key, bytes) = entry?;
+            let value = String::from_utf8_lossy(&key[dimension.len() + 5..]).into_owned();
+            visit(value, read(Some(&bytes)));
         }
         Ok(())
     }
@@ -200,7 +222,7 @@ impl Store {
                 }
             }
             let stored = Appeal { contact_id: Some(contact.clone()), ..appeal.clone() };
-            tx.insert(TreeId::Appeals, appeal.id.as_bytes(), serde_json::to_vec(&stored)?);
+            tx.insert(TreeId::Appeals, appeal.id.as_bytes(), super::record::encode(&stored));
             tx.insert(TreeId::Idempotency, key.as_slice(), appeal.id.as_bytes());
             tx.insert(TreeId::Conversations, conversation.as_slice(), appeal.id.as_bytes());
             tx.insert(TreeId::ContactAppeals, pair_key(&contact, &appeal.id), []);
@@ -277,10 +299,10 @@ impl Store {
             let Some(bytes) = tx.get(TreeId::Appeals, appeal_id.as_bytes())? else {
                 return Ok(None);
             };
-            let before: Appeal = serde_json::from_slice(&bytes).context("corrupt appeal record")?;
+            let before = super::record::decode(&bytes)?;
             let mut appeal = before.clone();
             change(&mut appeal);
-            tx.insert(TreeId::Appeals, appeal_id.as_bytes(), serde_json::to_vec(&appeal)?);
+            tx.insert(TreeId::Appeals, appeal_id.as_bytes(), super::record::encode(&appeal));
             for reply in &appeal.replies {
                 let queued = before.replies.iter().any(|r| r.id == reply.id && r.is_queued());
                 match (reply.is_queued(), queued) {
@@ -403,8 +425,8 @@ pub(super) fn change_in(tx: &mut Tx, id: &str, change: &impl Fn(&mut Appeal)) ->
     let Some(bytes) = tx.get(TreeId::Appeals, id.as_bytes())? else {
         return Ok(None);
     };
-    let mut appeal: Appeal = serde_json::from_slice(&bytes).context("corrupt appeal record")?;
+    let mut appeal = super::record::decode(&bytes)?;
     change(&mut appeal);
-    tx.insert(TreeId::Appeals, id.as_bytes(), serde_json::to_vec(&appeal)?);
+    tx.insert(TreeId::Appeals, id.as_bytes(), super::record::encode(&appeal));
     Ok(Some(appeal))
 }

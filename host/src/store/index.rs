@@ -4,7 +4,8 @@
 //! they cannot disagree with the records, even after a crash.
 //!
 //! An index entry is `field \0 value \0 appeal id` (ids are ULIDs: time order), for status,
-//! channel, queue, department, region, assignee and topic. A list with filters walks the
+//! channel, queue, department, region, assignee, topic, contact and overdue (`yes` once a
+//! deadline was missed). A list with filters walks the
 //! matching entries newest first and intersects them by leapfrogging (each step moves the
 //! index that is ahead down to the others), so a page costs what the page and the gaps
 //! between matches cost, not what the history costs. The indexes are rebuilt from the records
@@ -16,13 +17,14 @@ use anyhow::Result;
 use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
 
 /// Version of the index layout; a data dir with another is reindexed at start.
-const VERSION: &[u8] = b"1";
+const VERSION: &[u8] = b"2";
 const VERSION_KEY: &[u8] = b"index-version";
 /// The counter of all appeals.
 const ALL: &[u8] = b"appeals";
 
 /// The fields an appeal list can be filtered by.
-pub const FIELDS: [&str; 7] = ["status", "channel", "queue", "department", "region", "assignee", "topic"];
+pub const FIELDS: [&str; 9] =
+    ["status", "channel", "queue", "department", "region", "assignee", "topic", "contact", "overdue"];
 
 /// The (field, value) pairs an appeal is found under.
 pub fn terms(appeal: &Appeal) -> Vec<(&'static str, String)> {
@@ -39,6 +41,10 @@ pub fn terms(appeal: &Appeal) -> Vec<(&'static str, String)> {
     add("region", work.region.as_ref().or(decision.and_then(|d| d.region.as_ref())));
     add("assignee", work.assignee.as_ref());
     add("topic", decision.and_then(|d| d.topic.as_ref()));
+    add("contact", appeal.contact_id.as_ref());
+    if work.reaction_overdue_at.is_some() || work.resolution_overdue_at.is_some() {
+        terms.push(("overdue", "yes".to_string()));
+    }
     terms
 }
 
@@ -52,36 +58,49 @@ fn counter_key(field: &str, value: &str) -> Vec<u8> {
 }
 
 fn decoded(bytes: Option<&[u8]>) -> Option<Appeal> {
-    bytes.and_then(|b| serde_json::from_slice(b).ok())
+    bytes.and_then(|b| super::record::decode(b).ok())
 }
 
-/// Inside a transaction: moves appeal `id`'s index entries and counters from the record it
-/// had (`old`) to the one it gets (`new`; `None` removes it).
-pub fn maintain(
-    index: &TransactionalTree,
-    counters: &TransactionalTree,
-    id: &[u8],
-    old: Option<&[u8]>,
-    new: Option<&[u8]>,
-) -> ConflictableTransactionResult<(), ()> {
-    let before = decoded(old).map(|a| terms(&a)).unwrap_or_default();
-    let after = decoded(new).map(|a| terms(&a)).unwrap_or_default();
-    for (field, value) in before.iter().filter(|t| !after.contains(t)) {
-        index.remove([prefix(field, value).as_slice(), id].concat())?;
-        if *field == "status" {
-            add(counters, &counter_key(field, value), -1)?;
+/// The trees derived from appeal records, inside a transaction that writes one.
+pub struct Derived<'a> {
+    /// The secondary indexes.
+    pub index: &'a TransactionalTree,
+    /// The counters.
+    pub counters: &'a TransactionalTree,
+    /// The per-day report figures.
+    pub figures: &'a TransactionalTree,
+}
+
+impl Derived<'_> {
+    /// Moves appeal `id`'s index entries, counters and figures from the record it had (`old`)
+    /// to the one it gets (`new`; `None` removes it).
+    pub fn maintain(
+        &self,
+        id: &[u8],
+        old: Option<&[u8]>,
+        new: Option<&[u8]>,
+    ) -> ConflictableTransactionResult<(), ()> {
+        let (old, new) = (decoded(old), decoded(new));
+        let before = old.as_ref().map(terms).unwrap_or_default();
+        let after = new.as_ref().map(terms).unwrap_or_default();
+        for (field, value) in before.iter().filter(|t| !after.contains(t)) {
+            self.index.remove([prefix(field, value).as_slice(), id].concat())?;
+            if *field == "status" {
+                add(self.counters, &counter_key(field, value), -1)?;
+            }
         }
-    }
-    for (field, value) in after.iter().filter(|t| !before.contains(t)) {
-        index.insert([prefix(field, value).as_slice(), id].concat(), &[])?;
-        if *field == "status" {
-            add(counters, &counter_key(field, value), 1)?;
+        for (field, value) in after.iter().filter(|t| !before.contains(t)) {
+            self.index.insert([prefix(field, value).as_slice(), id].concat(), &[])?;
+            if *field == "status" {
+                add(self.counters, &counter_key(field, value), 1)?;
+            }
         }
-    }
-    match (old.is_some(), new.is_some()) {
-        (false, true) => add(counters, ALL, 1),
-        (true, false) => add(counters, ALL, -1),
-        _ => Ok(()),
+        super::figures::maintain(self.figures, old.as_ref(), new.as_ref())?;
+        match (old.is_some(), new.is_some()) {
+            (false, true) => add(self.counters, ALL, 1),
+            (true, false) => add(self.counters, ALL, -1),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -117,13 +136,19 @@ pub fn ensure(trees: &Trees) -> Result<()> {
         return Ok(());
     }
     let index = trees.get(TreeId::AppealIndex);
+    let figures_tree = trees.get(TreeId::DayFigures);
     index.clear()?;
     counters.clear()?;
+    figures_tree.clear()?;
     let mut total = 0u64;
     let mut by_status = std::collections::HashMap::<String, u64>::new();
+    let mut figures = std::collections::HashMap::<Vec<u8>, super::figures::Figures>::new();
     for entry in trees.get(TreeId::Appeals).iter() {
         let (id, bytes) = entry?;
         let Some(appeal) = decoded(Some(&bytes)) else { continue };
+        for part in super::figures::parts(&appeal) {
+            figures.entry(part.key.clone()).or_default().add(&part, 1);
+        }
         for (field, value) in terms(&appeal) {
             if field == "status" {
                 *by_status.entry(value.clone()).or_default() += 1;
@@ -134,6 +159,9 @@ pub fn ensure(trees: &Trees) -> Result<()> {
     }
     for (status, n) in by_status {
         counters.insert(counter_key("status", &status), &n.to_be_bytes())?;
+    }
+    for (key, value) in figures {
+        figures_tree.insert(key, super::figures::encode(&value))?;
     }
     counters.insert(ALL, &total.to_be_bytes())?;
     counters.insert(VERSION_KEY, VERSION)?;
@@ -227,6 +255,10 @@ mod tests {
             Some(dice.pick(&["returns", "delivery", ""])).filter(|d| !d.is_empty()).map(Into::into);
         appeal.work.region = Some(dice.pick(&["msk", "spb", "kzn"]).into());
         appeal.work.assignee = Some(dice.pick(&["e-1", "e-2", "-"])).filter(|a| *a != "-").map(Into::into);
+        let minutes = |d: &mut Dice| d.pick(&["5", "20", "90", "600"]).parse::<u64>().unwrap() * 60_000;
+        appeal.work.reaction_ms =
+            matches!(appeal.status, Status::InWork | Status::Resolved).then(|| minutes(dice));
+        appeal.work.resolution_ms = (appeal.status == Status::Resolved).then(|| minutes(dice));
         appeal.decision = Some(Decision {
             queue: dice.pick(&["returns", "general"]).into(),
             region: None,
@@ -273,7 +305,9 @@ mod tests {
         let mut dice = Dice(0x9e37_79b9_7f4a_7c15);
         let mut ids = Vec::new();
         for _ in 0..2_000 {
-            let mut appeal = Appeal { id: store.fresh_id(), ..Appeal::default() };
+            let day = dice.pick(&["0", "1", "2", "3"]).parse::<u64>().unwrap();
+            let received_at = 1_700_000_000_000 + day * 86_400_000;
+            let mut appeal = Appeal { id: store.fresh_id(), received_at, ..Appeal::default() };
             reshape(&mut appeal, &mut dice);
             store.put_appeal(&appeal).unwrap();
             ids.push(appeal.id);
@@ -302,6 +336,23 @@ mod tests {
                 assert_eq!(listed(store, &query, 37), brute(&all, &query), "{terms:?}");
             }
             assert_eq!(store.appeal_count(), 2_000);
+            // Per-day figures add up to what the records say, day by day.
+            let (mut figures, mut reaction_ms) = (Vec::new(), 0);
+            store
+                .day_figures("region", 0..u32::MAX, |region, f| {
+                    reaction_ms += f.reaction.sum_ms;
+                    figures.push((region, f.appeals));
+                })
+                .unwrap();
+            let mut expected = std::collections::BTreeMap::<(String, u64), u64>::new();
+            for a in &all {
+                *expected.entry((a.work.region.clone().unwrap(), a.received_at)).or_default() += 1;
+            }
+            let mut expected: Vec<(String, u64)> = expected.into_iter().map(|((r, _), n)| (r, n)).collect();
+            figures.sort();
+            expected.sort();
+            assert_eq!(figures, expected);
+            assert_eq!(reaction_ms, all.iter().filter_map(|a| a.work.reaction_ms).sum::<u64>());
             let routed = all.iter().filter(|a| a.status == Status::Routed).count() as u64;
             assert_eq!(store.status_count(Status::Routed), routed);
         };
@@ -316,5 +367,8 @@ mod tests {
             store.trees.get(super::TreeId::AppealIndex).iter().keys().map(Result::unwrap).collect();
         assert_eq!(index, rebuilt);
         check(&store);
+        let figures: Vec<_> =
+            store.trees.get(super::TreeId::DayFigures).iter().keys().map(Result::unwrap).collect();
+        assert!(!figures.is_empty());
     }
 }

@@ -15,10 +15,12 @@ mod backend;
 mod cluster;
 mod commit;
 mod control;
+pub mod figures;
 pub mod index;
 mod kv;
 mod outbox;
 mod raw;
+mod record;
 pub mod tx;
 
 pub use appeals::AppealQuery;

@@ -39,11 +39,13 @@ pub enum TreeId {
     AppealIndex,
     Counters,
     SearchPending,
+    /// Per-day report figures ([`super::figures`]).
+    DayFigures,
 }
 
 impl TreeId {
     /// All trees, in the order of [`Trees`].
-    pub const ALL: [TreeId; 24] = [
+    pub const ALL: [TreeId; 25] = [
         TreeId::Appeals,
         TreeId::Raw,
         TreeId::RawOutcomes,
@@ -68,6 +70,7 @@ impl TreeId {
         TreeId::AppealIndex,
         TreeId::Counters,
         TreeId::SearchPending,
+        TreeId::DayFigures,
     ];
 
     /// The sled tree's name (unchanged since the trees were first written).
@@ -97,6 +100,7 @@ impl TreeId {
             TreeId::AppealIndex => "appeal_index",
             TreeId::Counters => "counters",
             TreeId::SearchPending => "search_pending",
+            TreeId::DayFigures => "day_figures",
         }
     }
 
@@ -177,8 +181,9 @@ impl Batch {
         let mut involved: Vec<TreeId> = Vec::new();
         // An appeal's indexes and counters move in the transaction that writes it.
         let indexed = self.writes.iter().any(|w| w.0 == TreeId::Appeals);
-        let derived =
-            [TreeId::AppealIndex, TreeId::Counters, TreeId::SearchPending].into_iter().filter(|_| indexed);
+        let derived = [TreeId::AppealIndex, TreeId::Counters, TreeId::SearchPending, TreeId::DayFigures]
+            .into_iter()
+            .filter(|_| indexed);
         for tree in self.reads.iter().map(|r| r.0).chain(self.writes.iter().map(|w| w.0)).chain(derived) {
             if !involved.contains(&tree) {
                 involved.push(tree);
@@ -206,9 +211,12 @@ impl Batch {
                     None => views[slot(*tree)].remove(key.as_slice())?,
                 };
                 if *tree == TreeId::Appeals {
-                    let (index, counters) =
-                        (&views[slot(TreeId::AppealIndex)], &views[slot(TreeId::Counters)]);
-                    super::index::maintain(index, counters, key, old.as_deref(), value.as_deref())?;
+                    let derived = super::index::Derived {
+                        index: &views[slot(TreeId::AppealIndex)],
+                        counters: &views[slot(TreeId::Counters)],
+                        figures: &views[slot(TreeId::DayFigures)],
+                    };
+                    derived.maintain(key, old.as_deref(), value.as_deref())?;
                     // Marked for the search indexer, with what it will find ([`crate::search`]).
                     let mark = digest_of(value.as_deref().unwrap_or_default());
                     views[slot(TreeId::SearchPending)].insert(key.as_slice(), &mark)?;

@@ -129,7 +129,10 @@ fn change(a: &mut Appeal, directory: &Directory, action: &Action, by: Option<&st
                 a.work.assignee = Some(e.clone());
                 a.work.assigned_at = Some(now);
             }
-            a.work.taken_at.get_or_insert(now);
+            if a.work.taken_at.is_none() {
+                a.work.taken_at = Some(now);
+                a.work.reaction_ms = Some(sla::elapsed(a, directory, now, false));
+            }
             a.status = Status::InWork;
             let who = a.work.assignee.clone().unwrap_or_else(|| "someone".into());
             a.record(now, "taken", None, format!("taken into work: {who}{by}"));
@@ -179,6 +182,7 @@ fn change(a: &mut Appeal, directory: &Directory, action: &Action, by: Option<&st
             end_pause(a);
             a.status = Status::Resolved;
             a.work.resolved_at = Some(now);
+            a.work.resolution_ms = Some(sla::elapsed(a, directory, now, true));
             a.record(now, "resolved", None, format!("resolved{by}"));
         }
         Action::Reopen => {
@@ -188,6 +192,7 @@ fn change(a: &mut Appeal, directory: &Directory, action: &Action, by: Option<&st
                 (false, false) => Status::New,
             };
             a.work.resolved_at = None;
+            a.work.resolution_ms = None;
             a.record(now, "reopened", None, format!("reopened{by}"));
         }
     }

@@ -53,6 +53,29 @@ pub fn pause_credit(work: &Work, limit: u64, now: u64) -> u64 {
     (work.paused_ms + running).min(limit)
 }
 
+/// Milliseconds from receipt to `until` as the SLA counts them: business time when the topic
+/// says so; for resolution, minus the pause that counted.
+pub fn elapsed(a: &Appeal, directory: &Directory, until: u64, resolution: bool) -> u64 {
+    let topic = a
+        .decision
+        .as_ref()
+        .and_then(|d| d.topic.as_ref())
+        .and_then(|t| directory.topics.iter().find(|x| &x.id == t));
+    let raw = match (topic.is_some_and(|t| t.business_hours), &directory.business_hours) {
+        (true, Some(hours)) => Calendar {
+            hours,
+            days_off: &directory.holidays,
+            utc_offset_minutes: directory.utc_offset_minutes,
+        }
+        .working_between(a.received_at, until),
+        _ => until.saturating_sub(a.received_at),
+    };
+    match resolution {
+        true => raw.saturating_sub(a.work.paused_ms.min(pause_limit(directory))),
+        false => raw,
+    }
+}
+
 /// A missed deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Breach {

@@ -1,0 +1,236 @@
+//! Per-day figures of appeals, kept for reports over long ranges: for every UTC day an appeal
+//! was received on and every report dimension (channel, topic, region, department, status),
+//! how many appeals and their reaction and resolution times (count, sum and a mergeable HDR
+//! histogram, so a year's p90 comes from 365 merged days); and per day, the dropped appeals
+//! by filter and reason. They move in the very transaction that writes the appeal, like the
+//! indexes ([`super::index::maintain`]), so a report over a year reads 365 entries per group
+//! instead of a year of records.
+//!
+//! An entry's key is `dimension \0 day (u32, big-endian) value`; its value is [`Figures`] in
+//! postcard.
+
+use crate::appeal::{Appeal, Status};
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
+
+/// The dimensions reports group by.
+pub const DIMENSIONS: [&str; 5] = ["channel", "topic", "region", "department", "status"];
+/// The pseudo-dimension of dropped appeals; its value is `filter \0 reason`.
+pub const DROPPED: &str = "dropped";
+const DAY_MS: u64 = 86_400_000;
+
+/// The UTC day of an instant (days since the epoch).
+pub fn day_of(ms: u64) -> u32 {
+    u32::try_from(ms / DAY_MS).unwrap_or(u32::MAX)
+}
+
+/// The first instant of a UTC day.
+pub fn day_start(day: u32) -> u64 {
+    u64::from(day) * DAY_MS
+}
+
+/// The value of a dimension for an appeal (`None`: the appeal has none).
+pub fn dimension(a: &Appeal, by: &str) -> Option<String> {
+    let decision = a.decision.as_ref();
+    match by {
+        "channel" => Some(a.channel.clone()),
+        "status" => Some(a.status.name().to_string()),
+        "topic" => decision.and_then(|d| d.topic.clone()),
+        "region" => a.work.region.clone().or(decision.and_then(|d| d.region.clone())),
+        _ => a.work.department.clone().or(decision.and_then(|d| d.department.clone())),
+    }
+}
+
+/// The filter that dropped an appeal and its reason, `filter \0 reason`.
+pub fn dropped_by(a: &Appeal) -> Option<String> {
+    let event =
+        a.history.iter().rev().find(|e| e.stage == "dropped").filter(|_| a.status == Status::Dropped)?;
+    Some(format!("{}\0{}", event.plugin.as_deref().unwrap_or_default(), event.detail))
+}
+
+/// Durations of a group: how many, their sum and their distribution (in seconds).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Durations {
+    /// How many.
+    pub count: u64,
+    /// Their sum, in ms.
+    pub sum_ms: u64,
+    /// An HDR histogram of seconds (3 significant digits), V2-serialised; empty when none.
+    histogram: Vec<u8>,
+}
+
+impl Durations {
+    fn histogram(&self) -> Histogram<u64> {
+        let read = Deserializer::new().deserialize(&mut self.histogram.as_slice()).ok();
+        // Three significant digits is a valid precision: creation cannot fail.
+        read.unwrap_or_else(|| Histogram::new(3).expect("a histogram"))
+    }
+
+    fn set_histogram(&mut self, histogram: &Histogram<u64>) {
+        self.histogram.clear();
+        if histogram.len() > 0 {
+            // Writing to memory does not fail.
+            V2Serializer::new().serialize(histogram, &mut self.histogram).expect("serialised");
+        }
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) one duration.
+    fn add(&mut self, ms: u64, sign: i64) {
+        let mut histogram = self.histogram();
+        let mut one = Histogram::<u64>::new(3).expect("a histogram");
+        let _ = one.record(ms / 1_000);
+        let _ = match sign > 0 {
+            true => histogram.add(&one).map_err(drop),
+            false => histogram.subtract(&one).map_err(drop),
+        };
+        self.count = self.count.saturating_add_signed(sign);
+        self.sum_ms = self.sum_ms.saturating_add_signed(sign * ms as i64);
+        self.set_histogram(&histogram);
+    }
+
+    /// Adds another group's durations to these.
+    pub fn merge(&mut self, other: &Durations) {
+        let mut histogram = self.histogram();
+        let _ = histogram.add(other.histogram());
+        self.count += other.count;
+        self.sum_ms += other.sum_ms;
+        self.set_histogram(&histogram);
+    }
+
+    /// The average, in ms.
+    pub fn average_ms(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum_ms as f64 / self.count as f64)
+    }
+
+    /// The 90th percentile, in ms (to the histogram's precision, 0.1 %).
+    pub fn p90_ms(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.histogram().value_at_quantile(0.9) as f64 * 1_000.0)
+    }
+}
+
+/// What a group of appeals adds up to.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Figures {
+    /// Appeals.
+    pub appeals: u64,
+    /// Reaction times (received → taken into work).
+    pub reaction: Durations,
+    /// Resolution times (received → resolved).
+    pub resolution: Durations,
+}
+
+impl Figures {
+    /// Adds another group's figures to these.
+    pub fn merge(&mut self, other: &Figures) {
+        self.appeals += other.appeals;
+        self.reaction.merge(&other.reaction);
+        self.resolution.merge(&other.resolution);
+    }
+
+    /// Adds (`sign` 1) or takes away (-1) one appeal's part.
+    pub fn add(&mut self, part: &Part, sign: i64) {
+        self.appeals = self.appeals.saturating_add_signed(sign);
+        if let Some(ms) = part.reaction_ms {
+            self.reaction.add(ms, sign);
+        }
+        if let Some(ms) = part.resolution_ms {
+            self.resolution.add(ms, sign);
+        }
+    }
+}
+
+/// One appeal's part in a group's figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    /// Where it counts: `dimension \0 day value`.
+    pub key: Vec<u8>,
+    /// Its reaction time, once taken into work.
+    pub reaction_ms: Option<u64>,
+    /// Its resolution time, once resolved.
+    pub resolution_ms: Option<u64>,
+}
+
+/// Where `dimension`'s figures of `day` start.
+pub fn day_prefix(dimension: &str, day: u32) -> Vec<u8> {
+    [dimension.as_bytes(), &[0], &day.to_be_bytes()].concat()
+}
+
+/// An appeal's parts: one per dimension, and one for the filter that dropped it.
+pub fn parts(a: &Appeal) -> Vec<Part> {
+    let day = day_of(a.received_at);
+    let reaction_ms = a.work.reaction_ms.or(a.work.taken_at.map(|t| t.saturating_sub(a.received_at)));
+    let resolution_ms = a.work.resolution_ms.or(a.work.resolved_at.map(|t| t.saturating_sub(a.received_at)));
+    let values = DIMENSIONS.iter().map(|d| (*d, dimension(a, d).unwrap_or_else(|| "-".into())));
+    let dropped = dropped_by(a).map(|v| (DROPPED, v));
+    values
+        .chain(dropped)
+        .map(|(d, value)| Part {
+            key: [day_prefix(d, day), value.into_bytes()].concat(),
+            reaction_ms: reaction_ms.filter(|_| d != DROPPED),
+            resolution_ms: resolution_ms.filter(|_| d != DROPPED),
+        })
+        .collect()
+}
+
+/// Reads stored figures (empty when absent or unreadable).
+pub fn read(bytes: Option<&[u8]>) -> Figures {
+    bytes.and_then(|b| postcard::from_bytes(b).ok()).unwrap_or_default()
+}
+
+/// Inside a transaction: moves an appeal's parts from the record it had to the one it gets.
+pub fn maintain(
+    tree: &TransactionalTree,
+    old: Option<&Appeal>,
+    new: Option<&Appeal>,
+) -> ConflictableTransactionResult<(), ()> {
+    let before = old.map(parts).unwrap_or_default();
+    let after = new.map(parts).unwrap_or_default();
+    let changes = before
+        .iter()
+        .filter(|p| !after.contains(p))
+        .map(|p| (p, -1))
+        .chain(after.iter().filter(|p| !before.contains(p)).map(|p| (p, 1)));
+    for (part, sign) in changes {
+        let mut figures = read(tree.get(&part.key)?.as_deref());
+        figures.add(part, sign);
+        match figures.appeals {
+            0 => tree.remove(part.key.as_slice())?,
+            _ => tree.insert(part.key.as_slice(), encode(&figures))?,
+        };
+    }
+    Ok(())
+}
+
+/// Stored bytes of figures.
+pub fn encode(figures: &Figures) -> Vec<u8> {
+    // Plain data into a growing buffer: serialising does not fail.
+    postcard::to_allocvec(figures).expect("figures serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Durations, Figures, Part};
+
+    #[test]
+    fn durations_add_take_away_and_merge_to_the_same_percentiles() {
+        let part = |ms| Part { key: vec![], reaction_ms: Some(ms), resolution_ms: None };
+        let (mut one, mut two) = (Figures::default(), Figures::default());
+        for minutes in 1..=10u64 {
+            one.add(&part(minutes * 60_000), 1);
+        }
+        one.add(&part(600 * 60_000), 1);
+        one.add(&part(600 * 60_000), -1);
+        assert_eq!(one.appeals, 10);
+        assert_eq!(one.reaction.p90_ms(), Some(9.0 * 60_000.0));
+        assert_eq!(one.reaction.average_ms(), Some(5.5 * 60_000.0));
+        for minutes in 11..=20u64 {
+            two.add(&part(minutes * 60_000), 1);
+        }
+        one.merge(&two);
+        assert_eq!(one.reaction.count, 20);
+        assert_eq!(one.reaction.p90_ms(), Some(18.0 * 60_000.0));
+        assert_eq!(Durations::default().p90_ms(), None);
+    }
+}
