@@ -18,7 +18,7 @@ use crate::appeal::Appeal;
 use crate::directory::Directory;
 use crate::store::AppealQuery;
 use crate::store::Store;
-use crate::store::figures::{DROPPED, Figures, day_of, day_prefix, day_start, dimension, parts};
+use crate::store::figures::{DROPPED, Totals, day_of, day_prefix, day_start, dimension, parts};
 use crate::work::sla;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -96,32 +96,40 @@ impl Table {
 pub fn build(store: &Store, kind: Kind, by: &str, from: u64, to: u64, now: u64) -> anyhow::Result<Table> {
     Ok(match kind {
         Kind::Appeals => {
-            let groups = figures(store, by, from, to)?;
+            let groups = figures(store, by, from, to, false)?;
             Table {
                 columns: vec![by.into(), "appeals".into()],
                 rows: groups.iter().map(|(k, f)| vec![json!(k), json!(f.appeals)]).collect(),
             }
         }
-        Kind::Times => times(&figures(store, by, from, to)?, by),
+        Kind::Times => times(&figures(store, by, from, to, true)?, by),
         Kind::Overdue => overdue(&overdue_appeals(store, by, from, to)?, by, &store.directory(), now),
-        Kind::Dropped => dropped(&figures(store, DROPPED, from, to)?),
+        Kind::Dropped => dropped(&figures(store, DROPPED, from, to, false)?),
     })
 }
 
 /// Figures per value of `dimension` over `[from, to)`: whole UTC days from the per-day
 /// figures, the partial days at either end from the appeals themselves.
-fn figures(store: &Store, dimension: &str, from: u64, to: u64) -> anyhow::Result<BTreeMap<String, Figures>> {
+fn figures(
+    store: &Store,
+    dimension: &str,
+    from: u64,
+    to: u64,
+    with_durations: bool,
+) -> anyhow::Result<BTreeMap<String, Totals>> {
     let first = day_of(from) + u32::from(day_start(day_of(from)) < from);
     let last = day_of(to).max(first);
-    let mut groups: BTreeMap<String, Figures> = BTreeMap::new();
-    store.day_figures(dimension, first..last, |value, f| groups.entry(value).or_default().merge(&f))?;
+    let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
+    store.day_figures(dimension, first..last, |value, f| {
+        groups.entry(value).or_default().add_figures(&f, with_durations)
+    })?;
     let mut add = |a: Appeal| {
         let prefix_len = dimension.len() + 5;
         for part in
             parts(&a).into_iter().filter(|p| p.key.starts_with(&day_prefix(dimension, day_of(a.received_at))))
         {
             let value = String::from_utf8_lossy(&part.key[prefix_len..]).into_owned();
-            groups.entry(value).or_default().add(&part, 1);
+            groups.entry(value).or_default().add_part(&part);
         }
     };
     match first < last {
@@ -171,7 +179,7 @@ fn minutes(ms: f64) -> f64 {
 }
 
 /// Reaction and resolution times per group: count, average and 90th percentile.
-fn times(groups: &BTreeMap<String, Figures>, by: &str) -> Table {
+fn times(groups: &BTreeMap<String, Totals>, by: &str) -> Table {
     let columns = [
         "reaction_count",
         "reaction_avg_min",
@@ -235,7 +243,7 @@ fn overdue(groups: &Groups, by: &str, directory: &Directory, now: u64) -> Table 
 }
 
 /// Dropped appeals by the filter that dropped them and its reason.
-fn dropped(groups: &BTreeMap<String, Figures>) -> Table {
+fn dropped(groups: &BTreeMap<String, Totals>) -> Table {
     let rows = groups.iter().map(|(key, f)| {
         let (filter, reason) = key.split_once('\0').unwrap_or((key, ""));
         vec![json!(filter), json!(reason), json!(f.appeals)]

@@ -1,8 +1,10 @@
 //! `clienthub`: the host (`serve`), its benchmark (`bench`), and thin clients of the admin API
-//! (`plugin`, `appeals`, `directory`, `token`), one module each.
+//! (`plugin`, `appeals`, `directory`, `token`, `contacts`, `backup`; `restore` works offline),
+//! one module each.
 
 mod appeals;
 mod channels;
+mod data;
 mod directory;
 mod plugin;
 mod serve;
@@ -144,6 +146,30 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// People's data: erasure on request.
+    Contacts {
+        #[command(subcommand)]
+        action: data::ContactsAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Save a running host's data into an archive file (consistent for everything
+    /// acknowledged before it began).
+    Backup {
+        /// The archive to write.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Rebuild a data directory from a backup archive (the host must not run on it).
+    Restore {
+        /// The archive.
+        file: PathBuf,
+        /// The new data directory (absent or empty).
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
     /// Import or export the routing directory.
     Directory {
         #[command(subcommand)]
@@ -215,6 +241,9 @@ async fn run(command: Command) -> Result<()> {
         Command::Appeals { action, remote } => appeals::run(action, client(remote)?).await,
         Command::Directory { action, remote } => directory::run(action, client(remote)?).await,
         Command::Token { action, remote } => token::run(action, client(remote)?).await,
+        Command::Contacts { action, remote } => data::contacts(action, client(remote)?).await,
+        Command::Backup { to, remote } => data::backup(client(remote)?, &to).await,
+        Command::Restore { file, data_dir } => data::restore(&file, &data_dir),
     }
 }
 

@@ -8,7 +8,7 @@ use super::bytes_body::Body;
 use super::call::{Answer, Call};
 use super::error::ApiError;
 use super::session::{self, Credential};
-use super::{App, admin, appeals, channels, reports, system};
+use super::{App, admin, appeals, channels, data, reports, system};
 use crate::access::Role;
 use futures_util::future::BoxFuture;
 use hyper::body::Incoming;
@@ -77,6 +77,10 @@ const ROUTES: &[Route] = &[
     route!(GET "directory", Viewer => admin::directory),
     route!(PUT "directory", Admin => admin::put_directory),
     route!(GET "directory/history", Viewer => admin::directory_history),
+    route!(POST "contacts/erase", Admin => data::erase),
+    route!(GET "erasures", Admin => data::erasures),
+    route!(GET "backup", Admin => data::trees),
+    route!(GET "backup/{tree}", Admin => data::page),
 ];
 
 /// Serves `/api/{rest}`.

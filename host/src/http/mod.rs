@@ -10,6 +10,7 @@ mod appeals;
 mod call;
 mod channels;
 mod console;
+mod data;
 mod error;
 mod hooks;
 pub mod limits;
@@ -180,6 +181,7 @@ fn health(app: &App) -> serde_json::Value {
         "filters": pipeline.filters.iter().map(|f| &f.label).collect::<Vec<_>>(),
         "router": pipeline.router.as_ref().map(|r| &r.label),
         "appeals": app.store.appeal_count(),
+        "search_caught_up": app.store.search_pending(1).is_ok_and(|p| p.is_empty()),
         "crm": pipeline.crm.as_ref().map(|c| &c.label),
         "crm_outbox": app.store.crm_queue_len(),
         "plugins_compiled": stats.compiled.load(std::sync::atomic::Ordering::Relaxed),

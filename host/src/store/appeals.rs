@@ -405,7 +405,7 @@ pub(super) fn id_at(ms: u64) -> Vec<u8> {
 }
 
 /// The keys a contact is recognised by across channels.
-fn contact_identities(appeal: &Appeal) -> Vec<String> {
+pub(super) fn contact_identities(appeal: &Appeal) -> Vec<String> {
     let contact = &appeal.contact;
     let mut identities = Vec::new();
     if let Some(phone) = contact.phone.as_deref().filter(|p| p.starts_with('+')) {

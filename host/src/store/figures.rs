@@ -89,25 +89,6 @@ impl Durations {
         self.sum_ms = self.sum_ms.saturating_add_signed(sign * ms as i64);
         self.set_histogram(&histogram);
     }
-
-    /// Adds another group's durations to these.
-    pub fn merge(&mut self, other: &Durations) {
-        let mut histogram = self.histogram();
-        let _ = histogram.add(other.histogram());
-        self.count += other.count;
-        self.sum_ms += other.sum_ms;
-        self.set_histogram(&histogram);
-    }
-
-    /// The average, in ms.
-    pub fn average_ms(&self) -> Option<f64> {
-        (self.count > 0).then(|| self.sum_ms as f64 / self.count as f64)
-    }
-
-    /// The 90th percentile, in ms (to the histogram's precision, 0.1 %).
-    pub fn p90_ms(&self) -> Option<f64> {
-        (self.count > 0).then(|| self.histogram().value_at_quantile(0.9) as f64 * 1_000.0)
-    }
 }
 
 /// What a group of appeals adds up to.
@@ -122,13 +103,6 @@ pub struct Figures {
 }
 
 impl Figures {
-    /// Adds another group's figures to these.
-    pub fn merge(&mut self, other: &Figures) {
-        self.appeals += other.appeals;
-        self.reaction.merge(&other.reaction);
-        self.resolution.merge(&other.resolution);
-    }
-
     /// Adds (`sign` 1) or takes away (-1) one appeal's part.
     pub fn add(&mut self, part: &Part, sign: i64) {
         self.appeals = self.appeals.saturating_add_signed(sign);
@@ -138,6 +112,84 @@ impl Figures {
         if let Some(ms) = part.resolution_ms {
             self.resolution.add(ms, sign);
         }
+    }
+}
+
+/// Figures added up in memory for a report: stored figures of whole days and the parts of
+/// single appeals.
+#[derive(Debug)]
+pub struct Totals {
+    /// Appeals.
+    pub appeals: u64,
+    /// Reaction times.
+    pub reaction: Tally,
+    /// Resolution times.
+    pub resolution: Tally,
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        Self { appeals: 0, reaction: Tally::new(), resolution: Tally::new() }
+    }
+}
+
+impl Totals {
+    /// Adds a day's stored figures; their histograms only `with_durations`.
+    pub fn add_figures(&mut self, figures: &Figures, with_durations: bool) {
+        self.appeals += figures.appeals;
+        if with_durations {
+            self.reaction.add_durations(&figures.reaction);
+            self.resolution.add_durations(&figures.resolution);
+        }
+    }
+
+    /// Adds one appeal's part.
+    pub fn add_part(&mut self, part: &Part) {
+        self.appeals += 1;
+        self.reaction.add(part.reaction_ms);
+        self.resolution.add(part.resolution_ms);
+    }
+}
+
+/// Durations added up in memory.
+#[derive(Debug)]
+pub struct Tally {
+    /// How many.
+    pub count: u64,
+    sum_ms: u64,
+    histogram: Histogram<u64>,
+}
+
+impl Tally {
+    fn new() -> Self {
+        // Three significant digits is a valid precision: creation cannot fail.
+        Self { count: 0, sum_ms: 0, histogram: Histogram::new(3).expect("a histogram") }
+    }
+
+    fn add(&mut self, ms: Option<u64>) {
+        if let Some(ms) = ms {
+            self.count += 1;
+            self.sum_ms += ms;
+            let _ = self.histogram.record(ms / 1_000);
+        }
+    }
+
+    fn add_durations(&mut self, durations: &Durations) {
+        if durations.count > 0 {
+            self.count += durations.count;
+            self.sum_ms += durations.sum_ms;
+            let _ = self.histogram.add(durations.histogram());
+        }
+    }
+
+    /// The average, in ms.
+    pub fn average_ms(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.sum_ms as f64 / self.count as f64)
+    }
+
+    /// The 90th percentile (nearest rank), in ms, to the histogram's precision (0.1 %).
+    pub fn p90_ms(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.histogram.value_at_quantile(0.9) as f64 * 1_000.0)
     }
 }
 
@@ -211,26 +263,30 @@ pub fn encode(figures: &Figures) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Durations, Figures, Part};
+    use super::{Figures, Part, Totals};
 
     #[test]
-    fn durations_add_take_away_and_merge_to_the_same_percentiles() {
+    fn durations_add_take_away_and_add_up_to_the_same_percentiles() {
         let part = |ms| Part { key: vec![], reaction_ms: Some(ms), resolution_ms: None };
-        let (mut one, mut two) = (Figures::default(), Figures::default());
+        let mut day = Figures::default();
         for minutes in 1..=10u64 {
-            one.add(&part(minutes * 60_000), 1);
+            day.add(&part(minutes * 60_000), 1);
         }
-        one.add(&part(600 * 60_000), 1);
-        one.add(&part(600 * 60_000), -1);
-        assert_eq!(one.appeals, 10);
-        assert_eq!(one.reaction.p90_ms(), Some(9.0 * 60_000.0));
-        assert_eq!(one.reaction.average_ms(), Some(5.5 * 60_000.0));
+        day.add(&part(600 * 60_000), 1);
+        day.add(&part(600 * 60_000), -1);
+        assert_eq!(day.appeals, 10);
+        let mut totals = Totals::default();
+        totals.add_figures(&day, true);
+        assert_eq!(totals.reaction.p90_ms(), Some(9.0 * 60_000.0));
+        assert_eq!(totals.reaction.average_ms(), Some(5.5 * 60_000.0));
         for minutes in 11..=20u64 {
-            two.add(&part(minutes * 60_000), 1);
+            totals.add_part(&part(minutes * 60_000));
         }
-        one.merge(&two);
-        assert_eq!(one.reaction.count, 20);
-        assert_eq!(one.reaction.p90_ms(), Some(18.0 * 60_000.0));
-        assert_eq!(Durations::default().p90_ms(), None);
+        assert_eq!((totals.appeals, totals.reaction.count), (20, 20));
+        assert_eq!(totals.reaction.p90_ms(), Some(18.0 * 60_000.0));
+        assert_eq!(Totals::default().reaction.p90_ms(), None);
+        let mut counted = Totals::default();
+        counted.add_figures(&day, false);
+        assert_eq!((counted.appeals, counted.reaction.count), (10, 0));
     }
 }

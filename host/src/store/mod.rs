@@ -11,10 +11,12 @@
 //! acknowledged by JetStream and applied by every node in the stream's order.
 
 mod appeals;
+pub mod archive;
 mod backend;
 mod cluster;
 mod commit;
 mod control;
+mod erasure;
 pub mod figures;
 pub mod index;
 mod kv;
@@ -25,6 +27,7 @@ pub mod tx;
 
 pub use appeals::AppealQuery;
 pub use cluster::{ClusterOptions, IntakeQueue, QueuedIntake};
+pub use erasure::Erasure;
 pub use kv::PluginKv;
 pub use raw::RawRequest;
 
@@ -234,7 +237,7 @@ fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db> {
     sled::Config::new()
         .path(dir.join("db"))
         .cache_capacity(cache_bytes)
-        .mode(sled::Mode::HighThroughput)
+        .mode(sled::Mode::LowSpace)
         .open()
         .with_context(|| format!("opening the database in {}", dir.display()))
 }

@@ -1,6 +1,9 @@
 //! `clienthub bench`: throughput and latency over HTTP on loopback, per-stage and
 //! instantiation costs, and the WASM tax against the same plugin logic compiled natively.
-//! It prints figures; it asserts nothing.
+//! It prints figures; it asserts nothing. `--history N` measures reading a long history
+//! instead (`history`).
+
+mod history;
 
 use crate::client::Client;
 use crate::runtime::wit;
@@ -35,6 +38,13 @@ pub struct BenchOptions {
     /// Cluster sizes to measure, one after another (with `--store`).
     #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
     nodes: Vec<usize>,
+    /// Measure reading a long history instead: load this many appeals (measured at 100 k,
+    /// 500 k, 1 M and this many).
+    #[arg(long, value_name = "N")]
+    history: Option<u64>,
+    /// Webhooks of the intake burst at each point of the history run.
+    #[arg(long, default_value_t = 10_000)]
+    burst: usize,
 }
 
 /// Runs the benchmark: a `clienthub serve` child process on a temporary data directory under
@@ -45,6 +55,9 @@ pub struct BenchOptions {
 pub async fn run(options: BenchOptions) -> Result<()> {
     if let Some(url) = &options.store {
         return cluster(url, &options).await;
+    }
+    if let Some(total) = options.history {
+        return history::run(total, options.burst).await;
     }
     let dir = tempfile::tempdir()?;
     let host = HostProcess::serve(&dir.path().join("load"), &[])?;
@@ -569,4 +582,4 @@ fn micros(d: Duration) -> String {
     }
 }
 
-const SAMPLE_DIRECTORY: &str = include_str!("../../examples/directory.json");
+const SAMPLE_DIRECTORY: &str = include_str!("../../../examples/directory.json");

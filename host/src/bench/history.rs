@@ -1,0 +1,334 @@
+//! `clienthub bench --history N`: a year of appeals in one data directory, and what reading
+//! it costs. Appeals are loaded straight into the store through its own write path (so the
+//! indexes, counters, per-day figures and search marks are made as in production), spread
+//! evenly over the last 365 days, each with its raw request; then at 100 k, 500 k, 1 M (those
+//! not above N) and N a `clienthub serve` child process is started on the directory and
+//! measured over HTTP: time to ready, RSS, disk per appeal, p50/p99 of inbox pages, filters,
+//! searches, reports, `/healthz` and `/metrics`, and the intake rate of a burst of webhooks.
+
+use super::{HostProcess, configure, micros, offer, percentile};
+use crate::appeal::{Appeal, Contact, Decision, Status};
+use crate::client::Client;
+use crate::clock::{Clock, SystemClock};
+use crate::store::{DEFAULT_CACHE_BYTES, RawRequest, Store};
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const DAY_MS: u64 = 86_400_000;
+const REGIONS: u64 = 40;
+const DEPARTMENTS: u64 = 12;
+const EMPLOYEES: u64 = 250;
+const TOPICS: u64 = 20;
+const CONTACTS: u64 = 300_000;
+const TEXTS: [&str; 8] = [
+    "Хочу вернуть заказ, не подошёл размер",
+    "Где мой заказ? Доставка опаздывает третий день",
+    "Курьер не приехал, верните деньги",
+    "Товар пришёл с браком, нужен обмен",
+    "Не могу оплатить картой на сайте",
+    "Спасибо продавцу, всё отлично",
+    "Когда будет поступление в магазин?",
+    "Списали деньги дважды, разберитесь",
+];
+const CHANNELS: [&str; 6] = ["telegram", "vk", "whatsapp", "webform", "email", "ok"];
+
+/// Loads up to `total` appeals and measures at each checkpoint; `burst` webhooks measure the
+/// intake rate at each.
+///
+/// # Errors
+/// When the store or the host fails.
+pub async fn run(total: u64, burst: usize) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    let now = SystemClock.now_ms();
+    let mut checkpoints: Vec<u64> =
+        [100_000, 500_000, 1_000_000].into_iter().filter(|c| *c < total).collect();
+    checkpoints.push(total);
+    println!(
+        "ClientHub history bench — {} cores; data dir {}; appeals loaded straight into the store \
+         (its write path: indexes, figures, search marks), one raw request each, spread over the last 365 days (newest loaded first); \
+         queries over HTTP on loopback, 200 runs each (reports 20)",
+        std::thread::available_parallelism()?,
+        data.display()
+    );
+    let mut loaded = 0;
+    let mut configured = false;
+    for checkpoint in checkpoints {
+        let started = Instant::now();
+        load(&data, loaded, checkpoint, total, now)?;
+        println!(
+            "\n== {checkpoint} appeals: loaded {} in {:.1}s ({:.0} appeals/s into the store)",
+            checkpoint - loaded,
+            started.elapsed().as_secs_f64(),
+            (checkpoint - loaded) as f64 / started.elapsed().as_secs_f64()
+        );
+        loaded = checkpoint;
+        // The loader's database closes on its background threads a moment after it is dropped.
+        let mut tries = 0;
+        let (host, ready) = loop {
+            let started = Instant::now();
+            match HostProcess::serve(&data, &[]) {
+                Ok(host) => break (host, started.elapsed()),
+                Err(_) if tries < 20 => tries += 1,
+                Err(e) => return Err(e),
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let started = Instant::now();
+        let client = Client::new(&host.base, Some("bench".into()));
+        if !configured {
+            configure(&client).await?;
+            configured = true;
+        }
+        while client.get_json("/healthz").await?["search_caught_up"] != true {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        println!(
+            "restart to ready (listening): {}; search index caught up {:.1}s later",
+            micros(ready),
+            started.elapsed().as_secs_f64()
+        );
+        measure(&client, now, synthetic(checkpoint / 2, total, now).0.contact.phone.unwrap_or_default())
+            .await?;
+        let before = Instant::now();
+        let (ok, failed) =
+            offer(std::slice::from_ref(&client), 20_000_000 + checkpoint as usize, burst, 64).await?;
+        println!(
+            "intake at this history: {:.0} appeals/s ({ok} ok, {failed} failed, 64 connections)",
+            ok as f64 / before.elapsed().as_secs_f64()
+        );
+        let appeals = (checkpoint as usize + ok) as f64;
+        let per_appeal = |dir: &Path| -> Result<f64> { Ok(dir_size(dir)? as f64 / 1024.0 / appeals) };
+        println!(
+            "RSS {} MiB (peak {} MiB); data dir {:.0} MiB: {:.2} KiB per appeal ({:.2} the database, \
+             {:.2} the search index)",
+            host.memory_kib("VmRSS")? >> 10,
+            host.memory_kib("VmHWM")? >> 10,
+            dir_size(&data)? as f64 / (1 << 20) as f64,
+            per_appeal(&data)?,
+            per_appeal(&data.join("db"))?,
+            per_appeal(&data.join("search"))?,
+        );
+    }
+    Ok(())
+}
+
+/// Writes appeals `from..to` of `total` (in two threads), with a progress bar.
+fn load(data: &Path, from: u64, to: u64, total: u64, now: u64) -> Result<()> {
+    let store = Store::open(data, Arc::new(SystemClock), DEFAULT_CACHE_BYTES)?;
+    let bar = indicatif::ProgressBar::new(to - from);
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "loading {bar:40} {pos}/{len} {per_sec} eta {eta}",
+    )?);
+    std::thread::scope(|scope| -> Result<()> {
+        let workers: Vec<_> = (0..2)
+            .map(|worker| {
+                let (store, bar) = (&store, &bar);
+                scope.spawn(move || -> Result<()> {
+                    for i in (from + worker..to).step_by(2) {
+                        let (mut appeal, mut raw) = synthetic(i, total, now);
+                        store.insert_appeal(&mut appeal, false)?;
+                        store.keep_raw(&mut raw, format!("appeal {}", appeal.id))?;
+                        bar.inc(1);
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().map_err(|_| anyhow::anyhow!("a loader panicked"))??;
+        }
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    store.flush_now()
+}
+
+/// Appeal `i` of `total`: received at its place in the year, in a realistic final state
+/// (mostly resolved), from one of 300 k contacts.
+fn synthetic(i: u64, total: u64, now: u64) -> (Appeal, RawRequest) {
+    let mix = splitmix(i);
+    let pick = |n: u64, salt: u64| splitmix(i ^ salt.wrapping_mul(0xa076_1d64_78bd_642f)) % n;
+    // Newest first, so the first checkpoints hold the latest days (as a growing history would).
+    let received_at = now - 60_000 - i * (365 * DAY_MS / total.max(1));
+    let id = ulid::Ulid::from_parts(received_at, u128::from(mix) << 40 | u128::from(i)).to_string();
+    let contact = pick(CONTACTS, 1);
+    let channel = CHANNELS[pick(CHANNELS.len() as u64, 2) as usize];
+    let status = match pick(100, 3) {
+        0..=84 => Status::Resolved,
+        85..=89 => Status::InWork,
+        90..=92 => Status::Routed,
+        93..=96 => Status::Dropped,
+        97..=98 => Status::Triage,
+        _ => Status::Paused,
+    };
+    let (region, department) =
+        (format!("r-{:02}", pick(REGIONS, 4)), format!("d-{:02}", pick(DEPARTMENTS, 5)));
+    let employee = format!("e-{:03}", pick(EMPLOYEES, 6));
+    let text = format!("{} (магазин {})", TEXTS[pick(TEXTS.len() as u64, 7) as usize], 100 + pick(700, 8));
+    let mut appeal = Appeal {
+        id,
+        channel: channel.into(),
+        platform_id: format!("h{i}"),
+        conversation_key: format!("c{contact}"),
+        received_at,
+        contact: Contact {
+            name: Some(format!("Клиент {contact}")),
+            phone: Some(format!("+7912{contact:07}")),
+            email: (contact % 3 == 0).then(|| format!("client{contact}@example.ru")),
+            platform_user_id: Some(format!("u{contact}")),
+        },
+        text,
+        status,
+        raw_request_id: format!("raw-{i}"),
+        metadata: vec![("store".into(), format!("{}", 100 + pick(700, 8)))],
+        ..Appeal::default()
+    };
+    appeal.record(received_at, "received", None, "webhook");
+    if matches!(status, Status::Dropped) {
+        appeal.record(received_at, "dropped", Some("contest-filter@0.1.0".into()), "contest noise");
+    }
+    if !matches!(status, Status::Dropped | Status::Triage) {
+        appeal.decision = Some(Decision {
+            queue: department.clone(),
+            region: Some(region.clone()),
+            department: Some(department.clone()),
+            topic: Some(format!("t-{:02}", pick(TOPICS, 9))),
+            candidates: Vec::new(),
+            strategy: "least-loaded".into(),
+            priority: "normal".into(),
+            reaction_minutes: None,
+            reason: "keywords".into(),
+        });
+        appeal.work.department = Some(department);
+        appeal.work.region = Some(region);
+        appeal.work.assignee = Some(employee.clone());
+        appeal.record(received_at + 50, "routed", Some("rules-router@0.1.0".into()), "topic by keywords");
+        appeal.record(received_at + 60, "assigned", None, format!("assigned to {employee}"));
+    }
+    if matches!(status, Status::Resolved | Status::InWork | Status::Paused) {
+        let reaction = (5 + pick(240, 10)) * 60_000;
+        appeal.work.taken_at = Some(received_at + reaction);
+        appeal.work.reaction_ms = Some(reaction);
+        appeal.record(received_at + reaction, "taken", None, format!("taken into work: {employee}"));
+    }
+    if status == Status::Resolved {
+        let resolution = (60 + pick(4_000, 11)) * 60_000;
+        appeal.work.resolved_at = Some(received_at + resolution);
+        appeal.work.resolution_ms = Some(resolution);
+        appeal.record(received_at + resolution, "resolved", None, "resolved");
+    }
+    if status == Status::Triage {
+        appeal.error = Some("adapter trapped".into());
+    }
+    let body = format!(
+        r#"{{"update_id":{i},"message":{{"message_id":{i},"date":{},"text":"{}","from":{{"id":{contact},"is_bot":false,"first_name":"Клиент"}},"chat":{{"id":{contact},"type":"private"}}}}}}"#,
+        received_at / 1_000,
+        appeal.text
+    );
+    let raw = RawRequest {
+        id: appeal.raw_request_id.clone(),
+        channel: channel.into(),
+        received_at,
+        method: "POST".into(),
+        path: format!("/hooks/{channel}"),
+        query: String::new(),
+        headers: vec![("content-type".into(), "application/json".into())],
+        outcome: String::new(),
+        body: body.into_bytes(),
+    };
+    (appeal, raw)
+}
+
+/// A well-mixed 64-bit hash (splitmix64), so the fields of an appeal do not correlate.
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// p50/p99 of every query, over HTTP.
+async fn measure(client: &Client, now: u64, phone: String) -> Result<()> {
+    // The phone as people type it: `8 912 345-67-89`.
+    let digits = &phone[2..];
+    let typed = format!("8%20{}%20{}-{}-{}", &digits[..3], &digits[3..6], &digits[6..8], &digits[8..]);
+    let (day, month, year) = (now - DAY_MS, now - 30 * DAY_MS, now - 365 * DAY_MS);
+    let queries: Vec<(&str, String, usize)> = vec![
+        ("inbox page (newest 50)", "/api/appeals?limit=50".into(), 200),
+        ("filter status=in_work", "/api/appeals?limit=50&status=in_work".into(), 200),
+        ("filter status=triage (2 %)", "/api/appeals?limit=50&status=triage".into(), 200),
+        ("filter channel=vk", "/api/appeals?limit=50&channel=vk".into(), 200),
+        ("filter department=d-03", "/api/appeals?limit=50&department=d-03".into(), 200),
+        ("filter region=r-07", "/api/appeals?limit=50&region=r-07".into(), 200),
+        ("filter assignee=e-042", "/api/appeals?limit=50&assignee=e-042".into(), 200),
+        ("filter topic=t-05", "/api/appeals?limit=50&topic=t-05".into(), 200),
+        (
+            "status+department+region+channel",
+            "/api/appeals?limit=50&status=resolved&department=d-03&region=r-07&channel=telegram".into(),
+            200,
+        ),
+        (
+            "status+assignee+region+month",
+            format!("/api/appeals?limit=50&status=resolved&assignee=e-042&region=r-07&from={month}&to={now}"),
+            200,
+        ),
+        (
+            "search word (верните)",
+            "/api/appeals?limit=50&q=%D0%B2%D0%B5%D1%80%D0%BD%D0%B8%D1%82%D0%B5".into(),
+            200,
+        ),
+        ("search word + region", "/api/appeals?limit=50&region=r-07&q=%D0%B1%D1%80%D0%B0%D0%BA".into(), 200),
+        ("search phone as 8 9xx xxx-xx-xx", format!("/api/appeals?limit=50&q={typed}"), 200),
+        ("report appeals by topic, 1 day", format!("/api/reports/appeals?by=topic&from={day}&to={now}"), 20),
+        (
+            "report appeals by topic, 1 month",
+            format!("/api/reports/appeals?by=topic&from={month}&to={now}"),
+            20,
+        ),
+        (
+            "report appeals by topic, 1 year",
+            format!("/api/reports/appeals?by=topic&from={year}&to={now}"),
+            20,
+        ),
+        (
+            "report times by department, 1 year",
+            format!("/api/reports/times?by=department&from={year}&to={now}"),
+            20,
+        ),
+        ("/healthz", "/healthz".into(), 200),
+        ("/metrics", "/metrics".into(), 200),
+    ];
+    for (name, path, runs) in queries {
+        let mut samples = Vec::with_capacity(runs);
+        let mut found = 0;
+        for _ in 0..runs {
+            let started = Instant::now();
+            let answer = client.request("GET", &path, &[], None).await?;
+            samples.push(started.elapsed());
+            anyhow::ensure!(answer.status == 200, "{path}: {}", answer.status);
+            let json = answer.json().unwrap_or_default();
+            found = json.as_array().or(json["items"].as_array()).map_or(0, Vec::len);
+        }
+        samples.sort();
+        println!(
+            "  {name:<40} p50 {:>9}  p99 {:>9}  ({found} rows)",
+            micros(percentile(&samples, 0.5)),
+            micros(percentile(&samples, 0.99))
+        );
+    }
+    Ok(())
+}
+
+/// Bytes of every file under `dir`.
+fn dir_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() { dir_size(&entry.path())? } else { meta.len() };
+    }
+    Ok(total)
+}
