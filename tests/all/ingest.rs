@@ -183,6 +183,9 @@ async fn appeals_are_found_by_russian_word_forms_and_by_a_phone_typed_any_way() 
     let mut expected = vec![refund.clone(), money.clone()];
     expected.sort();
     assert_eq!(verbs, expected, "вернуть finds верните too");
+    let mut family = found("q=%D0%B2%D0%BE%D0%B7%D0%B2%D1%80%D0%B0%D1%82").await;
+    family.sort();
+    assert_eq!(family, expected, "возврат finds вернуть and верните");
     assert_eq!(found("q=вернуть&channel=telegram").await, [refund], "search combines with filters");
     for typed in ["%2B7+(912)+3456789", "89123456789", "8+912+345-67-89"] {
         assert_eq!(found(&format!("q={typed}")).await, std::slice::from_ref(&money), "{typed}");

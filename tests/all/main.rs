@@ -15,6 +15,7 @@ mod console;
 mod crm;
 mod ingest;
 mod layers;
+mod lifecycle;
 mod proof;
 mod replies;
 mod rollout;
