@@ -70,7 +70,7 @@ impl Durations {
 
     fn set_histogram(&mut self, histogram: &Histogram<u64>) {
         self.histogram.clear();
-        if histogram.len() > 0 {
+        if !histogram.is_empty() {
             // Writing to memory does not fail.
             V2Serializer::new().serialize(histogram, &mut self.histogram).expect("serialised");
         }
