@@ -12,15 +12,16 @@
 //! missing or unreadable index directory is rebuilt from every stored appeal.
 
 use crate::appeal::Appeal;
-use crate::store::Store;
+use crate::store::{AppealQuery, Store};
 use anyhow::{Context, Result};
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, TermQuery};
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
-    Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, Token, TokenFilter,
@@ -40,12 +41,26 @@ pub struct Search {
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
-    id: Field,
-    text: Field,
-    exact: Field,
+    fields: Fields,
 }
 
-fn schema() -> (Schema, Field, Field, Field) {
+/// The index's fields.
+#[derive(Clone, Copy)]
+struct Fields {
+    /// The appeal id (stored: what a hit answers).
+    id: Field,
+    /// Words, stemmed.
+    text: Field,
+    /// Exact tokens: phone, e-mail, name, platform ids.
+    exact: Field,
+    /// The appeal's filter terms as `field=value` (`region=msk`), so filters apply inside
+    /// the search.
+    term: Field,
+    /// When it was received (ms since the epoch), for time ranges.
+    received: Field,
+}
+
+fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let id = builder.add_text_field("id", STRING | STORED);
     let indexing = TextFieldIndexing::default()
@@ -53,7 +68,9 @@ fn schema() -> (Schema, Field, Field, Field) {
         .set_index_option(IndexRecordOption::WithFreqsAndPositions);
     let text = builder.add_text_field("text", TextOptions::default().set_indexing_options(indexing));
     let exact = builder.add_text_field("exact", STRING);
-    (builder.build(), id, text, exact)
+    let term = builder.add_text_field("term", STRING);
+    let received = builder.add_u64_field("received", INDEXED | FAST);
+    (builder.build(), Fields { id, text, exact, term, received })
 }
 
 impl Search {
@@ -63,7 +80,7 @@ impl Search {
     /// # Errors
     /// When the directory cannot be created or the store cannot be read.
     pub fn open(dir: &Path, store: &Store) -> Result<Self> {
-        let (schema, id, text, exact) = schema();
+        let (schema, fields) = schema();
         let version = dir.join("analyzer-version");
         let current = std::fs::read_to_string(&version).is_ok_and(|v| v == ANALYZER_VERSION);
         let opened = match Index::open_in_dir(dir) {
@@ -95,7 +112,7 @@ impl Search {
             .reload_policy(tantivy::ReloadPolicy::Manual)
             .try_into()
             .context("opening the index reader")?;
-        Ok(Self { index, reader, writer: Mutex::new(writer), id, text, exact })
+        Ok(Self { index, reader, writer: Mutex::new(writer), fields })
     }
 
     /// Indexes what the store marked, on a thread of its own, every `period`.
@@ -129,7 +146,7 @@ impl Search {
         }
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         for (id, _) in &marked {
-            writer.delete_term(Term::from_field_text(self.id, id));
+            writer.delete_term(Term::from_field_text(self.fields.id, id));
             if let Some(appeal) = store.appeal(id)? {
                 writer.add_document(self.document(&appeal))?;
             }
@@ -144,8 +161,13 @@ impl Search {
     }
 
     fn document(&self, appeal: &Appeal) -> TantivyDocument {
+        let fields = self.fields;
         let mut doc = TantivyDocument::default();
-        doc.add_text(self.id, &appeal.id);
+        doc.add_text(fields.id, &appeal.id);
+        doc.add_u64(fields.received, appeal.received_at);
+        for (field, value) in crate::store::index::terms(appeal) {
+            doc.add_text(fields.term, format!("{field}={value}"));
+        }
         let messages = appeal.history.iter().filter(|e| e.stage == "message").map(|e| e.detail.as_str());
         let words = [
             appeal.subject.as_deref().unwrap_or(""),
@@ -153,7 +175,7 @@ impl Search {
             appeal.contact.name.as_deref().unwrap_or(""),
         ];
         for part in words.into_iter().chain(messages) {
-            doc.add_text(self.text, part);
+            doc.add_text(fields.text, part);
         }
         let contact = &appeal.contact;
         let mut exact: Vec<String> = vec![appeal.id.to_lowercase(), appeal.platform_id.to_lowercase()];
@@ -165,31 +187,43 @@ impl Search {
             exact.push(phone.trim_start_matches('+').to_string());
         }
         for value in exact.into_iter().filter(|v| !v.is_empty()) {
-            doc.add_text(self.exact, value);
+            doc.add_text(fields.exact, value);
         }
         doc
     }
 
-    /// Ids of the appeals matching `q`, best first, at most `limit`.
+    /// Ids of the appeals matching `q` and `query`'s filters and time range, best first, at
+    /// most `limit`. The filters are those of the appeal as last indexed (a moment behind
+    /// the store).
     ///
     /// # Errors
     /// When the index cannot be read.
-    pub fn find(&self, q: &str, limit: usize) -> Result<Vec<String>> {
-        let mut parser = QueryParser::for_index(&self.index, vec![self.text]);
+    pub fn find(&self, q: &str, query: &AppealQuery, limit: usize) -> Result<Vec<String>> {
+        let fields = self.fields;
+        let mut parser = QueryParser::for_index(&self.index, vec![fields.text]);
         parser.set_conjunction_by_default();
         let (words, _) = parser.parse_query_lenient(q);
         let mut either: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Should, words)];
         for exact in exact_terms(q) {
-            let term = Term::from_field_text(self.exact, &exact);
+            let term = Term::from_field_text(fields.exact, &exact);
             either.push((Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
         }
-        let query = BooleanQuery::new(either);
+        let mut all: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(BooleanQuery::new(either)))];
+        for (field, value) in &query.terms {
+            let term = Term::from_field_text(fields.term, &format!("{field}={value}"));
+            all.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
+        }
+        if query.from.is_some() || query.to.is_some() {
+            let from = Term::from_field_u64(fields.received, query.from.unwrap_or(0));
+            let to = Term::from_field_u64(fields.received, query.to.unwrap_or(u64::MAX));
+            all.push((Occur::Must, Box::new(RangeQuery::new(Bound::Included(from), Bound::Excluded(to)))));
+        }
         let searcher = self.reader.searcher();
-        let hits = searcher.search(&query, &TopDocs::with_limit(limit.max(1)))?;
+        let hits = searcher.search(&BooleanQuery::new(all), &TopDocs::with_limit(limit.max(1)))?;
         let mut ids = Vec::with_capacity(hits.len());
         for (_, address) in hits {
             let doc: TantivyDocument = searcher.doc(address)?;
-            if let Some(id) = doc.get_first(self.id).and_then(|v| v.as_str()) {
+            if let Some(id) = doc.get_first(fields.id).and_then(|v| v.as_str()) {
                 ids.push(id.to_string());
             }
         }
@@ -221,7 +255,7 @@ const FAMILIES: [(&str, &str); 7] = [
 ];
 
 /// Bump when the analyzer changes: an index made by another is rebuilt.
-const ANALYZER_VERSION: &str = "2";
+const ANALYZER_VERSION: &str = "3";
 
 impl TokenFilter for VerbResidue {
     type Tokenizer<T: Tokenizer> = VerbResidueTokenizer<T>;
@@ -291,7 +325,7 @@ mod tests {
     use super::Search;
     use crate::appeal::Appeal;
     use crate::clock::SystemClock;
-    use crate::store::{DEFAULT_CACHE_BYTES, Store};
+    use crate::store::{AppealQuery, DEFAULT_CACHE_BYTES, Store};
 
     fn appeal(store: &Store, text: &str, phone: Option<&str>) -> String {
         let mut appeal = Appeal { id: store.fresh_id(), text: text.into(), ..Appeal::default() };
@@ -308,19 +342,20 @@ mod tests {
         let money = appeal(&store, "Верните деньги, пожалуйста", Some("+79123456789"));
         let courier = appeal(&store, "Где курьер? Доставка опаздывает", None);
         let search = Search::open(&dir.path().join("search"), &store).unwrap();
+        let any = AppealQuery::default();
         assert_eq!(search.catch_up(&store).unwrap(), 3);
         assert_eq!(search.catch_up(&store).unwrap(), 0, "the marks are cleared");
-        let mut found = search.find("вернуть", 10).unwrap();
+        let mut found = search.find("вернуть", &any, 10).unwrap();
         found.sort();
         let mut expected = vec![refund.clone(), money.clone()];
         expected.sort();
         assert_eq!(found, expected);
-        assert_eq!(search.find("доставки", 10).unwrap(), std::slice::from_ref(&courier));
+        assert_eq!(search.find("доставки", &any, 10).unwrap(), std::slice::from_ref(&courier));
         for typed in ["8 912 345-67-89", "+7 (912) 3456789"] {
-            assert_eq!(search.find(typed, 10).unwrap(), std::slice::from_ref(&money), "{typed}");
+            assert_eq!(search.find(typed, &any, 10).unwrap(), std::slice::from_ref(&money), "{typed}");
         }
         assert!(
-            search.find("вернуть деньги", 10).unwrap() == std::slice::from_ref(&money),
+            search.find("вернуть деньги", &any, 10).unwrap() == std::slice::from_ref(&money),
             "all words by default"
         );
 
@@ -329,7 +364,7 @@ mod tests {
         drop(search);
         let search = Search::open(&dir.path().join("search"), &store).unwrap();
         search.catch_up(&store).unwrap();
-        let mut found = search.find("возврата", 10).unwrap();
+        let mut found = search.find("возврата", &any, 10).unwrap();
         found.sort();
         let mut expected = vec![refund, money, late];
         expected.sort();
@@ -339,7 +374,7 @@ mod tests {
         std::fs::remove_dir_all(dir.path().join("search")).unwrap();
         let search = Search::open(&dir.path().join("search"), &store).unwrap();
         assert_eq!(search.catch_up(&store).unwrap(), 4);
-        assert_eq!(search.find("опаздывают", 10).unwrap(), [courier]);
+        assert_eq!(search.find("опаздывают", &any, 10).unwrap(), [courier]);
     }
 
     #[test]

@@ -187,6 +187,7 @@ async fn appeals_are_found_by_russian_word_forms_and_by_a_phone_typed_any_way() 
     family.sort();
     assert_eq!(family, expected, "возврат finds вернуть and верните");
     assert_eq!(found("q=вернуть&channel=telegram").await, [refund], "search combines with filters");
+    assert!(found("q=вернуть&from=4102444800000").await.is_empty(), "and with a time range");
     for typed in ["%2B7+(912)+3456789", "89123456789", "8+912+345-67-89"] {
         assert_eq!(found(&format!("q={typed}")).await, std::slice::from_ref(&money), "{typed}");
     }

@@ -209,20 +209,14 @@ fn found(
     limit: usize,
 ) -> anyhow::Result<Vec<crate::appeal::Appeal>> {
     let mut out = Vec::new();
-    for id in app.search.find(q, SEARCH_DEPTH)? {
-        let Some(appeal) = app.store.appeal(&id)? else { continue };
-        if query.admits(&appeal) {
+    // The index filters; the record decides (it may have moved on since it was indexed).
+    for id in app.search.find(q, query, limit)? {
+        if let Some(appeal) = app.store.appeal(&id)?.filter(|a| query.admits(a)) {
             out.push(appeal);
-            if out.len() == limit {
-                break;
-            }
         }
     }
     Ok(out)
 }
-
-/// Search hits read before the filters: the best this many are filtered and paged.
-const SEARCH_DEPTH: usize = 1_000;
 
 /// The contact's other appeals (any channel), newest first: id, channel, status, time, text.
 fn earlier_appeals(app: &App, appeal: &crate::appeal::Appeal) -> anyhow::Result<Vec<serde_json::Value>> {

@@ -166,7 +166,7 @@ impl Store {
 
     /// Number of appeals stored with `status` (a maintained counter).
     pub fn status_count(&self, status: Status) -> u64 {
-        super::index::count_status(&self.trees, status.name())
+        super::index::count_term(&self.trees, "status", status.name())
     }
 
     /// The appeal that already has `channel`+`platform_id`, if any.

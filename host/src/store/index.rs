@@ -6,9 +6,9 @@
 //! An index entry is `field \0 value \0 appeal id` (ids are ULIDs: time order), for status,
 //! channel, queue, department, region, assignee, topic, contact and overdue (`yes` once a
 //! deadline was missed). A list with filters walks the
-//! matching entries newest first and intersects them by leapfrogging (each step moves the
-//! index that is ahead down to the others), so a page costs what the page and the gaps
-//! between matches cost, not what the history costs. The indexes are rebuilt from the records
+//! entries of its rarest term newest first (every term has a maintained counter) and looks
+//! each up under the other terms, so a page costs what the rarest term holds down to the
+//! page's last match, not what the history costs. The indexes are rebuilt from the records
 //! at start when they were built by an older version (or never).
 
 use super::tx::{TreeId, Trees};
@@ -17,7 +17,7 @@ use anyhow::Result;
 use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
 
 /// Version of the index layout; a data dir with another is reindexed at start.
-const VERSION: &[u8] = b"2";
+const VERSION: &[u8] = b"3";
 const VERSION_KEY: &[u8] = b"index-version";
 /// The counter of all appeals.
 const ALL: &[u8] = b"appeals";
@@ -85,15 +85,11 @@ impl Derived<'_> {
         let after = new.as_ref().map(terms).unwrap_or_default();
         for (field, value) in before.iter().filter(|t| !after.contains(t)) {
             self.index.remove([prefix(field, value).as_slice(), id].concat())?;
-            if *field == "status" {
-                add(self.counters, &counter_key(field, value), -1)?;
-            }
+            add(self.counters, &counter_key(field, value), -1)?;
         }
         for (field, value) in after.iter().filter(|t| !before.contains(t)) {
             self.index.insert([prefix(field, value).as_slice(), id].concat(), &[])?;
-            if *field == "status" {
-                add(self.counters, &counter_key(field, value), 1)?;
-            }
+            add(self.counters, &counter_key(field, value), 1)?;
         }
         super::figures::maintain(self.figures, old.as_ref(), new.as_ref())?;
         match (old.is_some(), new.is_some()) {
@@ -119,9 +115,9 @@ pub fn count(trees: &Trees) -> u64 {
     trees.get(TreeId::Counters).get(ALL).ok().flatten().map_or(0, |v| read_u64(&v))
 }
 
-/// Appeals stored with `status`.
-pub fn count_status(trees: &Trees, status: &str) -> u64 {
-    let key = counter_key("status", status);
+/// Appeals stored under a term (`status` = `routed`).
+pub fn count_term(trees: &Trees, field: &str, value: &str) -> u64 {
+    let key = counter_key(field, value);
     trees.get(TreeId::Counters).get(key).ok().flatten().map_or(0, |v| read_u64(&v))
 }
 
@@ -141,7 +137,7 @@ pub fn ensure(trees: &Trees) -> Result<()> {
     counters.clear()?;
     figures_tree.clear()?;
     let mut total = 0u64;
-    let mut by_status = std::collections::HashMap::<String, u64>::new();
+    let mut by_term = std::collections::HashMap::<(&'static str, String), u64>::new();
     let mut figures = std::collections::HashMap::<Vec<u8>, super::figures::Figures>::new();
     for entry in trees.get(TreeId::Appeals).iter() {
         let (id, bytes) = entry?;
@@ -150,15 +146,13 @@ pub fn ensure(trees: &Trees) -> Result<()> {
             figures.entry(part.key.clone()).or_default().add(&part, 1);
         }
         for (field, value) in terms(&appeal) {
-            if field == "status" {
-                *by_status.entry(value.clone()).or_default() += 1;
-            }
             index.insert([prefix(field, &value).as_slice(), &id].concat(), &[])?;
+            *by_term.entry((field, value)).or_default() += 1;
         }
         total += 1;
     }
-    for (status, n) in by_status {
-        counters.insert(counter_key("status", &status), &n.to_be_bytes())?;
+    for ((field, value), n) in by_term {
+        counters.insert(counter_key(field, &value), &n.to_be_bytes())?;
     }
     for (key, value) in figures {
         figures_tree.insert(key, super::figures::encode(&value))?;
@@ -171,26 +165,10 @@ pub fn ensure(trees: &Trees) -> Result<()> {
     Ok(())
 }
 
-/// Where a newest-first walk stands: below this id, or at it too.
-#[derive(Clone)]
-enum Bound {
-    Below(Vec<u8>),
-    AtMost(Vec<u8>),
-    Top,
-}
-
-/// The largest id at or below `bound` among the entries starting with `prefix` of `tree`.
-fn largest(tree: &sled::Tree, prefix: &[u8], bound: &Bound) -> Result<Option<Vec<u8>>> {
-    let entry = match bound {
-        Bound::Top => tree.scan_prefix(prefix).next_back(),
-        Bound::Below(id) => tree.range(prefix.to_vec()..[prefix, id].concat()).next_back(),
-        Bound::AtMost(id) => tree.range(prefix.to_vec()..=[prefix, id].concat()).next_back(),
-    };
-    Ok(entry.transpose()?.map(|(key, _)| key[prefix.len()..].to_vec()))
-}
-
 /// Ids of the appeals having every term, newest first, below `before`, not below `floor`,
-/// at most `limit`: the entries of each term leapfrog each other down to the next common id.
+/// at most `limit`: the entries of the rarest term (by its counter) are walked newest first
+/// and each is looked up under the other terms, so a page costs the rarest term's entries
+/// down to the page's last match, never the history.
 ///
 /// # Errors
 /// On storage failure.
@@ -202,30 +180,42 @@ pub fn matching(
     limit: usize,
 ) -> Result<Vec<Vec<u8>>> {
     let index = trees.get(TreeId::AppealIndex);
-    let appeals = trees.get(TreeId::Appeals);
-    let prefixes: Vec<Vec<u8>> = terms.iter().map(|(f, v)| prefix(f, v)).collect();
-    let mut bound = before.map_or(Bound::Top, |id| Bound::Below(id.to_vec()));
+    let mut ordered: Vec<(u64, Vec<u8>)> =
+        terms.iter().map(|(f, v)| (count_term(trees, f, v), prefix(f, v))).collect();
+    ordered.sort();
+    let (walked, start) = match ordered.first() {
+        Some((_, rarest)) => (index, rarest.clone()),
+        None => (trees.get(TreeId::Appeals), Vec::new()),
+    };
+    let top = match before {
+        Some(id) => [start.as_slice(), id].concat(),
+        None => [start.as_slice(), &[0xff]].concat(),
+    };
     let mut out = Vec::new();
-    while out.len() < limit {
-        let found = match prefixes.is_empty() {
-            true => largest(appeals, &[], &bound)?.map(|id| vec![id]),
-            false => {
-                prefixes.iter().map(|p| largest(index, p, &bound)).collect::<Result<Option<Vec<_>>>>()?
-            }
-        };
-        let Some(found) = found else { break };
-        let Some(lowest) = found.iter().min().cloned() else { break };
-        if floor.is_some_and(|floor| lowest.as_slice() < floor) {
+    for entry in walked.range(start.clone()..top).rev() {
+        let (key, _) = entry?;
+        let id = &key[start.len()..];
+        if floor.is_some_and(|floor| id < floor) {
             break;
         }
-        if found.iter().all(|id| *id == lowest) {
-            out.push(lowest.clone());
-            bound = Bound::Below(lowest);
-        } else {
-            bound = Bound::AtMost(lowest);
+        if under_all(index, ordered.iter().skip(1).map(|(_, p)| p.as_slice()), id)? {
+            out.push(id.to_vec());
+            if out.len() == limit {
+                break;
+            }
         }
     }
     Ok(out)
+}
+
+/// Whether appeal `id` has an entry under every one of `prefixes`.
+fn under_all<'a>(index: &sled::Tree, prefixes: impl Iterator<Item = &'a [u8]>, id: &[u8]) -> Result<bool> {
+    for prefix in prefixes {
+        if !index.contains_key([prefix, id].concat())? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
