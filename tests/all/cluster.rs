@@ -399,3 +399,53 @@ async fn one_node_runs_the_dispatcher(nodes: &[Host; 3], name: &str) {
     }
     assert_eq!(leaders, 1, "exactly one node holds the dispatcher's lease");
 }
+
+/// What a node answers about its appeals: ids, counts, a filter, a search and a report.
+async fn answers(node: &Host) -> Value {
+    let ids: Vec<String> = node.all_appeals().await.into_iter().map(|a| a.id).collect();
+    let get = async |path: &str| node.api.get_json(path).await.unwrap();
+    json!({
+        "ids": ids,
+        "count": get("/healthz").await["appeals"],
+        "routed": get("/api/appeals?status=routed&channel=telegram&limit=500").await["items"].as_array().map(Vec::len),
+        "search": get("/api/appeals?q=%D0%B4%D0%BE%D1%81%D1%82%D0%B0%D0%B2%D0%BA%D0%B0&limit=500").await["items"]
+            .as_array()
+            .map(Vec::len),
+        "report": get("/api/reports/appeals?by=topic").await,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_joined_from_a_snapshot_answers_as_the_node_that_replayed_everything() {
+    let nats = Nats::start();
+    let name = cluster_name("snapshot");
+    let first = Host::start_node_with(&nats.url, &name, &["--snapshot-every", "60"]);
+    first.import_directory().await;
+    let secret = first.telegram_secret().await;
+    let send = async |range: std::ops::Range<i64>| {
+        for n in range {
+            let body = telegram_update(880_000 + n, 880_000 + n, "Где мой заказ? Доставка опаздывает");
+            let header = [("x-telegram-bot-api-secret-token", secret.as_str())];
+            let answer = first.hook("telegram", &header, "application/json", &body).await;
+            assert_eq!(answer.status, 200);
+        }
+    };
+    send(0..80).await;
+    eventually("a snapshot", Duration::from_secs(30), async || {
+        first.api.get_json("/healthz").await.unwrap()["cluster"]["snapshot_end"].as_u64() > Some(0)
+    })
+    .await;
+    // The tail after the snapshot, then a fresh node.
+    send(80..100).await;
+    let joined = Host::start_node_with(&nats.url, &name, &["--snapshot-every", "60"]);
+    let health = joined.api.get_json("/healthz").await.unwrap();
+    assert!(health["cluster"]["snapshot_end"].as_u64() > Some(0), "it joined from the snapshot: {health}");
+    assert_eq!(health["appeals"], 100);
+    eventually("the same answers", Duration::from_secs(30), async || {
+        answers(&first).await == answers(&joined).await
+    })
+    .await;
+    let answer = answers(&joined).await;
+    assert_eq!(answer["routed"], 100, "{answer}");
+    assert_eq!(answer["search"], 100, "the search index was built from the snapshot: {answer}");
+}

@@ -192,6 +192,7 @@ async fn a_cluster_node_passes_every_case() {
             url: nats.url.clone(),
             name: format!("conformance-{}-{n}", ulid::Ulid::new()),
             replicas: 1,
+            snapshot_every: 100_000,
         };
         let store =
             Store::join(dir.path(), &options, Arc::new(SystemClock), clienthub::store::DEFAULT_CACHE_BYTES)

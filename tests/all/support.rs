@@ -87,6 +87,16 @@ impl Host {
         host
     }
 
+    /// A node as [`Host::start_node`], started with these extra `serve` options.
+    pub fn start_node_with(url: &str, name: &str, extra: &[&str]) -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let args: Vec<&str> =
+            ["--store", url, "--cluster", name].into_iter().chain(extra.iter().copied()).collect();
+        let mut host = Self::launch(temp.path(), &args);
+        host._temp = Some(temp);
+        host
+    }
+
     /// A host on a fresh temp data dir logging everything down to debug into `log`.
     pub fn start_logging_to(log: &Path) -> Self {
         let temp = tempfile::tempdir().unwrap();

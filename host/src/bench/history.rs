@@ -34,14 +34,14 @@ const TEXTS: [&str; 8] = [
 ];
 const CHANNELS: [&str; 6] = ["telegram", "vk", "whatsapp", "webform", "email", "ok"];
 
-/// Loads up to `total` appeals and measures at each checkpoint; `burst` webhooks measure the
-/// intake rate at each.
+/// Loads up to `total` appeals (into `keep`, else a temporary directory) and measures at each
+/// checkpoint; `burst` webhooks measure the intake rate at each.
 ///
 /// # Errors
 /// When the store or the host fails.
-pub async fn run(total: u64, burst: usize) -> Result<()> {
+pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let data = dir.path().join("data");
+    let data = keep.map_or_else(|| dir.path().join("data"), Path::to_path_buf);
     let now = SystemClock.now_ms();
     let mut checkpoints: Vec<u64> =
         [100_000, 500_000, 1_000_000].into_iter().filter(|c| *c < total).collect();
@@ -143,7 +143,16 @@ fn load(data: &Path, from: u64, to: u64, total: u64, now: u64) -> Result<()> {
         Ok(())
     })?;
     bar.finish_and_clear();
-    store.flush_now()
+    store.flush_now()?;
+    let sizes = store.tree_sizes()?;
+    let total: u64 = sizes.iter().map(|s| s.2).sum();
+    let mut line =
+        format!("records: {:.2} KiB per appeal of keys and values:", total as f64 / 1024.0 / to as f64);
+    for (name, entries, bytes) in sizes.into_iter().filter(|s| s.2 * 100 > total) {
+        line += &format!(" {name} {:.0} B ({entries})", bytes as f64 / to as f64);
+    }
+    println!("{line}");
+    Ok(())
 }
 
 /// Appeal `i` of `total`: received at its place in the year, in a realistic final state

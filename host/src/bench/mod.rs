@@ -45,6 +45,10 @@ pub struct BenchOptions {
     /// Webhooks of the intake burst at each point of the history run.
     #[arg(long, default_value_t = 10_000)]
     burst: usize,
+    /// Keep the history run's data directory here (for profiling it afterwards) instead of
+    /// a temporary one.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<std::path::PathBuf>,
 }
 
 /// Runs the benchmark: a `clienthub serve` child process on a temporary data directory under
@@ -57,7 +61,7 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         return cluster(url, &options).await;
     }
     if let Some(total) = options.history {
-        return history::run(total, options.burst).await;
+        return history::run(total, options.burst, options.keep.as_deref()).await;
     }
     let dir = tempfile::tempdir()?;
     let host = HostProcess::serve(&dir.path().join("load"), &[])?;

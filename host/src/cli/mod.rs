@@ -84,6 +84,10 @@ enum Command {
         /// (3 on a three-server NATS cluster).
         #[arg(long, default_value_t = 1)]
         replicas: usize,
+        /// In a cluster: writes between snapshots of the state (a joining node loads the
+        /// latest and replays only what came after; the stream is trimmed behind it).
+        #[arg(long, default_value_t = 100_000)]
+        snapshot_every: u64,
         /// Connections served at once; more are closed as they arrive.
         #[arg(long, default_value_t = 4096)]
         max_connections: usize,
@@ -202,6 +206,7 @@ async fn run(command: Command) -> Result<()> {
             store,
             cluster,
             replicas,
+            snapshot_every,
             max_connections,
             header_timeout,
             body_timeout,
@@ -213,7 +218,9 @@ async fn run(command: Command) -> Result<()> {
         } => {
             let cluster = match store {
                 StoreChoice::Sled => None,
-                StoreChoice::Nats(url) => Some(ClusterOptions { url, name: cluster, replicas }),
+                StoreChoice::Nats(url) => {
+                    Some(ClusterOptions { url, name: cluster, replicas, snapshot_every })
+                }
             };
             serve::run(ServeOptions {
                 listen,

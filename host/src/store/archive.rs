@@ -30,7 +30,7 @@ pub fn record_trees() -> impl Iterator<Item = TreeId> {
 }
 
 /// Appends one frame.
-fn frame(out: &mut Vec<u8>, tree: &str, key: &[u8], value: &[u8]) {
+pub fn frame(out: &mut Vec<u8>, tree: &str, key: &[u8], value: &[u8]) {
     out.push(tree.len() as u8);
     out.extend_from_slice(tree.as_bytes());
     out.extend_from_slice(&(key.len() as u32).to_le_bytes());
@@ -94,15 +94,7 @@ pub fn restore(file: &Path, dir: &Path, progress: impl Fn(u64)) -> Result<u64> {
     let mut magic = vec![0; MAGIC.len()];
     reader.read_exact(&mut magic)?;
     let (mut records, mut read) = (0u64, MAGIC.len() as u64);
-    loop {
-        let mut len = [0u8; 1];
-        reader.read_exact(&mut len)?;
-        if len[0] == 0 {
-            break;
-        }
-        let name = String::from_utf8(read_exact(&mut reader, len[0] as usize)?)?;
-        let key = read_block(&mut reader)?;
-        let value = read_block(&mut reader)?;
+    while let Some((name, key, value)) = read_frame(&mut reader)? {
         let tree =
             TreeId::from_name(&name).with_context(|| format!("unknown tree '{name}' in the archive"))?;
         trees.get(tree).insert(key.as_slice(), value.as_slice())?;
@@ -150,6 +142,22 @@ pub fn verify(file: &Path) -> Result<()> {
             hasher.update(&block);
         }
     }
+}
+
+/// The next frame (tree name, key, value) of an archive read past its magic; `None` at the
+/// checksum that ends it.
+///
+/// # Errors
+/// When the archive is truncated.
+pub fn read_frame(reader: &mut impl Read) -> Result<Option<(String, Vec<u8>, Vec<u8>)>> {
+    let len = read_exact(reader, 1)?;
+    if len[0] == 0 {
+        return Ok(None);
+    }
+    let name = String::from_utf8(read_exact(reader, len[0] as usize)?)?;
+    let key = read_block(reader)?;
+    let value = read_block(reader)?;
+    Ok(Some((name, key, value)))
 }
 
 fn read_exact(reader: &mut impl Read, n: usize) -> Result<Vec<u8>> {

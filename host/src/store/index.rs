@@ -121,6 +121,15 @@ pub fn count_term(trees: &Trees, field: &str, value: &str) -> u64 {
     trees.get(TreeId::Counters).get(key).ok().flatten().map_or(0, |v| read_u64(&v))
 }
 
+/// Rebuilds the indexes, counters and figures from the records, whatever version built them.
+///
+/// # Errors
+/// On storage failure.
+pub fn rebuild(trees: &Trees) -> Result<()> {
+    trees.get(TreeId::Counters).remove(VERSION_KEY)?;
+    ensure(trees)
+}
+
 /// Rebuilds the indexes and counters from the records when they were built by another
 /// version of the layout (or never): once, at start, before anything is served.
 ///

@@ -199,6 +199,25 @@ impl Store {
         Ok(())
     }
 
+    /// Every tree's name, entries and bytes of keys and values: a full scan, for the history
+    /// benchmark's account of what an appeal costs.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn tree_sizes(&self) -> Result<Vec<(&'static str, u64, u64)>> {
+        let mut sizes = Vec::new();
+        for tree in TreeId::ALL {
+            let (mut entries, mut bytes) = (0, 0);
+            for entry in self.tree(tree).iter() {
+                let (key, value) = entry?;
+                entries += 1;
+                bytes += (key.len() + value.len()) as u64;
+            }
+            sizes.push((tree.name(), entries, bytes));
+        }
+        Ok(sizes)
+    }
+
     /// Calls `listener` after another node changed a control record (never on one machine,
     /// where every change is this node's own).
     pub fn on_control_change(&self, listener: impl Fn(ControlChange) + Send + Sync + 'static) {

@@ -26,6 +26,7 @@
 mod intake;
 mod layout;
 mod outbox;
+mod snapshot;
 
 pub use intake::{IntakeQueue, QueuedIntake};
 
@@ -54,6 +55,9 @@ pub struct ClusterOptions {
     pub name: String,
     /// Copies JetStream keeps of each stream and bucket (3 on a three-server NATS cluster).
     pub replicas: usize,
+    /// Writes of the state stream between snapshots (taken by the dispatcher's node; the
+    /// stream is trimmed behind each).
+    pub snapshot_every: u64,
 }
 
 /// The key under which the last applied state sequence is kept in the node's sled.
@@ -98,6 +102,13 @@ pub struct Cluster {
     leading: AtomicBool,
     /// Why this node stopped keeping its view, once it has.
     failure: watch::Sender<Option<String>>,
+    /// The state stream (trimmed behind snapshots).
+    state: stream::Stream,
+    /// The writes applied while a snapshot is being copied.
+    recording: Mutex<Option<snapshot::Window>>,
+    /// The last sequence the latest snapshot holds (taken or loaded).
+    snapshot_end: AtomicU64,
+    snapshot_every: u64,
 }
 
 impl Cluster {
@@ -132,9 +143,14 @@ impl Cluster {
             listeners: Mutex::default(),
             leading: AtomicBool::new(false),
             failure: watch::channel(None).0,
+            state: state.clone(),
+            recording: Mutex::default(),
+            snapshot_end: AtomicU64::new(0),
+            snapshot_every: options.snapshot_every.max(1),
         });
         let meta = db.open_tree("cluster")?;
         cluster.follow_state(state, meta, trees.clone()).await?;
+        cluster.keep_snapshots(trees.clone());
         cluster.follow_control(trees.clone()).await?;
         cluster.keep_lease();
         tracing::info!(cluster = %cluster.name, node = %cluster.node, url = %options.url, "joined the cluster");
@@ -216,8 +232,28 @@ impl Cluster {
         meta: sled::Tree,
         trees: Trees,
     ) -> Result<()> {
-        let from = meta.get(APPLIED)?.map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])));
-        let last = state.get_info().await?.state.last_sequence;
+        let mut from =
+            meta.get(APPLIED)?.map(|v| u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0; 8])));
+        let info = state.get_info().await?.state;
+        let last = info.last_sequence;
+        // An empty view, or one behind the trimmed stream, starts from the latest snapshot.
+        let stale = from.is_some_and(|seq| seq + 1 < info.first_sequence);
+        let mut window = None;
+        if from.is_none() || stale {
+            match self.load_snapshot(&trees).await? {
+                Some(loaded) => {
+                    meta.insert(APPLIED, &loaded.start.to_be_bytes())?;
+                    self.state_applied.store(loaded.start, Ordering::Relaxed);
+                    from = Some(loaded.start);
+                    tracing::info!(start = loaded.start, end = loaded.end, "joined from a snapshot");
+                    window = Some(loaded);
+                }
+                None if stale => {
+                    bail!("this node's view is behind the trimmed state stream and there is no snapshot")
+                }
+                None => {}
+            }
+        }
         let consumer = state
             .create_consumer(consumer::pull::OrderedConfig {
                 deliver_policy: match from {
@@ -233,8 +269,9 @@ impl Cluster {
         let node = self.clone();
         tokio::spawn(async move {
             while let Some(message) = messages.next().await {
-                let applied =
-                    message.map_err(anyhow::Error::from).and_then(|m| node.apply_state(&m, &meta, &trees));
+                let applied = message
+                    .map_err(anyhow::Error::from)
+                    .and_then(|m| node.apply_state(&m, &meta, &trees, window.as_ref()));
                 match applied {
                     Ok(seq) if seq >= last => {
                         let _ = caught_up.send(true);
@@ -258,7 +295,13 @@ impl Cluster {
         Ok(())
     }
 
-    fn apply_state(&self, message: &jetstream::Message, meta: &sled::Tree, trees: &Trees) -> Result<u64> {
+    fn apply_state(
+        &self,
+        message: &jetstream::Message,
+        meta: &sled::Tree,
+        trees: &Trees,
+        window: Option<&snapshot::Window>,
+    ) -> Result<u64> {
         let seq = message.info().map_err(|e| anyhow!("{e}"))?.stream_sequence;
         let position = seq.to_be_bytes();
         let envelope: Envelope = match postcard::from_bytes(&message.payload) {
@@ -271,8 +314,16 @@ impl Cluster {
                 return Ok(seq);
             }
         };
+        if let Some(window) = window.filter(|w| seq <= w.end) {
+            snapshot::apply_in_window(&envelope.batch, window, seq, trees, (meta, APPLIED, &position))?;
+            self.state_applied.store(seq, Ordering::Relaxed);
+            return Ok(seq);
+        }
         let applied = envelope.batch.apply(trees, Some((meta, APPLIED, &position)))?;
-        self.state_applied.store(seq, Ordering::Relaxed);
+        self.state_applied.store(seq, Ordering::SeqCst);
+        if applied {
+            self.note_applied(seq);
+        }
         if envelope.node == self.node
             && let Some(verdict) =
                 self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).remove(&envelope.id)
@@ -383,8 +434,30 @@ impl Cluster {
             "node": self.node,
             "dispatcher": self.holds_lease(),
             "state_applied": self.state_applied.load(Ordering::Relaxed),
+            "snapshot_end": self.snapshot_end.load(Ordering::Relaxed),
             "control_applied": *self.control_applied.borrow(),
         })
+    }
+
+    /// On the dispatcher's node, a snapshot every `snapshot_every` applied writes.
+    fn keep_snapshots(self: &Arc<Self>, trees: Trees) {
+        let node = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                let behind = node.state_applied.load(Ordering::Relaxed)
+                    - node
+                        .snapshot_end
+                        .load(Ordering::Relaxed)
+                        .min(node.state_applied.load(Ordering::Relaxed));
+                if node.holds_lease()
+                    && behind >= node.snapshot_every
+                    && let Err(e) = node.snapshot(&trees).await
+                {
+                    tracing::error!("taking a state snapshot: {e:#}");
+                }
+            }
+        });
     }
 
     /// Whether this node holds the dispatcher's lease.
