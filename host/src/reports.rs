@@ -17,6 +17,7 @@
 use crate::appeal::Appeal;
 use crate::directory::Directory;
 use crate::store::AppealQuery;
+use crate::store::Head;
 use crate::store::Store;
 use crate::store::figures::{DROPPED, Totals, day_of, day_prefix, day_start, dimension, parts};
 use crate::work::sla;
@@ -123,11 +124,10 @@ fn figures(
     store.day_figures(dimension, first..last, |value, f| {
         groups.entry(value).or_default().add_figures(&f, with_durations)
     })?;
-    let mut add = |a: Appeal| {
-        let prefix_len = dimension.len() + 5;
-        for part in
-            parts(&a).into_iter().filter(|p| p.key.starts_with(&day_prefix(dimension, day_of(a.received_at))))
-        {
+    let mut add = |head: Head| {
+        let (prefix_len, day) = (dimension.len() + 5, day_of(head.appeal.received_at));
+        let parts = parts(&head.appeal, head.dropped_by.as_deref());
+        for part in parts.into_iter().filter(|p| p.key.starts_with(&day_prefix(dimension, day))) {
             let value = String::from_utf8_lossy(&part.key[prefix_len..]).into_owned();
             groups.entry(value).or_default().add_part(&part);
         }

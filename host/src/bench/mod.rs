@@ -38,6 +38,11 @@ pub struct BenchOptions {
     /// Cluster sizes to measure, one after another (with `--store`).
     #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
     nodes: Vec<usize>,
+    /// Writes between the cluster's state snapshots (with `--store`); after each cluster's
+    /// run a fresh node joins and the time it takes is printed (a huge value: no snapshot,
+    /// the node replays the whole stream).
+    #[arg(long, default_value_t = 100_000)]
+    snapshot_every: u64,
     /// Measure reading a long history instead: load this many appeals (measured at 100 k,
     /// 500 k, 1 M and this many).
     #[arg(long, value_name = "N")]
@@ -157,7 +162,8 @@ async fn cluster(url: &str, options: &BenchOptions) -> Result<()> {
     for &count in &options.nodes {
         let dir = tempfile::tempdir()?;
         let name = format!("bench{}n{count}", std::process::id());
-        let args = ["--store", url, "--cluster", name.as_str()];
+        let every = options.snapshot_every.to_string();
+        let args = ["--store", url, "--cluster", name.as_str(), "--snapshot-every", every.as_str()];
         let nodes: Vec<HostProcess> = (0..count)
             .map(|i| HostProcess::serve(&dir.path().join(format!("node{i}")), &args))
             .collect::<Result<_>>()?;
@@ -189,6 +195,24 @@ async fn cluster(url: &str, options: &BenchOptions) -> Result<()> {
             ok as f64 / processed.as_secs_f64(),
             micros(cpu / ok.max(1) as u32),
         );
+        // Let the dispatcher's node take its snapshot, if one is due, then time a fresh node.
+        let snapshot = async || -> Result<u64> {
+            Ok(clients[0].get_json("/healthz").await?["cluster"]["snapshot_end"].as_u64().unwrap_or(0))
+        };
+        let due = (warm + ok) as u64 >= options.snapshot_every;
+        while due && snapshot().await? == 0 {
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(1200), "no snapshot was taken");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let joining = Instant::now();
+        let joiner = HostProcess::serve(&dir.path().join("joiner"), &args)?;
+        println!(
+            "a fresh node joined {} appeals in {:.1}s ({})",
+            warm + ok,
+            joining.elapsed().as_secs_f64(),
+            if due { "from a snapshot plus the stream's tail" } else { "replaying the whole state stream" }
+        );
+        drop(joiner);
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! contacts and their appeals, replies by platform message id, the appeals waiting for an
 //! employee and the open appeals each employee holds.
 
+use super::record::Head;
 use super::tx::{TreeId, Tx};
 use super::{Claim, Store, keys_of, pair_key};
 use crate::appeal::{Appeal, Status};
@@ -15,11 +16,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn put_appeal(&self, appeal: &Appeal) -> Result<()> {
-        self.write_blind(vec![(
-            TreeId::Appeals,
-            appeal.id.as_bytes().to_vec(),
-            Some(super::record::encode(appeal)),
-        )])
+        self.write_blind(super::record::writes(appeal, 0))
     }
 
     /// An appeal by id.
@@ -27,7 +24,10 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn appeal(&self, id: &str) -> Result<Option<Appeal>> {
-        self.tree(TreeId::Appeals).get(id.as_bytes())?.map(|v| super::record::decode(&v)).transpose()
+        self.tree(TreeId::Appeals)
+            .get(id.as_bytes())?
+            .map(|v| super::record::read(&self.trees, &v))
+            .transpose()
     }
 
     /// A fresh id for an appeal or a raw request: a ULID on the store's clock, so ids sort as
@@ -70,7 +70,7 @@ impl Store {
             let Some(last) = ids.last().cloned() else { break };
             for id in &ids {
                 let Some(bytes) = self.tree(TreeId::Appeals).get(id)? else { continue };
-                let appeal = super::record::decode(&bytes)?;
+                let appeal = super::record::read(&self.trees, &bytes)?;
                 if query.received(&appeal) && out.len() < limit {
                     out.push(appeal);
                 }
@@ -83,18 +83,18 @@ impl Store {
         Ok(out)
     }
 
-    /// Calls `visit` with every appeal received in `[from, to)` (ms since the epoch), reading
-    /// only that range of ids.
+    /// Calls `visit` with the head (the appeal without its history) of every appeal received
+    /// in `[from, to)` (ms since the epoch), reading only that range of ids.
     ///
     /// # Errors
     /// On storage failure or a corrupt record.
-    pub fn appeals_received(&self, from: u64, to: u64, mut visit: impl FnMut(Appeal)) -> Result<()> {
+    pub fn appeals_received(&self, from: u64, to: u64, mut visit: impl FnMut(Head)) -> Result<()> {
         let range = id_at(from)..id_at(to.saturating_add(ID_SLACK_MS));
         for entry in self.tree(TreeId::Appeals).range(range) {
             let (_, bytes) = entry?;
-            let appeal = super::record::decode(&bytes)?;
-            if (from..to).contains(&appeal.received_at) {
-                visit(appeal);
+            let head = super::record::decode_head(&bytes)?;
+            if (from..to).contains(&head.appeal.received_at) {
+                visit(head);
             }
         }
         Ok(())
@@ -222,7 +222,7 @@ impl Store {
                 }
             }
             let stored = Appeal { contact_id: Some(contact.clone()), ..appeal.clone() };
-            tx.insert(TreeId::Appeals, appeal.id.as_bytes(), super::record::encode(&stored));
+            super::record::save(tx, &stored, 0);
             tx.insert(TreeId::Idempotency, key.as_slice(), appeal.id.as_bytes());
             tx.insert(TreeId::Conversations, conversation.as_slice(), appeal.id.as_bytes());
             tx.insert(TreeId::ContactAppeals, pair_key(&contact, &appeal.id), []);
@@ -296,13 +296,12 @@ impl Store {
     /// On storage failure or a corrupt record.
     pub fn change_appeal(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
         self.write(|tx| {
-            let Some(bytes) = tx.get(TreeId::Appeals, appeal_id.as_bytes())? else {
+            let Some((before, stored)) = super::record::load(tx, appeal_id)? else {
                 return Ok(None);
             };
-            let before = super::record::decode(&bytes)?;
             let mut appeal = before.clone();
             change(&mut appeal);
-            tx.insert(TreeId::Appeals, appeal_id.as_bytes(), super::record::encode(&appeal));
+            super::record::save(tx, &appeal, stored);
             for reply in &appeal.replies {
                 let queued = before.replies.iter().any(|r| r.id == reply.id && r.is_queued());
                 match (reply.is_queued(), queued) {
@@ -422,11 +421,10 @@ pub(super) fn contact_identities(appeal: &Appeal) -> Vec<String> {
 
 /// Reads, changes and writes back one appeal inside a transaction; `None` when it is absent.
 pub(super) fn change_in(tx: &mut Tx, id: &str, change: &impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
-    let Some(bytes) = tx.get(TreeId::Appeals, id.as_bytes())? else {
+    let Some((mut appeal, stored)) = super::record::load(tx, id)? else {
         return Ok(None);
     };
-    let mut appeal = super::record::decode(&bytes)?;
     change(&mut appeal);
-    tx.insert(TreeId::Appeals, id.as_bytes(), super::record::encode(&appeal));
+    super::record::save(tx, &appeal, stored);
     Ok(Some(appeal))
 }

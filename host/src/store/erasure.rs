@@ -144,8 +144,7 @@ impl Store {
 /// the person; the appeal as it was, `None` when it is gone.
 fn anonymise_in(tx: &mut Tx, contact: &str, id: &str, now: u64, by: &str) -> Result<Option<Appeal>> {
     tx.remove(TreeId::ContactAppeals, pair_key(contact, id));
-    let Some(bytes) = tx.get(TreeId::Appeals, id.as_bytes())? else { return Ok(None) };
-    let before = record::decode(&bytes)?;
+    let Some((before, _)) = record::load(tx, id)? else { return Ok(None) };
     let conversation = pair_key(&before.channel, &before.conversation_key);
     if tx.get(TreeId::Conversations, &conversation)?.as_deref() == Some(id.as_bytes()) {
         tx.remove(TreeId::Conversations, conversation);
@@ -164,7 +163,8 @@ fn anonymise_in(tx: &mut Tx, contact: &str, id: &str, now: u64, by: &str) -> Res
     }
     let mut appeal = before.clone();
     anonymise(&mut appeal, now, by);
-    tx.insert(TreeId::Appeals, id.as_bytes(), record::encode(&appeal));
+    // Every event again (their details are blanked), not only the new one.
+    record::save(tx, &appeal, 0);
     Ok(Some(before))
 }
 

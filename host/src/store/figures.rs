@@ -9,6 +9,7 @@
 //! An entry's key is `dimension \0 day (u32, big-endian) value`; its value is [`Figures`] in
 //! postcard.
 
+use super::record::Head;
 use crate::appeal::{Appeal, Status};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
@@ -209,13 +210,14 @@ pub fn day_prefix(dimension: &str, day: u32) -> Vec<u8> {
     [dimension.as_bytes(), &[0], &day.to_be_bytes()].concat()
 }
 
-/// An appeal's parts: one per dimension, and one for the filter that dropped it.
-pub fn parts(a: &Appeal) -> Vec<Part> {
+/// An appeal's parts: one per dimension, and one for the filter that dropped it
+/// (`dropped_by`, `filter \0 reason`).
+pub fn parts(a: &Appeal, dropped_by: Option<&str>) -> Vec<Part> {
     let day = day_of(a.received_at);
     let reaction_ms = a.work.reaction_ms.or(a.work.taken_at.map(|t| t.saturating_sub(a.received_at)));
     let resolution_ms = a.work.resolution_ms.or(a.work.resolved_at.map(|t| t.saturating_sub(a.received_at)));
     let values = DIMENSIONS.iter().map(|d| (*d, dimension(a, d).unwrap_or_else(|| "-".into())));
-    let dropped = dropped_by(a).map(|v| (DROPPED, v));
+    let dropped = dropped_by.map(|v| (DROPPED, v.to_string()));
     values
         .chain(dropped)
         .map(|(d, value)| Part {
@@ -234,11 +236,12 @@ pub fn read(bytes: Option<&[u8]>) -> Figures {
 /// Inside a transaction: moves an appeal's parts from the record it had to the one it gets.
 pub fn maintain(
     tree: &TransactionalTree,
-    old: Option<&Appeal>,
-    new: Option<&Appeal>,
+    old: Option<&Head>,
+    new: Option<&Head>,
 ) -> ConflictableTransactionResult<(), ()> {
-    let before = old.map(parts).unwrap_or_default();
-    let after = new.map(parts).unwrap_or_default();
+    let parts_of = |h: &Head| parts(&h.appeal, h.dropped_by.as_deref());
+    let before = old.map(parts_of).unwrap_or_default();
+    let after = new.map(parts_of).unwrap_or_default();
     let changes = before
         .iter()
         .filter(|p| !after.contains(p))

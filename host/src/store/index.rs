@@ -11,6 +11,7 @@
 //! page's last match, not what the history costs. The indexes are rebuilt from the records
 //! at start when they were built by an older version (or never).
 
+use super::record::Head;
 use super::tx::{TreeId, Trees};
 use crate::appeal::Appeal;
 use anyhow::Result;
@@ -57,8 +58,8 @@ fn counter_key(field: &str, value: &str) -> Vec<u8> {
     [b"count\0", field.as_bytes(), &[0], value.as_bytes()].concat()
 }
 
-fn decoded(bytes: Option<&[u8]>) -> Option<Appeal> {
-    bytes.and_then(|b| super::record::decode(b).ok())
+fn decoded(bytes: Option<&[u8]>) -> Option<Head> {
+    bytes.and_then(|b| super::record::decode_head(b).ok())
 }
 
 /// The trees derived from appeal records, inside a transaction that writes one.
@@ -81,8 +82,8 @@ impl Derived<'_> {
         new: Option<&[u8]>,
     ) -> ConflictableTransactionResult<(), ()> {
         let (old, new) = (decoded(old), decoded(new));
-        let before = old.as_ref().map(terms).unwrap_or_default();
-        let after = new.as_ref().map(terms).unwrap_or_default();
+        let before = old.as_ref().map(|h| terms(&h.appeal)).unwrap_or_default();
+        let after = new.as_ref().map(|h| terms(&h.appeal)).unwrap_or_default();
         for (field, value) in before.iter().filter(|t| !after.contains(t)) {
             self.index.remove([prefix(field, value).as_slice(), id].concat())?;
             add(self.counters, &counter_key(field, value), -1)?;
@@ -150,11 +151,11 @@ pub fn ensure(trees: &Trees) -> Result<()> {
     let mut figures = std::collections::HashMap::<Vec<u8>, super::figures::Figures>::new();
     for entry in trees.get(TreeId::Appeals).iter() {
         let (id, bytes) = entry?;
-        let Some(appeal) = decoded(Some(&bytes)) else { continue };
-        for part in super::figures::parts(&appeal) {
+        let Some(head) = decoded(Some(&bytes)) else { continue };
+        for part in super::figures::parts(&head.appeal, head.dropped_by.as_deref()) {
             figures.entry(part.key.clone()).or_default().add(&part, 1);
         }
-        for (field, value) in terms(&appeal) {
+        for (field, value) in terms(&head.appeal) {
             index.insert([prefix(field, &value).as_slice(), &id].concat(), &[])?;
             *by_term.entry((field, value)).or_default() += 1;
         }

@@ -30,6 +30,7 @@ pub use cluster::{ClusterOptions, IntakeQueue, QueuedIntake};
 pub use erasure::Erasure;
 pub use kv::PluginKv;
 pub use raw::RawRequest;
+pub use record::Head;
 
 use crate::clock::SharedClock;
 use crate::directory::Directory;

@@ -41,11 +41,13 @@ pub enum TreeId {
     SearchPending,
     /// Per-day report figures ([`super::figures`]).
     DayFigures,
+    /// Appeals' history events ([`super::record`]).
+    History,
 }
 
 impl TreeId {
     /// All trees, in the order of [`Trees`].
-    pub const ALL: [TreeId; 25] = [
+    pub const ALL: [TreeId; 26] = [
         TreeId::Appeals,
         TreeId::Raw,
         TreeId::RawOutcomes,
@@ -71,6 +73,7 @@ impl TreeId {
         TreeId::Counters,
         TreeId::SearchPending,
         TreeId::DayFigures,
+        TreeId::History,
     ];
 
     /// The sled tree's name (unchanged since the trees were first written).
@@ -101,6 +104,7 @@ impl TreeId {
             TreeId::Counters => "counters",
             TreeId::SearchPending => "search_pending",
             TreeId::DayFigures => "day_figures",
+            TreeId::History => "appeal_history",
         }
     }
 
@@ -239,6 +243,11 @@ pub struct Tx<'a> {
 }
 
 impl<'a> Tx<'a> {
+    /// The view it reads, for reads that need no conflict check (what is only ever appended).
+    pub fn view(&self) -> &'a Trees {
+        self.trees
+    }
+
     /// A transaction over `trees`.
     pub fn new(trees: &'a Trees) -> Self {
         Self { trees, batch: Batch::default(), written: HashMap::new() }
