@@ -144,12 +144,14 @@ pub fn verify(file: &Path) -> Result<()> {
     }
 }
 
-/// The next frame (tree name, key, value) of an archive read past its magic; `None` at the
-/// checksum that ends it.
+/// One frame of an archive: tree name, key, value.
+pub type Frame = (String, Vec<u8>, Vec<u8>);
+
+/// The next frame of an archive read past its magic; `None` at the checksum that ends it.
 ///
 /// # Errors
 /// When the archive is truncated.
-pub fn read_frame(reader: &mut impl Read) -> Result<Option<(String, Vec<u8>, Vec<u8>)>> {
+pub fn read_frame(reader: &mut impl Read) -> Result<Option<Frame>> {
     let len = read_exact(reader, 1)?;
     if len[0] == 0 {
         return Ok(None);
