@@ -188,11 +188,16 @@ pub fn render(store: &Store) -> anyhow::Result<String> {
         .get_or_create(&Outbox { outbox: "replies".into() })
         .set(depth(store.queued_replies()?.len()));
     METRICS.outbox.get_or_create(&Outbox { outbox: "crm".into() }).set(depth(store.crm_queue_len()));
-    METRICS.open.set(depth(store.waiting()?.len() + store.holdings()?.len()));
+    let mut open = 0;
     for status in Status::ALL {
         let count = i64::try_from(store.status_count(status)).unwrap_or(i64::MAX);
         METRICS.stored.get_or_create(&Stored { status: status.name().into() }).set(count);
+        // Routed (waiting or assigned), in work or paused: what the dispatcher watches.
+        if status.is_open() && status != Status::New {
+            open += count;
+        }
     }
+    METRICS.open.set(open);
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &METRICS.registry)?;
     Ok(text)
