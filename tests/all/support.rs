@@ -266,13 +266,18 @@ impl Host {
 
     /// Every stored appeal, newest first, page by page.
     pub async fn all_appeals(&self) -> Vec<Appeal> {
+        self.all_appeals_where("").await
+    }
+
+    /// Every stored appeal a filter (`&status=routed`) lists, newest first, page by page.
+    pub async fn all_appeals_where(&self, query: &str) -> Vec<Appeal> {
         let mut all: Vec<Appeal> = Vec::new();
-        let mut path = "/api/appeals?limit=500".to_string();
+        let mut path = format!("/api/appeals?limit=500{query}");
         loop {
             let page = self.api.get_json(&path).await.unwrap();
             all.extend(serde_json::from_value::<Vec<Appeal>>(page["items"].clone()).unwrap());
             match page["next"].as_str() {
-                Some(next) => path = format!("/api/appeals?limit=500&before={next}"),
+                Some(next) => path = format!("/api/appeals?limit=500{query}&before={next}"),
                 None => return all,
             }
         }

@@ -319,11 +319,15 @@ impl Cluster {
             self.state_applied.store(seq, Ordering::Relaxed);
             return Ok(seq);
         }
+        // Applied under the snapshot's lock, so a snapshot's window begins and ends between
+        // two writes, never inside one.
+        let mut recording = self.recording.lock().unwrap_or_else(|e| e.into_inner());
         let applied = envelope.batch.apply(trees, Some((meta, APPLIED, &position)))?;
         self.state_applied.store(seq, Ordering::SeqCst);
-        if applied {
-            self.note_applied(seq);
+        if let Some(window) = recording.as_mut().filter(|_| applied) {
+            window.applied.push(seq);
         }
+        drop(recording);
         if envelope.node == self.node
             && let Some(verdict) =
                 self.verdicts.lock().unwrap_or_else(|e| e.into_inner()).remove(&envelope.id)
@@ -445,11 +449,8 @@ impl Cluster {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                let behind = node.state_applied.load(Ordering::Relaxed)
-                    - node
-                        .snapshot_end
-                        .load(Ordering::Relaxed)
-                        .min(node.state_applied.load(Ordering::Relaxed));
+                let applied = node.state_applied.load(Ordering::Relaxed);
+                let behind = applied.saturating_sub(node.snapshot_end.load(Ordering::Relaxed));
                 if node.holds_lease()
                     && behind >= node.snapshot_every
                     && let Err(e) = node.snapshot(&trees).await

@@ -5,7 +5,7 @@
 //! copies its view's record trees (not the derived indexes, rebuilt on load; not the control
 //! trees, which the control bucket holds) into an archive ([`crate::store::archive`] frames)
 //! while it goes on applying the stream, and notes which writes of the stream it applied
-//! during the copy — the *window* from the sequence it began at to the one it ended at. The
+//! during the copy (each write applies under the lock that begins and ends the window) — the *window* from the sequence it began at to the one it ended at. The
 //! archive, window included, is stored in the plugins' object store as `state-snapshot`; then
 //! the stream is purged below the window's start.
 //!
@@ -99,13 +99,6 @@ impl Cluster {
         let window = tokio::task::spawn_blocking(move || load(&trees, &path)).await??;
         self.snapshot_end.store(window.end, Ordering::Relaxed);
         Ok(Some(window))
-    }
-
-    /// Notes that the write at `seq` applied, while a snapshot is being copied.
-    pub(super) fn note_applied(&self, seq: u64) {
-        if let Some(window) = self.recording.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            window.applied.push(seq);
-        }
     }
 }
 
