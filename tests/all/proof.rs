@@ -49,6 +49,17 @@ async fn faults_mixed_into_load_fail_their_own_calls_and_every_appeal_is_kept() 
     let elapsed = started.elapsed();
 
     let stored = host.all_appeals().await;
+    // The indexes and counters, moved in each appeal's own transaction, agree with the
+    // records after every crash: each filter lists what a scan of all appeals finds.
+    let health = host.api.get_json("/healthz").await.unwrap();
+    assert_eq!(health["appeals"].as_u64(), Some(total as u64), "the counter after the crashes");
+    for status in [Status::Routed, Status::New, Status::Triage] {
+        let expected: HashSet<&str> =
+            stored.iter().filter(|a| a.status == status).map(|a| a.id.as_str()).collect();
+        let listed = host.all_appeals_where(&format!("&status={}", status.name())).await;
+        let listed: HashSet<&str> = listed.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(listed, expected, "the {} index after the crashes", status.name());
+    }
     assert_eq!(stored.len(), total, "every appeal is kept");
     let mut triaged = 0;
     for appeal in &stored {
@@ -186,17 +197,6 @@ async fn kill_9_at_random_moments_loses_nothing_duplicates_nothing_and_delivers_
     assert_eq!(stored.len(), total as usize, "one stored appeal per acknowledged update");
     assert_eq!(platform_ids.len(), total as usize, "no update stored twice");
     assert!(acked.iter().all(|u| platform_ids.contains(&u.to_string())), "every acknowledged update is kept");
-    // The indexes and counters, moved in each appeal's own transaction, agree with the
-    // records after every crash: each filter lists what a scan of all appeals finds.
-    let health = host.api.get_json("/healthz").await.unwrap();
-    assert_eq!(health["appeals"].as_u64(), Some(total as u64), "the counter after the crashes");
-    for status in [Status::Routed, Status::New, Status::Triage] {
-        let expected: HashSet<&str> =
-            stored.iter().filter(|a| a.status == status).map(|a| a.id.as_str()).collect();
-        let listed = host.all_appeals_where(&format!("&status={}", status.name())).await;
-        let listed: HashSet<&str> = listed.iter().map(|a| a.id.as_str()).collect();
-        assert_eq!(listed, expected, "the {} index after the crashes", status.name());
-    }
     let portal = portal.lock().unwrap();
     let origins: HashSet<&Value> = portal.deals.iter().map(|d| &d["ORIGIN_ID"]).collect();
     assert_eq!(portal.deals.len(), total as usize, "one deal per appeal, none twice");
