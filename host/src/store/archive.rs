@@ -40,7 +40,7 @@ pub fn frame(out: &mut Vec<u8>, tree: &str, key: &[u8], value: &[u8]) {
 }
 
 /// The checksum frame that ends an archive whose bytes hashed to `digest`.
-pub fn trailer(digest: [u8; 32]) -> Vec<u8> {
+fn trailer(digest: [u8; 32]) -> Vec<u8> {
     [&[0u8][..], &digest].concat()
 }
 
