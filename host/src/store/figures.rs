@@ -3,7 +3,7 @@
 //! how many appeals and their reaction and resolution times (count, sum and a mergeable HDR
 //! histogram, so a year's p90 comes from 365 merged days); and per day, the dropped appeals
 //! by filter and reason. They move in the very transaction that writes the appeal, like the
-//! indexes ([`super::index::maintain`]), so a report over a year reads 365 entries per group
+//! indexes ([`super::index::Derived`]), so a report over a year reads 365 entries per group
 //! instead of a year of records.
 //!
 //! An entry's key is `dimension \0 day (u32, big-endian) value`; its value is [`Figures`] in
