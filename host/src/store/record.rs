@@ -72,7 +72,11 @@ fn event_key(id: &str, index: u32) -> Vec<u8> {
 /// # Errors
 /// When a record is corrupt or the history cannot be read.
 pub fn read(trees: &Trees, bytes: &[u8]) -> Result<Appeal> {
-    let head = decode_head(bytes)?;
+    with_history(trees, decode_head(bytes)?)
+}
+
+/// The whole appeal of a decoded head, its history read from `trees`.
+fn with_history(trees: &Trees, head: Head) -> Result<Appeal> {
     let mut appeal = head.appeal;
     if head.stored > 0 {
         let range = event_key(&appeal.id, 0)..event_key(&appeal.id, head.stored);
@@ -108,8 +112,9 @@ pub fn writes(appeal: &Appeal, stored: u32) -> Vec<(TreeId, Vec<u8>, Option<Vec<
 /// When a record is corrupt.
 pub fn load(tx: &mut Tx, id: &str) -> Result<Option<(Appeal, u32)>> {
     let Some(bytes) = tx.get(TreeId::Appeals, id.as_bytes())? else { return Ok(None) };
-    let stored = decode_head(&bytes)?.stored;
-    Ok(Some((read(tx.view(), &bytes)?, stored)))
+    let head = decode_head(&bytes)?;
+    let stored = head.stored;
+    Ok(Some((with_history(tx.view(), head)?, stored)))
 }
 
 /// Inside a transaction: writes `appeal` over a record with `stored` events apart.
