@@ -94,6 +94,14 @@ pub struct Department {
     /// Per region, where its overdue notices go instead (each region's brigade chat).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub notify_regions: std::collections::BTreeMap<String, Notify>,
+    /// An outside contractor's group (service masters): its people get the `master` role's
+    /// limits — only this department's appeals in their regions, no contact details beyond
+    /// the job's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external: bool,
+    /// Whether this department's external masters may reply to customers themselves.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub masters_may_reply: bool,
 }
 
 /// An employee.

@@ -90,23 +90,65 @@ impl Table {
 }
 
 /// Builds a report of the appeals received in `[from, to)`, grouped `by` a dimension (ignored
-/// by `dropped`); `now` ends the running clocks of open appeals.
+/// by `dropped`); `now` ends the running clocks of open appeals. With a scope (`any_of`, see
+/// [`crate::access::Scope::any_of`]) only the scope's appeals count: they are read from the
+/// indexes one by one (the per-day figures cover everyone), and dropped appeals, which belong
+/// to no department, are left out.
 ///
 /// # Errors
 /// On storage failure.
-pub fn build(store: &Store, kind: Kind, by: &str, from: u64, to: u64, now: u64) -> anyhow::Result<Table> {
+pub fn build(
+    store: &Store,
+    kind: Kind,
+    by: &str,
+    (from, to): (u64, u64),
+    any_of: &[Vec<(String, String)>],
+    now: u64,
+) -> anyhow::Result<Table> {
+    let figures = |dimension: &str, with_durations: bool| match any_of.is_empty() {
+        true => figures(store, dimension, from, to, with_durations),
+        false => scoped_figures(store, dimension, from, to, any_of),
+    };
     Ok(match kind {
         Kind::Appeals => {
-            let groups = figures(store, by, from, to, false)?;
+            let groups = figures(by, false)?;
             Table {
                 columns: vec![by.into(), "appeals".into()],
                 rows: groups.iter().map(|(k, f)| vec![json!(k), json!(f.appeals)]).collect(),
             }
         }
-        Kind::Times => times(&figures(store, by, from, to, true)?, by),
-        Kind::Overdue => overdue(&overdue_appeals(store, by, from, to)?, by, &store.directory(), now),
-        Kind::Dropped => dropped(&figures(store, DROPPED, from, to, false)?),
+        Kind::Times => times(&figures(by, true)?, by),
+        Kind::Overdue => overdue(&overdue_appeals(store, by, from, to, any_of)?, by, &store.directory(), now),
+        Kind::Dropped if !any_of.is_empty() => dropped(&BTreeMap::new()),
+        Kind::Dropped => dropped(&figures(DROPPED, false)?),
     })
+}
+
+/// Figures per value of `dimension` over the appeals of a scope received in `[from, to)`.
+fn scoped_figures(
+    store: &Store,
+    dimension: &str,
+    from: u64,
+    to: u64,
+    any_of: &[Vec<(String, String)>],
+) -> anyhow::Result<BTreeMap<String, Totals>> {
+    let query = AppealQuery { any_of: any_of.to_vec(), from: Some(from), to: Some(to), ..AppealQuery::default() };
+    let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = store.list_appeals(&query, before.as_deref(), 500)?;
+        before = page.last().map(|a| a.id.clone());
+        for appeal in &page {
+            let prefix = day_prefix(dimension, day_of(appeal.received_at));
+            for part in parts(appeal, None).into_iter().filter(|p| p.key.starts_with(&prefix)) {
+                let value = String::from_utf8_lossy(&part.key[prefix.len()..]).into_owned();
+                groups.entry(value).or_default().add_part(&part);
+            }
+        }
+        if page.len() < 500 {
+            return Ok(groups);
+        }
+    }
 }
 
 /// Figures per value of `dimension` over `[from, to)`: whole UTC days from the per-day
@@ -144,8 +186,19 @@ fn figures(
 
 /// The appeals received in `[from, to)` that missed a deadline (from the `overdue` index),
 /// grouped by `by`.
-fn overdue_appeals(store: &Store, by: &str, from: u64, to: u64) -> anyhow::Result<Groups> {
-    let query = AppealQuery { terms: vec![("overdue".into(), "yes".into())], from: Some(from), to: Some(to) };
+fn overdue_appeals(
+    store: &Store,
+    by: &str,
+    from: u64,
+    to: u64,
+    any_of: &[Vec<(String, String)>],
+) -> anyhow::Result<Groups> {
+    let query = AppealQuery {
+        terms: vec![("overdue".into(), "yes".into())],
+        any_of: any_of.to_vec(),
+        from: Some(from),
+        to: Some(to),
+    };
     let mut groups: Groups = BTreeMap::new();
     let mut before: Option<String> = None;
     loop {

@@ -213,6 +213,18 @@ impl Search {
             let term = Term::from_field_text(fields.term, &format!("{field}={value}"));
             all.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic))));
         }
+        if !query.any_of.is_empty() {
+            let term = |(field, value): &(String, String)| -> (Occur, Box<dyn Query>) {
+                let term = Term::from_field_text(fields.term, &format!("{field}={value}"));
+                (Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::Basic)))
+            };
+            let alternatives = query
+                .any_of
+                .iter()
+                .map(|all| (Occur::Should, Box::new(BooleanQuery::new(all.iter().map(term).collect())) as Box<dyn Query>))
+                .collect();
+            all.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
+        }
         if query.from.is_some() || query.to.is_some() {
             let from = Term::from_field_u64(fields.received, query.from.unwrap_or(0));
             let to = Term::from_field_u64(fields.received, query.to.unwrap_or(u64::MAX));

@@ -6,6 +6,7 @@ mod appeals;
 mod channels;
 mod data;
 mod directory;
+mod people;
 mod plugin;
 mod serve;
 mod token;
@@ -143,10 +144,28 @@ enum Command {
         #[command(flatten)]
         remote: Remote,
     },
-    /// Issue, list or revoke API tokens (admin, operator, viewer).
+    /// Issue, list or revoke API tokens (for services, or bound to an employee).
     Token {
         #[command(subcommand)]
         action: token::TokenAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Employees' accounts: invitations, the list, ending sessions.
+    Employees {
+        #[command(subcommand)]
+        action: people::EmployeesAction,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// The audit log as JSON lines, oldest first (sign-ins, invitations, changes, exports).
+    Audit {
+        /// Continue after this event id.
+        #[arg(long)]
+        after: Option<String>,
+        /// At most this many events.
+        #[arg(long)]
+        limit: Option<usize>,
         #[command(flatten)]
         remote: Remote,
     },
@@ -248,6 +267,8 @@ async fn run(command: Command) -> Result<()> {
         Command::Appeals { action, remote } => appeals::run(action, client(remote)?).await,
         Command::Directory { action, remote } => directory::run(action, client(remote)?).await,
         Command::Token { action, remote } => token::run(action, client(remote)?).await,
+        Command::Employees { action, remote } => people::employees(action, client(remote)?).await,
+        Command::Audit { after, limit, remote } => people::audit(client(remote)?, after, limit).await,
         Command::Contacts { action, remote } => data::contacts(action, client(remote)?).await,
         Command::Backup { to, remote } => data::backup(client(remote)?, &to).await,
         Command::Restore { file, data_dir } => data::restore(&file, &data_dir),

@@ -9,12 +9,15 @@ use clienthub::client::Client;
 pub enum TokenAction {
     /// Issue a token; it is printed once.
     Create {
-        /// admin, operator or viewer.
+        /// viewer, master, operator, supervisor or admin.
         #[arg(long)]
         role: String,
-        /// Whom it is for.
-        #[arg(long)]
-        name: String,
+        /// The service it is for.
+        #[arg(long, required_unless_present = "employee")]
+        name: Option<String>,
+        /// The employee it acts for (their scope, their name on every action).
+        #[arg(long, conflicts_with = "name")]
+        employee: Option<String>,
     },
     /// List issued tokens (ids, roles, names; never the tokens).
     List,
@@ -27,8 +30,9 @@ pub enum TokenAction {
 
 pub async fn run(action: TokenAction, client: Client) -> Result<()> {
     match action {
-        TokenAction::Create { role, name } => {
-            let body = serde_json::json!({ "role": role, "name": name });
+        TokenAction::Create { role, name, employee } => {
+            let body = serde_json::json!({ "role": role, "name": name.clone().unwrap_or_default(), "employee": employee });
+            let name = name.or(employee).unwrap_or_default();
             let issued = client.send_json("POST", "/api/tokens", &body).await?;
             println!("{}", issued["token"].as_str().unwrap_or("?"));
             eprintln!(

@@ -64,6 +64,7 @@ pub async fn upload(mut call: Call) -> Answer {
     let record = tokio::task::spawn_blocking(move || registry.upload(&body))
         .await
         .map_err(|e| ApiError::internal(format!("upload task failed: {e}")))??;
+    call.audit("plugin_uploaded", &format!("{}@{}", record.name, record.version), Vec::new())?;
     Ok(json(201, &record))
 }
 
@@ -88,7 +89,9 @@ pub async fn activate(mut call: Call) -> Answer {
                 .map_err(|e| ApiError::invalid(format!("auto_rollback: {e}")))?,
         ),
     };
-    Ok(json(200, &call.app.registry.activate_watched(call.param(0), &a.version, a.position, threshold)?))
+    let activation = call.app.registry.activate_watched(call.param(0), &a.version, a.position, threshold)?;
+    call.audit("plugin_activated", &format!("{}@{}", call.param(0), a.version), Vec::new())?;
+    Ok(json(200, &activation))
 }
 
 /// `GET /api/plugins/{name}/shadow`: how the shadow version's outcomes compare.
@@ -111,12 +114,16 @@ pub async fn start_shadow(mut call: Call) -> Answer {
         version: String,
     }
     let start: Start = call.json().await?;
-    Ok(json(200, &call.app.registry.start_shadow(call.param(0), &start.version)?))
+    let shadow = call.app.registry.start_shadow(call.param(0), &start.version)?;
+    call.audit("shadow_started", &format!("{}@{}", call.param(0), start.version), Vec::new())?;
+    Ok(json(200, &shadow))
 }
 
 /// `DELETE /api/plugins/{name}/shadow`.
 pub async fn stop_shadow(call: Call) -> Answer {
-    Ok(json(200, &call.app.registry.stop_shadow(call.param(0))?))
+    let stopped = call.app.registry.stop_shadow(call.param(0))?;
+    call.audit("shadow_stopped", call.param(0), Vec::new())?;
+    Ok(json(200, &stopped))
 }
 
 /// `POST /api/plugins/{name}/replay {"version", "before", "since", "until", "limit"}`: one page
@@ -152,18 +159,28 @@ pub async fn replay(mut call: Call) -> Answer {
 
 /// `POST /api/plugins/{name}/rollback`.
 pub async fn rollback(call: Call) -> Answer {
-    Ok(json(200, &call.app.registry.rollback(call.param(0))?))
+    let activation = call.app.registry.rollback(call.param(0))?;
+    call.audit("plugin_rolled_back", call.param(0), Vec::new())?;
+    Ok(json(200, &activation))
 }
 
 /// `POST /api/plugins/{name}/deactivate`.
 pub async fn deactivate(call: Call) -> Answer {
-    Ok(json(200, &call.app.registry.deactivate(call.param(0))?))
+    let activation = call.app.registry.deactivate(call.param(0))?;
+    call.audit("plugin_deactivated", call.param(0), Vec::new())?;
+    Ok(json(200, &activation))
 }
 
-/// `PUT /api/plugins/{name}/config` with the configuration as JSON.
+/// `PUT /api/plugins/{name}/config` with the configuration as JSON; the audit log names the
+/// fields that changed, never their values (they hold channel secrets).
 pub async fn configure(mut call: Call) -> Answer {
     let config: serde_json::Value = call.json().await?;
-    Ok(json(200, &call.app.registry.configure(call.param(0), config)?))
+    let name = call.param(0).to_string();
+    let before = call.app.registry.list()?.into_iter().find(|(a, _)| a.name == name).map(|(a, _)| a.config);
+    let activation = call.app.registry.configure(&name, config)?;
+    let changed = crate::access::audit::changed_fields(&before.unwrap_or_default(), &activation.config);
+    call.audit("plugin_configured", &name, changed)?;
+    Ok(json(200, &activation))
 }
 
 /// The body of the outbound-host lists.
@@ -176,7 +193,9 @@ struct Hosts {
 /// `PUT /api/plugins/{name}/outbound-hosts {"hosts": […]}`.
 pub async fn allow_hosts(mut call: Call) -> Answer {
     let hosts: Hosts = call.json().await?;
-    Ok(json(200, &call.app.registry.allow_hosts(call.param(0), hosts.hosts)?))
+    let activation = call.app.registry.allow_hosts(call.param(0), hosts.hosts.clone())?;
+    call.audit("outbound_hosts_changed", call.param(0), hosts.hosts)?;
+    Ok(json(200, &activation))
 }
 
 /// `GET /api/notice-hosts`: the hosts notice webhooks may call.
@@ -190,6 +209,7 @@ pub async fn allow_notice_hosts(mut call: Call) -> Answer {
     let hosts: Hosts = call.json().await?;
     call.app.registry.runtime().check_outbound_hosts(&hosts.hosts).map_err(ApiError::invalid)?;
     call.app.store.put_setting(NOTICE_HOSTS, &hosts.hosts)?;
+    call.audit("notice_hosts_changed", "", hosts.hosts.clone())?;
     Ok(json(200, &hosts))
 }
 
@@ -210,6 +230,8 @@ pub async fn put_directory(mut call: Call) -> Answer {
         ApiError::invalid(format!("the directory has {} problem(s): {}", problems.len(), problems.join("; ")))
             .with("problems", &problems)
     })?;
-    call.app.store.put_directory_by(directory, &call.caller.name)?;
+    let changes = call.app.store.directory().changes(&directory);
+    call.app.store.put_directory_by(directory, &call.caller.author())?;
+    call.audit("directory_changed", "", changes)?;
     Ok(json(200, &*call.app.store.directory()))
 }

@@ -1,14 +1,16 @@
 //! The API under `/api/`: a route table in which each route names its method, its path, the
 //! weakest role allowed and its handler. A request is authenticated (401), matched (404, or 405
 //! when only the method is wrong), checked against the route's role (403), then handled; a
-//! handler answers a response or an [`ApiError`]. The credential is a bearer token, or the
-//! console's session cookie with its CSRF token ([`super::session`]).
+//! handler answers a response or an [`ApiError`], and checks the caller's scope on every
+//! object it reads or changes (404 outside it). The credential is a bearer token, or the
+//! console's session cookie with its CSRF token ([`super::session`]). Signing in and accepting
+//! an invitation are the only routes without one.
 
 use super::bytes_body::Body;
 use super::call::{Answer, Call};
 use super::error::ApiError;
 use super::session::{self, Credential};
-use super::{App, admin, appeals, channels, data, reports, system};
+use super::{App, admin, appeals, channels, data, people, reports, system};
 use crate::access::Role;
 use futures_util::future::BoxFuture;
 use hyper::body::Incoming;
@@ -45,7 +47,7 @@ const ROUTES: &[Route] = &[
     route!(GET "tokens", Admin => system::tokens),
     route!(DELETE "tokens/{id}", Admin => system::revoke_token),
     route!(GET "appeals", Viewer => appeals::list),
-    route!(POST "appeals/reprocess", Operator => appeals::reprocess_all),
+    route!(POST "appeals/reprocess", Supervisor => appeals::reprocess_all),
     route!(GET "appeals/{id}", Viewer => appeals::show),
     route!(GET "appeals/{id}/replies", Viewer => appeals::replies),
     route!(POST "appeals/{id}/replies", Operator => appeals::reply),
@@ -77,11 +79,28 @@ const ROUTES: &[Route] = &[
     route!(GET "directory", Viewer => admin::directory),
     route!(PUT "directory", Admin => admin::put_directory),
     route!(GET "directory/history", Viewer => admin::directory_history),
+    route!(GET "employees", Supervisor => people::employees),
+    route!(POST "employees/{id}/invite", Supervisor => people::invite),
+    route!(DELETE "employees/{id}/sessions", Admin => people::revoke_employee_sessions),
+    route!(GET "sessions", Viewer => people::sessions),
+    route!(DELETE "sessions/{id}", Viewer => people::revoke_session),
+    route!(POST "password", Viewer => people::change_password),
+    route!(POST "totp", Viewer => people::start_totp),
+    route!(POST "totp/confirm", Viewer => people::confirm_totp),
+    route!(GET "presence", Supervisor => people::team),
+    route!(PUT "presence", Viewer => people::set_presence),
+    route!(GET "audit", Admin => people::audit),
     route!(POST "contacts/erase", Admin => data::erase),
     route!(GET "erasures", Admin => data::erasures),
     route!(GET "backup", Admin => data::trees),
     route!(GET "backup/{tree}", Admin => data::page),
 ];
+
+/// Every route as (method, pattern, weakest role), in table order: what the access matrix
+/// test walks, so a new route cannot ship without its row.
+pub fn routes() -> Vec<(&'static str, &'static str, Role)> {
+    ROUTES.iter().map(|r| (r.method.as_str(), r.pattern, r.role)).collect()
+}
 
 /// Serves `/api/{rest}`.
 pub async fn dispatch(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) -> Response<Body> {
@@ -92,7 +111,8 @@ async fn answer(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) ->
     let session = rest.len() == 1 && rest[0] == "session";
     match *request.method() {
         Method::POST if session => return session::sign_in(&app, request).await,
-        Method::DELETE if session => return Ok(session::sign_out(&app, &request)),
+        Method::DELETE if session => return session::sign_out(&app, &request),
+        Method::POST if rest == ["invitations", "accept"] => return people::accept(&app, request).await,
         _ => {}
     }
     let token = Credential::of(&request).token(request.method())?;
@@ -119,10 +139,15 @@ async fn answer(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) ->
             false => ApiError::new(405, format!("/api/{} takes {}", rest.join("/"), allowed.join(", "))),
         });
     };
-    if caller.role < route.role {
+    if !caller.role.allows(route.role) {
+        tracing::warn!(caller = %caller.author(), path = %rest.join("/"), "refused: the role is too weak");
         return Err(ApiError::new(
             403,
-            format!("this needs the {} role; the token's role is {}", route.role.name(), caller.role.name()),
+            format!(
+                "нужна роль {} или выше; ваша роль — {} (this needs the {0} role or above; yours is {1})",
+                route.role.name(),
+                caller.role.name()
+            ),
         ));
     }
     (route.handler)(Call::new(app, caller, params, request)).await

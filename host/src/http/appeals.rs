@@ -1,7 +1,8 @@
 //! The appeals API: `GET /api/appeals` (filtered, newest first, paginated),
 //! `GET /api/appeals/{id}` with its history, replies (`POST /api/appeals/{id}/replies`, and
 //! `.../replies/{reply}/retry` for a failed one) and the operator actions (`take`, `handoff`,
-//! `pause`, `resume`, `resolve`, `reopen`).
+//! `pause`, `resume`, `resolve`, `reopen`). Every one reads and acts only within the caller's
+//! scope, and records the caller as the author.
 
 use super::App;
 use super::call::read_json;
@@ -17,9 +18,11 @@ const MAX_LIMIT: usize = 500;
 
 /// `GET /api/appeals/{id}`: the appeal with its history and the contact's other appeals.
 pub async fn show(call: Call) -> Answer {
-    let id = call.param(0);
-    let appeal = call.app.store.appeal(id)?.ok_or_else(|| ApiError::not_found(format!("no appeal {id}")))?;
-    let earlier = earlier_appeals(&call.app, &appeal)?;
+    let appeal = call.visible_appeal(call.param(0))?;
+    let earlier = match call.caller.scope.contact_details {
+        true => earlier_appeals(&call, &appeal)?,
+        false => Vec::new(),
+    };
     let mut body = serde_json::to_value(&appeal).unwrap_or_default();
     body["contact_appeals"] = serde_json::Value::Array(earlier);
     Ok(json(200, &body))
@@ -27,12 +30,12 @@ pub async fn show(call: Call) -> Answer {
 
 /// `GET /api/appeals/{id}/replies`.
 pub async fn replies(call: Call) -> Answer {
-    let id = call.param(0);
-    let appeal = call.app.store.appeal(id)?.ok_or_else(|| ApiError::not_found(format!("no appeal {id}")))?;
-    Ok(json(200, &appeal.replies))
+    Ok(json(200, &call.visible_appeal(call.param(0))?.replies))
 }
 
-/// `POST /api/appeals/{id}/replies {"text", "author"}`: queued, answered once durable.
+/// `POST /api/appeals/{id}/replies {"text"}`: queued, answered once durable; the author is the
+/// caller (an `author` naming anyone else is refused). External masters reply only where
+/// their department allows it.
 pub async fn reply(mut call: Call) -> Answer {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -41,13 +44,27 @@ pub async fn reply(mut call: Call) -> Answer {
         #[serde(default)]
         author: Option<String>,
     }
+    let appeal = call.visible_appeal(call.param(0))?;
+    if call.caller.role == crate::access::Role::Master {
+        let directory = call.app.store.directory();
+        let department = appeal.work.department.as_deref().unwrap_or_default();
+        let allowed = directory.departments.iter().any(|d| d.id == department && d.masters_may_reply);
+        if !allowed {
+            return Err(ApiError::new(
+                403,
+                "мастер не отвечает клиенту в этом отделе: напишите заметку (masters may not reply to customers here)",
+            ));
+        }
+    }
     let new: NewReply = call.json().await?;
-    let reply = call.app.outbox.queue(call.param(0), &new.text, new.author)?;
+    call.only_self("author", new.author.as_deref())?;
+    let reply = call.app.outbox.queue(&appeal.id, &new.text, Some(call.caller.author()))?;
     durable(&call.app, 202, &reply).await
 }
 
 /// `POST /api/appeals/{id}/replies/{reply}/retry`: a failed reply queued again.
 pub async fn retry_reply(call: Call) -> Answer {
+    call.visible_appeal(call.param(0))?;
     let reply = call.app.outbox.requeue(call.param(0), call.param(1))?;
     durable(&call.app, 202, &reply).await
 }
@@ -60,7 +77,8 @@ async fn durable(app: &App, status: u16, value: &impl serde::Serialize) -> Answe
 
 /// `POST /api/appeals/{id}/reprocess`: one triage appeal through the current pipeline.
 pub async fn reprocess_one(call: Call) -> Answer {
-    Ok(json(200, &reprocess(&call.app, call.param(0).to_string()).await?))
+    let appeal = call.visible_appeal(call.param(0))?;
+    Ok(json(200, &call.caller.scope.redact(reprocess(&call.app, appeal.id).await?)))
 }
 
 /// Reprocesses one triage appeal through the current pipeline, durably.
@@ -85,7 +103,11 @@ pub async fn reprocess_all(mut call: Call) -> Answer {
     }
     let bulk: Bulk = call.json().await?;
     let limit = bulk.limit.unwrap_or(100).clamp(1, 1000);
-    let query = AppealQuery { terms: vec![("status".into(), "triage".into())], ..AppealQuery::default() };
+    let query = AppealQuery {
+        terms: vec![("status".into(), "triage".into())],
+        any_of: call.caller.scope.any_of(),
+        ..AppealQuery::default()
+    };
     let triage = call.app.store.list_appeals(&query, None, limit)?;
     let mut outcome: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for appeal in triage {
@@ -111,7 +133,7 @@ struct ActionBody {
     escalate: bool,
     /// handoff, pause: why.
     reason: Option<String>,
-    /// Who acts, for the history.
+    /// Who acts: only ever the caller (anyone else is refused).
     by: Option<String>,
 }
 
@@ -129,10 +151,34 @@ pub async fn act(mut call: Call) -> Answer {
         true => ActionBody::default(),
         false => read_json::<ActionBody>(request).await?,
     };
+    call.only_self("by", body.by.as_deref())?;
+    let appeal = call.visible_appeal(call.param(0))?;
+    let directory = call.app.store.directory();
+    // Choosing someone else (taking for them, handing to them) is for employees of the
+    // caller's scope; an external master only hands back to a department.
+    let assigns = |employee: &Option<String>| -> Result<(), ApiError> {
+        let Some(id) = employee.as_deref() else { return Ok(()) };
+        if call.caller.employee.as_deref() == Some(id) {
+            return Ok(());
+        }
+        let covered = directory.employees.iter().any(|e| e.id == id && call.caller.scope.covers(e));
+        let may = call.caller.role != crate::access::Role::Master
+            && (call.caller.role.allows(crate::access::Role::Supervisor) || verb == "handoff");
+        match (covered, may) {
+            (true, true) => Ok(()),
+            (false, _) if call.caller.scope.everything => Ok(()),
+            _ => Err(ApiError::new(
+                403,
+                format!("назначать '{id}' вы не можете: сотрудник вне вашей зоны (you cannot assign '{id}')"),
+            )),
+        }
+    };
+    assigns(&body.employee)?;
+    let employee = body.employee.or_else(|| (verb == "take").then(|| call.caller.employee.clone()).flatten());
     let action = match verb.as_str() {
-        "take" => Action::Take { employee: body.employee },
+        "take" => Action::Take { employee },
         "handoff" => {
-            let to = match (body.employee, body.department, body.escalate) {
+            let to = match (employee, body.department, body.escalate) {
                 (Some(e), None, false) => HandOffTo::Employee(e),
                 (None, Some(d), false) => HandOffTo::Department(d),
                 (None, None, true) => HandOffTo::NextLevel,
@@ -149,13 +195,13 @@ pub async fn act(mut call: Call) -> Answer {
         "resolve" => Action::Resolve,
         _ => Action::Reopen,
     };
-    let appeal = apply(&call.app.store, call.param(0), &action, body.by.as_deref())?;
-    durable(&call.app, 200, &appeal).await
+    let changed = apply(&call.app.store, &appeal.id, &action, Some(&call.caller.author()))?;
+    durable(&call.app, 200, &call.caller.scope.redact(changed)).await
 }
 
 /// `GET /api/appeals?status=&channel=&limit=&before=`: newest first, a page at a time.
 pub async fn list(call: Call) -> Answer {
-    let mut query = AppealQuery::default();
+    let mut query = AppealQuery { any_of: call.caller.scope.any_of(), ..AppealQuery::default() };
     let (mut before, mut search) = (None, None);
     let mut limit = DEFAULT_LIMIT;
     let offset = call.app.store.directory().utc_offset_minutes;
@@ -190,13 +236,13 @@ pub async fn list(call: Call) -> Answer {
             }
         }
     }
+    let scope = &call.caller.scope;
     if let Some(q) = search {
-        return Ok(json(
-            200,
-            &serde_json::json!({ "items": found(&call.app, &q, &query, limit)?, "next": null }),
-        ));
+        let items: Vec<_> = found(&call.app, &q, &query, limit)?.into_iter().map(|a| scope.redact(a)).collect();
+        return Ok(json(200, &serde_json::json!({ "items": items, "next": null })));
     }
-    let items = call.app.store.list_appeals(&query, before.as_deref(), limit)?;
+    let items: Vec<_> =
+        call.app.store.list_appeals(&query, before.as_deref(), limit)?.into_iter().map(|a| scope.redact(a)).collect();
     let next = (items.len() == limit).then(|| items.last().map(|a| a.id.clone())).flatten();
     Ok(json(200, &serde_json::json!({ "items": items, "next": next })))
 }
@@ -218,14 +264,16 @@ fn found(
     Ok(out)
 }
 
-/// The contact's other appeals (any channel), newest first: id, channel, status, time, text.
-fn earlier_appeals(app: &App, appeal: &crate::appeal::Appeal) -> anyhow::Result<Vec<serde_json::Value>> {
+/// The contact's other appeals (any channel) in the caller's scope, newest first: id,
+/// channel, status, time, text.
+fn earlier_appeals(call: &Call, appeal: &crate::appeal::Appeal) -> anyhow::Result<Vec<serde_json::Value>> {
+    let app = &call.app;
     let Some(contact) = &appeal.contact_id else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for id in app.store.contact_appeals(contact, 51)?.into_iter().filter(|id| *id != appeal.id).take(50) {
-        if let Some(other) = app.store.appeal(&id)? {
+        if let Some(other) = app.store.appeal(&id)?.filter(|a| call.caller.scope.admits(a)) {
             out.push(serde_json::json!({
                 "id": other.id,
                 "channel": other.channel,

@@ -1,10 +1,13 @@
-//! A request on its way to its handler ([`Call`]) and what a handler answers ([`Answer`]).
+//! A request on its way to its handler ([`Call`]) and what a handler answers ([`Answer`]):
+//! who asks, from where, and the checks every handler shares — an appeal in the caller's
+//! scope (else 404, logged), a body naming the caller and nobody else, an audit entry.
 
 use super::App;
 use super::bytes_body::Body;
 use super::error::ApiError;
 use super::reply::read_body;
 use crate::access::Caller;
+use crate::appeal::Appeal;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use std::sync::Arc;
@@ -18,6 +21,8 @@ pub struct Call {
     pub app: Arc<App>,
     /// Who asks.
     pub caller: Caller,
+    /// Where the request came from.
+    pub address: String,
     params: Vec<String>,
     request: Option<Request<Incoming>>,
 }
@@ -25,7 +30,49 @@ pub struct Call {
 impl Call {
     /// A matched request: `params` are the route's `{name}` segments in order.
     pub fn new(app: Arc<App>, caller: Caller, params: Vec<String>, request: Request<Incoming>) -> Self {
-        Self { app, caller, params, request: Some(request) }
+        let address = super::hooks::source(&app, &request).to_string();
+        Self { app, caller, address, params, request: Some(request) }
+    }
+
+    /// The appeal `id` if it exists and is in the caller's scope, as the caller may see it.
+    ///
+    /// # Errors
+    /// 404 when there is no such appeal or it is out of scope (the refusal is logged, the
+    /// answer is the same), 500 on storage failure.
+    pub fn visible_appeal(&self, id: &str) -> Result<Appeal, ApiError> {
+        let appeal = self.app.store.appeal(id)?.ok_or_else(|| ApiError::not_found(format!("no appeal {id}")))?;
+        if !self.caller.scope.admits(&appeal) {
+            tracing::warn!(caller = %self.caller.author(), appeal = id, address = %self.address, "out of scope: refused");
+            return Err(ApiError::not_found(format!("no appeal {id}")));
+        }
+        Ok(self.caller.scope.redact(appeal))
+    }
+
+    /// Refuses a body field (`author`, `by`) that names anyone but the caller.
+    ///
+    /// # Errors
+    /// 403 when `named` is someone else.
+    pub fn only_self(&self, field: &str, named: Option<&str>) -> Result<(), ApiError> {
+        match named {
+            Some(named) if !self.caller.is(named) => Err(ApiError::new(
+                403,
+                format!(
+                    "{field}: действия записываются от имени вошедшего; '{named}' — не вы \
+                     (actions are recorded as the signed-in {}; naming someone else is refused)",
+                    self.caller.author()
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records an audit event by the caller.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn audit(&self, action: &str, target: &str, changed: Vec<String>) -> Result<(), ApiError> {
+        crate::access::audit::record(&self.app.store, &self.caller.author(), action, target, changed, &self.address)?;
+        Ok(())
     }
 
     /// The `n`th `{name}` segment of the route's pattern.

@@ -49,7 +49,9 @@ pub async fn set_verification(mut call: Call) -> Answer {
     let body: Required = call.json().await?;
     let name = call.param(0).to_string();
     if !body.required {
-        tracing::warn!(channel = %name, by = %call.caller.name, "channel opened without verification");
+        tracing::warn!(channel = %name, by = %call.caller.author(), "channel opened without verification");
     }
-    Ok(json(200, &call.app.registry.open_unverified(&name, !body.required)?))
+    let answer = call.app.registry.open_unverified(&name, !body.required)?;
+    call.audit("channel_verification_changed", &name, vec![format!("required={}", body.required)])?;
+    Ok(json(200, &answer))
 }

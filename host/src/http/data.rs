@@ -23,7 +23,7 @@ pub async fn erase(mut call: Call) -> Answer {
     }
     let erase: Erase = call.json().await?;
     let store = call.app.store.clone();
-    let by = call.caller.name.clone();
+    let by = call.caller.author();
     let erased = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let Some(contact) = store.find_contact(&erase.contact)? else { return Ok(None) };
         Ok(Some(store.erase_contact(&contact, &by)?))
@@ -31,7 +31,11 @@ pub async fn erase(mut call: Call) -> Answer {
     .await
     .map_err(|e| ApiError::internal(format!("the erasure failed: {e}")))??;
     match erased {
-        Some(erasure) => Ok(json(200, &erasure)),
+        Some(erasure) => {
+            // What was erased stays unsaid here too.
+            call.audit("contact_erased", "", Vec::new())?;
+            Ok(json(200, &erasure))
+        }
         None => {
             Err(ApiError::not_found("no contact is known by that phone, e-mail, platform id or contact id"))
         }
@@ -45,6 +49,7 @@ pub async fn erasures(call: Call) -> Answer {
 
 /// `GET /api/backup`: the record trees a backup reads, in order.
 pub async fn trees(call: Call) -> Answer {
+    call.audit("backup_started", "", Vec::new())?;
     let trees: Vec<&str> = archive::record_trees().map(|t| t.name()).collect();
     Ok(json(200, &serde_json::json!({ "trees": trees, "appeals": call.app.store.appeal_count() })))
 }

@@ -76,7 +76,7 @@ fn with_retry_after(mut response: Response<Body>, seconds: u32) -> Response<Body
 
 /// Where the request came from ([`Peer`]): behind a trusted reverse proxy, the rightmost
 /// `X-Forwarded-For` address that is not one of the proxies.
-fn source(app: &App, request: &Request<Incoming>) -> IpAddr {
+pub(super) fn source(app: &App, request: &Request<Incoming>) -> IpAddr {
     let peer = request.extensions().get::<Peer>().map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0);
     if !app.trusted_proxies.contains(&peer) {
         return peer;

@@ -15,11 +15,13 @@ mod error;
 mod hooks;
 pub mod limits;
 mod lockout;
+mod people;
 mod reply;
 mod reports;
 mod session;
 mod system;
 
+pub use api::routes;
 use crate::registry::Registry;
 use crate::registry::verification::Verification;
 use crate::store::Store;

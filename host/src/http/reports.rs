@@ -1,6 +1,7 @@
 //! `GET /api/reports/{appeals|times|overdue|dropped}?from=&to=&by=&format=json|csv`: the
 //! reports of [`crate::reports`] over the appeals received in `[from, to)` (ms since the
-//! epoch, or `YYYY-MM-DD` in the directory's offset from UTC; default: everything).
+//! epoch, or `YYYY-MM-DD` in the directory's offset from UTC; default: everything), counting
+//! only the appeals in the caller's scope.
 
 use super::bytes_body::Body;
 use super::call::{Answer, Call};
@@ -41,7 +42,8 @@ pub async fn report(call: Call) -> Answer {
     let by = by.unwrap_or_else(|| if kind == Kind::Appeals { "channel" } else { "topic" }.to_string());
     let store = call.app.store.clone();
     let now = call.app.store.now_ms();
-    let table = tokio::task::spawn_blocking(move || build(&store, kind, &by, from, to, now))
+    let any_of = call.caller.scope.any_of();
+    let table = tokio::task::spawn_blocking(move || build(&store, kind, &by, (from, to), &any_of, now))
         .await
         .map_err(|e| ApiError::internal(format!("the report failed: {e}")))??;
     if !csv {

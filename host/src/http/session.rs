@@ -1,16 +1,20 @@
-//! The console's session. `POST /api/session {"token": …}` checks the token and puts it in an
-//! `HttpOnly`, `SameSite=Strict` cookie (`Secure` when the console is reached over HTTPS), out
-//! of reach of page scripts; the answer carries a CSRF token derived from it, which every
-//! state-changing request authenticated by the cookie must echo in `X-CSRF-Token`.
-//! `GET /api/session` tells a reloaded page who it is and its CSRF token again;
-//! `DELETE /api/session` clears the cookie. API clients keep using `Authorization: Bearer`.
+//! The console's session. `POST /api/session {"login", "password", "code"?}` signs an employee
+//! in ([`crate::access::accounts::sign_in`]: Argon2id, lock-out, TOTP) and starts a session
+//! ([`crate::access::sessions`]); `{"token"}` signs in with an API token instead. Either way
+//! the credential goes into an `HttpOnly`, `SameSite=Strict` cookie (`Secure` when the console
+//! is reached over HTTPS), out of reach of page scripts; the answer carries a CSRF token
+//! derived from it, which every state-changing request authenticated by the cookie must echo
+//! in `X-CSRF-Token`. `GET /api/session` tells a reloaded page who it is and its CSRF token
+//! again; `DELETE /api/session` ends the session and clears the cookie. API clients keep
+//! using `Authorization: Bearer`.
 
 use super::bytes_body::Body;
 use super::call::read_json;
 use super::error::ApiError;
 use super::reply::json;
 use super::{App, Peer};
-use crate::access::Caller;
+use crate::access::accounts::{self, SignIn as Outcome};
+use crate::access::{Caller, audit, sessions};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde::Deserialize;
@@ -103,29 +107,85 @@ fn cookie(value: &str, max_age: Option<u32>, secure: bool) -> String {
 }
 
 fn answer(caller: &Caller, token: &str) -> serde_json::Value {
-    serde_json::json!({ "name": caller.name, "role": caller.role, "csrf": csrf_of(token) })
+    serde_json::json!({
+        "name": caller.name,
+        "employee": caller.employee,
+        "role": caller.role,
+        "scope": caller.scope,
+        "csrf": csrf_of(token),
+    })
 }
 
-/// `POST /api/session {"token": …}`: signs the console in.
+/// `POST /api/session`: signs the console in with a login and password (and code), or a token.
 pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<Body>, ApiError> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct SignIn {
-        token: String,
+        #[serde(default)]
+        token: Option<String>,
+        #[serde(default)]
+        login: Option<String>,
+        #[serde(default)]
+        password: Option<String>,
+        #[serde(default)]
+        code: Option<String>,
     }
     let secure = over_tls(app, &request);
+    let address = super::hooks::source(app, &request).to_string();
+    let user_agent = request
+        .headers()
+        .get(hyper::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let given: SignIn = read_json(request).await?;
-    let token = given.token.trim();
-    // Cookie-safe tokens only (every issued token is): nothing else could be a valid one.
+    let token = match (given.token, given.login, given.password) {
+        (Some(token), None, None) => token.trim().to_string(),
+        (None, Some(login), Some(password)) => {
+            let store = app.store.clone();
+            let (who, code) = (login.trim().to_string(), given.code);
+            let outcome = tokio::task::spawn_blocking(move || accounts::sign_in(&store, &who, &password, code.as_deref()))
+                .await
+                .map_err(|e| ApiError::internal(format!("signing in failed: {e}")))??;
+            let login = login.trim();
+            match outcome {
+                Outcome::Passed(account) => {
+                    let (key, session) = sessions::start(&app.store, &account, &address, &user_agent)?;
+                    audit::record(&app.store, &account.employee, "signed_in", &session.id, Vec::new(), &address)?;
+                    key
+                }
+                Outcome::CodeNeeded => {
+                    return Err(ApiError::new(401, "введите код из приложения (enter the code from your authenticator app)")
+                        .with("second_factor", true));
+                }
+                Outcome::Locked(until) => {
+                    audit::record(&app.store, login, "sign_in_locked", login, Vec::new(), &address)?;
+                    let minutes = until.saturating_sub(app.store.now_ms()).div_ceil(60_000);
+                    return Err(ApiError::new(
+                        429,
+                        format!("слишком много неудачных попыток: повторите через {minutes} мин (too many failed sign-ins: try again in {minutes} min)"),
+                    )
+                    .with("retry_after_s", minutes * 60));
+                }
+                Outcome::Failed => {
+                    audit::record(&app.store, login, "sign_in_failed", login, Vec::new(), &address)?;
+                    return Err(ApiError::new(401, "неверный логин или пароль (wrong login or password)"));
+                }
+            }
+        }
+        _ => return Err(ApiError::invalid("sign in with {\"login\", \"password\"} or {\"token\"}")),
+    };
+    // Cookie-safe credentials only (every issued one is): nothing else could be a valid one.
     let plausible =
         !token.is_empty() && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     let caller = match plausible {
-        true => crate::access::caller_of(&app.store, &app.admin_token, token)?,
+        true => crate::access::caller_of(&app.store, &app.admin_token, &token)?,
         false => None,
     };
     let caller = caller.ok_or_else(|| ApiError::new(401, "the token was refused"))?;
-    let mut response = json(200, &answer(&caller, token));
-    let value = cookie(token, Some(12 * 3600), secure);
+    let mut response = json(200, &answer(&caller, &token));
+    let max_age = u32::try_from(sessions::LIFETIME_MS / 1000).unwrap_or(u32::MAX);
+    let value = cookie(&token, Some(max_age), secure);
     response
         .headers_mut()
         .insert(hyper::header::SET_COOKIE, value.parse().map_err(|_| ApiError::invalid("bad token"))?);
@@ -137,14 +197,24 @@ pub fn current(caller: &Caller, token: &str) -> Response<Body> {
     json(200, &answer(caller, token))
 }
 
-/// `DELETE /api/session`: signs the console out (the cookie is cleared).
-pub fn sign_out(app: &App, request: &Request<Incoming>) -> Response<Body> {
+/// `DELETE /api/session`: signs the console out: a password session ends, the cookie is
+/// cleared.
+pub fn sign_out(app: &App, request: &Request<Incoming>) -> Result<Response<Body>, ApiError> {
+    if let Credential::Cookie { token, .. } = Credential::of(request)
+        && token.starts_with(sessions::PREFIX)
+    {
+        if let Some(caller) = sessions::caller(&app.store, &token)? {
+            let address = super::hooks::source(app, request).to_string();
+            audit::record(&app.store, &caller.author(), "signed_out", caller.session.as_deref().unwrap_or(""), Vec::new(), &address)?;
+        }
+        sessions::end(&app.store, &token)?;
+    }
     let mut response = json(200, &serde_json::json!({ "signed_out": true }));
     let cleared = cookie("", Some(0), over_tls(app, request));
     if let Ok(value) = cleared.parse() {
         response.headers_mut().insert(hyper::header::SET_COOKIE, value);
     }
-    response
+    Ok(response)
 }
 
 #[cfg(test)]

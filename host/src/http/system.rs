@@ -34,19 +34,27 @@ pub async fn advance_clock(mut call: Call) -> Answer {
     Ok(json(200, &serde_json::json!({ "now": call.app.store.now_ms(), "offset_ms": offset })))
 }
 
-/// `POST /api/tokens {"role", "name"}`: the token is shown once.
+/// `POST /api/tokens {"role", "name"}` for a named service, or `{"role", "employee"}` for a
+/// person (their scope, their name on every action): the token is shown once.
 pub async fn issue_token(mut call: Call) -> Answer {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     struct New {
         role: Role,
+        #[serde(default)]
         name: String,
+        #[serde(default)]
+        employee: Option<String>,
     }
     let new: New = call.json().await?;
-    if new.name.trim().is_empty() {
-        return Err(ApiError::invalid("name the token's holder"));
-    }
-    let (token, issued) = crate::access::issue(&call.app.store, new.role, new.name.trim())?;
+    let name = match &new.employee {
+        Some(id) if call.app.store.directory().employees.iter().any(|e| &e.id == id) => id.clone(),
+        Some(id) => return Err(ApiError::invalid(format!("employee: no employee '{id}' in the directory"))),
+        None if new.name.trim().is_empty() => return Err(ApiError::invalid("name the token's holder")),
+        None => new.name.trim().to_string(),
+    };
+    let (token, issued) = crate::access::issue(&call.app.store, new.role, &name, new.employee.as_deref())?;
+    call.audit("token_issued", &issued.id, vec![format!("role={}", new.role.name()), format!("holder={name}")])?;
     Ok(json(201, &serde_json::json!({ "token": token, "issued": issued })))
 }
 
@@ -63,6 +71,9 @@ pub async fn revoke_token(call: Call) -> Answer {
     }
     match call.app.store.revoke_token(id)? {
         0 => Err(ApiError::not_found(format!("no token {id}"))),
-        n => Ok(json(200, &serde_json::json!({ "revoked": n }))),
+        n => {
+            call.audit("token_revoked", id, Vec::new())?;
+            Ok(json(200, &serde_json::json!({ "revoked": n })))
+        }
     }
 }

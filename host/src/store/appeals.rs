@@ -50,6 +50,31 @@ impl Store {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Appeal>> {
+        if query.any_of.is_empty() {
+            return self.list_matching(query, &query.terms, before, limit);
+        }
+        // Each alternative of the scope is a page of its own, newest first; the newest
+        // `limit` of all of them (an appeal may be in several) make the page.
+        let mut pages = Vec::new();
+        for alternative in &query.any_of {
+            let terms: Vec<(String, String)> = query.terms.iter().chain(alternative).cloned().collect();
+            pages.extend(self.list_matching(query, &terms, before, limit)?);
+        }
+        pages.sort_by(|a, b| b.id.cmp(&a.id));
+        pages.dedup_by(|a, b| a.id == b.id);
+        pages.truncate(limit);
+        Ok(pages)
+    }
+
+    /// Up to `limit` appeals with every one of `terms`, in the query's time range, newest
+    /// first, before the id `before`.
+    fn list_matching(
+        &self,
+        query: &AppealQuery,
+        terms: &[(String, String)],
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Appeal>> {
         // Ids carry the time they were made, a moment after the request was received: the id
         // range is the received range widened by a minute, then checked on the records.
         let top = query.to.map(|to| id_at(to.saturating_add(ID_SLACK_MS)));
@@ -60,13 +85,7 @@ impl Store {
         };
         let mut out = Vec::new();
         while out.len() < limit {
-            let ids = super::index::matching(
-                &self.trees,
-                &query.terms,
-                cursor.as_deref(),
-                floor.as_deref(),
-                limit,
-            )?;
+            let ids = super::index::matching(&self.trees, terms, cursor.as_deref(), floor.as_deref(), limit)?;
             let Some(last) = ids.last().cloned() else { break };
             for id in &ids {
                 let Some(bytes) = self.tree(TreeId::Appeals).get(id)? else { continue };
@@ -374,6 +393,9 @@ impl Store {
 pub struct AppealQuery {
     /// (field, value) pairs, all required.
     pub terms: Vec<(String, String)>,
+    /// Alternatives, one of which must hold whole (a caller's scope: see
+    /// [`crate::access::Scope::any_of`]); empty for none.
+    pub any_of: Vec<Vec<(String, String)>>,
     /// Received at or after (ms since the epoch).
     pub from: Option<u64>,
     /// Received before (ms since the epoch).
@@ -390,8 +412,10 @@ impl AppealQuery {
     /// way than through the indexes, such as by search).
     pub fn admits(&self, appeal: &Appeal) -> bool {
         let terms = super::index::terms(appeal);
+        let has = |(f, v): &(String, String)| terms.iter().any(|(tf, tv)| tf == f && tv == v);
         self.received(appeal)
-            && self.terms.iter().all(|(f, v)| terms.iter().any(|(tf, tv)| tf == f && tv == v))
+            && self.terms.iter().all(has)
+            && (self.any_of.is_empty() || self.any_of.iter().any(|all| all.iter().all(has)))
     }
 }
 

@@ -21,6 +21,7 @@ pub mod figures;
 pub mod index;
 mod kv;
 mod outbox;
+mod people;
 mod raw;
 mod record;
 pub mod tx;

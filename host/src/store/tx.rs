@@ -43,11 +43,15 @@ pub enum TreeId {
     DayFigures,
     /// Appeals' history events ([`super::record`]).
     History,
+    /// Employees' accounts, sessions, invitations and presence ([`super::people`]).
+    People,
+    /// The audit log ([`super::people`]).
+    Audit,
 }
 
 impl TreeId {
     /// All trees, in the order of [`Trees`].
-    pub const ALL: [TreeId; 26] = [
+    pub const ALL: [TreeId; 28] = [
         TreeId::Appeals,
         TreeId::Raw,
         TreeId::RawOutcomes,
@@ -74,6 +78,8 @@ impl TreeId {
         TreeId::SearchPending,
         TreeId::DayFigures,
         TreeId::History,
+        TreeId::People,
+        TreeId::Audit,
     ];
 
     /// The sled tree's name (unchanged since the trees were first written).
@@ -105,6 +111,8 @@ impl TreeId {
             TreeId::SearchPending => "search_pending",
             TreeId::DayFigures => "day_figures",
             TreeId::History => "appeal_history",
+            TreeId::People => "people",
+            TreeId::Audit => "audit",
         }
     }
 
@@ -113,12 +121,19 @@ impl TreeId {
         TreeId::ALL.into_iter().find(|t| t.name() == name)
     }
 
-    /// Control-plane trees: plugins, activations and configuration, the directory, tokens. In
+    /// Control-plane trees: plugins, activations and configuration, the directory, tokens, people
+    /// and the audit log. In
     /// a cluster they live in a key-value bucket that every node watches.
     pub fn is_control(self) -> bool {
         matches!(
             self,
-            TreeId::Plugins | TreeId::Activations | TreeId::Settings | TreeId::Tokens | TreeId::DirectoryLog
+            TreeId::Plugins
+                | TreeId::Activations
+                | TreeId::Settings
+                | TreeId::Tokens
+                | TreeId::DirectoryLog
+                | TreeId::People
+                | TreeId::Audit
         )
     }
 

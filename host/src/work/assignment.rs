@@ -1,9 +1,11 @@
 //! Choosing the employee for a waiting appeal: among the router's candidates (or, when it
 //! named none, the department's employees serving the region), those active, at work now
-//! (working hours, days off) and not full (`max_open`); then round-robin (after the last one
+//! (working hours, days off, and — for people with an account — marked available) and not
+//! full (`max_open`); then round-robin (after the last one
 //! chosen in the department) or least-loaded (fewest open appeals, ties in candidate order).
 //! Nobody eligible: the appeal waits in the department's fallback queue, with the reasons.
 
+use crate::access::presence::State;
 use crate::appeal::Appeal;
 use crate::calendar::{self, Calendar};
 use crate::directory::{Directory, Employee};
@@ -30,15 +32,20 @@ pub enum Choice {
     Manual,
 }
 
-/// Chooses for `appeal` given each employee's open appeals (`load`) and the last employee
-/// round-robin chose in the department.
-pub fn choose(
-    appeal: &Appeal,
-    directory: &Directory,
-    load: &HashMap<String, u32>,
-    last: Option<&str>,
-    now: u64,
-) -> Choice {
+/// Who is at work now: each employee's open appeals, and the employees with an account who
+/// are not available ([`crate::access::presence`]).
+#[derive(Debug, Default)]
+pub struct Team {
+    /// Open appeals per employee.
+    pub load: HashMap<String, u32>,
+    /// Employees away or off.
+    pub absent: HashMap<String, State>,
+}
+
+/// Chooses for `appeal` given the team and the last employee round-robin chose in the
+/// department.
+pub fn choose(appeal: &Appeal, directory: &Directory, team: &Team, last: Option<&str>, now: u64) -> Choice {
+    let load = &team.load;
     let decision = appeal.decision.as_ref();
     let strategy = decision.map(|d| d.strategy.as_str()).unwrap_or("round-robin");
     let department = appeal.work.department.as_deref().or(decision.and_then(|d| d.department.as_deref()));
@@ -50,7 +57,7 @@ pub fn choose(
     let mut reasons = Vec::new();
     let eligible: Vec<&Employee> = candidates
         .into_iter()
-        .filter(|e| match unavailable(e, directory, load, now) {
+        .filter(|e| match unavailable(e, directory, team, now) {
             Some(reason) => {
                 reasons.push(format!("{} {reason}", who(e)));
                 false
@@ -120,14 +127,14 @@ fn candidates<'a>(appeal: &Appeal, directory: &'a Directory, department: Option<
 }
 
 /// Why an employee cannot take an appeal now, if they cannot.
-fn unavailable(
-    e: &Employee,
-    directory: &Directory,
-    load: &HashMap<String, u32>,
-    now: u64,
-) -> Option<&'static str> {
+fn unavailable(e: &Employee, directory: &Directory, team: &Team, now: u64) -> Option<&'static str> {
     if !e.active {
         return Some("is inactive");
+    }
+    match team.absent.get(&e.id) {
+        Some(State::Away) => return Some("is away"),
+        Some(_) => return Some("is not at work (off)"),
+        None => {}
     }
     let today = calendar::date_at(now, directory.utc_offset_minutes);
     if e.days_off.iter().any(|d| calendar::parse_date(d) == Some(today)) {
@@ -139,7 +146,7 @@ fn unavailable(
             return Some("is off work");
         }
     }
-    if e.max_open.is_some_and(|max| load.get(&e.id).copied().unwrap_or(0) >= max) {
+    if e.max_open.is_some_and(|max| team.load.get(&e.id).copied().unwrap_or(0) >= max) {
         return Some("is full");
     }
     None
@@ -198,7 +205,7 @@ mod tests {
         let mut last = None;
         let mut order = Vec::new();
         for _ in 0..6 {
-            let chosen = assigned(choose(&appeal("round-robin"), &d, &load, last.as_deref(), NOON));
+            let chosen = assigned(choose(&appeal("round-robin"), &d, &Team { load: load.clone(), ..Team::default() }, last.as_deref(), NOON));
             last = Some(chosen.clone());
             order.push(chosen);
         }
@@ -209,10 +216,10 @@ mod tests {
     fn least_loaded_picks_the_fewest_open_and_full_employees_are_skipped() {
         let d = directory();
         let load = HashMap::from([("a".to_string(), 2), ("b".to_string(), 3), ("c".to_string(), 1)]);
-        assert_eq!(assigned(choose(&appeal("least-loaded"), &d, &load, None, NOON)), "c");
+        assert_eq!(assigned(choose(&appeal("least-loaded"), &d, &Team { load: load.clone(), ..Team::default() }, None, NOON)), "c");
         // a is full (max_open 2) even though b has more.
         let load = HashMap::from([("a".to_string(), 2), ("b".to_string(), 3), ("c".to_string(), 9)]);
-        assert_eq!(assigned(choose(&appeal("least-loaded"), &d, &load, None, NOON)), "b");
+        assert_eq!(assigned(choose(&appeal("least-loaded"), &d, &Team { load: load.clone(), ..Team::default() }, None, NOON)), "b");
     }
 
     #[test]
@@ -220,10 +227,10 @@ mod tests {
         let mut d = directory();
         let load = HashMap::new();
         // At night c is off work: round-robin after b wraps to a.
-        assert_eq!(assigned(choose(&appeal("round-robin"), &d, &load, Some("b"), NIGHT)), "a");
+        assert_eq!(assigned(choose(&appeal("round-robin"), &d, &Team { load: load.clone(), ..Team::default() }, Some("b"), NIGHT)), "a");
         d.employees[0].days_off = vec!["2026-11-23".into()];
         d.employees[1].active = false;
-        match choose(&appeal("round-robin"), &d, &load, None, NIGHT) {
+        match choose(&appeal("round-robin"), &d, &Team { load: load.clone(), ..Team::default() }, None, NIGHT) {
             Choice::Wait { queue, reason } => {
                 assert_eq!(queue, "returns-backlog");
                 assert!(
@@ -235,6 +242,19 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(choose(&appeal("manual"), &d, &load, None, NOON), Choice::Manual);
+        assert_eq!(choose(&appeal("manual"), &d, &Team { load: load.clone(), ..Team::default() }, None, NOON), Choice::Manual);
+    }
+
+    #[test]
+    fn people_away_or_off_are_passed_by() {
+        let d = directory();
+        let absent = HashMap::from([("a".to_string(), State::Away), ("b".to_string(), State::Off)]);
+        let team = Team { load: HashMap::new(), absent };
+        assert_eq!(assigned(choose(&appeal("round-robin"), &d, &team, None, NOON)), "c");
+        let absent = ["a", "b", "c"].map(|e| (e.to_string(), State::Off)).into();
+        match choose(&appeal("round-robin"), &d, &Team { absent, ..Team::default() }, None, NOON) {
+            Choice::Wait { reason, .. } => assert!(reason.contains("a is not at work (off)"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

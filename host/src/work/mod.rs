@@ -90,14 +90,14 @@ impl Dispatcher {
         let now = self.store.now_ms();
         let directory = self.store.directory();
         let holdings = self.store.holdings()?;
-        let mut load: HashMap<String, u32> = HashMap::new();
+        let mut team = assignment::Team { absent: crate::access::presence::absent(&self.store)?, ..Default::default() };
         for (employee, _) in &holdings {
-            *load.entry(employee.clone()).or_default() += 1;
+            *team.load.entry(employee.clone()).or_default() += 1;
         }
         let waiting = self.store.waiting()?;
         let open: BTreeSet<String> =
             waiting.iter().cloned().chain(holdings.into_iter().map(|(_, a)| a)).collect();
-        let situation = situation(&directory, &load, now);
+        let situation = situation(&directory, &team, now);
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
         if memo.situation != situation {
             memo.situation = situation;
@@ -119,7 +119,7 @@ impl Dispatcher {
                 continue;
             }
             let Some(appeal) = self.store.appeal(&id)? else { continue };
-            if appeal.is_waiting() && !self.assign(&appeal, &directory, &mut load, now)? {
+            if appeal.is_waiting() && !self.assign(&appeal, &directory, &mut team, now)? {
                 memo.assign_at.insert(id, now + RECHECK_MS);
             }
         }
@@ -131,12 +131,12 @@ impl Dispatcher {
         &self,
         appeal: &Appeal,
         directory: &Directory,
-        load: &mut HashMap<String, u32>,
+        team: &mut assignment::Team,
         now: u64,
     ) -> Result<bool> {
         let department = appeal.work.department.clone().unwrap_or_default();
         let last = self.last.lock().unwrap_or_else(|e| e.into_inner()).get(&department).cloned();
-        match assignment::choose(appeal, directory, load, last.as_deref(), now) {
+        match assignment::choose(appeal, directory, team, last.as_deref(), now) {
             Choice::Assign { employee, reason } => {
                 self.store.change_appeal(&appeal.id, |a| {
                     if a.is_waiting() {
@@ -146,7 +146,7 @@ impl Dispatcher {
                         a.record(now, "assigned", None, reason.clone());
                     }
                 })?;
-                *load.entry(employee.clone()).or_default() += 1;
+                *team.load.entry(employee.clone()).or_default() += 1;
                 self.last.lock().unwrap_or_else(|e| e.into_inner()).insert(department, employee);
                 return Ok(true);
             }
@@ -232,13 +232,16 @@ impl Dispatcher {
 
 /// A fingerprint of what assignment depends on: the directory (by address: it is replaced,
 /// never changed in place), each employee's load, the minute (working hours).
-fn situation(directory: &Arc<Directory>, load: &HashMap<String, u32>, now: u64) -> u64 {
+fn situation(directory: &Arc<Directory>, team: &assignment::Team, now: u64) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (Arc::as_ptr(directory) as usize).hash(&mut hasher);
-    let mut loads: Vec<_> = load.iter().collect();
+    let mut loads: Vec<_> = team.load.iter().collect();
     loads.sort();
     loads.hash(&mut hasher);
+    let mut absent: Vec<_> = team.absent.iter().map(|(e, s)| (e, *s as u8)).collect();
+    absent.sort();
+    absent.hash(&mut hasher);
     (now / 60_000).hash(&mut hasher);
     hasher.finish()
 }

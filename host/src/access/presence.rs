@@ -1,0 +1,72 @@
+//! Presence: whether an employee is available, away or off — Bitrix24's operator clock-in.
+//! The console marks its user available on sign-in and off on sign-out; the person changes it
+//! in between. An employee with an account takes new appeals only while available (on top
+//! of working hours); employees without an account (who work only in the CRM) are judged by
+//! working hours alone.
+
+use crate::store::Store;
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// A presence state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// At work, takes appeals.
+    Available,
+    /// At work but not taking new appeals (a break, a meeting).
+    Away,
+    /// Not at work.
+    Off,
+}
+
+/// An employee's presence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Presence {
+    /// The state.
+    pub state: State,
+    /// Since when (ms since the epoch).
+    pub since: u64,
+}
+
+fn key(employee: &str) -> String {
+    format!("presence/{employee}")
+}
+
+/// Sets `employee`'s presence.
+///
+/// # Errors
+/// On storage failure.
+pub fn set(store: &Store, employee: &str, state: State) -> Result<Presence> {
+    let presence = Presence { state, since: store.now_ms() };
+    store.put_people(vec![(key(employee), Some(serde_json::to_value(&presence)?))])?;
+    Ok(presence)
+}
+
+/// Everyone's presence, by employee id.
+///
+/// # Errors
+/// On storage failure.
+pub fn all(store: &Store) -> Result<HashMap<String, Presence>> {
+    Ok(store
+        .people::<Presence>("presence/")?
+        .into_iter()
+        .map(|(k, p)| (k["presence/".len()..].to_string(), p))
+        .collect())
+}
+
+/// The employees who have an account but are not available now: assignment passes them by.
+///
+/// # Errors
+/// On storage failure.
+pub fn absent(store: &Store) -> Result<HashMap<String, State>> {
+    let presence = all(store)?;
+    Ok(super::accounts::accounts(store)?
+        .into_iter()
+        .filter_map(|a| {
+            let state = presence.get(&a.employee).map_or(State::Off, |p| p.state);
+            (state != State::Available).then_some((a.employee, state))
+        })
+        .collect())
+}
