@@ -132,7 +132,8 @@ fn scoped_figures(
     to: u64,
     any_of: &[Vec<(String, String)>],
 ) -> anyhow::Result<BTreeMap<String, Totals>> {
-    let query = AppealQuery { any_of: any_of.to_vec(), from: Some(from), to: Some(to), ..AppealQuery::default() };
+    let query =
+        AppealQuery { any_of: any_of.to_vec(), from: Some(from), to: Some(to), ..AppealQuery::default() };
     let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
     let mut before: Option<String> = None;
     loop {

@@ -221,7 +221,12 @@ impl Search {
             let alternatives = query
                 .any_of
                 .iter()
-                .map(|all| (Occur::Should, Box::new(BooleanQuery::new(all.iter().map(term).collect())) as Box<dyn Query>))
+                .map(|all| {
+                    (
+                        Occur::Should,
+                        Box::new(BooleanQuery::new(all.iter().map(term).collect())) as Box<dyn Query>,
+                    )
+                })
                 .collect();
             all.push((Occur::Must, Box::new(BooleanQuery::new(alternatives))));
         }

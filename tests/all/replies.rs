@@ -10,11 +10,7 @@ use serde_json::{Value, json};
 pub async fn reply(host: &Host, appeal: &str, text: &str) -> Value {
     let answer = host
         .api
-        .send_json(
-            "POST",
-            &format!("/api/appeals/{appeal}/replies"),
-            &json!({"text": text, "author": "Ольга"}),
-        )
+        .send_json("POST", &format!("/api/appeals/{appeal}/replies"), &json!({"text": text}))
         .await
         .unwrap();
     assert_eq!(answer["state"], "queued", "{answer}");

@@ -221,7 +221,10 @@ pub fn accept(store: &Store, token: &str, password: &str) -> Result<Account, Ref
         totp_secret: previous.and_then(|a| a.totp_secret),
         totp_pending: None,
     };
-    store.put_people(vec![(key, None), (account_key(&account.employee), Some(serde_json::to_value(&account).map_err(anyhow::Error::from)?))])?;
+    store.put_people(vec![
+        (key, None),
+        (account_key(&account.employee), Some(serde_json::to_value(&account).map_err(anyhow::Error::from)?)),
+    ])?;
     super::sessions::revoke_employee(store, &account.employee)?;
     Ok(account)
 }
@@ -306,7 +309,8 @@ pub fn start_totp(store: &Store, employee: &str) -> Result<(String, String)> {
     let encoded = super::totp::base32(&secret);
     account.totp_pending = Some(secret);
     save(store, &account)?;
-    let uri = format!("otpauth://totp/ClientHub:{employee}?secret={encoded}&issuer=ClientHub&digits=6&period=30");
+    let uri =
+        format!("otpauth://totp/ClientHub:{employee}?secret={encoded}&issuer=ClientHub&digits=6&period=30");
     Ok((encoded, uri))
 }
 

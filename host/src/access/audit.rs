@@ -31,7 +31,14 @@ pub struct Event {
 ///
 /// # Errors
 /// On storage failure.
-pub fn record(store: &Store, actor: &str, action: &str, target: &str, changed: Vec<String>, address: &str) -> Result<()> {
+pub fn record(
+    store: &Store,
+    actor: &str,
+    action: &str,
+    target: &str,
+    changed: Vec<String>,
+    address: &str,
+) -> Result<()> {
     let event = Event {
         at: store.now_ms(),
         actor: actor.to_string(),

@@ -119,7 +119,10 @@ impl Scope {
     /// Whether a department is in scope (for hand-offs and invitations).
     pub fn has_department(&self, directory: &Directory, department: &str) -> bool {
         let exists = directory.departments.iter().any(|d| d.id == department);
-        exists && (self.everything || self.departments.is_empty() || self.departments.iter().any(|d| d == department))
+        exists
+            && (self.everything
+                || self.departments.is_empty()
+                || self.departments.iter().any(|d| d == department))
     }
 }
 

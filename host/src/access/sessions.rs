@@ -45,7 +45,12 @@ fn key_of(token: &str) -> String {
 ///
 /// # Errors
 /// On storage failure.
-pub fn start(store: &Store, account: &super::accounts::Account, address: &str, user_agent: &str) -> Result<(String, Session)> {
+pub fn start(
+    store: &Store,
+    account: &super::accounts::Account,
+    address: &str,
+    user_agent: &str,
+) -> Result<(String, Session)> {
     let token = random_token(PREFIX)?;
     let now = store.now_ms();
     let key = key_of(&token);
@@ -94,7 +99,7 @@ pub fn list(store: &Store, employee: Option<&str>) -> Result<Vec<Session>> {
         .filter(|s| employee.is_none_or(|e| s.employee == e))
         .filter(|s| now < s.created_at + LIFETIME_MS && now < s.last_seen + IDLE_MS)
         .collect();
-    sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
     Ok(sessions)
 }
 

@@ -24,6 +24,11 @@ pub fn base32(secret: &[u8]) -> String {
     Secret::Raw(secret.to_vec()).to_encoded().to_string()
 }
 
+/// A base32 secret (as [`base32`] wrote it) as bytes.
+pub fn decode(encoded: &str) -> Option<Vec<u8>> {
+    Secret::Encoded(encoded.trim().to_string()).to_bytes().ok()
+}
+
 /// Whether `code` is the secret's code at `now_ms` (or one step either side).
 ///
 /// # Errors
@@ -54,5 +59,6 @@ mod tests {
         }
         assert!(!check(secret, "287082", 200_000).unwrap());
         assert_eq!(base32(secret), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap(), secret);
     }
 }

@@ -238,11 +238,17 @@ pub async fn list(call: Call) -> Answer {
     }
     let scope = &call.caller.scope;
     if let Some(q) = search {
-        let items: Vec<_> = found(&call.app, &q, &query, limit)?.into_iter().map(|a| scope.redact(a)).collect();
+        let items: Vec<_> =
+            found(&call.app, &q, &query, limit)?.into_iter().map(|a| scope.redact(a)).collect();
         return Ok(json(200, &serde_json::json!({ "items": items, "next": null })));
     }
-    let items: Vec<_> =
-        call.app.store.list_appeals(&query, before.as_deref(), limit)?.into_iter().map(|a| scope.redact(a)).collect();
+    let items: Vec<_> = call
+        .app
+        .store
+        .list_appeals(&query, before.as_deref(), limit)?
+        .into_iter()
+        .map(|a| scope.redact(a))
+        .collect();
     let next = (items.len() == limit).then(|| items.last().map(|a| a.id.clone())).flatten();
     Ok(json(200, &serde_json::json!({ "items": items, "next": next })))
 }

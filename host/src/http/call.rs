@@ -40,7 +40,8 @@ impl Call {
     /// 404 when there is no such appeal or it is out of scope (the refusal is logged, the
     /// answer is the same), 500 on storage failure.
     pub fn visible_appeal(&self, id: &str) -> Result<Appeal, ApiError> {
-        let appeal = self.app.store.appeal(id)?.ok_or_else(|| ApiError::not_found(format!("no appeal {id}")))?;
+        let appeal =
+            self.app.store.appeal(id)?.ok_or_else(|| ApiError::not_found(format!("no appeal {id}")))?;
         if !self.caller.scope.admits(&appeal) {
             tracing::warn!(caller = %self.caller.author(), appeal = id, address = %self.address, "out of scope: refused");
             return Err(ApiError::not_found(format!("no appeal {id}")));
@@ -71,7 +72,14 @@ impl Call {
     /// # Errors
     /// On storage failure.
     pub fn audit(&self, action: &str, target: &str, changed: Vec<String>) -> Result<(), ApiError> {
-        crate::access::audit::record(&self.app.store, &self.caller.author(), action, target, changed, &self.address)?;
+        crate::access::audit::record(
+            &self.app.store,
+            &self.caller.author(),
+            action,
+            target,
+            changed,
+            &self.address,
+        )?;
         Ok(())
     }
 

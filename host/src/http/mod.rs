@@ -21,10 +21,10 @@ mod reports;
 mod session;
 mod system;
 
-pub use api::routes;
 use crate::registry::Registry;
 use crate::registry::verification::Verification;
 use crate::store::Store;
+pub use api::routes;
 use bytes_body::Body;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;

@@ -28,7 +28,9 @@ impl From<Refused> for ApiError {
 /// The signed-in person's employee id, for routes only a person can use.
 fn person(call: &Call) -> Result<String, ApiError> {
     call.caller.employee.clone().ok_or_else(|| {
-        ApiError::invalid("это действие для сотрудника, а не для служебного токена (only a person can do this)")
+        ApiError::invalid(
+            "это действие для сотрудника, а не для служебного токена (only a person can do this)",
+        )
     })
 }
 
@@ -181,11 +183,19 @@ pub async fn accept(app: &App, request: hyper::Request<Incoming>) -> Answer {
     let address = super::hooks::source(app, &request).to_string();
     let body: Accept = read_json(request).await?;
     let store = app.store.clone();
-    let account = tokio::task::spawn_blocking(move || accounts::accept(&store, body.token.trim(), &body.password))
-        .await
-        .map_err(|e| ApiError::internal(format!("setting the password failed: {e}")))??;
+    let account =
+        tokio::task::spawn_blocking(move || accounts::accept(&store, body.token.trim(), &body.password))
+            .await
+            .map_err(|e| ApiError::internal(format!("setting the password failed: {e}")))??;
     let employee = account.employee.clone();
-    audit::record(&app.store, &employee, "password_set", &employee, vec![format!("role={}", account.role.name())], &address)?;
+    audit::record(
+        &app.store,
+        &employee,
+        "password_set",
+        &employee,
+        vec![format!("role={}", account.role.name())],
+        &address,
+    )?;
     Ok(json(200, &serde_json::json!({ "employee": employee, "role": account.role })))
 }
 
@@ -201,9 +211,11 @@ pub async fn change_password(mut call: Call) -> Answer {
     let employee = person(&call)?;
     let change: Change = call.json().await?;
     let (store, who) = (call.app.store.clone(), employee.clone());
-    tokio::task::spawn_blocking(move || accounts::change_password(&store, &who, &change.current, &change.new))
-        .await
-        .map_err(|e| ApiError::internal(format!("changing the password failed: {e}")))??;
+    tokio::task::spawn_blocking(move || {
+        accounts::change_password(&store, &who, &change.current, &change.new)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("changing the password failed: {e}")))??;
     let current = call.caller.session.clone();
     let ended = sessions::list(&call.app.store, Some(&employee))?
         .into_iter()
@@ -287,12 +299,18 @@ pub async fn audit(call: Call) -> Answer {
         match key.as_str() {
             "after" => after = Some(value),
             "limit" => {
-                limit = value.parse().ok().filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
-                    ApiError::invalid("limit must be 1..=10000")
-                })?
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=10_000).contains(n))
+                    .ok_or_else(|| ApiError::invalid("limit must be 1..=10000"))?
             }
             "format" => lines = value == "jsonl",
-            other => return Err(ApiError::invalid(format!("unknown parameter '{other}': use after, limit, format"))),
+            other => {
+                return Err(ApiError::invalid(format!(
+                    "unknown parameter '{other}': use after, limit, format"
+                )));
+            }
         }
     }
     let page = audit::page(&call.app.store, after.as_deref(), limit)?;

@@ -144,19 +144,31 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
         (None, Some(login), Some(password)) => {
             let store = app.store.clone();
             let (who, code) = (login.trim().to_string(), given.code);
-            let outcome = tokio::task::spawn_blocking(move || accounts::sign_in(&store, &who, &password, code.as_deref()))
-                .await
-                .map_err(|e| ApiError::internal(format!("signing in failed: {e}")))??;
+            let outcome = tokio::task::spawn_blocking(move || {
+                accounts::sign_in(&store, &who, &password, code.as_deref())
+            })
+            .await
+            .map_err(|e| ApiError::internal(format!("signing in failed: {e}")))??;
             let login = login.trim();
             match outcome {
                 Outcome::Passed(account) => {
                     let (key, session) = sessions::start(&app.store, &account, &address, &user_agent)?;
-                    audit::record(&app.store, &account.employee, "signed_in", &session.id, Vec::new(), &address)?;
+                    audit::record(
+                        &app.store,
+                        &account.employee,
+                        "signed_in",
+                        &session.id,
+                        Vec::new(),
+                        &address,
+                    )?;
                     key
                 }
                 Outcome::CodeNeeded => {
-                    return Err(ApiError::new(401, "введите код из приложения (enter the code from your authenticator app)")
-                        .with("second_factor", true));
+                    return Err(ApiError::new(
+                        401,
+                        "введите код из приложения (enter the code from your authenticator app)",
+                    )
+                    .with("second_factor", true));
                 }
                 Outcome::Locked(until) => {
                     audit::record(&app.store, login, "sign_in_locked", login, Vec::new(), &address)?;
@@ -205,7 +217,14 @@ pub fn sign_out(app: &App, request: &Request<Incoming>) -> Result<Response<Body>
     {
         if let Some(caller) = sessions::caller(&app.store, &token)? {
             let address = super::hooks::source(app, request).to_string();
-            audit::record(&app.store, &caller.author(), "signed_out", caller.session.as_deref().unwrap_or(""), Vec::new(), &address)?;
+            audit::record(
+                &app.store,
+                &caller.author(),
+                "signed_out",
+                caller.session.as_deref().unwrap_or(""),
+                Vec::new(),
+                &address,
+            )?;
         }
         sessions::end(&app.store, &token)?;
     }

@@ -54,7 +54,11 @@ pub async fn issue_token(mut call: Call) -> Answer {
         None => new.name.trim().to_string(),
     };
     let (token, issued) = crate::access::issue(&call.app.store, new.role, &name, new.employee.as_deref())?;
-    call.audit("token_issued", &issued.id, vec![format!("role={}", new.role.name()), format!("holder={name}")])?;
+    call.audit(
+        "token_issued",
+        &issued.id,
+        vec![format!("role={}", new.role.name()), format!("holder={name}")],
+    )?;
     Ok(json(201, &serde_json::json!({ "token": token, "issued": issued })))
 }
 

@@ -71,13 +71,15 @@ impl Store {
     ///
     /// # Errors
     /// On storage failure or a corrupt record.
-    pub fn audit_page<T: DeserializeOwned>(&self, after: Option<&str>, limit: usize) -> Result<Vec<(String, T)>> {
+    pub fn audit_page<T: DeserializeOwned>(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, T)>> {
         let tree = self.tree(TreeId::Audit);
         let entries = match after {
-            Some(after) => tree.range::<&[u8], _>((
-                std::ops::Bound::Excluded(after.as_bytes()),
-                std::ops::Bound::Unbounded,
-            )),
+            Some(after) => tree
+                .range::<&[u8], _>((std::ops::Bound::Excluded(after.as_bytes()), std::ops::Bound::Unbounded)),
             None => tree.iter(),
         };
         entries

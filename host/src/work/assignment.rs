@@ -205,7 +205,13 @@ mod tests {
         let mut last = None;
         let mut order = Vec::new();
         for _ in 0..6 {
-            let chosen = assigned(choose(&appeal("round-robin"), &d, &Team { load: load.clone(), ..Team::default() }, last.as_deref(), NOON));
+            let chosen = assigned(choose(
+                &appeal("round-robin"),
+                &d,
+                &Team { load: load.clone(), ..Team::default() },
+                last.as_deref(),
+                NOON,
+            ));
             last = Some(chosen.clone());
             order.push(chosen);
         }
@@ -216,10 +222,28 @@ mod tests {
     fn least_loaded_picks_the_fewest_open_and_full_employees_are_skipped() {
         let d = directory();
         let load = HashMap::from([("a".to_string(), 2), ("b".to_string(), 3), ("c".to_string(), 1)]);
-        assert_eq!(assigned(choose(&appeal("least-loaded"), &d, &Team { load: load.clone(), ..Team::default() }, None, NOON)), "c");
+        assert_eq!(
+            assigned(choose(
+                &appeal("least-loaded"),
+                &d,
+                &Team { load: load.clone(), ..Team::default() },
+                None,
+                NOON
+            )),
+            "c"
+        );
         // a is full (max_open 2) even though b has more.
         let load = HashMap::from([("a".to_string(), 2), ("b".to_string(), 3), ("c".to_string(), 9)]);
-        assert_eq!(assigned(choose(&appeal("least-loaded"), &d, &Team { load: load.clone(), ..Team::default() }, None, NOON)), "b");
+        assert_eq!(
+            assigned(choose(
+                &appeal("least-loaded"),
+                &d,
+                &Team { load: load.clone(), ..Team::default() },
+                None,
+                NOON
+            )),
+            "b"
+        );
     }
 
     #[test]
@@ -227,10 +251,20 @@ mod tests {
         let mut d = directory();
         let load = HashMap::new();
         // At night c is off work: round-robin after b wraps to a.
-        assert_eq!(assigned(choose(&appeal("round-robin"), &d, &Team { load: load.clone(), ..Team::default() }, Some("b"), NIGHT)), "a");
+        assert_eq!(
+            assigned(choose(
+                &appeal("round-robin"),
+                &d,
+                &Team { load: load.clone(), ..Team::default() },
+                Some("b"),
+                NIGHT
+            )),
+            "a"
+        );
         d.employees[0].days_off = vec!["2026-11-23".into()];
         d.employees[1].active = false;
-        match choose(&appeal("round-robin"), &d, &Team { load: load.clone(), ..Team::default() }, None, NIGHT) {
+        match choose(&appeal("round-robin"), &d, &Team { load: load.clone(), ..Team::default() }, None, NIGHT)
+        {
             Choice::Wait { queue, reason } => {
                 assert_eq!(queue, "returns-backlog");
                 assert!(
@@ -242,7 +276,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(choose(&appeal("manual"), &d, &Team { load: load.clone(), ..Team::default() }, None, NOON), Choice::Manual);
+        assert_eq!(
+            choose(&appeal("manual"), &d, &Team { load: load.clone(), ..Team::default() }, None, NOON),
+            Choice::Manual
+        );
     }
 
     #[test]

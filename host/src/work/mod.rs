@@ -90,7 +90,8 @@ impl Dispatcher {
         let now = self.store.now_ms();
         let directory = self.store.directory();
         let holdings = self.store.holdings()?;
-        let mut team = assignment::Team { absent: crate::access::presence::absent(&self.store)?, ..Default::default() };
+        let mut team =
+            assignment::Team { absent: crate::access::presence::absent(&self.store)?, ..Default::default() };
         for (employee, _) in &holdings {
             *team.load.entry(employee.clone()).or_default() += 1;
         }

@@ -1,0 +1,581 @@
+//! People and access through the real host (issue 16): invitation → password → sign-in →
+//! sign-out, lock-out, expiry, revocation and TOTP; an external master of Kazan who cannot
+//! reach a Moscow appeal by any route; authors taken from the caller whatever the body says;
+//! presence deciding assignment; the audit log; and a matrix over every route of the API ×
+//! every role × an object in and out of scope, generated from the route table.
+
+use crate::support::*;
+use clienthub::access::Role;
+use clienthub::client::{Answer, Client};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "длинный пароль 2026";
+
+/// Two regions; returns (in-house) and grohe (an external service's masters); one supervisor,
+/// two operators, a master in Kazan, a viewer.
+fn directory() -> Value {
+    json!({
+        "regions": [
+            {"id": "msk", "name": "Москва", "cities": ["Москва"]},
+            {"id": "kzn", "name": "Казань", "cities": ["Казань"]}
+        ],
+        "departments": [
+            {"id": "returns", "name": "Возвраты", "queue": "returns"},
+            {"id": "grohe", "name": "Сервис GROHE", "queue": "grohe", "external": true}
+        ],
+        "employees": [
+            {"id": "sup", "name": "Марина", "department": "returns", "regions": ["kzn"]},
+            {"id": "olga", "name": "Ольга", "department": "returns", "regions": ["msk"]},
+            {"id": "rustam", "name": "Рустам", "department": "returns", "regions": ["kzn"]},
+            {"id": "master", "name": "Ильдар", "department": "grohe", "regions": ["kzn"]},
+            {"id": "viewer", "name": "Вера", "department": "returns", "regions": ["kzn"]}
+        ],
+        "topics": [
+            {"id": "refund", "name": "Возврат", "keywords": ["вернуть"], "department": "returns"},
+            {"id": "repair", "name": "Ремонт", "keywords": ["кран"], "department": "grohe"}
+        ]
+    })
+}
+
+fn body(value: &Value) -> Option<(&'static str, Vec<u8>)> {
+    Some(("application/json", value.to_string().into_bytes()))
+}
+
+/// An invitation's key for `employee` in `role`, made by the admin.
+async fn invite(host: &Host, employee: &str, role: &str) -> String {
+    let invited = host
+        .api
+        .send_json("POST", &format!("/api/employees/{employee}/invite"), &json!({"role": role}))
+        .await
+        .unwrap();
+    assert!(invited["link"].as_str().unwrap().contains("/console/#invite=chi_"), "{invited}");
+    invited["token"].as_str().unwrap().to_string()
+}
+
+async fn accept(host: &Host, token: &str, password: &str) -> Answer {
+    let accept = json!({"token": token, "password": password});
+    host.anonymous.send("POST", "/api/invitations/accept", body(&accept)).await.unwrap()
+}
+
+async fn sign_in(host: &Host, login: &str, password: &str, code: Option<&str>) -> Answer {
+    let mut given = json!({"login": login, "password": password});
+    if let Some(code) = code {
+        given["code"] = code.into();
+    }
+    host.anonymous.send("POST", "/api/session", body(&given)).await.unwrap()
+}
+
+/// The session key a sign-in put in its cookie.
+fn session_key(answer: &Answer) -> String {
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    let cookie = answer.header("set-cookie").expect("a session cookie");
+    let key = cookie.strip_prefix("clienthub_session=").unwrap().split(';').next().unwrap();
+    assert!(key.starts_with("chs_"), "{cookie}");
+    key.to_string()
+}
+
+/// A person invited, with a password set, signed in: a client carrying their session key.
+async fn signed_in(host: &Host, employee: &str, role: &str) -> Client {
+    let token = invite(host, employee, role).await;
+    assert_eq!(accept(host, &token, PASSWORD).await.status, 200);
+    Client::new(&host.base, Some(session_key(&sign_in(host, employee, PASSWORD, None).await)))
+}
+
+/// A token bound to an employee (their scope and name), issued by the admin.
+async fn token_for(host: &Host, employee: &str, role: &str) -> Client {
+    let issued = host
+        .api
+        .send_json("POST", "/api/tokens", &json!({"role": role, "employee": employee}))
+        .await
+        .unwrap();
+    Client::new(&host.base, Some(issued["token"].as_str().unwrap().to_string()))
+}
+
+/// A Telegram appeal; its id once routed.
+async fn appeal(host: &Host, update: i64, text: &str) -> String {
+    let id = appeal_id(&host.telegram(&telegram_update(update, update + 100_000, text)).await);
+    let stored = host.appeal(&id).await;
+    assert!(stored.work.department.is_some(), "routed: {stored:#?}");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invitation_password_sign_in_sign_out_lock_out_expiry_revocation_and_totp() {
+    let host = Host::start_with_clock();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let token = invite(&host, "rustam", "operator").await;
+    let short = accept(&host, &token, "короткий").await;
+    assert_eq!(short.status, 400);
+    assert!(String::from_utf8_lossy(&short.body).contains("не меньше 12 символов"));
+    assert_eq!(accept(&host, &token, PASSWORD).await.status, 200);
+    assert_eq!(accept(&host, &token, PASSWORD).await.status, 400, "an invitation is used once");
+
+    // Wrong password, then right: a session in an HttpOnly cookie, and who it is.
+    assert_eq!(sign_in(&host, "rustam", "не тот пароль!!", None).await.status, 401);
+    assert_eq!(sign_in(&host, "nobody", PASSWORD, None).await.status, 401, "the same answer");
+    let signed = sign_in(&host, "rustam", PASSWORD, None).await;
+    assert!(signed.header("set-cookie").unwrap().contains("HttpOnly"));
+    let key = session_key(&signed);
+    let rustam = Client::new(&host.base, Some(key.clone()));
+    let me = rustam.get_json("/api/whoami").await.unwrap();
+    assert_eq!((me["employee"].as_str(), me["role"].as_str()), (Some("rustam"), Some("operator")), "{me}");
+    assert_eq!(me["scope"]["regions"], json!(["kzn"]));
+    let cookie = format!("clienthub_session={key}");
+    let out = host.anonymous.request("DELETE", "/api/session", &[("cookie", &cookie)], None).await.unwrap();
+    assert_eq!(out.status, 200);
+    assert_eq!(rustam.send("GET", "/api/whoami", None).await.unwrap().status, 401, "signed out");
+
+    // Five failures lock the account: even the right password waits, then works again.
+    for _ in 0..5 {
+        assert_eq!(sign_in(&host, "rustam", "угадываю пароль", None).await.status, 401);
+    }
+    let locked = sign_in(&host, "rustam", PASSWORD, None).await;
+    assert_eq!(locked.status, 429, "{}", String::from_utf8_lossy(&locked.body));
+    host.advance_minutes(2).await;
+    let key = session_key(&sign_in(&host, "rustam", PASSWORD, None).await);
+
+    // Idle sessions end; admins list and revoke sessions.
+    host.advance_minutes(121).await;
+    let idle = Client::new(&host.base, Some(key));
+    assert_eq!(idle.send("GET", "/api/whoami", None).await.unwrap().status, 401, "idle too long");
+    let again = Client::new(&host.base, Some(session_key(&sign_in(&host, "rustam", PASSWORD, None).await)));
+    let listed = host.api.get_json("/api/sessions?employee=rustam").await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    host.api.send("DELETE", "/api/employees/rustam/sessions", None).await.unwrap().json().unwrap();
+    assert_eq!(again.send("GET", "/api/whoami", None).await.unwrap().status, 401, "revoked");
+
+    // A new invitation resets the password.
+    let reset = invite(&host, "rustam", "operator").await;
+    assert_eq!(accept(&host, &reset, "новый длинный пароль").await.status, 200);
+    assert_eq!(sign_in(&host, "rustam", PASSWORD, None).await.status, 401);
+    assert_eq!(sign_in(&host, "rustam", "новый длинный пароль", None).await.status, 200);
+
+    // An admin turns on the second factor; from then on a sign-in needs the code.
+    let admin = signed_in(&host, "sup", "admin").await;
+    let enrol = admin.send_json("POST", "/api/totp", &json!({})).await.unwrap();
+    assert!(enrol["otpauth"].as_str().unwrap().starts_with("otpauth://totp/ClientHub:sup?secret="));
+    let secret = clienthub::access::totp::decode(enrol["secret"].as_str().unwrap()).unwrap();
+    let now = host.api.send_json("POST", "/api/clock/advance", &json!({"minutes": 0})).await.unwrap()["now"]
+        .as_u64()
+        .unwrap();
+    let code = clienthub::access::totp::code_at(&secret, now).unwrap();
+    admin.send_json("POST", "/api/totp/confirm", &json!({"code": code})).await.unwrap();
+    let without = sign_in(&host, "sup", PASSWORD, None).await;
+    assert_eq!(without.status, 401);
+    assert_eq!(serde_json::from_slice::<Value>(&without.body).unwrap()["second_factor"], true);
+    assert_eq!(sign_in(&host, "sup", PASSWORD, Some("000000")).await.status, 401);
+    let code = clienthub::access::totp::code_at(&secret, now).unwrap();
+    assert_eq!(sign_in(&host, "sup", PASSWORD, Some(&code)).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_external_master_of_kazan_cannot_reach_a_moscow_appeal_by_any_route() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let kazan = appeal(&host, 16_001, "Казань: течёт кран GROHE, телефон +7 912 345-67-89").await;
+    let moscow = appeal(&host, 16_002, "Москва: течёт кран GROHE, телефон +7 912 345-67-80").await;
+    let master = signed_in(&host, "master", "master").await;
+    search_caught_up(&host).await;
+
+    let listed = master.get_json("/api/appeals").await.unwrap();
+    let ids: Vec<&str> =
+        listed["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![kazan.as_str()]);
+    let found = master.get_json("/api/appeals?q=%D0%BA%D1%80%D0%B0%D0%BD").await.unwrap();
+    let found: Vec<&str> =
+        found["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(found, vec![kazan.as_str()], "search stays in scope");
+    let by_phone = master.get_json("/api/appeals?q=%2B79123456780").await.unwrap();
+    assert_eq!(by_phone["items"], json!([]), "the Moscow customer's phone finds nothing");
+    for path in [format!("/api/appeals/{moscow}"), format!("/api/appeals/{moscow}/replies")] {
+        let refused = master.send("GET", &path, None).await.unwrap();
+        assert_eq!(refused.status, 404, "{path}: existence is not revealed");
+    }
+    for verb in ["take", "resolve", "pause", "reprocess"] {
+        let refused = master.send("POST", &format!("/api/appeals/{moscow}/{verb}"), None).await.unwrap();
+        assert_eq!(refused.status, 404, "{verb}");
+    }
+    let report = master.get_json("/api/reports/appeals?by=region").await.unwrap();
+    assert_eq!(report, json!([{"region": "kzn", "appeals": 1}]), "reports count only the scope");
+    let all = host.api.get_json("/api/reports/appeals?by=region").await.unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 2);
+
+    // The Kazan appeal: the job's contact fields only, none of the contact's other appeals;
+    // notes and actions yes, replies to the customer no (the department does not allow it).
+    let seen = master.get_json(&format!("/api/appeals/{kazan}")).await.unwrap();
+    assert_eq!(seen["contact_appeals"], json!([]));
+    assert!(seen["contact"]["platform_user_id"].is_null() && seen["contact_id"].is_null(), "{seen}");
+    assert_eq!(master.send("POST", &format!("/api/appeals/{kazan}/take"), None).await.unwrap().status, 200);
+    let reply = master
+        .send("POST", &format!("/api/appeals/{kazan}/replies"), body(&json!({"text": "Еду"})))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 403);
+    let taken = host.appeal(&kazan).await;
+    assert_eq!(taken.work.assignee.as_deref(), Some("master"));
+    assert!(last_detail(&taken, "taken").contains("by Ильдар (master)"), "{taken:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authors_and_actors_are_the_signed_in_person_whatever_the_body_says() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let id = appeal(&host, 16_101, "Москва: хочу вернуть заказ").await;
+    let olga = token_for(&host, "olga", "operator").await;
+    let path = format!("/api/appeals/{id}/replies");
+    let forged =
+        olga.send("POST", &path, body(&json!({"text": "Ответ", "author": "Head of Support"}))).await.unwrap();
+    assert_eq!(forged.status, 403, "{}", String::from_utf8_lossy(&forged.body));
+    let reply = olga.send_json("POST", &path, &json!({"text": "Ответ"})).await.unwrap();
+    assert_eq!(reply["author"], "Ольга (olga)");
+    let named = olga.send_json("POST", &path, &json!({"text": "Ещё", "author": "olga"})).await.unwrap();
+    assert_eq!(named["author"], "Ольга (olga)", "naming oneself is fine");
+
+    let pause = format!("/api/appeals/{id}/pause");
+    let fake = olga.send("POST", &pause, body(&json!({"by": "Fake Boss"}))).await.unwrap();
+    assert_eq!(fake.status, 403);
+    olga.send_json("POST", &pause, &json!({"reason": "ждём фото"})).await.unwrap();
+    let paused = host.appeal(&id).await;
+    assert_eq!(last_detail(&paused, "paused"), "paused by Ольга (olga): ждём фото");
+    assert!(!serde_json::to_string(&paused).unwrap().contains("Fake Boss"));
+    // An operator takes for themself; choosing someone else is a supervisor's.
+    let other = olga
+        .send("POST", &format!("/api/appeals/{id}/take"), body(&json!({"employee": "rustam"})))
+        .await
+        .unwrap();
+    assert_eq!(other.status, 403);
+    olga.send_json("POST", &format!("/api/appeals/{id}/take"), &json!({})).await.unwrap();
+    assert_eq!(host.appeal(&id).await.work.assignee.as_deref(), Some("olga"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn presence_decides_who_gets_new_appeals_and_the_supervisor_sees_the_team() {
+    let host = Host::start();
+    let mut directory = directory();
+    directory["employees"] = json!([
+        {"id": "sup", "name": "Марина", "department": "returns", "active": false},
+        {"id": "olga", "name": "Ольга", "department": "returns"},
+        {"id": "rustam", "name": "Рустам", "department": "returns"}
+    ]);
+    host.api.send_json("PUT", "/api/directory", &directory).await.unwrap();
+    let olga = signed_in(&host, "olga", "operator").await;
+    let rustam = signed_in(&host, "rustam", "operator").await;
+    let sup = token_for(&host, "sup", "supervisor").await;
+    olga.send_json("PUT", "/api/presence", &json!({"state": "available"})).await.unwrap();
+    // Rustam never clocked in: off. Everything goes to Olga.
+    for n in 0..3 {
+        let id = appeal(&host, 16_200 + n, "Москва: хочу вернуть товар").await;
+        let assigned = wait_for(&host, &id, |a| a.work.assignee.is_some()).await;
+        assert_eq!(assigned.work.assignee.as_deref(), Some("olga"));
+    }
+    olga.send_json("PUT", "/api/presence", &json!({"state": "away"})).await.unwrap();
+    let waiting = appeal(&host, 16_210, "Москва: хочу вернуть товар").await;
+    let why = wait_for(&host, &waiting, |a| a.work.waiting_reason.is_some()).await;
+    let reason = why.work.waiting_reason.unwrap();
+    assert!(
+        reason.contains("Ольга (olga) is away") && reason.contains("Рустам (rustam) is not at work"),
+        "{reason}"
+    );
+    rustam.send_json("PUT", "/api/presence", &json!({"state": "available"})).await.unwrap();
+    let assigned = wait_for(&host, &waiting, |a| a.work.assignee.is_some()).await;
+    assert_eq!(assigned.work.assignee.as_deref(), Some("rustam"));
+
+    let team = sup.get_json("/api/presence").await.unwrap();
+    let row = |id: &str| team.as_array().unwrap().iter().find(|r| r["id"] == id).cloned().unwrap();
+    assert_eq!(
+        (row("olga")["state"].clone(), row("olga")["open_appeals"].clone()),
+        (json!("away"), json!(3))
+    );
+    assert_eq!(
+        (row("rustam")["state"].clone(), row("rustam")["open_appeals"].clone()),
+        (json!("available"), json!(1))
+    );
+    assert_eq!(
+        olga.send("GET", "/api/presence", None).await.unwrap().status,
+        403,
+        "the team is a supervisor's view"
+    );
+}
+
+/// Waits until the search index holds every stored appeal.
+async fn search_caught_up(host: &Host) {
+    let started = std::time::Instant::now();
+    while host.api.get_json("/healthz").await.unwrap()["search_caught_up"] != true {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the search index never caught up");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn wait_for(
+    host: &Host,
+    id: &str,
+    check: impl Fn(&clienthub::appeal::Appeal) -> bool,
+) -> clienthub::appeal::Appeal {
+    let started = std::time::Instant::now();
+    loop {
+        let appeal = host.appeal(id).await;
+        if check(&appeal) {
+            return appeal;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "never happened: {appeal:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_log_records_each_event_and_never_a_secret() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let invitation = invite(&host, "olga", "operator").await;
+    assert_eq!(accept(&host, &invitation, PASSWORD).await.status, 200);
+    let key = session_key(&sign_in(&host, "olga", PASSWORD, None).await);
+    assert_eq!(sign_in(&host, "olga", "неверный пароль 1", None).await.status, 401);
+    let issued =
+        host.api.send_json("POST", "/api/tokens", &json!({"role": "viewer", "name": "BI"})).await.unwrap();
+    let service_token = issued["token"].as_str().unwrap().to_string();
+    host.api
+        .send("DELETE", &format!("/api/tokens/{}", issued["issued"]["id"].as_str().unwrap()), None)
+        .await
+        .unwrap();
+    let bot_token = "777000:AUDIT-bot-secret";
+    host.api
+        .send_json("PUT", "/api/plugins/telegram/config", &json!({"bot_token": bot_token}))
+        .await
+        .unwrap();
+    let id = appeal(&host, 16_301, "Москва: хочу вернуть, мой e-mail secret.person@example.ru").await;
+    assert!(!id.is_empty());
+    host.api.send_json("POST", "/api/contacts/erase", &json!({"contact": "telegram:116301"})).await.unwrap();
+    host.api.get_json("/api/backup").await.unwrap();
+    let olga = Client::new(&host.base, Some(key.clone()));
+    let cookie = format!("clienthub_session={key}");
+    host.anonymous.request("DELETE", "/api/session", &[("cookie", &cookie)], None).await.unwrap();
+    assert_eq!(olga.send("GET", "/api/audit", None).await.unwrap().status, 401);
+
+    let export = host.api.send("GET", "/api/audit?format=jsonl", None).await.unwrap();
+    assert_eq!(export.status, 200);
+    let text = String::from_utf8(export.body.to_vec()).unwrap();
+    let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for expected in [
+        "directory_changed",
+        "invited",
+        "password_set",
+        "signed_in",
+        "sign_in_failed",
+        "token_issued",
+        "token_revoked",
+        "plugin_configured",
+        "contact_erased",
+        "backup_started",
+        "signed_out",
+    ] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+    let configured = events.iter().find(|e| e["action"] == "plugin_configured").unwrap();
+    assert!(configured["changed"].as_array().unwrap().contains(&json!("bot_token")), "{configured}");
+    let signed_in = events.iter().find(|e| e["action"] == "signed_in").unwrap();
+    assert_eq!(signed_in["actor"], "olga");
+    assert_eq!(signed_in["address"], "127.0.0.1");
+    for secret in
+        [PASSWORD, "неверный пароль", bot_token, &service_token, &invitation, &key, "secret.person", "116301"]
+    {
+        assert!(!text.contains(secret), "the audit log holds {secret}");
+    }
+    let after_export = host.api.get_json("/api/audit?limit=10000").await.unwrap();
+    assert_eq!(after_export["items"].as_array().unwrap().last().unwrap()["action"], "audit_exported");
+}
+
+/// What a matrix request looks like for one route: the path with the object in scope or out
+/// of it, the body, and whether the route reads or changes an object that a scope can hide
+/// (an appeal, an employee).
+struct Row {
+    path: fn(&Objects, bool) -> String,
+    body: Value,
+    scoped: bool,
+}
+
+/// The objects the matrix requests name: for each role, an appeal and an employee in its
+/// scope, and the ones outside every scoped role's.
+struct Objects {
+    in_appeal: String,
+    master_appeal: String,
+    out_appeal: String,
+    master: bool,
+}
+
+impl Objects {
+    fn appeal(&self, inside: bool) -> &str {
+        match (inside, self.master) {
+            (false, _) => &self.out_appeal,
+            (true, true) => &self.master_appeal,
+            (true, false) => &self.in_appeal,
+        }
+    }
+    fn employee(&self, inside: bool) -> &str {
+        if inside { "rustam" } else { "olga" }
+    }
+}
+
+/// One row per route of the API. A route missing here fails the test: it cannot ship
+/// without saying how it is checked.
+fn row(method: &str, pattern: &str) -> Option<Row> {
+    let plain = |path: fn(&Objects, bool) -> String, body: Value| Some(Row { path, body, scoped: false });
+    let scoped = |path: fn(&Objects, bool) -> String, body: Value| Some(Row { path, body, scoped: true });
+    let empty = json!({});
+    match (method, pattern) {
+        ("GET", "whoami") => plain(|_, _| "/api/whoami".into(), empty),
+        ("POST", "clock/advance") => plain(|_, _| "/api/clock/advance".into(), json!({"minutes": 0})),
+        ("POST", "tokens") => plain(|_, _| "/api/tokens".into(), empty),
+        ("GET", "tokens") => plain(|_, _| "/api/tokens".into(), empty),
+        ("DELETE", "tokens/{id}") => plain(|_, _| "/api/tokens/0123456789ab".into(), empty),
+        ("GET", "appeals") => plain(|_, _| "/api/appeals".into(), empty),
+        ("POST", "appeals/reprocess") => plain(|_, _| "/api/appeals/reprocess".into(), empty),
+        ("GET", "appeals/{id}") => scoped(|o, i| format!("/api/appeals/{}", o.appeal(i)), empty),
+        ("GET", "appeals/{id}/replies") => {
+            scoped(|o, i| format!("/api/appeals/{}/replies", o.appeal(i)), empty)
+        }
+        ("POST", "appeals/{id}/replies") => {
+            scoped(|o, i| format!("/api/appeals/{}/replies", o.appeal(i)), json!({"text": "Ответ"}))
+        }
+        ("POST", "appeals/{id}/replies/{reply}/retry") => {
+            scoped(|o, i| format!("/api/appeals/{}/replies/01NOREPLY/retry", o.appeal(i)), empty)
+        }
+        ("POST", "appeals/{id}/reprocess") => {
+            scoped(|o, i| format!("/api/appeals/{}/reprocess", o.appeal(i)), empty)
+        }
+        ("POST", "appeals/{id}/take") => scoped(|o, i| format!("/api/appeals/{}/take", o.appeal(i)), empty),
+        ("POST", "appeals/{id}/handoff") => {
+            scoped(|o, i| format!("/api/appeals/{}/handoff", o.appeal(i)), empty)
+        }
+        ("POST", "appeals/{id}/pause") => scoped(|o, i| format!("/api/appeals/{}/pause", o.appeal(i)), empty),
+        ("POST", "appeals/{id}/resume") => {
+            scoped(|o, i| format!("/api/appeals/{}/resume", o.appeal(i)), empty)
+        }
+        ("POST", "appeals/{id}/resolve") => {
+            scoped(|o, i| format!("/api/appeals/{}/resolve", o.appeal(i)), empty)
+        }
+        ("POST", "appeals/{id}/reopen") => {
+            scoped(|o, i| format!("/api/appeals/{}/reopen", o.appeal(i)), empty)
+        }
+        ("GET", "reports/{kind}") => plain(|_, _| "/api/reports/appeals".into(), empty),
+        ("GET", "plugins") => plain(|_, _| "/api/plugins".into(), empty),
+        ("POST", "plugins") => plain(|_, _| "/api/plugins".into(), empty),
+        ("GET", "plugins/{name}") => plain(|_, _| "/api/plugins/telegram".into(), empty),
+        ("POST", "plugins/{name}/activate") => {
+            plain(|_, _| "/api/plugins/nonexistent/activate".into(), empty)
+        }
+        ("GET", "plugins/{name}/shadow") => plain(|_, _| "/api/plugins/telegram/shadow".into(), empty),
+        ("POST", "plugins/{name}/shadow") => plain(|_, _| "/api/plugins/nonexistent/shadow".into(), empty),
+        ("DELETE", "plugins/{name}/shadow") => plain(|_, _| "/api/plugins/nonexistent/shadow".into(), empty),
+        ("POST", "plugins/{name}/replay") => plain(|_, _| "/api/plugins/nonexistent/replay".into(), empty),
+        ("POST", "plugins/{name}/rollback") => {
+            plain(|_, _| "/api/plugins/nonexistent/rollback".into(), empty)
+        }
+        ("POST", "plugins/{name}/deactivate") => {
+            plain(|_, _| "/api/plugins/nonexistent/deactivate".into(), empty)
+        }
+        ("PUT", "plugins/{name}/config") => plain(|_, _| "/api/plugins/nonexistent/config".into(), empty),
+        ("PUT", "plugins/{name}/outbound-hosts") => {
+            plain(|_, _| "/api/plugins/nonexistent/outbound-hosts".into(), json!({"hosts": []}))
+        }
+        ("GET", "channels") => plain(|_, _| "/api/channels".into(), empty),
+        ("PUT", "channels/{name}/verification") => {
+            plain(|_, _| "/api/channels/nonexistent/verification".into(), json!({"required": true}))
+        }
+        ("GET", "notice-hosts") => plain(|_, _| "/api/notice-hosts".into(), empty),
+        ("PUT", "notice-hosts") => plain(|_, _| "/api/notice-hosts".into(), json!({"hosts": []})),
+        ("GET", "directory") => plain(|_, _| "/api/directory".into(), empty),
+        ("PUT", "directory") => plain(|_, _| "/api/directory".into(), directory()),
+        ("GET", "directory/history") => plain(|_, _| "/api/directory/history".into(), empty),
+        ("GET", "employees") => plain(|_, _| "/api/employees".into(), empty),
+        ("POST", "employees/{id}/invite") => {
+            scoped(|o, i| format!("/api/employees/{}/invite", o.employee(i)), json!({"role": "viewer"}))
+        }
+        ("DELETE", "employees/{id}/sessions") => plain(|_, _| "/api/employees/rustam/sessions".into(), empty),
+        ("GET", "sessions") => plain(|_, _| "/api/sessions".into(), empty),
+        ("DELETE", "sessions/{id}") => plain(|_, _| "/api/sessions/0123456789ab".into(), empty),
+        ("POST", "password") => plain(|_, _| "/api/password".into(), json!({"current": "x", "new": "y"})),
+        ("POST", "totp") => plain(|_, _| "/api/totp".into(), empty),
+        ("POST", "totp/confirm") => plain(|_, _| "/api/totp/confirm".into(), json!({"code": "000000"})),
+        ("GET", "presence") => plain(|_, _| "/api/presence".into(), empty),
+        ("PUT", "presence") => plain(|_, _| "/api/presence".into(), json!({"state": "available"})),
+        ("GET", "audit") => plain(|_, _| "/api/audit".into(), empty),
+        ("POST", "contacts/erase") => {
+            plain(|_, _| "/api/contacts/erase".into(), json!({"contact": "+70000000000"}))
+        }
+        ("GET", "erasures") => plain(|_, _| "/api/erasures".into(), empty),
+        ("GET", "backup") => plain(|_, _| "/api/backup".into(), empty),
+        ("GET", "backup/{tree}") => plain(|_, _| "/api/backup/nonexistent".into(), empty),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_for_every_role_in_and_out_of_scope() {
+    let host = Host::start_with_clock();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let in_appeal = appeal(&host, 16_401, "Казань: хочу вернуть товар").await;
+    let master_appeal = appeal(&host, 16_402, "Казань: течёт кран").await;
+    let out_appeal = appeal(&host, 16_403, "Москва: хочу вернуть товар").await;
+    let people = [
+        (Role::Viewer, "viewer"),
+        (Role::Master, "master"),
+        (Role::Operator, "rustam"),
+        (Role::Supervisor, "sup"),
+        (Role::Admin, "admin"),
+    ];
+    let routes = clienthub::http::routes();
+    let missing: Vec<String> =
+        routes.iter().filter(|(m, p, _)| row(m, p).is_none()).map(|(m, p, _)| format!("{m} {p}")).collect();
+    assert!(missing.is_empty(), "routes without a row in the access matrix: {missing:?}");
+    let mut checked = 0;
+    for (role, employee) in people {
+        let client = match role {
+            Role::Admin => Client::new(&host.base, Some(TOKEN.to_string())),
+            _ => token_for(&host, employee, role.name()).await,
+        };
+        let objects = Objects {
+            in_appeal: in_appeal.clone(),
+            master_appeal: master_appeal.clone(),
+            out_appeal: out_appeal.clone(),
+            master: role == Role::Master,
+        };
+        for (method, pattern, needed) in &routes {
+            let row = row(method, pattern).unwrap();
+            for inside in [true, false] {
+                let path = (row.path)(&objects, inside);
+                let answer = client.send(method, &path, body(&row.body)).await.unwrap();
+                let text = String::from_utf8_lossy(&answer.body).into_owned();
+                let what = format!(
+                    "{} {method} {path} ({})",
+                    role.name(),
+                    if inside { "in scope" } else { "out of scope" }
+                );
+                let hidden = row.scoped && !inside && role != Role::Admin;
+                let master_reply =
+                    role == Role::Master && *pattern == "appeals/{id}/replies" && *method == "POST";
+                match () {
+                    _ if !role.allows(*needed) => assert_eq!(answer.status, 403, "{what}: {text}"),
+                    _ if hidden => {
+                        assert_eq!(answer.status, 404, "{what}: {text}");
+                        assert!(text.contains("no appeal") || text.contains("no employee"), "{what}: {text}");
+                    }
+                    _ if master_reply => assert_eq!(answer.status, 403, "{what}: {text}"),
+                    _ => {
+                        assert!(![401, 403].contains(&answer.status), "{what}: {} {text}", answer.status);
+                        assert!(
+                            !(answer.status == 404
+                                && (text.contains("no appeal") || text.contains("no employee"))),
+                            "{what}: in scope but hidden: {text}"
+                        );
+                    }
+                }
+                if *method == "GET" && *pattern == "appeals" && role != Role::Admin {
+                    assert!(!text.contains(&out_appeal), "{what}: lists an appeal out of scope");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, routes.len() * 10);
+}
