@@ -1,10 +1,13 @@
-// ClientHub console: a client of the HTTP API. Signing in exchanges a token for a session
-// cookie the page cannot read (HttpOnly); state-changing calls carry the session's CSRF token.
+// ClientHub console: a client of the HTTP API. An employee signs in with a login and password
+// (or an API token) for a session cookie the page cannot read (HttpOnly); state-changing calls
+// carry the session's CSRF token. Signing in marks the person available, signing out off.
 // The API enforces roles; the console hides what the role may not do. No build step, no
 // dependencies.
 'use strict';
 
-const ROLES = ['viewer', 'operator', 'admin'];
+/** How much each role may do (the server's `Role::rank`). */
+const RANKS = { viewer: 0, master: 1, operator: 1, supervisor: 2, admin: 3 };
+const PRESENCE = { available: 'Доступен', away: 'Отошёл', off: 'Не на работе' };
 const STATUSES = ['new', 'routed', 'in_work', 'paused', 'triage', 'dropped', 'resolved'];
 let me = null;
 let timer = null;
@@ -15,7 +18,7 @@ const main = () => document.getElementById('main');
 /** Replaces the page's content (nested arrays flattened, null and false skipped). */
 const render = (...children) =>
   main().replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
-const can = (role) => me !== null && ROLES.indexOf(me.role) >= ROLES.indexOf(role);
+const can = (role) => me !== null && RANKS[me.role] >= RANKS[role];
 const when = (ms) => (ms ? new Date(ms).toLocaleString() : '—');
 const list = (v) => (Array.isArray(v) ? v.join(', ') : v ?? '');
 
@@ -98,6 +101,7 @@ function pickFile(accept, read) {
 }
 
 async function logout() {
+  if (me && me.employee) await api('PUT', '/api/presence', { state: 'off' }).catch(() => {});
   await fetch('/api/session', { method: 'DELETE' });
   me = null;
   csrf = null;
@@ -109,35 +113,109 @@ async function session(method, body) {
   const init = body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method };
   const response = await fetch('/api/session', init);
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(data.error || response.statusText);
+  if (!response.ok) throw Object.assign(new Error(data.error || response.statusText), data);
   csrf = data.csrf;
-  return { name: data.name, role: data.role };
+  return { name: data.name, role: data.role, employee: data.employee, scope: data.scope };
 }
 
 // --- login -----------------------------------------------------------------------------------
 
-function loginPage(message) {
+function loginPage(message, needCode = false) {
   document.getElementById('nav').hidden = true;
   document.getElementById('logout').hidden = true;
+  document.getElementById('presence').hidden = true;
   document.getElementById('who').textContent = '';
-  const input = h('input', { id: 'token', type: 'password', placeholder: 'admin, operator or viewer token', autocomplete: 'off' });
+  const invite = location.hash.match(/^#invite=(chi_[0-9a-f]+)$/);
+  if (invite) return invitationPage(invite[1]);
+  const login = h('input', { id: 'login-name', placeholder: 'Логин', autocomplete: 'username' });
+  const password = h('input', { id: 'password', type: 'password', placeholder: 'Пароль', autocomplete: 'current-password' });
+  const code = needCode ? h('input', { id: 'code', inputmode: 'numeric', placeholder: 'Код из приложения', autocomplete: 'one-time-code' }) : null;
+  const token = h('input', { id: 'token', type: 'password', placeholder: 'Токен API', autocomplete: 'off' });
+  const signIn = async (body, clockIn) => {
+    try {
+      me = await session('POST', body);
+    } catch (e) {
+      if (e.second_factor) return loginPage(e.message, true);
+      return loginPage(e.message);
+    }
+    if (clockIn && me.employee) await api('PUT', '/api/presence', { state: 'available' }).catch(() => {});
+    await route();
+  };
+  const withPassword = (event) => {
+    event.preventDefault();
+    const body = { login: login.value.trim(), password: password.value };
+    if (code) body.code = code.value.trim();
+    signIn(body, true);
+  };
+  const withToken = (event) => {
+    event.preventDefault();
+    signIn({ token: token.value.trim() }, false);
+  };
+  render(
+    h('form', { class: 'card login', onsubmit: withPassword },
+      h('h1', {}, 'Вход'),
+      login, password, code,
+      message ? h('p', { class: 'error', id: 'login-error' }, message) : null,
+      h('button', { type: 'submit', id: 'sign-in' }, 'Войти')),
+    h('form', { class: 'card login', onsubmit: withToken },
+      h('p', { class: 'muted' }, 'Или токен API: токен администратора или выданный `clienthub token create`.'),
+      token,
+      h('button', { type: 'submit', id: 'login' }, 'Войти по токену')));
+  login.focus();
+}
+
+/** The page an invitation link opens: the employee sets a password. */
+function invitationPage(key, message) {
+  const password = h('input', { id: 'new-password', type: 'password', placeholder: 'Новый пароль, от 12 символов', autocomplete: 'new-password' });
   const submit = async (event) => {
     event.preventDefault();
-    try {
-      me = await session('POST', { token: input.value.trim() });
-    } catch (e) {
-      return loginPage(`${e.message}: log in again`);
-    }
-    await route();
+    const response = await fetch('/api/invitations/accept', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: key, password: password.value }),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) return invitationPage(key, data.error || response.statusText);
+    history.replaceState(null, '', '#/inbox');
+    loginPage(`Пароль задан. Войдите как ${data.employee}.`);
   };
   render(
     h('form', { class: 'card login', onsubmit: submit },
-      h('h1', {}, 'Log in'),
-      h('p', { class: 'muted' }, 'Paste a token: the admin token, or one issued with `clienthub token create`.'),
-      input,
-      message ? h('p', { class: 'error', id: 'login-error' }, message) : null,
-      h('button', { type: 'submit', id: 'login' }, 'Log in')));
-  input.focus();
+      h('h1', {}, 'Приглашение в ClientHub'),
+      h('p', { class: 'muted' }, 'Придумайте пароль: не короче 12 символов, подойдёт фраза из нескольких слов.'),
+      password,
+      message ? h('p', { class: 'error', id: 'invite-error' }, message) : null,
+      h('button', { type: 'submit', id: 'accept' }, 'Задать пароль')));
+  password.focus();
+}
+
+// --- team ------------------------------------------------------------------------------------
+
+/** The supervisor's view: who is available, away or off, and how many open appeals each holds. */
+async function team() {
+  const rows = await api('GET', '/api/presence');
+  render(
+    h('section', { class: 'card', id: 'team' },
+      h('h1', {}, 'Команда'),
+      h('table', {},
+        h('thead', {}, h('tr', {}, ['Сотрудник', 'Отдел', 'Статус', 'С', 'Открытых обращений'].map((c) => h('th', {}, c)))),
+        h('tbody', {}, rows.map((r) => h('tr', { 'data-employee': r.id },
+          h('td', {}, r.name || r.id),
+          h('td', {}, r.department),
+          h('td', { class: `presence ${r.state}` }, PRESENCE[r.state] || r.state),
+          h('td', {}, when(r.since)),
+          h('td', { class: 'load' }, r.max_open ? `${r.open_appeals} / ${r.max_open}` : String(r.open_appeals))))))));
+  timer = setInterval(() => location.hash.startsWith('#/team') && team().catch(() => {}), 5000);
+}
+
+/** The header's presence switch, for a signed-in employee. */
+async function presenceSwitch() {
+  const select = document.getElementById('presence');
+  select.hidden = !(me && me.employee);
+  if (select.hidden) return;
+  const mine = (await api('GET', '/api/employees').catch(() => null)) || [];
+  const row = Array.isArray(mine) ? mine.find((e) => e.id === me.employee) : null;
+  select.replaceChildren(...Object.entries(PRESENCE).map(([value, label]) => h('option', { value }, label)));
+  select.value = (row && row.presence && row.presence.state) || select.value || 'available';
 }
 
 // --- inbox -----------------------------------------------------------------------------------
@@ -618,7 +696,7 @@ async function sla() {
 
 // --- routing -------------------------------------------------------------------------------------
 
-const PAGES = { inbox, appeal, directory: directoryPage, plugins: pluginsPage, plugin, sla };
+const PAGES = { inbox, appeal, directory: directoryPage, plugins: pluginsPage, plugin, sla, team };
 
 async function route() {
   clearInterval(timer);
@@ -631,7 +709,12 @@ async function route() {
   }
   document.getElementById('nav').hidden = false;
   document.getElementById('logout').hidden = false;
-  document.getElementById('who').textContent = `${me.name} · ${me.role}`;
+  document.querySelector('#nav a[data-page="team"]').hidden = !can('supervisor');
+  const scope = me.scope && !me.scope.everything
+    ? ` · ${[list(me.scope.departments), list(me.scope.regions)].filter(Boolean).join(' / ')}`
+    : '';
+  document.getElementById('who').textContent = `${me.name} · ${me.role}${scope}`;
+  await presenceSwitch();
   const [page, arg] = location.hash.replace(/^#\/?/, '').split('/');
   for (const link of document.querySelectorAll('#nav a')) link.classList.toggle('current', link.dataset.page === (page === 'appeal' ? 'inbox' : page === 'plugin' ? 'plugins' : page || 'inbox'));
   try {
@@ -642,5 +725,7 @@ async function route() {
 }
 
 document.getElementById('logout').addEventListener('click', logout);
+document.getElementById('presence').addEventListener('change', (event) =>
+  act('Статус изменён', () => api('PUT', '/api/presence', { state: event.target.value })));
 window.addEventListener('hashchange', route);
 route();

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Installs Debian's chromium and playwright-core once (tests/browser/setup).
-fn browser_tools() {
+pub fn browser_tools() {
     static SETUP: std::sync::Once = std::sync::Once::new();
     let browser = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
     SETUP.call_once(|| {

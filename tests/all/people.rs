@@ -579,3 +579,41 @@ async fn every_route_for_every_role_in_and_out_of_scope() {
     }
     assert_eq!(checked, routes.len() * 10);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_the_browser_an_operator_signs_in_sees_their_region_and_the_supervisor_the_team() {
+    crate::console::browser_tools();
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let kazan = appeal(&host, 16_501, "Казань: хочу вернуть товар").await;
+    let moscow = appeal(&host, 16_502, "Москва: хочу вернуть товар").await;
+    let invitation =
+        host.api.send_json("POST", "/api/employees/rustam/invite", &json!({"role": "operator"})).await.unwrap();
+    let sup = invite(&host, "sup", "supervisor").await;
+    assert_eq!(accept(&host, &sup, PASSWORD).await.status, 200);
+    let shots = host.dir.join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser/people.mjs");
+    let mut node = std::process::Command::new("node");
+    node.arg(&script)
+        .env("CLIENTHUB_URL", &host.base)
+        .env("CLIENTHUB_INVITE", invitation["link"].as_str().unwrap())
+        .env("CLIENTHUB_LOGIN", "rustam")
+        .env("CLIENTHUB_SUPERVISOR", "sup")
+        .env("CLIENTHUB_SUPERVISOR_PASSWORD", PASSWORD)
+        .env("CLIENTHUB_IN", &kazan)
+        .env("CLIENTHUB_OUT", &moscow)
+        .env("CLIENTHUB_SCREENSHOTS", &shots);
+    let run = tokio::task::spawn_blocking(move || node.output().expect("running node")).await.unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    println!("{stdout}");
+    assert!(run.status.success(), "the console run failed:\n{stdout}\n{stderr}");
+    assert_eq!(host.appeal(&kazan).await.work.assignee.as_deref(), Some("rustam"));
+    let team = host.api.get_json("/api/presence").await.unwrap();
+    let rustam = team.as_array().unwrap().iter().find(|r| r["id"] == "rustam").unwrap();
+    assert_eq!(rustam["state"], "off", "signed out: {team}");
+    for page in ["operator-inbox", "team"] {
+        let png = std::fs::read(shots.join(format!("{page}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of {page}");
+    }
+}
