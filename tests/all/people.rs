@@ -587,8 +587,11 @@ async fn in_the_browser_an_operator_signs_in_sees_their_region_and_the_superviso
     host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
     let kazan = appeal(&host, 16_501, "Казань: хочу вернуть товар").await;
     let moscow = appeal(&host, 16_502, "Москва: хочу вернуть товар").await;
-    let invitation =
-        host.api.send_json("POST", "/api/employees/rustam/invite", &json!({"role": "operator"})).await.unwrap();
+    let invitation = host
+        .api
+        .send_json("POST", "/api/employees/rustam/invite", &json!({"role": "operator"}))
+        .await
+        .unwrap();
     let sup = invite(&host, "sup", "supervisor").await;
     assert_eq!(accept(&host, &sup, PASSWORD).await.status, 200);
     let shots = host.dir.join("screenshots");

@@ -277,7 +277,9 @@ mod tests {
             .iter()
             .filter(|a| {
                 let terms = super::terms(a);
-                query.terms.iter().all(|(f, v)| terms.iter().any(|(tf, tv)| tf == f && tv == v))
+                let has = |(f, v): &(String, String)| terms.iter().any(|(tf, tv)| tf == f && tv == v);
+                query.terms.iter().all(has)
+                    && (query.any_of.is_empty() || query.any_of.iter().any(|all| all.iter().all(has)))
             })
             .map(|a| a.id.clone())
             .collect();
@@ -334,6 +336,21 @@ mod tests {
                     ..AppealQuery::default()
                 };
                 assert_eq!(listed(store, &query, 37), brute(&all, &query), "{terms:?}");
+            }
+            // A person's scope (departments × regions, or assigned to them), alone and with a
+            // filter: the merged pages are exactly the scope's appeals, newest first.
+            let pair = |f: &str, v: &str| (f.to_string(), v.to_string());
+            let scope = vec![
+                vec![pair("department", "returns"), pair("region", "msk")],
+                vec![pair("department", "returns"), pair("region", "kzn")],
+                vec![pair("assignee", "e-1")],
+            ];
+            for terms in [vec![], vec![pair("status", "routed")], vec![pair("channel", "vk")]] {
+                let query =
+                    AppealQuery { terms: terms.clone(), any_of: scope.clone(), ..AppealQuery::default() };
+                let expected = brute(&all, &query);
+                assert!(!expected.is_empty());
+                assert_eq!(listed(store, &query, 37), expected, "scoped {terms:?}");
             }
             assert_eq!(store.appeal_count(), 2_000);
             // Per-day figures add up to what the records say, day by day.
