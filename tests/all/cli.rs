@@ -69,7 +69,7 @@ async fn reply_resolve_and_allow_hosts_commands() {
     assert_eq!(allowed["extra_hosts"][0], api.base.as_str());
 
     let id = appeal_id(&host.telegram(&telegram_update(3, 3, "Вопрос")).await);
-    let queued = cli(&host, &["appeals", "reply", &id, "Ответ", "--author", "Ольга"]);
+    let queued = cli(&host, &["appeals", "reply", &id, "Ответ"]);
     assert!(queued.starts_with("reply ") && queued.trim_end().ends_with(" queued"), "{queued}");
     crate::platform::wait_for_reply(&host, &id, "sent").await;
     assert_eq!(api.received()[0].json()["text"], "Ответ");

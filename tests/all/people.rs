@@ -620,3 +620,34 @@ async fn in_the_browser_an_operator_signs_in_sees_their_region_and_the_superviso
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of {page}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_invites_lists_ends_sessions_and_reads_the_audit_log() {
+    use crate::cli::cli;
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let link = cli(&host, &["employees", "invite", "rustam", "--role", "operator"]);
+    let key = link.trim().rsplit("#invite=").next().unwrap().to_string();
+    assert!(key.starts_with("chi_"), "{link}");
+    assert_eq!(accept(&host, &key, PASSWORD).await.status, 200);
+    let session = Client::new(&host.base, Some(session_key(&sign_in(&host, "rustam", PASSWORD, None).await)));
+    let listed: Value = serde_json::from_str(&cli(&host, &["employees", "list"])).unwrap();
+    let rustam = listed.as_array().unwrap().iter().find(|e| e["id"] == "rustam").unwrap();
+    assert_eq!(
+        (&rustam["account"]["role"], &rustam["account"]["has_password"]),
+        (&json!("operator"), &json!(true))
+    );
+    let revoked: Value =
+        serde_json::from_str(&cli(&host, &["employees", "revoke-sessions", "rustam"])).unwrap();
+    assert_eq!(revoked["revoked"], 1);
+    assert_eq!(session.send("GET", "/api/whoami", None).await.unwrap().status, 401);
+    let log = cli(&host, &["audit"]);
+    let actions: Vec<String> = log
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["action"].as_str().unwrap().to_string())
+        .collect();
+    for expected in ["directory_changed", "invited", "password_set", "signed_in", "sessions_revoked"] {
+        assert!(actions.iter().any(|a| a == expected), "{expected} in {actions:?}");
+    }
+    assert_eq!(cli(&host, &["audit", "--limit", "2"]).lines().count(), 2);
+}

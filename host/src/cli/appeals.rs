@@ -36,11 +36,8 @@ pub enum AppealsAction {
     Reply {
         /// Appeal id.
         id: String,
-        /// The text.
+        /// The text (its author is the token's holder).
         text: String,
-        /// Who replies.
-        #[arg(long)]
-        author: Option<String>,
     },
     /// Queue a failed reply again.
     RetryReply {
@@ -140,8 +137,8 @@ pub async fn run(action: AppealsAction, client: Client) -> Result<()> {
             Ok(())
         }
         AppealsAction::Show { id } => print(&client.get_json(&format!("/api/appeals/{id}")).await?),
-        AppealsAction::Reply { id, text, author } => {
-            let body = serde_json::json!({ "text": text, "author": author });
+        AppealsAction::Reply { id, text } => {
+            let body = serde_json::json!({ "text": text });
             let reply = client.send_json("POST", &format!("/api/appeals/{id}/replies"), &body).await?;
             println!("reply {} queued", typed::<Reply>(reply)?.id);
             Ok(())

@@ -1,5 +1,6 @@
 //! Rate limits on unauthenticated failures: a source address whose webhook requests keep
-//! failing verification is answered 429 before its body is read, for the rest of the minute.
+//! failing verification (or whose sign-ins keep failing, counted as the channel `sign-in`) is
+//! answered 429 before its body is read, for the rest of the minute.
 //! An address may fail [`PER_ADDRESS`] times a minute; on a channel under attack (more than
 //! [`CHANNEL_ALARM`] failures this minute) only [`UNDER_ATTACK`]. A platform whose requests
 //! pass verification never fails, so it is never locked out. IPv6 addresses count by /64 (one

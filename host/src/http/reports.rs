@@ -40,6 +40,7 @@ pub async fn report(call: Call) -> Answer {
         }
     }
     let by = by.unwrap_or_else(|| if kind == Kind::Appeals { "channel" } else { "topic" }.to_string());
+    let by_name = by.clone();
     let store = call.app.store.clone();
     let now = call.app.store.now_ms();
     let any_of = call.caller.scope.any_of();
@@ -49,6 +50,11 @@ pub async fn report(call: Call) -> Answer {
     if !csv {
         return Ok(json(200, &table.to_json()));
     }
+    call.audit(
+        "report_exported",
+        &name,
+        vec![format!("by={by_name}"), format!("from={from}"), format!("to={to}")],
+    )?;
     Ok(Response::builder()
         .header("content-type", "text/csv; charset=utf-8")
         .header("content-disposition", format!("attachment; filename=\"{name}.csv\""))

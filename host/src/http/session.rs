@@ -21,6 +21,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 const COOKIE: &str = "clienthub_session";
+/// What failed sign-ins count under in the per-address lock-out ([`super::lockout`]).
+const SIGN_IN: &str = "sign-in";
 
 /// How a request proved who it is.
 pub enum Credential {
@@ -131,7 +133,8 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
         code: Option<String>,
     }
     let secure = over_tls(app, &request);
-    let address = super::hooks::source(app, &request).to_string();
+    let peer = super::hooks::source(app, &request);
+    let address = peer.to_string();
     let user_agent = request
         .headers()
         .get(hyper::header::USER_AGENT)
@@ -142,6 +145,11 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
     let token = match (given.token, given.login, given.password) {
         (Some(token), None, None) => token.trim().to_string(),
         (None, Some(login), Some(password)) => {
+            // Many logins tried from one address (password spraying) lock the address out too.
+            if app.lockout.is_locked(peer, SIGN_IN) {
+                return Err(ApiError::new(429, "слишком много неудачных попыток с этого адреса (too many failed sign-ins from this address)")
+                    .with("retry_after_s", 60));
+            }
             let store = app.store.clone();
             let (who, code) = (login.trim().to_string(), given.code);
             let outcome = tokio::task::spawn_blocking(move || {
@@ -180,6 +188,7 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
                     .with("retry_after_s", minutes * 60));
                 }
                 Outcome::Failed => {
+                    app.lockout.failed(peer, SIGN_IN);
                     audit::record(&app.store, login, "sign_in_failed", login, Vec::new(), &address)?;
                     return Err(ApiError::new(401, "неверный логин или пароль (wrong login or password)"));
                 }
