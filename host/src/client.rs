@@ -48,7 +48,13 @@ impl Answer {
 }
 
 impl Client {
-    /// A client of the host at `base` (`http://127.0.0.1:8080`).
+    /// The bearer token it sends, if any.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// A client of the host at `base` (`http://127.0.0.1:8080`), sending `token` as its bearer
+    /// token.
     pub fn new(base: &str, token: Option<String>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);

@@ -162,6 +162,23 @@ pub struct Topic {
     /// Count its SLA minutes in the directory's business hours only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub business_hours: bool,
+    /// The steps of this kind of request (a service master's checklist): an appeal of the topic
+    /// gets them; required ones must be ticked off before it is resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checklist: Vec<ChecklistItem>,
+}
+
+/// One step of a topic's checklist.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistItem {
+    /// Stable id within the topic.
+    pub id: String,
+    /// What to do.
+    pub text: String,
+    /// Must be done before the appeal is resolved.
+    #[serde(default)]
+    pub required: bool,
 }
 
 impl Directory {
@@ -246,6 +263,15 @@ impl Directory {
             }
         }
         for t in &self.topics {
+            let mut items = HashSet::new();
+            for item in &t.checklist {
+                if item.id.is_empty() || !items.insert(item.id.as_str()) {
+                    problems.push(format!(
+                        "topic '{}': checklist item id '{}' is empty or used twice",
+                        t.id, item.id
+                    ));
+                }
+            }
             if !departments.contains(&t.department) {
                 problems.push(format!("topic '{}' names unknown department '{}'", t.id, t.department));
             }

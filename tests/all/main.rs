@@ -24,3 +24,4 @@ mod sandbox;
 mod store;
 mod swap;
 mod work;
+mod workspace;

@@ -84,7 +84,11 @@ impl Scope {
 
     /// Whether `appeal` is in scope.
     pub fn admits(&self, appeal: &Appeal) -> bool {
-        let terms = crate::store::index::terms(appeal);
+        self.admits_terms(&crate::store::index::terms(appeal))
+    }
+
+    /// Whether an appeal found under `terms` ([`crate::store::index::terms`]) is in scope.
+    pub fn admits_terms(&self, terms: &[(&'static str, String)]) -> bool {
         self.everything
             || self
                 .any_of()

@@ -10,7 +10,7 @@ use super::bytes_body::Body;
 use super::call::{Answer, Call};
 use super::error::ApiError;
 use super::session::{self, Credential};
-use super::{App, admin, appeals, channels, data, people, reports, system};
+use super::{App, admin, appeals, channels, data, events, people, reports, system, workspace};
 use crate::access::Role;
 use futures_util::future::BoxFuture;
 use hyper::body::Incoming;
@@ -46,7 +46,9 @@ const ROUTES: &[Route] = &[
     route!(POST "tokens", Admin => system::issue_token),
     route!(GET "tokens", Admin => system::tokens),
     route!(DELETE "tokens/{id}", Admin => system::revoke_token),
+    route!(GET "events", Viewer => events::stream),
     route!(GET "appeals", Viewer => appeals::list),
+    route!(POST "appeals", Operator => workspace::create),
     route!(POST "appeals/reprocess", Supervisor => appeals::reprocess_all),
     route!(GET "appeals/{id}", Viewer => appeals::show),
     route!(GET "appeals/{id}/replies", Viewer => appeals::replies),
@@ -59,6 +61,12 @@ const ROUTES: &[Route] = &[
     route!(POST "appeals/{id}/resume", Operator => appeals::act),
     route!(POST "appeals/{id}/resolve", Operator => appeals::act),
     route!(POST "appeals/{id}/reopen", Operator => appeals::act),
+    route!(POST "appeals/{id}/notes", Operator => workspace::note),
+    route!(POST "appeals/{id}/reclassify", Operator => workspace::reclassify),
+    route!(POST "appeals/{id}/checklist/{item}", Operator => workspace::tick),
+    route!(GET "appeals/{id}/templates", Operator => workspace::appeal_templates),
+    route!(GET "templates", Viewer => workspace::templates),
+    route!(PUT "templates", Admin => workspace::put_templates),
     route!(GET "reports/{kind}", Viewer => reports::report),
     route!(GET "plugins", Viewer => admin::plugins),
     route!(POST "plugins", Admin => admin::upload),

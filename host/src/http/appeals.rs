@@ -25,6 +25,9 @@ pub async fn show(call: Call) -> Answer {
     };
     let mut body = serde_json::to_value(&appeal).unwrap_or_default();
     body["contact_appeals"] = serde_json::Value::Array(earlier);
+    let directory = call.app.store.directory();
+    body["checklist"] =
+        serde_json::to_value(crate::work::checklist::state(&appeal, &directory)).unwrap_or_default();
     Ok(json(200, &body))
 }
 

@@ -17,7 +17,7 @@ pub fn redirect() -> Response<Body> {
     Response::builder()
         .status(302)
         .header("location", "/console/")
-        .body(Body::new(Bytes::new()))
+        .body(super::bytes_body::full(Bytes::new()))
         // Constant headers.
         .expect("a valid response")
 }
@@ -39,7 +39,7 @@ pub fn asset(rest: &[&str]) -> Response<Body> {
                  script-src 'self'; frame-ancestors 'none'",
             )
             .header("x-frame-options", "DENY")
-            .body(Body::new(Bytes::from_static(text.as_bytes())))
+            .body(super::bytes_body::full(Bytes::from_static(text.as_bytes())))
             // Constant headers.
             .expect("a valid response"),
         None => error(404, "no such console file"),

@@ -4,7 +4,7 @@
 //! frames of the archive format of [`crate::store::archive`], with `x-clienthub-next` naming
 //! the key to continue after while more follow).
 
-use super::bytes_body::Body;
+use super::bytes_body::full;
 use super::call::{Answer, Call};
 use super::error::ApiError;
 use super::reply::{json, query_pairs};
@@ -75,5 +75,5 @@ pub async fn page(call: Call) -> Answer {
         response = response.header("x-clienthub-next", hex::encode(next));
     }
     // The headers are a constant and hex digits.
-    Ok(response.body(Body::new(frames.into())).expect("a valid response"))
+    Ok(response.body(full(frames)).expect("a valid response"))
 }

@@ -65,7 +65,7 @@ pub async fn handle(app: &App, channel: String, request: Request<Incoming>) -> R
         response = response.header("x-clienthub-appeal", first);
     }
     response
-        .body(Body::new(Bytes::from(answer.body)))
+        .body(super::bytes_body::full(Bytes::from(answer.body)))
         .unwrap_or_else(|e| error(500, &format!("the adapter returned an invalid response: {e}")))
 }
 

@@ -12,6 +12,7 @@ mod channels;
 mod console;
 mod data;
 mod error;
+mod events;
 mod hooks;
 pub mod limits;
 mod lockout;
@@ -20,6 +21,7 @@ mod reply;
 mod reports;
 mod session;
 mod system;
+mod workspace;
 
 use crate::registry::Registry;
 use crate::registry::verification::Verification;
@@ -36,10 +38,19 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// The response body type of every handler.
+/// The response body type of every handler: a complete body ([`bytes_body::full`]), or a
+/// stream (the live events of [`events`]).
 mod bytes_body {
+    use http_body_util::BodyExt;
+    use hyper::body::Bytes;
+
+    /// A response body.
+    pub type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, std::convert::Infallible>;
+
     /// A complete response body.
-    pub type Body = http_body_util::Full<hyper::body::Bytes>;
+    pub fn full(bytes: impl Into<Bytes>) -> Body {
+        http_body_util::Full::new(bytes.into()).boxed_unsync()
+    }
 }
 
 /// What every handler shares.
@@ -147,7 +158,7 @@ async fn route(app: Arc<App>, request: Request<Incoming>) -> Response<Body> {
         (&Method::GET, ["metrics"]) => match crate::metrics::render(&app.store) {
             Ok(text) => hyper::Response::builder()
                 .header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
-                .body(Body::new(text.into()))
+                .body(bytes_body::full(text))
                 // A constant header.
                 .expect("a valid response"),
             Err(e) => error(500, &format!("{e:#}")),

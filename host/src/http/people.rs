@@ -5,7 +5,7 @@
 //! (`GET /api/audit`).
 
 use super::App;
-use super::bytes_body::Body;
+use super::bytes_body::full;
 use super::call::{Answer, Call, read_json};
 use super::error::ApiError;
 use super::reply::{json, query_pairs};
@@ -336,7 +336,7 @@ pub async fn audit(call: Call) -> Answer {
     }
     Ok(Response::builder()
         .header("content-type", "application/x-ndjson; charset=utf-8")
-        .body(Body::new(body.into()))
+        .body(full(body))
         // A constant header.
         .expect("a valid response"))
 }

@@ -11,7 +11,7 @@ pub fn json(status: u16, value: &impl serde::Serialize) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
-        .body(Body::new(Bytes::from(body)))
+        .body(super::bytes_body::full(Bytes::from(body)))
         // Callers pass status constants; the header is a constant.
         .expect("a valid response")
 }

@@ -3,7 +3,7 @@
 //! epoch, or `YYYY-MM-DD` in the directory's offset from UTC; default: everything), counting
 //! only the appeals in the caller's scope.
 
-use super::bytes_body::Body;
+use super::bytes_body::full;
 use super::call::{Answer, Call};
 use super::error::ApiError;
 use super::reply::{json, query_pairs};
@@ -58,7 +58,7 @@ pub async fn report(call: Call) -> Answer {
     Ok(Response::builder()
         .header("content-type", "text/csv; charset=utf-8")
         .header("content-disposition", format!("attachment; filename=\"{name}.csv\""))
-        .body(Body::new(table.to_csv()?.into()))
+        .body(full(table.to_csv()?))
         // The headers are constants and a report name `Kind::parse` accepted.
         .expect("a valid response"))
 }

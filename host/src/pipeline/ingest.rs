@@ -35,6 +35,25 @@ impl Pipeline {
         Ok(appeals)
     }
 
+    /// An appeal typed in by hand (a phone call, a walk-in, the complaint book): `raw` is the
+    /// request that asked for it, kept like a webhook's, and `message` goes through the
+    /// normaliser, the filters and the router like any other. The appeal's id, unless a
+    /// filter found it a duplicate.
+    ///
+    /// # Errors
+    /// Only on storage failure.
+    pub fn create(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        raw: RawRequest,
+        message: inbound::Message,
+    ) -> Result<Option<String>> {
+        let intake =
+            Intake { raw, adapter: "console".into(), events: vec![inbound::Event::NewAppeal(message)] };
+        Ok(self.process(store, runtime, intake)?.into_iter().next())
+    }
+
     fn event(
         &self,
         store: &Store,

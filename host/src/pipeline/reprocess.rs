@@ -31,14 +31,51 @@ impl Pipeline {
         if appeal.platform_id.starts_with("raw:") {
             return self.reread(store, runtime, &appeal);
         }
+        self.decide_again(store, runtime, appeal, "through the current filters and router".into())
+    }
+
+    /// Routes an open appeal again ("route again" after a correction): through the current
+    /// filters and router, with a fresh assignment and SLA; `by` names who asked.
+    ///
+    /// # Errors
+    /// [`Refusal::NotFound`](crate::refusal::Refusal::NotFound) for an unknown appeal;
+    /// [`Refusal::Conflict`](crate::refusal::Refusal::Conflict) when it is resolved or dropped.
+    pub fn route_again(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        id: &str,
+        by: &str,
+    ) -> Result<Appeal, crate::refusal::Refusal> {
+        use crate::refusal::Refusal;
+        let appeal = store.appeal(id)?.ok_or_else(|| Refusal::NotFound(format!("no appeal {id}")))?;
+        if !appeal.status.is_open() && appeal.status != Status::Triage {
+            return Err(Refusal::Conflict(format!(
+                "appeal {id} is {}; reopen it first",
+                appeal.status.name()
+            )));
+        }
+        self.decide_again(store, runtime, appeal, format!("routed again by {by}"))
+    }
+
+    /// Runs `appeal` through the current filters and router and stores the outcome.
+    fn decide_again(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        appeal: Appeal,
+        why: String,
+    ) -> Result<Appeal, crate::refusal::Refusal> {
+        use crate::refusal::Refusal;
+        let id = appeal.id.clone();
         let mut fresh = appeal.clone();
         fresh.status = Status::New;
         fresh.error = None;
         fresh.decision = None;
         fresh.tags.clear();
-        fresh.record(store.now_ms(), "reprocessed", None, "through the current filters and router");
+        fresh.record(store.now_ms(), "reprocessed", None, why);
         let decided = self.decide(runtime, store, fresh);
-        let changed = store.change_appeal(id, |a| {
+        let changed = store.change_appeal(&id, |a| {
             a.status = decided.status;
             a.error = decided.error.clone();
             a.decision = decided.decision.clone();

@@ -12,6 +12,8 @@
 //! Delivery is at least once: a crash between the platform's answer and its record sends the
 //! reply again on restart (platforms that take an idempotency key get one from the reply id).
 
+pub mod templates;
+
 use crate::appeal::{Appeal, Reply, ReplyState};
 use crate::refusal::Refusal;
 use crate::registry::Registry;

@@ -13,6 +13,7 @@
 mod appeals;
 pub mod archive;
 mod backend;
+pub mod changes;
 mod cluster;
 mod commit;
 mod control;
@@ -50,6 +51,7 @@ pub struct Store {
     directory: Arc<RwLock<Arc<Directory>>>,
     backend: Arc<dyn Backend>,
     clock: SharedClock,
+    changes: changes::Changes,
 }
 
 /// Result of storing a message under its idempotency key.
@@ -109,7 +111,7 @@ impl Store {
         let trees = Trees::open(&db)?;
         index::ensure(&trees)?;
         let backend = Arc::new(backend::Local::start(db.clone()));
-        let store = Self { db, trees, directory: Arc::default(), backend, clock };
+        let store = Self { db, trees, directory: Arc::default(), backend, clock, changes: Arc::default() };
         store.reload_directory()?;
         Ok(store)
     }
@@ -129,7 +131,8 @@ impl Store {
         let trees = Trees::open(&db)?;
         index::ensure(&trees)?;
         let cluster = cluster::Cluster::join(options, &db, &trees).await?;
-        let store = Self { db, trees, directory: Arc::default(), backend: cluster, clock };
+        let store =
+            Self { db, trees, directory: Arc::default(), backend: cluster, clock, changes: Arc::default() };
         store.reload_directory()?;
         let follower = store.clone();
         store.on_control_change(move |change| {

@@ -1,9 +1,10 @@
 //! Operator actions on an appeal — take into work, hand off (to an employee, a department,
-//! or up the escalation ladder), pause, resume, resolve, reopen — each checked against the
-//! appeal's state and the directory, applied in one transaction and recorded in the history.
+//! or up the escalation ladder), pause, resume, resolve, reopen, reclassify (topic, region,
+//! department), an internal note, a checklist tick — each checked against the appeal's state
+//! and the directory, applied in one transaction and recorded in the history with who did it.
 //! The CRM's status changes arrive as the same actions.
 
-use super::sla;
+use super::{checklist, sla};
 use crate::appeal::{Appeal, Status};
 use crate::directory::Directory;
 use crate::refusal::Refusal;
@@ -35,6 +36,30 @@ pub enum Action {
     Resolve,
     /// Open a resolved appeal again.
     Reopen,
+    /// Correct the route: another topic, region or department (the department follows the
+    /// topic unless named). Deadlines follow the topic; a new department assigns anew.
+    Reclassify {
+        /// The new topic.
+        topic: Option<String>,
+        /// The new region.
+        region: Option<String>,
+        /// The new department.
+        department: Option<String>,
+        /// Why, for the history.
+        reason: Option<String>,
+    },
+    /// An internal note: staff only, never sent to the customer.
+    Note {
+        /// The note.
+        text: String,
+    },
+    /// Tick a checklist item off (or back).
+    Tick {
+        /// The item's id in the topic's checklist.
+        item: String,
+        /// Done or not.
+        done: bool,
+    },
 }
 
 /// Where a hand-off goes.
@@ -67,6 +92,11 @@ fn check(appeal: &Appeal, directory: &Directory, action: &Action) -> Result<(), 
     let open = appeal.status.is_open();
     let state = || format!("appeal {} is {:?}", appeal.id, appeal.status).to_lowercase();
     match action {
+        Action::Note { text } if text.trim().is_empty() => Err(Refusal::Invalid("the note is empty".into())),
+        Action::Note { text } if text.chars().count() > 10_000 => {
+            Err(Refusal::Invalid("a note holds at most 10,000 characters".into()))
+        }
+        Action::Note { .. } => Ok(()),
         Action::Reopen if appeal.status != Status::Resolved => {
             Err(Refusal::Conflict(format!("{}; only a resolved appeal reopens", state())))
         }
@@ -85,6 +115,20 @@ fn check(appeal: &Appeal, directory: &Directory, action: &Action) -> Result<(), 
         {
             Err(Refusal::Invalid(format!("no department '{d}' in the directory")))
         }
+        Action::Resolve if !checklist::missing(appeal, directory).is_empty() => {
+            Err(Refusal::Conflict(format!(
+                "не выполнены обязательные пункты (required checklist items are open): {}",
+                checklist::missing(appeal, directory).join("; ")
+            )))
+        }
+        Action::Tick { item, .. }
+            if !checklist::template(appeal, directory).iter().any(|i| &i.id == item) =>
+        {
+            Err(Refusal::Invalid(format!("the appeal's checklist has no item '{item}'")))
+        }
+        Action::Reclassify { topic, region, department, .. } => {
+            reclassifiable(directory, topic, region, department)
+        }
         Action::HandOff { to: HandOffTo::NextLevel, .. } if next_level(appeal, directory).is_none() => {
             Err(Refusal::Conflict(format!(
                 "department '{}' has no escalate_to",
@@ -93,6 +137,74 @@ fn check(appeal: &Appeal, directory: &Directory, action: &Action) -> Result<(), 
         }
         _ => Ok(()),
     }
+}
+
+/// Whether a reclassification names things that exist (and names something).
+fn reclassifiable(
+    directory: &Directory,
+    topic: &Option<String>,
+    region: &Option<String>,
+    department: &Option<String>,
+) -> Result<(), Refusal> {
+    if topic.is_none() && region.is_none() && department.is_none() {
+        return Err(Refusal::Invalid("reclassify names a topic, a region or a department".into()));
+    }
+    let unknown = |kind: &str, id: &Option<String>, exists: &dyn Fn(&str) -> bool| match id {
+        Some(id) if !exists(id) => Err(Refusal::Invalid(format!("no {kind} '{id}' in the directory"))),
+        _ => Ok(()),
+    };
+    unknown("topic", topic, &|id| directory.topics.iter().any(|t| t.id == id))?;
+    unknown("region", region, &|id| directory.regions.iter().any(|r| r.id == id))?;
+    unknown("department", department, &|id| directory.departments.iter().any(|d| d.id == id))
+}
+
+/// Applies a reclassification; what changed, for the history.
+fn reclassify(
+    a: &mut Appeal,
+    directory: &Directory,
+    (topic, region, department): (&Option<String>, &Option<String>, &Option<String>),
+    now: u64,
+) -> Vec<String> {
+    let mut changed = Vec::new();
+    let decision = a.decision.get_or_insert_with(|| crate::appeal::Decision {
+        queue: String::new(),
+        region: None,
+        department: None,
+        topic: None,
+        candidates: Vec::new(),
+        strategy: "round-robin".into(),
+        priority: "normal".into(),
+        reaction_minutes: None,
+        reason: String::new(),
+    });
+    if let Some(topic) = topic.as_ref().filter(|t| decision.topic.as_ref() != Some(*t)) {
+        changed.push(format!("topic {} → {topic}", decision.topic.as_deref().unwrap_or("—")));
+        decision.topic = Some(topic.clone());
+    }
+    if let Some(region) = region.as_ref().filter(|r| a.work.region.as_ref() != Some(*r)) {
+        changed.push(format!("region {} → {region}", a.work.region.as_deref().unwrap_or("—")));
+        decision.region = Some(region.clone());
+        a.work.region = Some(region.clone());
+    }
+    let of_topic =
+        topic.as_ref().and_then(|t| directory.topics.iter().find(|x| &x.id == t)).map(|t| &t.department);
+    if let Some(target) = department.as_ref().or(of_topic).filter(|d| a.work.department.as_ref() != Some(*d))
+    {
+        changed.push(format!("department {} → {target}", a.work.department.as_deref().unwrap_or("—")));
+        decision.department = Some(target.clone());
+        decision.candidates.clear();
+        move_to(a, directory, target, now);
+        if a.status == Status::New || a.status == Status::Triage {
+            a.status = Status::Routed;
+        }
+        if let (Some(queue), Some(decision)) = (&a.work.queue, a.decision.as_mut()) {
+            decision.queue = queue.clone();
+        }
+    }
+    let (reaction_due, resolution_due) = sla::deadlines(a, directory);
+    a.work.reaction_due = reaction_due.or(a.work.reaction_due);
+    a.work.resolution_due = resolution_due.or(a.work.resolution_due);
+    changed
 }
 
 fn next_level(appeal: &Appeal, directory: &Directory) -> Option<String> {
@@ -184,6 +296,22 @@ fn change(a: &mut Appeal, directory: &Directory, action: &Action, by: Option<&st
             a.work.resolved_at = Some(now);
             a.work.resolution_ms = Some(sla::elapsed(a, directory, now, true));
             a.record(now, "resolved", None, format!("resolved{by}"));
+        }
+        Action::Reclassify { topic, region, department, reason } => {
+            let changed = reclassify(a, directory, (topic, region, department), now);
+            let what = if changed.is_empty() { "nothing changed".to_string() } else { changed.join(", ") };
+            a.record(now, "reclassified", None, format!("{what}{by}{}", note(reason)));
+        }
+        Action::Note { text } => {
+            let author = by.trim_start_matches(" by ");
+            a.record(now, "note", None, format!("{author}: {}", text.trim()));
+        }
+        Action::Tick { item, done } => {
+            let author = by.trim_start_matches(" by ");
+            if let Some(item) = checklist::template(a, directory).iter().find(|i| &i.id == item) {
+                let stage = if *done { checklist::DONE } else { checklist::UNDONE };
+                a.record(now, stage, None, checklist::detail(item, author));
+            }
         }
         Action::Reopen => {
             a.status = match (a.decision.is_some(), a.work.taken_at.is_some() && a.work.assignee.is_some()) {

@@ -9,6 +9,7 @@
 
 pub mod actions;
 pub mod assignment;
+pub mod checklist;
 pub mod sla;
 
 use crate::appeal::Appeal;

@@ -15,6 +15,22 @@ const DEFAULT_PAUSE_LIMIT_MINUTES: u32 = 1440;
 /// and its SLA deadlines.
 pub fn start(appeal: &mut Appeal, directory: &Directory) {
     let Some(decision) = &appeal.decision else { return };
+    let (reaction_due, resolution_due) = deadlines(appeal, directory);
+    appeal.work = Work {
+        department: decision.department.clone(),
+        region: decision.region.clone(),
+        queue: Some(decision.queue.clone()),
+        since: appeal.received_at,
+        reaction_due,
+        resolution_due,
+        ..Work::default()
+    };
+}
+
+/// The reaction and resolution deadlines of an appeal's route (its topic's minutes, else the
+/// router's reaction minutes), counted from its receipt.
+pub fn deadlines(appeal: &Appeal, directory: &Directory) -> (Option<u64>, Option<u64>) {
+    let Some(decision) = &appeal.decision else { return (None, None) };
     let topic = decision.topic.as_ref().and_then(|t| directory.topics.iter().find(|x| &x.id == t));
     let received = appeal.received_at;
     let deadline = |minutes: Option<u32>| {
@@ -31,15 +47,10 @@ pub fn start(appeal: &mut Appeal, directory: &Directory) {
             _ => received + span,
         })
     };
-    appeal.work = Work {
-        department: decision.department.clone(),
-        region: decision.region.clone(),
-        queue: Some(decision.queue.clone()),
-        since: received,
-        reaction_due: deadline(topic.and_then(|t| t.reaction_minutes).or(decision.reaction_minutes)),
-        resolution_due: deadline(topic.and_then(|t| t.resolution_minutes)),
-        ..Work::default()
-    };
+    (
+        deadline(topic.and_then(|t| t.reaction_minutes).or(decision.reaction_minutes)),
+        deadline(topic.and_then(|t| t.resolution_minutes)),
+    )
 }
 
 /// The longest a pause stops the clock, in ms.
