@@ -7,7 +7,12 @@
 //!   up to the limit excluded);
 //! - `overdue` — missed reaction and resolution deadlines and the average minutes overdue, by
 //!   topic or department;
-//! - `dropped` — appeals dropped, by filter (`name@version`) and reason.
+//! - `dropped` — appeals dropped, by filter (`name@version`) and reason;
+//! - `answers` — how many were answered, the share never answered, the first-reply time
+//!   (received → first reply) and the handling time (taken → resolved), average and p90.
+//!
+//! Every report groups by channel, topic, region, department, status or assignee (the
+//! employee).
 //!
 //! Counts, times and drops add up the per-day figures of the whole UTC days in the period
 //! ([`crate::store::figures`]) and the appeals of the partial days at its ends, so a year
@@ -35,6 +40,8 @@ pub enum Kind {
     Overdue,
     /// Dropped appeals by filter and reason.
     Dropped,
+    /// Answered share, first-reply and handling times.
+    Answers,
 }
 
 impl Kind {
@@ -45,6 +52,7 @@ impl Kind {
             "times" => Some(Kind::Times),
             "overdue" => Some(Kind::Overdue),
             "dropped" => Some(Kind::Dropped),
+            "answers" => Some(Kind::Answers),
             _ => None,
         }
     }
@@ -118,6 +126,7 @@ pub fn build(
             }
         }
         Kind::Times => times(&figures(by, true)?, by),
+        Kind::Answers => answers(&figures(by, true)?, by),
         Kind::Overdue => overdue(&overdue_appeals(store, by, from, to, any_of)?, by, &store.directory(), now),
         Kind::Dropped if !any_of.is_empty() => dropped(&BTreeMap::new()),
         Kind::Dropped => dropped(&figures(DROPPED, false)?),
@@ -255,6 +264,43 @@ fn times(groups: &BTreeMap<String, Totals>, by: &str) -> Table {
                     json!(f.resolution.count),
                     json!(f.resolution.average_ms().map(minutes)),
                     json!(f.resolution.p90_ms().map(minutes)),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Per group: answered appeals, the share never answered, first-reply and handling times.
+fn answers(groups: &BTreeMap<String, Totals>, by: &str) -> Table {
+    let columns = [
+        "appeals",
+        "answered",
+        "never_answered_share",
+        "first_reply_avg_min",
+        "first_reply_p90_min",
+        "handling_count",
+        "handling_avg_min",
+        "handling_p90_min",
+    ];
+    let share = |f: &Totals| match f.appeals {
+        0 => None,
+        n => Some(((n - f.first_reply.count.min(n)) as f64 / n as f64 * 1000.0).round() / 1000.0),
+    };
+    Table {
+        columns: std::iter::once(by).chain(columns).map(String::from).collect(),
+        rows: groups
+            .iter()
+            .map(|(k, f)| {
+                vec![
+                    json!(k),
+                    json!(f.appeals),
+                    json!(f.first_reply.count),
+                    json!(share(f)),
+                    json!(f.first_reply.average_ms().map(minutes)),
+                    json!(f.first_reply.p90_ms().map(minutes)),
+                    json!(f.handling.count),
+                    json!(f.handling.average_ms().map(minutes)),
+                    json!(f.handling.p90_ms().map(minutes)),
                 ]
             })
             .collect(),

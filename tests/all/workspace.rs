@@ -236,3 +236,44 @@ async fn the_live_stream_tells_a_viewer_only_of_appeals_in_their_scope() {
         .expect("the Kazan appeal is announced");
     assert!(!seen.contains(&moscow), "an appeal out of scope was announced: {seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_by_employee_count_answers_first_replies_and_handling_time() {
+    let host = Host::start_with_clock();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(appeal_id(
+            &host.telegram(&telegram_update(17_100 + n, 17_100 + n, "Москва: хочу вернуть")).await,
+        ));
+    }
+    for id in &ids {
+        let started = std::time::Instant::now();
+        while host.appeal(id).await.work.assignee.is_none() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(20), "never assigned");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    host.advance_minutes(10).await;
+    host.api
+        .send_json("POST", &format!("/api/appeals/{}/replies", ids[0]), &json!({"text": "Оформим"}))
+        .await
+        .unwrap();
+    host.api.send_json("POST", &format!("/api/appeals/{}/take", ids[0]), &json!({})).await.unwrap();
+    host.advance_minutes(20).await;
+    host.api.send_json("POST", &format!("/api/appeals/{}/resolve", ids[0]), &json!({})).await.unwrap();
+    let report = host.api.get_json("/api/reports/answers?by=assignee").await.unwrap();
+    let row = report.as_array().unwrap().iter().find(|r| r["assignee"] == "olga").cloned().unwrap();
+    assert_eq!(
+        (&row["appeals"], &row["answered"], &row["never_answered_share"]),
+        (&json!(3), &json!(1), &json!(0.667)),
+        "{report}"
+    );
+    assert_eq!(
+        (&row["first_reply_avg_min"], &row["handling_count"], &row["handling_avg_min"]),
+        (&json!(10.0), &json!(1), &json!(20.0)),
+        "{report}"
+    );
+    let csv = host.api.send("GET", "/api/reports/answers?by=assignee&format=csv", None).await.unwrap();
+    assert!(String::from_utf8_lossy(&csv.body).starts_with("assignee,appeals,answered,never_answered_share"));
+}

@@ -1,4 +1,4 @@
-//! `GET /api/reports/{appeals|times|overdue|dropped}?from=&to=&by=&format=json|csv`: the
+//! `GET /api/reports/{appeals|times|overdue|dropped|answers}?from=&to=&by=&format=json|csv`: the
 //! reports of [`crate::reports`] over the appeals received in `[from, to)` (ms since the
 //! epoch, or `YYYY-MM-DD` in the directory's offset from UTC; default: everything), counting
 //! only the appeals in the caller's scope.
@@ -14,7 +14,7 @@ use hyper::Response;
 pub async fn report(call: Call) -> Answer {
     let name = call.param(0).to_string();
     let kind = Kind::parse(&name).ok_or_else(|| {
-        ApiError::not_found(format!("no report '{name}': use appeals, times, overdue or dropped"))
+        ApiError::not_found(format!("no report '{name}': use appeals, times, overdue, dropped or answers"))
     })?;
     let offset = call.app.store.directory().utc_offset_minutes;
     let (mut from, mut to, mut by, mut csv) = (0, u64::MAX, None, false);

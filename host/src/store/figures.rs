@@ -1,8 +1,9 @@
 //! Per-day figures of appeals, kept for reports over long ranges: for every UTC day an appeal
-//! was received on and every report dimension (channel, topic, region, department, status),
-//! how many appeals and their reaction and resolution times (count, sum and a mergeable HDR
-//! histogram, so a year's p90 comes from 365 merged days); and per day, the dropped appeals
-//! by filter and reason. They move in the very transaction that writes the appeal, like the
+//! was received on and every report dimension (channel, topic, region, department, status,
+//! assignee), how many appeals and their reaction, resolution, first-reply and handling times
+//! (count, sum and a mergeable HDR histogram, so a year's p90 comes from 365 merged days; the
+//! first-reply count is how many were answered); and per day, the dropped appeals by filter
+//! and reason. They move in the very transaction that writes the appeal, like the
 //! indexes ([`super::index::Derived`]), so a report over a year reads 365 entries per group
 //! instead of a year of records.
 //!
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
 
 /// The dimensions reports group by.
-pub const DIMENSIONS: [&str; 5] = ["channel", "topic", "region", "department", "status"];
+pub const DIMENSIONS: [&str; 6] = ["channel", "topic", "region", "department", "status", "assignee"];
 /// The pseudo-dimension of dropped appeals; its value is `filter \0 reason`.
 pub const DROPPED: &str = "dropped";
 const DAY_MS: u64 = 86_400_000;
@@ -40,6 +41,7 @@ pub fn dimension(a: &Appeal, by: &str) -> Option<String> {
         "status" => Some(a.status.name().to_string()),
         "topic" => decision.and_then(|d| d.topic.clone()),
         "region" => a.work.region.clone().or(decision.and_then(|d| d.region.clone())),
+        "assignee" => a.work.assignee.clone(),
         _ => a.work.department.clone().or(decision.and_then(|d| d.department.clone())),
     }
 }
@@ -101,17 +103,25 @@ pub struct Figures {
     pub reaction: Durations,
     /// Resolution times (received → resolved).
     pub resolution: Durations,
+    /// First-reply times (received → the first reply); their count is the answered appeals.
+    pub first_reply: Durations,
+    /// Handling times (taken into work → resolved).
+    pub handling: Durations,
 }
 
 impl Figures {
     /// Adds (`sign` 1) or takes away (-1) one appeal's part.
     pub fn add(&mut self, part: &Part, sign: i64) {
         self.appeals = self.appeals.saturating_add_signed(sign);
-        if let Some(ms) = part.reaction_ms {
-            self.reaction.add(ms, sign);
-        }
-        if let Some(ms) = part.resolution_ms {
-            self.resolution.add(ms, sign);
+        for (durations, ms) in [
+            (&mut self.reaction, part.reaction_ms),
+            (&mut self.resolution, part.resolution_ms),
+            (&mut self.first_reply, part.first_reply_ms),
+            (&mut self.handling, part.handling_ms),
+        ] {
+            if let Some(ms) = ms {
+                durations.add(ms, sign);
+            }
         }
     }
 }
@@ -126,11 +136,21 @@ pub struct Totals {
     pub reaction: Tally,
     /// Resolution times.
     pub resolution: Tally,
+    /// First-reply times (their count: the answered appeals).
+    pub first_reply: Tally,
+    /// Handling times.
+    pub handling: Tally,
 }
 
 impl Default for Totals {
     fn default() -> Self {
-        Self { appeals: 0, reaction: Tally::new(), resolution: Tally::new() }
+        Self {
+            appeals: 0,
+            reaction: Tally::new(),
+            resolution: Tally::new(),
+            first_reply: Tally::new(),
+            handling: Tally::new(),
+        }
     }
 }
 
@@ -141,6 +161,8 @@ impl Totals {
         if with_durations {
             self.reaction.add_durations(&figures.reaction);
             self.resolution.add_durations(&figures.resolution);
+            self.first_reply.add_durations(&figures.first_reply);
+            self.handling.add_durations(&figures.handling);
         }
     }
 
@@ -149,6 +171,8 @@ impl Totals {
         self.appeals += 1;
         self.reaction.add(part.reaction_ms);
         self.resolution.add(part.resolution_ms);
+        self.first_reply.add(part.first_reply_ms);
+        self.handling.add(part.handling_ms);
     }
 }
 
@@ -203,6 +227,10 @@ pub struct Part {
     pub reaction_ms: Option<u64>,
     /// Its resolution time, once resolved.
     pub resolution_ms: Option<u64>,
+    /// Its first-reply time, once answered.
+    pub first_reply_ms: Option<u64>,
+    /// Its handling time (taken → resolved), once resolved after being taken.
+    pub handling_ms: Option<u64>,
 }
 
 /// Where `dimension`'s figures of `day` start.
@@ -216,6 +244,8 @@ pub fn parts(a: &Appeal, dropped_by: Option<&str>) -> Vec<Part> {
     let day = day_of(a.received_at);
     let reaction_ms = a.work.reaction_ms.or(a.work.taken_at.map(|t| t.saturating_sub(a.received_at)));
     let resolution_ms = a.work.resolution_ms.or(a.work.resolved_at.map(|t| t.saturating_sub(a.received_at)));
+    let first_reply_ms = a.work.first_reply_at.map(|t| t.saturating_sub(a.received_at));
+    let handling_ms = a.work.taken_at.zip(a.work.resolved_at).map(|(taken, done)| done.saturating_sub(taken));
     let values = DIMENSIONS.iter().map(|d| (*d, dimension(a, d).unwrap_or_else(|| "-".into())));
     let dropped = dropped_by.map(|v| (DROPPED, v.to_string()));
     values
@@ -224,6 +254,8 @@ pub fn parts(a: &Appeal, dropped_by: Option<&str>) -> Vec<Part> {
             key: [day_prefix(d, day), value.into_bytes()].concat(),
             reaction_ms: reaction_ms.filter(|_| d != DROPPED),
             resolution_ms: resolution_ms.filter(|_| d != DROPPED),
+            first_reply_ms: first_reply_ms.filter(|_| d != DROPPED),
+            handling_ms: handling_ms.filter(|_| d != DROPPED),
         })
         .collect()
 }
@@ -270,7 +302,13 @@ mod tests {
 
     #[test]
     fn durations_add_take_away_and_add_up_to_the_same_percentiles() {
-        let part = |ms| Part { key: vec![], reaction_ms: Some(ms), resolution_ms: None };
+        let part = |ms| Part {
+            key: vec![],
+            reaction_ms: Some(ms),
+            resolution_ms: None,
+            first_reply_ms: None,
+            handling_ms: None,
+        };
         let mut day = Figures::default();
         for minutes in 1..=10u64 {
             day.add(&part(minutes * 60_000), 1);

@@ -18,7 +18,7 @@ use anyhow::Result;
 use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
 
 /// Version of the index layout; a data dir with another is reindexed at start.
-const VERSION: &[u8] = b"3";
+const VERSION: &[u8] = b"4";
 const VERSION_KEY: &[u8] = b"index-version";
 /// The counter of all appeals.
 const ALL: &[u8] = b"appeals";
