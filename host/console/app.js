@@ -1,26 +1,42 @@
-// ClientHub console: a client of the HTTP API. An employee signs in with a login and password
-// (or an API token) for a session cookie the page cannot read (HttpOnly); state-changing calls
-// carry the session's CSRF token. Signing in marks the person available, signing out off.
-// The API enforces roles; the console hides what the role may not do. No build step, no
-// dependencies.
+// ClientHub console: a client of the HTTP API, in Russian first (English selectable; texts in
+// i18n.js). An employee signs in with a login and password (or an API token) for a session
+// cookie the page cannot read (HttpOnly); state-changing calls carry the session's CSRF token.
+// Signing in marks the person available, signing out off. The inbox follows the server's live
+// event stream instead of polling. The API enforces roles and scope; the console hides what
+// the caller may not do. No build step, no dependencies.
 'use strict';
 
 /** How much each role may do (the server's `Role::rank`). */
 const RANKS = { viewer: 0, master: 1, operator: 1, supervisor: 2, admin: 3 };
-const PRESENCE = { available: 'Доступен', away: 'Отошёл', off: 'Не на работе' };
 const STATUSES = ['new', 'routed', 'in_work', 'paused', 'triage', 'dropped', 'resolved'];
+const PRIORITIES = ['urgent', 'high', 'normal', 'low'];
 let me = null;
 let timer = null;
 /** The session's CSRF token, sent with every call that changes something. */
 let csrf = null;
+/** The routing directory, for names instead of ids and the company's time offset. */
+let dir = { regions: [], departments: [], employees: [], topics: [], utc_offset_minutes: 0 };
+/** The live event stream, and what the shown page does when an appeal changes. */
+let events = null;
+let onChange = null;
 
 const main = () => document.getElementById('main');
 /** Replaces the page's content (nested arrays flattened, null and false skipped). */
 const render = (...children) =>
   main().replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 const can = (role) => me !== null && RANKS[me.role] >= RANKS[role];
-const when = (ms) => (ms ? new Date(ms).toLocaleString() : '—');
 const list = (v) => (Array.isArray(v) ? v.join(', ') : v ?? '');
+/** An instant in the company's time (the directory's offset from UTC), in the chosen language's format. */
+const when = (ms) => (ms
+  ? new Date(ms + (dir.utc_offset_minutes || 0) * 60000).toLocaleString(LANG === 'ru' ? 'ru-RU' : 'en-GB',
+    { timeZone: 'UTC', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' })
+  : '—');
+/** The display name of a directory entry (`employees`, `departments`, `regions`, `topics`) by id. */
+const nameOf = (section, id) => {
+  if (!id) return '—';
+  const entry = (dir[section] || []).find((e) => e.id === id);
+  return entry && entry.name ? entry.name : id;
+};
 
 /** Builds an element: h('a', {href: '#', onclick: f}, 'text', child). */
 function h(tag, attrs = {}, ...children) {
@@ -70,7 +86,7 @@ async function api(method, path, body, contentType) {
   if (response.status === 401) {
     me = null;
     route();
-    throw new Error('the session ended: log in again');
+    throw new Error(t('sessionEnded'));
   }
   if (!response.ok) throw new Error((data && data.error) || text || response.statusText);
   return data;
@@ -83,7 +99,7 @@ async function act(what, action) {
     toast(what);
     await route();
   } catch (e) {
-    toast(`${what} failed: ${e.message}`, true);
+    toast(t('failed', what, e.message), true);
   }
 }
 
@@ -100,11 +116,22 @@ function pickFile(accept, read) {
   input.click();
 }
 
+/** A select of `values` (id → label), with an empty first choice when `empty` is given. */
+function choice(id, values, selected, empty) {
+  return h('select', { id },
+    empty !== undefined ? h('option', { value: '' }, empty) : null,
+    values.map(([value, text]) => h('option', { value, selected: value === selected }, text)));
+}
+
+const entries = (section) => (dir[section] || []).map((e) => [e.id, e.name || e.id]);
+
 async function logout() {
   if (me && me.employee) await api('PUT', '/api/presence', { state: 'off' }).catch(() => {});
   await fetch('/api/session', { method: 'DELETE' });
   me = null;
   csrf = null;
+  if (events) events.close();
+  events = null;
   route();
 }
 
@@ -118,7 +145,20 @@ async function session(method, body) {
   return { name: data.name, role: data.role, employee: data.employee, scope: data.scope };
 }
 
-// --- login -----------------------------------------------------------------------------------
+/** Follows the server's event stream; the shown page decides what a change means to it. */
+function follow() {
+  if (events) return;
+  events = new EventSource('/api/events');
+  let pending = null;
+  const changed = (id) => {
+    clearTimeout(pending);
+    pending = setTimeout(() => onChange && onChange(id), 150);
+  };
+  events.addEventListener('appeal', (e) => changed(JSON.parse(e.data).id));
+  events.addEventListener('reload', () => changed(null));
+}
+
+// --- sign-in ---------------------------------------------------------------------------------
 
 function loginPage(message, needCode = false) {
   document.getElementById('nav').hidden = true;
@@ -127,16 +167,15 @@ function loginPage(message, needCode = false) {
   document.getElementById('who').textContent = '';
   const invite = location.hash.match(/^#invite=(chi_[0-9a-f]+)$/);
   if (invite) return invitationPage(invite[1]);
-  const login = h('input', { id: 'login-name', placeholder: 'Логин', autocomplete: 'username' });
-  const password = h('input', { id: 'password', type: 'password', placeholder: 'Пароль', autocomplete: 'current-password' });
-  const code = needCode ? h('input', { id: 'code', inputmode: 'numeric', placeholder: 'Код из приложения', autocomplete: 'one-time-code' }) : null;
-  const token = h('input', { id: 'token', type: 'password', placeholder: 'Токен API', autocomplete: 'off' });
+  const login = h('input', { id: 'login-name', placeholder: t('login'), autocomplete: 'username' });
+  const password = h('input', { id: 'password', type: 'password', placeholder: t('password'), autocomplete: 'current-password' });
+  const code = needCode ? h('input', { id: 'code', inputmode: 'numeric', placeholder: t('code'), autocomplete: 'one-time-code' }) : null;
+  const token = h('input', { id: 'token', type: 'password', placeholder: t('token'), autocomplete: 'off' });
   const signIn = async (body, clockIn) => {
     try {
       me = await session('POST', body);
     } catch (e) {
-      if (e.second_factor) return loginPage(e.message, true);
-      return loginPage(e.message);
+      return loginPage(e.message, Boolean(e.second_factor));
     }
     if (clockIn && me.employee) await api('PUT', '/api/presence', { state: 'available' }).catch(() => {});
     await route();
@@ -153,20 +192,20 @@ function loginPage(message, needCode = false) {
   };
   render(
     h('form', { class: 'card login', onsubmit: withPassword },
-      h('h1', {}, 'Вход'),
+      h('h1', {}, t('signInTitle')),
       login, password, code,
       message ? h('p', { class: 'error', id: 'login-error' }, message) : null,
-      h('button', { type: 'submit', id: 'sign-in' }, 'Войти')),
+      h('button', { type: 'submit', id: 'sign-in' }, t('signIn'))),
     h('form', { class: 'card login', onsubmit: withToken },
-      h('p', { class: 'muted' }, 'Или токен API: токен администратора или выданный `clienthub token create`.'),
+      h('p', { class: 'muted' }, t('tokenHint')),
       token,
-      h('button', { type: 'submit', id: 'login' }, 'Войти по токену')));
+      h('button', { type: 'submit', id: 'login' }, t('signInToken'))));
   login.focus();
 }
 
 /** The page an invitation link opens: the employee sets a password. */
 function invitationPage(key, message) {
-  const password = h('input', { id: 'new-password', type: 'password', placeholder: 'Новый пароль, от 12 символов', autocomplete: 'new-password' });
+  const password = h('input', { id: 'new-password', type: 'password', placeholder: t('invitePassword'), autocomplete: 'new-password' });
   const submit = async (event) => {
     event.preventDefault();
     const response = await fetch('/api/invitations/accept', {
@@ -176,15 +215,15 @@ function invitationPage(key, message) {
     const data = await response.json().catch(() => ({}));
     if (!response.ok) return invitationPage(key, data.error || response.statusText);
     history.replaceState(null, '', '#/inbox');
-    loginPage(`Пароль задан. Войдите как ${data.employee}.`);
+    loginPage(t('passwordSet', data.employee));
   };
   render(
     h('form', { class: 'card login', onsubmit: submit },
-      h('h1', {}, 'Приглашение в ClientHub'),
-      h('p', { class: 'muted' }, 'Придумайте пароль: не короче 12 символов, подойдёт фраза из нескольких слов.'),
+      h('h1', {}, t('inviteTitle')),
+      h('p', { class: 'muted' }, t('inviteHint')),
       password,
       message ? h('p', { class: 'error', id: 'invite-error' }, message) : null,
-      h('button', { type: 'submit', id: 'accept' }, 'Задать пароль')));
+      h('button', { type: 'submit', id: 'accept' }, t('setPassword'))));
   password.focus();
 }
 
@@ -195,13 +234,13 @@ async function team() {
   const rows = await api('GET', '/api/presence');
   render(
     h('section', { class: 'card', id: 'team' },
-      h('h1', {}, 'Команда'),
+      h('h1', {}, t('teamTitle')),
       h('table', {},
-        h('thead', {}, h('tr', {}, ['Сотрудник', 'Отдел', 'Статус', 'С', 'Открытых обращений'].map((c) => h('th', {}, c)))),
+        h('thead', {}, h('tr', {}, [t('employee'), t('department'), t('status'), t('since'), t('openAppeals')].map((c) => h('th', {}, c)))),
         h('tbody', {}, rows.map((r) => h('tr', { 'data-employee': r.id },
           h('td', {}, r.name || r.id),
-          h('td', {}, r.department),
-          h('td', { class: `presence ${r.state}` }, PRESENCE[r.state] || r.state),
+          h('td', {}, nameOf('departments', r.department)),
+          h('td', { class: `presence ${r.state}` }, label('presence', r.state)),
           h('td', {}, when(r.since)),
           h('td', { class: 'load' }, r.max_open ? `${r.open_appeals} / ${r.max_open}` : String(r.open_appeals))))))));
   timer = setInterval(() => location.hash.startsWith('#/team') && team().catch(() => {}), 5000);
@@ -214,62 +253,104 @@ async function presenceSwitch() {
   if (select.hidden) return;
   const mine = (await api('GET', '/api/employees').catch(() => null)) || [];
   const row = Array.isArray(mine) ? mine.find((e) => e.id === me.employee) : null;
-  select.replaceChildren(...Object.entries(PRESENCE).map(([value, label]) => h('option', { value }, label)));
+  select.replaceChildren(...['available', 'away', 'off'].map((value) => h('option', { value }, label('presence', value))));
   select.value = (row && row.presence && row.presence.state) || select.value || 'available';
 }
 
 // --- inbox -----------------------------------------------------------------------------------
 
-const inboxFilters = { q: '', status: '', channel: '', region: '', department: '', assignee: '' };
+const FILTERS = ['status', 'channel', 'queue', 'department', 'region', 'assignee', 'topic', 'priority'];
+const inboxFilters = { q: '', overdue: '', mine: '' };
 let inboxPages = 1;
+
+/** Whether an appeal is past a deadline now (or was, for resolved ones). */
+const late = (a) => Boolean(a.work.reaction_overdue_at || a.work.resolution_overdue_at);
+
+/** A due time, marked when it passed. */
+function due(ms, overdue) {
+  return h('td', { class: overdue ? 'error' : '' }, when(ms));
+}
 
 async function inbox() {
   const health = await api('GET', '/healthz');
-  const directory = await api('GET', '/api/directory');
   const body = h('tbody');
-  const select = (key, values) =>
-    h('select', { id: `filter-${key}`, onchange: (e) => { inboxFilters[key] = e.target.value; inboxPages = 1; refresh(); } },
-      h('option', { value: '' }, `any ${key}`),
-      values.map((v) => h('option', { value: v, selected: inboxFilters[key] === v }, v)));
+  const queues = [...new Set(dir.departments.map((d) => d.queue || d.id))];
+  const values = {
+    status: STATUSES.map((s) => [s, label('status', s)]), channel: health.channels.concat(['phone', 'visit', 'book']).map((c) => [c, label('channel', c)]),
+    queue: queues.map((q) => [q, q]), department: entries('departments'), region: entries('regions'), assignee: entries('employees'),
+    topic: entries('topics'), priority: PRIORITIES.map((p) => [p, label('priority', p)]),
+  };
+  const filter = (key) => {
+    const select = choice(`filter-${key}`, values[key], inboxFilters[key], t('any', t(key)));
+    select.addEventListener('change', (e) => { inboxFilters[key] = e.target.value; inboxPages = 1; refresh(); });
+    return select;
+  };
+  const toggle = (key, text, value) => h('label', { class: 'toggle' },
+    h('input', { type: 'checkbox', id: `filter-${key}`, checked: Boolean(inboxFilters[key]),
+      onchange: (e) => { inboxFilters[key] = e.target.checked ? value : ''; inboxPages = 1; refresh(); } }), ` ${text}`);
+  let selected = -1;
+  const select = (i) => {
+    const rows = [...body.rows];
+    if (!rows.length) return;
+    selected = Math.max(0, Math.min(rows.length - 1, i));
+    rows.forEach((r, j) => r.classList.toggle('selected', j === selected));
+    rows[selected].scrollIntoView({ block: 'nearest' });
+  };
   // The server filters (from its indexes) and sends only what is shown: 50 rows a page.
   const refresh = async () => {
     const query = new URLSearchParams({ limit: String(Math.min(50 * inboxPages, 500)) });
-    for (const [key, value] of Object.entries(inboxFilters)) if (value) query.set(key, value);
+    for (const key of FILTERS) if (inboxFilters[key]) query.set(key, inboxFilters[key]);
+    if (inboxFilters.q) query.set('q', inboxFilters.q);
+    if (inboxFilters.overdue) query.set('overdue', 'yes');
+    if (inboxFilters.mine && me.employee) query.set('assignee', me.employee);
     const page = await api('GET', `/api/appeals?${query}`);
     const rows = page.items;
     document.getElementById('inbox-more').hidden = !page.next || inboxPages >= 10;
     body.replaceChildren(...rows.map((a) =>
-      h('tr', { class: 'clickable', 'data-appeal': a.id, onclick: () => (location.hash = `#/appeal/${a.id}`) },
+      h('tr', { class: `clickable${late(a) && a.status !== 'resolved' ? ' late' : ''}`, 'data-appeal': a.id, onclick: () => (location.hash = `#/appeal/${a.id}`) },
         h('td', {}, when(a.received_at)),
-        h('td', {}, a.channel),
-        h('td', {}, h('span', { class: `status ${a.status}` }, a.status),
-          a.work.reaction_overdue_at || a.work.resolution_overdue_at ? h('span', { class: 'status overdue' }, 'overdue') : null),
+        h('td', {}, label('channel', a.channel)),
+        h('td', {}, h('span', { class: `status ${a.status}`, 'data-status': a.status }, label('status', a.status)),
+          late(a) ? h('span', { class: 'status overdue' }, t('overdue')) : null),
+        h('td', { class: `priority ${a.decision?.priority || ''}` }, a.decision ? label('priority', a.decision.priority) : '—'),
+        h('td', {}, a.work.queue || a.decision?.queue || '—'),
         h('td', {}, a.contact.name || a.contact.phone || a.contact.email || '—'),
         h('td', {}, (a.subject ? `${a.subject}: ` : '') + a.text.slice(0, 120)),
-        h('td', {}, a.work.region || a.decision?.region || '—'),
-        h('td', {}, a.work.department || '—'),
-        h('td', {}, a.work.assignee || '—'))));
-    document.getElementById('inbox-count').textContent = `${rows.length} shown`;
+        h('td', {}, nameOf('regions', a.work.region || a.decision?.region)),
+        h('td', {}, nameOf('departments', a.work.department)),
+        h('td', {}, nameOf('employees', a.work.assignee)),
+        due(a.work.reaction_due, a.work.reaction_overdue_at),
+        due(a.work.resolution_due, a.work.resolution_overdue_at),
+        h('td', {}, list(a.tags)))));
+    document.getElementById('inbox-count').textContent = t('shown', rows.length);
+    if (selected >= 0) select(selected);
   };
+  const search = h('input', {
+    id: 'search', type: 'search', value: inboxFilters.q, placeholder: t('search'),
+    onchange: (e) => { inboxFilters.q = e.target.value.trim(); inboxPages = 1; refresh(); },
+  });
   render(
-    h('h1', {}, 'Inbox'),
+    h('h1', {}, t('inbox'), ' ', h('span', { class: 'muted live' }, `● ${t('live')}`)),
     channelWarning(health),
-    h('div', { class: 'bar' },
-      h('input', {
-        id: 'search', type: 'search', value: inboxFilters.q, placeholder: 'поиск: слова, телефон, e-mail / search',
-        onchange: (e) => { inboxFilters.q = e.target.value.trim(); inboxPages = 1; refresh(); },
-      }),
-      select('status', STATUSES), select('channel', health.channels),
-      select('region', directory.regions.map((r) => r.id)),
-      select('department', directory.departments.map((d) => d.id)),
-      select('assignee', directory.employees.map((e) => e.id)),
+    h('div', { class: 'bar' }, search, FILTERS.map(filter),
+      me.employee ? toggle('mine', t('mine'), 'yes') : null, toggle('overdue', t('overdueOnly'), 'yes'),
+      can('operator') && me.role !== 'master' ? h('a', { href: '#/new', class: 'button', id: 'new-appeal' }, `+ ${t('newAppeal')}`) : null,
       h('span', { id: 'inbox-count', class: 'muted' })),
     h('table', { id: 'inbox' },
-      h('thead', {}, h('tr', {}, ['Received', 'Channel', 'Status', 'Contact', 'Text', 'Region', 'Department', 'Assignee'].map((t) => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, ['received', 'channel', 'status', 'priority', 'queue', 'contact', 'text', 'region', 'department', 'assignee', 'reactionDue', 'resolutionDue', 'tags'].map((k) => h('th', {}, t(k))))),
       body),
-    h('button', { id: 'inbox-more', hidden: true, onclick: () => { inboxPages += 1; refresh(); } }, 'Show 50 more'));
+    h('div', { class: 'bar' },
+      h('button', { id: 'inbox-more', class: 'secondary', hidden: true, onclick: () => { inboxPages += 1; refresh(); } }, t('more')),
+      h('span', { class: 'muted' }, t('keys'))));
   await refresh();
-  timer = setInterval(() => refresh().catch(() => {}), 2000);
+  onChange = () => refresh().catch(() => {});
+  document.onkeydown = (e) => {
+    if (!document.getElementById('inbox') || e.target.matches('input, textarea, select')) return;
+    if (e.key === 'ArrowDown' || e.key === 'j') { e.preventDefault(); select(selected + 1); }
+    if (e.key === 'ArrowUp' || e.key === 'k') { e.preventDefault(); select(selected - 1); }
+    if (e.key === 'Enter' && selected >= 0) body.rows[selected]?.click();
+    if (e.key === '/') { e.preventDefault(); search.focus(); }
+  };
 }
 
 // --- one appeal --------------------------------------------------------------------------------
@@ -278,83 +359,186 @@ async function inbox() {
  * photo URL would otherwise tell its owner who opened the appeal, and when). */
 function attachment(a) {
   const url = /^https?:\/\//.test(a.reference) ? a.reference : null;
-  const label = a.file_name || a.kind;
-  if (url) return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, `${label} ↗`);
-  return h('span', { class: 'muted' }, `${label} (${a.reference})`);
+  const name = a.file_name || a.kind;
+  if (url) return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, `${name} ↗`);
+  return h('span', { class: 'muted' }, `${name} (${a.reference})`);
+}
+
+/** A reply with its delivery state, attempts, last error and next try; "retry now" when it failed. */
+function replyBubble(id, r) {
+  return h('div', { class: 'message reply', 'data-reply': r.id },
+    h('div', { class: 'muted' }, when(r.created_at), ' · ', t('reply'), r.author ? ` · ${r.author}` : '', ' · ',
+      h('span', { class: `status reply-state ${r.state}` }, label('reply', r.state)),
+      r.attempts ? ` · ${t('attempts', r.attempts)}` : '',
+      r.next_attempt_at && r.state === 'queued' ? ` · ${t('nextTry', when(r.next_attempt_at))}` : ''),
+    h('div', {}, r.text),
+    r.error ? h('div', { class: 'error' }, r.error) : null,
+    r.state === 'failed' && can('operator') ? h('button', { class: 'secondary', onclick: () => act(t('retryNow'), () => api('POST', `/api/appeals/${id}/replies/${r.id}/retry`)) }, t('retryNow')) : null);
+}
+
+/** The actions the appeal's state and the caller's role allow. */
+function actionsCard(a) {
+  const id = a.id;
+  const open = !['resolved', 'dropped'].includes(a.status);
+  const master = me.role === 'master';
+  const reason = h('input', { id: 'reason', placeholder: t('reason') });
+  const verb = (name, body) => () => act(label('stage', { take: 'taken', handoff: 'handed_off', pause: 'paused', resume: 'resumed', resolve: 'resolved', reopen: 'reopened' }[name]),
+    () => api('POST', `/api/appeals/${id}/${name}`, body()));
+  const button = (idName, text, onclick, cls) => h('button', { id: idName, class: cls, onclick }, text);
+  const employee = choice('employee', dir.employees.map((e) => [e.id, `${e.name || e.id} (${nameOf('departments', e.department)})`]), a.work.assignee);
+  const department = choice('department', entries('departments'), a.work.department);
+  const mineNow = a.work.assignee && a.work.assignee === me.employee;
+  return h('div', { class: 'card', id: 'actions' }, h('h2', {}, t('actions')),
+    h('div', { class: 'bar' },
+      open && a.status !== 'in_work' || (open && !mineNow && me.employee) ? button('take', t('take'), verb('take', () => (can('supervisor') || !me.employee ? { employee: employee.value } : {}))) : null,
+      open && a.status === 'in_work' && !me.employee ? button('take', t('takeFor'), verb('take', () => ({ employee: employee.value })), 'secondary') : null,
+      open && !master && a.status !== 'paused' ? button('pause', t('pause'), verb('pause', () => ({ reason: reason.value || undefined })), 'secondary') : null,
+      a.status === 'paused' ? button('resume', t('resume'), verb('resume', () => ({})), 'secondary') : null,
+      open && a.status !== 'new' ? button('resolve', t('resolve'), verb('resolve', () => ({}))) : null,
+      a.status === 'resolved' && !master ? button('reopen', t('reopen'), verb('reopen', () => ({})), 'secondary') : null,
+      a.status === 'triage' && can('operator') && !master ? button('reprocess', t('reprocess'), () => act(t('reprocess'), () => api('POST', `/api/appeals/${id}/reprocess`)), 'danger') : null),
+    open && !master ? h('div', { class: 'bar' },
+      employee, button('handoff-employee', t('handToEmployee'), verb('handoff', () => ({ employee: employee.value, reason: reason.value || undefined })), 'secondary'),
+      department, button('handoff-department', t('handToDepartment'), verb('handoff', () => ({ department: department.value, reason: reason.value || undefined })), 'secondary'),
+      button('escalate', t('escalate'), verb('handoff', () => ({ escalate: true })), 'secondary')) : null,
+    open && !master ? h('div', { class: 'bar' }, reason) : null);
+}
+
+/** Reclassify: another topic, region or department, or route again. */
+function reclassifyCard(a) {
+  const topic = choice('reclassify-topic', entries('topics'), '', t('unchanged'));
+  const region = choice('reclassify-region', entries('regions'), '', t('unchanged'));
+  const department = choice('reclassify-department', entries('departments'), '', t('unchanged'));
+  const why = h('input', { id: 'reclassify-reason', placeholder: t('reason') });
+  const save = () => {
+    const body = { reason: why.value || undefined };
+    for (const [key, el] of [['topic', topic], ['region', region], ['department', department]]) if (el.value) body[key] = el.value;
+    act(label('stage', 'reclassified'), () => api('POST', `/api/appeals/${a.id}/reclassify`, body));
+  };
+  return h('div', { class: 'card', id: 'reclassify' }, h('h2', {}, t('reclassify')),
+    h('div', { class: 'bar' }, topic, region, department),
+    h('div', { class: 'bar' }, why, h('button', { id: 'reclassify-save', onclick: save }, t('reclassifyDo')),
+      h('button', { class: 'secondary', id: 'route-again', onclick: () => act(t('routeAgain'), () => api('POST', `/api/appeals/${a.id}/reclassify`, { route_again: true })) }, t('routeAgain'))));
+}
+
+/** The topic's checklist: each item ticked off (or back) by the assignee. */
+function checklistCard(a, editable) {
+  if (!a.checklist || !a.checklist.length) return null;
+  return h('div', { class: 'card', id: 'checklist' }, h('h2', {}, t('checklist')),
+    h('ul', { class: 'checklist' }, a.checklist.map((item) => h('li', { 'data-item': item.id },
+      h('label', {},
+        h('input', { type: 'checkbox', checked: item.done, disabled: !editable,
+          onchange: (e) => act(item.text, () => api('POST', `/api/appeals/${a.id}/checklist/${item.id}`, { done: e.target.checked })) }),
+        ` ${item.text}`, item.required ? h('span', { class: 'muted' }, ` (${t('required')})`) : null),
+      item.by ? h('span', { class: 'muted' }, ` — ${item.by}, ${when(item.at)}`) : null))));
 }
 
 async function appeal(id) {
-  const [a, directory] = await Promise.all([api('GET', `/api/appeals/${id}`), api('GET', '/api/directory')]);
+  const a = await api('GET', `/api/appeals/${id}`);
+  const operator = can('operator');
+  const master = me.role === 'master';
+  const department = dir.departments.find((d) => d.id === a.work.department);
+  const mayReply = operator && (!master || (department && department.masters_may_reply));
+  const templates = mayReply ? await api('GET', `/api/appeals/${id}/templates`).catch(() => []) : [];
   const messages = [
-    h('div', { class: 'message' }, h('div', { class: 'muted' }, when(a.received_at), ' · ', a.contact.name || 'client'), a.subject ? h('b', {}, a.subject) : null, h('div', {}, a.text)),
+    h('div', { class: 'message' }, h('div', { class: 'muted' }, when(a.received_at), ' · ', a.contact.name || t('client')), a.subject ? h('b', {}, a.subject) : null, h('div', {}, a.text)),
     a.history.filter((e) => e.stage === 'message').map((e) =>
-      h('div', { class: 'message' }, h('div', { class: 'muted' }, when(e.at), ' · follow-up'), h('div', {}, e.detail))),
-    a.replies.map((r) =>
-      h('div', { class: 'message reply' }, h('div', { class: 'muted' }, when(r.created_at), ' · reply · ', h('span', { class: `status reply-state` }, r.state)), h('div', {}, r.text))),
+      h('div', { class: 'message' }, h('div', { class: 'muted' }, when(e.at), ' · ', t('followUp')), h('div', {}, e.detail))),
+    a.replies.map((r) => replyBubble(id, r)),
   ];
-  const actions = [];
-  if (can('operator')) {
-    const text = h('textarea', { id: 'reply-text', placeholder: 'Reply to the client through their channel' });
-    actions.push(h('div', { class: 'card' }, h('h2', {}, 'Reply'), text,
-      h('div', { class: 'bar' }, h('button', { id: 'send-reply', onclick: () => act('reply queued', () => api('POST', `/api/appeals/${id}/replies`, { text: text.value })) }, 'Send'))));
-    const employee = h('select', { id: 'employee' }, directory.employees.map((e) => h('option', { value: e.id }, `${e.name || e.id} (${e.department})`)));
-    const department = h('select', { id: 'department' }, directory.departments.map((d) => h('option', { value: d.id }, d.name || d.id)));
-    const reason = h('input', { id: 'reason', placeholder: 'reason (pause, hand-off)' });
-    const verb = (name, body) => () => act(`${name} done`, () => api('POST', `/api/appeals/${id}/${name}`, body()));
-    actions.push(h('div', { class: 'card' }, h('h2', {}, 'Actions'),
-      h('div', { class: 'bar' }, employee, h('button', { id: 'take', onclick: verb('take', () => ({ employee: employee.value })) }, 'Take'),
-        h('button', { class: 'secondary', onclick: verb('handoff', () => ({ employee: employee.value, reason: reason.value || undefined })) }, 'Hand off to employee')),
-      h('div', { class: 'bar' }, department, h('button', { class: 'secondary', id: 'handoff-department', onclick: verb('handoff', () => ({ department: department.value, reason: reason.value || undefined })) }, 'Hand off to department'),
-        h('button', { class: 'secondary', onclick: verb('handoff', () => ({ escalate: true })) }, 'Escalate')),
-      h('div', { class: 'bar' }, reason,
-        h('button', { class: 'secondary', onclick: verb('pause', () => ({ reason: reason.value || undefined })) }, 'Pause'),
-        h('button', { class: 'secondary', onclick: verb('resume', () => ({})) }, 'Resume'),
-        h('button', { id: 'resolve', onclick: verb('resolve', () => ({})) }, 'Resolve'),
-        h('button', { class: 'secondary', onclick: verb('reopen', () => ({})) }, 'Reopen'),
-        a.status === 'triage' ? h('button', { class: 'danger', onclick: () => act('reprocessed', () => api('POST', `/api/appeals/${id}/reprocess`)) }, 'Reprocess') : null)));
-  }
+  const notes = a.history.filter((e) => e.stage === 'note');
+  const noteText = h('textarea', { id: 'note-text', placeholder: t('notePlaceholder') });
+  const replyText = h('textarea', { id: 'reply-text', placeholder: t('replyPlaceholder') });
+  const template = templates.length ? choice('template', templates.map((x) => [x.id, x.name]), '', t('template')) : null;
+  if (template) template.addEventListener('change', () => {
+    const chosen = templates.find((x) => x.id === template.value);
+    if (chosen) replyText.value = chosen.text;
+  });
   const d = a.decision || {};
   render(
-    h('h1', {}, `Appeal ${a.id} `, h('span', { class: `status ${a.status}`, id: 'appeal-status' }, a.status)),
+    h('h1', {}, `${t('appeal')} ${a.id} `, h('span', { class: `status ${a.status}`, id: 'appeal-status', 'data-status': a.status }, label('status', a.status)),
+      late(a) ? h('span', { class: 'status overdue' }, t('overdue')) : null),
     a.error ? h('p', { class: 'error' }, a.error) : null,
     h('div', { class: 'grid' },
       h('div', {},
-        h('div', { class: 'card', id: 'conversation' }, h('h2', {}, `Conversation · ${a.channel}`), messages,
+        h('div', { class: 'card', id: 'conversation' }, h('h2', {}, `${t('conversation')} · ${label('channel', a.channel)}`), messages,
           a.attachments.length ? h('div', { class: 'attachments bar' }, a.attachments.map(attachment)) : null),
-        actions,
-        h('div', { class: 'card' }, h('h2', {}, 'History'),
-          h('table', { id: 'history' }, h('thead', {}, h('tr', {}, ['When', 'Stage', 'Plugin', 'Detail'].map((t) => h('th', {}, t)))),
-            h('tbody', {}, a.history.map((e) => h('tr', {}, h('td', {}, when(e.at)), h('td', {}, e.stage), h('td', {}, e.plugin || '—'), h('td', {}, e.detail))))))),
+        mayReply ? h('div', { class: 'card' }, h('h2', {}, t('replyTitle')), template, replyText,
+          h('div', { class: 'bar' }, h('button', { id: 'send-reply', onclick: () => act(t('reply'), () => api('POST', `/api/appeals/${id}/replies`, { text: replyText.value })) }, t('send'))))
+          : master ? h('p', { class: 'muted' }, t('mastersNoReply')) : null,
+        operator ? actionsCard(a) : null,
+        checklistCard(a, operator),
+        h('div', { class: 'card', id: 'notes' }, h('h2', {}, t('notes')),
+          notes.length ? h('ul', {}, notes.map((n) => h('li', {}, h('span', { class: 'muted' }, when(n.at)), ' ', n.detail))) : h('p', { class: 'muted' }, t('none')),
+          operator ? [noteText, h('div', { class: 'bar' }, h('button', { id: 'add-note', class: 'secondary', onclick: () => act(t('addNote'), () => api('POST', `/api/appeals/${id}/notes`, { text: noteText.value })) }, t('addNote')))] : null),
+        h('div', { class: 'card' }, h('h2', {}, t('history')),
+          h('table', { id: 'history' }, h('thead', {}, h('tr', {}, [t('when'), t('stage'), t('plugin'), t('detail')].map((x) => h('th', {}, x)))),
+            h('tbody', {}, a.history.map((e) => h('tr', { 'data-stage': e.stage }, h('td', {}, when(e.at)), h('td', {}, label('stage', e.stage)), h('td', {}, e.plugin || '—'), h('td', {}, e.detail))))))),
       h('div', {},
-        h('div', { class: 'card' }, h('h2', {}, 'Contact'),
+        h('div', { class: 'card', id: 'contact' }, h('h2', {}, t('contact')),
           h('div', {}, a.contact.name || '—'), h('div', {}, a.contact.phone || ''), h('div', {}, a.contact.email || ''),
-          h('div', { class: 'muted' }, a.contact.platform_user_id ? `${a.channel} id ${a.contact.platform_user_id}` : ''),
-          h('h2', {}, 'Earlier appeals'),
+          h('div', { class: 'muted' }, a.contact.platform_user_id ? `${label('channel', a.channel)} id ${a.contact.platform_user_id}` : ''),
+          h('h2', {}, t('earlier')),
           (a.contact_appeals || []).length
-            ? h('ul', {}, a.contact_appeals.map((o) => h('li', {}, h('a', { href: `#/appeal/${o.id}` }, `${when(o.received_at)} · ${o.channel} · ${o.status}`))))
-            : h('p', { class: 'muted' }, 'none')),
-        h('div', { class: 'card', id: 'routing' }, h('h2', {}, 'Routing'),
+            ? h('ul', {}, a.contact_appeals.map((o) => h('li', {}, h('a', { href: `#/appeal/${o.id}` }, `${when(o.received_at)} · ${label('channel', o.channel)} · ${label('status', o.status)}`), h('div', { class: 'muted' }, o.text))))
+            : h('p', { class: 'muted' }, t('none'))),
+        h('div', { class: 'card', id: 'routing' }, h('h2', {}, t('routing')),
           h('table', {}, h('tbody', {}, [
-            ['Queue', d.queue], ['Region', d.region], ['Department', a.work.department], ['Topic', d.topic],
-            ['Priority', d.priority], ['Assignee', a.work.assignee], ['Reaction due', when(a.work.reaction_due)],
-            ['Resolution due', when(a.work.resolution_due)], ['Reason', d.reason], ['Tags', list(a.tags)],
-            ['CRM', a.crm ? `${a.crm.entity} ${a.crm.id}` : '—'],
-          ].map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v ?? '—')))))))));
+            [t('queue'), a.work.queue || d.queue], [t('region'), `${nameOf('regions', a.work.region || d.region)} (${a.work.region || d.region || '—'})`],
+            [t('department'), `${nameOf('departments', a.work.department)} (${a.work.department || '—'})`],
+            [t('topic'), `${nameOf('topics', d.topic)} (${d.topic || '—'})`], [t('priority'), label('priority', d.priority)],
+            [t('assignee'), nameOf('employees', a.work.assignee)], [t('reactionDue'), when(a.work.reaction_due)],
+            [t('resolutionDue'), when(a.work.resolution_due)], [t('reasonOfRoute'), d.reason], [t('tags'), list(a.tags)],
+            [t('crm'), a.crm ? `${a.crm.entity} ${a.crm.id}` : '—'],
+          ].map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v ?? '—')))))),
+        operator && !master && !['resolved', 'dropped'].includes(a.status) ? reclassifyCard(a) : null)));
+  onChange = (changed) => { if (changed === null || changed === id) appeal(id).catch(() => {}); };
+}
+
+// --- a call card: an appeal typed in by hand ---------------------------------------------------
+
+function newAppealPage() {
+  const channel = choice('new-channel', ['phone', 'visit', 'book'].map((c) => [c, label('channel', c)]), 'phone');
+  const name = h('input', { id: 'new-name', placeholder: t('name') });
+  const phone = h('input', { id: 'new-phone', placeholder: t('phone'), inputmode: 'tel' });
+  const email = h('input', { id: 'new-email', placeholder: t('email'), type: 'email' });
+  const text = h('textarea', { id: 'new-text', placeholder: t('customerSaid') });
+  const topic = choice('new-topic', entries('topics'), '', t('autoTopic'));
+  const region = choice('new-region', entries('regions'), '', t('autoRegion'));
+  const create = async () => {
+    const body = { channel: channel.value, text: text.value, contact: {} };
+    for (const [key, el] of [['name', name], ['phone', phone], ['email', email]]) if (el.value.trim()) body.contact[key] = el.value.trim();
+    if (topic.value) body.topic = topic.value;
+    if (region.value) body.region = region.value;
+    try {
+      const created = await api('POST', '/api/appeals', body);
+      toast(label('stage', 'created'));
+      location.hash = `#/appeal/${created.id}`;
+    } catch (e) {
+      toast(t('failed', t('create'), e.message), true);
+    }
+  };
+  render(h('div', { class: 'card', id: 'call-card' }, h('h1', {}, t('callCard')),
+    h('div', { class: 'bar' }, h('label', {}, `${t('callChannel')}: `), channel),
+    h('div', { class: 'bar' }, name, phone, email),
+    text,
+    h('div', { class: 'bar' }, topic, region),
+    h('button', { id: 'create-appeal', onclick: create }, t('create'))));
 }
 
 // --- routing directory -------------------------------------------------------------------------
 
 const SECTIONS = {
-  regions: ['id', 'name', 'cities', 'stores'],
-  departments: ['id', 'name', 'queue', 'fallback_queue', 'escalate_to', 'escalate_after_minutes', 'manager'],
+  regions: ['id', 'name', 'cities', 'stores', 'time_zone'],
+  departments: ['id', 'name', 'queue', 'fallback_queue', 'escalate_to', 'escalate_after_minutes', 'manager', 'notify', 'notify_regions', 'external', 'masters_may_reply'],
   employees: ['id', 'name', 'department', 'regions', 'active', 'crm_user_id', 'max_open', 'working_hours', 'days_off'],
-  topics: ['id', 'name', 'keywords', 'department', 'reaction_minutes', 'resolution_minutes', 'business_hours'],
+  topics: ['id', 'name', 'keywords', 'department', 'reaction_minutes', 'resolution_minutes', 'business_hours', 'checklist'],
 };
-const ARRAYS = new Set(['cities', 'stores', 'regions', 'keywords', 'days_off', 'notify', 'notify_regions']);
+const ARRAYS = new Set(['cities', 'stores', 'regions', 'keywords', 'days_off']);
 const NUMBERS = new Set(['escalate_after_minutes', 'max_open', 'reaction_minutes', 'resolution_minutes']);
-const BOOLEANS = new Set(['active', 'business_hours']);
+const BOOLEANS = new Set(['active', 'business_hours', 'external', 'masters_may_reply']);
 
-/** A cell's text for a value. */
+/** A cell's text for a value: lists comma-separated, objects (notice targets, hours, checklists) as JSON. */
 function cellText(key, value) {
   if (value === undefined || value === null) return '';
   if (ARRAYS.has(key)) return list(value);
@@ -364,16 +548,18 @@ function cellText(key, value) {
 
 /** A value back from a cell's text; throws on bad input. */
 function cellValue(key, text) {
-  const t = text.trim();
-  if (ARRAYS.has(key)) return t ? t.split(',').map((s) => s.trim()).filter(Boolean) : [];
-  if (t === '') return undefined;
+  const trimmed = text.trim();
+  if (ARRAYS.has(key)) return trimmed ? trimmed.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  if (trimmed === '') return undefined;
   if (NUMBERS.has(key)) {
-    const n = Number(t);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a whole number, not "${t}"`);
+    const n = Number(trimmed);
+    if (!Number.isInteger(n) || n < 0) throw new Error(t('wholeNumber', key, trimmed));
     return n;
   }
-  if (t.startsWith('{') || t.startsWith('[')) return JSON.parse(t);
-  return t;
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+    try { return JSON.parse(trimmed); } catch (_) { throw new Error(t('notJson', key)); }
+  }
+  return trimmed;
 }
 
 function parseCsv(text) {
@@ -403,6 +589,16 @@ const csvField = (s) => {
   return /[",\n\r\t]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 };
 
+/** The directory's company-wide settings: business hours, holidays, offset, pause limit. */
+function settingsCard(directory, editable) {
+  const field = (key, value) => h('tr', {}, h('th', {}, label('field', key)),
+    h('td', {}, h('input', { 'data-setting': key, value: cellText(key, value), disabled: !editable })));
+  return h('div', { class: 'card', id: 'section-settings' }, h('h2', {}, t('settings')),
+    h('table', {}, h('tbody', {},
+      field('business_hours', directory.business_hours), field('holidays', list(directory.holidays)),
+      field('utc_offset_minutes', directory.utc_offset_minutes), field('pause_limit_minutes', directory.pause_limit_minutes))));
+}
+
 async function directoryPage() {
   const [directory, history] = await Promise.all([api('GET', '/api/directory'), api('GET', '/api/directory/history')]);
   const editable = can('admin');
@@ -415,7 +611,7 @@ async function directoryPage() {
       const cells = keys.map((k) => BOOLEANS.has(k)
         ? h('td', {}, h('input', { type: 'checkbox', 'data-key': k, checked: row[k] ?? (k === 'active'), disabled: !editable }))
         : h('td', {}, h('input', { 'data-key': k, value: cellText(k, row[k]), disabled: !editable })));
-      body.append(h('tr', {}, cells, editable ? h('td', {}, h('button', { class: 'danger', title: 'remove', onclick: (e) => e.target.closest('tr').remove() }, '×')) : null));
+      body.append(h('tr', {}, cells, editable ? h('td', {}, h('button', { class: 'danger', title: '×', onclick: (e) => e.target.closest('tr').remove() }, '×')) : null));
     };
     directory[name].forEach(addRow);
     tables[name] = { keys, body, addRow };
@@ -428,53 +624,60 @@ async function directoryPage() {
       body.replaceChildren();
       for (const k of header) if (!keys.includes(k)) keys.push(k);
       rows.forEach((r) => addRow(Object.fromEntries(header.map((k, i) => [k, BOOLEANS.has(k) ? r[i] === 'true' : cellValue(k, fromSpreadsheet(r[i] ?? ''))]))));
-      toast(`${rows.length} ${name} read from ${file.name}: check and save`);
+      toast(t('readFrom', rows.length, file.name));
     });
     return h('div', { class: 'card', id: `section-${name}` },
-      h('h2', {}, name[0].toUpperCase() + name.slice(1)),
-      h('table', {}, h('thead', {}, h('tr', {}, keys.map((k) => h('th', {}, k)), editable ? h('th', {}) : null)), body),
+      h('h2', {}, label('section', name)),
+      h('table', {}, h('thead', {}, h('tr', {}, keys.map((k) => h('th', { title: k }, label('field', k))), editable ? h('th', {}) : null)), body),
       h('div', { class: 'bar' },
-        editable ? h('button', { class: 'secondary', id: `add-${name}`, onclick: () => addRow({}) }, `Add ${name.slice(0, -1)}`) : null,
-        h('button', { class: 'secondary', onclick: exportCsv }, 'Export CSV'),
-        editable ? h('button', { class: 'secondary', onclick: importCsv }, 'Import CSV') : null));
+        editable ? h('button', { class: 'secondary', id: `add-${name}`, onclick: () => addRow({}) }, `${t('add')}: ${label('section', name).toLowerCase()}`) : null,
+        h('button', { class: 'secondary', 'data-action': 'export-csv', onclick: exportCsv }, t('exportCsv')),
+        editable ? h('button', { class: 'secondary', 'data-action': 'import-csv', onclick: importCsv }, t('importCsv')) : null));
   };
   const read = (name) => [...tables[name].body.rows].map((tr) => {
     const row = {};
     for (const input of tr.querySelectorAll('input[data-key]')) {
       const key = input.dataset.key;
       const value = input.type === 'checkbox' ? input.checked : cellValue(key, input.value);
-      if (value !== undefined) row[key] = value;
+      if (value !== undefined && !(BOOLEANS.has(key) && key !== 'active' && value === false)) row[key] = value;
     }
     return row;
   });
   const collect = () => {
     const next = { ...directory };
     for (const name of Object.keys(SECTIONS)) next[name] = read(name);
+    for (const input of document.querySelectorAll('input[data-setting]')) {
+      const key = input.dataset.setting;
+      const value = key === 'holidays' ? input.value.split(',').map((s) => s.trim()).filter(Boolean) : cellValue(key, input.value);
+      if (value === undefined) delete next[key];
+      else next[key] = key.endsWith('minutes') ? Number(value) : value;
+    }
     const problems = [];
     for (const name of Object.keys(SECTIONS)) {
       const ids = next[name].map((r) => r.id);
       ids.forEach((id, i) => {
-        if (!id) problems.push(`${name}: row ${i + 1} has no id`);
-        else if (ids.indexOf(id) !== i) problems.push(`${name}: id ${id} is used twice`);
+        if (!id) problems.push(t('noId', label('section', name), i + 1));
+        else if (ids.indexOf(id) !== i) problems.push(t('twice', label('section', name), id));
       });
     }
-    const departments = new Set(next.departments.map((d) => d.id));
-    for (const e of next.employees) if (e.department && !departments.has(e.department)) problems.push(`employee ${e.id}: no department ${e.department}`);
-    for (const t of next.topics) if (t.department && !departments.has(t.department)) problems.push(`topic ${t.id}: no department ${t.department}`);
+    const departments = new Set(next.departments.map((x) => x.id));
+    for (const e of next.employees) if (e.department && !departments.has(e.department)) problems.push(t('noDepartment', 'employee', e.id, e.department));
+    for (const x of next.topics) if (x.department && !departments.has(x.department)) problems.push(t('noDepartment', 'topic', x.id, x.department));
     if (problems.length) throw new Error(problems.join('\n'));
     return next;
   };
-  const save = (next) => act('directory saved', () => api('PUT', '/api/directory', next));
+  const save = (next) => act(t('directorySaved'), () => api('PUT', '/api/directory', next));
   render(
-    h('h1', {}, 'Routing directory'),
+    h('h1', {}, t('directoryTitle')),
     h('div', { class: 'bar' },
-      editable ? h('button', { id: 'save-directory', onclick: () => { try { save(collect()); } catch (e) { toast(e.message, true); } } }, 'Save') : h('span', { class: 'muted' }, 'Read only: editing needs the admin role.'),
-      h('button', { class: 'secondary', onclick: () => download('directory.json', JSON.stringify(directory, null, 2), 'application/json') }, 'Export JSON'),
-      editable ? h('button', { class: 'secondary', onclick: () => pickFile('.json,application/json', async (f) => save(JSON.parse(await f.text()))) }, 'Import JSON') : null),
+      editable ? h('button', { id: 'save-directory', onclick: () => { try { save(collect()); } catch (e) { toast(e.message, true); } } }, t('save')) : h('span', { class: 'muted' }, t('readOnly')),
+      h('button', { class: 'secondary', onclick: () => download('directory.json', JSON.stringify(directory, null, 2), 'application/json') }, t('exportJson')),
+      editable ? h('button', { class: 'secondary', onclick: () => pickFile('.json,application/json', async (f) => save(JSON.parse(await f.text()))) }, t('importJson')) : null),
     Object.keys(SECTIONS).map(section),
-    h('div', { class: 'card' }, h('h2', {}, 'Changes'),
-      h('table', { id: 'directory-history' }, h('thead', {}, h('tr', {}, ['When', 'Who', 'What'].map((t) => h('th', {}, t)))),
-        h('tbody', {}, history.map((c) => h('tr', {}, h('td', {}, when(c.at)), h('td', {}, c.by), h('td', {}, c.changes.join('; ') || 'no change')))))));
+    settingsCard(directory, editable),
+    h('div', { class: 'card' }, h('h2', {}, t('changes')),
+      h('table', { id: 'directory-history' }, h('thead', {}, h('tr', {}, [t('when'), t('who'), t('what')].map((x) => h('th', {}, x)))),
+        h('tbody', {}, history.map((c) => h('tr', {}, h('td', {}, when(c.at)), h('td', {}, c.by), h('td', {}, c.changes.join('; ') || t('noChange'))))))));
 }
 
 // --- plugins -----------------------------------------------------------------------------------
@@ -483,7 +686,7 @@ async function directoryPage() {
 function channelWarning(health) {
   const open = health.unverified_channels || [];
   const unset = health.unconfigured_channels || [];
-  if (!open.length && !unset.length) return null;
+  if (!open.length && !unset.length || !can('admin')) return null;
   return h('p', { class: 'error', id: 'channel-warning' },
     open.length ? `Без проверки подписи / open without verification: ${open.join(', ')}. ` : '',
     unset.length ? `Не настроены / not configured: ${unset.join(', ')}.` : '');
@@ -491,24 +694,24 @@ function channelWarning(health) {
 
 /** Each channel's webhook address, state, generated secrets and what to paste on the platform. */
 async function channelsCard() {
-  const channels = await api('GET', '/api/channels?lang=ru');
+  const channels = await api('GET', `/api/channels?lang=${LANG}`);
   const state = (c) => ({ verified: 'проверка включена / verified', unverified: 'БЕЗ ПРОВЕРКИ / unverified' })[c.verification.state]
     || `не настроен / not configured: ${list(c.verification.missing) || 'no secret declared'}`;
   const toggle = (c) => {
     const opening = c.verification.state !== 'unverified';
-    const label = opening ? 'Open without verification' : 'Require verification';
+    const text = opening ? 'Открыть без проверки / open without verification' : 'Требовать проверку / require verification';
     const run = () => {
-      if (opening && !confirm(`Anyone will be able to post to /hooks/${c.channel}. Open it?`)) return;
-      act(`${c.channel}: ${label.toLowerCase()}`, () => api('PUT', `/api/channels/${c.channel}/verification`, { required: !opening }));
+      if (opening && !confirm(`/hooks/${c.channel}: ?`)) return;
+      act(`${c.channel}: ${text}`, () => api('PUT', `/api/channels/${c.channel}/verification`, { required: !opening }));
     };
-    return h('button', { class: opening ? 'danger' : '', onclick: run }, label);
+    return h('button', { class: opening ? 'danger' : '', onclick: run }, text);
   };
   return h('section', { class: 'card', id: 'channels' },
-    h('h2', {}, 'Channels'),
+    h('h2', {}, t('channels')),
     h('table', {},
-      h('thead', {}, h('tr', {}, ['Channel', 'State', 'Webhook and secrets', 'On the platform\'s side', ''].map((t) => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, [t('channel'), t('status'), 'Webhook', '', ''].map((x) => h('th', {}, x)))),
       h('tbody', {}, channels.map((c) => h('tr', { 'data-channel': c.channel },
-        h('td', {}, c.channel), h('td', {}, state(c)),
+        h('td', {}, label('channel', c.channel)), h('td', {}, state(c)),
         h('td', {}, h('code', {}, c.url), Object.entries(c.secrets).map(([k, v]) => h('div', {}, `${k}: `, h('code', {}, v)))),
         h('td', { class: 'muted' }, c.setup || ''),
         h('td', {}, toggle(c)))))));
@@ -518,15 +721,15 @@ async function pluginsPage() {
   const plugins = await api('GET', '/api/plugins');
   const channels = can('admin') ? await channelsCard() : null;
   const upload = () => pickFile('.wasm,application/wasm', (file) =>
-    act(`${file.name} uploaded`, async () => {
+    act(`${file.name}`, async () => {
       const record = await api('POST', '/api/plugins', await file.arrayBuffer(), 'application/wasm');
-      toast(`uploaded ${record.name}@${record.version}`);
+      toast(`${record.name}@${record.version}`);
     }));
   render(
-    h('h1', {}, 'Plugins'),
-    can('admin') ? h('div', { class: 'bar' }, h('button', { id: 'upload', onclick: upload }, 'Upload a component (.wasm)')) : null,
+    h('h1', {}, t('pluginsTitle')),
+    can('admin') ? h('div', { class: 'bar' }, h('button', { id: 'upload', onclick: upload }, t('upload'))) : null,
     h('table', { id: 'plugins' },
-      h('thead', {}, h('tr', {}, ['Plugin', 'Kind', 'Active', 'Earlier', 'Calls', 'Errors', 'Shadow'].map((t) => h('th', {}, t)))),
+      h('thead', {}, h('tr', {}, [t('plugin'), t('kind'), t('active'), t('earlierVersions'), t('calls'), t('errors'), t('shadow')].map((x) => h('th', {}, x)))),
       h('tbody', {}, plugins.map((p) => {
         const counts = p.calls[p.active] || { calls: 0, errors: 0 };
         return h('tr', { class: 'clickable', 'data-plugin': p.name, onclick: () => (location.hash = `#/plugin/${p.name}`) },
@@ -565,25 +768,26 @@ function configForm(schema, config, name) {
       else if (prop.type === 'string') value = input.value;
       else if (prop.type === 'array' && prop.items?.type === 'string') value = input.value.split(',').map((s) => s.trim()).filter(Boolean);
       else {
-        try { value = JSON.parse(input.value); } catch (e) { problems.push(`${key}: not JSON (${e.message})`); }
+        try { value = JSON.parse(input.value); } catch (_) { problems.push(t('notJson', key)); }
       }
-      if (value === undefined) { if (required.has(key)) problems.push(`${key} is required`); continue; }
-      if (prop.type === 'integer' && !Number.isInteger(value)) problems.push(`${key} must be a whole number`);
-      if (prop.minimum !== undefined && value < prop.minimum) problems.push(`${key} must be at least ${prop.minimum}`);
-      if (prop.minLength !== undefined && typeof value === 'string' && value.length < prop.minLength) problems.push(`${key} must not be empty`);
+      if (value === undefined) { if (required.has(key)) problems.push(`${key}: *`); continue; }
+      if (prop.type === 'integer' && !Number.isInteger(value)) problems.push(t('wholeNumber', key, value));
+      if (prop.minimum !== undefined && value < prop.minimum) problems.push(`${key} ≥ ${prop.minimum}`);
+      if (prop.minLength !== undefined && typeof value === 'string' && value.length < prop.minLength) problems.push(`${key}: *`);
       out[key] = value;
     }
     if (problems.length) throw new Error(problems.join('\n'));
     return out;
   };
-  const save = () => { try { const next = read(); act('configuration saved', () => api('PUT', `/api/plugins/${name}/config`, next)); } catch (e) { toast(e.message, true); } };
-  return h('div', { class: 'card', id: 'config' }, h('h2', {}, 'Configuration'),
-    rows.length ? h('table', {}, h('tbody', {}, rows)) : h('p', { class: 'muted' }, 'This plugin takes no configuration.'),
-    rows.length ? h('div', { class: 'bar' }, h('button', { id: 'save-config', onclick: save }, 'Save configuration')) : null);
+  const saved = LANG === 'ru' ? 'настройки сохранены' : 'configuration saved';
+  const save = () => { try { const next = read(); act(saved, () => api('PUT', `/api/plugins/${name}/config`, next)); } catch (e) { toast(e.message, true); } };
+  return h('div', { class: 'card', id: 'config' }, h('h2', {}, LANG === 'ru' ? 'Настройки' : 'Configuration'),
+    rows.length ? h('table', {}, h('tbody', {}, rows)) : h('p', { class: 'muted' }, '—'),
+    rows.length ? h('div', { class: 'bar' }, h('button', { id: 'save-config', onclick: save }, t('save'))) : null);
 }
 
 function comparisons(items) {
-  return h('table', {}, h('thead', {}, h('tr', {}, ['Appeal', 'Active', 'Candidate'].map((t) => h('th', {}, t)))),
+  return h('table', {}, h('thead', {}, h('tr', {}, [t('appeal'), t('active'), t('shadow')].map((x) => h('th', {}, x)))),
     h('tbody', {}, items.map((c) => h('tr', {}, h('td', {}, h('a', { href: `#/appeal/${c.appeal}` }, c.appeal)), h('td', {}, c.active), h('td', {}, c.shadow)))));
 }
 
@@ -600,40 +804,41 @@ async function plugin(name) {
     try {
       const page = await api('POST', `/api/plugins/${name}/replay`, { version: replayVersion.value, limit: Number(replayLimit.value) });
       replayResult.replaceChildren(h('p', {}, `compared ${page.compared}, differed ${page.differed}, skipped ${page.skipped}`), comparisons(page.differences));
-    } catch (e) { toast(`replay failed: ${e.message}`, true); }
+    } catch (e) { toast(t('failed', 'replay', e.message), true); }
   };
+  const ru = LANG === 'ru';
   render(
     h('h1', {}, `${name} `, h('span', { class: 'status', id: 'active-version' }, p.active ? `active ${p.active}` : 'inactive')),
     h('p', { class: 'muted' }, p.versions[0]?.description),
     admin ? h('div', { class: 'bar' },
-      p.previous.length ? h('button', { class: 'danger', id: 'rollback', onclick: () => act('rolled back', () => api('POST', `/api/plugins/${name}/rollback`)) }, `Roll back to ${p.previous[p.previous.length - 1]}`) : null,
-      p.active && kind !== 'router' ? h('button', { class: 'secondary', onclick: () => act('deactivated', () => api('POST', `/api/plugins/${name}/deactivate`)) }, 'Deactivate') : null) : null,
-    h('div', { class: 'card' }, h('h2', {}, 'Versions'),
-      h('table', { id: 'versions' }, h('thead', {}, h('tr', {}, ['Version', 'Uploaded', 'WIT', 'Size', 'sha256', 'Calls', 'Errors', ''].map((t) => h('th', {}, t)))),
+      p.previous.length ? h('button', { class: 'danger', id: 'rollback', onclick: () => act(ru ? 'откат выполнен' : 'rolled back', () => api('POST', `/api/plugins/${name}/rollback`)) }, `${ru ? 'Откатить на' : 'Roll back to'} ${p.previous[p.previous.length - 1]}`) : null,
+      p.active && kind !== 'router' ? h('button', { class: 'secondary', onclick: () => act(ru ? 'выключен' : 'deactivated', () => api('POST', `/api/plugins/${name}/deactivate`)) }, ru ? 'Выключить' : 'Deactivate') : null) : null,
+    h('div', { class: 'card' }, h('h2', {}, ru ? 'Версии' : 'Versions'),
+      h('table', { id: 'versions' }, h('thead', {}, h('tr', {}, ['Version', 'Uploaded', 'WIT', 'Size', 'sha256', t('calls'), t('errors'), ''].map((x) => h('th', {}, x)))),
         h('tbody', {}, p.versions.map((v) => {
           const counts = p.calls[v.version] || { calls: 0, errors: 0 };
           return h('tr', { 'data-version': v.version },
-            h('td', {}, v.version, v.version === p.active ? ' (active)' : ''), h('td', {}, when(v.uploaded_at)), h('td', {}, v.wit_version),
+            h('td', {}, v.version, v.version === p.active ? ' ✓' : ''), h('td', {}, when(v.uploaded_at)), h('td', {}, v.wit_version),
             h('td', {}, `${Math.round(v.size / 1024)} KiB`), h('td', {}, v.sha256.slice(0, 12)), h('td', {}, counts.calls), h('td', { class: counts.errors ? 'error' : '' }, counts.errors),
             h('td', {}, admin && v.version !== p.active ? [
-              h('button', { class: 'activate', onclick: () => act(`${name}@${v.version} activated`, () => api('POST', `/api/plugins/${name}/activate`, { version: v.version })) }, 'Activate'), ' ',
-              kind !== 'channel' ? h('button', { class: 'secondary', onclick: () => act('shadow started', () => api('POST', `/api/plugins/${name}/shadow`, { version: v.version })) }, 'Shadow') : null,
+              h('button', { class: 'activate', onclick: () => act(`${name}@${v.version}`, () => api('POST', `/api/plugins/${name}/activate`, { version: v.version })) }, ru ? 'Включить' : 'Activate'), ' ',
+              kind !== 'channel' ? h('button', { class: 'secondary', onclick: () => act(t('shadow'), () => api('POST', `/api/plugins/${name}/shadow`, { version: v.version })) }, t('shadow')) : null,
             ] : null));
         })))),
     admin ? configForm(p.versions.find((v) => v.version === p.active)?.config_schema || {}, p.config || {}, name) : null,
-    kind !== 'channel' ? h('div', { class: 'card', id: 'shadow' }, h('h2', {}, 'Shadow run'),
+    kind !== 'channel' ? h('div', { class: 'card', id: 'shadow' }, h('h2', {}, t('shadow')),
       shadow ? [h('p', {}, `${shadow.version}: compared ${shadow.compared}, differed ${shadow.differed}`), comparisons(shadow.examples || []),
-        admin ? h('button', { class: 'secondary', onclick: () => act('shadow stopped', () => api('DELETE', `/api/plugins/${name}/shadow`)) }, 'Stop') : null]
-        : h('p', { class: 'muted' }, 'No candidate runs beside the active version.')) : null,
-    kind !== 'channel' && others.length ? h('div', { class: 'card' }, h('h2', {}, 'Replay over stored appeals'),
+        admin ? h('button', { class: 'secondary', onclick: () => act(t('shadow'), () => api('DELETE', `/api/plugins/${name}/shadow`)) }, '■') : null]
+        : h('p', { class: 'muted' }, '—')) : null,
+    kind !== 'channel' && others.length ? h('div', { class: 'card' }, h('h2', {}, 'Replay'),
       h('div', { class: 'bar' }, replayVersion, replayLimit, h('button', { id: 'replay', onclick: replay }, 'Replay')), replayResult) : null,
     h('div', { class: 'card' }, h('h2', {}, 'Log'), h('ul', { id: 'plugin-log' }, p.log.slice().reverse().map(([at, text]) => h('li', {}, `${when(at)} — ${text}`)))));
 }
 
-// --- SLA dashboard -----------------------------------------------------------------------------
+// --- SLA dashboard and reports ----------------------------------------------------------------
 
-/** A horizontal bar chart (SVG) of `series` (label → value) per row. */
-function bars(title, rows, key, series) {
+/** A horizontal bar chart (SVG) of `series` per row; a value nothing measured has no bar. */
+function bars(title, rows, key, series, names) {
   const width = 720;
   const rowHeight = 16 * series.length + 10;
   const max = Math.max(1, ...rows.flatMap((r) => series.map((s) => r[s.field] || 0)));
@@ -650,45 +855,64 @@ function bars(title, rows, key, series) {
   };
   rows.forEach((row, i) => {
     const y = i * rowHeight;
-    add('text', { x: 0, y: y + 14 }, row[key] ?? '—');
+    add('text', { x: 0, y: y + 14 }, names ? names(row[key]) : row[key] ?? '—');
     series.forEach((s, j) => {
-      const value = row[s.field] || 0;
+      const value = row[s.field];
+      if (value === null || value === undefined) {
+        add('text', { x: 130, y: y + 14 + j * 16, class: 'unmeasured' }, `${s.label}: ${t('notMeasured')}`);
+        return;
+      }
       const w = (value / max) * (width - 200);
-      add('rect', { x: 130, y: y + 4 + j * 16, width: Math.max(w, 1), height: 12, fill: s.color });
+      add('rect', { x: 130, y: y + 4 + j * 16, width: Math.max(w, 1), height: 12, style: `fill: ${s.color}` });
       add('text', { x: 135 + w, y: y + 14 + j * 16 }, `${s.label} ${Math.round(value * 10) / 10}`);
     });
   });
-  series.forEach((s, j) => add('text', { x: 130 + j * 150, y: rows.length * rowHeight + 18, fill: s.color }, `■ ${s.label}`));
-  return h('div', { class: 'card chart' }, h('h2', {}, title), rows.length ? svg : h('p', { class: 'muted' }, 'no data yet'));
+  // The legend's squares carry their colour in a style (a stylesheet's fill would win over an attribute).
+  series.forEach((s, j) => add('text', { x: 130 + j * 150, y: rows.length * rowHeight + 18, style: `fill: ${s.color}`, class: 'legend' }, `■ ${s.label}`));
+  return h('div', { class: 'card chart' }, h('h2', {}, title), rows.length ? svg : h('p', { class: 'muted' }, t('noData')));
+}
+
+/** A report as a table with its CSV download. */
+function reportTable(id, title, rows, columns, path) {
+  return h('div', { class: 'card', id }, h('h2', {}, title),
+    rows.length ? h('table', {}, h('thead', {}, h('tr', {}, columns.map(([, text]) => h('th', {}, text)))),
+      h('tbody', {}, rows.map((r) => h('tr', {}, columns.map(([key, , show]) => h('td', {}, show ? show(r[key]) : r[key] ?? '—'))))))
+      : h('p', { class: 'muted' }, t('noData')),
+    h('a', { href: `${path}${path.includes('?') ? '&' : '?'}format=csv`, class: 'button secondary', download: `${id}.csv` }, t('downloadCsv')));
 }
 
 async function sla() {
   const draw = async () => {
-    const [byStatus, byChannel, topics, departments, overdue] = await Promise.all([
+    const [byStatus, byChannel, topics, departments, answers, overdue] = await Promise.all([
       api('GET', '/api/reports/appeals?by=status'), api('GET', '/api/reports/appeals?by=channel'),
       api('GET', '/api/reports/times?by=topic'), api('GET', '/api/reports/times?by=department'),
-      api('GET', '/api/appeals?limit=500'),
+      api('GET', '/api/reports/answers?by=assignee'), api('GET', '/api/appeals?overdue=yes&limit=100'),
     ]);
-    const late = overdue.items.filter((a) => a.status !== 'resolved' && (a.work.reaction_overdue_at || a.work.resolution_overdue_at));
+    const lateNow = overdue.items.filter((a) => a.status !== 'resolved');
     const times = [
-      { field: 'reaction_avg_min', label: 'reaction avg, min', color: '#2563eb' },
-      { field: 'reaction_p90_min', label: 'reaction p90', color: '#93b4f5' },
-      { field: 'resolution_avg_min', label: 'resolution avg', color: '#1e8e3e' },
-      { field: 'resolution_p90_min', label: 'resolution p90', color: '#8fd19e' },
+      { field: 'reaction_avg_min', label: t('reactionAvg'), color: '#2563eb' },
+      { field: 'reaction_p90_min', label: t('reactionP90'), color: '#93b4f5' },
+      { field: 'resolution_avg_min', label: t('resolutionAvg'), color: '#1e8e3e' },
+      { field: 'resolution_p90_min', label: t('resolutionP90'), color: '#8fd19e' },
     ];
+    const share = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 1000) / 10} %`);
     render(
-      h('h1', {}, 'SLA dashboard'),
+      h('h1', {}, t('slaTitle')),
       h('div', { class: 'tiles', id: 'tiles' },
-        byStatus.map((r) => h('div', { class: 'tile' }, h('b', {}, r.appeals), r.status)),
-        h('div', { class: 'tile' }, h('b', { class: late.length ? 'error' : '' }, late.length), 'overdue now')),
-      h('div', { class: 'card' }, h('h2', {}, 'Overdue'),
-        late.length ? h('table', { id: 'overdue' }, h('thead', {}, h('tr', {}, ['Appeal', 'Department', 'Assignee', 'Reaction due', 'Resolution due'].map((t) => h('th', {}, t)))),
-          h('tbody', {}, late.map((a) => h('tr', {}, h('td', {}, h('a', { href: `#/appeal/${a.id}` }, a.id)), h('td', {}, a.work.department || '—'), h('td', {}, a.work.assignee || '—'),
+        byStatus.map((r) => h('div', { class: 'tile' }, h('b', {}, r.appeals), label('status', r.status))),
+        h('div', { class: 'tile' }, h('b', { class: lateNow.length ? 'error' : '' }, lateNow.length), t('overdueNow'))),
+      h('div', { class: 'card' }, h('h2', {}, t('overdueList')),
+        lateNow.length ? h('table', { id: 'overdue' }, h('thead', {}, h('tr', {}, [t('appeal'), t('department'), t('assignee'), t('reactionDue'), t('resolutionDue')].map((x) => h('th', {}, x)))),
+          h('tbody', {}, lateNow.map((a) => h('tr', {}, h('td', {}, h('a', { href: `#/appeal/${a.id}` }, a.id)), h('td', {}, nameOf('departments', a.work.department)), h('td', {}, nameOf('employees', a.work.assignee)),
             h('td', {}, when(a.work.reaction_due)), h('td', {}, when(a.work.resolution_due))))))
-          : h('p', { class: 'muted' }, 'Nothing is overdue.')),
-      bars('Appeals by channel', byChannel, 'channel', [{ field: 'appeals', label: 'appeals', color: '#2563eb' }]),
-      bars('Reaction and resolution by topic (minutes)', topics, 'topic', times),
-      bars('Reaction and resolution by department (minutes)', departments, 'department', times));
+          : h('p', { class: 'muted' }, t('nothingOverdue'))),
+      bars(t('byChannel'), byChannel, 'channel', [{ field: 'appeals', label: t('appeals'), color: '#2563eb' }], (c) => label('channel', c)),
+      bars(t('byTopic'), topics, 'topic', times, (x) => nameOf('topics', x)),
+      bars(t('byDepartment'), departments, 'department', times, (x) => nameOf('departments', x)),
+      reportTable('report-employees', t('byEmployee'), answers, [
+        ['assignee', t('employee'), (x) => nameOf('employees', x === '-' ? null : x)], ['appeals', t('appeals')], ['answered', t('answered')],
+        ['never_answered_share', t('neverAnswered'), share], ['first_reply_avg_min', t('firstReply')], ['handling_avg_min', t('handling')],
+      ], '/api/reports/answers?by=assignee'));
   };
   await draw();
   timer = setInterval(() => draw().catch(() => {}), 5000);
@@ -696,10 +920,12 @@ async function sla() {
 
 // --- routing -------------------------------------------------------------------------------------
 
-const PAGES = { inbox, appeal, directory: directoryPage, plugins: pluginsPage, plugin, sla, team };
+const PAGES = { inbox, appeal, new: newAppealPage, directory: directoryPage, plugins: pluginsPage, plugin, sla, team };
 
 async function route() {
   clearInterval(timer);
+  onChange = null;
+  document.onkeydown = null;
   if (!me) {
     try {
       me = await session('GET');
@@ -710,13 +936,17 @@ async function route() {
   document.getElementById('nav').hidden = false;
   document.getElementById('logout').hidden = false;
   document.querySelector('#nav a[data-page="team"]').hidden = !can('supervisor');
+  for (const link of document.querySelectorAll('#nav a')) link.textContent = t(link.dataset.page === 'directory' ? 'directory' : link.dataset.page);
+  document.getElementById('logout').textContent = t('signOut');
   const scope = me.scope && !me.scope.everything
     ? ` · ${[list(me.scope.departments), list(me.scope.regions)].filter(Boolean).join(' / ')}`
     : '';
   document.getElementById('who').textContent = `${me.name} · ${me.role}${scope}`;
+  dir = await api('GET', '/api/directory').catch(() => dir);
   await presenceSwitch();
+  follow();
   const [page, arg] = location.hash.replace(/^#\/?/, '').split('/');
-  for (const link of document.querySelectorAll('#nav a')) link.classList.toggle('current', link.dataset.page === (page === 'appeal' ? 'inbox' : page === 'plugin' ? 'plugins' : page || 'inbox'));
+  for (const link of document.querySelectorAll('#nav a')) link.classList.toggle('current', link.dataset.page === (page === 'appeal' || page === 'new' ? 'inbox' : page === 'plugin' ? 'plugins' : page || 'inbox'));
   try {
     await (PAGES[page] || inbox)(arg ? decodeURIComponent(arg) : undefined);
   } catch (e) {
@@ -724,8 +954,14 @@ async function route() {
   }
 }
 
+document.documentElement.lang = LANG;
+document.getElementById('lang').value = LANG;
+document.getElementById('lang').addEventListener('change', (event) => {
+  localStorage.setItem('lang', event.target.value);
+  location.reload();
+});
 document.getElementById('logout').addEventListener('click', logout);
 document.getElementById('presence').addEventListener('change', (event) =>
-  act('Статус изменён', () => api('PUT', '/api/presence', { state: event.target.value })));
+  act(label('presence', event.target.value), () => api('PUT', '/api/presence', { state: event.target.value })));
 window.addEventListener('hashchange', route);
 route();

@@ -19,7 +19,8 @@ pub const MANUAL_CHANNELS: [&str; 3] = ["phone", "visit", "book"];
 /// `POST /api/appeals {"channel": "phone"|"visit"|"book", "contact", "text", "subject"?,
 /// "topic"?, "region"?}`: an appeal typed in by hand (a call card, a walk-in, the complaint
 /// book). It goes through the filters and the router like any other; a named topic or region
-/// then corrects the route. 201 with the appeal.
+/// then corrects the route. 201 with the appeal — or only its id and `"visible": false` when it
+/// was routed outside the creator's scope.
 pub async fn create(mut call: Call) -> Answer {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -105,8 +106,11 @@ pub async fn create(mut call: Call) -> Answer {
         apply(&call.app.store, &created, &action, Some(&author))?;
     }
     call.app.store.commit().await?;
-    let appeal = call.visible_appeal(&created)?;
-    Ok(json(201, &appeal))
+    // Routed outside the creator's scope: they learn where it went, not what it holds now.
+    match call.visible_appeal(&created) {
+        Ok(appeal) => Ok(json(201, &appeal)),
+        Err(_) => Ok(json(201, &serde_json::json!({ "id": created, "visible": false }))),
+    }
 }
 
 /// `POST /api/appeals/{id}/notes {"text"}`: an internal note, staff only, in the history.

@@ -24,8 +24,8 @@ const VERSION_KEY: &[u8] = b"index-version";
 const ALL: &[u8] = b"appeals";
 
 /// The fields an appeal list can be filtered by.
-pub const FIELDS: [&str; 9] =
-    ["status", "channel", "queue", "department", "region", "assignee", "topic", "contact", "overdue"];
+pub const FIELDS: [&str; 10] =
+    ["status", "channel", "queue", "department", "region", "assignee", "topic", "priority", "contact", "overdue"];
 
 /// The (field, value) pairs an appeal is found under.
 pub fn terms(appeal: &Appeal) -> Vec<(&'static str, String)> {
@@ -41,6 +41,7 @@ pub fn terms(appeal: &Appeal) -> Vec<(&'static str, String)> {
     add("department", work.department.as_ref().or(decision.and_then(|d| d.department.as_ref())));
     add("region", work.region.as_ref().or(decision.and_then(|d| d.region.as_ref())));
     add("assignee", work.assignee.as_ref());
+    add("priority", decision.map(|d| &d.priority));
     add("topic", decision.and_then(|d| d.topic.as_ref()));
     add("contact", appeal.contact_id.as_ref());
     if work.reaction_overdue_at.is_some() || work.resolution_overdue_at.is_some() {

@@ -1,0 +1,154 @@
+// ClientHub console: every word an operator reads, in Russian (the default) and English.
+// `t(key, …args)` looks a text up in the chosen language; `label(group, value)` names a value
+// the API speaks (a status, a history stage, a channel) for people. The choice is kept in
+// localStorage ('lang').
+'use strict';
+
+const LANG = localStorage.getItem('lang') === 'en' ? 'en' : 'ru';
+
+const TEXTS = {
+  ru: {
+    inbox: 'Обращения', sla: 'SLA', directory: 'Справочник', plugins: 'Плагины', team: 'Команда', newAppeal: 'Новое обращение',
+    signOut: 'Выйти', signIn: 'Войти', signInTitle: 'Вход', login: 'Логин', password: 'Пароль', code: 'Код из приложения',
+    token: 'Токен API', signInToken: 'Войти по токену',
+    tokenHint: 'Или токен API: токен администратора или выданный `clienthub token create`.',
+    inviteTitle: 'Приглашение в ClientHub', invitePassword: 'Новый пароль, от 12 символов',
+    inviteHint: 'Придумайте пароль: не короче 12 символов, подойдёт фраза из нескольких слов.', setPassword: 'Задать пароль',
+    passwordSet: (who) => `Пароль задан. Войдите как ${who}.`, sessionEnded: 'сеанс завершён: войдите снова',
+    failed: (what, why) => `${what}: не удалось — ${why}`,
+    search: 'Поиск: слова, телефон, e-mail', any: (what) => `${what}: все`, mine: 'Мои', overdueOnly: 'Просроченные',
+    shown: (n) => `показано: ${n}`, more: 'Показать ещё 50', live: 'обновляется сам', keys: '↑↓ — выбор, Enter — открыть, / — поиск',
+    received: 'Получено', channel: 'Канал', status: 'Статус', priority: 'Приоритет', queue: 'Очередь', contact: 'Клиент',
+    text: 'Текст', region: 'Регион', department: 'Отдел', assignee: 'Исполнитель', topic: 'Тема', reactionDue: 'Реакция до',
+    resolutionDue: 'Решить до', tags: 'Метки', overdue: 'просрочено',
+    appeal: 'Обращение', conversation: 'Переписка', client: 'клиент', followUp: 'ещё сообщение', reply: 'ответ',
+    replyTitle: 'Ответ клиенту', replyPlaceholder: 'Ответ клиенту в его канал', send: 'Отправить', template: 'Готовый ответ…',
+    attempts: (n) => `попыток: ${n}`, nextTry: (at) => `следующая попытка: ${at}`, retryNow: 'Повторить сейчас',
+    actions: 'Действия', take: 'Взять в работу', takeFor: 'Назначить', handToEmployee: 'Передать сотруднику',
+    handToDepartment: 'Передать в отдел', escalate: 'Эскалировать', pause: 'Пауза', resume: 'Продолжить', resolve: 'Решено',
+    reopen: 'Открыть снова', reprocess: 'Обработать заново', reason: 'Причина (пауза, передача, смена темы)',
+    notes: 'Внутренние заметки', notePlaceholder: 'Заметка для коллег: клиенту не отправляется', addNote: 'Добавить заметку',
+    checklist: 'Чек-лист', required: 'обязательно', reclassify: 'Изменить маршрут', reclassifyDo: 'Сохранить маршрут',
+    routeAgain: 'Распределить заново', unchanged: '— без изменений —',
+    history: 'История', when: 'Когда', stage: 'Этап', plugin: 'Плагин', detail: 'Подробности',
+    earlier: 'Другие обращения клиента', none: 'нет', routing: 'Маршрут', reasonOfRoute: 'Причина', crm: 'CRM',
+    mastersNoReply: 'Мастер не отвечает клиенту в этом отделе: оставьте заметку.',
+    callCard: 'Новое обращение вручную', callChannel: 'Откуда', name: 'Имя', phone: 'Телефон', email: 'E-mail',
+    subject: 'Тема письма', customerSaid: 'Что сказал клиент', autoTopic: '— тему определит маршрутизатор —',
+    autoRegion: '— регион определит маршрутизатор —', create: 'Создать обращение',
+    directoryTitle: 'Справочник маршрутизации', save: 'Сохранить', exportJson: 'Экспорт JSON', importJson: 'Импорт JSON',
+    exportCsv: 'Экспорт CSV', importCsv: 'Импорт CSV', add: 'Добавить', readOnly: 'Только чтение: правка — у администратора.',
+    settings: 'Общие настройки', changes: 'Изменения', who: 'Кто', what: 'Что', noChange: 'без изменений',
+    directorySaved: 'справочник сохранён', readFrom: (n, f) => `прочитано строк: ${n} из ${f} — проверьте и сохраните`,
+    noId: (s, i) => `${s}: в строке ${i} нет id`, twice: (s, id) => `${s}: id ${id} встречается дважды`,
+    noDepartment: (kind, id, d) => `${kind} ${id}: no department ${d} (нет такого отдела)`,
+    notJson: (k) => `${k}: это не JSON`, wholeNumber: (k, v) => `${k}: нужно целое число, а не «${v}»`,
+    teamTitle: 'Команда', employee: 'Сотрудник', since: 'С', openAppeals: 'Открытых обращений',
+    slaTitle: 'SLA', overdueNow: 'просрочено сейчас', overdueList: 'Просроченные', nothingOverdue: 'Ничего не просрочено.',
+    byChannel: 'Обращения по каналам', byTopic: 'Реакция и решение по темам (мин)', byDepartment: 'Реакция и решение по отделам (мин)',
+    byEmployee: 'Ответы по сотрудникам', reactionAvg: 'реакция, ср.', reactionP90: 'реакция p90', resolutionAvg: 'решение, ср.',
+    resolutionP90: 'решение p90', appeals: 'обращений', noData: 'данных пока нет', notMeasured: 'не измерялось',
+    reports: 'Отчёты', downloadCsv: 'Скачать CSV', answered: 'отвечено', neverAnswered: 'без ответа, доля',
+    firstReply: 'первый ответ, ср. мин', handling: 'обработка, ср. мин',
+    pluginsTitle: 'Плагины', upload: 'Загрузить компонент (.wasm)', kind: 'Вид', active: 'Активна', earlierVersions: 'Прежние',
+    calls: 'Вызовы', errors: 'Ошибки', shadow: 'Тень', channels: 'Каналы',
+  },
+  en: {
+    inbox: 'Inbox', sla: 'SLA', directory: 'Directory', plugins: 'Plugins', team: 'Team', newAppeal: 'New appeal',
+    signOut: 'Log out', signIn: 'Sign in', signInTitle: 'Sign in', login: 'Login', password: 'Password', code: 'Code from your app',
+    token: 'API token', signInToken: 'Log in',
+    tokenHint: 'Or an API token: the admin token, or one issued with `clienthub token create`.',
+    inviteTitle: 'Invitation to ClientHub', invitePassword: 'New password, 12 characters or more',
+    inviteHint: 'Choose a password of at least 12 characters; a phrase of several words is fine.', setPassword: 'Set the password',
+    passwordSet: (who) => `Password set. Sign in as ${who}.`, sessionEnded: 'the session ended: log in again',
+    failed: (what, why) => `${what} failed: ${why}`,
+    search: 'search: words, phone, e-mail', any: (what) => `any ${what.toLowerCase()}`, mine: 'Mine', overdueOnly: 'Overdue',
+    shown: (n) => `${n} shown`, more: 'Show 50 more', live: 'live', keys: '↑↓ select, Enter open, / search',
+    received: 'Received', channel: 'Channel', status: 'Status', priority: 'Priority', queue: 'Queue', contact: 'Contact',
+    text: 'Text', region: 'Region', department: 'Department', assignee: 'Assignee', topic: 'Topic', reactionDue: 'Reaction due',
+    resolutionDue: 'Resolution due', tags: 'Tags', overdue: 'overdue',
+    appeal: 'Appeal', conversation: 'Conversation', client: 'client', followUp: 'follow-up', reply: 'reply',
+    replyTitle: 'Reply', replyPlaceholder: 'Reply to the client through their channel', send: 'Send', template: 'Ready answer…',
+    attempts: (n) => `attempts: ${n}`, nextTry: (at) => `next try: ${at}`, retryNow: 'Retry now',
+    actions: 'Actions', take: 'Take', takeFor: 'Assign', handToEmployee: 'Hand off to employee',
+    handToDepartment: 'Hand off to department', escalate: 'Escalate', pause: 'Pause', resume: 'Resume', resolve: 'Resolve',
+    reopen: 'Reopen', reprocess: 'Reprocess', reason: 'reason (pause, hand-off, reclassify)',
+    notes: 'Internal notes', notePlaceholder: 'A note for colleagues: never sent to the client', addNote: 'Add note',
+    checklist: 'Checklist', required: 'required', reclassify: 'Change the route', reclassifyDo: 'Save the route',
+    routeAgain: 'Route again', unchanged: '— unchanged —',
+    history: 'History', when: 'When', stage: 'Stage', plugin: 'Plugin', detail: 'Detail',
+    earlier: 'Earlier appeals', none: 'none', routing: 'Routing', reasonOfRoute: 'Reason', crm: 'CRM',
+    mastersNoReply: 'Masters do not reply to clients in this department: leave a note.',
+    callCard: 'New appeal by hand', callChannel: 'Source', name: 'Name', phone: 'Phone', email: 'E-mail',
+    subject: 'Subject', customerSaid: 'What the client said', autoTopic: '— the router picks the topic —',
+    autoRegion: '— the router picks the region —', create: 'Create the appeal',
+    directoryTitle: 'Routing directory', save: 'Save', exportJson: 'Export JSON', importJson: 'Import JSON',
+    exportCsv: 'Export CSV', importCsv: 'Import CSV', add: 'Add', readOnly: 'Read only: editing needs the admin role.',
+    settings: 'Settings', changes: 'Changes', who: 'Who', what: 'What', noChange: 'no change',
+    directorySaved: 'directory saved', readFrom: (n, f) => `${n} rows read from ${f}: check and save`,
+    noId: (s, i) => `${s}: row ${i} has no id`, twice: (s, id) => `${s}: id ${id} is used twice`,
+    noDepartment: (kind, id, d) => `${kind} ${id}: no department ${d}`,
+    notJson: (k) => `${k}: not JSON`, wholeNumber: (k, v) => `${k} must be a whole number, not "${v}"`,
+    teamTitle: 'Team', employee: 'Employee', since: 'Since', openAppeals: 'Open appeals',
+    slaTitle: 'SLA dashboard', overdueNow: 'overdue now', overdueList: 'Overdue', nothingOverdue: 'Nothing is overdue.',
+    byChannel: 'Appeals by channel', byTopic: 'Reaction and resolution by topic (minutes)', byDepartment: 'Reaction and resolution by department (minutes)',
+    byEmployee: 'Answers by employee', reactionAvg: 'reaction avg', reactionP90: 'reaction p90', resolutionAvg: 'resolution avg',
+    resolutionP90: 'resolution p90', appeals: 'appeals', noData: 'no data yet', notMeasured: 'not measured',
+    reports: 'Reports', downloadCsv: 'Download CSV', answered: 'answered', neverAnswered: 'never answered, share',
+    firstReply: 'first reply, avg min', handling: 'handling, avg min',
+    pluginsTitle: 'Plugins', upload: 'Upload a component (.wasm)', kind: 'Kind', active: 'Active', earlierVersions: 'Earlier',
+    calls: 'Calls', errors: 'Errors', shadow: 'Shadow', channels: 'Channels',
+  },
+};
+
+/** Names of the values the API speaks. */
+const LABELS = {
+  ru: {
+    status: { new: 'Новое', routed: 'Распределено', in_work: 'В работе', paused: 'На паузе', triage: 'На разборе', dropped: 'Отсеяно', resolved: 'Решено' },
+    stage: {
+      received: 'Получено', kept: 'Пропущено фильтром', tagged: 'Помечено фильтром', dropped: 'Отсеяно фильтром', routed: 'Распределено',
+      triage: 'На разбор', message: 'Сообщение клиента', assigned: 'Назначено', waiting: 'Ждёт в очереди', taken: 'Взято в работу',
+      handed_off: 'Передано', escalated: 'Эскалировано', paused: 'Пауза', resumed: 'Продолжено', resolved: 'Решено',
+      reopened: 'Открыто снова', overdue: 'Просрочено', reply_queued: 'Ответ в очереди', reply_sent: 'Ответ отправлен',
+      reply_failed: 'Ответ не отправлен', reply_retry: 'Повтор ответа', reply_status: 'Статус ответа', reply_requested: 'Ответ из CRM',
+      note: 'Заметка', checklist_done: 'Пункт выполнен', checklist_undone: 'Пункт снят', reclassified: 'Маршрут изменён',
+      created: 'Создано вручную', reprocessed: 'Обработано заново', crm: 'CRM', crm_delivered: 'Передано в CRM', notice: 'Уведомление',
+    },
+    channel: { phone: 'Телефон', visit: 'Визит', book: 'Книга жалоб', email: 'E-mail', webform: 'Форма на сайте', telegram: 'Telegram', whatsapp: 'WhatsApp', vk: 'ВКонтакте', ok: 'Одноклассники', reviews: 'Отзывы', jivo: 'Jivo', zadarma: 'Zadarma', mango: 'Mango' },
+    priority: { low: 'Низкий', normal: 'Обычный', high: 'Высокий', urgent: 'Срочный' },
+    reply: { queued: 'в очереди', sent: 'отправлен', delivered: 'доставлен', read: 'прочитан', failed: 'ошибка' },
+    presence: { available: 'Доступен', away: 'Отошёл', off: 'Не на работе' },
+    field: {
+      id: 'id', name: 'Название', cities: 'Города', stores: 'Магазины', time_zone: 'Часовой пояс', queue: 'Очередь',
+      fallback_queue: 'Резервная очередь', escalate_to: 'Эскалация в', escalate_after_minutes: 'Эскалация через, мин',
+      manager: 'Руководитель', notify: 'Уведомления', notify_regions: 'Уведомления по регионам', external: 'Внешний подрядчик',
+      masters_may_reply: 'Мастера отвечают клиенту', department: 'Отдел', regions: 'Регионы', active: 'Работает',
+      crm_user_id: 'ID в CRM', max_open: 'Макс. открытых', working_hours: 'Часы работы', days_off: 'Выходные',
+      keywords: 'Ключевые слова', reaction_minutes: 'Реакция, мин', resolution_minutes: 'Решение, мин',
+      business_hours: 'В рабочее время', checklist: 'Чек-лист', utc_offset_minutes: 'Смещение от UTC, мин',
+      holidays: 'Праздники', pause_limit_minutes: 'Предел паузы, мин',
+    },
+    section: { regions: 'Регионы', departments: 'Отделы', employees: 'Сотрудники', topics: 'Темы' },
+  },
+  en: {
+    status: { new: 'New', routed: 'Routed', in_work: 'In work', paused: 'Paused', triage: 'Triage', dropped: 'Dropped', resolved: 'Resolved' },
+    stage: { checklist_done: 'Checklist item done', checklist_undone: 'Checklist item undone', reclassified: 'Reclassified', created: 'Created by hand', note: 'Note' },
+    channel: { phone: 'Phone', visit: 'Walk-in', book: 'Complaint book' },
+    priority: {},
+    reply: {},
+    presence: { available: 'Available', away: 'Away', off: 'Off' },
+    field: {},
+    section: { regions: 'Regions', departments: 'Departments', employees: 'Employees', topics: 'Topics' },
+  },
+};
+
+/** A text in the chosen language. */
+function t(key, ...args) {
+  const text = TEXTS[LANG][key] ?? TEXTS.en[key] ?? key;
+  return typeof text === 'function' ? text(...args) : text;
+}
+
+/** A value the API speaks, named for people (the value itself when there is no name). */
+function label(group, value) {
+  return (LABELS[LANG][group] || {})[value] ?? value;
+}
