@@ -345,7 +345,10 @@ async function inbox() {
   await refresh();
   onChange = () => refresh().catch(() => {});
   document.onkeydown = (e) => {
-    if (!document.getElementById('inbox') || e.target.matches('input, textarea, select')) return;
+    if (!document.getElementById('inbox')) return;
+    // From the search box, ↓ moves into the list.
+    if (e.target === search && e.key === 'ArrowDown') search.blur();
+    else if (e.target.matches('input, textarea, select')) return;
     if (e.key === 'ArrowDown' || e.key === 'j') { e.preventDefault(); select(selected + 1); }
     if (e.key === 'ArrowUp' || e.key === 'k') { e.preventDefault(); select(selected - 1); }
     if (e.key === 'Enter' && selected >= 0) body.rows[selected]?.click();

@@ -1,7 +1,9 @@
-//! Working time: weekdays, hours and days off in the directory's offset from UTC. Whether an
-//! instant falls in working time (assignment: who works now), how much working time lies
-//! between two instants, and when a span of working time starting at an instant ends (SLA
-//! clocks in business hours). Instants are milliseconds since the Unix epoch.
+//! Working time: weekdays, hours and days off in a [`Zone`] — a region's IANA time zone
+//! (`Asia/Vladivostok`, through `jiff` and its bundled time-zone database) or the directory's
+//! fixed offset from UTC. Whether an instant falls in working time (assignment: who works
+//! now), how much working time lies between two instants, and when a span of working time
+//! starting at an instant ends (SLA clocks in business hours). Instants are milliseconds since
+//! the Unix epoch.
 
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
@@ -45,32 +47,79 @@ pub fn parse_date(text: &str) -> Option<Date> {
     Date::from_calendar_date(year, month, day).ok()
 }
 
-/// The local date of an instant.
-pub fn date_at(ms: u64, utc_offset_minutes: i32) -> Date {
-    let offset = UtcOffset::from_whole_seconds(utc_offset_minutes * 60).unwrap_or(UtcOffset::UTC);
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-        .to_offset(offset)
-        .date()
+/// Where local time is reckoned.
+#[derive(Debug, Clone)]
+pub enum Zone {
+    /// A fixed offset from UTC, in minutes (the directory's `utc_offset_minutes`).
+    Offset(i32),
+    /// An IANA time zone (a region's `time_zone`).
+    Named(jiff::tz::TimeZone),
 }
 
-/// A working calendar: hours, days off, offset from UTC.
+impl Zone {
+    /// The zone named `name` (an IANA name such as `Europe/Kaliningrad`), if it exists.
+    pub fn named(name: &str) -> Option<Zone> {
+        jiff::tz::TimeZone::get(name).ok().map(Zone::Named)
+    }
+
+    /// The local date of an instant.
+    pub fn date_at(&self, ms: u64) -> Date {
+        match self {
+            Zone::Offset(minutes) => {
+                let offset = UtcOffset::from_whole_seconds(minutes * 60).unwrap_or(UtcOffset::UTC);
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+                    .to_offset(offset)
+                    .date()
+            }
+            Zone::Named(tz) => {
+                let at = jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX))
+                    .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+                    .to_zoned(tz.clone());
+                let month = Month::try_from(u8::try_from(at.month()).unwrap_or(1)).unwrap_or(Month::January);
+                Date::from_calendar_date(i32::from(at.year()), month, u8::try_from(at.day()).unwrap_or(1))
+                    .unwrap_or(Date::MIN)
+            }
+        }
+    }
+
+    /// The instant (ms since the epoch) a local date begins.
+    fn midnight(&self, date: Date) -> i64 {
+        match self {
+            Zone::Offset(minutes) => {
+                let offset = UtcOffset::from_whole_seconds(minutes * 60).unwrap_or(UtcOffset::UTC);
+                date.midnight().assume_offset(offset).unix_timestamp() * 1000
+            }
+            Zone::Named(tz) => {
+                let civil = jiff::civil::date(
+                    i16::try_from(date.year()).unwrap_or(1970),
+                    i8::try_from(u8::from(date.month())).unwrap_or(1),
+                    i8::try_from(date.day()).unwrap_or(1),
+                );
+                civil.to_zoned(tz.clone()).map(|z| z.timestamp().as_millisecond()).unwrap_or(0)
+            }
+        }
+    }
+}
+
+/// The local date of an instant at a fixed offset from UTC.
+pub fn date_at(ms: u64, utc_offset_minutes: i32) -> Date {
+    Zone::Offset(utc_offset_minutes).date_at(ms)
+}
+
+/// A working calendar: hours, days off, where local time is reckoned.
 pub struct Calendar<'a> {
     /// Working hours.
     pub hours: &'a Hours,
     /// Days off (`YYYY-MM-DD`).
     pub days_off: &'a [String],
-    /// Offset from UTC, in minutes.
-    pub utc_offset_minutes: i32,
+    /// The local time of the hours and days.
+    pub zone: Zone,
 }
 
 impl Calendar<'_> {
-    fn offset(&self) -> UtcOffset {
-        UtcOffset::from_whole_seconds(self.utc_offset_minutes * 60).unwrap_or(UtcOffset::UTC)
-    }
-
     fn local_date(&self, ms: u64) -> Date {
-        date_at(ms, self.utc_offset_minutes)
+        self.zone.date_at(ms)
     }
 
     /// The working window of `date` as instants, if it is a working day.
@@ -80,7 +129,7 @@ impl Calendar<'_> {
             return None;
         }
         let (start, end) = self.hours.minutes()?;
-        let midnight = date.midnight().assume_offset(self.offset()).unix_timestamp() * 1000;
+        let midnight = self.zone.midnight(date);
         let at = |minutes: u32| u64::try_from(midnight + i64::from(minutes) * 60_000).unwrap_or(0);
         Some((at(start), at(end)))
     }
@@ -148,7 +197,7 @@ mod tests {
     fn working_time_follows_days_hours_offset_and_days_off() {
         let hours = hours();
         let off = vec!["2026-11-24".to_string()];
-        let cal = Calendar { hours: &hours, days_off: &off, utc_offset_minutes: 180 };
+        let cal = Calendar { hours: &hours, days_off: &off, zone: Zone::Offset(180) };
         assert!(cal.is_working(msk("2026-11-23", 9, 0)));
         assert!(!cal.is_working(msk("2026-11-23", 18, 0)));
         assert!(!cal.is_working(msk("2026-11-23", 8, 59)));
@@ -160,7 +209,7 @@ mod tests {
     fn spans_of_business_time_skip_nights_weekends_and_holidays() {
         let hours = hours();
         let off = vec!["2026-11-30".to_string()];
-        let cal = Calendar { hours: &hours, days_off: &off, utc_offset_minutes: 180 };
+        let cal = Calendar { hours: &hours, days_off: &off, zone: Zone::Offset(180) };
         // Friday 17:30 + 60 business minutes → Tuesday 09:30 (weekend, then a Monday off).
         let due = cal.after_working(msk("2026-11-27", 17, 30), 60 * 60_000);
         assert_eq!(due, msk("2026-12-01", 9, 30));
@@ -168,5 +217,20 @@ mod tests {
         // Received at night: the clock starts at 09:00.
         assert_eq!(cal.after_working(msk("2026-11-23", 2, 0), 30 * 60_000), msk("2026-11-23", 9, 30));
         assert_eq!(cal.working_between(msk("2026-11-23", 8, 0), msk("2026-11-23", 10, 0)), 60 * 60_000);
+    }
+
+    #[test]
+    fn a_named_zone_reckons_local_time_in_that_zone() {
+        let hours = hours();
+        let moscow = Calendar { hours: &hours, days_off: &[], zone: Zone::named("Europe/Moscow").unwrap() };
+        let vladivostok =
+            Calendar { hours: &hours, days_off: &[], zone: Zone::named("Asia/Vladivostok").unwrap() };
+        // Tuesday 2026-12-01 11:30 in Moscow is 18:30 in Vladivostok (UTC+10).
+        let at = msk("2026-12-01", 11, 30);
+        assert!(moscow.is_working(at) && !vladivostok.is_working(at));
+        assert_eq!(moscow.after_working(at, 60 * 60_000), msk("2026-12-01", 12, 30));
+        // In Vladivostok the hour starts at 09:00 next morning, 02:00 in Moscow.
+        assert_eq!(vladivostok.after_working(at, 60 * 60_000), msk("2026-12-02", 3, 0));
+        assert!(Zone::named("Mars/Olympus_Mons").is_none());
     }
 }

@@ -60,6 +60,11 @@ pub struct Region {
     /// Store numbers that belong to it.
     #[serde(default)]
     pub stores: Vec<String>,
+    /// Its IANA time zone (`Europe/Kaliningrad`, `Asia/Vladivostok`): working hours, holidays
+    /// and SLA business time of its appeals and employees are reckoned there (default: the
+    /// directory's `utc_offset_minutes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// A department.
@@ -182,6 +187,15 @@ pub struct ChecklistItem {
 }
 
 impl Directory {
+    /// Where local time is reckoned for `region`: its time zone, else the directory's offset.
+    pub fn zone_of(&self, region: Option<&str>) -> crate::calendar::Zone {
+        region
+            .and_then(|id| self.regions.iter().find(|r| r.id == id))
+            .and_then(|r| r.time_zone.as_deref())
+            .and_then(crate::calendar::Zone::named)
+            .unwrap_or(crate::calendar::Zone::Offset(self.utc_offset_minutes))
+    }
+
     /// What changed from `self` to `next`, one line per entry: `employee e-4 added`,
     /// `topic refund changed`, `region spb removed`, `business hours changed`.
     pub fn changes(&self, next: &Directory) -> Vec<String> {
@@ -260,6 +274,14 @@ impl Directory {
             }
             for r in e.regions.iter().filter(|r| !regions.contains(*r)) {
                 problems.push(format!("employee '{}' names unknown region '{r}'", e.id));
+            }
+        }
+        for r in &self.regions {
+            if let Some(zone) = r.time_zone.as_deref().filter(|z| crate::calendar::Zone::named(z).is_none()) {
+                problems.push(format!(
+                    "region '{}': unknown time zone '{zone}' (an IANA name such as Europe/Moscow)",
+                    r.id
+                ));
             }
         }
         for t in &self.topics {

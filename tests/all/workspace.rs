@@ -28,7 +28,8 @@ fn directory() -> Value {
                 {"id": "photo", "text": "Фото до ремонта", "required": true},
                 {"id": "act", "text": "Акт подписан клиентом", "required": true},
                 {"id": "advice", "text": "Совет по уходу"}
-             ]}
+             ]},
+            {"id": "install", "name": "Установка", "keywords": ["установ"], "department": "service"}
         ]
     })
 }
@@ -276,4 +277,55 @@ async fn reports_by_employee_count_answers_first_replies_and_handling_time() {
     );
     let csv = host.api.send("GET", "/api/reports/answers?by=assignee&format=csv", None).await.unwrap();
     assert!(String::from_utf8_lossy(&csv.body).starts_with("assignee,appeals,answered,never_answered_share"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_russian_operator_s_day_in_the_browser() {
+    crate::console::browser_tools();
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let templates = json!([
+        {"id": "hello", "name": "Приветствие", "text": "Здравствуйте, {{customer}}! Ваше обращение {{appeal}} у нас."}
+    ]);
+    host.api.send_json("PUT", "/api/templates", &templates).await.unwrap();
+    let password = "рабочий пароль 2026";
+    let invited = host
+        .api
+        .send_json("POST", "/api/employees/rustam/invite", &json!({"role": "operator"}))
+        .await
+        .unwrap();
+    let accept = json!({"token": invited["token"], "password": password});
+    host.anonymous.send_json("POST", "/api/invitations/accept", &accept).await.unwrap();
+    let shots = match std::env::var_os("CLIENTHUB_SCREENSHOTS") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => host.dir.join("screenshots"),
+    };
+    std::fs::create_dir_all(&shots).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser/workday.mjs");
+    let mut node = std::process::Command::new("node");
+    node.arg(&script)
+        .env("CLIENTHUB_URL", &host.base)
+        .env("CLIENTHUB_TELEGRAM_SECRET", host.telegram_secret().await)
+        .env("CLIENTHUB_ADMIN_TOKEN", TOKEN)
+        .env("CLIENTHUB_LOGIN", "rustam")
+        .env("CLIENTHUB_PASSWORD", password)
+        .env("CLIENTHUB_SCREENSHOTS", &shots);
+    let run = tokio::task::spawn_blocking(move || node.output().expect("running node")).await.unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    println!("{stdout}");
+    assert!(run.status.success(), "the operator's day failed:\n{stdout}\n{stderr}");
+    // What the browser did is what the server holds.
+    let resolved = host.all_appeals_where("&status=resolved").await;
+    assert_eq!(resolved.len(), 1);
+    let steps: Vec<&str> = resolved[0].history.iter().map(|e| e.stage.as_str()).collect();
+    for stage in ["taken", "reply_queued", "note", "checklist_done", "resolved"] {
+        assert!(steps.contains(&stage), "{stage} in {steps:?}");
+    }
+    let directory = host.api.get_json("/api/directory").await.unwrap();
+    assert_eq!(directory["departments"][1]["notify"]["to"], "-100555");
+    assert_eq!(directory["regions"][1]["time_zone"], "Europe/Moscow");
+    for page in ["inbox", "appeal", "call-card", "sla", "directory"] {
+        let png = std::fs::read(shots.join(format!("{page}.png"))).unwrap();
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of {page}");
+    }
 }

@@ -24,8 +24,18 @@ const VERSION_KEY: &[u8] = b"index-version";
 const ALL: &[u8] = b"appeals";
 
 /// The fields an appeal list can be filtered by.
-pub const FIELDS: [&str; 10] =
-    ["status", "channel", "queue", "department", "region", "assignee", "topic", "priority", "contact", "overdue"];
+pub const FIELDS: [&str; 10] = [
+    "status",
+    "channel",
+    "queue",
+    "department",
+    "region",
+    "assignee",
+    "topic",
+    "priority",
+    "contact",
+    "overdue",
+];
 
 /// The (field, value) pairs an appeal is found under.
 pub fn terms(appeal: &Appeal) -> Vec<(&'static str, String)> {

@@ -136,12 +136,14 @@ fn unavailable(e: &Employee, directory: &Directory, team: &Team, now: u64) -> Op
         Some(_) => return Some("is not at work (off)"),
         None => {}
     }
-    let today = calendar::date_at(now, directory.utc_offset_minutes);
+    // An employee's day and hours are reckoned in their (first) region's time zone.
+    let zone = directory.zone_of(e.regions.first().map(String::as_str));
+    let today = zone.date_at(now);
     if e.days_off.iter().any(|d| calendar::parse_date(d) == Some(today)) {
         return Some("has a day off");
     }
     if let Some(hours) = &e.working_hours {
-        let calendar = Calendar { hours, days_off: &[], utc_offset_minutes: directory.utc_offset_minutes };
+        let calendar = Calendar { hours, days_off: &[], zone };
         if !calendar.is_working(now) {
             return Some("is off work");
         }

@@ -1,6 +1,7 @@
 //! SLA clocks. Deadlines come from the route: the directory's topic gives the reaction time
 //! (received → taken into work) and the resolution time (received → resolved), counted in the
-//! directory's business hours when the topic says so; the router's `reaction-minutes` stands
+//! directory's business hours — in the time zone of the appeal's region when it has one, else
+//! at the directory's offset — when the topic says so; the router's `reaction-minutes` stands
 //! in when the topic has none. A pause stops the clock — its time is added to both deadlines —
 //! for at most the directory's pause limit. A missed deadline is flagged once.
 
@@ -37,11 +38,8 @@ pub fn deadlines(appeal: &Appeal, directory: &Directory) -> (Option<u64>, Option
         let span = u64::from(minutes?) * 60_000;
         Some(match (topic.is_some_and(|t| t.business_hours), &directory.business_hours) {
             (true, Some(hours)) => {
-                let calendar = Calendar {
-                    hours,
-                    days_off: &directory.holidays,
-                    utc_offset_minutes: directory.utc_offset_minutes,
-                };
+                let calendar =
+                    Calendar { hours, days_off: &directory.holidays, zone: zone(appeal, directory) };
                 calendar.after_working(received, span)
             }
             _ => received + span,
@@ -51,6 +49,12 @@ pub fn deadlines(appeal: &Appeal, directory: &Directory) -> (Option<u64>, Option
         deadline(topic.and_then(|t| t.reaction_minutes).or(decision.reaction_minutes)),
         deadline(topic.and_then(|t| t.resolution_minutes)),
     )
+}
+
+/// Where an appeal's business time is reckoned: its region's time zone, else the directory's.
+fn zone(appeal: &Appeal, directory: &Directory) -> crate::calendar::Zone {
+    let region = appeal.work.region.as_deref().or(appeal.decision.as_ref().and_then(|d| d.region.as_deref()));
+    directory.zone_of(region)
 }
 
 /// The longest a pause stops the clock, in ms.
@@ -73,12 +77,8 @@ pub fn elapsed(a: &Appeal, directory: &Directory, until: u64, resolution: bool) 
         .and_then(|d| d.topic.as_ref())
         .and_then(|t| directory.topics.iter().find(|x| &x.id == t));
     let raw = match (topic.is_some_and(|t| t.business_hours), &directory.business_hours) {
-        (true, Some(hours)) => Calendar {
-            hours,
-            days_off: &directory.holidays,
-            utc_offset_minutes: directory.utc_offset_minutes,
-        }
-        .working_between(a.received_at, until),
+        (true, Some(hours)) => Calendar { hours, days_off: &directory.holidays, zone: zone(a, directory) }
+            .working_between(a.received_at, until),
         _ => until.saturating_sub(a.received_at),
     };
     match resolution {
@@ -185,6 +185,28 @@ mod tests {
         start(&mut late, &d);
         assert_eq!(late.work.reaction_due, Some(NOON + (24 * 60 - 150) * MIN));
         assert_eq!(late.work.resolution_due, None);
+    }
+
+    #[test]
+    fn business_time_runs_in_the_region_s_time_zone() {
+        let mut d = directory();
+        d.regions = serde_json::from_value(serde_json::json!([
+            {"id": "msk", "time_zone": "Europe/Moscow"},
+            {"id": "vvo", "time_zone": "Asia/Vladivostok"}
+        ]))
+        .unwrap();
+        // Monday 16:30 in Moscow is 23:30 in Vladivostok (UTC+10).
+        let at = NOON + 270 * MIN;
+        let mut moscow = routed("office", at);
+        moscow.decision.as_mut().unwrap().region = Some("msk".into());
+        start(&mut moscow, &d);
+        assert_eq!(moscow.work.reaction_due, Some(at + 60 * MIN), "17:30 the same day in Moscow");
+        let mut vladivostok = routed("office", at);
+        vladivostok.decision.as_mut().unwrap().region = Some("vvo".into());
+        start(&mut vladivostok, &d);
+        // Tuesday 09:00–10:00 in Vladivostok = Tuesday 02:00–03:00 in Moscow.
+        assert_eq!(vladivostok.work.reaction_due, Some(NOON + (24 * 60 - 540) * MIN));
+        assert_eq!(elapsed(&vladivostok, &d, NOON + (24 * 60 - 570) * MIN, false), 30 * MIN);
     }
 
     #[test]
