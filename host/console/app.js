@@ -19,6 +19,10 @@ let dir = { regions: [], departments: [], employees: [], topics: [], utc_offset_
 /** The live event stream, and what the shown page does when an appeal changes. */
 let events = null;
 let onChange = null;
+/** What the operator is typing, per appeal and field: kept when the page re-renders live. */
+const drafts = {};
+/** A textarea whose text survives re-renders (`key`: appeal and field). */
+const draft = (key, attrs) => h('textarea', { ...attrs, value: drafts[key] || '', oninput: (e) => { drafts[key] = e.target.value; } });
 
 const main = () => document.getElementById('main');
 /** Replaces the page's content (nested arrays flattened, null and false skipped). */
@@ -142,7 +146,7 @@ async function session(method, body) {
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw Object.assign(new Error(data.error || response.statusText), data);
   csrf = data.csrf;
-  return { name: data.name, role: data.role, employee: data.employee, scope: data.scope };
+  return { name: data.name, role: data.role, employee: data.employee, scope: data.scope, presence: data.presence };
 }
 
 /** Follows the server's event stream; the shown page decides what a change means to it. */
@@ -251,10 +255,9 @@ async function presenceSwitch() {
   const select = document.getElementById('presence');
   select.hidden = !(me && me.employee);
   if (select.hidden) return;
-  const mine = (await api('GET', '/api/employees').catch(() => null)) || [];
-  const row = Array.isArray(mine) ? mine.find((e) => e.id === me.employee) : null;
+  const current = await session('GET').catch(() => me);
   select.replaceChildren(...['available', 'away', 'off'].map((value) => h('option', { value }, label('presence', value))));
-  select.value = (row && row.presence && row.presence.state) || select.value || 'available';
+  select.value = current.presence || 'off';
 }
 
 // --- inbox -----------------------------------------------------------------------------------
@@ -450,12 +453,12 @@ async function appeal(id) {
     a.replies.map((r) => replyBubble(id, r)),
   ];
   const notes = a.history.filter((e) => e.stage === 'note');
-  const noteText = h('textarea', { id: 'note-text', placeholder: t('notePlaceholder') });
-  const replyText = h('textarea', { id: 'reply-text', placeholder: t('replyPlaceholder') });
+  const noteText = draft(`${id}:note`, { id: 'note-text', placeholder: t('notePlaceholder') });
+  const replyText = draft(`${id}:reply`, { id: 'reply-text', placeholder: t('replyPlaceholder') });
   const template = templates.length ? choice('template', templates.map((x) => [x.id, x.name]), '', t('template')) : null;
   if (template) template.addEventListener('change', () => {
     const chosen = templates.find((x) => x.id === template.value);
-    if (chosen) replyText.value = chosen.text;
+    if (chosen) drafts[`${id}:reply`] = replyText.value = chosen.text;
   });
   const d = a.decision || {};
   render(
@@ -467,13 +470,13 @@ async function appeal(id) {
         h('div', { class: 'card', id: 'conversation' }, h('h2', {}, `${t('conversation')} · ${label('channel', a.channel)}`), messages,
           a.attachments.length ? h('div', { class: 'attachments bar' }, a.attachments.map(attachment)) : null),
         mayReply ? h('div', { class: 'card' }, h('h2', {}, t('replyTitle')), template, replyText,
-          h('div', { class: 'bar' }, h('button', { id: 'send-reply', onclick: () => act(t('reply'), () => api('POST', `/api/appeals/${id}/replies`, { text: replyText.value })) }, t('send'))))
+          h('div', { class: 'bar' }, h('button', { id: 'send-reply', onclick: () => act(t('reply'), async () => { await api('POST', `/api/appeals/${id}/replies`, { text: replyText.value }); delete drafts[`${id}:reply`]; }) }, t('send'))))
           : master ? h('p', { class: 'muted' }, t('mastersNoReply')) : null,
         operator ? actionsCard(a) : null,
         checklistCard(a, operator),
         h('div', { class: 'card', id: 'notes' }, h('h2', {}, t('notes')),
           notes.length ? h('ul', {}, notes.map((n) => h('li', {}, h('span', { class: 'muted' }, when(n.at)), ' ', n.detail))) : h('p', { class: 'muted' }, t('none')),
-          operator ? [noteText, h('div', { class: 'bar' }, h('button', { id: 'add-note', class: 'secondary', onclick: () => act(t('addNote'), () => api('POST', `/api/appeals/${id}/notes`, { text: noteText.value })) }, t('addNote')))] : null),
+          operator ? [noteText, h('div', { class: 'bar' }, h('button', { id: 'add-note', class: 'secondary', onclick: () => act(t('addNote'), async () => { await api('POST', `/api/appeals/${id}/notes`, { text: noteText.value }); delete drafts[`${id}:note`]; }) }, t('addNote')))] : null),
         h('div', { class: 'card' }, h('h2', {}, t('history')),
           h('table', { id: 'history' }, h('thead', {}, h('tr', {}, [t('when'), t('stage'), t('plugin'), t('detail')].map((x) => h('th', {}, x)))),
             h('tbody', {}, a.history.map((e) => h('tr', { 'data-stage': e.stage }, h('td', {}, when(e.at)), h('td', {}, label('stage', e.stage)), h('td', {}, e.plugin || '—'), h('td', {}, e.detail))))))),
@@ -944,7 +947,7 @@ async function route() {
   const scope = me.scope && !me.scope.everything
     ? ` · ${[list(me.scope.departments), list(me.scope.regions)].filter(Boolean).join(' / ')}`
     : '';
-  document.getElementById('who').textContent = `${me.name} · ${me.role}${scope}`;
+  document.getElementById('who').textContent = `${me.name} · ${label('role', me.role)}${scope}`;
   dir = await api('GET', '/api/directory').catch(() => dir);
   await presenceSwitch();
   follow();

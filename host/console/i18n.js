@@ -118,6 +118,7 @@ const LABELS = {
     priority: { low: 'Низкий', normal: 'Обычный', high: 'Высокий', urgent: 'Срочный' },
     reply: { queued: 'в очереди', sent: 'отправлен', delivered: 'доставлен', read: 'прочитан', failed: 'ошибка' },
     presence: { available: 'Доступен', away: 'Отошёл', off: 'Не на работе' },
+    role: { viewer: 'наблюдатель', master: 'мастер', operator: 'оператор', supervisor: 'руководитель', admin: 'администратор' },
     field: {
       id: 'id', name: 'Название', cities: 'Города', stores: 'Магазины', time_zone: 'Часовой пояс', queue: 'Очередь',
       fallback_queue: 'Резервная очередь', escalate_to: 'Эскалация в', escalate_after_minutes: 'Эскалация через, мин',

@@ -644,7 +644,10 @@ async fn in_the_browser_an_operator_signs_in_sees_their_region_and_the_superviso
         .unwrap();
     let sup = invite(&host, "sup", "supervisor").await;
     assert_eq!(accept(&host, &sup, PASSWORD).await.status, 200);
-    let shots = host.dir.join("screenshots");
+    let shots = match std::env::var_os("CLIENTHUB_SCREENSHOTS") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => host.dir.join("screenshots"),
+    };
     std::fs::create_dir_all(&shots).unwrap();
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser/people.mjs");
     let mut node = std::process::Command::new("node");

@@ -44,6 +44,14 @@ pub fn set(store: &Store, employee: &str, state: State) -> Result<Presence> {
     Ok(presence)
 }
 
+/// `employee`'s presence, if ever set.
+///
+/// # Errors
+/// On storage failure.
+pub fn of(store: &Store, employee: &str) -> Result<Option<Presence>> {
+    store.person(&key(employee))
+}
+
 /// Everyone's presence, by employee id.
 ///
 /// # Errors

@@ -127,7 +127,7 @@ async fn answer(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) ->
     let caller = crate::access::caller_of(&app.store, &app.admin_token, &token)?
         .ok_or_else(|| ApiError::new(401, "missing or wrong bearer token (Authorization: Bearer <token>)"))?;
     if session && request.method() == Method::GET {
-        return Ok(session::current(&caller, &token));
+        return Ok(session::current(&app, &caller, &token));
     }
     let path: Vec<&str> = rest.iter().map(String::as_str).collect();
     let mut allowed = Vec::new();

@@ -108,12 +108,18 @@ fn cookie(value: &str, max_age: Option<u32>, secure: bool) -> String {
     cookie
 }
 
-fn answer(caller: &Caller, token: &str) -> serde_json::Value {
+fn answer(app: &App, caller: &Caller, token: &str) -> serde_json::Value {
+    let presence = caller
+        .employee
+        .as_ref()
+        .and_then(|e| crate::access::presence::of(&app.store, e).ok().flatten())
+        .map(|p| p.state);
     serde_json::json!({
         "name": caller.name,
         "employee": caller.employee,
         "role": caller.role,
         "scope": caller.scope,
+        "presence": presence,
         "csrf": csrf_of(token),
     })
 }
@@ -204,7 +210,7 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
         false => None,
     };
     let caller = caller.ok_or_else(|| ApiError::new(401, "the token was refused"))?;
-    let mut response = json(200, &answer(&caller, &token));
+    let mut response = json(200, &answer(app, &caller, &token));
     let max_age = u32::try_from(sessions::LIFETIME_MS / 1000).unwrap_or(u32::MAX);
     let value = cookie(&token, Some(max_age), secure);
     response
@@ -214,8 +220,8 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
 }
 
 /// `GET /api/session`: who the cookie's holder is, and its CSRF token.
-pub fn current(caller: &Caller, token: &str) -> Response<Body> {
-    json(200, &answer(caller, token))
+pub fn current(app: &App, caller: &Caller, token: &str) -> Response<Body> {
+    json(200, &answer(app, caller, token))
 }
 
 /// `DELETE /api/session`: signs the console out: a password session ends, the cookie is
