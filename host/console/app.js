@@ -19,6 +19,12 @@ let dir = { regions: [], departments: [], employees: [], topics: [], utc_offset_
 /** The live event stream, and what the shown page does when an appeal changes. */
 let events = null;
 let onChange = null;
+/** Whether the person changed a field on the shown page: a live update then only offers itself. */
+let editing = false;
+document.addEventListener('input', () => { editing = true; });
+document.addEventListener('change', (e) => { if (e.target.id !== 'presence' && e.target.id !== 'lang') editing = true; });
+/** Counts page renders: a render whose data arrives after a newer one began is dropped. */
+let renders = 0;
 /** What the operator is typing, per appeal and field: kept when the page re-renders live. */
 const drafts = {};
 /** A textarea whose text survives re-renders (`key`: appeal and field). */
@@ -92,7 +98,7 @@ async function api(method, path, body, contentType) {
     route();
     throw new Error(t('sessionEnded'));
   }
-  if (!response.ok) throw new Error((data && data.error) || text || response.statusText);
+  if (!response.ok) throw new Error(errorText(data, text || response.statusText));
   return data;
 }
 
@@ -144,7 +150,7 @@ async function session(method, body) {
   const init = body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method };
   const response = await fetch('/api/session', init);
   const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(data.error || response.statusText), data);
+  if (!response.ok) throw Object.assign(new Error(errorText(data, response.statusText)), { second_factor: data.second_factor });
   csrf = data.csrf;
   return { name: data.name, role: data.role, employee: data.employee, scope: data.scope, presence: data.presence };
 }
@@ -217,7 +223,7 @@ function invitationPage(key, message) {
       body: JSON.stringify({ token: key, password: password.value }),
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) return invitationPage(key, data.error || response.statusText);
+    if (!response.ok) return invitationPage(key, errorText(data, response.statusText));
     history.replaceState(null, '', '#/inbox');
     loginPage(t('passwordSet', data.employee));
   };
@@ -301,12 +307,14 @@ async function inbox() {
   };
   // The server filters (from its indexes) and sends only what is shown: 50 rows a page.
   const refresh = async () => {
+    const turn = ++renders;
     const query = new URLSearchParams({ limit: String(Math.min(50 * inboxPages, 500)) });
     for (const key of FILTERS) if (inboxFilters[key]) query.set(key, inboxFilters[key]);
     if (inboxFilters.q) query.set('q', inboxFilters.q);
     if (inboxFilters.overdue) query.set('overdue', 'yes');
     if (inboxFilters.mine && me.employee) query.set('assignee', me.employee);
     const page = await api('GET', `/api/appeals?${query}`);
+    if (turn !== renders) return;
     const rows = page.items;
     document.getElementById('inbox-more').hidden = !page.next || inboxPages >= 10;
     body.replaceChildren(...rows.map((a) =>
@@ -440,12 +448,14 @@ function checklistCard(a, editable) {
 }
 
 async function appeal(id) {
+  const turn = ++renders;
   const a = await api('GET', `/api/appeals/${id}`);
   const operator = can('operator');
   const master = me.role === 'master';
   const department = dir.departments.find((d) => d.id === a.work.department);
   const mayReply = operator && (!master || (department && department.masters_may_reply));
   const templates = mayReply ? await api('GET', `/api/appeals/${id}/templates`).catch(() => []) : [];
+  if (turn !== renders) return;
   const messages = [
     h('div', { class: 'message' }, h('div', { class: 'muted' }, when(a.received_at), ' · ', a.contact.name || t('client')), a.subject ? h('b', {}, a.subject) : null, h('div', {}, a.text)),
     a.history.filter((e) => e.stage === 'message').map((e) =>
@@ -498,7 +508,14 @@ async function appeal(id) {
             [t('crm'), a.crm ? `${a.crm.entity} ${a.crm.id}` : '—'],
           ].map(([k, v]) => h('tr', {}, h('th', {}, k), h('td', {}, v ?? '—')))))),
         operator && !master && !['resolved', 'dropped'].includes(a.status) ? reclassifyCard(a) : null)));
-  onChange = (changed) => { if (changed === null || changed === id) appeal(id).catch(() => {}); };
+  editing = false;
+  onChange = (changed) => {
+    if (changed !== null && changed !== id) return;
+    // Never under the person's hands: while they fill a form, the update waits for a click.
+    if (!editing) return appeal(id).catch(() => {});
+    if (document.getElementById('appeal-changed')) return;
+    main().prepend(h('button', { id: 'appeal-changed', class: 'secondary', onclick: () => appeal(id).catch(() => {}) }, t('changedShow')));
+  };
 }
 
 // --- a call card: an appeal typed in by hand ---------------------------------------------------

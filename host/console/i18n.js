@@ -29,7 +29,7 @@ const TEXTS = {
     reopen: 'Открыть снова', reprocess: 'Обработать заново', reason: 'Причина (пауза, передача, смена темы)',
     notes: 'Внутренние заметки', notePlaceholder: 'Заметка для коллег: клиенту не отправляется', addNote: 'Добавить заметку',
     checklist: 'Чек-лист', required: 'обязательно', reclassify: 'Изменить маршрут', reclassifyDo: 'Сохранить маршрут',
-    routeAgain: 'Распределить заново', unchanged: '— без изменений —',
+    routeAgain: 'Распределить заново', unchanged: '— без изменений —', changedShow: 'Обращение изменилось — показать',
     history: 'История', when: 'Когда', stage: 'Этап', plugin: 'Плагин', detail: 'Подробности',
     earlier: 'Другие обращения клиента', none: 'нет', routing: 'Маршрут', reasonOfRoute: 'Причина', crm: 'CRM',
     mastersNoReply: 'Мастер не отвечает клиенту в этом отделе: оставьте заметку.',
@@ -52,6 +52,16 @@ const TEXTS = {
     firstReply: 'первый ответ, ср. мин', handling: 'обработка, ср. мин',
     pluginsTitle: 'Плагины', upload: 'Загрузить компонент (.wasm)', kind: 'Вид', active: 'Активна', earlierVersions: 'Прежние',
     calls: 'Вызовы', errors: 'Ошибки', shadow: 'Тень', channels: 'Каналы',
+    // The server's stable refusal codes, in words (a code without words shows the server's message).
+    err_checklist_incomplete: (d) => `не выполнены обязательные пункты: ${(d.items || []).join('; ')}`,
+    err_wrong_credentials: 'неверный логин или пароль',
+    err_locked_out: (d) => `слишком много неудачных попыток: повторите через ${Math.ceil((d.retry_after_s || 60) / 60)} мин`,
+    err_second_factor_needed: 'введите код из приложения-аутентификатора',
+    err_role_too_weak: 'для этого действия не хватает прав',
+    err_masters_may_not_reply: 'мастер не отвечает клиенту в этом отделе: оставьте заметку',
+    err_not_yourself: 'действия записываются от вашего имени: указывать другого нельзя',
+    err_csrf: 'страница устарела: обновите её',
+    err_invitation_invalid: 'приглашение неизвестно, использовано или просрочено: попросите новое',
   },
   en: {
     inbox: 'Inbox', sla: 'SLA', directory: 'Directory', plugins: 'Plugins', team: 'Team', newAppeal: 'New appeal',
@@ -75,7 +85,7 @@ const TEXTS = {
     reopen: 'Reopen', reprocess: 'Reprocess', reason: 'reason (pause, hand-off, reclassify)',
     notes: 'Internal notes', notePlaceholder: 'A note for colleagues: never sent to the client', addNote: 'Add note',
     checklist: 'Checklist', required: 'required', reclassify: 'Change the route', reclassifyDo: 'Save the route',
-    routeAgain: 'Route again', unchanged: '— unchanged —',
+    routeAgain: 'Route again', unchanged: '— unchanged —', changedShow: 'The appeal changed — show it',
     history: 'History', when: 'When', stage: 'Stage', plugin: 'Plugin', detail: 'Detail',
     earlier: 'Earlier appeals', none: 'none', routing: 'Routing', reasonOfRoute: 'Reason', crm: 'CRM',
     mastersNoReply: 'Masters do not reply to clients in this department: leave a note.',
@@ -98,6 +108,15 @@ const TEXTS = {
     firstReply: 'first reply, avg min', handling: 'handling, avg min',
     pluginsTitle: 'Plugins', upload: 'Upload a component (.wasm)', kind: 'Kind', active: 'Active', earlierVersions: 'Earlier',
     calls: 'Calls', errors: 'Errors', shadow: 'Shadow', channels: 'Channels',
+    err_checklist_incomplete: (d) => `required checklist items are open: ${(d.items || []).join('; ')}`,
+    err_wrong_credentials: 'wrong login or password',
+    err_locked_out: (d) => `too many failed sign-ins: try again in ${Math.ceil((d.retry_after_s || 60) / 60)} min`,
+    err_second_factor_needed: 'enter the code from your authenticator app',
+    err_role_too_weak: 'your role may not do this',
+    err_masters_may_not_reply: 'masters do not reply to clients in this department: leave a note',
+    err_not_yourself: 'actions are recorded under your own name',
+    err_csrf: 'the page is stale: reload it',
+    err_invitation_invalid: 'the invitation is unknown, used or expired: ask for a new one',
   },
 };
 
@@ -147,6 +166,14 @@ const LABELS = {
 function t(key, ...args) {
   const text = TEXTS[LANG][key] ?? TEXTS.en[key] ?? key;
   return typeof text === 'function' ? text(...args) : text;
+}
+
+/** A refusal of the API in words: its stable code's text, else the server's message. */
+function errorText(data, fallback) {
+  if (!data || typeof data !== 'object') return fallback;
+  const text = TEXTS[LANG][`err_${data.code}`];
+  if (text === undefined) return data.error || fallback;
+  return typeof text === 'function' ? text(data) : text;
 }
 
 /** A value the API speaks, named for people (the value itself when there is no name). */

@@ -14,6 +14,9 @@ pub enum Refusal {
     /// Not possible in the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// Resolving with required checklist items open (409): their texts.
+    #[error("не выполнены обязательные пункты (required checklist items are open): {}", .0.join("; "))]
+    ChecklistOpen(Vec<String>),
     /// Storage failed (500).
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -25,7 +28,7 @@ impl Refusal {
         match self {
             Refusal::Invalid(_) => 400,
             Refusal::NotFound(_) => 404,
-            Refusal::Conflict(_) => 409,
+            Refusal::Conflict(_) | Refusal::ChecklistOpen(_) => 409,
             Refusal::Internal(_) => 500,
         }
     }

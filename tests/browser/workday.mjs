@@ -90,7 +90,8 @@ try {
   check(drafted.startsWith('Здравствуйте, Мария!') && drafted.includes(first), 'the ready answer is filled in');
   await page.fill('#reply-text', `${drafted} Мастер приедет завтра.`);
   await page.click('#send-reply');
-  await page.waitForFunction(() => document.querySelector('#conversation')?.textContent.includes('Мастер приедет завтра'));
+  await page.waitForFunction(() => document.querySelector('#conversation')?.textContent.includes('Мастер приедет завтра'))
+    .catch(async (e) => { throw new Error(`${e.message}; toast: ${await text(page, '#toast')}; reply box: ${await page.inputValue('#reply-text')}`); });
   check(true, 'the reply is in the conversation');
 
   // A note, the checklist, a refused and then an accepted resolve.

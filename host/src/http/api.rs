@@ -156,7 +156,8 @@ async fn answer(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) ->
                 route.role.name(),
                 caller.role.name()
             ),
-        ));
+        )
+        .code("role_too_weak"));
     }
     (route.handler)(Call::new(app, caller, params, request)).await
 }

@@ -56,7 +56,8 @@ pub async fn reply(mut call: Call) -> Answer {
             return Err(ApiError::new(
                 403,
                 "мастер не отвечает клиенту в этом отделе: напишите заметку (masters may not reply to customers here)",
-            ));
+            )
+            .code("masters_may_not_reply"));
         }
     }
     let new: NewReply = call.json().await?;

@@ -62,7 +62,8 @@ impl Call {
                      (actions are recorded as the signed-in {}; naming someone else is refused)",
                     self.caller.author()
                 ),
-            )),
+            )
+            .code("not_yourself")),
             _ => Ok(()),
         }
     }

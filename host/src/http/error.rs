@@ -1,7 +1,9 @@
 //! [`ApiError`]: every refusal of the HTTP API as one type, so handlers use `?`. A
 //! [`Refusal`] keeps its status (400, 404, 409), storage and other internal failures are 500s,
-//! and a body that could not be read is a 413 or 400. The answer is `{"error": message}`, with
-//! any extra fields the refusal carries (a directory's list of problems).
+//! and a body that could not be read is a 413 or 400. The answer is `{"error": message, "code":
+//! code}`, with any extra fields the refusal carries (a directory's list of problems). The
+//! `code` is stable (`not_found`, `wrong_credentials`, `checklist_incomplete`, …): a client
+//! shows its own words for it in its own language, the message is for people reading logs.
 
 use super::bytes_body::Body;
 use super::reply::{BodyError, json};
@@ -12,6 +14,7 @@ use hyper::Response;
 #[derive(Debug)]
 pub struct ApiError {
     status: u16,
+    code: &'static str,
     message: String,
     extra: serde_json::Map<String, serde_json::Value>,
     /// Whether the connection is closed after the answer (a body that never came).
@@ -21,7 +24,25 @@ pub struct ApiError {
 impl ApiError {
     /// A refusal with this status and message.
     pub fn new(status: u16, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), extra: serde_json::Map::new(), close: false }
+        let code = match status {
+            400 => "invalid",
+            401 => "unauthenticated",
+            403 => "forbidden",
+            404 => "not_found",
+            405 => "method_not_allowed",
+            408 => "body_timeout",
+            409 => "conflict",
+            413 => "too_large",
+            429 => "too_many",
+            _ => "internal",
+        };
+        Self { status, code, message: message.into(), extra: serde_json::Map::new(), close: false }
+    }
+
+    /// The same refusal with a more precise stable code.
+    pub fn code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
     }
 
     /// 400: the input is wrong; the message says how.
@@ -49,6 +70,7 @@ impl ApiError {
     pub fn response(&self) -> Response<Body> {
         let mut body = self.extra.clone();
         body.insert("error".into(), self.message.clone().into());
+        body.insert("code".into(), self.code.into());
         let mut response = json(self.status, &body);
         if self.close {
             response
@@ -63,6 +85,11 @@ impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::Internal(e) => e.into(),
+            Refusal::ChecklistOpen(items) => {
+                Self::new(409, Refusal::ChecklistOpen(items.clone()).to_string())
+                    .code("checklist_incomplete")
+                    .with("items", items)
+            }
             other => Self::new(other.status(), other.to_string()),
         }
     }

@@ -18,9 +18,10 @@ use std::collections::HashMap;
 
 impl From<Refused> for ApiError {
     fn from(refused: Refused) -> Self {
-        match refused {
-            Refused::Store(e) => e.into(),
-            other => ApiError::invalid(other.to_string()),
+        match &refused {
+            Refused::Store(e) => ApiError::internal(format!("{e:#}")),
+            Refused::Invitation => ApiError::invalid(refused.to_string()).code("invitation_invalid"),
+            Refused::Password(_) => ApiError::invalid(refused.to_string()).code("password_refused"),
         }
     }
 }

@@ -76,7 +76,8 @@ impl Credential {
                 if safe || matches {
                     Ok(token)
                 } else {
-                    Err(ApiError::new(403, "the X-CSRF-Token header is missing or wrong: reload the console"))
+                    Err(ApiError::new(403, "the X-CSRF-Token header is missing or wrong: reload the console")
+                        .code("csrf"))
                 }
             }
         }
@@ -154,7 +155,8 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
             // Many logins tried from one address (password spraying) lock the address out too.
             if app.lockout.is_locked(peer, SIGN_IN) {
                 return Err(ApiError::new(429, "слишком много неудачных попыток с этого адреса (too many failed sign-ins from this address)")
-                    .with("retry_after_s", 60));
+                    .with("retry_after_s", 60)
+                    .code("locked_out"));
             }
             let store = app.store.clone();
             let (who, code) = (login.trim().to_string(), given.code);
@@ -182,7 +184,8 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
                         401,
                         "введите код из приложения (enter the code from your authenticator app)",
                     )
-                    .with("second_factor", true));
+                    .with("second_factor", true)
+                    .code("second_factor_needed"));
                 }
                 Outcome::Locked(until) => {
                     audit::record(&app.store, login, "sign_in_locked", login, Vec::new(), &address)?;
@@ -191,12 +194,14 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
                         429,
                         format!("слишком много неудачных попыток: повторите через {minutes} мин (too many failed sign-ins: try again in {minutes} min)"),
                     )
-                    .with("retry_after_s", minutes * 60));
+                    .with("retry_after_s", minutes * 60)
+                    .code("locked_out"));
                 }
                 Outcome::Failed => {
                     app.lockout.failed(peer, SIGN_IN);
                     audit::record(&app.store, login, "sign_in_failed", login, Vec::new(), &address)?;
-                    return Err(ApiError::new(401, "неверный логин или пароль (wrong login or password)"));
+                    return Err(ApiError::new(401, "неверный логин или пароль (wrong login or password)")
+                        .code("wrong_credentials"));
                 }
             }
         }
