@@ -139,6 +139,11 @@ try {
   check(/fill:\s*#/.test(legend || ''), 'the legend squares carry their colour');
   check((await text(page, 'main')).includes('не измерялось'), 'an unmeasured value says so instead of 0');
   check(await page.locator('#report-employees a[download]').count() === 1, 'the employee report downloads as CSV');
+  await page.selectOption('#report-kind', 'times');
+  await page.selectOption('#report-by', 'assignee');
+  await page.click('#report-show');
+  await page.waitForFunction(() => document.querySelector('#report-result')?.textContent.includes('Рустам'));
+  check((await text(page, '#report-result')).includes('resolution_avg_min'), 'any report by employee, in the console');
   await shot(page, 'sla');
 
   // An admin edits a department's notice target and a region's time zone; both survive a reload.

@@ -6,10 +6,12 @@ use super::reply::error;
 use hyper::Response;
 use hyper::body::Bytes;
 
-const ASSETS: [(&str, &str, &str); 4] = [
+const ASSETS: [(&str, &str, &str); 6] = [
     ("index.html", "text/html; charset=utf-8", include_str!("../../console/index.html")),
     ("i18n.js", "text/javascript; charset=utf-8", include_str!("../../console/i18n.js")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../console/app.js")),
+    ("workspace.js", "text/javascript; charset=utf-8", include_str!("../../console/workspace.js")),
+    ("admin.js", "text/javascript; charset=utf-8", include_str!("../../console/admin.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("../../console/style.css")),
 ];
 
