@@ -129,16 +129,29 @@ async function directoryPage() {
       else next[key] = key.endsWith('minutes') ? Number(value) : value;
     }
     const problems = [];
+    for (const input of document.querySelectorAll('#main input.invalid')) {
+      input.classList.remove('invalid');
+      input.removeAttribute('title');
+    }
+    // Each problem is listed and marked on its field.
+    const problem = (name, row, key, text) => {
+      problems.push(text);
+      const input = tables[name].body.rows[row]?.querySelector(`input[data-key="${key}"]`);
+      if (input) {
+        input.classList.add('invalid');
+        input.title = text;
+      }
+    };
     for (const name of Object.keys(SECTIONS)) {
       const ids = next[name].map((r) => r.id);
       ids.forEach((id, i) => {
-        if (!id) problems.push(t('noId', label('section', name), i + 1));
-        else if (ids.indexOf(id) !== i) problems.push(t('twice', label('section', name), id));
+        if (!id) problem(name, i, 'id', t('noId', label('section', name), i + 1));
+        else if (ids.indexOf(id) !== i) problem(name, i, 'id', t('twice', label('section', name), id));
       });
     }
     const departments = new Set(next.departments.map((x) => x.id));
-    for (const e of next.employees) if (e.department && !departments.has(e.department)) problems.push(t('noDepartment', 'employee', e.id, e.department));
-    for (const x of next.topics) if (x.department && !departments.has(x.department)) problems.push(t('noDepartment', 'topic', x.id, x.department));
+    next.employees.forEach((e, i) => e.department && !departments.has(e.department) && problem('employees', i, 'department', t('noDepartment', 'employee', e.id, e.department)));
+    next.topics.forEach((x, i) => x.department && !departments.has(x.department) && problem('topics', i, 'department', t('noDepartment', 'topic', x.id, x.department)));
     if (problems.length) throw new Error(problems.join('\n'));
     return next;
   };

@@ -115,6 +115,7 @@ try {
   await page.click('#save-directory');
   await page.waitForSelector('#toast:not([hidden])');
   check((await page.textContent('#toast')).includes('no department nowhere'), 'the form refuses an unknown department');
+  check(await row.locator('input[data-key="department"].invalid').count() === 1, 'the problem is marked on its field');
   await row.locator('input[data-key="department"]').fill('delivery');
   await page.click('#save-directory');
   await page.waitForFunction(() => document.querySelector('#directory-history')?.textContent.includes('topic warranty added'));
