@@ -75,8 +75,33 @@ function settingsCard(directory, editable) {
       field('utc_offset_minutes', directory.utc_offset_minutes), field('pause_limit_minutes', directory.pause_limit_minutes))));
 }
 
+/** Ready answers, edited by admins: id, name, topic (empty: for all) and text with variables. */
+function templatesCard(templates, editable) {
+  const body = h('tbody');
+  const keys = ['id', 'name', 'topic', 'text'];
+  const addRow = (row) => body.append(h('tr', {},
+    keys.map((k) => h('td', {}, k === 'text'
+      ? h('textarea', { 'data-template': k, value: row[k] || '', disabled: !editable, rows: 2 })
+      : h('input', { 'data-template': k, value: row[k] || '', disabled: !editable }))),
+    editable ? h('td', {}, h('button', { class: 'danger', onclick: (e) => e.target.closest('tr').remove() }, '×')) : null));
+  templates.forEach(addRow);
+  const save = () => {
+    const list = [...body.rows].map((tr) => Object.fromEntries([...tr.querySelectorAll('[data-template]')]
+      .map((el) => [el.dataset.template, el.value.trim()]).filter(([k, v]) => v || k !== 'topic')));
+    act(t('templatesSaved'), () => api('PUT', '/api/templates', list));
+  };
+  return h('div', { class: 'card', id: 'section-templates' }, h('h2', {}, t('templates')),
+    h('p', { class: 'muted' }, t('templatesHint')),
+    h('table', {}, h('thead', {}, h('tr', {}, keys.map((k) => h('th', {}, t(`template_${k}`))), editable ? h('th', {}) : null)), body),
+    editable ? h('div', { class: 'bar' },
+      h('button', { class: 'secondary', id: 'add-template', onclick: () => addRow({}) }, t('add')),
+      h('button', { id: 'save-templates', onclick: save }, t('save'))) : null);
+}
+
 async function directoryPage() {
-  const [directory, history] = await Promise.all([api('GET', '/api/directory'), api('GET', '/api/directory/history')]);
+  const [directory, history, templates] = await Promise.all([
+    api('GET', '/api/directory'), api('GET', '/api/directory/history'), api('GET', '/api/templates'),
+  ]);
   const editable = can('admin');
   const tables = {};
   const section = (name) => {
@@ -164,6 +189,7 @@ async function directoryPage() {
       editable ? h('button', { class: 'secondary', onclick: () => pickFile('.json,application/json', async (f) => save(JSON.parse(await f.text()))) }, t('importJson')) : null),
     Object.keys(SECTIONS).map(section),
     settingsCard(directory, editable),
+    templatesCard(templates, editable),
     h('div', { class: 'card' }, h('h2', {}, t('changes')),
       h('table', { id: 'directory-history' }, h('thead', {}, h('tr', {}, [t('when'), t('who'), t('what')].map((x) => h('th', {}, x)))),
         h('tbody', {}, history.map((c) => h('tr', {}, h('td', {}, when(c.at)), h('td', {}, c.by), h('td', {}, c.changes.join('; ') || t('noChange'))))))));

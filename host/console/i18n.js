@@ -48,6 +48,9 @@ const TEXTS = {
     byChannel: 'Обращения по каналам', byTopic: 'Реакция и решение по темам (мин)', byDepartment: 'Реакция и решение по отделам (мин)',
     byEmployee: 'Ответы по сотрудникам', reactionAvg: 'реакция, ср.', reactionP90: 'реакция p90', resolutionAvg: 'решение, ср.',
     resolutionP90: 'решение p90', appeals: 'обращений', noData: 'данных пока нет', notMeasured: 'не измерялось',
+    templates: 'Готовые ответы', templatesSaved: 'готовые ответы сохранены',
+    templatesHint: 'Переменные: {{customer}} — имя клиента, {{appeal}} — номер обращения, {{store}} — магазин, {{topic}} — тема, {{operator}} — ваше имя. Пустая тема — для всех.',
+    template_id: 'id', template_name: 'Название', template_topic: 'Тема (id)', template_text: 'Текст',
     reports: 'Отчёты', downloadCsv: 'Скачать CSV', showReport: 'Показать',
     report_appeals: 'Обращения', report_times: 'Время реакции и решения', report_overdue: 'Просрочки',
     report_answers: 'Ответы и обработка', report_dropped: 'Отсеянные фильтрами', answered: 'отвечено', neverAnswered: 'без ответа, доля',
@@ -106,6 +109,9 @@ const TEXTS = {
     byChannel: 'Appeals by channel', byTopic: 'Reaction and resolution by topic (minutes)', byDepartment: 'Reaction and resolution by department (minutes)',
     byEmployee: 'Answers by employee', reactionAvg: 'reaction avg', reactionP90: 'reaction p90', resolutionAvg: 'resolution avg',
     resolutionP90: 'resolution p90', appeals: 'appeals', noData: 'no data yet', notMeasured: 'not measured',
+    templates: 'Ready answers', templatesSaved: 'ready answers saved',
+    templatesHint: 'Variables: {{customer}}, {{appeal}}, {{store}}, {{topic}}, {{operator}}. An empty topic: for all.',
+    template_id: 'id', template_name: 'Name', template_topic: 'Topic (id)', template_text: 'Text',
     reports: 'Reports', downloadCsv: 'Download CSV', showReport: 'Show',
     report_appeals: 'Appeals', report_times: 'Reaction and resolution', report_overdue: 'Overdue',
     report_answers: 'Answers and handling', report_dropped: 'Dropped by filters', answered: 'answered', neverAnswered: 'never answered, share',
@@ -165,6 +171,34 @@ const LABELS = {
     section: { regions: 'Regions', departments: 'Departments', employees: 'Employees', topics: 'Topics' },
   },
 };
+
+/** The history details the host itself writes (not plugins' or people's words), phrase by
+ * phrase in Russian, longest first: a detail reads in the console's language. */
+const DETAIL_STAGES = new Set(['taken', 'handed_off', 'escalated', 'paused', 'resumed', 'resolved', 'reopened', 'assigned',
+  'waiting', 'reclassified', 'created', 'reply_queued', 'reprocessed', 'received', 'overdue', 'reply_sent', 'reply_failed', 'reply_retry']);
+const DETAIL_PHRASES = [
+  [/^to /, 'кому: '],
+  ['through the current filters and router', 'через текущие фильтры и маршрутизатор'],
+  ['nobody serves this department and region', 'в этом отделе и регионе никто не работает'],
+  ['nobody can take it now', 'сейчас никто не может взять'],
+  ['is not at work (off)', '— не на работе'], ['is off work', '— нерабочее время'], ['has a day off', '— выходной'],
+  ['is inactive', '— не работает'], ['is away', '— отошёл'], ['is full', '— нет мест'],
+  ['taken into work', 'взято в работу'], ['routed again by', 'распределено заново, кто:'], ['created by', 'создал:'],
+  ['deadline missed', 'срок нарушен'], ['min late', 'мин просрочки'], ['not taken within', 'не взято за'],
+  ['queued again', 'снова в очереди'], ['nothing changed', 'без изменений'], ['raw request', 'исходный запрос'],
+  ['by least-loaded', '(наименее загруженному)'], ['by round-robin', '(по очереди)'], ['to department', 'в отдел'],
+  ['moved to', 'передано в'], ['in queue', 'в очереди'], ['reaction', 'реакция'], ['resolution', 'решение'],
+  ['resolved', 'решено'], ['reopened', 'открыто снова'], ['resumed', 'продолжено'], ['paused', 'пауза'],
+  ['phone call', 'звонок'], ['walk-in', 'визит'], ['complaint book', 'книга жалоб'],
+  [' open', ' открытых'], [' by ', ', кто: '], ['from ', 'от '], [' to ', ' → '], ['topic ', 'тема '], ['region ', 'регион '],
+  ['department ', 'отдел '], ['reply ', 'ответ '], [' min in ', ' мин в '],
+];
+
+/** A history event's detail in the console's language. */
+function detailText(event) {
+  if (LANG !== 'ru' || !DETAIL_STAGES.has(event.stage)) return event.detail;
+  return DETAIL_PHRASES.reduce((text, [en, ru]) => (en instanceof RegExp ? text.replace(en, ru) : text.split(en).join(ru)), event.detail);
+}
 
 /** A text in the chosen language. */
 function t(key, ...args) {

@@ -324,6 +324,12 @@ async fn a_russian_operator_s_day_in_the_browser() {
     let directory = host.api.get_json("/api/directory").await.unwrap();
     assert_eq!(directory["departments"][1]["notify"]["to"], "-100555");
     assert_eq!(directory["regions"][1]["time_zone"], "Europe/Moscow");
+    assert_eq!(directory["holidays"], json!(["2027-01-01", "2027-01-07"]));
+    let templates = host.api.get_json("/api/templates").await.unwrap();
+    assert_eq!(
+        templates[1],
+        json!({"id": "visit", "name": "Визит мастера", "topic": "repair", "text": "{{customer}}, мастер придёт завтра."})
+    );
     for page in ["inbox", "appeal", "call-card", "sla", "directory"] {
         let png = std::fs::read(shots.join(format!("{page}.png"))).unwrap();
         assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of {page}");

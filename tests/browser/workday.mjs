@@ -128,8 +128,8 @@ try {
   await page.click('#reclassify-save');
   await page.waitForFunction(() => document.querySelector('#history')?.textContent.includes('это установка'));
   const card = await text(page, '#history');
-  check(card.includes('Создано вручную') && card.includes('created by Рустам (rustam)'), 'the card says who created it');
-  check(card.includes('Маршрут изменён') && card.includes('topic repair → install'), 'the reclassification is recorded');
+  check(card.includes('Создано вручную') && card.includes('книга жалоб: создал: Рустам (rustam)'), 'the card says who created it');
+  check(card.includes('Маршрут изменён') && card.includes('тема repair → install'), 'the reclassification is recorded');
   check((await text(page, '#routing')).includes('Установка'), 'the route names the new topic');
 
   // The SLA page: coloured legend, nothing drawn where nothing was measured.
@@ -165,12 +165,23 @@ try {
   await service.locator('input[data-key="notify"]').fill('{"channel": "telegram", "to": "-100555"}');
   const kazan = await rowOf('regions', 'kzn');
   await kazan.locator('input[data-key="time_zone"]').fill('Europe/Moscow');
+  await admin.fill('#section-settings input[data-setting="holidays"]', '2027-01-01, 2027-01-07');
   await admin.click('#save-directory');
   await admin.waitForFunction(() => document.querySelector('#toast')?.textContent === 'справочник сохранён');
+  await admin.click('#add-template');
+  const fresh = admin.locator('#section-templates tbody tr').last();
+  await fresh.locator('[data-template="id"]').fill('visit');
+  await fresh.locator('[data-template="name"]').fill('Визит мастера');
+  await fresh.locator('[data-template="topic"]').fill('repair');
+  await fresh.locator('[data-template="text"]').fill('{{customer}}, мастер придёт завтра.');
+  await admin.click('#save-templates');
+  await admin.waitForFunction(() => document.querySelector('#toast')?.textContent === 'готовые ответы сохранены');
   await admin.reload();
   await admin.waitForSelector('#section-departments');
   check((await service.locator('input[data-key="notify"]').inputValue()).includes('-100555'), 'a notice target is saved and shown again');
   check((await kazan.locator('input[data-key="time_zone"]').inputValue()) === 'Europe/Moscow', 'a time zone is saved and shown again');
+  check((await admin.inputValue('#section-settings input[data-setting="holidays"]')) === '2027-01-01, 2027-01-07', 'holidays are saved and shown again');
+  check(await admin.locator('#section-templates tbody tr').count() === 2, 'a ready answer added in the console is kept');
   await shot(admin, 'directory');
 
   // English on request.

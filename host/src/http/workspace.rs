@@ -93,9 +93,9 @@ pub async fn create(mut call: Call) -> Answer {
         .map_err(|e| ApiError::internal(format!("creating the appeal failed: {e}")))??
         .ok_or_else(|| ApiError::new(409, "the appeal was not created (a duplicate)"))?;
     let label = match new.channel.as_str() {
-        "phone" => "телефонный звонок (phone call)",
-        "visit" => "визит в магазин (walk-in)",
-        _ => "книга жалоб (complaint book)",
+        "phone" => "phone call",
+        "visit" => "walk-in",
+        _ => "complaint book",
     };
     call.app.store.change_appeal(&created, |a| {
         a.record(a.received_at, "created", None, format!("{label}: created by {author}"));
