@@ -188,7 +188,9 @@ function loginPage(message, needCode = false) {
     } catch (e) {
       return loginPage(e.message, Boolean(e.second_factor));
     }
-    if (clockIn && me.employee) await api('PUT', '/api/presence', { state: 'available' }).catch(() => {});
+    if (clockIn && me.employee) {
+      await api('PUT', '/api/presence', { state: 'available' }).then(() => { me.presence = 'available'; }).catch(() => {});
+    }
     await route();
   };
   const withPassword = (event) => {
@@ -258,13 +260,12 @@ async function team() {
 }
 
 /** The header's presence switch, for a signed-in employee. */
-async function presenceSwitch() {
+function presenceSwitch() {
   const select = document.getElementById('presence');
   select.hidden = !(me && me.employee);
   if (select.hidden) return;
-  const current = await session('GET').catch(() => me);
   select.replaceChildren(...['available', 'away', 'off'].map((value) => h('option', { value }, label('presence', value))));
-  select.value = current.presence || 'off';
+  select.value = me.presence || 'off';
 }
 
 // --- routing -------------------------------------------------------------------------------------
@@ -291,7 +292,7 @@ async function route() {
     : '';
   document.getElementById('who').textContent = `${me.name} · ${label('role', me.role)}${scope}`;
   dir = await api('GET', '/api/directory').catch(() => dir);
-  await presenceSwitch();
+  presenceSwitch();
   follow();
   // Pages live in workspace.js and admin.js, loaded after this file.
   const pages = { inbox, appeal, new: newAppealPage, directory: directoryPage, plugins: pluginsPage, plugin, sla, team };
@@ -314,7 +315,10 @@ function start() {
   });
   document.getElementById('logout').addEventListener('click', logout);
   document.getElementById('presence').addEventListener('change', (event) =>
-    act(label('presence', event.target.value), () => api('PUT', '/api/presence', { state: event.target.value })));
+    act(label('presence', event.target.value), async () => {
+      await api('PUT', '/api/presence', { state: event.target.value });
+      me.presence = event.target.value;
+    }));
   window.addEventListener('hashchange', route);
   route();
 }

@@ -241,6 +241,11 @@ fn minutes(ms: f64) -> f64 {
     (ms / 60_000.0 * 10.0).round() / 10.0
 }
 
+/// A tally's cells: how many, the average and the 90th percentile in minutes.
+fn tally(t: &crate::store::figures::Tally) -> [Value; 3] {
+    [json!(t.count), json!(t.average_ms().map(minutes)), json!(t.p90_ms().map(minutes))]
+}
+
 /// Reaction and resolution times per group: count, average and 90th percentile.
 fn times(groups: &BTreeMap<String, Totals>, by: &str) -> Table {
     let columns = [
@@ -256,15 +261,7 @@ fn times(groups: &BTreeMap<String, Totals>, by: &str) -> Table {
         rows: groups
             .iter()
             .map(|(k, f)| {
-                vec![
-                    json!(k),
-                    json!(f.reaction.count),
-                    json!(f.reaction.average_ms().map(minutes)),
-                    json!(f.reaction.p90_ms().map(minutes)),
-                    json!(f.resolution.count),
-                    json!(f.resolution.average_ms().map(minutes)),
-                    json!(f.resolution.p90_ms().map(minutes)),
-                ]
+                [json!(k)].into_iter().chain(tally(&f.reaction)).chain(tally(&f.resolution)).collect()
             })
             .collect(),
     }
@@ -291,17 +288,11 @@ fn answers(groups: &BTreeMap<String, Totals>, by: &str) -> Table {
         rows: groups
             .iter()
             .map(|(k, f)| {
-                vec![
-                    json!(k),
-                    json!(f.appeals),
-                    json!(f.first_reply.count),
-                    json!(share(f)),
-                    json!(f.first_reply.average_ms().map(minutes)),
-                    json!(f.first_reply.p90_ms().map(minutes)),
-                    json!(f.handling.count),
-                    json!(f.handling.average_ms().map(minutes)),
-                    json!(f.handling.p90_ms().map(minutes)),
-                ]
+                let [answered, first_avg, first_p90] = tally(&f.first_reply);
+                [json!(k), json!(f.appeals), answered, json!(share(f)), first_avg, first_p90]
+                    .into_iter()
+                    .chain(tally(&f.handling))
+                    .collect()
             })
             .collect(),
     }

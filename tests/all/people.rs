@@ -265,19 +265,19 @@ async fn presence_decides_who_gets_new_appeals_and_the_supervisor_sees_the_team(
     // Rustam never clocked in: off. Everything goes to Olga.
     for n in 0..3 {
         let id = appeal(&host, 16_200 + n, "Москва: хочу вернуть товар").await;
-        let assigned = wait_for(&host, &id, |a| a.work.assignee.is_some()).await;
+        let assigned = appeal_where(&host, &id, "assigned", |a| a.work.assignee.is_some()).await;
         assert_eq!(assigned.work.assignee.as_deref(), Some("olga"));
     }
     olga.send_json("PUT", "/api/presence", &json!({"state": "away"})).await.unwrap();
     let waiting = appeal(&host, 16_210, "Москва: хочу вернуть товар").await;
-    let why = wait_for(&host, &waiting, |a| a.work.waiting_reason.is_some()).await;
+    let why = appeal_where(&host, &waiting, "waiting", |a| a.work.waiting_reason.is_some()).await;
     let reason = why.work.waiting_reason.unwrap();
     assert!(
         reason.contains("Ольга (olga) is away") && reason.contains("Рустам (rustam) is not at work"),
         "{reason}"
     );
     rustam.send_json("PUT", "/api/presence", &json!({"state": "available"})).await.unwrap();
-    let assigned = wait_for(&host, &waiting, |a| a.work.assignee.is_some()).await;
+    let assigned = appeal_where(&host, &waiting, "assigned", |a| a.work.assignee.is_some()).await;
     assert_eq!(assigned.work.assignee.as_deref(), Some("rustam"));
 
     let team = sup.get_json("/api/presence").await.unwrap();
@@ -302,22 +302,6 @@ async fn search_caught_up(host: &Host) {
     let started = std::time::Instant::now();
     while host.api.get_json("/healthz").await.unwrap()["search_caught_up"] != true {
         assert!(started.elapsed() < std::time::Duration::from_secs(20), "the search index never caught up");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-async fn wait_for(
-    host: &Host,
-    id: &str,
-    check: impl Fn(&clienthub::appeal::Appeal) -> bool,
-) -> clienthub::appeal::Appeal {
-    let started = std::time::Instant::now();
-    loop {
-        let appeal = host.appeal(id).await;
-        if check(&appeal) {
-            return appeal;
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "never happened: {appeal:#?}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
@@ -632,7 +616,6 @@ async fn every_route_for_every_role_in_and_out_of_scope() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn in_the_browser_an_operator_signs_in_sees_their_region_and_the_supervisor_the_team() {
-    crate::console::browser_tools();
     let host = Host::start();
     host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
     let kazan = appeal(&host, 16_501, "Казань: хочу вернуть товар").await;
@@ -644,34 +627,20 @@ async fn in_the_browser_an_operator_signs_in_sees_their_region_and_the_superviso
         .unwrap();
     let sup = invite(&host, "sup", "supervisor").await;
     assert_eq!(accept(&host, &sup, PASSWORD).await.status, 200);
-    let shots = match std::env::var_os("CLIENTHUB_SCREENSHOTS") {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => host.dir.join("screenshots"),
-    };
-    std::fs::create_dir_all(&shots).unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser/people.mjs");
-    let mut node = std::process::Command::new("node");
-    node.arg(&script)
-        .env("CLIENTHUB_URL", &host.base)
-        .env("CLIENTHUB_INVITE", invitation["link"].as_str().unwrap())
-        .env("CLIENTHUB_LOGIN", "rustam")
-        .env("CLIENTHUB_SUPERVISOR", "sup")
-        .env("CLIENTHUB_SUPERVISOR_PASSWORD", PASSWORD)
-        .env("CLIENTHUB_IN", &kazan)
-        .env("CLIENTHUB_OUT", &moscow)
-        .env("CLIENTHUB_SCREENSHOTS", &shots);
-    let run = tokio::task::spawn_blocking(move || node.output().expect("running node")).await.unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
-    println!("{stdout}");
-    assert!(run.status.success(), "the console run failed:\n{stdout}\n{stderr}");
+    let env = [
+        ("CLIENTHUB_INVITE", invitation["link"].as_str().unwrap().to_string()),
+        ("CLIENTHUB_LOGIN", "rustam".to_string()),
+        ("CLIENTHUB_SUPERVISOR", "sup".to_string()),
+        ("CLIENTHUB_SUPERVISOR_PASSWORD", PASSWORD.to_string()),
+        ("CLIENTHUB_IN", kazan.clone()),
+        ("CLIENTHUB_OUT", moscow.clone()),
+    ];
+    let shots = crate::console::run_browser(&host, "people.mjs", &env).await;
     assert_eq!(host.appeal(&kazan).await.work.assignee.as_deref(), Some("rustam"));
     let team = host.api.get_json("/api/presence").await.unwrap();
     let rustam = team.as_array().unwrap().iter().find(|r| r["id"] == "rustam").unwrap();
     assert_eq!(rustam["state"], "off", "signed out: {team}");
-    for page in ["operator-inbox", "team"] {
-        let png = std::fs::read(shots.join(format!("{page}.png"))).unwrap();
-        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of {page}");
-    }
+    crate::console::assert_screenshots(&shots, &["operator-inbox", "team"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -310,6 +310,19 @@ impl Drop for Host {
     }
 }
 
+/// Appeal `id` once `check` holds for it (within 20 s; `what` names the wait in the failure).
+pub async fn appeal_where(host: &Host, id: &str, what: &str, check: impl Fn(&Appeal) -> bool) -> Appeal {
+    let started = std::time::Instant::now();
+    loop {
+        let appeal = host.appeal(id).await;
+        if check(&appeal) {
+            return appeal;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "never {what}: {appeal:#?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// The appeal id a webhook answer carried.
 pub fn appeal_id(answer: &Answer) -> String {
     answer

@@ -6,7 +6,6 @@
 use crate::platform::Platform;
 use crate::support::*;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 
 /// Two returns operators holding one appeal each at most, a supervisors level, deliveries.
 fn directory(notify_to: Option<&str>) -> Value {
@@ -37,18 +36,6 @@ fn directory(notify_to: Option<&str>) -> Value {
         ],
         "pause_limit_minutes": 60
     })
-}
-
-async fn appeal_where(host: &Host, id: &str, what: &str, check: impl Fn(&Appeal) -> bool) -> Appeal {
-    let started = Instant::now();
-    loop {
-        let appeal = host.appeal(id).await;
-        if check(&appeal) {
-            return appeal;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "never {what}: {appeal:#?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn act(host: &Host, id: &str, verb: &str, body: Value) -> hyper::StatusCode {

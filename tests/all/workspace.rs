@@ -249,11 +249,7 @@ async fn reports_by_employee_count_answers_first_replies_and_handling_time() {
         ));
     }
     for id in &ids {
-        let started = std::time::Instant::now();
-        while host.appeal(id).await.work.assignee.is_none() {
-            assert!(started.elapsed() < std::time::Duration::from_secs(20), "never assigned");
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        appeal_where(&host, id, "assigned", |a| a.work.assignee.is_some()).await;
     }
     host.advance_minutes(10).await;
     host.api
@@ -281,7 +277,6 @@ async fn reports_by_employee_count_answers_first_replies_and_handling_time() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_russian_operator_s_day_in_the_browser() {
-    crate::console::browser_tools();
     let host = Host::start();
     host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
     let templates = json!([
@@ -296,24 +291,13 @@ async fn a_russian_operator_s_day_in_the_browser() {
         .unwrap();
     let accept = json!({"token": invited["token"], "password": password});
     host.anonymous.send_json("POST", "/api/invitations/accept", &accept).await.unwrap();
-    let shots = match std::env::var_os("CLIENTHUB_SCREENSHOTS") {
-        Some(dir) => std::path::PathBuf::from(dir),
-        None => host.dir.join("screenshots"),
-    };
-    std::fs::create_dir_all(&shots).unwrap();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser/workday.mjs");
-    let mut node = std::process::Command::new("node");
-    node.arg(&script)
-        .env("CLIENTHUB_URL", &host.base)
-        .env("CLIENTHUB_TELEGRAM_SECRET", host.telegram_secret().await)
-        .env("CLIENTHUB_ADMIN_TOKEN", TOKEN)
-        .env("CLIENTHUB_LOGIN", "rustam")
-        .env("CLIENTHUB_PASSWORD", password)
-        .env("CLIENTHUB_SCREENSHOTS", &shots);
-    let run = tokio::task::spawn_blocking(move || node.output().expect("running node")).await.unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
-    println!("{stdout}");
-    assert!(run.status.success(), "the operator's day failed:\n{stdout}\n{stderr}");
+    let env = [
+        ("CLIENTHUB_TELEGRAM_SECRET", host.telegram_secret().await),
+        ("CLIENTHUB_ADMIN_TOKEN", TOKEN.to_string()),
+        ("CLIENTHUB_LOGIN", "rustam".to_string()),
+        ("CLIENTHUB_PASSWORD", password.to_string()),
+    ];
+    let shots = crate::console::run_browser(&host, "workday.mjs", &env).await;
     // What the browser did is what the server holds.
     let resolved = host.all_appeals_where("&status=resolved").await;
     assert_eq!(resolved.len(), 1);
@@ -330,8 +314,5 @@ async fn a_russian_operator_s_day_in_the_browser() {
         templates[1],
         json!({"id": "visit", "name": "Визит мастера", "topic": "repair", "text": "{{customer}}, мастер придёт завтра."})
     );
-    for page in ["inbox", "appeal", "call-card", "sla", "directory"] {
-        let png = std::fs::read(shots.join(format!("{page}.png"))).unwrap();
-        assert!(png.starts_with(b"\x89PNG") && png.len() > 10_000, "a screenshot of {page}");
-    }
+    crate::console::assert_screenshots(&shots, &["inbox", "appeal", "call-card", "sla", "directory"]);
 }

@@ -6,39 +6,14 @@
 //   CLIENTHUB_URL, CLIENTHUB_ADMIN_TOKEN, CLIENTHUB_VIEWER_TOKEN, CLIENTHUB_SCREENSHOTS,
 //   CLIENTHUB_UPLOAD (a component file to upload), CLIENTHUB_TELEGRAM_SECRET (the channel's
 //   generated secret_token, which Telegram sends with each update)
-import { chromium } from 'playwright-core';
+import { check, launch, shot, telegram } from './common.mjs';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const base = process.env.CLIENTHUB_URL;
 const admin = process.env.CLIENTHUB_ADMIN_TOKEN;
 const viewer = process.env.CLIENTHUB_VIEWER_TOKEN;
-const shots = process.env.CLIENTHUB_SCREENSHOTS;
 const telegramSecret = process.env.CLIENTHUB_TELEGRAM_SECRET;
-
-function check(condition, what) {
-  if (!condition) throw new Error(`console check failed: ${what}`);
-  console.log(`ok: ${what}`);
-}
-
-async function telegram(updateId, text) {
-  const update = {
-    update_id: updateId,
-    message: { message_id: updateId, date: 1763900000, text,
-      from: { id: updateId, is_bot: false, first_name: 'Мария' }, chat: { id: updateId, type: 'private' } },
-  };
-  const answer = await fetch(`${base}/hooks/telegram`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': telegramSecret },
-    body: JSON.stringify(update),
-  });
-  check(answer.status === 200, `webhook ${updateId} accepted`);
-  return answer.headers.get('x-clienthub-appeal');
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-}
 
 async function login(page, token) {
   await page.goto(`${base}/`);
@@ -47,11 +22,7 @@ async function login(page, token) {
   await page.waitForSelector('#inbox');
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
   // This walk-through runs in English (the switch in the header); the operator's day in Russian.

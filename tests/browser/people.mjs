@@ -5,29 +5,12 @@
 //   CLIENTHUB_URL, CLIENTHUB_INVITE (the operator's invitation link), CLIENTHUB_LOGIN,
 //   CLIENTHUB_SUPERVISOR and CLIENTHUB_SUPERVISOR_PASSWORD, CLIENTHUB_IN and CLIENTHUB_OUT
 //   (an appeal in the operator's region and one outside it), CLIENTHUB_SCREENSHOTS
-import { chromium } from 'playwright-core';
+import { check, launch, signIn } from './common.mjs';
 
 const env = process.env;
 const password = 'пароль оператора 2026';
 
-function check(condition, what) {
-  if (!condition) throw new Error(`console check failed: ${what}`);
-  console.log(`ok: ${what}`);
-}
-
-async function signIn(page, login, secret) {
-  await page.goto(`${env.CLIENTHUB_URL}/`);
-  await page.fill('#login-name', login);
-  await page.fill('#password', secret);
-  await page.click('#sign-in');
-  await page.waitForSelector('#inbox');
-}
-
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const operator = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
   operator.on('pageerror', (e) => { console.error(`page error: ${e.message}`); process.exitCode = 1; });

@@ -7,39 +7,14 @@
 // and reloaded, and the English switch. Run by tests/all/workspace.rs, which passes:
 //   CLIENTHUB_URL, CLIENTHUB_TELEGRAM_SECRET, CLIENTHUB_ADMIN_TOKEN, CLIENTHUB_LOGIN,
 //   CLIENTHUB_PASSWORD, CLIENTHUB_SCREENSHOTS
-import { chromium } from 'playwright-core';
+import { check, launch, shot, telegram } from './common.mjs';
 
 const env = process.env;
 const base = env.CLIENTHUB_URL;
 
-function check(condition, what) {
-  if (!condition) throw new Error(`console check failed: ${what}`);
-  console.log(`ok: ${what}`);
-}
-
-async function telegram(updateId, text) {
-  const update = {
-    update_id: updateId,
-    message: { message_id: updateId, date: 1763900000, text,
-      from: { id: updateId, is_bot: false, first_name: 'Мария' }, chat: { id: updateId, type: 'private' } },
-  };
-  const answer = await fetch(`${base}/hooks/telegram`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': env.CLIENTHUB_TELEGRAM_SECRET },
-    body: JSON.stringify(update),
-  });
-  check(answer.status === 200, `webhook ${updateId} accepted`);
-  return answer.headers.get('x-clienthub-appeal');
-}
-
-const shot = (page, name) => page.screenshot({ path: `${env.CLIENTHUB_SCREENSHOTS}/${name}.png`, fullPage: true });
 const text = (page, selector) => page.textContent(selector);
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'ru-RU' })).newPage();
   page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); process.exitCode = 1; });
