@@ -111,7 +111,9 @@ async fn invitation_password_sign_in_sign_out_lock_out_expiry_revocation_and_tot
     assert_eq!(accept(&host, &token, PASSWORD).await.status, 400, "an invitation is used once");
 
     // Wrong password, then right: a session in an HttpOnly cookie, and who it is.
-    assert_eq!(sign_in(&host, "rustam", "не тот пароль!!", None).await.status, 401);
+    let wrong = sign_in(&host, "rustam", "не тот пароль!!", None).await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(serde_json::from_slice::<Value>(&wrong.body).unwrap()["code"], "wrong_credentials");
     assert_eq!(sign_in(&host, "nobody", PASSWORD, None).await.status, 401, "the same answer");
     let signed = sign_in(&host, "rustam", PASSWORD, None).await;
     assert!(signed.header("set-cookie").unwrap().contains("HttpOnly"));
@@ -166,6 +168,24 @@ async fn invitation_password_sign_in_sign_out_lock_out_expiry_revocation_and_tot
     assert_eq!(sign_in(&host, "sup", PASSWORD, Some("000000")).await.status, 401);
     let code = clienthub::access::totp::code_at(&secret, now).unwrap();
     assert_eq!(sign_in(&host, "sup", PASSWORD, Some(&code)).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_address_trying_many_logins_is_locked_out_too() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let token = invite(&host, "olga", "operator").await;
+    assert_eq!(accept(&host, &token, PASSWORD).await.status, 200);
+    // Password spraying: one guess for each of many logins, none locking any one account.
+    for n in 0..30 {
+        assert_eq!(sign_in(&host, &format!("login-{n}"), "Summer2026!!", None).await.status, 401);
+    }
+    let locked = sign_in(&host, "olga", PASSWORD, None).await;
+    assert_eq!(locked.status, 429, "{}", String::from_utf8_lossy(&locked.body));
+    assert_eq!(serde_json::from_slice::<Value>(&locked.body).unwrap()["code"], "locked_out");
+    let account = host.api.get_json("/api/employees").await.unwrap();
+    let olga = account.as_array().unwrap().iter().find(|e| e["id"] == "olga").unwrap();
+    assert!(olga["account"]["locked_until"].is_null(), "the account itself is not locked: {olga}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

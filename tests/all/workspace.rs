@@ -133,6 +133,9 @@ async fn a_call_card_is_routed_reclassified_noted_checked_off_and_answered_from_
     rustam.send_json("POST", &format!("/api/appeals/{id}/take"), &json!({})).await.unwrap();
     let refused = rustam.send("POST", &format!("/api/appeals/{id}/resolve"), None).await.unwrap();
     assert_eq!(refused.status, 409);
+    let coded: Value = serde_json::from_slice(&refused.body).unwrap();
+    assert_eq!(coded["code"], "checklist_incomplete", "a stable code for the console's words");
+    assert_eq!(coded["items"], json!(["Фото до ремонта", "Акт подписан клиентом"]));
     let why = String::from_utf8_lossy(&refused.body).into_owned();
     assert!(
         why.contains("Фото до ремонта") && why.contains("Акт подписан клиентом") && !why.contains("Совет"),

@@ -116,10 +116,7 @@ fn check(appeal: &Appeal, directory: &Directory, action: &Action) -> Result<(), 
             Err(Refusal::Invalid(format!("no department '{d}' in the directory")))
         }
         Action::Resolve if !checklist::missing(appeal, directory).is_empty() => {
-            Err(Refusal::Conflict(format!(
-                "не выполнены обязательные пункты (required checklist items are open): {}",
-                checklist::missing(appeal, directory).join("; ")
-            )))
+            Err(Refusal::ChecklistOpen(checklist::missing(appeal, directory)))
         }
         Action::Tick { item, .. }
             if !checklist::template(appeal, directory).iter().any(|i| &i.id == item) =>
