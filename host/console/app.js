@@ -105,6 +105,8 @@ async function api(method, path, body, contentType) {
 
 /** Runs an action, reports its outcome, then re-renders the page. */
 async function act(what, action) {
+  // A page drawn from a read that started before this action would show the old state.
+  renders += 1;
   try {
     await action();
     toast(what);

@@ -32,7 +32,7 @@ try {
 
   // A new appeal arrives while the inbox is open: it appears without a reload.
   const first = await telegram(18001, 'Казань: течёт кран на кухне, мой телефон 8 912 555-44-33');
-  await page.waitForSelector(`tr[data-appeal="${first}"]`, { timeout: 10000 });
+  await page.waitForSelector(`tr[data-appeal="${first}"]`);
   const row = await text(page, `tr[data-appeal="${first}"]`);
   check(row.includes('Казань') && row.includes('Telegram') && row.includes('Сервис'), 'the row names the region, channel and department');
 
