@@ -61,7 +61,7 @@ pub use bindings::host::clienthub::plugin::directory::{Department, Employee, Reg
 pub use bindings::host::clienthub::plugin::types::{
     AdapterError, AdapterOutput, Appeal, AssignmentStrategy, Attachment, AttachmentKind, Capability, Contact,
     Decision, DeliveryState, DeliveryStatus, Event, Header, HttpRequest, HttpResponse, InboundMessage,
-    Manifest, MetaEntry, OutboundReply, OutboundRequest, PluginKind, Priority, ReplyCommand, ReplyOutcome,
+    Manifest, MediaFile, MediaStep, MetaEntry, OutboundReply, OutboundRequest, PluginKind, Priority, ReplyCommand, ReplyOutcome,
     RetryLater, Verdict,
 };
 pub use bindings::host::clienthub::plugin::types::{
@@ -69,7 +69,7 @@ pub use bindings::host::clienthub::plugin::types::{
 };
 
 /// The version of the `clienthub:plugin` WIT package this SDK is built against.
-pub const WIT_VERSION: &str = "0.1.1";
+pub const WIT_VERSION: &str = "0.1.2";
 
 /// This SDK's own version, stamped into every plugin's manifest.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -103,6 +103,21 @@ pub trait Channel {
     fn read_reply_answer(appeal: Appeal, reply: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
         let _ = (appeal, reply);
         ReplyOutcome::from_status(&answer)
+    }
+
+    /// The next step of fetching `attachment` of `appeal` (see the WIT `media-fetcher`):
+    /// [`MediaStep::Call`] a platform API whose answer comes back in `answers`,
+    /// [`MediaStep::Download`] the file itself, [`MediaStep::File`] a part cut from `raw`,
+    /// [`MediaStep::Retry`] when the platform is not ready yet, or [`MediaStep::Failed`]. The
+    /// default: this channel fetches no files.
+    fn fetch_media(
+        appeal: Appeal,
+        attachment: Attachment,
+        raw: Option<HttpRequest>,
+        answers: Vec<HttpResponse>,
+    ) -> MediaStep {
+        let _ = (attachment, raw, answers);
+        MediaStep::Failed(format!("the {} channel does not fetch files", appeal.channel))
     }
 
     /// The CRM this adapter connects (`Some("bitrix24")`) — then the host delivers every
@@ -232,6 +247,18 @@ macro_rules! export_channel {
                     request: $crate::HttpRequest,
                 ) -> ::core::result::Result<$crate::CrmOutput, $crate::AdapterError> {
                     <$plugin as $crate::Channel>::handle_event(request)
+                }
+            }
+            impl $crate::bindings::channel::exports::clienthub::plugin::media_fetcher::Guest
+                for __ClienthubPlugin
+            {
+                fn fetch_media(
+                    appeal: $crate::Appeal,
+                    attachment: $crate::Attachment,
+                    raw: ::core::option::Option<$crate::HttpRequest>,
+                    answers: ::std::vec::Vec<$crate::HttpResponse>,
+                ) -> $crate::MediaStep {
+                    <$plugin as $crate::Channel>::fetch_media(appeal, attachment, raw, answers)
                 }
             }
             $crate::bindings::channel::export_channel_world!(

@@ -1,8 +1,8 @@
 //! Conveniences on the contract's records: constructors and accessors plugin code needs often.
 
 use crate::{
-    AssignmentStrategy, Contact, Decision, Header, HttpRequest, HttpResponse, InboundMessage, MetaEntry,
-    OutboundRequest, Priority, ReplyOutcome, RetryLater,
+    AssignmentStrategy, Contact, Decision, Header, HttpRequest, HttpResponse, InboundMessage, MediaStep,
+    MetaEntry, OutboundRequest, Priority, ReplyOutcome, RetryLater,
 };
 
 impl HttpRequest {
@@ -66,6 +66,11 @@ impl HttpResponse {
 }
 
 impl OutboundRequest {
+    /// A `GET` of `url` with no body.
+    pub fn get(url: impl Into<String>) -> Self {
+        Self { method: "GET".into(), url: url.into(), headers: Vec::new(), body: Vec::new() }
+    }
+
     /// A `POST` of a JSON body to `url`.
     pub fn post_json(url: impl Into<String>, body: &serde_json::Value) -> Self {
         Self {
@@ -93,6 +98,18 @@ impl OutboundRequest {
     pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push(Header { name: name.into(), value: value.into() });
         self
+    }
+}
+
+impl MediaStep {
+    /// For a channel whose payload already carries the file's URL (VK and OK photos, VK
+    /// documents): download `reference` when it is an absolute `https://` URL; otherwise fail
+    /// with `otherwise` (an id the platform gives no file for).
+    pub fn download_url(reference: &str, otherwise: &str) -> Self {
+        match reference.starts_with("https://") {
+            true => MediaStep::Download(OutboundRequest::get(reference)),
+            false => MediaStep::Failed(otherwise.to_string()),
+        }
     }
 }
 

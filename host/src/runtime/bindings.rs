@@ -63,4 +63,23 @@ pub mod extended {
     });
 }
 
+
+/// The `media-channel` world (WIT 0.1.2): the host uses only its `media-fetcher` export, looked
+/// up on an `extended-channel` instance that has it.
+pub mod media {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "media-channel",
+        with: {
+            "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
+            "clienthub:plugin/log": crate::runtime::bindings::router::clienthub::plugin::log,
+            "clienthub:plugin/kv": crate::runtime::bindings::router::clienthub::plugin::kv,
+            "clienthub:plugin/config": crate::runtime::bindings::router::clienthub::plugin::config,
+            "clienthub:plugin/directory": crate::runtime::bindings::router::clienthub::plugin::directory,
+            "clienthub:plugin/clock": crate::runtime::bindings::router::clienthub::plugin::clock,
+            "clienthub:plugin/outbound-http": crate::runtime::bindings::router::clienthub::plugin::outbound_http,
+        },
+    });
+}
+
 pub use router::clienthub::plugin::types;

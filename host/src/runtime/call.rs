@@ -2,6 +2,7 @@
 //! stderr), a fresh epoch deadline, and the outcome classified as a [`CallError`] by what
 //! happened — the deadline's interrupt, the memory cap's refusal, a trap — for that call only.
 
+use super::bindings;
 use super::handles::{Instance, LoadedPlugin, MAX_WARM, Pre, Warm};
 use super::imports::CallState;
 use super::output::Output;
@@ -69,7 +70,12 @@ impl Runtime {
         let mut store = self.store(plugin, directory);
         let instance = match &plugin.pre {
             Pre::Channel(p) => p.instantiate(&mut store).map(Instance::Channel),
-            Pre::Extended(p) => p.instantiate(&mut store).map(Instance::Extended),
+            Pre::Extended(p, media) => (|| {
+                let raw = p.instance_pre().instantiate(&mut store)?;
+                let extended = bindings::extended::ExtendedChannel::new(&mut store, &raw)?;
+                let media = media.as_ref().map(|m| m.load(&mut store, &raw)).transpose()?;
+                Ok(Instance::Extended(extended, media))
+            })(),
             Pre::Filter(p) => p.instantiate(&mut store).map(Instance::Filter),
             Pre::Router(p) => p.instantiate(&mut store).map(Instance::Router),
         };

@@ -23,7 +23,7 @@ impl Runtime {
         };
         self.call(plugin, Default::default(), |instance, store| match instance {
             Instance::Channel(i) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
-            Instance::Extended(i) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
+            Instance::Extended(i, _) => i.clienthub_plugin_channel_adapter().call_get_manifest(store),
             Instance::Filter(i) => i.clienthub_plugin_appeal_filter().call_get_manifest(store),
             Instance::Router(i) => i.clienthub_plugin_appeal_router().call_get_manifest(store),
         })
@@ -41,7 +41,7 @@ impl Runtime {
     ) -> Result<Result<wit::AdapterOutput, wit::AdapterError>, CallError> {
         self.call(&plugin.loaded, directory, |instance, store| match instance {
             Instance::Channel(i) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
-            Instance::Extended(i) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
+            Instance::Extended(i, _) => i.clienthub_plugin_channel_adapter().call_handle(store, request),
             _ => wrong_world(World::Channel),
         })
     }
@@ -58,7 +58,7 @@ impl Runtime {
         reply: &wit::OutboundReply,
     ) -> Result<wit::OutboundRequest, CallError> {
         self.call(&plugin.loaded, directory, |instance, store| match instance {
-            Instance::Extended(i) => {
+            Instance::Extended(i, _) => {
                 i.clienthub_plugin_reply_renderer().call_render_reply(store, appeal, reply)
             }
             _ => Ok(Err(format!(
@@ -82,10 +82,32 @@ impl Runtime {
         answer: &wit::HttpResponse,
     ) -> Result<wit::ReplyOutcome, CallError> {
         self.call(&plugin.loaded, directory, |instance, store| match instance {
-            Instance::Extended(i) => {
+            Instance::Extended(i, _) => {
                 i.clienthub_plugin_reply_renderer().call_read_reply_answer(store, appeal, reply, answer)
             }
             _ => Ok(wit::ReplyOutcome::Failed("the plugin does not send replies".into())),
+        })
+    }
+
+    /// A channel adapter's next step of fetching `attachment` (`media-fetcher`, WIT 0.1.2).
+    ///
+    /// # Errors
+    /// When the plugin fails.
+    pub fn fetch_media(
+        &self,
+        plugin: &Plugin<ChannelWorld>,
+        directory: Arc<crate::directory::Directory>,
+        appeal: &wit::Appeal,
+        attachment: &wit::Attachment,
+        raw: Option<&wit::HttpRequest>,
+        answers: &[wit::HttpResponse],
+    ) -> Result<wit::MediaStep, CallError> {
+        self.call(&plugin.loaded, directory, |instance, store| match instance {
+            Instance::Extended(_, Some(media)) => media.call_fetch_media(store, appeal, attachment, raw, answers),
+            _ => Ok(wit::MediaStep::Failed(format!(
+                "{} does not fetch files (it does not export media-fetcher)",
+                plugin.loaded.grants.label
+            ))),
         })
     }
 
@@ -95,7 +117,7 @@ impl Runtime {
     /// When the plugin fails.
     pub fn crm_name(&self, plugin: &Plugin<ChannelWorld>) -> Result<Option<String>, CallError> {
         self.call(&plugin.loaded, Default::default(), |instance, store| match instance {
-            Instance::Extended(i) => i.clienthub_plugin_crm_connector().call_crm_name(store),
+            Instance::Extended(i, _) => i.clienthub_plugin_crm_connector().call_crm_name(store),
             _ => Ok(None),
         })
     }
@@ -112,7 +134,7 @@ impl Runtime {
         assignee: Option<&wit::CrmAssignee>,
     ) -> Result<Result<wit::CrmRecord, wit::CrmError>, CallError> {
         self.call(&plugin.loaded, directory, |instance, store| match instance {
-            Instance::Extended(i) => i.clienthub_plugin_crm_connector().call_deliver(store, appeal, assignee),
+            Instance::Extended(i, _) => i.clienthub_plugin_crm_connector().call_deliver(store, appeal, assignee),
             _ => Ok(Err(wit::CrmError::Failed("the plugin is not a CRM connector".into()))),
         })
     }
@@ -129,7 +151,7 @@ impl Runtime {
         text: &str,
     ) -> Result<Result<(), wit::CrmError>, CallError> {
         self.call(&plugin.loaded, Default::default(), |instance, store| match instance {
-            Instance::Extended(i) => {
+            Instance::Extended(i, _) => {
                 i.clienthub_plugin_crm_connector().call_add_note(store, record, appeal, text)
             }
             _ => Ok(Err(wit::CrmError::Failed("the plugin is not a CRM connector".into()))),
@@ -147,7 +169,7 @@ impl Runtime {
         request: &wit::HttpRequest,
     ) -> Result<Result<wit::CrmOutput, wit::AdapterError>, CallError> {
         self.call(&plugin.loaded, directory, |instance, store| match instance {
-            Instance::Extended(i) => i.clienthub_plugin_crm_connector().call_handle_event(store, request),
+            Instance::Extended(i, _) => i.clienthub_plugin_crm_connector().call_handle_event(store, request),
             _ => Ok(Err(wit::AdapterError::Malformed("the plugin is not a CRM connector".into()))),
         })
     }

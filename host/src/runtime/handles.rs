@@ -6,6 +6,9 @@ use super::bindings::{
     self, channel::ChannelPre, extended::ExtendedChannelPre, filter::FilterPre, router::RouterPre,
 };
 use super::imports::{CallState, Grants};
+use bindings::media::exports::clienthub::plugin::media_fetcher::{
+    Guest as MediaFetcher, GuestIndices as MediaFetcherIndices,
+};
 use super::wit;
 use std::sync::{Arc, Mutex};
 use wasmtime::Store;
@@ -73,7 +76,8 @@ pub(super) struct Warm {
 
 pub(super) enum Instance {
     Channel(bindings::channel::Channel),
-    Extended(bindings::extended::ExtendedChannel),
+    /// With its `media-fetcher` export when the component has one (WIT 0.1.2).
+    Extended(bindings::extended::ExtendedChannel, Option<MediaFetcher>),
     Filter(bindings::filter::Filter),
     Router(bindings::router::Router),
 }
@@ -83,7 +87,7 @@ pub(super) const MAX_WARM: usize = 16;
 
 pub(super) enum Pre {
     Channel(ChannelPre<CallState>),
-    Extended(ExtendedChannelPre<CallState>),
+    Extended(ExtendedChannelPre<CallState>, Option<MediaFetcherIndices>),
     Filter(FilterPre<CallState>),
     Router(RouterPre<CallState>),
 }

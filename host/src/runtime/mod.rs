@@ -27,6 +27,7 @@ pub use imports::Grants;
 pub use send::SendError;
 
 use anyhow::Result;
+use bindings::media::exports::clienthub::plugin::media_fetcher::GuestIndices as MediaFetcherIndices;
 use bindings::{channel::ChannelPre, extended::ExtendedChannelPre, filter::FilterPre, router::RouterPre};
 use handles::{LoadedPlugin, Pre};
 use imports::CallState;
@@ -218,7 +219,11 @@ impl Runtime {
             // A channel with the 0.1.1 exports can send replies and may be a CRM connector.
             World::Channel => {
                 AnyPlugin::Channel(Plugin::new(loaded(match ExtendedChannelPre::new(pre.clone()) {
-                    Ok(extended) => Pre::Extended(extended),
+                    // …and with 0.1.2's, fetch its customers' files.
+                    Ok(extended) => {
+                        let media = MediaFetcherIndices::new(&pre).ok();
+                        Pre::Extended(extended, media)
+                    }
                     Err(_) => Pre::Channel(ChannelPre::new(pre)?),
                 })))
             }

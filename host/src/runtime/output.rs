@@ -118,6 +118,23 @@ impl Output for Result<wit::CrmOutput, wit::AdapterError> {
     }
 }
 
+/// Largest media step: a file cut from a kept request is no larger than the request.
+const MAX_MEDIA_STEP_BYTES: usize = 16 << 20;
+
+impl Output for wit::MediaStep {
+    const CAP: usize = MAX_MEDIA_STEP_BYTES;
+    fn bytes(&self) -> usize {
+        match self {
+            wit::MediaStep::Call(r) | wit::MediaStep::Download(r) => {
+                r.method.len() + r.url.len() + headers(&r.headers) + r.body.len()
+            }
+            wit::MediaStep::File(f) => f.body.len() + strings(f.mime_type.iter().chain(&f.file_name)),
+            wit::MediaStep::Retry(r) => r.error.len(),
+            wit::MediaStep::Failed(message) => message.len(),
+        }
+    }
+}
+
 impl Output for wit::Manifest {}
 impl Output for wit::ReplyOutcome {}
 impl Output for Option<String> {}

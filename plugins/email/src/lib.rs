@@ -17,7 +17,7 @@
 
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
+    HttpResponse, InboundMessage, MediaFile, MediaStep, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
 };
 
 mod postmark;
@@ -77,6 +77,39 @@ impl Channel for Email {
     fn read_reply_answer(_: Appeal, _: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
         reply::read_answer(&answer)
     }
+
+    /// An attachment is cut from the kept raw message: `mime:<message-id>#<n>` is the n-th
+    /// attachment of the RFC 5322 message, `postmark:<message-id>#<n>` the n-th of
+    /// Postmark's JSON.
+    fn fetch_media(_: Appeal, attachment: Attachment, raw: Option<HttpRequest>, _: Vec<HttpResponse>) -> MediaStep {
+        let Some(raw) = raw else {
+            return MediaStep::Failed("the raw message is no longer kept".into());
+        };
+        let (scheme, rest) = attachment.reference.split_once(':').unwrap_or_default();
+        let Some(n) = rest.rsplit_once('#').and_then(|(_, n)| n.parse::<usize>().ok()) else {
+            return MediaStep::Failed("not an e-mail attachment reference".into());
+        };
+        let file = match scheme {
+            "mime" => mime_part(&raw.body, n),
+            "postmark" => postmark::attachment(&raw.body, n),
+            _ => Err("not an e-mail attachment reference".into()),
+        };
+        file.map_or_else(MediaStep::Failed, MediaStep::File)
+    }
+}
+
+/// Attachment `n` of a raw RFC 5322 message.
+fn mime_part(raw: &[u8], n: usize) -> Result<MediaFile, String> {
+    let mail = MessageParser::default().parse(raw).ok_or("the kept message is not RFC 5322")?;
+    let part = mail.attachments().nth(n).ok_or("the message has no such attachment")?;
+    let mime = part
+        .content_type()
+        .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or("octet-stream")).to_lowercase());
+    Ok(MediaFile {
+        mime_type: mime,
+        file_name: part.attachment_name().map(str::to_string),
+        body: part.contents().to_vec(),
+    })
 }
 
 clienthub_sdk::export_channel!(Email);

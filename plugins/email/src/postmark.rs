@@ -6,7 +6,8 @@
 //! webhook URL (`inbound_basic_auth`).
 
 use super::{Envelope, kind_of};
-use clienthub_sdk::{AdapterError, Attachment, Contact, InboundMessage};
+use base64::Engine;
+use clienthub_sdk::{AdapterError, Attachment, Contact, InboundMessage, MediaFile};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -59,6 +60,19 @@ struct File {
     content_type: Option<String>,
     #[serde(default)]
     content_length: Option<u64>,
+    /// The file, base64.
+    #[serde(default)]
+    content: Option<String>,
+}
+
+/// Attachment `n` of a Postmark inbound webhook body, decoded.
+pub fn attachment(body: &[u8], n: usize) -> Result<MediaFile, String> {
+    let mail: Inbound = serde_json::from_slice(body).map_err(|e| format!("not a Postmark inbound message: {e}"))?;
+    let file = mail.attachments.into_iter().nth(n).ok_or("the message has no such attachment")?;
+    let content = base64::engine::general_purpose::STANDARD
+        .decode(file.content.unwrap_or_default().as_bytes())
+        .map_err(|e| format!("the attachment's Content is not base64: {e}"))?;
+    Ok(MediaFile { mime_type: file.content_type.map(|t| t.to_lowercase()), file_name: file.name, body: content })
 }
 
 /// The inbound message of a Postmark inbound webhook body.

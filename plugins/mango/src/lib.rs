@@ -9,16 +9,19 @@
 //!   conversation `call:<entry_id>`: the caller's number, talk time, and `missed` when
 //!   `entry_result` is 0 (kept, never dropped).
 //! - `events/recording` with `recording_state` `Completed` joins that appeal with the
-//!   recording (`mango:<recording_id>`, fetched with the API's `queries/recording/post`).
+//!   recording (`mango:<recording_id>`, fetched with the API's `queries/recording/post`:
+//!   [`media`]).
 //! - Other events (`events/call` state changes, DTMF, SMS) are acknowledged with no event.
 
 use clienthub_sdk::{
-    AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MetaEntry,
+    AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
+    HttpResponse, InboundMessage, MediaStep, MetaEntry,
 };
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+mod media;
 
 /// The Mango Office adapter.
 pub struct Mango;
@@ -29,6 +32,9 @@ struct Config {
     api_key: Option<String>,
     #[serde(default)]
     api_salt: Option<String>,
+    /// The API server (`https://app.mango-office.ru` by default).
+    #[serde(default)]
+    api_base: Option<String>,
 }
 
 impl Channel for Mango {
@@ -63,6 +69,13 @@ impl Channel for Mango {
             _ => Vec::new(),
         };
         Ok(AdapterOutput { response: HttpResponse::text("ok"), events })
+    }
+
+    fn fetch_media(_: Appeal, attachment: Attachment, _: Option<HttpRequest>, answers: Vec<HttpResponse>) -> MediaStep {
+        match clienthub_sdk::config::get::<Config>() {
+            Ok(config) => media::step(&config, &attachment, &answers),
+            Err(e) => MediaStep::Failed(e),
+        }
     }
 }
 

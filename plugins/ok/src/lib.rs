@@ -15,7 +15,7 @@
 
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
+    HttpResponse, InboundMessage, MediaStep, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -118,6 +118,11 @@ impl Channel for Odnoklassniki {
 
     fn read_reply_answer(_: Appeal, _: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
         reply::read_answer(&answer)
+    }
+
+    fn fetch_media(_: Appeal, attachment: Attachment, _: Option<HttpRequest>, _: Vec<HttpResponse>) -> MediaStep {
+        // The payload carried the file's URL.
+        MediaStep::download_url(&attachment.reference, "OK gives no file URL for this attachment: open it on OK")
     }
 }
 

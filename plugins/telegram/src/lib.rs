@@ -7,14 +7,16 @@
 //! conversation is the chat. With `secret_token` configured, the
 //! `X-Telegram-Bot-Api-Secret-Token` header must equal it (compared in constant time).
 //!
-//! Replies go out as `sendMessage` to the appeal's chat, quoting its message ([`reply`]).
+//! Replies go out as `sendMessage` to the appeal's chat, quoting its message ([`reply`]); files
+//! are fetched with `getFile` ([`media`]).
 
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
+    HttpResponse, InboundMessage, MediaStep, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
 };
 use serde::Deserialize;
 
+mod media;
 mod reply;
 mod update;
 use update::{Message, Update};
@@ -56,6 +58,13 @@ impl Channel for Telegram {
 
     fn read_reply_answer(_: Appeal, _: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
         reply::read_answer(&answer)
+    }
+
+    fn fetch_media(_: Appeal, attachment: Attachment, _: Option<HttpRequest>, answers: Vec<HttpResponse>) -> MediaStep {
+        match clienthub_sdk::config::get::<Config>() {
+            Ok(config) => media::step(&config, &attachment, &answers),
+            Err(e) => MediaStep::Failed(e),
+        }
     }
 }
 

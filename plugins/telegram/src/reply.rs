@@ -8,7 +8,7 @@ use clienthub_sdk::{Appeal, HttpResponse, OutboundReply, OutboundRequest, ReplyO
 use serde_json::{Value, json};
 
 /// The Bot API's public server.
-const API: &str = "https://api.telegram.org";
+pub const API: &str = "https://api.telegram.org";
 
 /// The `sendMessage` call for `reply`.
 pub fn send_message(

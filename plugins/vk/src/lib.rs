@@ -16,7 +16,7 @@
 
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
+    HttpResponse, InboundMessage, MediaStep, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
 };
 
 mod reply;
@@ -102,6 +102,11 @@ impl Channel for Vk {
 
     fn read_reply_answer(_: Appeal, _: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
         reply::read_answer(&answer)
+    }
+
+    fn fetch_media(_: Appeal, attachment: Attachment, _: Option<HttpRequest>, _: Vec<HttpResponse>) -> MediaStep {
+        // The payload carried the file's URL.
+        MediaStep::download_url(&attachment.reference, "VK gives no file URL for this attachment (a video or an id): open it on VK")
     }
 }
 

@@ -10,16 +10,17 @@
 //! - `statuses` (sent, delivered, read, failed with the platform's error) become delivery
 //!   statuses; the host attaches them to the reply with that message id.
 //! - Replies go out as Cloud API `/messages` text messages quoting the customer's message
-//!   ([`reply`]).
+//!   ([`reply`]); media ids are fetched through their URL with the access token ([`media`]).
 
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, DeliveryState,
-    DeliveryStatus, Event, HttpRequest, HttpResponse, InboundMessage, MetaEntry, OutboundReply,
+    DeliveryStatus, Event, HttpRequest, HttpResponse, InboundMessage, MediaStep, MetaEntry, OutboundReply,
     OutboundRequest, ReplyOutcome,
 };
 use serde::Deserialize;
 use serde_json::Value;
 
+mod media;
 mod payload;
 mod reply;
 use payload::{Change, Message, Notification, Status};
@@ -73,6 +74,13 @@ impl Channel for WhatsApp {
 
     fn read_reply_answer(_: Appeal, _: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
         reply::read_answer(&answer)
+    }
+
+    fn fetch_media(_: Appeal, attachment: Attachment, _: Option<HttpRequest>, answers: Vec<HttpResponse>) -> MediaStep {
+        match clienthub_sdk::config::get::<Config>() {
+            Ok(config) => media::step(&config, &attachment, &answers),
+            Err(e) => MediaStep::Failed(e),
+        }
     }
 }
 

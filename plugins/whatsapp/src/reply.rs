@@ -9,9 +9,9 @@ use clienthub_sdk::{Appeal, HttpResponse, OutboundReply, OutboundRequest, ReplyO
 use serde_json::json;
 
 /// The Graph API server.
-const API: &str = "https://graph.facebook.com";
+pub const API: &str = "https://graph.facebook.com";
 /// The Graph API version used unless configured.
-const VERSION: &str = "v21.0";
+pub const VERSION: &str = "v21.0";
 
 /// The `/messages` call that sends `reply`.
 pub fn render(config: &Config, appeal: &Appeal, reply: &OutboundReply) -> Result<OutboundRequest, String> {
@@ -52,17 +52,22 @@ pub fn read_answer(answer: &HttpResponse) -> ReplyOutcome {
     if (200..300).contains(&answer.status) {
         return ReplyOutcome::Sent(body["messages"][0]["id"].as_str().map(str::to_string));
     }
+    match graph_error(answer, &body) {
+        Some((message, true)) => {
+            ReplyOutcome::Retry(RetryLater { after_ms: answer.retry_after_ms(), error: message })
+        }
+        Some((message, false)) => ReplyOutcome::Failed(message),
+        None => ReplyOutcome::from_status(answer),
+    }
+}
+
+/// A Graph API error answer as (message, temporary); `None` when the body is no Graph error.
+pub fn graph_error(answer: &HttpResponse, body: &serde_json::Value) -> Option<(String, bool)> {
     let error = &body["error"];
-    let Some(code) = error["code"].as_i64() else {
-        return ReplyOutcome::from_status(answer);
-    };
+    let code = error["code"].as_i64()?;
     let message = format!("WhatsApp error {code}: {}", error["message"].as_str().unwrap_or("no message"));
     // Throttling (4, 80007, 130429, 131048, 131056) and temporary failures (1, 2, 131000,
     // 131016): https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
     let temporary = matches!(code, 1 | 2 | 4 | 80007 | 130429 | 131000 | 131016 | 131048 | 131056);
-    if temporary || answer.status >= 500 {
-        ReplyOutcome::Retry(RetryLater { after_ms: answer.retry_after_ms(), error: message })
-    } else {
-        ReplyOutcome::Failed(message)
-    }
+    Some((message, temporary || answer.status >= 500))
 }

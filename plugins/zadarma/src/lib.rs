@@ -3,7 +3,8 @@
 //! - `GET ?zd_echo=…` (the URL check when the notification URL is saved) is echoed back.
 //! - `NOTIFY_END` of an incoming call becomes an appeal in the conversation `call:<pbx_call_id>`
 //!   with the caller's number, duration, disposition and, when recorded, the recording as an
-//!   attachment (`zadarma:<call_id_with_rec>`, fetched with the API's `pbx/record/request`).
+//!   attachment (`zadarma:<call_id_with_rec>`, fetched with the API's `pbx/record/request`:
+//!   [`media`]).
 //!   A call that was not answered is kept too, marked `missed`, never dropped.
 //! - `NOTIFY_RECORD` joins the call's appeal with the recording.
 //! - `NOTIFY_START`, `NOTIFY_INTERNAL`, `NOTIFY_ANSWER`, `NOTIFY_IVR` and outgoing-call events
@@ -23,18 +24,27 @@
 
 use base64::Engine;
 use clienthub_sdk::{
-    AdapterError, AdapterOutput, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MetaEntry,
+    AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
+    HttpResponse, InboundMessage, MediaStep, MetaEntry,
 };
 use serde::Deserialize;
+
+mod media;
 
 /// The Zadarma adapter.
 pub struct Zadarma;
 
 #[derive(Debug, Default, Deserialize)]
 struct Config {
+    /// The API secret: verifies notifications and signs API calls.
     #[serde(default)]
     secret: Option<String>,
+    /// The API key; fetching recordings needs it.
+    #[serde(default)]
+    api_key: Option<String>,
+    /// The API server (`https://api.zadarma.com` by default).
+    #[serde(default)]
+    api_base: Option<String>,
 }
 
 type Fields = Vec<(String, String)>;
@@ -82,6 +92,13 @@ impl Channel for Zadarma {
             _ => Vec::new(),
         };
         Ok(AdapterOutput { response: HttpResponse::text(""), events })
+    }
+
+    fn fetch_media(_: Appeal, attachment: Attachment, _: Option<HttpRequest>, answers: Vec<HttpResponse>) -> MediaStep {
+        match clienthub_sdk::config::get::<Config>() {
+            Ok(config) => media::step(&config, &attachment, &answers),
+            Err(e) => MediaStep::Failed(e),
+        }
     }
 }
 
