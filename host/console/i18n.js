@@ -67,6 +67,8 @@ const TEXTS = {
     err_not_yourself: 'действия записываются от вашего имени: указывать другого нельзя',
     err_csrf: 'страница устарела: обновите её',
     err_invitation_invalid: 'приглашение неизвестно, использовано или просрочено: попросите новое',
+    fileState: { pending: 'файл загружается…', failed: 'файл не получен', too_large: 'файл слишком большой', removed: 'файл удалён' },
+    download: 'Скачать', close: 'Закрыть',
   },
   en: {
     inbox: 'Inbox', sla: 'SLA', directory: 'Directory', plugins: 'Plugins', team: 'Team', newAppeal: 'New appeal',
@@ -127,6 +129,8 @@ const TEXTS = {
     err_not_yourself: 'actions are recorded under your own name',
     err_csrf: 'the page is stale: reload it',
     err_invitation_invalid: 'the invitation is unknown, used or expired: ask for a new one',
+    fileState: { pending: 'fetching the file…', failed: 'the file could not be fetched', too_large: 'the file is too large', removed: 'the file was deleted' },
+    download: 'Download', close: 'Close',
   },
 };
 
@@ -142,6 +146,7 @@ const LABELS = {
       reply_failed: 'Ответ не отправлен', reply_retry: 'Повтор ответа', reply_status: 'Статус ответа', reply_requested: 'Ответ из CRM',
       note: 'Заметка', checklist_done: 'Пункт выполнен', checklist_undone: 'Пункт снят', reclassified: 'Маршрут изменён',
       created: 'Создано вручную', reprocessed: 'Обработано заново', crm: 'CRM', crm_delivered: 'Передано в CRM', notice: 'Уведомление',
+      file_stored: 'Файл получен', file_failed: 'Файл не получен',
     },
     channel: { phone: 'Телефон', visit: 'Визит', book: 'Книга жалоб', email: 'E-mail', webform: 'Форма на сайте', telegram: 'Telegram', whatsapp: 'WhatsApp', vk: 'ВКонтакте', ok: 'Одноклассники', reviews: 'Отзывы', jivo: 'Jivo', zadarma: 'Zadarma', mango: 'Mango' },
     priority: { low: 'Низкий', normal: 'Обычный', high: 'Высокий', urgent: 'Срочный' },
@@ -170,6 +175,7 @@ const LABELS = {
       reply_failed: 'Reply failed', reply_retry: 'Reply retried', reply_status: 'Reply status', reply_requested: 'Reply from the CRM',
       note: 'Note', checklist_done: 'Checklist item done', checklist_undone: 'Checklist item undone', reclassified: 'Reclassified',
       created: 'Created by hand', reprocessed: 'Reprocessed', crm_delivered: 'Delivered to the CRM', notice: 'Notice',
+      file_stored: 'File fetched', file_failed: 'File not fetched',
     },
     channel: { phone: 'Phone', visit: 'Walk-in', book: 'Complaint book', email: 'E-mail', webform: 'Site form', telegram: 'Telegram', whatsapp: 'WhatsApp', vk: 'VK', ok: 'OK', reviews: 'Reviews', jivo: 'Jivo', zadarma: 'Zadarma', mango: 'Mango' },
     priority: { low: 'Low', normal: 'Normal', high: 'High', urgent: 'Urgent' },

@@ -106,13 +106,41 @@ async function inbox() {
 
 // --- one appeal --------------------------------------------------------------------------------
 
-/** A customer's attachment as a link: nothing on a customer-supplied URL loads by itself (a
- * photo URL would otherwise tell its owner who opened the appeal, and when). */
-function attachment(a) {
+/** A customer's attachment: once the host has fetched its file, a photo inline (a click opens
+ * it large), a recording or voice message in a player, a video, or a document to download;
+ * until then its state. Nothing on a customer-supplied URL loads by itself (a photo URL would
+ * tell its owner who opened the appeal, and when). */
+function attachment(appeal, a, index) {
+  const n = index + 1;
+  const file = (appeal.files || []).find((f) => f.n === n);
+  const name = (file && file.file_name) || a.file_name || `${a.kind} ${n}`;
+  const src = `/api/appeals/${appeal.id}/attachments/${n}`;
+  if (file && file.state === 'stored') {
+    const mime = file.mime_type || a.mime_type || '';
+    if (a.kind === 'photo' || mime.startsWith('image/')) {
+      return h('img', { src, alt: name, class: 'photo', 'data-file': n, onclick: () => viewer(src, name) });
+    }
+    if (['audio', 'voice', 'call-recording'].includes(a.kind) || mime.startsWith('audio/')) {
+      return h('figure', {}, h('audio', { src, controls: true, preload: 'metadata', 'data-file': n }), h('figcaption', { class: 'muted' }, name));
+    }
+    if (a.kind === 'video' || mime.startsWith('video/')) return h('video', { src, controls: true, preload: 'metadata', 'data-file': n });
+    return h('a', { href: src, download: name, 'data-file': n }, `⤓ ${name}`);
+  }
   const url = /^https?:\/\//.test(a.reference) ? a.reference : null;
-  const name = a.file_name || a.kind;
-  if (url) return h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, `${name} ↗`);
-  return h('span', { class: 'muted' }, `${name} (${a.reference})`);
+  const state = file ? t('fileState')[file.state] || file.state : t('fileState').pending;
+  const why = file && file.error ? ` (${file.error})` : '';
+  return h('span', { class: 'muted', 'data-file-state': file ? file.state : 'pending' }, `${name}: ${state}${why}`,
+    url ? [' ', h('a', { href: url, target: '_blank', rel: 'noopener noreferrer' }, '↗')] : null);
+}
+
+/** A photo at full size over the page; Esc or a click closes it. */
+function viewer(src, name) {
+  const close = () => { overlay.remove(); document.removeEventListener('keydown', onKey); };
+  const onKey = (e) => { if (e.key === 'Escape') close(); };
+  const overlay = h('div', { class: 'viewer', id: 'viewer', onclick: close },
+    h('img', { src, alt: name }), h('div', { class: 'bar' }, h('a', { href: src, download: name, onclick: (e) => e.stopPropagation() }, t('download')), h('button', { class: 'secondary' }, t('close'))));
+  document.addEventListener('keydown', onKey);
+  document.body.append(overlay);
 }
 
 /** A reply with its delivery state, attempts, last error and next try; "retry now" when it failed. */
@@ -215,7 +243,7 @@ async function appeal(id) {
     h('div', { class: 'grid' },
       h('div', {},
         h('div', { class: 'card', id: 'conversation' }, h('h2', {}, `${t('conversation')} · ${label('channel', a.channel)}`), messages,
-          a.attachments.length ? h('div', { class: 'attachments bar' }, a.attachments.map(attachment)) : null),
+          a.attachments.length ? h('div', { class: 'attachments bar' }, a.attachments.map((f, i) => attachment(a, f, i))) : null),
         mayReply ? h('div', { class: 'card' }, h('h2', {}, t('replyTitle')), template, replyText,
           h('div', { class: 'bar' }, h('button', { id: 'send-reply', onclick: () => act(t('reply'), async () => { await api('POST', `/api/appeals/${id}/replies`, { text: replyText.value }); delete drafts[`${id}:reply`]; }) }, t('send'))))
           : master ? h('p', { class: 'muted' }, t('mastersNoReply')) : null,

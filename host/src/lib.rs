@@ -12,9 +12,9 @@
 //!   per route) and the console; [`reports`] builds period reports;
 //! - [`pipeline`]: the intake — adapter, normalisation, filters, router, stored appeal; its
 //!   [`pipeline::intake`] sink processes inline or queues for any cluster node;
-//! - [`rollout`], [`work`], [`replies`], [`delivery`]: work on stored appeals, fed by the
-//!   store (shadow and replay; assignment, actions, SLA, the dispatcher; the reply outbox;
-//!   CRM delivery);
+//! - [`rollout`], [`work`], [`replies`], [`delivery`], [`media`]: work on stored appeals, fed
+//!   by the store (shadow and replay; assignment, actions, SLA, the dispatcher; the reply
+//!   outbox; CRM delivery; attachments' files);
 //! - [`registry`]: plugin versions, validation, activation, the pipeline snapshot;
 //! - [`runtime`]: wasmtime, typed per-world plugin handles, host imports, outbound HTTP;
 //! - [`metrics`], [`access`], [`search`] (full-text, following the store); then [`store`]:
@@ -33,6 +33,7 @@ pub mod delivery;
 pub mod directory;
 pub mod http;
 pub mod inbound;
+pub mod media;
 pub mod metrics;
 pub mod normalize;
 pub mod pipeline;

@@ -1,6 +1,6 @@
 //! Starting the host: the data directory, the admin token, the runtime, the registry with the
 //! first-party plugins on a fresh directory, the reply sender, the CRM delivery worker, the
-//! dispatcher (assignment, escalation, SLA) and the HTTP listener; in a cluster also the
+//! dispatcher (assignment, escalation, SLA), the attachments' fetcher and the HTTP listener; in a cluster also the
 //! intake workers, and the pipeline follows activations made on any node.
 
 use crate::clock::{SharedClock, SystemClock, TestClock};
@@ -43,7 +43,15 @@ pub struct ServeOptions {
     pub cache_bytes: u64,
     /// How long raw webhook requests are kept ([`DEFAULT_RAW_RETENTION`]); appeals stay.
     pub raw_retention: std::time::Duration,
+    /// How long attachments' files are kept after they were fetched
+    /// ([`DEFAULT_ATTACHMENT_RETENTION`]).
+    pub attachment_retention: std::time::Duration,
+    /// The largest attachment file kept, below each kind's own cap ([`crate::media::cap_of`]).
+    pub attachment_max_bytes: Option<usize>,
 }
+
+/// Attachments' files are kept a year by default.
+pub const DEFAULT_ATTACHMENT_RETENTION: std::time::Duration = std::time::Duration::from_secs(365 * 86_400);
 
 /// Raw requests are kept 90 days by default.
 pub const DEFAULT_RAW_RETENTION: std::time::Duration = std::time::Duration::from_secs(90 * 86_400);
@@ -136,6 +144,15 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     crate::delivery::CrmDelivery::new(store.clone(), registry.clone()).spawn();
     crate::work::Dispatcher::new(store.clone(), registry.clone()).spawn();
     purge_raw_requests(store.clone(), options.raw_retention);
+    let files = Arc::new(crate::media::files::Files::open(&options.data_dir.join("attachments"))?);
+    crate::media::Fetcher::new(
+        store.clone(),
+        registry.clone(),
+        files.clone(),
+        options.attachment_retention,
+        options.attachment_max_bytes,
+    )
+    .spawn();
     let search = Arc::new(crate::search::Search::open(&options.data_dir.join("search"), &store)?);
     search.follow(store.clone(), std::time::Duration::from_millis(200));
     registry.follow_other_nodes();
@@ -160,6 +177,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         trusted_proxies: options.trusted_proxies.clone(),
         lockout: Default::default(),
         search,
+        files,
     });
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(http::serve(listener, app.clone(), async move {

@@ -61,8 +61,8 @@ pub use bindings::host::clienthub::plugin::directory::{Department, Employee, Reg
 pub use bindings::host::clienthub::plugin::types::{
     AdapterError, AdapterOutput, Appeal, AssignmentStrategy, Attachment, AttachmentKind, Capability, Contact,
     Decision, DeliveryState, DeliveryStatus, Event, Header, HttpRequest, HttpResponse, InboundMessage,
-    Manifest, MediaFile, MediaStep, MetaEntry, OutboundReply, OutboundRequest, PluginKind, Priority, ReplyCommand, ReplyOutcome,
-    RetryLater, Verdict,
+    Manifest, MediaFile, MediaStep, MetaEntry, OutboundReply, OutboundRequest, PluginKind, Priority,
+    ReplyCommand, ReplyOutcome, RetryLater, Verdict,
 };
 pub use bindings::host::clienthub::plugin::types::{
     CrmAssignee, CrmError, CrmOutput, CrmRecord, CrmStatus, CrmStatusChange,

@@ -20,7 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["registry"],
     // Work on stored appeals (fed by the store): replies, CRM delivery, the dispatcher,
     // shadow and replay.
-    &["rollout", "work", "replies", "delivery"],
+    &["rollout", "work", "replies", "delivery", "media"],
     // The intake: adapter, filters, router, storage.
     &["pipeline"],
     &["reports"],

@@ -16,6 +16,7 @@ mod crm;
 mod ingest;
 mod layers;
 mod lifecycle;
+mod media;
 mod people;
 mod proof;
 mod replies;

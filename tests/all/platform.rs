@@ -38,6 +38,20 @@ impl Received {
 /// An answer: status, extra headers, JSON body.
 pub type Scripted = (u16, Vec<(&'static str, String)>, Value);
 
+/// An answer body that is a file, not JSON: `{"$base64": …}` is sent as its decoded bytes.
+pub fn file_body(bytes: &[u8]) -> Value {
+    use base64::Engine;
+    serde_json::json!({ "$base64": base64::engine::general_purpose::STANDARD.encode(bytes) })
+}
+
+fn bytes_of(body: &Value) -> Vec<u8> {
+    use base64::Engine;
+    match body.get("$base64").and_then(Value::as_str) {
+        Some(encoded) => base64::engine::general_purpose::STANDARD.decode(encoded).unwrap(),
+        None => body.to_string().into_bytes(),
+    }
+}
+
 /// The running stand-in.
 pub struct Platform {
     pub base: String,
@@ -88,14 +102,15 @@ impl Platform {
                             };
                             let (status, headers, body) = answer(&received);
                             log.lock().unwrap().push(received);
-                            let mut response = hyper::Response::builder()
-                                .status(status)
-                                .header("content-type", "application/json");
+                            let mut response = hyper::Response::builder().status(status);
+                            if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
+                                response = response.header("content-type", "application/json");
+                            }
                             for (name, value) in headers {
                                 response = response.header(name, value);
                             }
                             Ok::<_, std::convert::Infallible>(
-                                response.body(Full::new(Bytes::from(body.to_string()))).unwrap(),
+                                response.body(Full::new(Bytes::from(bytes_of(&body)))).unwrap(),
                             )
                         }
                     });

@@ -53,11 +53,13 @@ fn idempotency(store: &Store) {
 
 fn follow_up_claims(store: &Store) {
     store.insert_appeal(&mut routed("01A", "m1"), false).unwrap();
-    let claimed =
-        store.update_appeal("01A", Some(("telegram", "m2")), |a| a.text.push_str(" + more")).unwrap();
+    let claimed = store
+        .update_appeal("01A", Some(("telegram", "m2", "raw-2")), |a| a.text.push_str(" + more"))
+        .unwrap();
     assert_eq!(claimed, Some(Claim::New));
-    let again =
-        store.update_appeal("01A", Some(("telegram", "m2")), |a| a.text.push_str(" + twice")).unwrap();
+    let again = store
+        .update_appeal("01A", Some(("telegram", "m2", "raw-2")), |a| a.text.push_str(" + twice"))
+        .unwrap();
     assert_eq!(again, Some(Claim::Seen("01A".into())));
     assert_eq!(store.appeal("01A").unwrap().unwrap().text, "appeal 01A + more");
     assert_eq!(store.update_appeal("01NONE", None, |_| {}).unwrap(), None);

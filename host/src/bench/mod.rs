@@ -127,6 +127,8 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         trusted_proxies: Vec::new(),
         cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
         raw_retention: crate::server::DEFAULT_RAW_RETENTION,
+        attachment_retention: crate::server::DEFAULT_ATTACHMENT_RETENTION,
+        attachment_max_bytes: None,
     })
     .await?;
     configure(&Client::new(&format!("http://{}", running.addr), Some("bench".into()))).await?;

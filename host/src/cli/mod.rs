@@ -117,6 +117,14 @@ enum Command {
         /// Days raw webhook requests (headers and body) are kept; the appeals stay.
         #[arg(long, default_value_t = 90)]
         raw_retention_days: u64,
+        /// Days attachments' files (photos, recordings, documents) are kept after they were
+        /// fetched; the appeals and their references stay.
+        #[arg(long, default_value_t = 365)]
+        attachment_retention_days: u64,
+        /// MiB of the largest attachment file kept, below each kind's cap (photos 20, documents
+        /// 50, audio and recordings 100, video 200); a larger one is refused and recorded.
+        #[arg(long)]
+        attachment_max_mib: Option<usize>,
     },
     /// Measure throughput, latency and the WASM tax on this machine (built with
     /// `--features bench`).
@@ -234,6 +242,8 @@ async fn run(command: Command) -> Result<()> {
             trust_forwarded_from,
             cache_mib,
             raw_retention_days,
+            attachment_retention_days,
+            attachment_max_mib,
         } => {
             let cluster = match store {
                 StoreChoice::Sled => None,
@@ -257,6 +267,10 @@ async fn run(command: Command) -> Result<()> {
                 trusted_proxies: trust_forwarded_from,
                 cache_bytes: cache_mib.max(8) << 20,
                 raw_retention: Duration::from_secs(raw_retention_days.max(1).saturating_mul(86_400)),
+                attachment_retention: Duration::from_secs(
+                    attachment_retention_days.max(1).saturating_mul(86_400),
+                ),
+                attachment_max_bytes: attachment_max_mib.map(|mib| mib.max(1) << 20),
             })
             .await
         }

@@ -10,7 +10,7 @@ use super::bytes_body::Body;
 use super::call::{Answer, Call};
 use super::error::ApiError;
 use super::session::{self, Credential};
-use super::{App, admin, appeals, channels, data, events, people, reports, system, workspace};
+use super::{App, admin, appeals, channels, data, events, files, people, reports, system, workspace};
 use crate::access::Role;
 use futures_util::future::BoxFuture;
 use hyper::body::Incoming;
@@ -52,6 +52,7 @@ const ROUTES: &[Route] = &[
     route!(POST "appeals/reprocess", Supervisor => appeals::reprocess_all),
     route!(GET "appeals/{id}", Viewer => appeals::show),
     route!(GET "appeals/{id}/replies", Viewer => appeals::replies),
+    route!(GET "appeals/{id}/attachments/{n}", Viewer => files::download),
     route!(POST "appeals/{id}/replies", Operator => appeals::reply),
     route!(POST "appeals/{id}/replies/{reply}/retry", Operator => appeals::retry_reply),
     route!(POST "appeals/{id}/reprocess", Operator => appeals::reprocess_one),

@@ -34,6 +34,11 @@ impl Call {
         Self { app, caller, address, params, request: Some(request) }
     }
 
+    /// A request header, when it is there and text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.request.as_ref()?.headers().get(name)?.to_str().ok()
+    }
+
     /// The appeal `id` if it exists and is in the caller's scope, as the caller may see it.
     ///
     /// # Errors

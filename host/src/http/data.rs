@@ -32,6 +32,12 @@ pub async fn erase(mut call: Call) -> Answer {
     .map_err(|e| ApiError::internal(format!("the erasure failed: {e}")))??;
     match erased {
         Some(erasure) => {
+            for orphan in &erasure.orphan_files {
+                call.app
+                    .files
+                    .delete(orphan)
+                    .map_err(|e| ApiError::internal(format!("deleting a file: {e:#}")))?;
+            }
             // What was erased stays unsaid here too.
             call.audit("contact_erased", "", Vec::new())?;
             Ok(json(200, &erasure))

@@ -13,6 +13,7 @@ mod console;
 mod data;
 mod error;
 mod events;
+mod files;
 mod hooks;
 pub mod limits;
 mod lockout;
@@ -80,6 +81,8 @@ pub struct App {
     pub lockout: lockout::Lockout,
     /// The full-text index of appeals.
     pub search: Arc<crate::search::Search>,
+    /// Attachments' files.
+    pub files: Arc<crate::media::files::Files>,
 }
 
 /// The address a request came from: the connection's peer, or, behind a trusted reverse

@@ -105,7 +105,7 @@ impl Pipeline {
                 serde_json::json!({"error": format!("unknown channel '{}'", raw.channel)}),
             )));
         };
-        let request = request_of(&raw);
+        let request = convert::request_of(&raw);
         let started = Instant::now();
         // A CRM connector's webhooks carry the CRM's replies and statuses.
         let crm = self.crm.as_ref().is_some_and(|crm| Arc::ptr_eq(crm, adapter));
@@ -245,15 +245,4 @@ fn crm_event(
         body: output.response.body,
         appeals,
     })
-}
-
-/// The WIT request of a stored raw request.
-pub(super) fn request_of(raw: &RawRequest) -> wit::HttpRequest {
-    wit::HttpRequest {
-        method: raw.method.clone(),
-        path: raw.path.clone(),
-        query: raw.query.clone(),
-        headers: raw.headers.iter().map(|(n, v)| wit::Header { name: n.clone(), value: v.clone() }).collect(),
-        body: raw.body.clone(),
-    }
 }

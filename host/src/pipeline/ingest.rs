@@ -112,7 +112,7 @@ impl Pipeline {
             };
             let now = store.now_ms();
             let attachments = message.attachments.clone();
-            let claim = Some((raw.channel.as_str(), message.platform_id.as_str()));
+            let claim = Some((raw.channel.as_str(), message.platform_id.as_str(), raw.id.as_str()));
             let updated = store.update_appeal(&open.id, claim, |appeal| {
                 appeal.record(now, "message", Some(adapter.to_string()), detail.clone());
                 // A follow-up's files (a call recording, a second photo) belong to the appeal too.

@@ -1,7 +1,6 @@
 //! Reprocessing a triage appeal after a fix: through the current filters and router again,
 //! or, when its payload was never read, its kept raw request through the current adapter.
 
-use super::adapt::request_of;
 use crate::appeal::{Appeal, Status};
 use crate::registry::Pipeline;
 use crate::runtime::{Runtime, wit};
@@ -107,7 +106,11 @@ impl Pipeline {
             .get(&raw.channel)
             .ok_or_else(|| Refusal::Conflict(format!("no adapter is active for channel {}", raw.channel)))?;
         let now = store.now_ms();
-        let (stage, detail) = match runtime.handle(&adapter.plugin, store.directory(), &request_of(&raw)) {
+        let (stage, detail) = match runtime.handle(
+            &adapter.plugin,
+            store.directory(),
+            &crate::runtime::convert::request_of(&raw),
+        ) {
             Ok(Ok(_)) => {
                 let reply = self.ingest(store, runtime, raw)?;
                 (

@@ -63,7 +63,6 @@ pub mod extended {
     });
 }
 
-
 /// The `media-channel` world (WIT 0.1.2): the host uses only its `media-fetcher` export, looked
 /// up on an `extended-channel` instance that has it.
 pub mod media {

@@ -142,3 +142,14 @@ pub fn reply_state(s: wit::DeliveryState) -> crate::appeal::ReplyState {
         wit::DeliveryState::Failed => ReplyState::Failed,
     }
 }
+
+/// The WIT request of a stored raw request.
+pub fn request_of(raw: &crate::store::RawRequest) -> wit::HttpRequest {
+    wit::HttpRequest {
+        method: raw.method.clone(),
+        path: raw.path.clone(),
+        query: raw.query.clone(),
+        headers: raw.headers.iter().map(|(n, v)| wit::Header { name: n.clone(), value: v.clone() }).collect(),
+        body: raw.body.clone(),
+    }
+}

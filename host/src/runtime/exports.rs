@@ -103,7 +103,9 @@ impl Runtime {
         answers: &[wit::HttpResponse],
     ) -> Result<wit::MediaStep, CallError> {
         self.call(&plugin.loaded, directory, |instance, store| match instance {
-            Instance::Extended(_, Some(media)) => media.call_fetch_media(store, appeal, attachment, raw, answers),
+            Instance::Extended(_, Some(media)) => {
+                media.call_fetch_media(store, appeal, attachment, raw, answers)
+            }
             _ => Ok(wit::MediaStep::Failed(format!(
                 "{} does not fetch files (it does not export media-fetcher)",
                 plugin.loaded.grants.label
@@ -134,7 +136,9 @@ impl Runtime {
         assignee: Option<&wit::CrmAssignee>,
     ) -> Result<Result<wit::CrmRecord, wit::CrmError>, CallError> {
         self.call(&plugin.loaded, directory, |instance, store| match instance {
-            Instance::Extended(i, _) => i.clienthub_plugin_crm_connector().call_deliver(store, appeal, assignee),
+            Instance::Extended(i, _) => {
+                i.clienthub_plugin_crm_connector().call_deliver(store, appeal, assignee)
+            }
             _ => Ok(Err(wit::CrmError::Failed("the plugin is not a CRM connector".into()))),
         })
     }

@@ -6,10 +6,10 @@ use super::bindings::{
     self, channel::ChannelPre, extended::ExtendedChannelPre, filter::FilterPre, router::RouterPre,
 };
 use super::imports::{CallState, Grants};
+use super::wit;
 use bindings::media::exports::clienthub::plugin::media_fetcher::{
     Guest as MediaFetcher, GuestIndices as MediaFetcherIndices,
 };
-use super::wit;
 use std::sync::{Arc, Mutex};
 use wasmtime::Store;
 

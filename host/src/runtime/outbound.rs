@@ -27,6 +27,12 @@ pub enum OutboundError {
     /// The URL is not one the caller may have the host call (see [`egress`]).
     #[error("{0}")]
     Refused(String),
+    /// The answer is larger than the caller's cap (a file over its kind's limit).
+    #[error("the answer is larger than {cap} bytes")]
+    TooLarge {
+        /// The cap, in bytes.
+        cap: u64,
+    },
     /// The platform could not be reached or did not answer in time (worth a retry).
     #[error("{authority}: {error}")]
     Unreachable {
@@ -78,15 +84,35 @@ impl Transport {
         allowlist: &[String],
         timeout: Duration,
     ) -> Result<wit::HttpResponse, OutboundError> {
+        self.fetch(request, label, allowlist, timeout, MAX_ANSWER).await
+    }
+
+    /// As [`Transport::send`], with the answer's body capped at `cap` bytes (a file download).
+    ///
+    /// # Errors
+    /// As [`Transport::send`]; [`OutboundError::TooLarge`] when the answer is over `cap`.
+    pub async fn fetch(
+        &self,
+        request: &wit::OutboundRequest,
+        label: &str,
+        allowlist: &[String],
+        timeout: Duration,
+        cap: usize,
+    ) -> Result<wit::HttpResponse, OutboundError> {
         let target = egress::check(&request.url, label, allowlist, self.allow_private)
             .map_err(OutboundError::Refused)?;
-        self.perform(request, timeout).await.map_err(|e| OutboundError::Unreachable {
-            authority: target.authority(),
-            error: format!("{e:#}"),
+        self.perform(request, timeout, cap).await.map_err(|e| match e.downcast_ref::<OutboundError>() {
+            Some(OutboundError::TooLarge { cap }) => OutboundError::TooLarge { cap: *cap },
+            _ => OutboundError::Unreachable { authority: target.authority(), error: format!("{e:#}") },
         })
     }
 
-    async fn perform(&self, request: &wit::OutboundRequest, timeout: Duration) -> Result<wit::HttpResponse> {
+    async fn perform(
+        &self,
+        request: &wit::OutboundRequest,
+        timeout: Duration,
+        cap: usize,
+    ) -> Result<wit::HttpResponse> {
         let mut builder = hyper::Request::builder().method(request.method.as_str()).uri(request.url.as_str());
         for header in &request.headers {
             builder = builder.header(header.name.as_str(), header.value.as_str());
@@ -105,10 +131,18 @@ impl Transport {
                     value: String::from_utf8_lossy(value.as_bytes()).into_owned(),
                 })
                 .collect();
-            let body = Limited::new(response.into_body(), MAX_ANSWER)
+            let too_large = || anyhow::Error::new(OutboundError::TooLarge { cap: cap as u64 });
+            let declared = response.headers().get(hyper::header::CONTENT_LENGTH);
+            if declared.and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).is_some_and(|n| n > cap as u64) {
+                return Err(too_large());
+            }
+            let body = Limited::new(response.into_body(), cap)
                 .collect()
                 .await
-                .map_err(|e| anyhow::anyhow!("reading the answer failed: {e}"))?
+                .map_err(|e| match e.is::<http_body_util::LengthLimitError>() {
+                    true => too_large(),
+                    false => anyhow::anyhow!("reading the answer failed: {e}"),
+                })?
                 .to_bytes()
                 .to_vec();
             anyhow::Ok(wit::HttpResponse { status, headers, body })

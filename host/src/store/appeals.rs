@@ -242,6 +242,7 @@ impl Store {
             }
             let stored = Appeal { contact_id: Some(contact.clone()), ..appeal.clone() };
             super::record::save(tx, &stored, 0);
+            super::media::queue(tx, &appeal.id, 0, appeal.attachments.len(), &appeal.raw_request_id);
             tx.insert(TreeId::Idempotency, key.as_slice(), appeal.id.as_bytes());
             tx.insert(TreeId::Conversations, conversation.as_slice(), appeal.id.as_bytes());
             tx.insert(TreeId::ContactAppeals, pair_key(&contact, &appeal.id), []);
@@ -275,26 +276,33 @@ impl Store {
     }
 
     /// Changes a stored appeal atomically (read, `change`, write), and with `claim`, also
-    /// claims that (channel, platform id) for it — unless another appeal has it. `None` when
-    /// there is no such appeal.
+    /// claims that (channel, platform id) for it — unless another appeal has it — and queues
+    /// the files of the attachments `change` added, from that message's raw request (the
+    /// claim's third part). `None` when there is no such appeal.
     ///
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn update_appeal(
         &self,
         id: &str,
-        claim: Option<(&str, &str)>,
+        claim: Option<(&str, &str, &str)>,
         change: impl Fn(&mut Appeal),
     ) -> Result<Option<Claim>> {
-        let key = claim.map(|(channel, platform_id)| pair_key(channel, platform_id));
+        let key = claim.map(|(channel, platform_id, _)| pair_key(channel, platform_id));
         self.write(|tx| {
             if let Some(key) = &key
                 && let Some(owner) = tx.get(TreeId::Idempotency, key)?
             {
                 return Ok(Some(Claim::Seen(String::from_utf8_lossy(&owner).into_owned())));
             }
-            if change_in(tx, id, &change)?.is_none() {
+            let Some((mut appeal, stored)) = super::record::load(tx, id)? else {
                 return Ok(None);
+            };
+            let had = appeal.attachments.len();
+            change(&mut appeal);
+            super::record::save(tx, &appeal, stored);
+            if let Some((_, _, raw_request)) = claim {
+                super::media::queue(tx, id, had, appeal.attachments.len(), raw_request);
             }
             if let Some(key) = &key {
                 tx.insert(TreeId::Idempotency, key.as_slice(), id.as_bytes());

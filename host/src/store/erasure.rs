@@ -25,6 +25,12 @@ pub struct Erasure {
     pub raw_requests: usize,
     /// Queued CRM notes removed.
     pub crm_notes: usize,
+    /// Attachments' files forgotten.
+    #[serde(default)]
+    pub files: usize,
+    /// The files no appeal holds any more, for the caller to delete from the attachment store.
+    #[serde(skip)]
+    pub orphan_files: Vec<String>,
 }
 
 /// How long around an appeal its follow-ups' raw requests may have arrived.
@@ -69,13 +75,23 @@ impl Store {
             .keys()
             .map(|k| Ok(String::from_utf8_lossy(&k?[prefix.len()..]).into_owned()))
             .collect::<Result<_>>()?;
-        let mut erasure = Erasure { at: now, by: by.to_string(), appeals: 0, raw_requests: 0, crm_notes: 0 };
+        let mut erasure = Erasure {
+            at: now,
+            by: by.to_string(),
+            appeals: 0,
+            raw_requests: 0,
+            crm_notes: 0,
+            files: 0,
+            orphan_files: Vec::new(),
+        };
         for id in &ids {
             let before = self.write(|tx| anonymise_in(tx, contact, id, now, by))?;
             let Some(before) = before else { continue };
             erasure.appeals += 1;
             erasure.raw_requests += self.erase_raw(&before)?;
             erasure.crm_notes += self.erase_notes(id)?;
+            erasure.files += before.attachments.len();
+            erasure.orphan_files.extend(self.forget_files(id, "erased on request")?);
             let identities = super::appeals::contact_identities(&before);
             self.write(|tx| {
                 for identity in &identities {

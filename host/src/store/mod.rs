@@ -21,6 +21,7 @@ mod erasure;
 pub mod figures;
 pub mod index;
 mod kv;
+pub mod media;
 mod outbox;
 mod people;
 mod raw;

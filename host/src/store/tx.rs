@@ -47,11 +47,13 @@ pub enum TreeId {
     People,
     /// The audit log ([`super::people`]).
     Audit,
+    /// Attachments' files: records, the fetch queue, digests, times ([`super::media`]).
+    Media,
 }
 
 impl TreeId {
     /// All trees, in the order of [`Trees`].
-    pub const ALL: [TreeId; 28] = [
+    pub const ALL: [TreeId; 29] = [
         TreeId::Appeals,
         TreeId::Raw,
         TreeId::RawOutcomes,
@@ -80,6 +82,7 @@ impl TreeId {
         TreeId::History,
         TreeId::People,
         TreeId::Audit,
+        TreeId::Media,
     ];
 
     /// The sled tree's name (unchanged since the trees were first written).
@@ -113,6 +116,7 @@ impl TreeId {
             TreeId::History => "appeal_history",
             TreeId::People => "people",
             TreeId::Audit => "audit",
+            TreeId::Media => "media",
         }
     }
 

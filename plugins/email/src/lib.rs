@@ -17,7 +17,8 @@
 
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MediaFile, MediaStep, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
+    HttpResponse, InboundMessage, MediaFile, MediaStep, MetaEntry, OutboundReply, OutboundRequest,
+    ReplyOutcome,
 };
 
 mod postmark;
@@ -81,7 +82,12 @@ impl Channel for Email {
     /// An attachment is cut from the kept raw message: `mime:<message-id>#<n>` is the n-th
     /// attachment of the RFC 5322 message, `postmark:<message-id>#<n>` the n-th of
     /// Postmark's JSON.
-    fn fetch_media(_: Appeal, attachment: Attachment, raw: Option<HttpRequest>, _: Vec<HttpResponse>) -> MediaStep {
+    fn fetch_media(
+        _: Appeal,
+        attachment: Attachment,
+        raw: Option<HttpRequest>,
+        _: Vec<HttpResponse>,
+    ) -> MediaStep {
         let Some(raw) = raw else {
             return MediaStep::Failed("the raw message is no longer kept".into());
         };

@@ -67,12 +67,17 @@ struct File {
 
 /// Attachment `n` of a Postmark inbound webhook body, decoded.
 pub fn attachment(body: &[u8], n: usize) -> Result<MediaFile, String> {
-    let mail: Inbound = serde_json::from_slice(body).map_err(|e| format!("not a Postmark inbound message: {e}"))?;
+    let mail: Inbound =
+        serde_json::from_slice(body).map_err(|e| format!("not a Postmark inbound message: {e}"))?;
     let file = mail.attachments.into_iter().nth(n).ok_or("the message has no such attachment")?;
     let content = base64::engine::general_purpose::STANDARD
         .decode(file.content.unwrap_or_default().as_bytes())
         .map_err(|e| format!("the attachment's Content is not base64: {e}"))?;
-    Ok(MediaFile { mime_type: file.content_type.map(|t| t.to_lowercase()), file_name: file.name, body: content })
+    Ok(MediaFile {
+        mime_type: file.content_type.map(|t| t.to_lowercase()),
+        file_name: file.name,
+        body: content,
+    })
 }
 
 /// The inbound message of a Postmark inbound webhook body.

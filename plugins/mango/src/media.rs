@@ -14,7 +14,9 @@ const API: &str = "https://app.mango-office.ru";
 /// The next step of fetching a recording (`mango:<recording_id>`).
 pub fn step(config: &Config, attachment: &Attachment, answers: &[HttpResponse]) -> MediaStep {
     let (Some(key), Some(salt)) = (config.api_key.as_deref(), config.api_salt.as_deref()) else {
-        return MediaStep::Failed("set api_key and api_salt in the mango plugin's configuration to fetch recordings".into());
+        return MediaStep::Failed(
+            "set api_key and api_salt in the mango plugin's configuration to fetch recordings".into(),
+        );
     };
     let Some(recording) = attachment.reference.strip_prefix("mango:").filter(|id| !id.is_empty()) else {
         return MediaStep::Failed("not a Mango Office recording reference".into());
@@ -36,7 +38,9 @@ pub fn step(config: &Config, attachment: &Attachment, answers: &[HttpResponse]) 
             Some(location) => MediaStep::Download(OutboundRequest::get(location)),
             None => MediaStep::Failed("Mango redirected with no Location".into()),
         },
-        200 if answer.header("content-type").is_some_and(|t| !t.contains("json")) => MediaStep::Download(call),
+        200 if answer.header("content-type").is_some_and(|t| !t.contains("json")) => {
+            MediaStep::Download(call)
+        }
         404 | 429 | 500..=599 => MediaStep::Retry(RetryLater {
             after_ms: answer.retry_after_ms(),
             error: format!("Mango: HTTP {}: {}", answer.status, answer.body_excerpt()),

@@ -120,9 +120,17 @@ impl Channel for Odnoklassniki {
         reply::read_answer(&answer)
     }
 
-    fn fetch_media(_: Appeal, attachment: Attachment, _: Option<HttpRequest>, _: Vec<HttpResponse>) -> MediaStep {
+    fn fetch_media(
+        _: Appeal,
+        attachment: Attachment,
+        _: Option<HttpRequest>,
+        _: Vec<HttpResponse>,
+    ) -> MediaStep {
         // The payload carried the file's URL.
-        MediaStep::download_url(&attachment.reference, "OK gives no file URL for this attachment: open it on OK")
+        MediaStep::download_url(
+            &attachment.reference,
+            "OK gives no file URL for this attachment: open it on OK",
+        )
     }
 }
 

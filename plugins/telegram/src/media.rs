@@ -10,7 +10,9 @@ use serde_json::Value;
 /// The next step of fetching `attachment`, after the Bot API's `answers` so far.
 pub fn step(config: &Config, attachment: &Attachment, answers: &[HttpResponse]) -> MediaStep {
     let Some(token) = config.bot_token.as_deref() else {
-        return MediaStep::Failed("set bot_token in the telegram plugin's configuration to fetch files".into());
+        return MediaStep::Failed(
+            "set bot_token in the telegram plugin's configuration to fetch files".into(),
+        );
     };
     let base = config.api_base.as_deref().unwrap_or(super::reply::API).trim_end_matches('/');
     let Some(answer) = answers.first() else {
@@ -41,7 +43,9 @@ pub fn step(config: &Config, attachment: &Attachment, answers: &[HttpResponse]) 
         Some(path) if !path.starts_with('/') => {
             MediaStep::Download(OutboundRequest::get(format!("{base}/file/bot{token}/{path}")))
         }
-        Some(_) => MediaStep::Failed("a local Bot API server gave a local file path; serve it over HTTP".into()),
+        Some(_) => {
+            MediaStep::Failed("a local Bot API server gave a local file path; serve it over HTTP".into())
+        }
         None => MediaStep::Failed("getFile gave no file_path".into()),
     }
 }

@@ -104,9 +104,17 @@ impl Channel for Vk {
         reply::read_answer(&answer)
     }
 
-    fn fetch_media(_: Appeal, attachment: Attachment, _: Option<HttpRequest>, _: Vec<HttpResponse>) -> MediaStep {
+    fn fetch_media(
+        _: Appeal,
+        attachment: Attachment,
+        _: Option<HttpRequest>,
+        _: Vec<HttpResponse>,
+    ) -> MediaStep {
         // The payload carried the file's URL.
-        MediaStep::download_url(&attachment.reference, "VK gives no file URL for this attachment (a video or an id): open it on VK")
+        MediaStep::download_url(
+            &attachment.reference,
+            "VK gives no file URL for this attachment (a video or an id): open it on VK",
+        )
     }
 }
 

@@ -76,7 +76,12 @@ impl Channel for WhatsApp {
         reply::read_answer(&answer)
     }
 
-    fn fetch_media(_: Appeal, attachment: Attachment, _: Option<HttpRequest>, answers: Vec<HttpResponse>) -> MediaStep {
+    fn fetch_media(
+        _: Appeal,
+        attachment: Attachment,
+        _: Option<HttpRequest>,
+        answers: Vec<HttpResponse>,
+    ) -> MediaStep {
         match clienthub_sdk::config::get::<Config>() {
             Ok(config) => media::step(&config, &attachment, &answers),
             Err(e) => MediaStep::Failed(e),

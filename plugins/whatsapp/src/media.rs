@@ -10,7 +10,9 @@ use clienthub_sdk::{Attachment, HttpResponse, MediaStep, OutboundRequest, RetryL
 /// The next step of fetching `attachment` (its reference is the media id).
 pub fn step(config: &Config, attachment: &Attachment, answers: &[HttpResponse]) -> MediaStep {
     let Some(token) = config.access_token.as_deref() else {
-        return MediaStep::Failed("set access_token in the whatsapp plugin's configuration to fetch files".into());
+        return MediaStep::Failed(
+            "set access_token in the whatsapp plugin's configuration to fetch files".into(),
+        );
     };
     let bearer = format!("Bearer {token}");
     let Some(answer) = answers.first() else {
@@ -20,7 +22,9 @@ pub fn step(config: &Config, attachment: &Attachment, answers: &[HttpResponse]) 
         }
         let base = config.api_base.as_deref().unwrap_or(API).trim_end_matches('/');
         let version = config.graph_version.as_deref().unwrap_or(VERSION);
-        return MediaStep::Call(OutboundRequest::get(format!("{base}/{version}/{id}")).with_header("authorization", bearer));
+        return MediaStep::Call(
+            OutboundRequest::get(format!("{base}/{version}/{id}")).with_header("authorization", bearer),
+        );
     };
     let body = answer.body_json().unwrap_or_default();
     if !(200..300).contains(&answer.status) {
@@ -31,7 +35,9 @@ pub fn step(config: &Config, attachment: &Attachment, answers: &[HttpResponse]) 
                 after_ms: answer.retry_after_ms(),
                 error: format!("media URL: HTTP {}", answer.status),
             }),
-            None => MediaStep::Failed(format!("media URL: HTTP {}: {}", answer.status, answer.body_excerpt())),
+            None => {
+                MediaStep::Failed(format!("media URL: HTTP {}: {}", answer.status, answer.body_excerpt()))
+            }
         };
     }
     match body["url"].as_str() {

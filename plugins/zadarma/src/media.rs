@@ -21,7 +21,9 @@ const NOT_READY_MS: u64 = 20_000;
 /// The next step of fetching a recording (`zadarma:<call_id_with_rec>`).
 pub fn step(config: &Config, attachment: &Attachment, answers: &[HttpResponse]) -> MediaStep {
     let (Some(key), Some(secret)) = (config.api_key.as_deref(), config.secret.as_deref()) else {
-        return MediaStep::Failed("set api_key and secret in the zadarma plugin's configuration to fetch recordings".into());
+        return MediaStep::Failed(
+            "set api_key and secret in the zadarma plugin's configuration to fetch recordings".into(),
+        );
     };
     let Some(call_id) = attachment.reference.strip_prefix("zadarma:").filter(|id| !id.is_empty()) else {
         return MediaStep::Failed("not a Zadarma recording reference".into());
@@ -31,7 +33,8 @@ pub fn step(config: &Config, attachment: &Attachment, answers: &[HttpResponse]) 
         let params = signed_params(&[("call_id", call_id), ("format", "json")]);
         let authorization = format!("{key}:{}", signature(RECORD_REQUEST, &params, secret));
         return MediaStep::Call(
-            OutboundRequest::get(format!("{base}{RECORD_REQUEST}?{params}")).with_header("authorization", authorization),
+            OutboundRequest::get(format!("{base}{RECORD_REQUEST}?{params}"))
+                .with_header("authorization", authorization),
         );
     };
     let body = answer.body_json().unwrap_or_default();
@@ -65,7 +68,8 @@ fn signed_params(params: &[(&str, &str)]) -> String {
 fn signature(method: &str, params: &str, secret: &str) -> String {
     use base64::Engine;
     let digest = hex::encode(Md5::digest(params.as_bytes()));
-    let mac = clienthub_sdk::auth::hmac_sha1(secret.as_bytes(), format!("{method}{params}{digest}").as_bytes());
+    let mac =
+        clienthub_sdk::auth::hmac_sha1(secret.as_bytes(), format!("{method}{params}{digest}").as_bytes());
     base64::engine::general_purpose::STANDARD.encode(hex::encode(mac))
 }
 

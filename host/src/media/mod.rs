@@ -1,0 +1,280 @@
+//! Attachments' files: the fetcher that brings each attachment's file from its platform into
+//! the attachment store ([`files`]) after intake, so webhooks stay fast.
+//!
+//! For each queued attachment the appeal's channel adapter decides the platform calls
+//! (`media-fetcher`, WIT 0.1.2): API calls whose answers it reads, then the download, or the
+//! file cut from the kept raw message. The host performs each call through the outbound
+//! client (the plugin's allowlist, a timeout, a size cap per kind of file), keeps the file,
+//! then records it; an adapter's "not ready yet" (Zadarma's recording) is asked again later,
+//! with a back-off, up to [`MAX_ATTEMPTS`]. Stored files past the retention are deleted.
+
+pub mod files;
+
+use crate::appeal::Appeal;
+use crate::registry::Registry;
+use crate::runtime::outbound::{CALL_TIMEOUT, OutboundError};
+use crate::runtime::{convert, wit};
+use crate::store::Store;
+use crate::store::media::{FileRecord, FileState};
+use anyhow::Result;
+use files::Files;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Attempts before a file is given up as failed.
+pub const MAX_ATTEMPTS: u32 = 12;
+/// Platform calls in one attempt (Telegram and WhatsApp need two).
+const MAX_STEPS: usize = 4;
+/// How often the fetcher looks at its queue when nothing wakes it.
+const POLL: Duration = Duration::from_millis(300);
+
+/// The largest file kept of each kind of attachment, in bytes (an admin may set a lower
+/// cap for all: `--attachment-max-mib`).
+pub fn cap_of(kind: &str) -> usize {
+    const MIB: usize = 1 << 20;
+    match kind {
+        "photo" | "other" => 20 * MIB,
+        "document" => 50 * MIB,
+        "audio" | "voice" | "call-recording" => 100 * MIB,
+        _ => 200 * MIB,
+    }
+}
+
+/// The fetcher.
+pub struct Fetcher {
+    store: Store,
+    registry: Arc<Registry>,
+    files: Arc<Files>,
+    retention: Duration,
+    max_bytes: Option<usize>,
+}
+
+impl Fetcher {
+    /// A fetcher filling `files`; stored files are deleted `retention` after they were fetched;
+    /// no file is larger than `max_bytes` (when given) or its kind's cap.
+    pub fn new(
+        store: Store,
+        registry: Arc<Registry>,
+        files: Arc<Files>,
+        retention: Duration,
+        max_bytes: Option<usize>,
+    ) -> Arc<Self> {
+        Arc::new(Self { store, registry, files, retention, max_bytes })
+    }
+
+    /// Starts it; it runs until the runtime stops.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let fetcher = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if fetcher.store.leads()
+                    && let Err(e) = fetcher.round().await
+                {
+                    tracing::error!("fetching attachments failed: {e:#}");
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        })
+    }
+
+    /// One look at the queue and the retention.
+    async fn round(&self) -> Result<()> {
+        let now = self.store.now_ms();
+        for (appeal, n) in self.store.files_to_fetch(256)? {
+            let Some(record) = self.store.file_record(&appeal, n)? else { continue };
+            if let FileState::Pending { next_at, .. } = record.state
+                && next_at <= now
+            {
+                self.fetch(&appeal, n, record).await?;
+            }
+        }
+        let cutoff = now.saturating_sub(self.retention.as_millis() as u64);
+        for (appeal, n) in self.store.files_fetched_before(cutoff, 256)? {
+            if let Some(orphan) = self.store.forget_file(&appeal, n, "past the retention")? {
+                self.files.delete(&orphan)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One attempt at attachment `n` of appeal `id`, and its record.
+    async fn fetch(&self, id: &str, n: u16, record: FileRecord) -> Result<()> {
+        let FileState::Pending { attempts, .. } = record.state else { return Ok(()) };
+        let Some(appeal) = self.store.appeal(id)? else {
+            return self.store.record_file(
+                id,
+                n,
+                &FileRecord { state: gone("the appeal is gone"), ..record },
+            );
+        };
+        let Some(attachment) = appeal.attachments.get(usize::from(n)).cloned() else {
+            return self.store.record_file(
+                id,
+                n,
+                &FileRecord { state: gone("the attachment is gone"), ..record },
+            );
+        };
+        let outcome = self.attempt(&appeal, usize::from(n), &record).await;
+        let now = self.store.now_ms();
+        let (state, mime, name, event) = match outcome {
+            Outcome::Kept { sha256, size, mime, name } => {
+                let detail = format!("{} {}: {}", attachment.kind, n + 1, size_text(size));
+                let state = FileState::Stored { sha256, size, fetched_at: now };
+                (
+                    state,
+                    mime.or(attachment.mime_type.clone()),
+                    name.or(attachment.file_name.clone()),
+                    Some(("file_stored", detail)),
+                )
+            }
+            Outcome::Later { after, error } if attempts + 1 < MAX_ATTEMPTS => {
+                let wait = after.unwrap_or_else(|| Duration::from_secs(5 << attempts.min(9)));
+                let state = FileState::Pending {
+                    attempts: attempts + 1,
+                    next_at: now + wait.min(Duration::from_secs(3600)).as_millis() as u64,
+                    error: Some(error),
+                };
+                (state, record.mime_type.clone(), record.file_name.clone(), None)
+            }
+            Outcome::Later { error, .. } | Outcome::Failed(error) => {
+                let detail = format!("{} {}: {error}", attachment.kind, n + 1);
+                (
+                    FileState::Failed { error },
+                    record.mime_type.clone(),
+                    record.file_name.clone(),
+                    Some(("file_failed", detail)),
+                )
+            }
+            Outcome::TooLarge(cap) => {
+                let detail = format!("{} {}: larger than {}", attachment.kind, n + 1, size_text(cap));
+                (
+                    FileState::TooLarge { cap },
+                    record.mime_type.clone(),
+                    record.file_name.clone(),
+                    Some(("file_failed", detail)),
+                )
+            }
+        };
+        self.store.record_file(id, n, &FileRecord { mime_type: mime, file_name: name, state, ..record })?;
+        if let Some((stage, detail)) = event {
+            self.store.change_appeal(id, |a| a.record(now, stage, None, detail.clone()))?;
+        }
+        self.store.commit().await
+    }
+
+    /// The adapter's steps for one attachment, performed.
+    async fn attempt(&self, appeal: &Appeal, n: usize, record: &FileRecord) -> Outcome {
+        let pipeline = self.registry.pipeline();
+        let Some(stage) = pipeline.channels.get(&appeal.channel).cloned() else {
+            return Outcome::Later {
+                after: None,
+                error: format!("the {} channel has no active adapter", appeal.channel),
+            };
+        };
+        let raw = match self.store.raw(&record.raw_request) {
+            Ok(raw) => raw.map(|raw| convert::request_of(&raw)),
+            Err(e) => {
+                return Outcome::Later { after: None, error: format!("reading the raw request: {e:#}") };
+            }
+        };
+        let wit_appeal = convert::to_wit(appeal);
+        let attachment = wit_appeal.attachments[n].clone();
+        let cap = cap_of(&appeal.attachments[n].kind).min(self.max_bytes.unwrap_or(usize::MAX));
+        let grants = stage.plugin.grants().clone();
+        let mut answers: Vec<wit::HttpResponse> = Vec::new();
+        for _ in 0..MAX_STEPS {
+            let (runtime, plugin, directory) =
+                (self.registry.runtime().clone(), stage.plugin.clone(), self.store.directory());
+            let (a, f, r, previous) = (wit_appeal.clone(), attachment.clone(), raw.clone(), answers.clone());
+            let step = tokio::task::spawn_blocking(move || {
+                runtime.fetch_media(&plugin, directory, &a, &f, r.as_ref(), &previous)
+            })
+            .await;
+            let step = match step {
+                Ok(Ok(step)) => step,
+                Ok(Err(e)) => return Outcome::Failed(format!("the adapter failed: {e}")),
+                Err(e) => return Outcome::Failed(format!("the adapter failed: {e}")),
+            };
+            let outbound = self.registry.runtime().outbound();
+            match step {
+                wit::MediaStep::Call(request) => {
+                    match outbound.send(&request, &grants.label, &grants.outbound_hosts, CALL_TIMEOUT).await {
+                        Ok(answer) => answers.push(answer),
+                        Err(e) => return failure(e),
+                    }
+                }
+                wit::MediaStep::Download(request) => {
+                    let timeout = CALL_TIMEOUT * 4;
+                    return match outbound
+                        .fetch(&request, &grants.label, &grants.outbound_hosts, timeout, cap)
+                        .await
+                    {
+                        Ok(answer) if (200..300).contains(&answer.status) => {
+                            let mime = answer
+                                .headers
+                                .iter()
+                                .find(|h| h.name.eq_ignore_ascii_case("content-type"))
+                                .map(|h| h.value.clone())
+                                .filter(|t| !t.starts_with("application/octet-stream"));
+                            self.keep(answer.body, mime, None)
+                        }
+                        Ok(answer) if answer.status == 429 || answer.status >= 500 => Outcome::Later {
+                            after: None,
+                            error: format!("the download answered HTTP {}", answer.status),
+                        },
+                        Ok(answer) => {
+                            Outcome::Failed(format!("the download answered HTTP {}", answer.status))
+                        }
+                        Err(e) => failure(e),
+                    };
+                }
+                wit::MediaStep::File(file) if file.body.len() > cap => return Outcome::TooLarge(cap as u64),
+                wit::MediaStep::File(file) => return self.keep(file.body, file.mime_type, file.file_name),
+                wit::MediaStep::Retry(later) => {
+                    return Outcome::Later {
+                        after: later.after_ms.map(Duration::from_millis),
+                        error: later.error,
+                    };
+                }
+                wit::MediaStep::Failed(error) => return Outcome::Failed(error),
+            }
+        }
+        Outcome::Failed(format!("the adapter asked for more than {MAX_STEPS} calls"))
+    }
+
+    fn keep(&self, body: Vec<u8>, mime: Option<String>, name: Option<String>) -> Outcome {
+        match self.files.put(&body) {
+            Ok(sha256) => Outcome::Kept { sha256, size: body.len() as u64, mime, name },
+            Err(e) => Outcome::Later { after: None, error: format!("writing the file: {e:#}") },
+        }
+    }
+}
+
+/// What one attempt came to.
+enum Outcome {
+    Kept { sha256: String, size: u64, mime: Option<String>, name: Option<String> },
+    Later { after: Option<Duration>, error: String },
+    Failed(String),
+    TooLarge(u64),
+}
+
+fn failure(e: OutboundError) -> Outcome {
+    match e {
+        OutboundError::TooLarge { cap } => Outcome::TooLarge(cap),
+        OutboundError::Refused(error) => Outcome::Failed(error),
+        e @ OutboundError::Unreachable { .. } => Outcome::Later { after: None, error: e.to_string() },
+    }
+}
+
+fn gone(reason: &str) -> FileState {
+    FileState::Failed { error: reason.to_string() }
+}
+
+/// `245 KiB`, `3.1 MiB`.
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{} KiB", bytes / 1024),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+    }
+}
