@@ -199,7 +199,8 @@ const LABELS = {
 /** The history details the host itself writes (not plugins' or people's words), phrase by
  * phrase in Russian, longest first: a detail reads in the console's language. */
 const DETAIL_STAGES = new Set(['taken', 'handed_off', 'escalated', 'paused', 'resumed', 'resolved', 'reopened', 'assigned',
-  'waiting', 'reclassified', 'created', 'reply_queued', 'reprocessed', 'received', 'overdue', 'reply_sent', 'reply_failed', 'reply_retry']);
+  'waiting', 'reclassified', 'created', 'reply_queued', 'reprocessed', 'received', 'overdue', 'reply_sent', 'reply_failed', 'reply_retry',
+  'file_stored', 'file_failed']);
 const DETAIL_PHRASES = [
   [/^to /, 'кому: '],
   ['through the current filters and router', 'через текущие фильтры и маршрутизатор'],
@@ -214,6 +215,8 @@ const DETAIL_PHRASES = [
   ['moved to', 'передано в'], ['in queue', 'в очереди'], ['reaction', 'реакция'], ['resolution', 'решение'],
   ['resolved', 'решено'], ['reopened', 'открыто снова'], ['resumed', 'продолжено'], ['paused', 'пауза'],
   ['phone call', 'звонок'], ['walk-in', 'визит'], ['complaint book', 'книга жалоб'],
+  ['call-recording', 'запись звонка'], [/^photo/, 'фото'], [/^voice/, 'голосовое'], [/^document/, 'документ'],
+  [/^audio/, 'аудио'], [/^video/, 'видео'], ['larger than', 'больше'],
   [' open', ' открытых'], [' by ', ', кто: '], ['from ', 'от '], [' to ', ' → '], ['topic ', 'тема '], ['region ', 'регион '],
   ['department ', 'отдел '], ['reply ', 'ответ '], [' min in ', ' мин в '],
 ];

@@ -369,3 +369,84 @@ async fn e_mail_parts_come_from_the_kept_message_and_mango_recordings_through_th
     let got = host.api.send("GET", &format!("/api/appeals/{id}/attachments/1"), None).await.unwrap();
     assert_eq!(&got.body[..], &recording[..]);
 }
+
+/// A 4×4 PNG (red), made here: the browser must decode it.
+fn png() -> Vec<u8> {
+    fn chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
+        let mut crc = crc32(kind);
+        crc = crc32_continue(crc, data);
+        [&(data.len() as u32).to_be_bytes()[..], kind, data, &crc.to_be_bytes()].concat()
+    }
+    let ihdr = [&4u32.to_be_bytes()[..], &4u32.to_be_bytes(), &[8, 2, 0, 0, 0]].concat();
+    let raw: Vec<u8> = (0..4).flat_map(|_| [0u8].into_iter().chain([255u8, 0, 0].repeat(4))).collect();
+    // Stored (uncompressed) deflate block in a zlib stream, with its Adler-32.
+    let (mut a, mut b) = (1u32, 0u32);
+    for byte in &raw {
+        a = (a + u32::from(*byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    let len = raw.len() as u16;
+    let zlib = [&[0x78, 0x01, 0x01][..], &len.to_le_bytes(), &(!len).to_le_bytes(), &raw, &((b << 16) | a).to_be_bytes()].concat();
+    [&b"\x89PNG\r\n\x1a\n"[..], &chunk(b"IHDR", &ihdr), &chunk(b"IDAT", &zlib), &chunk(b"IEND", &[])].concat()
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    crc32_continue(0, data)
+}
+
+fn crc32_continue(crc: u32, data: &[u8]) -> u32 {
+    let mut crc = !crc;
+    for byte in data {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// One second of silence as a WAV file (8 kHz, mono, 16 bits).
+fn wav() -> Vec<u8> {
+    let data = vec![0u8; 16_000];
+    let format = [&1u16.to_le_bytes()[..], &1u16.to_le_bytes(), &8000u32.to_le_bytes(), &16_000u32.to_le_bytes(), &2u16.to_le_bytes(), &16u16.to_le_bytes()].concat();
+    let body = [&b"WAVE"[..], b"fmt ", &16u32.to_le_bytes(), &format, b"data", &(data.len() as u32).to_le_bytes(), &data].concat();
+    [&b"RIFF"[..], &(body.len() as u32).to_le_bytes(), &body].concat()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn in_the_browser_the_photo_shows_and_the_voice_message_plays() {
+    let host = Host::start();
+    let (photo, voice) = (png(), wav());
+    let bot_api = Platform::serve(Arc::new(move |r: &Received| -> Scripted {
+        let file = |p: &str| (200, vec![], json!({"ok": true, "result": {"file_id": "x", "file_path": p}}));
+        match (r.path.rsplit('/').next().unwrap_or_default(), r.query.as_str()) {
+            ("getFile", "file_id=AgACAgIAAxkBAAIPhoto") => file("photos/file_1.png"),
+            ("getFile", "file_id=AwACAgIAAxkBAAIVoice") => file("voice/file_2.wav"),
+            ("file_1.png", _) => (200, vec![("content-type", "image/png".into())], file_body(&photo)),
+            ("file_2.wav", _) => (200, vec![("content-type", "audio/wav".into())], file_body(&voice)),
+            _ => (400, vec![], json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"})),
+        }
+    }))
+    .await;
+    crate::platform::telegram_through(&host, &bot_api).await;
+    let message = |update: u64, body: Value| {
+        let mut message = json!({"message_id": update, "date": 1763900000,
+            "from": {"id": 5601, "is_bot": false, "first_name": "Мария"}, "chat": {"id": 5601, "type": "private"}});
+        message.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+        json!({"update_id": update, "message": message}).to_string()
+    };
+    let photo_update = message(9301, json!({"caption": "Сломан автомат 4521, фото",
+        "photo": [{"file_id": "AgACAgIAAxkBAAIPhoto", "file_unique_id": "p1", "width": 4, "height": 4}]}));
+    let id = appeal_id(&host.telegram(photo_update.as_bytes()).await);
+    // The voice message follows in the same chat: it joins the appeal, and its file is fetched too.
+    let voice_update = message(9302, json!({"voice": {"file_id": "AwACAgIAAxkBAAIVoice", "file_unique_id": "v1",
+        "duration": 1, "mime_type": "audio/ogg", "file_size": 16044}}));
+    assert_eq!(appeal_id(&host.telegram(voice_update.as_bytes()).await), id);
+    for n in [1, 2] {
+        let file = file_settled(&host, &id, n).await;
+        assert_eq!(file["state"], "stored", "{file}");
+    }
+    let env = [("CLIENTHUB_ADMIN_TOKEN", crate::support::TOKEN.to_string()), ("CLIENTHUB_APPEAL", id.clone())];
+    let shots = crate::console::run_browser(&host, "media.mjs", &env).await;
+    crate::console::assert_screenshots(&shots, &["attachments", "photo-viewer"]);
+}

@@ -465,6 +465,9 @@ fn row(method: &str, pattern: &str) -> Option<Row> {
         ("GET", "appeals/{id}/replies") => {
             scoped(|o, i| format!("/api/appeals/{}/replies", o.appeal(i)), empty)
         }
+        ("GET", "appeals/{id}/attachments/{n}") => {
+            scoped(|o, i| format!("/api/appeals/{}/attachments/1", o.appeal(i)), empty)
+        }
         ("POST", "appeals/{id}/replies") => {
             scoped(|o, i| format!("/api/appeals/{}/replies", o.appeal(i)), json!({"text": "Ответ"}))
         }
@@ -611,6 +614,12 @@ async fn every_route_for_every_role_in_and_out_of_scope() {
                     && ["appeals/{id}/replies", "appeals", "appeals/{id}/reclassify"].contains(pattern);
                 match () {
                     _ if !role.allows(*needed) => assert_eq!(status, 403, "{what}: {text}"),
+                    // A file out of scope is refused outright (its appeal's existence is no secret
+                    // to someone holding its link).
+                    _ if hidden && *pattern == "appeals/{id}/attachments/{n}" => {
+                        assert_eq!(status, 403, "{what}: {text}");
+                        assert!(text.contains("out_of_scope"), "{what}: {text}");
+                    }
                     _ if hidden => {
                         assert_eq!(status, 404, "{what}: {text}");
                         assert!(text.contains("no appeal") || text.contains("no employee"), "{what}: {text}");

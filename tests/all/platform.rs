@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 pub struct Received {
     pub method: String,
     pub path: String,
+    /// The query string, without `?`.
+    pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
@@ -93,6 +95,7 @@ impl Platform {
                             let received = Received {
                                 method: parts.method.to_string(),
                                 path: parts.uri.path().to_string(),
+                                query: parts.uri.query().unwrap_or_default().to_string(),
                                 headers: parts
                                     .headers
                                     .iter()
