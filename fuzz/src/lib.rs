@@ -75,6 +75,8 @@ pub fn host() -> &'static Host {
                 trusted_proxies: Vec::new(),
                 cache_bytes: clienthub::store::DEFAULT_CACHE_BYTES,
                 raw_retention: clienthub::server::DEFAULT_RAW_RETENTION,
+                attachment_retention: clienthub::server::DEFAULT_ATTACHMENT_RETENTION,
+                attachment_max_bytes: None,
             }))
             .expect("the host starts");
         let directory = serde_json::from_str(include_str!("../../examples/directory.json")).unwrap();

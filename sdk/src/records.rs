@@ -103,10 +103,11 @@ impl OutboundRequest {
 
 impl MediaStep {
     /// For a channel whose payload already carries the file's URL (VK and OK photos, VK
-    /// documents): download `reference` when it is an absolute `https://` URL; otherwise fail
-    /// with `otherwise` (an id the platform gives no file for).
+    /// documents): download `reference` when it is an absolute URL (the host calls only the
+    /// hosts the manifest or the admin allow, plain `http://` only where named so); otherwise
+    /// fail with `otherwise` (an id the platform gives no file for).
     pub fn download_url(reference: &str, otherwise: &str) -> Self {
-        match reference.starts_with("https://") {
+        match reference.starts_with("https://") || reference.starts_with("http://") {
             true => MediaStep::Download(OutboundRequest::get(reference)),
             false => MediaStep::Failed(otherwise.to_string()),
         }

@@ -207,7 +207,7 @@ async fn whatsapp_media_goes_id_then_url_with_the_bearer_token() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_zadarma_recording_not_ready_yet_is_asked_again_and_one_over_the_cap_is_refused() {
+async fn a_zadarma_recording_not_ready_yet_is_asked_again_later() {
     let host = Host::start_args(&["--clock-control", "--attachment-max-mib", "1"]);
     let recording = pseudo_file(200_000, 11);
     let (served, asked, base) = (
@@ -370,6 +370,32 @@ async fn e_mail_parts_come_from_the_kept_message_and_mango_recordings_through_th
     assert_eq!(&got.body[..], &recording[..]);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vk_photo_is_downloaded_from_the_url_in_the_payload_largest_size_first() {
+    let host = Host::start();
+    let config = json!({"confirmation": "a1b2c3d4", "secret": "vk-secret-7f3a", "group_id": 218765432});
+    host.api.send_json("PUT", "/api/plugins/vk/config", &config).await.unwrap();
+    let photo = pseudo_file(40_000, 21);
+    let served = photo.clone();
+    let cdn = Platform::serve(Arc::new(move |r: &Received| -> Scripted {
+        match r.path.as_str() {
+            "/s/v1/ig2/large.jpg" => (200, vec![("content-type", "image/jpeg".into())], file_body(&served)),
+            _ => (404, vec![], json!({})),
+        }
+    }))
+    .await;
+    host.api.send_json("PUT", "/api/plugins/vk/outbound-hosts", &json!({"hosts": [cdn.base]})).await.unwrap();
+    let body = String::from_utf8(fixture("plugins/vk/fixtures/message_new.json"))
+        .unwrap()
+        .replace("https://sun9-1.userapi.com", &cdn.base);
+    let id = appeal_id(&host.hook("vk", &[], "application/json", body.as_bytes()).await);
+    let file = file_settled(&host, &id, 1).await;
+    assert_eq!(file["state"], "stored", "{file}");
+    assert_eq!(cdn.received().iter().map(|r| r.path.as_str()).collect::<Vec<_>>(), ["/s/v1/ig2/large.jpg"]);
+    let got = host.api.send("GET", &format!("/api/appeals/{id}/attachments/1"), None).await.unwrap();
+    assert_eq!(&got.body[..], &photo[..]);
+}
+
 /// A 4×4 PNG (red), made here: the browser must decode it.
 fn png() -> Vec<u8> {
     fn chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
@@ -386,7 +412,14 @@ fn png() -> Vec<u8> {
         b = (b + a) % 65_521;
     }
     let len = raw.len() as u16;
-    let zlib = [&[0x78, 0x01, 0x01][..], &len.to_le_bytes(), &(!len).to_le_bytes(), &raw, &((b << 16) | a).to_be_bytes()].concat();
+    let zlib = [
+        &[0x78, 0x01, 0x01][..],
+        &len.to_le_bytes(),
+        &(!len).to_le_bytes(),
+        &raw,
+        &((b << 16) | a).to_be_bytes(),
+    ]
+    .concat();
     [&b"\x89PNG\r\n\x1a\n"[..], &chunk(b"IHDR", &ihdr), &chunk(b"IDAT", &zlib), &chunk(b"IEND", &[])].concat()
 }
 
@@ -408,8 +441,25 @@ fn crc32_continue(crc: u32, data: &[u8]) -> u32 {
 /// One second of silence as a WAV file (8 kHz, mono, 16 bits).
 fn wav() -> Vec<u8> {
     let data = vec![0u8; 16_000];
-    let format = [&1u16.to_le_bytes()[..], &1u16.to_le_bytes(), &8000u32.to_le_bytes(), &16_000u32.to_le_bytes(), &2u16.to_le_bytes(), &16u16.to_le_bytes()].concat();
-    let body = [&b"WAVE"[..], b"fmt ", &16u32.to_le_bytes(), &format, b"data", &(data.len() as u32).to_le_bytes(), &data].concat();
+    let format = [
+        &1u16.to_le_bytes()[..],
+        &1u16.to_le_bytes(),
+        &8000u32.to_le_bytes(),
+        &16_000u32.to_le_bytes(),
+        &2u16.to_le_bytes(),
+        &16u16.to_le_bytes(),
+    ]
+    .concat();
+    let body = [
+        &b"WAVE"[..],
+        b"fmt ",
+        &16u32.to_le_bytes(),
+        &format,
+        b"data",
+        &(data.len() as u32).to_le_bytes(),
+        &data,
+    ]
+    .concat();
     [&b"RIFF"[..], &(body.len() as u32).to_le_bytes(), &body].concat()
 }
 
@@ -424,7 +474,11 @@ async fn in_the_browser_the_photo_shows_and_the_voice_message_plays() {
             ("getFile", "file_id=AwACAgIAAxkBAAIVoice") => file("voice/file_2.wav"),
             ("file_1.png", _) => (200, vec![("content-type", "image/png".into())], file_body(&photo)),
             ("file_2.wav", _) => (200, vec![("content-type", "audio/wav".into())], file_body(&voice)),
-            _ => (400, vec![], json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"})),
+            _ => (
+                400,
+                vec![],
+                json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"}),
+            ),
         }
     }))
     .await;
@@ -435,18 +489,25 @@ async fn in_the_browser_the_photo_shows_and_the_voice_message_plays() {
         message.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
         json!({"update_id": update, "message": message}).to_string()
     };
-    let photo_update = message(9301, json!({"caption": "Сломан автомат 4521, фото",
-        "photo": [{"file_id": "AgACAgIAAxkBAAIPhoto", "file_unique_id": "p1", "width": 4, "height": 4}]}));
+    let photo_update = message(
+        9301,
+        json!({"caption": "Сломан автомат 4521, фото",
+        "photo": [{"file_id": "AgACAgIAAxkBAAIPhoto", "file_unique_id": "p1", "width": 4, "height": 4}]}),
+    );
     let id = appeal_id(&host.telegram(photo_update.as_bytes()).await);
     // The voice message follows in the same chat: it joins the appeal, and its file is fetched too.
-    let voice_update = message(9302, json!({"voice": {"file_id": "AwACAgIAAxkBAAIVoice", "file_unique_id": "v1",
-        "duration": 1, "mime_type": "audio/ogg", "file_size": 16044}}));
+    let voice_update = message(
+        9302,
+        json!({"voice": {"file_id": "AwACAgIAAxkBAAIVoice", "file_unique_id": "v1",
+        "duration": 1, "mime_type": "audio/ogg", "file_size": 16044}}),
+    );
     assert_eq!(appeal_id(&host.telegram(voice_update.as_bytes()).await), id);
     for n in [1, 2] {
         let file = file_settled(&host, &id, n).await;
         assert_eq!(file["state"], "stored", "{file}");
     }
-    let env = [("CLIENTHUB_ADMIN_TOKEN", crate::support::TOKEN.to_string()), ("CLIENTHUB_APPEAL", id.clone())];
+    let env =
+        [("CLIENTHUB_ADMIN_TOKEN", crate::support::TOKEN.to_string()), ("CLIENTHUB_APPEAL", id.clone())];
     let shots = crate::console::run_browser(&host, "media.mjs", &env).await;
     crate::console::assert_screenshots(&shots, &["attachments", "photo-viewer"]);
 }

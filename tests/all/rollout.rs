@@ -208,7 +208,7 @@ async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
     host.api.send_json("PUT", "/api/plugins/vk/config", &json!({"confirmation": "a1b2c3d4"})).await.unwrap();
     let read = reprocess().await;
     assert_eq!(read.status, Status::Resolved);
-    assert!(last_event(&read).detail.starts_with("vk@0.2.2 now reads it"), "{read:?}");
+    assert!(last_event(&read).detail.starts_with("vk@0.2.3 now reads it"), "{read:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -317,7 +317,7 @@ async fn reports_and_metrics_match_hand_computed_values() {
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
-    assert!(metrics.contains("clienthub_plugin_calls_total{plugin=\"telegram@0.2.2\"}"));
+    assert!(metrics.contains("clienthub_plugin_calls_total{plugin=\"telegram@0.2.3\"}"));
     assert!(metrics.contains("clienthub_plugin_call_seconds_bucket{le="), "{metrics}");
     let _ = (shipping, dropped);
 }

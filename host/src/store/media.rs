@@ -109,7 +109,7 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn file_records(&self, appeal: &str) -> Result<Vec<(u16, FileRecord)>> {
-        let prefix = [&[b'r', b'/'], appeal.as_bytes(), &[0]].concat();
+        let prefix = [b"r/", appeal.as_bytes(), &[0]].concat();
         self.tree(TreeId::Media)
             .scan_prefix(&prefix)
             .map(|entry| {
