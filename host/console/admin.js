@@ -7,7 +7,7 @@
 const SECTIONS = {
   regions: ['id', 'name', 'cities', 'stores', 'time_zone'],
   departments: ['id', 'name', 'queue', 'fallback_queue', 'escalate_to', 'escalate_after_minutes', 'manager', 'notify', 'notify_regions', 'external', 'masters_may_reply'],
-  employees: ['id', 'name', 'department', 'regions', 'active', 'crm_user_id', 'max_open', 'working_hours', 'days_off'],
+  employees: ['id', 'name', 'department', 'regions', 'active', 'crm_user_id', 'max_open', 'working_hours', 'days_off', 'notify'],
   topics: ['id', 'name', 'keywords', 'department', 'reaction_minutes', 'resolution_minutes', 'business_hours', 'checklist'],
 };
 const ARRAYS = new Set(['cities', 'stores', 'regions', 'keywords', 'days_off']);
@@ -72,7 +72,8 @@ function settingsCard(directory, editable) {
   return h('div', { class: 'card', id: 'section-settings' }, h('h2', {}, t('settings')),
     h('table', {}, h('tbody', {},
       field('business_hours', directory.business_hours), field('holidays', list(directory.holidays)),
-      field('utc_offset_minutes', directory.utc_offset_minutes), field('pause_limit_minutes', directory.pause_limit_minutes))));
+      field('utc_offset_minutes', directory.utc_offset_minutes), field('pause_limit_minutes', directory.pause_limit_minutes),
+      field('notices', directory.notices))));
 }
 
 /** Ready answers, edited by admins: id, name, topic (empty: for all) and text with variables. */

@@ -161,7 +161,7 @@ const LABELS = {
       crm_user_id: 'ID в CRM', max_open: 'Макс. открытых', working_hours: 'Часы работы', days_off: 'Выходные',
       keywords: 'Ключевые слова', reaction_minutes: 'Реакция, мин', resolution_minutes: 'Решение, мин',
       business_hours: 'В рабочее время', checklist: 'Чек-лист', utc_offset_minutes: 'Смещение от UTC, мин',
-      holidays: 'Праздники', pause_limit_minutes: 'Предел паузы, мин',
+      holidays: 'Праздники', pause_limit_minutes: 'Предел паузы, мин', notices: 'Уведомления о работе (JSON)',
     },
     section: { regions: 'Регионы', departments: 'Отделы', employees: 'Сотрудники', topics: 'Темы' },
   },
@@ -190,7 +190,7 @@ const LABELS = {
       crm_user_id: 'CRM user id', max_open: 'Max open', working_hours: 'Working hours', days_off: 'Days off',
       keywords: 'Keywords', reaction_minutes: 'Reaction, min', resolution_minutes: 'Resolution, min',
       business_hours: 'Business hours', checklist: 'Checklist', utc_offset_minutes: 'Offset from UTC, min',
-      holidays: 'Holidays', pause_limit_minutes: 'Pause limit, min',
+      holidays: 'Holidays', pause_limit_minutes: 'Pause limit, min', notices: 'Work notices (JSON)',
     },
     section: { regions: 'Regions', departments: 'Departments', employees: 'Employees', topics: 'Topics' },
   },
@@ -200,8 +200,10 @@ const LABELS = {
  * phrase in Russian, longest first: a detail reads in the console's language. */
 const DETAIL_STAGES = new Set(['taken', 'handed_off', 'escalated', 'paused', 'resumed', 'resolved', 'reopened', 'assigned',
   'waiting', 'reclassified', 'created', 'reply_queued', 'reprocessed', 'received', 'overdue', 'reply_sent', 'reply_failed', 'reply_retry',
-  'file_stored', 'file_failed']);
+  'file_stored', 'file_failed', 'notice']);
 const DETAIL_PHRASES = [
+  [/^new: /, 'новое: '], [/^assigned: /, 'назначение: '], [/^handed_off: /, 'передача: '], [/^escalated: /, 'эскалация: '],
+  ['the assignee has no notice chat', 'у исполнителя не указан чат для уведомлений'], ['sent to', 'отправлено:'],
   [/^to /, 'кому: '],
   ['through the current filters and router', 'через текущие фильтры и маршрутизатор'],
   ['nobody serves this department and region', 'в этом отделе и регионе никто не работает'],

@@ -83,6 +83,12 @@ impl Zone {
         }
     }
 
+    /// The local time of day of an instant, in minutes after midnight.
+    pub fn minute_of_day(&self, ms: u64) -> u32 {
+        let midnight = self.midnight(self.date_at(ms));
+        u32::try_from((i64::try_from(ms).unwrap_or(i64::MAX) - midnight) / 60_000).unwrap_or(0).min(1439)
+    }
+
     /// The instant (ms since the epoch) a local date begins.
     fn midnight(&self, date: Date) -> i64 {
         match self {

@@ -33,15 +33,58 @@ pub struct Directory {
     /// The longest a pause stops an appeal's SLA clock, in minutes (default 1440).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause_limit_minutes: Option<u32>,
+    /// Who hears of new work as it arrives ([`NoticeRule`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<NoticeRule>,
 }
 
-/// Where overdue notices for a department go.
+/// The events a notice rule can name, and the history stage each is.
+pub const NOTICE_EVENTS: [(&str, &str); 4] =
+    [("new", "routed"), ("assigned", "assigned"), ("handed_off", "handed_off"), ("escalated", "escalated")];
+
+/// A notice when work arrives: which events, for which appeals, to whom, and when not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeRule {
+    /// `new` (an appeal routed), `assigned` (to a person), `handed_off`, `escalated`.
+    pub events: Vec<String>,
+    /// Only appeals of this topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Only appeals of this department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Only appeals of this region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Where it goes: a chat, mailbox or webhook; or `{"channel": "assignee"}`, the assigned
+    /// employee's own `notify`.
+    pub to: Notify,
+    /// Quiet hours in the appeal's region's time, `22:00-08:00`: a notice waits until they end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<String>,
+}
+
+impl NoticeRule {
+    /// Quiet hours as (start, end) minutes after midnight; the span may wrap midnight.
+    pub fn quiet_minutes(&self) -> Option<(u32, u32)> {
+        let (from, to) = self.quiet.as_deref()?.split_once('-')?;
+        let hours = crate::calendar::Hours { days: vec![], start: from.trim().into(), end: "24:00".into() };
+        let start = hours.minutes()?.0;
+        let hours = crate::calendar::Hours { days: vec![], start: "00:00".into(), end: to.trim().into() };
+        let end = hours.minutes().map_or(0, |m| m.1);
+        Some((start, end))
+    }
+}
+
+/// Where a notice goes: a channel whose adapter sends replies, or a webhook.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notify {
     /// A channel whose adapter sends replies (`telegram`, `email`, …), with `to`; or `webhook`.
     pub channel: String,
-    /// The chat id (Telegram), address (e-mail) or URL (webhook).
+    /// The chat id (Telegram), address (e-mail) or URL (webhook); empty for `assignee`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub to: String,
 }
 
@@ -138,6 +181,9 @@ pub struct Employee {
     /// Open appeals the employee can hold at once (default: no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_open: Option<u32>,
+    /// The employee's own chat or mailbox, for notices addressed to the assignee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
 }
 
 fn yes() -> bool {
@@ -267,7 +313,15 @@ impl Directory {
         let regions = ids("region", self.regions.iter().map(|r| r.id.as_str()).collect());
         let departments = ids("department", self.departments.iter().map(|d| d.id.as_str()).collect());
         ids("employee", self.employees.iter().map(|e| e.id.as_str()).collect());
-        ids("topic", self.topics.iter().map(|t| t.id.as_str()).collect());
+        let topics = ids("topic", self.topics.iter().map(|t| t.id.as_str()).collect());
+        for (n, rule) in self.notices.iter().enumerate() {
+            let named = [("topic", &rule.topic, &topics), ("department", &rule.department, &departments), ("region", &rule.region, &regions)];
+            for (kind, id, known) in named {
+                if let Some(id) = id.as_ref().filter(|id| !known.contains(*id)) {
+                    problems.push(format!("notice {} names unknown {kind} '{id}'", n + 1));
+                }
+            }
+        }
         for e in &self.employees {
             if !departments.contains(&e.department) {
                 problems.push(format!("employee '{}' names unknown department '{}'", e.id, e.department));
@@ -331,6 +385,18 @@ impl Directory {
         for (owner, h) in hours.chain(staff) {
             if h.minutes().is_none() || h.days.iter().any(|d| !(1..=7).contains(d)) {
                 problems.push(format!("{owner}: hours need days 1-7 and HH:MM start before end"));
+            }
+        }
+        for (n, rule) in self.notices.iter().enumerate() {
+            let known = |e: &String| NOTICE_EVENTS.iter().any(|(name, _)| name == e);
+            if rule.events.is_empty() || !rule.events.iter().all(known) {
+                problems.push(format!("notice {}: events are new, assigned, handed_off, escalated", n + 1));
+            }
+            if rule.to.to.trim().is_empty() && rule.to.channel != "assignee" {
+                problems.push(format!("notice {}: `to` names no chat, mailbox or URL", n + 1));
+            }
+            if rule.quiet.is_some() && rule.quiet_minutes().is_none() {
+                problems.push(format!("notice {}: quiet hours are HH:MM-HH:MM", n + 1));
             }
         }
         let dates = self.holidays.iter().chain(self.employees.iter().flat_map(|e| &e.days_off));

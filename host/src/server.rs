@@ -1,6 +1,7 @@
 //! Starting the host: the data directory, the admin token, the runtime, the registry with the
 //! first-party plugins on a fresh directory, the reply sender, the CRM delivery worker, the
-//! dispatcher (assignment, escalation, SLA), the attachments' fetcher and the HTTP listener; in a cluster also the
+//! dispatcher (assignment, escalation, SLA), the notifier, the attachments' fetcher and the
+//! HTTP listener; in a cluster also the
 //! intake workers, and the pipeline follows activations made on any node.
 
 use crate::clock::{SharedClock, SystemClock, TestClock};
@@ -164,6 +165,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => format!("http://{addr}"),
     };
+    crate::work::notices::Notifier::new(store.clone(), registry.clone(), public_url.clone()).spawn();
     let app = Arc::new(App {
         store,
         registry,

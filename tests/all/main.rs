@@ -17,6 +17,7 @@ mod ingest;
 mod layers;
 mod lifecycle;
 mod media;
+mod notices;
 mod people;
 mod proof;
 mod replies;

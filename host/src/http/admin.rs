@@ -9,7 +9,7 @@ use crate::access::Role;
 use crate::directory::Directory;
 use crate::registry::MAX_PLUGIN_BYTES;
 use crate::registry::health::Threshold;
-use crate::work::NOTICE_HOSTS;
+use crate::work::notices::NOTICE_HOSTS;
 use serde::Deserialize;
 
 /// `GET /api/plugins`: every plugin with its versions.

@@ -22,10 +22,14 @@ use std::path::Path;
 /// The first bytes of an archive.
 pub const MAGIC: &[u8] = b"CLIENTHUB BACKUP 1\n";
 
-/// The trees an archive holds: every tree but the derived ones.
+/// The trees an archive holds: every tree but the derived ones and the notices still to
+/// send (a restored host does not announce old events again).
 pub fn record_trees() -> impl Iterator<Item = TreeId> {
     TreeId::ALL.into_iter().filter(|t| {
-        !matches!(t, TreeId::AppealIndex | TreeId::Counters | TreeId::SearchPending | TreeId::DayFigures)
+        !matches!(
+            t,
+            TreeId::AppealIndex | TreeId::Counters | TreeId::SearchPending | TreeId::DayFigures | TreeId::Notices
+        )
     })
 }
 

@@ -22,6 +22,7 @@ pub mod figures;
 pub mod index;
 mod kv;
 pub mod media;
+pub mod notices;
 mod outbox;
 mod people;
 mod raw;

@@ -117,8 +117,10 @@ pub fn load(tx: &mut Tx, id: &str) -> Result<Option<(Appeal, u32)>> {
     Ok(Some((with_history(tx.view(), head)?, stored)))
 }
 
-/// Inside a transaction: writes `appeal` over a record with `stored` events apart.
+/// Inside a transaction: writes `appeal` over a record with `stored` events apart, and marks
+/// its new events that notices may be about (every change of an appeal passes here).
 pub fn save(tx: &mut Tx, appeal: &Appeal, stored: u32) {
+    super::notices::mark(tx, appeal, stored);
     for (tree, key, value) in writes(appeal, stored) {
         if let Some(value) = value {
             tx.insert(tree, key, value);

@@ -49,11 +49,13 @@ pub enum TreeId {
     Audit,
     /// Attachments' files: records, the fetch queue, digests, times ([`super::media`]).
     Media,
+    /// Appeal events awaiting their notices ([`super::notices`]).
+    Notices,
 }
 
 impl TreeId {
     /// All trees, in the order of [`Trees`].
-    pub const ALL: [TreeId; 29] = [
+    pub const ALL: [TreeId; 30] = [
         TreeId::Appeals,
         TreeId::Raw,
         TreeId::RawOutcomes,
@@ -83,6 +85,7 @@ impl TreeId {
         TreeId::People,
         TreeId::Audit,
         TreeId::Media,
+        TreeId::Notices,
     ];
 
     /// The sled tree's name (unchanged since the trees were first written).
@@ -117,6 +120,7 @@ impl TreeId {
             TreeId::People => "people",
             TreeId::Audit => "audit",
             TreeId::Media => "media",
+            TreeId::Notices => "notices",
         }
     }
 

@@ -5,19 +5,18 @@
 //! appeal that arrived while everyone was busy or off work is assigned as soon as someone
 //! frees up), moves appeals not taken in time up their department's escalation ladder, flags
 //! missed SLA deadlines with an `overdue` event and sends the department's overdue notice —
-//! through a channel adapter (the brigade's Telegram chat, an e-mail) or to a webhook.
+//! through a channel adapter (the brigade's Telegram chat, an e-mail) or to a webhook; the
+//! notices of work as it arrives are [`notices`]'.
 
 pub mod actions;
 pub mod assignment;
 pub mod checklist;
+pub mod notices;
 pub mod sla;
 
 use crate::appeal::Appeal;
-use crate::directory::{Department, Directory, Notify};
+use crate::directory::{Department, Directory};
 use crate::registry::Registry;
-use crate::runtime::convert;
-use crate::runtime::outbound::CALL_TIMEOUT;
-use crate::runtime::wit;
 use crate::store::Store;
 use anyhow::Result;
 use assignment::Choice;
@@ -214,10 +213,12 @@ impl Dispatcher {
                 let text = notice(&updated, directory, breach);
                 let (store, registry) = (self.store.clone(), self.registry.clone());
                 tokio::spawn(async move {
-                    let outcome = send_notice(&registry, &store, &notify, &updated, &text).await;
+                    let subject = format!("Overdue appeal {}", updated.id);
+                    let outcome =
+                        notices::send(&registry, &store, &notify, &updated, "overdue", &subject, &text).await;
                     let detail = match outcome {
-                        Ok(()) => format!("sent to {} {}", notify.channel, recipient(&notify)),
-                        Err(e) => format!("to {} {} failed: {e}", notify.channel, recipient(&notify)),
+                        Ok(()) => format!("sent to {} {}", notify.channel, notices::recipient(&notify)),
+                        Err(e) => format!("to {} {} failed: {e}", notify.channel, notices::recipient(&notify)),
                     };
                     let now = store.now_ms();
                     if let Err(e) = store.update_appeal(&updated.id, None, |a| {
@@ -290,94 +291,4 @@ fn notice(appeal: &Appeal, directory: &Directory, breach: sla::Breach) -> String
         name(&appeal.work.assignee),
         name(&department.and_then(|d| d.manager.clone())),
     )
-}
-
-/// Sends a notice: a JSON POST to a webhook, or a message through a channel adapter's reply
-/// rendering, addressed to the chat or mailbox the directory names.
-async fn send_notice(
-    registry: &Registry,
-    store: &Store,
-    notify: &Notify,
-    appeal: &Appeal,
-    text: &str,
-) -> Result<(), String> {
-    let runtime = registry.runtime().clone();
-    let answer = if notify.channel == "webhook" {
-        let body = serde_json::json!({
-            "event": "overdue",
-            "appeal": appeal.id,
-            "channel": appeal.channel,
-            "department": appeal.work.department,
-            "assignee": appeal.work.assignee,
-            "text": text,
-        });
-        let request = wit::OutboundRequest {
-            method: "POST".into(),
-            url: notify.to.clone(),
-            headers: vec![wit::Header { name: "content-type".into(), value: "application/json".into() }],
-            body: body.to_string().into_bytes(),
-        };
-        let hosts: Vec<String> =
-            store.setting(NOTICE_HOSTS).map_err(|e| format!("{e:#}"))?.unwrap_or_default();
-        runtime
-            .outbound()
-            .send(&request, "notice webhooks", &hosts, CALL_TIMEOUT)
-            .await
-            .map_err(|e| e.to_string())?
-    } else {
-        let pipeline = registry.pipeline();
-        let stage = pipeline
-            .channels
-            .get(&notify.channel)
-            .cloned()
-            .ok_or(format!("no active {} adapter", notify.channel))?;
-        let target = notice_target(notify, appeal);
-        let reply = wit::OutboundReply {
-            id: ulid::Ulid::new().to_string(),
-            text: text.to_string(),
-            author: Some("ClientHub".into()),
-        };
-        runtime
-            .send_reply(&stage.plugin, store.directory(), &target, &reply)
-            .await
-            .map_err(|e| e.to_string())?
-    };
-    match answer.status {
-        200..=299 => Ok(()),
-        status => Err(format!("HTTP {status}")),
-    }
-}
-
-/// The host setting holding the outbound hosts notice webhooks may call
-/// (`PUT /api/notice-hosts`); none by default.
-pub const NOTICE_HOSTS: &str = "notice-hosts";
-
-/// Who a notice went to, as the history says it: a webhook by host and port only (its URL may
-/// carry a token), a chat or mailbox as named.
-fn recipient(notify: &Notify) -> String {
-    match notify.channel.as_str() {
-        "webhook" => crate::runtime::egress::Target::parse(&notify.to)
-            .map_or("(invalid URL)".into(), |t| t.authority()),
-        _ => notify.to.clone(),
-    }
-}
-
-/// An appeal addressed to the notice's recipient, for the channel adapter to render.
-fn notice_target(notify: &Notify, about: &Appeal) -> wit::Appeal {
-    let mut target = convert::to_wit(about);
-    target.channel = notify.channel.clone();
-    target.platform_id = String::new();
-    target.conversation_key = format!("chat:{}", notify.to);
-    target.subject = Some(format!("Overdue appeal {}", about.id));
-    target.contact = wit::Contact {
-        name: None,
-        phone: None,
-        email: notify.to.contains('@').then(|| notify.to.clone()),
-        platform_user_id: None,
-    };
-    target.metadata = ["chat_id", "peer_id"]
-        .iter()
-        .map(|k| wit::MetaEntry { key: k.to_string(), value: notify.to.clone() })
-        .collect();
-    target
 }

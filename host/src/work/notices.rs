@@ -1,0 +1,311 @@
+//! Notices: who hears of work as it arrives (a new appeal, an assignment, a hand-off, an
+//! escalation — the directory's `notices` rules), and the sending every notice shares with
+//! the overdue notices.
+//!
+//! Each such event is marked for notices in the transaction that records it
+//! ([`crate::store::notices`]). The notifier reads the marks, picks the rules that apply
+//! (events, topic, department, region), waits out a rule's quiet hours in the appeal's
+//! region's time, and sends each rule's notice once: through a channel adapter's reply
+//! rendering (a Telegram chat, a mailbox; allowlisted like replies) or as a JSON POST to a
+//! webhook (the notice hosts). What was sent is recorded before the next rule, failures are
+//! retried with a growing wait; the appeal's history says who was told.
+
+use crate::appeal::Appeal;
+use crate::directory::{Directory, NOTICE_EVENTS, NoticeRule, Notify};
+use crate::registry::Registry;
+use crate::runtime::outbound::CALL_TIMEOUT;
+use crate::runtime::{convert, wit};
+use crate::store::Store;
+use crate::store::notices::NoticeProgress;
+use anyhow::Result;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Attempts before an event's notice is given up (recorded as failed).
+const MAX_ATTEMPTS: u32 = 8;
+/// How often the notifier looks for events.
+const POLL: Duration = Duration::from_millis(300);
+
+/// The host setting holding the outbound hosts notice webhooks may call
+/// (`PUT /api/notice-hosts`); none by default.
+pub const NOTICE_HOSTS: &str = "notice-hosts";
+
+/// The notifier.
+pub struct Notifier {
+    store: Store,
+    registry: Arc<Registry>,
+    /// Where the console is reached, for the link in each notice.
+    public_url: String,
+}
+
+impl Notifier {
+    /// A notifier over `store`, sending through the registry's channel adapters; links point
+    /// at `public_url`.
+    pub fn new(store: Store, registry: Arc<Registry>, public_url: String) -> Arc<Self> {
+        Arc::new(Self { store, registry, public_url })
+    }
+
+    /// Starts it; it runs until the runtime stops (on the node that leads a cluster).
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let notifier = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if notifier.store.leads()
+                    && let Err(e) = notifier.round().await
+                {
+                    tracing::error!("sending notices failed: {e:#}");
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        })
+    }
+
+    async fn round(&self) -> Result<()> {
+        let now = self.store.now_ms();
+        for (appeal, index, progress) in self.store.notices_pending(256)? {
+            if progress.next_at <= now {
+                self.event(&appeal, index, progress, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The notices of event `index` of appeal `id`.
+    async fn event(&self, id: &str, index: u32, mut progress: NoticeProgress, now: u64) -> Result<()> {
+        let appeal = self.store.appeal(id)?;
+        let stage = appeal.as_ref().and_then(|a| a.history.get(index as usize)).map(|e| e.stage.clone());
+        let kind = NOTICE_EVENTS.iter().find(|(_, s)| Some(*s) == stage.as_deref()).map(|(name, _)| *name);
+        let (Some(mut appeal), Some(kind)) = (appeal, kind) else {
+            return self.store.notice_progress(id, index, None);
+        };
+        // The appeal as the event left it: an assignment names its assignee, a new appeal
+        // its first department, whatever happened since.
+        appeal.work.assignee = progress.assignee.clone();
+        appeal.work.department = progress.department.clone();
+        let directory = self.store.directory();
+        let mut told = Vec::new();
+        let (mut failures, mut quiet_until) = (Vec::new(), None::<u64>);
+        for (n, rule) in directory.notices.iter().enumerate() {
+            if progress.sent.contains(&n) || !rule.events.iter().any(|e| e == kind) || !applies(rule, &appeal) {
+                continue;
+            }
+            if let Some(end) = quiet_end(rule, &directory, &appeal, now) {
+                quiet_until = Some(quiet_until.map_or(end, |q| q.min(end)));
+                continue;
+            }
+            let Some(target) = target(rule, &directory, &appeal) else {
+                progress.sent.push(n);
+                told.push(format!("{kind}: the assignee has no notice chat"));
+                continue;
+            };
+            let text = text(kind, &appeal, &directory, &self.public_url);
+            let subject = format!("{} {}", title(kind), appeal.id);
+            match send(&self.registry, &self.store, &target, &appeal, kind, &subject, &text).await {
+                Ok(()) => {
+                    progress.sent.push(n);
+                    // Recorded before the next rule: a crash now does not send this one again.
+                    self.store.notice_progress(id, index, Some(&progress))?;
+                    told.push(format!("{kind}: sent to {} {}", target.channel, recipient(&target)));
+                }
+                Err(e) => failures.push(format!("{kind}: to {} {} failed: {e}", target.channel, recipient(&target))),
+            }
+        }
+        let given_up = !failures.is_empty() && progress.attempts + 1 >= MAX_ATTEMPTS;
+        if given_up {
+            told.extend(failures.iter().cloned());
+        }
+        if !told.is_empty() {
+            self.store.change_appeal(id, |a| {
+                for detail in &told {
+                    a.record(now, "notice", None, detail.clone());
+                }
+            })?;
+        }
+        let next = match (failures.is_empty() || given_up, quiet_until) {
+            (true, None) => None,
+            (true, Some(end)) => Some(NoticeProgress { next_at: end, ..progress }),
+            (false, quiet) => {
+                let wait = 2_000u64 << progress.attempts.min(10);
+                let next_at = quiet.map_or(now + wait, |q| q.min(now + wait));
+                tracing::warn!(appeal = id, "a notice failed: {}", failures.join("; "));
+                Some(NoticeProgress { attempts: progress.attempts + 1, next_at, ..progress })
+            }
+        };
+        self.store.notice_progress(id, index, next.as_ref())?;
+        self.store.commit().await
+    }
+}
+
+/// Whether a rule's topic, department and region (those it names) are the appeal's.
+fn applies(rule: &NoticeRule, appeal: &Appeal) -> bool {
+    let decision = appeal.decision.as_ref();
+    let topic = decision.and_then(|d| d.topic.as_deref());
+    let region = appeal.work.region.as_deref().or(decision.and_then(|d| d.region.as_deref()));
+    let holds = |wanted: &Option<String>, actual: Option<&str>| wanted.as_deref().is_none_or(|w| Some(w) == actual);
+    holds(&rule.topic, topic) && holds(&rule.department, appeal.work.department.as_deref()) && holds(&rule.region, region)
+}
+
+/// When the rule's quiet hours end, if `now` is inside them (in the appeal's region's time).
+fn quiet_end(rule: &NoticeRule, directory: &Directory, appeal: &Appeal, now: u64) -> Option<u64> {
+    let (start, end) = rule.quiet_minutes()?;
+    let region = appeal.work.region.as_deref().or(appeal.decision.as_ref().and_then(|d| d.region.as_deref()));
+    let minute = directory.zone_of(region).minute_of_day(now);
+    let inside = match start <= end {
+        true => (start..end).contains(&minute),
+        false => minute >= start || minute < end,
+    };
+    inside.then(|| {
+        let left = (end + 1440 - minute) % 1440;
+        // To the start of the minute the quiet hours end in.
+        now - now % 60_000 + u64::from(left) * 60_000
+    })
+}
+
+/// Where the rule's notice goes: its target, or the assignee's own chat.
+fn target(rule: &NoticeRule, directory: &Directory, appeal: &Appeal) -> Option<Notify> {
+    if rule.to.channel != "assignee" {
+        return Some(rule.to.clone());
+    }
+    let assignee = appeal.work.assignee.as_deref()?;
+    directory.employees.iter().find(|e| e.id == assignee)?.notify.clone()
+}
+
+fn title(kind: &str) -> &'static str {
+    match kind {
+        "new" => "Новое обращение",
+        "assigned" => "Назначено",
+        "handed_off" => "Передано",
+        "escalated" => "Эскалация",
+        _ => "Просрочено",
+    }
+}
+
+/// A notice as a dispatcher would write it: what, where, who, the details the brigade needs
+/// (store, machine, address, files), and the link to the appeal.
+pub fn text(kind: &str, appeal: &Appeal, directory: &Directory, public_url: &str) -> String {
+    let name_of = |list: &[(&str, &str)], id: Option<&str>| {
+        id.map(|id| list.iter().find(|(i, _)| *i == id).map_or(id.to_string(), |(_, n)| n.to_string()))
+    };
+    let regions: Vec<(&str, &str)> = directory.regions.iter().map(|r| (r.id.as_str(), r.name.as_str())).collect();
+    let departments: Vec<(&str, &str)> =
+        directory.departments.iter().map(|d| (d.id.as_str(), d.name.as_str())).collect();
+    let topics: Vec<(&str, &str)> = directory.topics.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
+    let employees: Vec<(&str, &str)> = directory.employees.iter().map(|e| (e.id.as_str(), e.name.as_str())).collect();
+    let decision = appeal.decision.as_ref();
+    let region = appeal.work.region.as_deref().or(decision.and_then(|d| d.region.as_deref()));
+    let place: Vec<String> = [
+        name_of(&topics, decision.and_then(|d| d.topic.as_deref())),
+        name_of(&regions, region),
+        name_of(&departments, appeal.work.department.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut lines = vec![match place.is_empty() {
+        true => title(kind).to_string(),
+        false => format!("{}: {}", title(kind), place.join(" · ")),
+    }];
+    let who: Vec<&str> =
+        [appeal.contact.name.as_deref(), appeal.contact.phone.as_deref(), appeal.contact.email.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+    lines.push(format!("Клиент: {} ({})", if who.is_empty() { "—".into() } else { who.join(", ") }, appeal.channel));
+    let excerpt: String = appeal.text.chars().take(300).collect();
+    if !excerpt.trim().is_empty() {
+        lines.push(format!("«{}»", excerpt.trim()));
+    }
+    for (key, label) in [("address", "Адрес"), ("store", "Магазин"), ("machine", "Автомат")] {
+        if let Some((_, value)) = appeal.metadata.iter().find(|(k, _)| k == key) {
+            lines.push(format!("{label}: {value}"));
+        }
+    }
+    if let Some(assignee) = name_of(&employees, appeal.work.assignee.as_deref()) {
+        lines.push(format!("Исполнитель: {assignee}"));
+    }
+    if !appeal.attachments.is_empty() {
+        let photos = appeal.attachments.iter().filter(|a| a.kind == "photo").count();
+        lines.push(format!("Файлы: {} (фото: {photos}) — в обращении", appeal.attachments.len()));
+    }
+    lines.push(format!("{public_url}/console/#/appeal/{}", appeal.id));
+    lines.join("\n")
+}
+
+/// Sends a notice: a JSON POST to a webhook, or a message through a channel adapter's reply
+/// rendering, addressed to the chat or mailbox `notify` names.
+pub(super) async fn send(
+    registry: &Registry,
+    store: &Store,
+    notify: &Notify,
+    appeal: &Appeal,
+    event: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(), String> {
+    let runtime = registry.runtime().clone();
+    let answer = if notify.channel == "webhook" {
+        let body = serde_json::json!({
+            "event": event,
+            "appeal": appeal.id,
+            "channel": appeal.channel,
+            "department": appeal.work.department,
+            "region": appeal.work.region,
+            "assignee": appeal.work.assignee,
+            "text": text,
+        });
+        let request = wit::OutboundRequest {
+            method: "POST".into(),
+            url: notify.to.clone(),
+            headers: vec![wit::Header { name: "content-type".into(), value: "application/json".into() }],
+            body: body.to_string().into_bytes(),
+        };
+        let hosts: Vec<String> = store.setting(NOTICE_HOSTS).map_err(|e| format!("{e:#}"))?.unwrap_or_default();
+        runtime.outbound().send(&request, "notice webhooks", &hosts, CALL_TIMEOUT).await.map_err(|e| e.to_string())?
+    } else {
+        let pipeline = registry.pipeline();
+        let stage =
+            pipeline.channels.get(&notify.channel).cloned().ok_or(format!("no active {} adapter", notify.channel))?;
+        let target = addressed(notify, appeal, subject);
+        let reply = wit::OutboundReply {
+            id: ulid::Ulid::new().to_string(),
+            text: text.to_string(),
+            author: Some("ClientHub".into()),
+        };
+        runtime.send_reply(&stage.plugin, store.directory(), &target, &reply).await.map_err(|e| e.to_string())?
+    };
+    match answer.status {
+        200..=299 => Ok(()),
+        status => Err(format!("HTTP {status}")),
+    }
+}
+
+/// Who a notice went to, as the history says it: a webhook by host and port only (its URL may
+/// carry a token), a chat or mailbox as named.
+pub(super) fn recipient(notify: &Notify) -> String {
+    match notify.channel.as_str() {
+        "webhook" => {
+            crate::runtime::egress::Target::parse(&notify.to).map_or("(invalid URL)".into(), |t| t.authority())
+        }
+        _ => notify.to.clone(),
+    }
+}
+
+/// An appeal addressed to the notice's recipient, for the channel adapter to render.
+fn addressed(notify: &Notify, about: &Appeal, subject: &str) -> wit::Appeal {
+    let mut target = convert::to_wit(about);
+    target.channel = notify.channel.clone();
+    target.platform_id = String::new();
+    target.conversation_key = format!("chat:{}", notify.to);
+    target.subject = Some(subject.to_string());
+    target.contact = wit::Contact {
+        name: None,
+        phone: None,
+        email: notify.to.contains('@').then(|| notify.to.clone()),
+        platform_user_id: None,
+    };
+    target.metadata = ["chat_id", "peer_id"]
+        .iter()
+        .map(|k| wit::MetaEntry { key: k.to_string(), value: notify.to.clone() })
+        .collect();
+    target
+}

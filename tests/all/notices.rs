@@ -1,0 +1,144 @@
+//! Notices when work arrives (issue 18): a new appeal to the region's brigade chat, an
+//! assignment and a hand-off to the person's own chat, an escalation to the managers' chat —
+//! each once, across crashes; quiet hours hold a notice back.
+
+use crate::platform::{Platform, Received};
+use crate::support::{Host, appeal_id};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+fn directory(quiet: Option<String>) -> Value {
+    let mut brigade = json!({"events": ["new"], "region": "kzn", "to": {"channel": "telegram", "to": "-100777"}});
+    if let Some(quiet) = quiet {
+        brigade["quiet"] = json!(quiet);
+    }
+    json!({
+        "regions": [{"id": "kzn", "name": "Казань", "cities": ["Казань"]}],
+        "departments": [
+            {"id": "service", "name": "Сервис", "queue": "service", "escalate_to": "managers"},
+            {"id": "managers", "name": "Руководители", "queue": "managers"}
+        ],
+        "employees": [
+            {"id": "rustam", "name": "Рустам", "department": "service", "regions": ["kzn"], "notify": {"channel": "telegram", "to": "2001"}},
+            {"id": "ivan", "name": "Иван", "department": "service", "regions": ["kzn"], "notify": {"channel": "telegram", "to": "2002"}}
+        ],
+        "topics": [{"id": "repair", "name": "Ремонт", "keywords": ["кран", "автомат"], "department": "service"}],
+        "notices": [
+            brigade,
+            {"events": ["assigned", "handed_off"], "to": {"channel": "assignee"}},
+            {"events": ["escalated"], "to": {"channel": "telegram", "to": "-100999"}}
+        ]
+    })
+}
+
+/// The `sendMessage` calls the stand-in received, as (chat id, text).
+fn messages(api: &Platform) -> Vec<(String, String)> {
+    api.received()
+        .iter()
+        .filter(|r: &&Received| r.path.ends_with("/sendMessage"))
+        .map(|r| {
+            let body = r.json();
+            (body["chat_id"].to_string().trim_matches('"').to_string(), body["text"].as_str().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(30), "waited 30 s for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn webhook(host: &Host, update: u64, text: &str) -> String {
+    let body = json!({"update_id": update, "message": {"message_id": update, "date": 1763900000, "text": text,
+        "from": {"id": update, "is_bot": false, "first_name": "Мария"}, "chat": {"id": update, "type": "private"}},
+        });
+    appeal_id(&host.telegram(body.to_string().as_bytes()).await)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_each_across_crashes() {
+    let mut host = Host::start_with_clock();
+    host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
+    let api = Platform::start(vec![], json!({"ok": true, "result": {"message_id": 1}})).await;
+    // The bot is configured but its API not yet allowed: every notice fails and waits.
+    let config = json!({"bot_token": "123456:ABC-def", "api_base": api.base});
+    host.api.send_json("PUT", "/api/plugins/telegram/config", &config).await.unwrap();
+    let id = webhook(&host, 7001, "Казань, магазин 201: сломан автомат 4521, течёт кран").await;
+    let started = Instant::now();
+    let assignee = loop {
+        let appeal = host.appeal_json(&id).await;
+        if let Some(assignee) = appeal["work"]["assignee"].as_str() {
+            break assignee.to_string();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "never assigned: {appeal}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let other = if assignee == "rustam" { "ivan" } else { "rustam" };
+    host.api.send_json("POST", &format!("/api/appeals/{id}/handoff"), &json!({"employee": other})).await.unwrap();
+    host.api.send_json("POST", &format!("/api/appeals/{id}/handoff"), &json!({"escalate": true})).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(messages(&api).is_empty(), "nothing reached the platform yet");
+
+    // A crash with every notice still to send; after it, the bot's API is allowed.
+    host.kill();
+    let host = host.relaunch();
+    host.api.send_json("PUT", "/api/plugins/telegram/outbound-hosts", &json!({"hosts": [api.base]})).await.unwrap();
+    host.advance_minutes(30).await;
+    let started = Instant::now();
+    while messages(&api).len() < 4 {
+        let appeal = host.appeal_json(&id).await;
+        assert!(started.elapsed() < Duration::from_secs(30), "four notices: {:?}\n{}", messages(&api), appeal["history"]);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut host = host;
+    host.kill();
+    let host = host.relaunch();
+    host.advance_minutes(60).await;
+    host.dispatcher_passes().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let sent = messages(&api);
+    let mut chats: Vec<&str> = sent.iter().map(|(chat, _)| chat.as_str()).collect();
+    chats.sort();
+    let (first, second) = if assignee == "rustam" { ("2001", "2002") } else { ("2002", "2001") };
+    let mut expected = vec!["-100777", first, second, "-100999"];
+    expected.sort();
+    assert_eq!(chats, expected, "each notice once: {sent:?}");
+    let brigade = &sent.iter().find(|(chat, _)| chat == "-100777").unwrap().1;
+    for part in ["Новое обращение: Ремонт · Казань · Сервис", "Клиент: Мария", "сломан автомат 4521", &format!("/console/#/appeal/{id}")] {
+        assert!(brigade.contains(part), "{part:?} in {brigade}");
+    }
+    let escalation = &sent.iter().find(|(chat, _)| chat == "-100999").unwrap().1;
+    assert!(escalation.starts_with("Эскалация: Ремонт · Казань · Руководители"), "{escalation}");
+    let appeal = host.appeal_json(&id).await;
+    let told: Vec<&str> = appeal["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["stage"] == "notice")
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(told.len(), 4, "{told:?}");
+    assert!(told.contains(&"new: sent to telegram -100777"), "{told:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notice_waits_out_the_quiet_hours_in_the_regions_time() {
+    let host = Host::start_with_clock();
+    // Quiet from a minute ago to half an hour on, in UTC (the directory's offset is 0).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 60;
+    let hhmm = |minute: u64| format!("{:02}:{:02}", (minute / 60) % 24, minute % 60);
+    let quiet = format!("{}-{}", hhmm(now - 1), hhmm(now + 30));
+    host.api.send_json("PUT", "/api/directory", &directory(Some(quiet))).await.unwrap();
+    let api = Platform::start(vec![], json!({"ok": true, "result": {"message_id": 1}})).await;
+    crate::platform::telegram_through(&host, &api).await;
+    webhook(&host, 7101, "Казань: течёт кран").await;
+    until("the assignee's notice", || messages(&api).iter().any(|(chat, _)| chat != "-100777")).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(!messages(&api).iter().any(|(chat, _)| chat == "-100777"), "the brigade chat is quiet");
+    host.advance_minutes(31).await;
+    until("the brigade's notice after the quiet hours", || messages(&api).iter().any(|(chat, _)| chat == "-100777")).await;
+}
