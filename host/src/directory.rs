@@ -446,4 +446,31 @@ mod tests {
         assert_eq!(dir.departments[0].queue, "sales");
         assert_eq!(dir.departments[0].name, "sales");
     }
+
+    #[test]
+    fn notice_rules_are_checked_and_quiet_hours_may_wrap_midnight() {
+        let dir: Directory = serde_json::from_str(
+            r#"{"regions":[{"id":"kzn"}],
+                "notices":[{"events":["new","lunch"],"region":"spb","to":{"channel":"telegram"},"quiet":"22:00"},
+                           {"events":["assigned"],"to":{"channel":"assignee"},"quiet":"22:00-08:00"}]}"#,
+        )
+        .unwrap();
+        let problems = dir.clone().validated().unwrap_err();
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("notice 1 names unknown region 'spb'")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("notice 1: events")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("notice 1: `to` names no chat")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("notice 1: quiet hours")), "{problems:?}");
+        assert_eq!(dir.notices[1].quiet_minutes(), Some((22 * 60, 8 * 60)));
+    }
+
+    #[test]
+    fn the_local_minute_of_the_day_is_the_regions() {
+        let dir: Directory =
+            serde_json::from_str(r#"{"regions":[{"id":"vvo","time_zone":"Asia/Vladivostok"}]}"#).unwrap();
+        // 2026-12-01T23:30:00Z is 09:30 the next morning in Vladivostok (UTC+10).
+        let at = 1_796_167_800_000;
+        assert_eq!(dir.zone_of(Some("vvo")).minute_of_day(at), 9 * 60 + 30);
+        assert_eq!(dir.zone_of(None).minute_of_day(at), 23 * 60 + 30);
+    }
 }
