@@ -437,7 +437,7 @@ async function sla() {
 
 /** Any report by any dimension over a period, as a table with its CSV download. */
 function reportBuilder() {
-  const kinds = ['appeals', 'times', 'overdue', 'answers', 'dropped'];
+  const kinds = ['appeals', 'times', 'overdue', 'answers', 'csat', 'dropped'];
   const dimensions = ['channel', 'topic', 'region', 'department', 'status', 'assignee'];
   const kind = choice('report-kind', kinds.map((k) => [k, t(`report_${k}`)]), reportChoice.kind);
   const by = choice('report-by', dimensions.map((d) => [d, t(d)]), reportChoice.by);

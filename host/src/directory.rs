@@ -36,6 +36,50 @@ pub struct Directory {
     /// Who hears of new work as it arrives ([`NoticeRule`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notices: Vec<NoticeRule>,
+    /// Asking customers to rate the help after a resolution (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csat: Option<Csat>,
+}
+
+/// The customer's verdict: after an appeal is resolved, its customer is asked through their
+/// own channel to rate the help from 1 to 5.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Csat {
+    /// The channels whose customers are asked (`telegram`, `whatsapp`, …).
+    pub channels: Vec<String>,
+    /// Only appeals of these topics (empty: every topic).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<String>,
+    /// The question (default: «Оцените, пожалуйста, как мы помогли: от 1 до 5»).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<String>,
+    /// A rating at or below this is low (default 2).
+    #[serde(default = "low_default")]
+    pub low: u8,
+    /// A low rating opens the appeal again.
+    #[serde(default)]
+    pub reopen_on_low: bool,
+    /// A low rating is a notice to the department's manager (their `notify`).
+    #[serde(default)]
+    pub notify_manager_on_low: bool,
+}
+
+fn low_default() -> u8 {
+    2
+}
+
+impl Csat {
+    /// Whether the customer of an appeal from `channel` about `topic` is asked.
+    pub fn asks(&self, channel: &str, topic: Option<&str>) -> bool {
+        self.channels.iter().any(|c| c == channel)
+            && (self.topics.is_empty() || topic.is_some_and(|t| self.topics.iter().any(|x| x == t)))
+    }
+
+    /// The question.
+    pub fn question(&self) -> &str {
+        self.question.as_deref().unwrap_or("Оцените, пожалуйста, как мы помогли: от 1 до 5")
+    }
 }
 
 /// The events a notice rule can name, and the history stage each is.
@@ -314,8 +358,18 @@ impl Directory {
         let departments = ids("department", self.departments.iter().map(|d| d.id.as_str()).collect());
         ids("employee", self.employees.iter().map(|e| e.id.as_str()).collect());
         let topics = ids("topic", self.topics.iter().map(|t| t.id.as_str()).collect());
+        for t in self.csat.iter().flat_map(|c| &c.topics).filter(|t| !topics.contains(*t)) {
+            problems.push(format!("csat names unknown topic '{t}'"));
+        }
+        if self.csat.as_ref().is_some_and(|c| !(1..=5).contains(&c.low)) {
+            problems.push("csat: `low` is a rating from 1 to 5".into());
+        }
         for (n, rule) in self.notices.iter().enumerate() {
-            let named = [("topic", &rule.topic, &topics), ("department", &rule.department, &departments), ("region", &rule.region, &regions)];
+            let named = [
+                ("topic", &rule.topic, &topics),
+                ("department", &rule.department, &departments),
+                ("region", &rule.region, &regions),
+            ];
             for (kind, id, known) in named {
                 if let Some(id) = id.as_ref().filter(|id| !known.contains(*id)) {
                     problems.push(format!("notice {} names unknown {kind} '{id}'", n + 1));

@@ -42,6 +42,8 @@ pub enum Kind {
     Dropped,
     /// Answered share, first-reply and handling times.
     Answers,
+    /// The customers' ratings of the help (answers that came in the period).
+    Csat,
 }
 
 impl Kind {
@@ -53,6 +55,7 @@ impl Kind {
             "overdue" => Some(Kind::Overdue),
             "dropped" => Some(Kind::Dropped),
             "answers" => Some(Kind::Answers),
+            "csat" => Some(Kind::Csat),
             _ => None,
         }
     }
@@ -130,7 +133,43 @@ pub fn build(
         Kind::Overdue => overdue(&overdue_appeals(store, by, from, to, any_of)?, by, &store.directory(), now),
         Kind::Dropped if !any_of.is_empty() => dropped(&BTreeMap::new()),
         Kind::Dropped => dropped(&figures(DROPPED, false)?),
+        Kind::Csat => csat(store, by, (from, to), any_of)?,
     })
+}
+
+/// The ratings customers gave in `[from, to)` (when they answered), per value of `by`: how
+/// many, the average, how many were low (at or below the directory's `csat.low`).
+fn csat(
+    store: &Store,
+    by: &str,
+    (from, to): (u64, u64),
+    any_of: &[Vec<(String, String)>],
+) -> anyhow::Result<Table> {
+    let scope = AppealQuery { any_of: any_of.to_vec(), ..AppealQuery::default() };
+    let low = store.directory().csat.as_ref().map_or(2, |c| c.low);
+    let mut ratings: Vec<(String, u8)> = Vec::new();
+    store.survey_answers(from, to, |appeal, rating| ratings.push((appeal.to_string(), rating)))?;
+    let mut groups: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+    for (id, rating) in ratings {
+        let Some(appeal) = store.appeal(&id)? else { continue };
+        if !scope.admits(&appeal) {
+            continue;
+        }
+        let group = groups.entry(dimension(&appeal, by).unwrap_or_else(|| "-".into())).or_default();
+        group.0 += 1;
+        group.1 += u64::from(rating);
+        group.2 += u64::from(rating <= low);
+    }
+    let columns = [by, "ratings", "average", "low", "low_share"].map(String::from).to_vec();
+    let rows = groups
+        .into_iter()
+        .map(|(key, (count, sum, lows))| {
+            let average = (sum as f64 / count as f64 * 100.0).round() / 100.0;
+            let share = (lows as f64 / count as f64 * 1000.0).round() / 1000.0;
+            vec![json!(key), json!(count), json!(average), json!(lows), json!(share)]
+        })
+        .collect();
+    Ok(Table { columns, rows })
 }
 
 /// Figures per value of `dimension` over the appeals of a scope received in `[from, to)`.

@@ -14,13 +14,13 @@ pub mod host {
     });
 }
 
-/// The `media-channel` world: a channel adapter that also renders replies, may be a CRM
-/// connector and fetches its customers' files (0.1.2). SDK channels always target it; an
+/// The `rich-channel` world: a channel adapter that also renders replies, may be a CRM
+/// connector, fetches its customers' files and asks them questions (0.1.2). SDK channels always target it; an
 /// adapter that does none of these keeps the [`crate::Channel`] defaults.
 pub mod channel {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "media-channel",
+        world: "rich-channel",
         with: {
             "clienthub:plugin/types@0.1.2": crate::bindings::host::clienthub::plugin::types,
             "clienthub:plugin/log@0.1.2": crate::bindings::host::clienthub::plugin::log,

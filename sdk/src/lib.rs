@@ -52,6 +52,7 @@ pub mod manifest;
 pub mod manifest_check;
 mod records;
 mod services;
+pub mod survey;
 pub mod testing;
 pub mod text;
 
@@ -61,8 +62,8 @@ pub use bindings::host::clienthub::plugin::directory::{Department, Employee, Reg
 pub use bindings::host::clienthub::plugin::types::{
     AdapterError, AdapterOutput, Appeal, AssignmentStrategy, Attachment, AttachmentKind, Capability, Contact,
     Decision, DeliveryState, DeliveryStatus, Event, Header, HttpRequest, HttpResponse, InboundMessage,
-    Manifest, MediaFile, MediaStep, MetaEntry, OutboundReply, OutboundRequest, PluginKind, Priority,
-    ReplyCommand, ReplyOutcome, RetryLater, Verdict,
+    Manifest, MediaFile, MediaStep, MetaEntry, OutboundReply, OutboundRequest, OutboundSurvey, PluginKind,
+    Priority, ReplyCommand, ReplyOutcome, RetryLater, SurveyOption, Verdict,
 };
 pub use bindings::host::clienthub::plugin::types::{
     CrmAssignee, CrmError, CrmOutput, CrmRecord, CrmStatus, CrmStatusChange,
@@ -118,6 +119,19 @@ pub trait Channel {
     ) -> MediaStep {
         let _ = (attachment, raw, answers);
         MediaStep::Failed(format!("the {} channel does not fetch files", appeal.channel))
+    }
+
+    /// Renders the platform call that asks the customer of `appeal` the question of `survey`
+    /// (the rating after a resolution). Channels with buttons put each option on one, with a
+    /// payload that brings `survey.id` and the option's value back ([`survey::answer_event`]
+    /// makes the event); the default sends the question and the numbered options as a plain
+    /// reply through [`Channel::render_reply`], answered by typing the number.
+    ///
+    /// # Errors
+    /// As [`Channel::render_reply`].
+    fn render_survey(appeal: Appeal, survey: OutboundSurvey) -> Result<OutboundRequest, String> {
+        let reply = OutboundReply { id: survey.id.clone(), text: survey::as_text(&survey), author: None };
+        Self::render_reply(appeal, reply)
     }
 
     /// The CRM this adapter connects (`Some("bitrix24")`) — then the host delivers every
@@ -259,6 +273,16 @@ macro_rules! export_channel {
                     answers: ::std::vec::Vec<$crate::HttpResponse>,
                 ) -> $crate::MediaStep {
                     <$plugin as $crate::Channel>::fetch_media(appeal, attachment, raw, answers)
+                }
+            }
+            impl $crate::bindings::channel::exports::clienthub::plugin::survey_renderer::Guest
+                for __ClienthubPlugin
+            {
+                fn render_survey(
+                    appeal: $crate::Appeal,
+                    survey: $crate::OutboundSurvey,
+                ) -> ::core::result::Result<$crate::OutboundRequest, ::std::string::String> {
+                    <$plugin as $crate::Channel>::render_survey(appeal, survey)
                 }
             }
             $crate::bindings::channel::export_channel_world!(

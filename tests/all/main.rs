@@ -13,6 +13,7 @@ mod cli;
 mod cluster;
 mod console;
 mod crm;
+mod csat;
 mod ingest;
 mod layers;
 mod lifecycle;

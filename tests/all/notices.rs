@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 fn directory(quiet: Option<String>) -> Value {
-    let mut brigade = json!({"events": ["new"], "region": "kzn", "to": {"channel": "telegram", "to": "-100777"}});
+    let mut brigade =
+        json!({"events": ["new"], "region": "kzn", "to": {"channel": "telegram", "to": "-100777"}});
     if let Some(quiet) = quiet {
         brigade["quiet"] = json!(quiet);
     }
@@ -38,7 +39,10 @@ fn messages(api: &Platform) -> Vec<(String, String)> {
         .filter(|r: &&Received| r.path.ends_with("/sendMessage"))
         .map(|r| {
             let body = r.json();
-            (body["chat_id"].to_string().trim_matches('"').to_string(), body["text"].as_str().unwrap_or("").to_string())
+            (
+                body["chat_id"].to_string().trim_matches('"').to_string(),
+                body["text"].as_str().unwrap_or("").to_string(),
+            )
         })
         .collect()
 }
@@ -53,8 +57,8 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 
 async fn webhook(host: &Host, update: u64, text: &str) -> String {
     let body = json!({"update_id": update, "message": {"message_id": update, "date": 1763900000, "text": text,
-        "from": {"id": update, "is_bot": false, "first_name": "Мария"}, "chat": {"id": update, "type": "private"}},
-        });
+    "from": {"id": update, "is_bot": false, "first_name": "Мария"}, "chat": {"id": update, "type": "private"}},
+    });
     appeal_id(&host.telegram(body.to_string().as_bytes()).await)
 }
 
@@ -77,20 +81,34 @@ async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_ea
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let other = if assignee == "rustam" { "ivan" } else { "rustam" };
-    host.api.send_json("POST", &format!("/api/appeals/{id}/handoff"), &json!({"employee": other})).await.unwrap();
-    host.api.send_json("POST", &format!("/api/appeals/{id}/handoff"), &json!({"escalate": true})).await.unwrap();
+    host.api
+        .send_json("POST", &format!("/api/appeals/{id}/handoff"), &json!({"employee": other}))
+        .await
+        .unwrap();
+    host.api
+        .send_json("POST", &format!("/api/appeals/{id}/handoff"), &json!({"escalate": true}))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(messages(&api).is_empty(), "nothing reached the platform yet");
 
     // A crash with every notice still to send; after it, the bot's API is allowed.
     host.kill();
     let host = host.relaunch();
-    host.api.send_json("PUT", "/api/plugins/telegram/outbound-hosts", &json!({"hosts": [api.base]})).await.unwrap();
+    host.api
+        .send_json("PUT", "/api/plugins/telegram/outbound-hosts", &json!({"hosts": [api.base]}))
+        .await
+        .unwrap();
     host.advance_minutes(30).await;
     let started = Instant::now();
     while messages(&api).len() < 4 {
         let appeal = host.appeal_json(&id).await;
-        assert!(started.elapsed() < Duration::from_secs(30), "four notices: {:?}\n{}", messages(&api), appeal["history"]);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "four notices: {:?}\n{}",
+            messages(&api),
+            appeal["history"]
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut host = host;
@@ -108,7 +126,12 @@ async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_ea
     expected.sort();
     assert_eq!(chats, expected, "each notice once: {sent:?}");
     let brigade = &sent.iter().find(|(chat, _)| chat == "-100777").unwrap().1;
-    for part in ["Новое обращение: Ремонт · Казань · Сервис", "Клиент: Мария", "сломан автомат 4521", &format!("/console/#/appeal/{id}")] {
+    for part in [
+        "Новое обращение: Ремонт · Казань · Сервис",
+        "Клиент: Мария",
+        "сломан автомат 4521",
+        &format!("/console/#/appeal/{id}"),
+    ] {
         assert!(brigade.contains(part), "{part:?} in {brigade}");
     }
     let escalation = &sent.iter().find(|(chat, _)| chat == "-100999").unwrap().1;
@@ -140,5 +163,8 @@ async fn a_notice_waits_out_the_quiet_hours_in_the_regions_time() {
     tokio::time::sleep(Duration::from_millis(1000)).await;
     assert!(!messages(&api).iter().any(|(chat, _)| chat == "-100777"), "the brigade chat is quiet");
     host.advance_minutes(31).await;
-    until("the brigade's notice after the quiet hours", || messages(&api).iter().any(|(chat, _)| chat == "-100777")).await;
+    until("the brigade's notice after the quiet hours", || {
+        messages(&api).iter().any(|(chat, _)| chat == "-100777")
+    })
+    .await;
 }

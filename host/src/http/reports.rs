@@ -14,7 +14,9 @@ use hyper::Response;
 pub async fn report(call: Call) -> Answer {
     let name = call.param(0).to_string();
     let kind = Kind::parse(&name).ok_or_else(|| {
-        ApiError::not_found(format!("no report '{name}': use appeals, times, overdue, dropped or answers"))
+        ApiError::not_found(format!(
+            "no report '{name}': use appeals, times, overdue, dropped, answers or csat"
+        ))
     })?;
     let offset = call.app.store.directory().utc_offset_minutes;
     let (mut from, mut to, mut by, mut csv) = (0, u64::MAX, None, false);

@@ -96,6 +96,9 @@ impl Pipeline {
         if let Some(existing) = store.seen(&raw.channel, &message.platform_id)? {
             return Ok(duplicate(raw, &message.platform_id, existing));
         }
+        if let Some(answered) = survey_answer(store, raw, adapter, &message)? {
+            return Ok(answered);
+        }
         let open = match follow_up {
             true => store
                 .conversation(&raw.channel, &message.conversation_key)?
@@ -188,6 +191,62 @@ impl Pipeline {
             format!("raw request {}", raw.id),
         );
         self.decide(runtime, store, appeal)
+    }
+}
+
+/// A customer's answer to the survey of their resolved appeal — a pressed button
+/// (`survey_id`, `survey_answer` in the metadata) or a lone digit typed after the question —
+/// recorded on that appeal, never a new one. Only the conversation the question went to can
+/// answer it. A low rating may open the appeal again (`csat.reopen_on_low`).
+fn survey_answer(
+    store: &Store,
+    raw: &RawRequest,
+    adapter: &str,
+    message: &inbound::Message,
+) -> Result<Option<(Option<String>, String)>> {
+    let meta = |key: &str| message.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let typed = message.text.trim();
+    let (appeal_id, answer, pressed) = match (meta("survey_id"), meta("survey_answer")) {
+        (Some(id), Some(answer)) => (id.to_string(), answer.to_string(), true),
+        _ if typed.len() == 1 && message.attachments.is_empty() => {
+            let Some(id) = store.conversation(&raw.channel, &message.conversation_key)? else {
+                return Ok(None);
+            };
+            (id, typed.to_string(), false)
+        }
+        _ => return Ok(None),
+    };
+    let Some(rating) = answer.parse::<u8>().ok().filter(|r| (1..=5).contains(r)) else { return Ok(None) };
+    let Some(appeal) = store.appeal(&appeal_id)? else { return Ok(None) };
+    if appeal.channel != raw.channel || appeal.conversation_key != message.conversation_key {
+        tracing::warn!(appeal = %appeal_id, channel = %raw.channel, "a survey answer from another conversation: ignored");
+        return Ok(None);
+    }
+    let Some(survey) = store.survey(&appeal_id)? else { return Ok(None) };
+    // A digit typed after the answer, or into an appeal opened again, is just a message.
+    if !pressed && (survey.rating.is_some() || appeal.status.is_open()) {
+        return Ok(None);
+    }
+    let csat = store.directory().csat.clone();
+    let low = csat.as_ref().is_some_and(|c| rating <= c.low);
+    match store.survey_answered(&appeal_id, rating, &raw.channel, &message.platform_id, adapter, low)? {
+        None => Ok(None),
+        Some(Claim::Seen(existing)) => Ok(Some(duplicate(raw, &message.platform_id, existing))),
+        Some(Claim::New) => {
+            if low && csat.is_some_and(|c| c.reopen_on_low) && !appeal.status.is_open() {
+                let reopened = crate::work::actions::apply(
+                    store,
+                    &appeal_id,
+                    &crate::work::actions::Action::Reopen,
+                    Some("customer"),
+                );
+                if let Err(e) = reopened {
+                    tracing::warn!(appeal = %appeal_id, "reopening after a low rating failed: {e}");
+                }
+            }
+            tracing::info!(appeal = %appeal_id, rating, "the customer rated the help");
+            Ok(Some((Some(appeal_id.clone()), format!("rating {rating} for {appeal_id}"))))
+        }
     }
 }
 

@@ -63,12 +63,12 @@ pub mod extended {
     });
 }
 
-/// The `media-channel` world (WIT 0.1.2): the host uses only its `media-fetcher` export, looked
-/// up on an `extended-channel` instance that has it.
-pub mod media {
+/// The `rich-channel` world (WIT 0.1.2): the host uses only its `media-fetcher` and
+/// `survey-renderer` exports, looked up on an `extended-channel` instance that has them.
+pub mod rich {
     wasmtime::component::bindgen!({
         path: "../wit",
-        world: "media-channel",
+        world: "rich-channel",
         with: {
             "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
             "clienthub:plugin/log": crate::runtime::bindings::router::clienthub::plugin::log,

@@ -70,11 +70,10 @@ impl Runtime {
         let mut store = self.store(plugin, directory);
         let instance = match &plugin.pre {
             Pre::Channel(p) => p.instantiate(&mut store).map(Instance::Channel),
-            Pre::Extended(p, media) => (|| {
+            Pre::Extended(p, rich) => (|| {
                 let raw = p.instance_pre().instantiate(&mut store)?;
                 let extended = bindings::extended::ExtendedChannel::new(&mut store, &raw)?;
-                let media = media.as_ref().map(|m| m.load(&mut store, &raw)).transpose()?;
-                Ok(Instance::Extended(extended, media))
+                Ok(Instance::Extended(extended, rich.load(&mut store, &raw)?))
             })(),
             Pre::Filter(p) => p.instantiate(&mut store).map(Instance::Filter),
             Pre::Router(p) => p.instantiate(&mut store).map(Instance::Router),

@@ -103,7 +103,7 @@ impl Runtime {
         answers: &[wit::HttpResponse],
     ) -> Result<wit::MediaStep, CallError> {
         self.call(&plugin.loaded, directory, |instance, store| match instance {
-            Instance::Extended(_, Some(media)) => {
+            Instance::Extended(_, rich) if let Some(media) = &rich.media => {
                 media.call_fetch_media(store, appeal, attachment, raw, answers)
             }
             _ => Ok(wit::MediaStep::Failed(format!(
@@ -111,6 +111,30 @@ impl Runtime {
                 plugin.loaded.grants.label
             ))),
         })
+    }
+
+    /// A channel adapter's rendering of the call that asks a customer `survey`'s question
+    /// (`survey-renderer`, WIT 0.1.2).
+    ///
+    /// # Errors
+    /// When the plugin fails, refuses (its message) or asks no questions.
+    pub fn render_survey(
+        &self,
+        plugin: &Plugin<ChannelWorld>,
+        directory: Arc<crate::directory::Directory>,
+        appeal: &wit::Appeal,
+        survey: &wit::OutboundSurvey,
+    ) -> Result<wit::OutboundRequest, CallError> {
+        self.call(&plugin.loaded, directory, |instance, store| match instance {
+            Instance::Extended(_, rich) if let Some(survey_renderer) = &rich.survey => {
+                survey_renderer.call_render_survey(store, appeal, survey)
+            }
+            _ => Ok(Err(format!(
+                "{} asks no questions (it does not export survey-renderer)",
+                plugin.loaded.grants.label
+            ))),
+        })?
+        .map_err(CallError::Plugin)
     }
 
     /// The CRM a channel connects, when it is a CRM connector.

@@ -7,9 +7,7 @@ use super::bindings::{
 };
 use super::imports::{CallState, Grants};
 use super::wit;
-use bindings::media::exports::clienthub::plugin::media_fetcher::{
-    Guest as MediaFetcher, GuestIndices as MediaFetcherIndices,
-};
+use bindings::rich::exports::clienthub::plugin::{media_fetcher, survey_renderer};
 use std::sync::{Arc, Mutex};
 use wasmtime::Store;
 
@@ -76,10 +74,42 @@ pub(super) struct Warm {
 
 pub(super) enum Instance {
     Channel(bindings::channel::Channel),
-    /// With its `media-fetcher` export when the component has one (WIT 0.1.2).
-    Extended(bindings::extended::ExtendedChannel, Option<MediaFetcher>),
+    /// With the 0.1.2 exports the component has.
+    Extended(bindings::extended::ExtendedChannel, Rich),
     Filter(bindings::filter::Filter),
     Router(bindings::router::Router),
+}
+
+/// Where the WIT 0.1.2 exports of an `extended-channel` component are, when it has them.
+pub(super) struct RichPre {
+    pub(super) media: Option<media_fetcher::GuestIndices>,
+    pub(super) survey: Option<survey_renderer::GuestIndices>,
+}
+
+impl RichPre {
+    pub(super) fn new<T>(pre: &wasmtime::component::InstancePre<T>) -> Self {
+        Self {
+            media: media_fetcher::GuestIndices::new(pre).ok(),
+            survey: survey_renderer::GuestIndices::new(pre).ok(),
+        }
+    }
+
+    pub(super) fn load(
+        &self,
+        store: &mut Store<CallState>,
+        instance: &wasmtime::component::Instance,
+    ) -> wasmtime::Result<Rich> {
+        Ok(Rich {
+            media: self.media.as_ref().map(|m| m.load(&mut *store, instance)).transpose()?,
+            survey: self.survey.as_ref().map(|s| s.load(&mut *store, instance)).transpose()?,
+        })
+    }
+}
+
+/// The WIT 0.1.2 exports of an instance: fetching files, asking customers.
+pub(super) struct Rich {
+    pub(super) media: Option<media_fetcher::Guest>,
+    pub(super) survey: Option<survey_renderer::Guest>,
 }
 
 /// Idle instances kept per loaded plugin.
@@ -87,7 +117,7 @@ pub(super) const MAX_WARM: usize = 16;
 
 pub(super) enum Pre {
     Channel(ChannelPre<CallState>),
-    Extended(ExtendedChannelPre<CallState>, Option<MediaFetcherIndices>),
+    Extended(ExtendedChannelPre<CallState>, RichPre),
     Filter(FilterPre<CallState>),
     Router(RouterPre<CallState>),
 }

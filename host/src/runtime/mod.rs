@@ -27,7 +27,6 @@ pub use imports::Grants;
 pub use send::SendError;
 
 use anyhow::Result;
-use bindings::media::exports::clienthub::plugin::media_fetcher::GuestIndices as MediaFetcherIndices;
 use bindings::{channel::ChannelPre, extended::ExtendedChannelPre, filter::FilterPre, router::RouterPre};
 use handles::{LoadedPlugin, Pre};
 use imports::CallState;
@@ -219,11 +218,8 @@ impl Runtime {
             // A channel with the 0.1.1 exports can send replies and may be a CRM connector.
             World::Channel => {
                 AnyPlugin::Channel(Plugin::new(loaded(match ExtendedChannelPre::new(pre.clone()) {
-                    // …and with 0.1.2's, fetch its customers' files.
-                    Ok(extended) => {
-                        let media = MediaFetcherIndices::new(&pre).ok();
-                        Pre::Extended(extended, media)
-                    }
+                    // …and with 0.1.2's, fetch its customers' files and ask them questions.
+                    Ok(extended) => Pre::Extended(extended, handles::RichPre::new(&pre)),
                     Err(_) => Pre::Channel(ChannelPre::new(pre)?),
                 })))
             }

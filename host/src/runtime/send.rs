@@ -1,5 +1,5 @@
 //! A reply's platform call, the one path every message the host sends through a channel takes
-//! (an operator's reply, a notice to a brigade chat): the channel's plugin renders it, the
+//! (an operator's reply, a notice to a brigade chat, a survey): the channel's plugin renders it, the
 //! host sends it through the outbound client (which checks the URL against the plugin's
 //! allowlist) and hands back the platform's answer.
 
@@ -39,6 +39,34 @@ impl Runtime {
                 .await
                 .map_err(|e| SendError::Render(e.to_string()))?
                 .map_err(|e| SendError::Render(e.to_string()))?;
+        let grants = plugin.grants();
+        Ok(self
+            .outbound()
+            .send(&request, &grants.label, &grants.outbound_hosts, super::outbound::CALL_TIMEOUT)
+            .await?)
+    }
+
+    /// Renders `survey` to the customer of `appeal` with `plugin` (`survey-renderer`), checks
+    /// the URL, sends the call and returns the platform's answer (read it with
+    /// [`Runtime::read_reply_answer`]).
+    ///
+    /// # Errors
+    /// See [`SendError`].
+    pub async fn send_survey(
+        self: &Arc<Self>,
+        plugin: &Plugin<ChannelWorld>,
+        directory: Arc<Directory>,
+        appeal: &wit::Appeal,
+        survey: &wit::OutboundSurvey,
+    ) -> Result<wit::HttpResponse, SendError> {
+        let (runtime, rendering, appeal, survey) =
+            (self.clone(), plugin.clone(), appeal.clone(), survey.clone());
+        let request = tokio::task::spawn_blocking(move || {
+            runtime.render_survey(&rendering, directory, &appeal, &survey)
+        })
+        .await
+        .map_err(|e| SendError::Render(e.to_string()))?
+        .map_err(|e| SendError::Render(e.to_string()))?;
         let grants = plugin.grants();
         Ok(self
             .outbound()

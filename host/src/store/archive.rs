@@ -28,7 +28,11 @@ pub fn record_trees() -> impl Iterator<Item = TreeId> {
     TreeId::ALL.into_iter().filter(|t| {
         !matches!(
             t,
-            TreeId::AppealIndex | TreeId::Counters | TreeId::SearchPending | TreeId::DayFigures | TreeId::Notices
+            TreeId::AppealIndex
+                | TreeId::Counters
+                | TreeId::SearchPending
+                | TreeId::DayFigures
+                | TreeId::Notices
         )
     })
 }

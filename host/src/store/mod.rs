@@ -23,6 +23,8 @@ pub mod index;
 mod kv;
 pub mod media;
 pub mod notices;
+mod surveys;
+pub use surveys::Survey;
 mod outbox;
 mod people;
 mod raw;

@@ -1,5 +1,5 @@
 //! Notices to send about appeal events (a new appeal, an assignment, a hand-off, an
-//! escalation): each event of those stages is marked in the transaction that records it
+//! escalation; a resolution asks the customer's rating, a low rating tells the manager): each event of those stages is marked in the transaction that records it
 //! (`appeal id \0 event index`), so a crash loses no notice and no event is noticed twice.
 //! The mark's value is the sending's progress: which rules were served, attempts, when next.
 
@@ -9,8 +9,9 @@ use crate::appeal::Appeal;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-/// The history stages notices may be about.
-const STAGES: [&str; 4] = ["routed", "assigned", "handed_off", "escalated"];
+/// The history stages notices may be about: work arriving, a resolution (the customer is
+/// asked for a rating), a low rating (the manager hears of it).
+const STAGES: [&str; 6] = ["routed", "assigned", "handed_off", "escalated", "resolved", "rated_low"];
 
 /// Where the sending of one event's notices stands, and whom the event concerned.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

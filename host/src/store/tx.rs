@@ -51,11 +51,13 @@ pub enum TreeId {
     Media,
     /// Appeal events awaiting their notices ([`super::notices`]).
     Notices,
+    /// Customers' verdicts ([`super::surveys`]).
+    Surveys,
 }
 
 impl TreeId {
     /// All trees, in the order of [`Trees`].
-    pub const ALL: [TreeId; 30] = [
+    pub const ALL: [TreeId; 31] = [
         TreeId::Appeals,
         TreeId::Raw,
         TreeId::RawOutcomes,
@@ -86,6 +88,7 @@ impl TreeId {
         TreeId::Audit,
         TreeId::Media,
         TreeId::Notices,
+        TreeId::Surveys,
     ];
 
     /// The sled tree's name (unchanged since the trees were first written).
@@ -121,6 +124,7 @@ impl TreeId {
             TreeId::Audit => "audit",
             TreeId::Media => "media",
             TreeId::Notices => "notices",
+            TreeId::Surveys => "surveys",
         }
     }
 

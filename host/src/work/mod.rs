@@ -218,7 +218,9 @@ impl Dispatcher {
                         notices::send(&registry, &store, &notify, &updated, "overdue", &subject, &text).await;
                     let detail = match outcome {
                         Ok(()) => format!("sent to {} {}", notify.channel, notices::recipient(&notify)),
-                        Err(e) => format!("to {} {} failed: {e}", notify.channel, notices::recipient(&notify)),
+                        Err(e) => {
+                            format!("to {} {} failed: {e}", notify.channel, notices::recipient(&notify))
+                        }
                     };
                     let now = store.now_ms();
                     if let Err(e) = store.update_appeal(&updated.id, None, |a| {

@@ -1,6 +1,7 @@
 //! Notices: who hears of work as it arrives (a new appeal, an assignment, a hand-off, an
-//! escalation — the directory's `notices` rules), and the sending every notice shares with
-//! the overdue notices.
+//! escalation — the directory's `notices` rules), the customer's survey after a resolution
+//! and the manager's notice of a low rating (the directory's `csat`), and the sending every
+//! notice shares with the overdue notices.
 //!
 //! Each such event is marked for notices in the transaction that records it
 //! ([`crate::store::notices`]). The notifier reads the marks, picks the rules that apply
@@ -70,11 +71,15 @@ impl Notifier {
         Ok(())
     }
 
-    /// The notices of event `index` of appeal `id`.
+    /// The notices of event `index` of appeal `id` (for a resolution: the customer's survey).
     async fn event(&self, id: &str, index: u32, mut progress: NoticeProgress, now: u64) -> Result<()> {
         let appeal = self.store.appeal(id)?;
         let stage = appeal.as_ref().and_then(|a| a.history.get(index as usize)).map(|e| e.stage.clone());
-        let kind = NOTICE_EVENTS.iter().find(|(_, s)| Some(*s) == stage.as_deref()).map(|(name, _)| *name);
+        let kind = match stage.as_deref() {
+            Some("resolved") => Some("resolved"),
+            Some("rated_low") => Some("rated_low"),
+            stage => NOTICE_EVENTS.iter().find(|(_, s)| Some(*s) == stage).map(|(name, _)| *name),
+        };
         let (Some(mut appeal), Some(kind)) = (appeal, kind) else {
             return self.store.notice_progress(id, index, None);
         };
@@ -85,8 +90,44 @@ impl Notifier {
         let directory = self.store.directory();
         let mut told = Vec::new();
         let (mut failures, mut quiet_until) = (Vec::new(), None::<u64>);
-        for (n, rule) in directory.notices.iter().enumerate() {
-            if progress.sent.contains(&n) || !rule.events.iter().any(|e| e == kind) || !applies(rule, &appeal) {
+        let targets: Vec<(usize, &NoticeRule)> = match kind {
+            "resolved" => Vec::new(),
+            "rated_low" => Vec::new(),
+            _ => directory
+                .notices
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.events.iter().any(|e| e == kind))
+                .collect(),
+        };
+        if kind == "resolved" && !progress.sent.contains(&0) {
+            match self.ask(&appeal, &directory, now).await {
+                Ok(Some(detail)) => {
+                    progress.sent.push(0);
+                    told.push(detail);
+                }
+                Ok(None) => progress.sent.push(0),
+                Err(e) => failures.push(e),
+            }
+        }
+        if kind == "rated_low" && !progress.sent.contains(&0) {
+            match manager_target(&directory, &appeal) {
+                Some(target) => {
+                    let text = text(kind, &appeal, &directory, &self.public_url);
+                    let subject = format!("{} {}", title(kind), appeal.id);
+                    match send(&self.registry, &self.store, &target, &appeal, kind, &subject, &text).await {
+                        Ok(()) => {
+                            progress.sent.push(0);
+                            told.push(format!("{kind}: sent to {} {}", target.channel, recipient(&target)));
+                        }
+                        Err(e) => failures.push(format!("{kind}: to {} failed: {e}", recipient(&target))),
+                    }
+                }
+                None => progress.sent.push(0),
+            }
+        }
+        for (n, rule) in targets {
+            if progress.sent.contains(&n) || !applies(rule, &appeal) {
                 continue;
             }
             if let Some(end) = quiet_end(rule, &directory, &appeal, now) {
@@ -107,7 +148,9 @@ impl Notifier {
                     self.store.notice_progress(id, index, Some(&progress))?;
                     told.push(format!("{kind}: sent to {} {}", target.channel, recipient(&target)));
                 }
-                Err(e) => failures.push(format!("{kind}: to {} {} failed: {e}", target.channel, recipient(&target))),
+                Err(e) => {
+                    failures.push(format!("{kind}: to {} {} failed: {e}", target.channel, recipient(&target)))
+                }
             }
         }
         let given_up = !failures.is_empty() && progress.attempts + 1 >= MAX_ATTEMPTS;
@@ -136,13 +179,79 @@ impl Notifier {
     }
 }
 
+impl Notifier {
+    /// Asks the customer of a resolved appeal to rate the help, when the directory's `csat`
+    /// covers its channel and topic: what to record in the history (`None`: not asked).
+    ///
+    /// # Errors
+    /// Why the question did not reach the platform (worth a retry).
+    async fn ask(&self, appeal: &Appeal, directory: &Directory, now: u64) -> Result<Option<String>, String> {
+        let Some(csat) = &directory.csat else { return Ok(None) };
+        let topic = appeal.decision.as_ref().and_then(|d| d.topic.as_deref());
+        if !csat.asks(&appeal.channel, topic) || appeal.status != crate::appeal::Status::Resolved {
+            return Ok(None);
+        }
+        let pipeline = self.registry.pipeline();
+        let stage = pipeline
+            .channels
+            .get(&appeal.channel)
+            .cloned()
+            .ok_or(format!("no active {} adapter", appeal.channel))?;
+        let labels = ["1 — плохо", "2", "3", "4", "5 — отлично"];
+        let survey = wit::OutboundSurvey {
+            id: appeal.id.clone(),
+            question: csat.question().to_string(),
+            options: labels
+                .iter()
+                .enumerate()
+                .map(|(n, label)| wit::SurveyOption { value: (n + 1).to_string(), label: label.to_string() })
+                .collect(),
+        };
+        let runtime = self.registry.runtime().clone();
+        let wit_appeal = convert::to_wit(appeal);
+        let answer = runtime
+            .send_survey(&stage.plugin, self.store.directory(), &wit_appeal, &survey)
+            .await
+            .map_err(|e| format!("csat: {e}"))?;
+        let reply = wit::OutboundReply { id: survey.id.clone(), text: survey.question.clone(), author: None };
+        let (plugin, directory) = (stage.plugin.clone(), self.store.directory());
+        let outcome = tokio::task::spawn_blocking(move || {
+            runtime.read_reply_answer(&plugin, directory, &wit_appeal, &reply, &answer)
+        })
+        .await
+        .map_err(|e| format!("csat: {e}"))?
+        .map_err(|e| format!("csat: {e}"))?;
+        match outcome {
+            wit::ReplyOutcome::Sent(_) => {
+                self.store.survey_asked(&appeal.id, now).map_err(|e| format!("{e:#}"))?;
+                Ok(Some("csat: the customer was asked to rate the help".into()))
+            }
+            wit::ReplyOutcome::Retry(later) => Err(format!("csat: {}", later.error)),
+            wit::ReplyOutcome::Failed(error) => Ok(Some(format!("csat: not asked: {error}"))),
+        }
+    }
+}
+
+/// The department manager's own chat, for a low rating.
+fn manager_target(directory: &Directory, appeal: &Appeal) -> Option<Notify> {
+    if !directory.csat.as_ref().is_some_and(|c| c.notify_manager_on_low) {
+        return None;
+    }
+    let department = directory.departments.iter().find(|d| Some(&d.id) == appeal.work.department.as_ref())?;
+    let manager = department.manager.as_deref()?;
+    directory.employees.iter().find(|e| e.id == manager)?.notify.clone()
+}
+
 /// Whether a rule's topic, department and region (those it names) are the appeal's.
 fn applies(rule: &NoticeRule, appeal: &Appeal) -> bool {
     let decision = appeal.decision.as_ref();
     let topic = decision.and_then(|d| d.topic.as_deref());
     let region = appeal.work.region.as_deref().or(decision.and_then(|d| d.region.as_deref()));
-    let holds = |wanted: &Option<String>, actual: Option<&str>| wanted.as_deref().is_none_or(|w| Some(w) == actual);
-    holds(&rule.topic, topic) && holds(&rule.department, appeal.work.department.as_deref()) && holds(&rule.region, region)
+    let holds =
+        |wanted: &Option<String>, actual: Option<&str>| wanted.as_deref().is_none_or(|w| Some(w) == actual);
+    holds(&rule.topic, topic)
+        && holds(&rule.department, appeal.work.department.as_deref())
+        && holds(&rule.region, region)
 }
 
 /// When the rule's quiet hours end, if `now` is inside them (in the appeal's region's time).
@@ -176,6 +285,7 @@ fn title(kind: &str) -> &'static str {
         "assigned" => "Назначено",
         "handed_off" => "Передано",
         "escalated" => "Эскалация",
+        "rated_low" => "Низкая оценка клиента",
         _ => "Просрочено",
     }
 }
@@ -186,11 +296,14 @@ pub fn text(kind: &str, appeal: &Appeal, directory: &Directory, public_url: &str
     let name_of = |list: &[(&str, &str)], id: Option<&str>| {
         id.map(|id| list.iter().find(|(i, _)| *i == id).map_or(id.to_string(), |(_, n)| n.to_string()))
     };
-    let regions: Vec<(&str, &str)> = directory.regions.iter().map(|r| (r.id.as_str(), r.name.as_str())).collect();
+    let regions: Vec<(&str, &str)> =
+        directory.regions.iter().map(|r| (r.id.as_str(), r.name.as_str())).collect();
     let departments: Vec<(&str, &str)> =
         directory.departments.iter().map(|d| (d.id.as_str(), d.name.as_str())).collect();
-    let topics: Vec<(&str, &str)> = directory.topics.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
-    let employees: Vec<(&str, &str)> = directory.employees.iter().map(|e| (e.id.as_str(), e.name.as_str())).collect();
+    let topics: Vec<(&str, &str)> =
+        directory.topics.iter().map(|t| (t.id.as_str(), t.name.as_str())).collect();
+    let employees: Vec<(&str, &str)> =
+        directory.employees.iter().map(|e| (e.id.as_str(), e.name.as_str())).collect();
     let decision = appeal.decision.as_ref();
     let region = appeal.work.region.as_deref().or(decision.and_then(|d| d.region.as_deref()));
     let place: Vec<String> = [
@@ -210,15 +323,23 @@ pub fn text(kind: &str, appeal: &Appeal, directory: &Directory, public_url: &str
             .into_iter()
             .flatten()
             .collect();
-    lines.push(format!("Клиент: {} ({})", if who.is_empty() { "—".into() } else { who.join(", ") }, appeal.channel));
+    lines.push(format!(
+        "Клиент: {} ({})",
+        if who.is_empty() { "—".into() } else { who.join(", ") },
+        appeal.channel
+    ));
     let excerpt: String = appeal.text.chars().take(300).collect();
     if !excerpt.trim().is_empty() {
         lines.push(format!("«{}»", excerpt.trim()));
     }
-    for (key, label) in [("address", "Адрес"), ("store", "Магазин"), ("machine", "Автомат")] {
+    for (key, label) in [("address", "Адрес"), ("store", "Магазин"), ("machine", "Автомат")]
+    {
         if let Some((_, value)) = appeal.metadata.iter().find(|(k, _)| k == key) {
             lines.push(format!("{label}: {value}"));
         }
+    }
+    if let Some(rated) = appeal.history.iter().rev().find(|e| e.stage == "rated") {
+        lines.push(format!("Оценка: {}", rated.detail));
     }
     if let Some(assignee) = name_of(&employees, appeal.work.assignee.as_deref()) {
         lines.push(format!("Исполнитель: {assignee}"));
@@ -259,19 +380,30 @@ pub(super) async fn send(
             headers: vec![wit::Header { name: "content-type".into(), value: "application/json".into() }],
             body: body.to_string().into_bytes(),
         };
-        let hosts: Vec<String> = store.setting(NOTICE_HOSTS).map_err(|e| format!("{e:#}"))?.unwrap_or_default();
-        runtime.outbound().send(&request, "notice webhooks", &hosts, CALL_TIMEOUT).await.map_err(|e| e.to_string())?
+        let hosts: Vec<String> =
+            store.setting(NOTICE_HOSTS).map_err(|e| format!("{e:#}"))?.unwrap_or_default();
+        runtime
+            .outbound()
+            .send(&request, "notice webhooks", &hosts, CALL_TIMEOUT)
+            .await
+            .map_err(|e| e.to_string())?
     } else {
         let pipeline = registry.pipeline();
-        let stage =
-            pipeline.channels.get(&notify.channel).cloned().ok_or(format!("no active {} adapter", notify.channel))?;
+        let stage = pipeline
+            .channels
+            .get(&notify.channel)
+            .cloned()
+            .ok_or(format!("no active {} adapter", notify.channel))?;
         let target = addressed(notify, appeal, subject);
         let reply = wit::OutboundReply {
             id: ulid::Ulid::new().to_string(),
             text: text.to_string(),
             author: Some("ClientHub".into()),
         };
-        runtime.send_reply(&stage.plugin, store.directory(), &target, &reply).await.map_err(|e| e.to_string())?
+        runtime
+            .send_reply(&stage.plugin, store.directory(), &target, &reply)
+            .await
+            .map_err(|e| e.to_string())?
     };
     match answer.status {
         200..=299 => Ok(()),
@@ -283,9 +415,8 @@ pub(super) async fn send(
 /// carry a token), a chat or mailbox as named.
 pub(super) fn recipient(notify: &Notify) -> String {
     match notify.channel.as_str() {
-        "webhook" => {
-            crate::runtime::egress::Target::parse(&notify.to).map_or("(invalid URL)".into(), |t| t.authority())
-        }
+        "webhook" => crate::runtime::egress::Target::parse(&notify.to)
+            .map_or("(invalid URL)".into(), |t| t.authority()),
         _ => notify.to.clone(),
     }
 }

@@ -2,8 +2,9 @@
 //!
 //! Reads `message`, `edited_message`, `business_message`, `edited_business_message`,
 //! `channel_post` and `edited_channel_post` (text, captions, photos, documents, voice, audio,
-//! video, shared contacts and locations). Other update kinds (callback queries, membership
-//! changes) are acknowledged with no event. The idempotency key is `update_id`; the
+//! video, shared contacts and locations), and `callback_query` presses of a survey's buttons
+//! (the customer's rating). Other update kinds (other buttons, membership changes) are
+//! acknowledged with no event. The idempotency key is `update_id`; the
 //! conversation is the chat. With `secret_token` configured, the
 //! `X-Telegram-Bot-Api-Secret-Token` header must equal it (compared in constant time).
 //!
@@ -12,7 +13,8 @@
 
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MediaStep, MetaEntry, OutboundReply, OutboundRequest, ReplyOutcome,
+    HttpResponse, InboundMessage, MediaStep, MetaEntry, OutboundReply, OutboundRequest, OutboundSurvey,
+    ReplyOutcome,
 };
 use serde::Deserialize;
 
@@ -60,6 +62,11 @@ impl Channel for Telegram {
         reply::read_answer(&answer)
     }
 
+    fn render_survey(appeal: Appeal, survey: OutboundSurvey) -> Result<OutboundRequest, String> {
+        let config: Config = clienthub_sdk::config::get()?;
+        reply::ask(&config, &appeal, &survey)
+    }
+
     fn fetch_media(
         _: Appeal,
         attachment: Attachment,
@@ -91,6 +98,9 @@ fn verify_secret(request: &HttpRequest, expected: Option<&str>) -> Result<(), Ad
 
 /// The event an update carries, if any.
 fn to_event(update: &Update) -> Option<Event> {
+    if let Some(press) = &update.callback_query {
+        return survey_answer(update.update_id, press);
+    }
     let (message, edited) = update.message()?;
     let mut inbound = inbound_message(update.update_id, message);
     if edited {
@@ -145,6 +155,23 @@ fn inbound_message(update_id: i64, m: &Message) -> InboundMessage {
         attachments: attachments(m),
         metadata,
     }
+}
+
+/// A press of a survey's button: its answer, in the chat the question was asked in. Other
+/// buttons are no event.
+fn survey_answer(update_id: i64, press: &update::CallbackQuery) -> Option<Event> {
+    let (survey, value) = clienthub_sdk::survey::read_payload(press.data.as_deref()?)?;
+    let chat = press.message.as_ref().map_or(press.from.id, |m| m.chat.id);
+    let mut contact = Contact::unknown();
+    contact.name = Some(press.from.first_name.clone());
+    contact.platform_user_id = Some(press.from.id.to_string());
+    Some(clienthub_sdk::survey::answer_event(
+        update_id.to_string(),
+        format!("chat:{chat}"),
+        contact,
+        survey,
+        value,
+    ))
 }
 
 fn contact(m: &Message) -> Contact {

@@ -1,10 +1,12 @@
 //! Replies through the Bot API: `sendMessage` to the appeal's chat, quoting the customer's
-//! message, in the same forum topic or business connection; and the reading of the Bot API's
+//! message, in the same forum topic or business connection (a survey with inline buttons); and the reading of the Bot API's
 //! answer (`{"ok":true,"result":{"message_id":…}}`, or `{"ok":false,"error_code":429,
 //! "parameters":{"retry_after":…}}`).
 
 use super::Config;
-use clienthub_sdk::{Appeal, HttpResponse, OutboundReply, OutboundRequest, ReplyOutcome, RetryLater};
+use clienthub_sdk::{
+    Appeal, HttpResponse, OutboundReply, OutboundRequest, OutboundSurvey, ReplyOutcome, RetryLater,
+};
 use serde_json::{Value, json};
 
 /// The Bot API's public server.
@@ -36,6 +38,25 @@ pub fn send_message(
     }
     let base = config.api_base.as_deref().unwrap_or(API).trim_end_matches('/');
     Ok(OutboundRequest::post_json(format!("{base}/bot{token}/sendMessage"), &body))
+}
+
+/// The `sendMessage` call that asks `survey`'s question in the appeal's chat, its options as
+/// one row of inline keyboard buttons whose `callback_data` brings the answer back.
+pub fn ask(config: &Config, appeal: &Appeal, survey: &OutboundSurvey) -> Result<OutboundRequest, String> {
+    let reply = OutboundReply { id: survey.id.clone(), text: survey.question.clone(), author: None };
+    let mut request = send_message(config, appeal, &reply)?;
+    let mut body: Value = serde_json::from_slice(&request.body).map_err(|e| e.to_string())?;
+    let buttons: Vec<Value> = survey
+        .options
+        .iter()
+        .map(|o| json!({"text": o.label, "callback_data": clienthub_sdk::survey::payload(&survey.id, &o.value)}))
+        .collect();
+    body["reply_markup"] = json!({ "inline_keyboard": [buttons] });
+    if let Some(object) = body.as_object_mut() {
+        object.remove("reply_parameters");
+    }
+    request.body = body.to_string().into_bytes();
+    Ok(request)
 }
 
 /// What the Bot API's answer means.

@@ -15,6 +15,18 @@ pub struct Update {
     edited_channel_post: Option<Message>,
     business_message: Option<Message>,
     edited_business_message: Option<Message>,
+    /// A press of an inline keyboard's button (an answer to a survey).
+    pub callback_query: Option<CallbackQuery>,
+}
+
+/// A button press (<https://core.telegram.org/bots/api#callbackquery>).
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    pub from: User,
+    /// The message with the button, when it is not too old.
+    pub message: Option<Message>,
+    /// The button's `callback_data`.
+    pub data: Option<String>,
 }
 
 impl Update {

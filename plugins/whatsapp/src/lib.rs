@@ -10,12 +10,14 @@
 //! - `statuses` (sent, delivered, read, failed with the platform's error) become delivery
 //!   statuses; the host attaches them to the reply with that message id.
 //! - Replies go out as Cloud API `/messages` text messages quoting the customer's message
-//!   ([`reply`]); media ids are fetched through their URL with the access token ([`media`]).
+//!   ([`reply`]); a survey (the customer's rating) goes out as interactive reply buttons (a list
+//!   beyond three options), and the pick comes back as `survey_id`/`survey_answer`; media ids
+//!   are fetched through their URL with the access token ([`media`]).
 
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, DeliveryState,
     DeliveryStatus, Event, HttpRequest, HttpResponse, InboundMessage, MediaStep, MetaEntry, OutboundReply,
-    OutboundRequest, ReplyOutcome,
+    OutboundRequest, OutboundSurvey, ReplyOutcome,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -74,6 +76,11 @@ impl Channel for WhatsApp {
 
     fn read_reply_answer(_: Appeal, _: OutboundReply, answer: HttpResponse) -> ReplyOutcome {
         reply::read_answer(&answer)
+    }
+
+    fn render_survey(appeal: Appeal, survey: OutboundSurvey) -> Result<OutboundRequest, String> {
+        let config: Config = clienthub_sdk::config::get()?;
+        reply::ask(&config, &appeal, &survey)
     }
 
     fn fetch_media(
@@ -210,6 +217,12 @@ fn content(m: &Message, metadata: &mut Vec<MetaEntry>) -> (String, Vec<Attachmen
         "button" => (field(body, "text").unwrap_or_default(), vec![]),
         "interactive" => {
             let reply = body.get("button_reply").or_else(|| body.get("list_reply")).unwrap_or(&Value::Null);
+            // A survey's button or list row brings its question and answer back.
+            let id = field(reply, "id").unwrap_or_default();
+            if let Some((survey, value)) = clienthub_sdk::survey::read_payload(&id) {
+                metadata.push(MetaEntry::new("survey_id", survey));
+                metadata.push(MetaEntry::new("survey_answer", value));
+            }
             (field(reply, "title").unwrap_or_default(), vec![])
         }
         "reaction" => {

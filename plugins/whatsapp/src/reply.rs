@@ -5,13 +5,41 @@
 //! undeliverable) fail with Meta's message.
 
 use super::Config;
-use clienthub_sdk::{Appeal, HttpResponse, OutboundReply, OutboundRequest, ReplyOutcome, RetryLater};
+use clienthub_sdk::{
+    Appeal, HttpResponse, OutboundReply, OutboundRequest, OutboundSurvey, ReplyOutcome, RetryLater,
+};
 use serde_json::json;
 
 /// The Graph API server.
 pub const API: &str = "https://graph.facebook.com";
 /// The Graph API version used unless configured.
 pub const VERSION: &str = "v21.0";
+
+/// The `/messages` call that asks `survey`'s question as an interactive message: reply buttons
+/// for up to three options (titles up to 20 characters), a list for more (up to ten rows).
+pub fn ask(config: &Config, appeal: &Appeal, survey: &OutboundSurvey) -> Result<OutboundRequest, String> {
+    let reply = OutboundReply { id: survey.id.clone(), text: survey.question.clone(), author: None };
+    let mut request = render(config, appeal, &reply)?;
+    let mut body: serde_json::Value = serde_json::from_slice(&request.body).map_err(|e| e.to_string())?;
+    let cut = |text: &str, n: usize| text.chars().take(n).collect::<String>();
+    let id = |value: &str| clienthub_sdk::survey::payload(&survey.id, value);
+    let action = match survey.options.len() {
+        0..=3 => json!({"buttons": survey.options.iter().map(|o| json!({"type": "reply",
+            "reply": {"id": id(&o.value), "title": cut(&o.label, 20)}})).collect::<Vec<_>>()}),
+        _ => json!({"button": "Выбрать", "sections": [{"title": cut(&survey.question, 24),
+            "rows": survey.options.iter().take(10).map(|o| json!({"id": id(&o.value), "title": cut(&o.label, 24)})).collect::<Vec<_>>()}]}),
+    };
+    let kind = if survey.options.len() <= 3 { "button" } else { "list" };
+    body["type"] = json!("interactive");
+    body["interactive"] =
+        json!({"type": kind, "body": {"text": cut(&survey.question, 1024)}, "action": action});
+    if let Some(object) = body.as_object_mut() {
+        object.remove("text");
+        object.remove("context");
+    }
+    request.body = body.to_string().into_bytes();
+    Ok(request)
+}
 
 /// The `/messages` call that sends `reply`.
 pub fn render(config: &Config, appeal: &Appeal, reply: &OutboundReply) -> Result<OutboundRequest, String> {
