@@ -449,3 +449,54 @@ async fn a_node_joined_from_a_snapshot_answers_as_the_node_that_replayed_everyth
     assert_eq!(answer["routed"], 100, "{answer}");
     assert_eq!(answer["search"], 100, "the search index was built from the snapshot: {answer}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_the_leader_fetched_is_served_by_every_node_from_the_object_store() {
+    let nats = Nats::start();
+    let name = cluster_name("media");
+    let nodes = [Host::start_node(&nats.url, &name), Host::start_node(&nats.url, &name)];
+    let photo: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let served = photo.clone();
+    let bot_api =
+        Platform::serve(Arc::new(move |r: &crate::platform::Received| match r.path.ends_with("/getFile") {
+            true => (
+                200,
+                vec![],
+                json!({"ok": true, "result": {"file_id": "AgACAgIAAxkBAAIC", "file_path": "photos/p.jpg"}}),
+            ),
+            false => {
+                (200, vec![("content-type", "image/jpeg".to_string())], crate::platform::file_body(&served))
+            }
+        }))
+        .await;
+    crate::platform::telegram_through(&nodes[0], &bot_api).await;
+    let update = json!({"update_id": 9901, "message": {"message_id": 1, "date": 1763900000, "caption": "фото чека",
+        "from": {"id": 9901, "is_bot": false, "first_name": "Олег"}, "chat": {"id": 9901, "type": "private"},
+        "photo": [{"file_id": "AgACAgIAAxkBAAIC", "file_unique_id": "u1", "width": 800, "height": 600}]}});
+    let secret = nodes[0].telegram_secret().await;
+    let body = update.to_string();
+    let headers = [("x-telegram-bot-api-secret-token", secret.as_str())];
+    assert_eq!(nodes[0].hook("telegram", &headers, "application/json", body.as_bytes()).await.status, 200);
+    eventually("the appeal stored", Duration::from_secs(30), async || {
+        !nodes[1].all_appeals().await.is_empty()
+    })
+    .await;
+    let appeal_id = nodes[1].all_appeals().await[0].id.clone();
+    for node in &nodes {
+        eventually("the file stored, seen by every node", Duration::from_secs(30), async || {
+            node.appeal_json(&appeal_id).await["files"][0]["state"] == "stored"
+        })
+        .await;
+        let got =
+            node.api.send("GET", &format!("/api/appeals/{appeal_id}/attachments/1"), None).await.unwrap();
+        assert_eq!(
+            (got.status, got.body.len()),
+            (200, photo.len()),
+            "{}",
+            String::from_utf8_lossy(&got.body)
+        );
+        assert_eq!(&got.body[..], &photo[..]);
+    }
+    let fetched = bot_api.received().iter().filter(|r| !r.path.ends_with("/getFile")).count();
+    assert_eq!(fetched, 1, "one node fetched it; the other read the object store");
+}

@@ -33,10 +33,9 @@ pub async fn erase(mut call: Call) -> Answer {
     match erased {
         Some(erasure) => {
             for orphan in &erasure.orphan_files {
-                call.app
-                    .files
-                    .delete(orphan)
-                    .map_err(|e| ApiError::internal(format!("deleting a file: {e:#}")))?;
+                let deleted =
+                    call.app.files.delete(orphan).and_then(|()| call.app.store.unshare_file(orphan));
+                deleted.map_err(|e| ApiError::internal(format!("deleting a file: {e:#}")))?;
             }
             // What was erased stays unsaid here too.
             call.audit("contact_erased", "", Vec::new())?;

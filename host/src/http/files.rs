@@ -1,7 +1,8 @@
 //! Attachments' files (`GET /api/appeals/{id}/attachments/{n}`): the caller's scope checked
 //! (403 outside it), the file's type, `Content-Disposition` with the RFC 6266 / RFC 5987
 //! UTF-8 name, and single byte ranges (RFC 9110 §14) so a recording can be scrubbed. The body
-//! streams from the attachment store.
+//! streams from the attachment store (in a cluster, a file another node fetched is copied from
+//! the object store first).
 
 use super::Body;
 use super::call::{Answer, Call};
@@ -78,8 +79,23 @@ pub async fn download(call: Call) -> Answer {
                 .expect("a valid response"));
         }
     };
-    let mut file =
-        call.app.files.open_file(&sha256).map_err(|e| ApiError::internal(format!("{e:#}")))?.into_std();
+    let file = match call.app.files.open_file(&sha256) {
+        Ok(file) => file,
+        // In a cluster another node may have fetched it: its copy comes from the object store.
+        Err(_) => {
+            let (files, store, name) = (call.app.files.clone(), call.app.store.clone(), sha256.clone());
+            tokio::task::spawn_blocking(move || {
+                let bytes =
+                    store.shared_file(&name)?.ok_or_else(|| anyhow::anyhow!("the file {name} is missing"))?;
+                files.put(&bytes)?;
+                files.open_file(&name)
+            })
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(|e| ApiError::internal(format!("{e:#}")))?
+        }
+    };
+    let mut file = file.into_std();
     file.seek(SeekFrom::Start(start)).map_err(|e| ApiError::internal(e.to_string()))?;
     let mut builder = Response::builder()
         .status(status)

@@ -6,7 +6,9 @@
 //! file cut from the kept raw message. The host performs each call through the outbound
 //! client (the plugin's allowlist, a timeout, a size cap per kind of file), keeps the file,
 //! then records it; an adapter's "not ready yet" (Zadarma's recording) is asked again later,
-//! with a back-off, up to [`MAX_ATTEMPTS`]. Stored files past the retention are deleted.
+//! with a back-off, up to [`MAX_ATTEMPTS`]. Stored files past the retention are deleted. In
+//! a cluster the node that leads fetches, and each file is also put in the cluster's object
+//! store, where any node finds it.
 
 pub mod files;
 
@@ -92,6 +94,7 @@ impl Fetcher {
         for (appeal, n) in self.store.files_fetched_before(cutoff, 256)? {
             if let Some(orphan) = self.store.forget_file(&appeal, n, "past the retention")? {
                 self.files.delete(&orphan)?;
+                self.store.unshare_file(&orphan)?;
             }
         }
         Ok(())
@@ -242,10 +245,13 @@ impl Fetcher {
         Outcome::Failed(format!("the adapter asked for more than {MAX_STEPS} calls"))
     }
 
+    /// Keeps the file here and, in a cluster, in the shared object store, before it is recorded.
     fn keep(&self, body: Vec<u8>, mime: Option<String>, name: Option<String>) -> Outcome {
-        match self.files.put(&body) {
+        let kept =
+            self.files.put(&body).and_then(|sha256| self.store.share_file(&sha256, &body).map(|()| sha256));
+        match kept {
             Ok(sha256) => Outcome::Kept { sha256, size: body.len() as u64, mime, name },
-            Err(e) => Outcome::Later { after: None, error: format!("writing the file: {e:#}") },
+            Err(e) => Outcome::Later { after: None, error: format!("keeping the file: {e:#}") },
         }
     }
 }

@@ -43,6 +43,22 @@ pub trait Backend: Send + Sync {
         Ok(None)
     }
 
+    /// Shares an attachment's file with the other nodes (a cluster's object store); one
+    /// machine keeps it in its attachment store only.
+    fn share_file(&self, _sha256: &str, _bytes: &[u8]) -> Result<()> {
+        Ok(())
+    }
+
+    /// An attachment's file another node fetched, when this node lacks it.
+    fn fetch_file(&self, _sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    /// Forgets a shared attachment's file (its retention ended, its person was erased).
+    fn delete_file(&self, _sha256: &str) -> Result<()> {
+        Ok(())
+    }
+
     /// The keys of an outbox this node should work on, oldest first.
     fn outbox_keys(&self, trees: &Trees, tree: TreeId) -> Result<Vec<Vec<u8>>> {
         trees.get(tree).iter().keys().map(|k| Ok(k?.to_vec())).collect()

@@ -190,6 +190,30 @@ impl Store {
         Ok(orphans)
     }
 
+    /// Shares a fetched file with the cluster's other nodes (nothing on one machine).
+    ///
+    /// # Errors
+    /// When the cluster's object store does not take it.
+    pub fn share_file(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        self.backend.share_file(sha256, bytes)
+    }
+
+    /// A file another node of the cluster fetched, when this node lacks it.
+    ///
+    /// # Errors
+    /// When the cluster's object store cannot be read.
+    pub fn shared_file(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        self.backend.fetch_file(sha256)
+    }
+
+    /// Deletes a file from what the cluster shares (nothing on one machine).
+    ///
+    /// # Errors
+    /// When the cluster's object store cannot delete it.
+    pub fn unshare_file(&self, sha256: &str) -> Result<()> {
+        self.backend.delete_file(sha256)
+    }
+
     /// Up to `limit` stored files fetched before `cutoff`: (appeal, index).
     ///
     /// # Errors

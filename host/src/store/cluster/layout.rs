@@ -37,6 +37,8 @@ pub(super) struct Layout {
     pub(super) idempotency: kv::Store,
     pub(super) leases: kv::Store,
     pub(super) blobs: object_store::ObjectStore,
+    /// Attachments' files.
+    pub(super) files: object_store::ObjectStore,
     /// The cluster's name in lower case: the prefix of its subjects and buckets.
     pub(super) lower: String,
 }
@@ -82,6 +84,9 @@ impl Layout {
             .await
             .context("creating the outbox stream")?;
         let (control, idempotency, leases, blobs) = Self::buckets(js, &lower, replicas).await?;
+        let files = object_store(js, format!("{lower}-attachments"), replicas)
+            .await
+            .context("creating the attachments' object store")?;
         let worker = |durable: String, filter: String| consumer::pull::Config {
             durable_name: Some(durable),
             filter_subject: filter,
@@ -106,7 +111,7 @@ impl Layout {
                 .context("creating an outbox consumer")?;
             outboxes.insert(tree, consumer);
         }
-        Ok(Self { state, intake, outboxes, control, idempotency, leases, blobs, lower })
+        Ok(Self { state, intake, outboxes, control, idempotency, leases, blobs, files, lower })
     }
 
     /// The control, idempotency and lease buckets and the plugin object store.
@@ -126,19 +131,29 @@ impl Layout {
         let leases = bucket(js, format!("{lower}-leases"), LEASE_AGE, stream::StorageType::Memory, replicas)
             .await
             .context("creating the lease bucket")?;
-        let blobs = match js.get_object_store(format!("{lower}-plugins")).await {
-            Ok(store) => store,
-            Err(_) => js
-                .create_object_store(object_store::Config {
-                    bucket: format!("{lower}-plugins"),
-                    storage: stream::StorageType::File,
-                    num_replicas: replicas,
-                    ..Default::default()
-                })
-                .await
-                .context("creating the plugin object store")?,
-        };
+        let blobs = object_store(js, format!("{lower}-plugins"), replicas)
+            .await
+            .context("creating the plugin object store")?;
         Ok((control, idempotency, leases, blobs))
+    }
+}
+
+/// An object store on file storage, created when missing.
+async fn object_store(
+    js: &jetstream::Context,
+    bucket: String,
+    replicas: usize,
+) -> Result<object_store::ObjectStore> {
+    match js.get_object_store(&bucket).await {
+        Ok(store) => Ok(store),
+        Err(_) => Ok(js
+            .create_object_store(object_store::Config {
+                bucket,
+                storage: stream::StorageType::File,
+                num_replicas: replicas,
+                ..Default::default()
+            })
+            .await?),
     }
 }
 

@@ -90,6 +90,8 @@ pub struct Cluster {
     leases: kv::Store,
     idempotency: kv::Store,
     blobs: object_store::ObjectStore,
+    /// Attachments' files, so any node serves what the leader fetched.
+    files: object_store::ObjectStore,
     intake: consumer::PullConsumer,
     outboxes: HashMap<TreeId, consumer::PullConsumer>,
     claimed: Mutex<HashMap<(TreeId, Vec<u8>), Claimed>>,
@@ -122,7 +124,7 @@ impl Cluster {
             bail!("a cluster name is letters, digits, '-' and '_' ('{}' is not)", options.name);
         }
         let js = layout::connect(options).await?;
-        let layout::Layout { state, intake, outboxes, control, idempotency, leases, blobs, lower } =
+        let layout::Layout { state, intake, outboxes, control, idempotency, leases, blobs, files, lower } =
             layout::Layout::open(&js, options).await?;
         let cluster = Arc::new(Self {
             name: lower,
@@ -133,6 +135,7 @@ impl Cluster {
             leases,
             idempotency,
             blobs,
+            files,
             intake,
             outboxes,
             claimed: Mutex::default(),
@@ -400,15 +403,12 @@ impl Cluster {
     ///
     /// # Errors
     /// When the object store does not take it.
-    fn share_blob(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+    fn share_blob(&self, store: &object_store::ObjectStore, sha256: &str, bytes: &[u8]) -> Result<()> {
         self.block(async {
-            if self.blobs.info(sha256).await.is_ok() {
+            if store.info(sha256).await.is_ok() {
                 return Ok(());
             }
-            self.blobs
-                .put(sha256, &mut &bytes[..])
-                .await
-                .map_err(|e| anyhow!("storing the plugin binary: {e}"))?;
+            store.put(sha256, &mut &bytes[..]).await.map_err(|e| anyhow!("storing {sha256}: {e}"))?;
             Ok(())
         })
     }
@@ -417,12 +417,12 @@ impl Cluster {
     ///
     /// # Errors
     /// When the object store cannot be read.
-    fn object(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+    fn object(&self, store: &object_store::ObjectStore, sha256: &str) -> Result<Option<Vec<u8>>> {
         self.block(async {
-            let mut object = match self.blobs.get(sha256).await {
+            let mut object = match store.get(sha256).await {
                 Ok(object) => object,
                 Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
-                Err(e) => bail!("reading the plugin binary: {e}"),
+                Err(e) => bail!("reading {sha256}: {e}"),
             };
             let mut bytes = Vec::new();
             tokio::io::AsyncReadExt::read_to_end(&mut object, &mut bytes).await?;
@@ -500,13 +500,32 @@ impl Backend for Cluster {
 
     /// Into the object store, and this node's view as its cache.
     fn put_blob(&self, trees: &Trees, sha256: &str, bytes: &[u8]) -> Result<()> {
-        self.share_blob(sha256, bytes)?;
+        self.share_blob(&self.blobs, sha256, bytes)?;
         trees.get(TreeId::Blobs).insert(sha256.as_bytes(), bytes)?;
         Ok(())
     }
 
     fn fetch_blob(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        self.object(sha256)
+        self.object(&self.blobs, sha256)
+    }
+
+    fn share_file(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        self.share_blob(&self.files, sha256, bytes)
+    }
+
+    fn fetch_file(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        self.object(&self.files, sha256)
+    }
+
+    fn delete_file(&self, sha256: &str) -> Result<()> {
+        self.block(async {
+            match self.files.delete(sha256).await {
+                Err(e) if e.kind() != object_store::DeleteErrorKind::NotFound => {
+                    bail!("deleting {sha256}: {e}")
+                }
+                _ => Ok(()),
+            }
+        })
     }
 
     fn outbox_keys(&self, trees: &Trees, tree: TreeId) -> Result<Vec<Vec<u8>>> {
