@@ -145,7 +145,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     crate::delivery::CrmDelivery::new(store.clone(), registry.clone()).spawn();
     crate::work::Dispatcher::new(store.clone(), registry.clone()).spawn();
     purge_raw_requests(store.clone(), options.raw_retention);
-    let files = Arc::new(crate::media::files::Files::open(&options.data_dir.join("attachments"))?);
+    let files = Arc::new(crate::store::files::Files::open(&options.data_dir.join("attachments"))?);
     crate::media::Fetcher::new(
         store.clone(),
         registry.clone(),
@@ -165,7 +165,8 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => format!("http://{addr}"),
     };
-    crate::work::notices::Notifier::new(store.clone(), registry.clone(), public_url.clone()).spawn();
+    crate::work::notices::Notifier::new(store.clone(), registry.clone(), files.clone(), public_url.clone())
+        .spawn();
     let app = Arc::new(App {
         store,
         registry,

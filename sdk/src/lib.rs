@@ -134,6 +134,16 @@ pub trait Channel {
         Self::render_reply(appeal, reply)
     }
 
+    /// Renders the platform call that sends `file` with `caption` into the chat `appeal` is
+    /// addressed to (a notice's photo). The default: this channel sends no files.
+    ///
+    /// # Errors
+    /// When the channel sends no files, or not to this chat.
+    fn render_file(appeal: Appeal, file: MediaFile, caption: String) -> Result<OutboundRequest, String> {
+        let _ = (file, caption);
+        Err(format!("the {} channel sends no files", appeal.channel))
+    }
+
     /// The CRM this adapter connects (`Some("bitrix24")`) — then the host delivers every
     /// routed appeal through [`Channel::deliver`] and passes the CRM's webhooks to
     /// [`Channel::handle_event`]. The default: not a CRM connector.
@@ -283,6 +293,17 @@ macro_rules! export_channel {
                     survey: $crate::OutboundSurvey,
                 ) -> ::core::result::Result<$crate::OutboundRequest, ::std::string::String> {
                     <$plugin as $crate::Channel>::render_survey(appeal, survey)
+                }
+            }
+            impl $crate::bindings::channel::exports::clienthub::plugin::file_sender::Guest
+                for __ClienthubPlugin
+            {
+                fn render_file(
+                    appeal: $crate::Appeal,
+                    file: $crate::MediaFile,
+                    caption: ::std::string::String,
+                ) -> ::core::result::Result<$crate::OutboundRequest, ::std::string::String> {
+                    <$plugin as $crate::Channel>::render_file(appeal, file, caption)
                 }
             }
             $crate::bindings::channel::export_channel_world!(

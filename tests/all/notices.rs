@@ -168,3 +168,69 @@ async fn a_notice_waits_out_the_quiet_hours_in_the_regions_time() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_brigade_chat_gets_a_new_repair_request_with_its_photo() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
+    let photo: Vec<u8> = (0..20_000u32).map(|i| (i % 253) as u8).collect();
+    let served = photo.clone();
+    let api = Platform::serve(std::sync::Arc::new(move |r: &Received| {
+        match r.path.rsplit('/').next().unwrap_or("") {
+            "getFile" => (
+                200,
+                vec![],
+                json!({"ok": true, "result": {"file_id": "AgACAgIAAxkBAAIB", "file_path": "photos/f.jpg"}}),
+            ),
+            "f.jpg" => {
+                (200, vec![("content-type", "image/jpeg".to_string())], crate::platform::file_body(&served))
+            }
+            _ => (200, vec![], json!({"ok": true, "result": {"message_id": 5}})),
+        }
+    }))
+    .await;
+    crate::platform::telegram_through(&host, &api).await;
+    let update = json!({"update_id": 7201, "message": {"message_id": 3, "date": 1763900000,
+        "caption": "Казань, ТЦ Кольцо: сломан автомат 4521, не отдаёт сдачу",
+        "from": {"id": 7201, "is_bot": false, "first_name": "Мария"}, "chat": {"id": 7201, "type": "private"},
+        "photo": [{"file_id": "AgACAgIAAxkBAAIB", "file_unique_id": "u", "width": 800, "height": 600}]}});
+    let id = appeal_id(&host.telegram(update.to_string().as_bytes()).await);
+    let to_brigade =
+        |r: &Received| r.path.ends_with("/sendPhoto") && r.body.windows(9).any(|w| w == b"\r\n-100777");
+    until("the photo in the brigade chat", || api.received().iter().any(to_brigade)).await;
+    let calls = api.received();
+    let text = messages(&api)
+        .into_iter()
+        .find(|(chat, _)| chat == "-100777")
+        .unwrap_or_else(|| {
+            panic!(
+                "the text notice: {:?}",
+                calls
+                    .iter()
+                    .map(|r| (
+                        r.path.clone(),
+                        String::from_utf8_lossy(&r.body).chars().take(300).collect::<String>()
+                    ))
+                    .collect::<Vec<_>>()
+            )
+        })
+        .1;
+    assert!(text.contains("сломан автомат 4521") && text.contains("Файлы: 1 (фото: 1)"), "{text}");
+    let sent = calls.iter().find(|r| to_brigade(r)).unwrap();
+    let boundary = sent.header("content-type").unwrap().split("boundary=").nth(1).unwrap().to_string();
+    let body = &sent.body;
+    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"name=\"chat_id\"\r\n\r\n-100777\r\n"), "to the brigade chat");
+    assert!(has(format!("Фото к обращению {id}").as_bytes()));
+    assert!(has(b"name=\"photo\"; filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"));
+    assert!(has(&photo), "the customer's very photo");
+    assert!(body.ends_with(format!("\r\n--{boundary}--\r\n").as_bytes()));
+    // The text notice went first, then the photo; the customer's photo was fetched once.
+    let order: Vec<&str> = calls.iter().map(|r| r.path.rsplit('/').next().unwrap()).collect();
+    let text_at = calls
+        .iter()
+        .position(|r| r.path.ends_with("/sendMessage") && r.json()["chat_id"] == -100777)
+        .unwrap();
+    assert!(text_at < calls.iter().position(to_brigade).unwrap(), "{order:?}");
+    assert_eq!(order.iter().filter(|p| **p == "f.jpg").count(), 1, "{order:?}");
+}

@@ -82,7 +82,7 @@ pub struct App {
     /// The full-text index of appeals.
     pub search: Arc<crate::search::Search>,
     /// Attachments' files.
-    pub files: Arc<crate::media::files::Files>,
+    pub files: Arc<crate::store::files::Files>,
 }
 
 /// The address a request came from: the connection's peer, or, behind a trusted reverse

@@ -1,5 +1,5 @@
 //! Attachments' files: the fetcher that brings each attachment's file from its platform into
-//! the attachment store ([`files`]) after intake, so webhooks stay fast.
+//! the attachment store ([`crate::store::files`]) after intake, so webhooks stay fast.
 //!
 //! For each queued attachment the appeal's channel adapter decides the platform calls
 //! (`media-fetcher`, WIT 0.1.2): API calls whose answers it reads, then the download, or the
@@ -10,16 +10,14 @@
 //! a cluster the node that leads fetches, and each file is also put in the cluster's object
 //! store, where any node finds it.
 
-pub mod files;
-
 use crate::appeal::Appeal;
 use crate::registry::Registry;
 use crate::runtime::outbound::{CALL_TIMEOUT, OutboundError};
 use crate::runtime::{convert, wit};
 use crate::store::Store;
+use crate::store::files::Files;
 use crate::store::media::{FileRecord, FileState};
 use anyhow::Result;
-use files::Files;
 use std::sync::Arc;
 use std::time::Duration;
 

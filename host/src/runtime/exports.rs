@@ -137,6 +137,30 @@ impl Runtime {
         .map_err(CallError::Plugin)
     }
 
+    /// A channel adapter's rendering of the call that sends `file` into the chat `appeal` is
+    /// addressed to (`file-sender`, WIT 0.1.2).
+    ///
+    /// # Errors
+    /// When the plugin fails, refuses (its message) or sends no files.
+    pub fn render_file(
+        &self,
+        plugin: &Plugin<ChannelWorld>,
+        appeal: &wit::Appeal,
+        file: &wit::MediaFile,
+        caption: &str,
+    ) -> Result<wit::OutboundRequest, CallError> {
+        self.call(&plugin.loaded, Default::default(), |instance, store| match instance {
+            Instance::Extended(_, rich) if let Some(sender) = &rich.files => {
+                sender.call_render_file(store, appeal, file, caption)
+            }
+            _ => Ok(Err(format!(
+                "{} sends no files (it does not export file-sender)",
+                plugin.loaded.grants.label
+            ))),
+        })?
+        .map_err(CallError::Plugin)
+    }
+
     /// The CRM a channel connects, when it is a CRM connector.
     ///
     /// # Errors

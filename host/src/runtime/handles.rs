@@ -7,7 +7,7 @@ use super::bindings::{
 };
 use super::imports::{CallState, Grants};
 use super::wit;
-use bindings::rich::exports::clienthub::plugin::{media_fetcher, survey_renderer};
+use bindings::rich::exports::clienthub::plugin::{file_sender, media_fetcher, survey_renderer};
 use std::sync::{Arc, Mutex};
 use wasmtime::Store;
 
@@ -84,6 +84,7 @@ pub(super) enum Instance {
 pub(super) struct RichPre {
     pub(super) media: Option<media_fetcher::GuestIndices>,
     pub(super) survey: Option<survey_renderer::GuestIndices>,
+    pub(super) files: Option<file_sender::GuestIndices>,
 }
 
 impl RichPre {
@@ -91,6 +92,7 @@ impl RichPre {
         Self {
             media: media_fetcher::GuestIndices::new(pre).ok(),
             survey: survey_renderer::GuestIndices::new(pre).ok(),
+            files: file_sender::GuestIndices::new(pre).ok(),
         }
     }
 
@@ -102,14 +104,16 @@ impl RichPre {
         Ok(Rich {
             media: self.media.as_ref().map(|m| m.load(&mut *store, instance)).transpose()?,
             survey: self.survey.as_ref().map(|s| s.load(&mut *store, instance)).transpose()?,
+            files: self.files.as_ref().map(|f| f.load(&mut *store, instance)).transpose()?,
         })
     }
 }
 
-/// The WIT 0.1.2 exports of an instance: fetching files, asking customers.
+/// The WIT 0.1.2 exports of an instance: fetching files, asking customers, sending files.
 pub(super) struct Rich {
     pub(super) media: Option<media_fetcher::Guest>,
     pub(super) survey: Option<survey_renderer::Guest>,
+    pub(super) files: Option<file_sender::Guest>,
 }
 
 /// Idle instances kept per loaded plugin.

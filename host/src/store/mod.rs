@@ -19,6 +19,7 @@ mod commit;
 mod control;
 mod erasure;
 pub mod figures;
+pub mod files;
 pub mod index;
 mod kv;
 pub mod media;

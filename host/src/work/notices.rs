@@ -17,6 +17,8 @@ use crate::registry::Registry;
 use crate::runtime::outbound::CALL_TIMEOUT;
 use crate::runtime::{convert, wit};
 use crate::store::Store;
+use crate::store::files::Files;
+use crate::store::media::FileState;
 use crate::store::notices::NoticeProgress;
 use anyhow::Result;
 use std::sync::Arc;
@@ -35,15 +37,17 @@ pub const NOTICE_HOSTS: &str = "notice-hosts";
 pub struct Notifier {
     store: Store,
     registry: Arc<Registry>,
+    /// The attachment store: a notice to a chat carries the appeal's first photo.
+    files: Arc<Files>,
     /// Where the console is reached, for the link in each notice.
     public_url: String,
 }
 
 impl Notifier {
-    /// A notifier over `store`, sending through the registry's channel adapters; links point
-    /// at `public_url`.
-    pub fn new(store: Store, registry: Arc<Registry>, public_url: String) -> Arc<Self> {
-        Arc::new(Self { store, registry, public_url })
+    /// A notifier over `store`, sending through the registry's channel adapters (with the
+    /// photos of `files`); links point at `public_url`.
+    pub fn new(store: Store, registry: Arc<Registry>, files: Arc<Files>, public_url: String) -> Arc<Self> {
+        Arc::new(Self { store, registry, files, public_url })
     }
 
     /// Starts it; it runs until the runtime stops (on the node that leads a cluster).
@@ -139,10 +143,20 @@ impl Notifier {
                 told.push(format!("{kind}: the assignee has no notice chat"));
                 continue;
             };
+            // A new appeal's photo is worth a short wait: it is being fetched right now.
+            if kind == "new" && self.photo_pending(&appeal, now)? {
+                quiet_until = Some(quiet_until.map_or(now + 2_000, |q| q.min(now + 2_000)));
+                continue;
+            }
             let text = text(kind, &appeal, &directory, &self.public_url);
             let subject = format!("{} {}", title(kind), appeal.id);
             match send(&self.registry, &self.store, &target, &appeal, kind, &subject, &text).await {
                 Ok(()) => {
+                    if target.channel != "webhook"
+                        && let Err(e) = self.send_photo(&target, &appeal).await
+                    {
+                        tracing::warn!(appeal = id, "the notice's photo was not sent: {e}");
+                    }
                     progress.sent.push(n);
                     // Recorded before the next rule: a crash now does not send this one again.
                     self.store.notice_progress(id, index, Some(&progress))?;
@@ -228,6 +242,60 @@ impl Notifier {
             }
             wit::ReplyOutcome::Retry(later) => Err(format!("csat: {}", later.error)),
             wit::ReplyOutcome::Failed(error) => Ok(Some(format!("csat: not asked: {error}"))),
+        }
+    }
+}
+
+impl Notifier {
+    /// Whether the appeal's first photo is still being fetched (for at most a minute after
+    /// the appeal arrived: a notice does not wait longer).
+    fn photo_pending(&self, appeal: &Appeal, now: u64) -> Result<bool> {
+        let Some(n) = appeal.attachments.iter().position(|a| a.kind == "photo") else { return Ok(false) };
+        let record = self.store.file_record(&appeal.id, n as u16)?;
+        let pending = matches!(record.map(|r| r.state), Some(FileState::Pending { .. }));
+        Ok(pending && now < appeal.received_at + 60_000)
+    }
+
+    /// Sends the appeal's first stored photo into the notice's chat, through the channel's
+    /// `file-sender` (a channel that sends no files sends none).
+    async fn send_photo(&self, target: &Notify, appeal: &Appeal) -> Result<(), String> {
+        let Some(n) = appeal.attachments.iter().position(|a| a.kind == "photo") else { return Ok(()) };
+        let record = self.store.file_record(&appeal.id, n as u16).map_err(|e| format!("{e:#}"))?;
+        let Some((FileState::Stored { sha256, .. }, mime)) = record.map(|r| (r.state, r.mime_type)) else {
+            return Ok(());
+        };
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(
+            &mut self.files.open_file(&sha256).map_err(|e| format!("{e:#}"))?,
+            &mut body,
+        )
+        .map_err(|e| e.to_string())?;
+        let file = wit::MediaFile { mime_type: mime, file_name: None, body };
+        let pipeline = self.registry.pipeline();
+        let stage = pipeline
+            .channels
+            .get(&target.channel)
+            .cloned()
+            .ok_or(format!("no active {} adapter", target.channel))?;
+        let (runtime, plugin) = (self.registry.runtime().clone(), stage.plugin.clone());
+        let addressed = addressed(target, appeal, &appeal.id);
+        let caption = format!("Фото к обращению {}", appeal.id);
+        let request =
+            tokio::task::spawn_blocking(move || runtime.render_file(&plugin, &addressed, &file, &caption))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+        let grants = stage.plugin.grants();
+        let answer = self
+            .registry
+            .runtime()
+            .outbound()
+            .fetch(&request, &grants.label, &grants.outbound_hosts, CALL_TIMEOUT, 1 << 20)
+            .await
+            .map_err(|e| e.to_string())?;
+        match answer.status {
+            200..=299 => Ok(()),
+            status => Err(format!("HTTP {status}")),
         }
     }
 }

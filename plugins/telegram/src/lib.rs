@@ -13,8 +13,8 @@
 
 use clienthub_sdk::{
     AdapterError, AdapterOutput, Appeal, Attachment, AttachmentKind, Channel, Contact, Event, HttpRequest,
-    HttpResponse, InboundMessage, MediaStep, MetaEntry, OutboundReply, OutboundRequest, OutboundSurvey,
-    ReplyOutcome,
+    HttpResponse, InboundMessage, MediaFile, MediaStep, MetaEntry, OutboundReply, OutboundRequest,
+    OutboundSurvey, ReplyOutcome,
 };
 use serde::Deserialize;
 
@@ -65,6 +65,11 @@ impl Channel for Telegram {
     fn render_survey(appeal: Appeal, survey: OutboundSurvey) -> Result<OutboundRequest, String> {
         let config: Config = clienthub_sdk::config::get()?;
         reply::ask(&config, &appeal, &survey)
+    }
+
+    fn render_file(appeal: Appeal, file: MediaFile, caption: String) -> Result<OutboundRequest, String> {
+        let config: Config = clienthub_sdk::config::get()?;
+        reply::send_file(&config, &appeal, &file, &caption)
     }
 
     fn fetch_media(

@@ -5,7 +5,7 @@
 
 use super::Config;
 use clienthub_sdk::{
-    Appeal, HttpResponse, OutboundReply, OutboundRequest, OutboundSurvey, ReplyOutcome, RetryLater,
+    Appeal, HttpResponse, MediaFile, OutboundReply, OutboundRequest, OutboundSurvey, ReplyOutcome, RetryLater,
 };
 use serde_json::{Value, json};
 
@@ -57,6 +57,61 @@ pub fn ask(config: &Config, appeal: &Appeal, survey: &OutboundSurvey) -> Result<
     }
     request.body = body.to_string().into_bytes();
     Ok(request)
+}
+
+/// The `sendPhoto` (an image) or `sendDocument` call that sends `file` with `caption` to the
+/// appeal's chat, as `multipart/form-data` (the Bot API takes uploads up to 10 MB for photos
+/// and 50 MB for documents).
+pub fn send_file(
+    config: &Config,
+    appeal: &Appeal,
+    file: &MediaFile,
+    caption: &str,
+) -> Result<OutboundRequest, String> {
+    let token = config
+        .bot_token
+        .as_deref()
+        .ok_or("set bot_token in the telegram plugin's configuration to send files")?;
+    let chat = appeal
+        .meta("chat_id")
+        .or_else(|| appeal.conversation_key.strip_prefix("chat:"))
+        .ok_or("the appeal has no Telegram chat id")?;
+    let image =
+        file.mime_type.as_deref().is_some_and(|m| m.starts_with("image/")) && file.body.len() <= 10 << 20;
+    let (method, field) = if image { ("sendPhoto", "photo") } else { ("sendDocument", "document") };
+    let name =
+        file.file_name.clone().unwrap_or_else(|| if image { "photo.jpg".into() } else { "file".into() });
+    let boundary = format!("clienthub-{:016x}", file.body.len() as u64 ^ 0x5bd1_e995_9e37_79b9);
+    let mut body = Vec::new();
+    let mut text_part = |name: &str, value: &str| {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    };
+    text_part("chat_id", chat);
+    text_part("caption", &caption.chars().take(1024).collect::<String>());
+    if let Some(thread) = appeal.meta("message_thread_id") {
+        text_part("message_thread_id", thread);
+    }
+    let safe_name: String = name.chars().map(|c| if c == '"' || c.is_control() { '_' } else { c }).collect();
+    let content_type = file.mime_type.as_deref().unwrap_or("application/octet-stream");
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{safe_name}\"\r\nContent-Type: {content_type}\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(&file.body);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let base = config.api_base.as_deref().unwrap_or(API).trim_end_matches('/');
+    Ok(OutboundRequest {
+        method: "POST".into(),
+        url: format!("{base}/bot{token}/{method}"),
+        headers: vec![clienthub_sdk::Header {
+            name: "content-type".into(),
+            value: format!("multipart/form-data; boundary={boundary}"),
+        }],
+        body,
+    })
 }
 
 /// What the Bot API's answer means.
