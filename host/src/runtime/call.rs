@@ -73,7 +73,7 @@ impl Runtime {
             Pre::Extended(p, rich) => (|| {
                 let raw = p.instance_pre().instantiate(&mut store)?;
                 let extended = bindings::extended::ExtendedChannel::new(&mut store, &raw)?;
-                Ok(Instance::Extended(extended, rich.load(&mut store, &raw)?))
+                Ok(Instance::Extended(extended, Box::new(rich.load(&mut store, &raw)?)))
             })(),
             Pre::Filter(p) => p.instantiate(&mut store).map(Instance::Filter),
             Pre::Router(p) => p.instantiate(&mut store).map(Instance::Router),

@@ -75,7 +75,7 @@ pub(super) struct Warm {
 pub(super) enum Instance {
     Channel(bindings::channel::Channel),
     /// With the 0.1.2 exports the component has.
-    Extended(bindings::extended::ExtendedChannel, Rich),
+    Extended(bindings::extended::ExtendedChannel, Box<Rich>),
     Filter(bindings::filter::Filter),
     Router(bindings::router::Router),
 }
