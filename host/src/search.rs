@@ -107,6 +107,11 @@ impl Search {
             .build();
         index.tokenizers().register(RUSSIAN, russian);
         let writer = index.writer_with_num_threads(1, WRITER_BYTES).context("opening the index writer")?;
+        // A process killed mid-commit leaves files no commit names (a delete file whose name
+        // the next commit would take): removed before the first commit.
+        if let Err(e) = writer.garbage_collect_files().wait() {
+            tracing::warn!("clearing the search index's leftover files: {e}");
+        }
         let reader = index
             .reader_builder()
             .reload_policy(tantivy::ReloadPolicy::Manual)

@@ -13,6 +13,7 @@ pub mod assignment;
 pub mod checklist;
 pub mod notices;
 pub mod sla;
+mod survey;
 
 use crate::appeal::Appeal;
 use crate::directory::{Department, Directory};

@@ -35,8 +35,8 @@ pub const NOTICE_HOSTS: &str = "notice-hosts";
 
 /// The notifier.
 pub struct Notifier {
-    store: Store,
-    registry: Arc<Registry>,
+    pub(super) store: Store,
+    pub(super) registry: Arc<Registry>,
     /// The attachment store: a notice to a chat carries the appeal's first photo.
     files: Arc<Files>,
     /// Where the console is reached, for the link in each notice.
@@ -80,8 +80,7 @@ impl Notifier {
         let appeal = self.store.appeal(id)?;
         let stage = appeal.as_ref().and_then(|a| a.history.get(index as usize)).map(|e| e.stage.clone());
         let kind = match stage.as_deref() {
-            Some("resolved") => Some("resolved"),
-            Some("rated_low") => Some("rated_low"),
+            Some(own @ ("resolved" | "rated_low")) => Some(own),
             stage => NOTICE_EVENTS.iter().find(|(_, s)| Some(*s) == stage).map(|(name, _)| *name),
         };
         let (Some(mut appeal), Some(kind)) = (appeal, kind) else {
@@ -92,79 +91,41 @@ impl Notifier {
         appeal.work.assignee = progress.assignee.clone();
         appeal.work.department = progress.department.clone();
         let directory = self.store.directory();
-        let mut told = Vec::new();
-        let (mut failures, mut quiet_until) = (Vec::new(), None::<u64>);
-        let targets: Vec<(usize, &NoticeRule)> = match kind {
-            "resolved" => Vec::new(),
-            "rated_low" => Vec::new(),
-            _ => directory
-                .notices
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.events.iter().any(|e| e == kind))
-                .collect(),
-        };
-        if kind == "resolved" && !progress.sent.contains(&0) {
-            match self.ask(&appeal, &directory, now).await {
-                Ok(Some(detail)) => {
-                    progress.sent.push(0);
-                    told.push(detail);
-                }
-                Ok(None) => progress.sent.push(0),
-                Err(e) => failures.push(e),
+        let (mut told, mut failures, mut wait_until) = (Vec::new(), Vec::new(), None::<u64>);
+        for duty in duties(kind, &directory) {
+            if progress.sent.contains(&duty.slot()) {
+                continue;
             }
-        }
-        if kind == "rated_low" && !progress.sent.contains(&0) {
-            match manager_target(&directory, &appeal) {
-                Some(target) => {
-                    let text = text(kind, &appeal, &directory, &self.public_url);
-                    let subject = format!("{} {}", title(kind), appeal.id);
-                    match send(&self.registry, &self.store, &target, &appeal, kind, &subject, &text).await {
-                        Ok(()) => {
-                            progress.sent.push(0);
-                            told.push(format!("{kind}: sent to {} {}", target.channel, recipient(&target)));
-                        }
-                        Err(e) => failures.push(format!("{kind}: to {} failed: {e}", recipient(&target))),
+            let outcome = match duty {
+                Duty::Survey => self.ask(&appeal, &directory, now).await,
+                Duty::Manager => match super::survey::manager(&directory, &appeal) {
+                    Some(target) => self.tell(kind, &target, &appeal, &directory).await.map(Some),
+                    None => Ok(None),
+                },
+                Duty::Rule(_, rule) if !applies(rule, &appeal) => continue,
+                Duty::Rule(_, rule) => {
+                    // Quiet hours, or a new appeal's photo still being fetched: later.
+                    let later = quiet_end(rule, &directory, &appeal, now).or_else(|| {
+                        (kind == "new" && self.photo_pending(&appeal, now)).then_some(now + 2_000)
+                    });
+                    if let Some(at) = later {
+                        wait_until = Some(wait_until.map_or(at, |w| w.min(at)));
+                        continue;
+                    }
+                    match target(rule, &directory, &appeal) {
+                        Some(target) => self.tell(kind, &target, &appeal, &directory).await.map(Some),
+                        None => Ok(Some(format!("{kind}: the assignee has no notice chat"))),
                     }
                 }
-                None => progress.sent.push(0),
-            }
-        }
-        for (n, rule) in targets {
-            if progress.sent.contains(&n) || !applies(rule, &appeal) {
-                continue;
-            }
-            if let Some(end) = quiet_end(rule, &directory, &appeal, now) {
-                quiet_until = Some(quiet_until.map_or(end, |q| q.min(end)));
-                continue;
-            }
-            let Some(target) = target(rule, &directory, &appeal) else {
-                progress.sent.push(n);
-                told.push(format!("{kind}: the assignee has no notice chat"));
-                continue;
             };
-            // A new appeal's photo is worth a short wait: it is being fetched right now.
-            if kind == "new" && self.photo_pending(&appeal, now)? {
-                quiet_until = Some(quiet_until.map_or(now + 2_000, |q| q.min(now + 2_000)));
-                continue;
-            }
-            let text = text(kind, &appeal, &directory, &self.public_url);
-            let subject = format!("{} {}", title(kind), appeal.id);
-            match send(&self.registry, &self.store, &target, &appeal, kind, &subject, &text).await {
-                Ok(()) => {
-                    if target.channel != "webhook"
-                        && let Err(e) = self.send_photo(&target, &appeal).await
-                    {
-                        tracing::warn!(appeal = id, "the notice's photo was not sent: {e}");
-                    }
-                    progress.sent.push(n);
-                    // Recorded before the next rule: a crash now does not send this one again.
+            match outcome {
+                Ok(detail) => {
+                    progress.sent.push(duty.slot());
+                    // Recorded before the next one: a crash now does not send this one again.
                     self.store.notice_progress(id, index, Some(&progress))?;
-                    told.push(format!("{kind}: sent to {} {}", target.channel, recipient(&target)));
+                    told.extend(detail);
                 }
-                Err(e) => {
-                    failures.push(format!("{kind}: to {} {} failed: {e}", target.channel, recipient(&target)))
-                }
+                Err(e) => failures.push(e),
             }
         }
         let given_up = !failures.is_empty() && progress.attempts + 1 >= MAX_ATTEMPTS;
@@ -178,82 +139,84 @@ impl Notifier {
                 }
             })?;
         }
-        let next = match (failures.is_empty() || given_up, quiet_until) {
+        let next = match (failures.is_empty() || given_up, wait_until) {
             (true, None) => None,
-            (true, Some(end)) => Some(NoticeProgress { next_at: end, ..progress }),
-            (false, quiet) => {
-                let wait = 2_000u64 << progress.attempts.min(10);
-                let next_at = quiet.map_or(now + wait, |q| q.min(now + wait));
+            (true, Some(at)) => Some(NoticeProgress { next_at: at, ..progress }),
+            (false, wait) => {
+                let backoff = now + (2_000u64 << progress.attempts.min(10));
                 tracing::warn!(appeal = id, "a notice failed: {}", failures.join("; "));
+                let next_at = wait.map_or(backoff, |w| w.min(backoff));
                 Some(NoticeProgress { attempts: progress.attempts + 1, next_at, ..progress })
             }
         };
         self.store.notice_progress(id, index, next.as_ref())?;
         self.store.commit().await
     }
+
+    /// Sends one notice of `kind` to `target` (a chat's also gets the appeal's first photo);
+    /// what the history says.
+    async fn tell(
+        &self,
+        kind: &str,
+        target: &Notify,
+        appeal: &Appeal,
+        directory: &Directory,
+    ) -> Result<String, String> {
+        let text = text(kind, appeal, directory, &self.public_url);
+        let subject = format!("{} {}", title(kind), appeal.id);
+        let failed = |e: String| format!("{kind}: to {} {} failed: {e}", target.channel, recipient(target));
+        send(&self.registry, &self.store, target, appeal, kind, &subject, &text).await.map_err(failed)?;
+        if target.channel != "webhook"
+            && let Err(e) = self.send_photo(target, appeal).await
+        {
+            tracing::warn!(appeal = %appeal.id, "the notice's photo was not sent: {e}");
+        }
+        Ok(format!("{kind}: sent to {} {}", target.channel, recipient(target)))
+    }
 }
 
-impl Notifier {
-    /// Asks the customer of a resolved appeal to rate the help, when the directory's `csat`
-    /// covers its channel and topic: what to record in the history (`None`: not asked).
-    ///
-    /// # Errors
-    /// Why the question did not reach the platform (worth a retry).
-    async fn ask(&self, appeal: &Appeal, directory: &Directory, now: u64) -> Result<Option<String>, String> {
-        let Some(csat) = &directory.csat else { return Ok(None) };
-        let topic = appeal.decision.as_ref().and_then(|d| d.topic.as_deref());
-        if !csat.asks(&appeal.channel, topic) || appeal.status != crate::appeal::Status::Resolved {
-            return Ok(None);
+/// What an event calls for; each has its slot in the event's progress.
+enum Duty<'a> {
+    /// A directory rule's notice (its index).
+    Rule(usize, &'a NoticeRule),
+    /// The customer's survey after a resolution.
+    Survey,
+    /// The manager's notice of a low rating.
+    Manager,
+}
+
+impl Duty<'_> {
+    fn slot(&self) -> usize {
+        match self {
+            Duty::Rule(n, _) => *n,
+            Duty::Survey | Duty::Manager => 0,
         }
-        let pipeline = self.registry.pipeline();
-        let stage = pipeline
-            .channels
-            .get(&appeal.channel)
-            .cloned()
-            .ok_or(format!("no active {} adapter", appeal.channel))?;
-        let labels = ["1 — плохо", "2", "3", "4", "5 — отлично"];
-        let survey = wit::OutboundSurvey {
-            id: appeal.id.clone(),
-            question: csat.question().to_string(),
-            options: labels
-                .iter()
-                .enumerate()
-                .map(|(n, label)| wit::SurveyOption { value: (n + 1).to_string(), label: label.to_string() })
-                .collect(),
-        };
-        let runtime = self.registry.runtime().clone();
-        let wit_appeal = convert::to_wit(appeal);
-        let answer = runtime
-            .send_survey(&stage.plugin, self.store.directory(), &wit_appeal, &survey)
-            .await
-            .map_err(|e| format!("csat: {e}"))?;
-        let reply = wit::OutboundReply { id: survey.id.clone(), text: survey.question.clone(), author: None };
-        let (plugin, directory) = (stage.plugin.clone(), self.store.directory());
-        let outcome = tokio::task::spawn_blocking(move || {
-            runtime.read_reply_answer(&plugin, directory, &wit_appeal, &reply, &answer)
-        })
-        .await
-        .map_err(|e| format!("csat: {e}"))?
-        .map_err(|e| format!("csat: {e}"))?;
-        match outcome {
-            wit::ReplyOutcome::Sent(_) => {
-                self.store.survey_asked(&appeal.id, now).map_err(|e| format!("{e:#}"))?;
-                Ok(Some("csat: the customer was asked to rate the help".into()))
-            }
-            wit::ReplyOutcome::Retry(later) => Err(format!("csat: {}", later.error)),
-            wit::ReplyOutcome::Failed(error) => Ok(Some(format!("csat: not asked: {error}"))),
-        }
+    }
+}
+
+/// The duties of an event of `kind`.
+fn duties<'a>(kind: &str, directory: &'a Directory) -> Vec<Duty<'a>> {
+    match kind {
+        "resolved" => vec![Duty::Survey],
+        "rated_low" => vec![Duty::Manager],
+        _ => directory
+            .notices
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.events.iter().any(|e| e == kind))
+            .map(|(n, r)| Duty::Rule(n, r))
+            .collect(),
     }
 }
 
 impl Notifier {
     /// Whether the appeal's first photo is still being fetched (for at most a minute after
     /// the appeal arrived: a notice does not wait longer).
-    fn photo_pending(&self, appeal: &Appeal, now: u64) -> Result<bool> {
-        let Some(n) = appeal.attachments.iter().position(|a| a.kind == "photo") else { return Ok(false) };
-        let record = self.store.file_record(&appeal.id, n as u16)?;
-        let pending = matches!(record.map(|r| r.state), Some(FileState::Pending { .. }));
-        Ok(pending && now < appeal.received_at + 60_000)
+    fn photo_pending(&self, appeal: &Appeal, now: u64) -> bool {
+        let Some(n) = appeal.attachments.iter().position(|a| a.kind == "photo") else { return false };
+        let record = self.store.file_record(&appeal.id, n as u16).ok().flatten();
+        matches!(record.map(|r| r.state), Some(FileState::Pending { .. }))
+            && now < appeal.received_at + 60_000
     }
 
     /// Sends the appeal's first stored photo into the notice's chat, through the channel's
@@ -271,12 +234,7 @@ impl Notifier {
         )
         .map_err(|e| e.to_string())?;
         let file = wit::MediaFile { mime_type: mime, file_name: None, body };
-        let pipeline = self.registry.pipeline();
-        let stage = pipeline
-            .channels
-            .get(&target.channel)
-            .cloned()
-            .ok_or(format!("no active {} adapter", target.channel))?;
+        let stage = adapter(&self.registry, &target.channel)?;
         let (runtime, plugin) = (self.registry.runtime().clone(), stage.plugin.clone());
         let addressed = addressed(target, appeal, &appeal.id);
         let caption = format!("Фото к обращению {}", appeal.id);
@@ -298,16 +256,6 @@ impl Notifier {
             status => Err(format!("HTTP {status}")),
         }
     }
-}
-
-/// The department manager's own chat, for a low rating.
-fn manager_target(directory: &Directory, appeal: &Appeal) -> Option<Notify> {
-    if !directory.csat.as_ref().is_some_and(|c| c.notify_manager_on_low) {
-        return None;
-    }
-    let department = directory.departments.iter().find(|d| Some(&d.id) == appeal.work.department.as_ref())?;
-    let manager = department.manager.as_deref()?;
-    directory.employees.iter().find(|e| e.id == manager)?.notify.clone()
 }
 
 /// Whether a rule's topic, department and region (those it names) are the appeal's.
@@ -456,12 +404,7 @@ pub(super) async fn send(
             .await
             .map_err(|e| e.to_string())?
     } else {
-        let pipeline = registry.pipeline();
-        let stage = pipeline
-            .channels
-            .get(&notify.channel)
-            .cloned()
-            .ok_or(format!("no active {} adapter", notify.channel))?;
+        let stage = adapter(registry, &notify.channel)?;
         let target = addressed(notify, appeal, subject);
         let reply = wit::OutboundReply {
             id: ulid::Ulid::new().to_string(),
@@ -479,6 +422,14 @@ pub(super) async fn send(
     }
 }
 
+/// The active adapter of `channel`, which renders what goes out through it.
+pub(super) fn adapter(
+    registry: &Registry,
+    channel: &str,
+) -> Result<Arc<crate::registry::Stage<crate::runtime::ChannelWorld>>, String> {
+    registry.pipeline().channels.get(channel).cloned().ok_or(format!("no active {channel} adapter"))
+}
+
 /// Who a notice went to, as the history says it: a webhook by host and port only (its URL may
 /// carry a token), a chat or mailbox as named.
 pub(super) fn recipient(notify: &Notify) -> String {
@@ -490,7 +441,7 @@ pub(super) fn recipient(notify: &Notify) -> String {
 }
 
 /// An appeal addressed to the notice's recipient, for the channel adapter to render.
-fn addressed(notify: &Notify, about: &Appeal, subject: &str) -> wit::Appeal {
+pub(super) fn addressed(notify: &Notify, about: &Appeal, subject: &str) -> wit::Appeal {
     let mut target = convert::to_wit(about);
     target.channel = notify.channel.clone();
     target.platform_id = String::new();
