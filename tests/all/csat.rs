@@ -87,9 +87,15 @@ async fn a_rating_through_telegram_buttons_is_recorded_on_the_appeal_not_as_a_ne
         "from": {"id": 6602, "is_bot": false, "first_name": "Чужой"},
         "message": {"message_id": 10, "date": 1763900100, "chat": {"id": 6602, "type": "private"}},
         "data": format!("s:{id}:1")}});
-    host.telegram(forged.to_string().as_bytes()).await;
+    let ignored = host.telegram(forged.to_string().as_bytes()).await;
+    assert_eq!(
+        (ignored.status, ignored.header("x-clienthub-appeal")),
+        (200, None),
+        "acknowledged, nothing made of it"
+    );
     let after = host.appeal_json(&id).await;
     assert_eq!(history(&after).iter().filter(|(s, _)| s == "rated").count(), 1, "{after}");
+    assert_eq!(host.all_appeals_where("&channel=telegram").await.len(), 1, "no appeal made of a stray press");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -216,13 +216,22 @@ fn survey_answer(
         }
         _ => return Ok(None),
     };
-    let Some(rating) = answer.parse::<u8>().ok().filter(|r| (1..=5).contains(r)) else { return Ok(None) };
-    let Some(appeal) = store.appeal(&appeal_id)? else { return Ok(None) };
+    // A pressed button that answers nothing it may answer is no message either: it is ignored.
+    let ignored = |why: &str| match pressed {
+        true => {
+            tracing::warn!(appeal = %appeal_id, channel = %raw.channel, "a survey answer {why}: ignored");
+            Ok(Some((None, format!("survey answer ignored: {why}"))))
+        }
+        false => Ok(None),
+    };
+    let Some(rating) = answer.parse::<u8>().ok().filter(|r| (1..=5).contains(r)) else {
+        return ignored("out of range");
+    };
+    let Some(appeal) = store.appeal(&appeal_id)? else { return ignored("for no appeal") };
     if appeal.channel != raw.channel || appeal.conversation_key != message.conversation_key {
-        tracing::warn!(appeal = %appeal_id, channel = %raw.channel, "a survey answer from another conversation: ignored");
-        return Ok(None);
+        return ignored("from another conversation");
     }
-    let Some(survey) = store.survey(&appeal_id)? else { return Ok(None) };
+    let Some(survey) = store.survey(&appeal_id)? else { return ignored("to a question never asked") };
     // A digit typed after the answer, or into an appeal opened again, is just a message.
     if !pressed && (survey.rating.is_some() || appeal.status.is_open()) {
         return Ok(None);
