@@ -247,8 +247,14 @@ async fn a_zadarma_recording_not_ready_yet_is_asked_again_later() {
         assert!(started.elapsed() < Duration::from_secs(20), "no pbx/record/request call");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let pending = host.appeal_json(&id).await["files"][0].clone();
+    let pending = loop {
+        let file = host.appeal_json(&id).await["files"][0].clone();
+        if file["error"].is_string() {
+            break file;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "the refusal never recorded: {file}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(pending["state"], "pending", "{pending}");
     assert!(pending["error"].as_str().unwrap().contains("not ready"), "{pending}");
     host.advance_minutes(1).await;

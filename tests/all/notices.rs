@@ -111,6 +111,18 @@ async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_ea
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Killed once every notice is recorded as sent (a death between the platform's answer
+    // and that record may repeat one: the documented at-least-once window).
+    let started = Instant::now();
+    loop {
+        let appeal = host.appeal_json(&id).await;
+        let told = appeal["history"].as_array().unwrap().iter().filter(|e| e["stage"] == "notice").count();
+        if told == 4 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{}", appeal["history"]);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let mut host = host;
     host.kill();
     let host = host.relaunch();
