@@ -33,29 +33,24 @@ pub async fn download(call: Call) -> Answer {
     let n =
         n.ok_or_else(|| ApiError::not_found(format!("appeal {id} has no attachment {}", call.param(1))))?;
     let attachment = &appeal.attachments[usize::from(n - 1)];
-    let record = call.app.store.file_record(&id, n - 1)?;
-    let (sha256, size) = match record.as_ref().map(|r| &r.state) {
-        Some(FileState::Stored { sha256, size, .. }) => (sha256.clone(), *size),
-        state => {
-            let why = match state {
-                Some(FileState::Pending { .. }) | None => {
-                    "файл ещё загружается (the file is being fetched)".to_string()
-                }
-                Some(FileState::Failed { error }) => {
-                    format!("файл не получен (the file could not be fetched): {error}")
-                }
-                Some(FileState::TooLarge { cap }) => {
-                    format!("файл больше {cap} байт (the file is over the cap)")
-                }
-                Some(FileState::Removed { reason }) => {
-                    format!("файл удалён (the file was deleted): {reason}")
-                }
-                Some(FileState::Stored { .. }) => unreachable!("matched above"),
-            };
-            return Err(ApiError::not_found(why).code("file_unavailable"));
+    let Some(record) = call.app.store.file_record(&id, n - 1)? else {
+        return Err(unavailable("файл ещё загружается (the file is being fetched)".into()));
+    };
+    let (sha256, size) = match &record.state {
+        FileState::Stored { sha256, size, .. } => (sha256.clone(), *size),
+        FileState::Pending { .. } => {
+            return Err(unavailable("файл ещё загружается (the file is being fetched)".into()));
+        }
+        FileState::Failed { error } => {
+            return Err(unavailable(format!("файл не получен (the file could not be fetched): {error}")));
+        }
+        FileState::TooLarge { cap } => {
+            return Err(unavailable(format!("файл больше {cap} байт (the file is over the cap)")));
+        }
+        FileState::Removed { reason } => {
+            return Err(unavailable(format!("файл удалён (the file was deleted): {reason}")));
         }
     };
-    let record = record.expect("a stored file has a record");
     let mime = record
         .mime_type
         .clone()
@@ -84,15 +79,16 @@ pub async fn download(call: Call) -> Answer {
         // In a cluster another node may have fetched it: its copy comes from the object store.
         Err(_) => {
             let (files, store, name) = (call.app.files.clone(), call.app.store.clone(), sha256.clone());
-            tokio::task::spawn_blocking(move || {
-                let bytes =
-                    store.shared_file(&name)?.ok_or_else(|| anyhow::anyhow!("the file {name} is missing"))?;
-                files.put(&bytes)?;
-                files.open_file(&name)
+            let copied = tokio::task::spawn_blocking(move || match store.shared_file(&name)? {
+                Some(bytes) => files.put(&bytes).and_then(|_| files.open_file(&name)).map(Some),
+                None => Ok(None),
             })
             .await
             .map_err(|e| ApiError::internal(e.to_string()))?
-            .map_err(|e| ApiError::internal(format!("{e:#}")))?
+            .map_err(|e| ApiError::internal(format!("{e:#}")))?;
+            // A record restored without its file (backups hold records, not files).
+            copied
+                .ok_or_else(|| unavailable("файла нет в хранилище (the file is not in the store)".into()))?
         }
     };
     let mut file = file.into_std();
@@ -110,6 +106,11 @@ pub async fn download(call: Call) -> Answer {
         builder = builder.header("content-range", format!("bytes {start}-{}/{size}", end - 1));
     }
     Ok(builder.body(stream(file, end - start)).expect("a valid response"))
+}
+
+/// A file that cannot be served, and why (404, code `file_unavailable`).
+fn unavailable(why: String) -> ApiError {
+    ApiError::not_found(why).code("file_unavailable")
 }
 
 /// The body: `remaining` bytes of `file` from where it stands, read on a blocking thread. A
