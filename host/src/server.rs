@@ -142,10 +142,10 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     let addr = listener.local_addr()?;
     let outbox = Outbox::new(store.clone(), registry.clone(), RetryPolicy::default());
     outbox.spawn();
-    crate::delivery::CrmDelivery::new(store.clone(), registry.clone()).spawn();
+    let files = Arc::new(crate::store::files::Files::open(&options.data_dir.join("attachments"))?);
+    crate::delivery::CrmDelivery::new(store.clone(), registry.clone(), files.clone()).spawn();
     crate::work::Dispatcher::new(store.clone(), registry.clone()).spawn();
     purge_raw_requests(store.clone(), options.raw_retention);
-    let files = Arc::new(crate::store::files::Files::open(&options.data_dir.join("attachments"))?);
     crate::media::Fetcher::new(
         store.clone(),
         registry.clone(),

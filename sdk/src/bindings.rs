@@ -14,21 +14,22 @@ pub mod host {
     });
 }
 
-/// The `rich-channel` world: a channel adapter that also renders replies, may be a CRM
-/// connector, fetches its customers' files and asks them questions (0.1.2). SDK channels always target it; an
-/// adapter that does none of these keeps the [`crate::Channel`] defaults.
+/// The `crm-channel` world: a channel adapter that also renders replies, may be a CRM
+/// connector, fetches its customers' files and asks them questions (0.1.2), and keeps CRM
+/// records in step with their appeals (0.1.3). SDK channels always target it; an adapter that
+/// does none of these keeps the [`crate::Channel`] defaults.
 pub mod channel {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "rich-channel",
+        world: "crm-channel",
         with: {
-            "clienthub:plugin/types@0.1.2": crate::bindings::host::clienthub::plugin::types,
-            "clienthub:plugin/log@0.1.2": crate::bindings::host::clienthub::plugin::log,
-            "clienthub:plugin/kv@0.1.2": crate::bindings::host::clienthub::plugin::kv,
-            "clienthub:plugin/config@0.1.2": crate::bindings::host::clienthub::plugin::config,
-            "clienthub:plugin/directory@0.1.2": crate::bindings::host::clienthub::plugin::directory,
-            "clienthub:plugin/clock@0.1.2": crate::bindings::host::clienthub::plugin::clock,
-            "clienthub:plugin/outbound-http@0.1.2": crate::bindings::host::clienthub::plugin::outbound_http,
+            "clienthub:plugin/types@0.1.3": crate::bindings::host::clienthub::plugin::types,
+            "clienthub:plugin/log@0.1.3": crate::bindings::host::clienthub::plugin::log,
+            "clienthub:plugin/kv@0.1.3": crate::bindings::host::clienthub::plugin::kv,
+            "clienthub:plugin/config@0.1.3": crate::bindings::host::clienthub::plugin::config,
+            "clienthub:plugin/directory@0.1.3": crate::bindings::host::clienthub::plugin::directory,
+            "clienthub:plugin/clock@0.1.3": crate::bindings::host::clienthub::plugin::clock,
+            "clienthub:plugin/outbound-http@0.1.3": crate::bindings::host::clienthub::plugin::outbound_http,
         },
         pub_export_macro: true,
         export_macro_name: "export_channel_world",
@@ -42,13 +43,13 @@ pub mod filter {
         path: "../wit",
         world: "filter",
         with: {
-            "clienthub:plugin/types@0.1.2": crate::bindings::host::clienthub::plugin::types,
-            "clienthub:plugin/log@0.1.2": crate::bindings::host::clienthub::plugin::log,
-            "clienthub:plugin/kv@0.1.2": crate::bindings::host::clienthub::plugin::kv,
-            "clienthub:plugin/config@0.1.2": crate::bindings::host::clienthub::plugin::config,
-            "clienthub:plugin/directory@0.1.2": crate::bindings::host::clienthub::plugin::directory,
-            "clienthub:plugin/clock@0.1.2": crate::bindings::host::clienthub::plugin::clock,
-            "clienthub:plugin/outbound-http@0.1.2": crate::bindings::host::clienthub::plugin::outbound_http,
+            "clienthub:plugin/types@0.1.3": crate::bindings::host::clienthub::plugin::types,
+            "clienthub:plugin/log@0.1.3": crate::bindings::host::clienthub::plugin::log,
+            "clienthub:plugin/kv@0.1.3": crate::bindings::host::clienthub::plugin::kv,
+            "clienthub:plugin/config@0.1.3": crate::bindings::host::clienthub::plugin::config,
+            "clienthub:plugin/directory@0.1.3": crate::bindings::host::clienthub::plugin::directory,
+            "clienthub:plugin/clock@0.1.3": crate::bindings::host::clienthub::plugin::clock,
+            "clienthub:plugin/outbound-http@0.1.3": crate::bindings::host::clienthub::plugin::outbound_http,
         },
         pub_export_macro: true,
         export_macro_name: "export_filter_world",
@@ -62,13 +63,13 @@ pub mod router {
         path: "../wit",
         world: "router",
         with: {
-            "clienthub:plugin/types@0.1.2": crate::bindings::host::clienthub::plugin::types,
-            "clienthub:plugin/log@0.1.2": crate::bindings::host::clienthub::plugin::log,
-            "clienthub:plugin/kv@0.1.2": crate::bindings::host::clienthub::plugin::kv,
-            "clienthub:plugin/config@0.1.2": crate::bindings::host::clienthub::plugin::config,
-            "clienthub:plugin/directory@0.1.2": crate::bindings::host::clienthub::plugin::directory,
-            "clienthub:plugin/clock@0.1.2": crate::bindings::host::clienthub::plugin::clock,
-            "clienthub:plugin/outbound-http@0.1.2": crate::bindings::host::clienthub::plugin::outbound_http,
+            "clienthub:plugin/types@0.1.3": crate::bindings::host::clienthub::plugin::types,
+            "clienthub:plugin/log@0.1.3": crate::bindings::host::clienthub::plugin::log,
+            "clienthub:plugin/kv@0.1.3": crate::bindings::host::clienthub::plugin::kv,
+            "clienthub:plugin/config@0.1.3": crate::bindings::host::clienthub::plugin::config,
+            "clienthub:plugin/directory@0.1.3": crate::bindings::host::clienthub::plugin::directory,
+            "clienthub:plugin/clock@0.1.3": crate::bindings::host::clienthub::plugin::clock,
+            "clienthub:plugin/outbound-http@0.1.3": crate::bindings::host::clienthub::plugin::outbound_http,
         },
         pub_export_macro: true,
         export_macro_name: "export_router_world",

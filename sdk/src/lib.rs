@@ -66,11 +66,11 @@ pub use bindings::host::clienthub::plugin::types::{
     Priority, ReplyCommand, ReplyOutcome, RetryLater, SurveyOption, Verdict,
 };
 pub use bindings::host::clienthub::plugin::types::{
-    CrmAssignee, CrmError, CrmOutput, CrmRecord, CrmStatus, CrmStatusChange,
+    CrmAssignee, CrmError, CrmFile, CrmOutput, CrmRecord, CrmState, CrmStatus, CrmStatusChange, CrmUpdate,
 };
 
 /// The version of the `clienthub:plugin` WIT package this SDK is built against.
-pub const WIT_VERSION: &str = "0.1.2";
+pub const WIT_VERSION: &str = "0.1.3";
 
 /// This SDK's own version, stamped into every plugin's manifest.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -171,6 +171,23 @@ pub trait Channel {
     fn add_note(record: CrmRecord, appeal: Appeal, text: String) -> Result<(), CrmError> {
         let _ = (record, appeal, text);
         Err(CrmError::Failed("this channel is not a CRM connector".into()))
+    }
+
+    /// CRM connectors: applies one event of the appeal to the record it became (WIT 0.1.3
+    /// `crm-sync`): the new owner, the stage for the new state, a timeline comment with files.
+    /// Must be idempotent; when `update.retried`, look for `update.event_id` before writing a
+    /// comment again. The default adds the comment (or the customer's message) through
+    /// [`Channel::add_note`] and changes nothing else.
+    ///
+    /// # Errors
+    /// As [`Channel::deliver`].
+    fn apply_update(record: CrmRecord, appeal: Appeal, update: CrmUpdate) -> Result<(), CrmError> {
+        let text = match (update.comment, update.customer_message) {
+            (Some(comment), _) => comment,
+            (None, Some(message)) => format!("Клиент ({}): {message}", appeal.channel),
+            (None, None) => return Ok(()),
+        };
+        Self::add_note(record, appeal, text)
     }
 
     /// CRM connectors: reads one webhook from the CRM — replies to send through each appeal's
@@ -304,6 +321,17 @@ macro_rules! export_channel {
                     caption: ::std::string::String,
                 ) -> ::core::result::Result<$crate::OutboundRequest, ::std::string::String> {
                     <$plugin as $crate::Channel>::render_file(appeal, file, caption)
+                }
+            }
+            impl $crate::bindings::channel::exports::clienthub::plugin::crm_sync::Guest
+                for __ClienthubPlugin
+            {
+                fn apply(
+                    record: $crate::CrmRecord,
+                    appeal: $crate::Appeal,
+                    update: $crate::CrmUpdate,
+                ) -> ::core::result::Result<(), $crate::CrmError> {
+                    <$plugin as $crate::Channel>::apply_update(record, appeal, update)
                 }
             }
             $crate::bindings::channel::export_channel_world!(

@@ -143,14 +143,15 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
     let mut b = Host::start_node(&nats.url, &name);
     let c = Host::start_node(&nats.url, &name);
     // Configured on one node (directory, connector settings, outbound hosts)…
-    let (_portal_server, portal) = crate::crm::bitrix(&a).await;
+    let (_portal_server, portal) = crate::bitrix::bitrix(&a).await;
     // …seen by the others.
     for node in [&b, &c] {
         eventually(
             "the CRM connector's configuration reaches every node",
             Duration::from_secs(10),
             async || {
-                node.api.get_json("/healthz").await.unwrap()["crm"] == "bitrix24@0.1.1"
+                node.api.get_json("/healthz").await.unwrap()["crm"]
+                    == format!("bitrix24@{}", crate::bitrix::CONNECTOR_VERSION)
                     && node.api.get_json("/api/directory").await.unwrap()["employees"][0]["crm_user_id"]
                         == "17"
             },
@@ -213,7 +214,11 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
     let joined = joining.elapsed();
     assert_eq!(d.all_appeals().await.len(), total as usize, "a new node sees every appeal");
     let health = d.api.get_json("/healthz").await.unwrap();
-    assert_eq!(health["crm"], "bitrix24@0.1.1", "a new node runs the cluster's plugins: {health}");
+    assert_eq!(
+        health["crm"],
+        format!("bitrix24@{}", crate::bitrix::CONNECTOR_VERSION),
+        "a new node runs the cluster's plugins: {health}"
+    );
     assert_eq!(health["appeals"], total, "{health}");
     println!(
         "cluster: 3 nodes, {total} updates spread over them, node b killed after {killed_at} \

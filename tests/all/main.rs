@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `clienthub` binary, the real built plugins, real HTTP on
 //! loopback and real sled on a temp dir. One test binary, one module per area.
 
+mod bitrix;
 mod platform;
 mod support;
 
@@ -13,6 +14,7 @@ mod cli;
 mod cluster;
 mod console;
 mod crm;
+mod crm_sync;
 mod csat;
 mod ingest;
 mod layers;

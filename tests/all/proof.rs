@@ -139,7 +139,7 @@ async fn kill_9_at_random_moments_loses_nothing_duplicates_nothing_and_delivers_
     let total = appeals_to_offer(2_000) as i64;
     let temp = tempfile::tempdir().unwrap();
     let mut host = Host::start_in(temp.path());
-    let (_portal_server, portal) = crate::crm::bitrix(&host).await;
+    let (_portal_server, portal) = crate::bitrix::bitrix(&host).await;
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let mut moments = Moments(seed | 1);
     let queue = Arc::new(Mutex::new((1..=total).collect::<VecDeque<i64>>()));

@@ -7,6 +7,7 @@ use super::cluster::Nats;
 use clienthub::appeal::{Appeal, Reply, ReplyState, Status};
 use clienthub::clock::SystemClock;
 use clienthub::directory::Directory;
+use clienthub::store::crm_updates::Queued;
 use clienthub::store::{Claim, ClusterOptions, Store};
 use std::sync::Arc;
 
@@ -41,9 +42,9 @@ fn routed(id: &str, platform_id: &str) -> Appeal {
 
 fn idempotency(store: &Store) {
     let mut first = routed("01A", "m1");
-    assert_eq!(store.insert_appeal(&mut first, false).unwrap(), Claim::New);
+    assert_eq!(store.insert_appeal(&mut first).unwrap(), Claim::New);
     let mut again = routed("01B", "m1");
-    assert_eq!(store.insert_appeal(&mut again, false).unwrap(), Claim::Seen("01A".into()));
+    assert_eq!(store.insert_appeal(&mut again).unwrap(), Claim::Seen("01A".into()));
     assert!(store.appeal("01B").unwrap().is_none(), "the loser wrote nothing");
     assert_eq!(store.seen("telegram", "m1").unwrap().as_deref(), Some("01A"));
     assert_eq!(store.conversation("telegram", "chat:m1").unwrap().as_deref(), Some("01A"));
@@ -52,7 +53,7 @@ fn idempotency(store: &Store) {
 }
 
 fn follow_up_claims(store: &Store) {
-    store.insert_appeal(&mut routed("01A", "m1"), false).unwrap();
+    store.insert_appeal(&mut routed("01A", "m1")).unwrap();
     let claimed = store
         .update_appeal("01A", Some(("telegram", "m2", "raw-2")), |a| a.text.push_str(" + more"))
         .unwrap();
@@ -66,7 +67,7 @@ fn follow_up_claims(store: &Store) {
 }
 
 fn indexes_follow_changes(store: &Store) {
-    store.insert_appeal(&mut routed("01A", "m1"), false).unwrap();
+    store.insert_appeal(&mut routed("01A", "m1")).unwrap();
     assert_eq!(store.waiting().unwrap(), vec!["01A".to_string()]);
     store.change_appeal("01A", |a| a.work.assignee = Some("e-1".into())).unwrap();
     assert!(store.waiting().unwrap().is_empty(), "an assigned appeal waits for nobody");
@@ -80,7 +81,7 @@ fn indexes_follow_changes(store: &Store) {
 }
 
 fn reply_outbox(store: &Store) {
-    store.insert_appeal(&mut routed("01A", "m1"), false).unwrap();
+    store.insert_appeal(&mut routed("01A", "m1")).unwrap();
     let reply = Reply {
         id: "R1".into(),
         text: "Заказ в пути".into(),
@@ -104,18 +105,45 @@ fn reply_outbox(store: &Store) {
 }
 
 fn crm_outbox(store: &Store) {
-    store.insert_appeal(&mut routed("01A", "m1"), true).unwrap();
+    // No CRM: nothing is queued for one.
+    store.insert_appeal(&mut routed("01Z", "m0")).unwrap();
+    assert!(store.crm_queue().unwrap().is_empty());
+    store.set_crm_active(true);
+    store.insert_appeal(&mut routed("01A", "m1")).unwrap();
     assert_eq!(store.crm_queue().unwrap(), vec!["01A".to_string()]);
+    // What happens before delivery waits for the record.
+    store.update_appeal("01A", None, |a| a.record(2, "message", None, "ещё вопрос")).unwrap();
+    store.update_appeal("01A", None, |a| a.record(3, "assigned", None, "to e-1")).unwrap();
+    assert!(!store.crm_delivery_was_tried("01A").unwrap());
     store
-        .crm_delivered("01A", |a| a.text.push_str(" (delivered)"), |_| Some("conversation so far".into()))
+        .crm_delivered("01A", |a| {
+            a.crm = Some(clienthub::appeal::CrmLink { id: "7".into(), ..Default::default() });
+        })
         .unwrap();
     assert!(store.crm_queue().unwrap().is_empty());
-    let notes = store.crm_notes().unwrap();
-    assert_eq!(notes.len(), 1);
-    assert_eq!((notes[0].1.as_str(), notes[0].2.as_str()), ("01A", "conversation so far"));
-    store.crm_note_sent(&notes[0].0).unwrap();
-    assert!(store.crm_notes().unwrap().is_empty());
+    store.update_appeal("01A", None, |a| a.record(4, "taken", None, "taken into work: e-1")).unwrap();
+    let updates = store.crm_updates().unwrap();
+    let events: Vec<u32> = updates
+        .iter()
+        .map(|u| match u {
+            Queued::Event { appeal, index, .. } if appeal == "01A" => *index,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(events, [0, 1, 2], "the message, the assignment and the take, in order");
+    for update in &updates {
+        store.crm_update_done(update).unwrap();
+    }
+    assert!(store.crm_updates().unwrap().is_empty());
     assert_eq!(store.crm_queue_len(), 0);
+    // An appeal routed later (reprocessed out of triage) is queued then.
+    let mut triage = routed("01T", "m2");
+    triage.status = Status::Triage;
+    store.insert_appeal(&mut triage).unwrap();
+    assert!(store.crm_queue().unwrap().is_empty());
+    store.update_appeal("01T", None, |a| a.status = Status::Routed).unwrap();
+    assert_eq!(store.crm_queue().unwrap(), vec!["01T".to_string()]);
+    store.set_crm_active(false);
 }
 
 fn raw_requests(store: &Store) {

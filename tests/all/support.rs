@@ -129,7 +129,9 @@ impl Host {
     }
 
     /// `--public-outbound-only` among `extra` is the tests' own switch: it drops the
-    /// `--allow-private-outbound` every test host otherwise gets.
+    /// `--allow-private-outbound` every test host otherwise gets. Test hosts hold the CRM
+    /// connector to 1000 requests a second (the stand-in portal limits nothing) unless `extra`
+    /// names a `--crm-rate`.
     fn spawn(dir: &Path, extra: &[&str], log: Option<(&Path, &str)>) -> Self {
         let public_only = extra.contains(&"--public-outbound-only");
         let extra: Vec<&str> = extra.iter().copied().filter(|a| *a != "--public-outbound-only").collect();
@@ -138,6 +140,11 @@ impl Host {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
             .args(if public_only { &[][..] } else { &["--allow-private-outbound"][..] })
+            .args(if extra.contains(&"--crm-rate") {
+                &[][..]
+            } else {
+                &["--crm-rate", "1000", "--crm-burst", "1000"][..]
+            })
             .args(&extra)
             .env("CLIENTHUB_ADMIN_TOKEN", TOKEN)
             .env("RUST_LOG", "warn")

@@ -140,7 +140,7 @@ fn load(data: &Path, from: u64, to: u64, total: u64, now: u64) -> Result<()> {
                 scope.spawn(move || -> Result<()> {
                     for i in (from + worker..to).step_by(2) {
                         let (mut appeal, mut raw) = synthetic(i, total, now);
-                        store.insert_appeal(&mut appeal, false)?;
+                        store.insert_appeal(&mut appeal)?;
                         store.keep_raw(&mut raw, format!("appeal {}", appeal.id))?;
                         bar.inc(1);
                     }

@@ -16,9 +16,11 @@ use clap::{Parser, Subcommand};
 use clienthub::client::Client;
 use clienthub::http::limits::ConnectionLimits;
 use clienthub::runtime::Limits;
+use clienthub::runtime::outbound::Rate;
 use clienthub::server::ServeOptions;
 use clienthub::store::ClusterOptions;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -103,6 +105,12 @@ enum Command {
         /// stand-ins, a CRM on the office network); refused by default.
         #[arg(long)]
         allow_private_outbound: bool,
+        /// Requests a second the CRM connector may make (Bitrix24 allows 2 on ordinary plans).
+        #[arg(long, default_value_t = NonZeroU32::new(2).expect("not zero"))]
+        crm_rate: NonZeroU32,
+        /// Requests the CRM connector may make at once after a quiet spell (Bitrix24: 50).
+        #[arg(long, default_value_t = NonZeroU32::new(50).expect("not zero"))]
+        crm_burst: NonZeroU32,
         /// The URL the platforms reach this host at, for the webhook addresses
         /// `clienthub channels` prints (default: the listen address).
         #[arg(long, env = "CLIENTHUB_PUBLIC_URL")]
@@ -238,6 +246,8 @@ async fn run(command: Command) -> Result<()> {
             header_timeout,
             body_timeout,
             allow_private_outbound,
+            crm_rate,
+            crm_burst,
             public_url,
             trust_forwarded_from,
             cache_mib,
@@ -255,7 +265,11 @@ async fn run(command: Command) -> Result<()> {
                 listen,
                 data_dir,
                 admin_token: std::env::var("CLIENTHUB_ADMIN_TOKEN").ok(),
-                limits: Limits { allow_private_outbound, ..Limits::default() },
+                limits: Limits {
+                    allow_private_outbound,
+                    crm_rate: Rate { per_second: crm_rate, burst: crm_burst },
+                    ..Limits::default()
+                },
                 clock_control,
                 cluster,
                 connections: ConnectionLimits {

@@ -74,24 +74,14 @@ pub async fn download(call: Call) -> Answer {
                 .expect("a valid response"));
         }
     };
-    let file = match call.app.files.open_file(&sha256) {
-        Ok(file) => file,
-        // In a cluster another node may have fetched it: its copy comes from the object store.
-        Err(_) => {
-            let (files, store, name) = (call.app.files.clone(), call.app.store.clone(), sha256.clone());
-            let copied = tokio::task::spawn_blocking(move || match store.shared_file(&name)? {
-                Some(bytes) => files.put(&bytes).and_then(|_| files.open_file(&name)).map(Some),
-                None => Ok(None),
-            })
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .map_err(|e| ApiError::internal(format!("{e:#}")))?;
-            // A record restored without its file (backups hold records, not files).
-            copied
-                .ok_or_else(|| unavailable("файла нет в хранилище (the file is not in the store)".into()))?
-        }
-    };
-    let mut file = file.into_std();
+    let (files, store) = (call.app.files.clone(), call.app.store.clone());
+    let file = tokio::task::spawn_blocking(move || crate::store::media::local_file(&store, &files, &sha256))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(format!("{e:#}")))?
+        // A record restored without its file (backups hold records, not files).
+        .ok_or_else(|| unavailable("файла нет в хранилище (the file is not in the store)".into()))?;
+    let mut file = file;
     file.seek(SeekFrom::Start(start)).map_err(|e| ApiError::internal(e.to_string()))?;
     let mut builder = Response::builder()
         .status(status)

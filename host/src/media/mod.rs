@@ -119,7 +119,7 @@ impl Fetcher {
         let now = self.store.now_ms();
         let (state, mime, name, event) = match outcome {
             Outcome::Kept { sha256, size, mime, name } => {
-                let detail = format!("{} {}: {}", attachment.kind, n + 1, size_text(size));
+                let detail = crate::store::media::stored_detail(&attachment.kind, n, size);
                 let state = FileState::Stored { sha256, size, fetched_at: now };
                 (
                     state,
@@ -147,7 +147,12 @@ impl Fetcher {
                 )
             }
             Outcome::TooLarge(cap) => {
-                let detail = format!("{} {}: larger than {}", attachment.kind, n + 1, size_text(cap));
+                let detail = format!(
+                    "{} {}: larger than {}",
+                    attachment.kind,
+                    n + 1,
+                    crate::store::media::size_text(cap as u64)
+                );
                 (
                     FileState::TooLarge { cap },
                     record.mime_type.clone(),
@@ -272,13 +277,4 @@ fn failure(e: OutboundError) -> Outcome {
 
 fn gone(reason: &str) -> FileState {
     FileState::Failed { error: reason.to_string() }
-}
-
-/// `245 KiB`, `3.1 MiB`.
-fn size_text(bytes: u64) -> String {
-    match bytes {
-        0..1024 => format!("{bytes} B"),
-        1024..1_048_576 => format!("{} KiB", bytes / 1024),
-        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
-    }
 }

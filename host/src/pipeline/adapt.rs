@@ -4,7 +4,7 @@
 //! adapter cannot read is kept as a triage appeal.
 
 use super::decide::triage;
-use crate::appeal::Appeal;
+use crate::appeal::{Appeal, Status};
 use crate::inbound;
 use crate::registry::{Pipeline, Stage};
 use crate::runtime::convert;
@@ -223,15 +223,22 @@ fn crm_event(
     }
     for change in output.status_changes {
         use crate::refusal::Refusal;
-        use crate::work::actions::{Action, apply};
-        let action = match change.status {
-            wit::CrmStatus::InWork => Action::Take { employee: None },
-            wit::CrmStatus::Paused => Action::Pause { reason: Some(change.detail.clone()) },
-            wit::CrmStatus::Resolved => Action::Resolve,
-            wit::CrmStatus::Reopened => Action::Reopen,
+        use crate::work::actions::{Action, apply_for_plugin};
+        let (action, already) = match change.status {
+            wit::CrmStatus::InWork => (Action::Take { employee: None }, Status::InWork),
+            wit::CrmStatus::Paused => (Action::Pause { reason: Some(change.detail.clone()) }, Status::Paused),
+            wit::CrmStatus::Resolved => (Action::Resolve, Status::Resolved),
+            wit::CrmStatus::Reopened => (Action::Reopen, Status::Routed),
         };
+        // The CRM tells of every change of the record, ClientHub's own included (the stage it
+        // set): an appeal already in that state is left alone, so nothing echoes back and forth.
+        if store.appeal(&change.appeal_id)?.is_some_and(|a| a.status == already) {
+            outcomes.push(format!("{} already {:?}", change.appeal_id, already));
+            appeals.push(change.appeal_id);
+            continue;
+        }
         // The CRM repeats update events: an action the appeal's state refuses is a no-op.
-        outcomes.push(match apply(store, &change.appeal_id, &action, Some(&adapter.label)) {
+        outcomes.push(match apply_for_plugin(store, &change.appeal_id, &action, &adapter.label) {
             Ok(appeal) => format!("{} {:?}", appeal.id, appeal.status),
             Err(Refusal::Internal(e)) => return Err(e),
             Err(refused) => format!("{} unchanged: {refused}", change.appeal_id),

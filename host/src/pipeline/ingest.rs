@@ -3,7 +3,7 @@
 //! (filters, router) and stored, delivery statuses and reply commands recorded.
 
 use super::adapt::Intake;
-use crate::appeal::{Appeal, Status};
+use crate::appeal::Appeal;
 use crate::inbound;
 use crate::normalize;
 use crate::registry::Pipeline;
@@ -128,12 +128,6 @@ impl Pipeline {
             match updated {
                 Some(Claim::Seen(existing)) => return Ok(duplicate(raw, &message.platform_id, existing)),
                 Some(Claim::New) => {
-                    if open.crm.is_some() {
-                        store.queue_crm_note(
-                            &open.id,
-                            &crate::delivery::follow_up_note(&raw.channel, &detail),
-                        )?;
-                    }
                     tracing::info!(appeal = %open.id, channel = %raw.channel, "follow-up joined its appeal");
                     return Ok((Some(open.id.clone()), format!("follow-up to {}", open.id)));
                 }
@@ -142,8 +136,7 @@ impl Pipeline {
         }
         let id = store.appeal_id_for(&raw.channel, &message.platform_id)?;
         let mut appeal = self.new_appeal(runtime, store, raw, adapter, id, message);
-        let to_crm = self.crm.is_some() && appeal.status == Status::Routed;
-        if let Claim::Seen(existing) = store.insert_appeal(&mut appeal, to_crm)? {
+        if let Claim::Seen(existing) = store.insert_appeal(&mut appeal)? {
             return Ok(duplicate(raw, &appeal.platform_id, existing));
         }
         crate::metrics::appeal_stored(&appeal.channel, appeal.status.name());

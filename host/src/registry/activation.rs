@@ -9,7 +9,6 @@ use super::{Candidate, Registry, Stage, invalid};
 use crate::refusal::Refusal;
 use crate::registry::health::Threshold;
 use crate::runtime::{AnyPlugin, World};
-use std::sync::Arc;
 
 impl Registry {
     /// Makes `version` the active version of `name` and swaps the pipeline.
@@ -308,7 +307,7 @@ impl Registry {
             self.store.put_activation(&state.name, state)?;
         }
         self.store.flush_now()?;
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(pipeline);
+        self.install(pipeline);
         for state in &changed {
             tracing::info!(plugin = %state.name, active = ?state.active, "pipeline swapped");
         }

@@ -52,8 +52,18 @@ impl Registry {
 
     pub(super) fn rebuild(&self) -> Result<()> {
         let pipeline = self.build(&self.store.activations::<Activation>()?)?;
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(pipeline);
+        self.install(pipeline);
         Ok(())
+    }
+
+    /// Makes `pipeline` the live one; the store learns whether a CRM connector is in it, and
+    /// its CRM connector's calls are held to the CRM's rate.
+    pub(super) fn install(&self, pipeline: Pipeline) {
+        self.store.set_crm_active(pipeline.crm.is_some());
+        if let Some(crm) = &pipeline.crm {
+            self.runtime.hold_to_crm_rate(crm.label.split('@').next().unwrap_or_default());
+        }
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(pipeline);
     }
 
     pub(super) fn build(&self, activations: &[Activation]) -> Result<Pipeline> {

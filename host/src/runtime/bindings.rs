@@ -63,12 +63,13 @@ pub mod extended {
     });
 }
 
-/// The `rich-channel` world (WIT 0.1.2): the host uses only its `media-fetcher` and
-/// `survey-renderer` exports, looked up on an `extended-channel` instance that has them.
+/// The `crm-channel` world (WIT 0.1.3, with `rich-channel`'s 0.1.2 exports): the host uses only
+/// the exports added after 0.1.1 (`media-fetcher`, `survey-renderer`, `file-sender`,
+/// `crm-sync`), looked up on an `extended-channel` instance that has them.
 pub mod rich {
     wasmtime::component::bindgen!({
         path: "../wit",
-        world: "rich-channel",
+        world: "crm-channel",
         with: {
             "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
             "clienthub:plugin/log": crate::runtime::bindings::router::clienthub::plugin::log,

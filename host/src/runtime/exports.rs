@@ -191,20 +191,34 @@ impl Runtime {
         })
     }
 
-    /// A CRM connector's note on a record's timeline.
+    /// A CRM connector's application of one update to a record (`crm-sync`, WIT 0.1.3). A
+    /// connector built before 0.1.3 gets the update's comment, or the customer's message, as a
+    /// note (`add-note`) and nothing else.
     ///
     /// # Errors
     /// When the plugin fails (see [`CallError`]).
-    pub fn add_note(
+    pub fn apply_crm_update(
         &self,
         plugin: &Plugin<ChannelWorld>,
+        directory: Arc<crate::directory::Directory>,
         record: &wit::CrmRecord,
         appeal: &wit::Appeal,
-        text: &str,
+        update: &wit::CrmUpdate,
     ) -> Result<Result<(), wit::CrmError>, CallError> {
-        self.call(&plugin.loaded, Default::default(), |instance, store| match instance {
+        self.call(&plugin.loaded, directory, |instance, store| match instance {
+            Instance::Extended(_, rich) if let Some(sync) = &rich.sync => {
+                sync.call_apply(store, record, appeal, update)
+            }
             Instance::Extended(i, _) => {
-                i.clienthub_plugin_crm_connector().call_add_note(store, record, appeal, text)
+                let note = update.comment.clone().or_else(|| {
+                    update.customer_message.as_ref().map(|m| format!("Клиент ({}): {m}", appeal.channel))
+                });
+                match note {
+                    Some(text) => {
+                        i.clienthub_plugin_crm_connector().call_add_note(store, record, appeal, &text)
+                    }
+                    None => Ok(Ok(())),
+                }
             }
             _ => Ok(Err(wit::CrmError::Failed("the plugin is not a CRM connector".into()))),
         })

@@ -7,7 +7,7 @@ use super::bindings::{
 };
 use super::imports::{CallState, Grants};
 use super::wit;
-use bindings::rich::exports::clienthub::plugin::{file_sender, media_fetcher, survey_renderer};
+use bindings::rich::exports::clienthub::plugin::{crm_sync, file_sender, media_fetcher, survey_renderer};
 use std::sync::{Arc, Mutex};
 use wasmtime::Store;
 
@@ -74,17 +74,18 @@ pub(super) struct Warm {
 
 pub(super) enum Instance {
     Channel(bindings::channel::Channel),
-    /// With the 0.1.2 exports the component has.
+    /// With the 0.1.2 and 0.1.3 exports the component has.
     Extended(bindings::extended::ExtendedChannel, Box<Rich>),
     Filter(bindings::filter::Filter),
     Router(bindings::router::Router),
 }
 
-/// Where the WIT 0.1.2 exports of an `extended-channel` component are, when it has them.
+/// Where the WIT 0.1.2 and 0.1.3 exports of an `extended-channel` component are, when it has them.
 pub(super) struct RichPre {
     pub(super) media: Option<media_fetcher::GuestIndices>,
     pub(super) survey: Option<survey_renderer::GuestIndices>,
     pub(super) files: Option<file_sender::GuestIndices>,
+    pub(super) sync: Option<crm_sync::GuestIndices>,
 }
 
 impl RichPre {
@@ -93,6 +94,7 @@ impl RichPre {
             media: media_fetcher::GuestIndices::new(pre).ok(),
             survey: survey_renderer::GuestIndices::new(pre).ok(),
             files: file_sender::GuestIndices::new(pre).ok(),
+            sync: crm_sync::GuestIndices::new(pre).ok(),
         }
     }
 
@@ -105,15 +107,18 @@ impl RichPre {
             media: self.media.as_ref().map(|m| m.load(&mut *store, instance)).transpose()?,
             survey: self.survey.as_ref().map(|s| s.load(&mut *store, instance)).transpose()?,
             files: self.files.as_ref().map(|f| f.load(&mut *store, instance)).transpose()?,
+            sync: self.sync.as_ref().map(|s| s.load(&mut *store, instance)).transpose()?,
         })
     }
 }
 
-/// The WIT 0.1.2 exports of an instance: fetching files, asking customers, sending files.
+/// The WIT 0.1.2 and 0.1.3 exports of an instance: fetching files, asking customers, sending
+/// files, keeping CRM records in step.
 pub(super) struct Rich {
     pub(super) media: Option<media_fetcher::Guest>,
     pub(super) survey: Option<survey_renderer::Guest>,
     pub(super) files: Option<file_sender::Guest>,
+    pub(super) sync: Option<crm_sync::Guest>,
 }
 
 /// Idle instances kept per loaded plugin.

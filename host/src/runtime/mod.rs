@@ -47,11 +47,22 @@ pub struct Limits {
     /// Let outbound calls reach loopback and private addresses (`--allow-private-outbound`:
     /// tests against local stand-ins, a CRM on the office network).
     pub allow_private_outbound: bool,
+    /// The rate every call of the active CRM connector is held to (`--crm-rate`,
+    /// `--crm-burst`): Bitrix24's leaky bucket allows 2 requests a second, 50 at once.
+    pub crm_rate: outbound::Rate,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { deadline: Duration::from_millis(500), memory_bytes: 64 << 20, allow_private_outbound: false }
+        Self {
+            deadline: Duration::from_millis(500),
+            memory_bytes: 64 << 20,
+            allow_private_outbound: false,
+            crm_rate: outbound::Rate {
+                per_second: std::num::NonZeroU32::new(2).expect("not zero"),
+                burst: std::num::NonZeroU32::new(50).expect("not zero"),
+            },
+        }
     }
 }
 
@@ -169,6 +180,11 @@ impl Runtime {
     /// The HTTP(S) client of every call the host makes.
     pub fn outbound(&self) -> &Arc<crate::runtime::outbound::Transport> {
         &self.outbound
+    }
+
+    /// Holds every call of plugin `name` to the CRM's rate ([`Limits::crm_rate`]).
+    pub fn hold_to_crm_rate(&self, name: &str) {
+        self.outbound.limit(name, self.limits.crm_rate);
     }
 
     /// The engine (shared by everything that compiles or runs plugins).

@@ -2,7 +2,8 @@
 //! adapters render, the `outbound-http` import, CRM deliveries and notice webhooks. Each call
 //! is checked against its caller's allowlist first, and the client's resolver refuses private
 //! addresses after DNS ([`egress`]). rustls with the Mozilla roots, HTTP/1.1, a time limit per
-//! call and a cap on the answer's size. Request URLs
+//! call and a cap on the answer's size. A plugin may be held to a rate (the CRM connector: its
+//! CRM's request limit), which every call it makes waits for. Request URLs
 //! often carry secrets (Telegram's bot token is in the path), so nothing here logs or reports
 //! more than the host and port.
 
@@ -14,6 +15,9 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Longest wait for one platform call, connection included.
@@ -47,6 +51,17 @@ pub enum OutboundError {
 pub struct Transport {
     client: Client<hyper_rustls::HttpsConnector<HttpConnector<Resolver>>, Full<Bytes>>,
     allow_private: bool,
+    /// Client-side rate limits by plugin name.
+    limits: RwLock<HashMap<String, (Rate, Arc<governor::DefaultDirectRateLimiter>)>>,
+}
+
+/// A request rate: so many a second, with a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Requests a second, sustained.
+    pub per_second: NonZeroU32,
+    /// Requests that may go at once after a quiet spell.
+    pub burst: NonZeroU32,
 }
 
 impl Transport {
@@ -63,7 +78,8 @@ impl Transport {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        Ok(Self { client: Client::builder(TokioExecutor::new()).build(connector), allow_private })
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+        Ok(Self { client, allow_private, limits: RwLock::default() })
     }
 
     /// Whether loopback and private addresses are admitted.
@@ -101,10 +117,28 @@ impl Transport {
     ) -> Result<wit::HttpResponse, OutboundError> {
         let target = egress::check(&request.url, label, allowlist, self.allow_private)
             .map_err(OutboundError::Refused)?;
+        let plugin = label.split('@').next().unwrap_or(label);
+        let limit = self.limits.read().unwrap_or_else(|e| e.into_inner()).get(plugin).map(|(_, l)| l.clone());
+        if let Some(limit) = limit {
+            limit.until_ready().await;
+        }
         self.perform(request, timeout, cap).await.map_err(|e| match e.downcast_ref::<OutboundError>() {
             Some(OutboundError::TooLarge { cap }) => OutboundError::TooLarge { cap: *cap },
             _ => OutboundError::Unreachable { authority: target.authority(), error: format!("{e:#}") },
         })
+    }
+
+    /// Holds every call of plugin `name` (any version) to `rate`, from now on; a plugin already
+    /// held to the same rate keeps its bucket. A tenth of the burst is kept in reserve: the
+    /// portal counts arrivals, which network jitter bunches, and calls made by others.
+    pub fn limit(&self, name: &str, rate: Rate) {
+        let reserve = rate.burst.get() / 10;
+        let burst = NonZeroU32::new(rate.burst.get() - reserve).unwrap_or(NonZeroU32::MIN);
+        let quota = governor::Quota::per_second(rate.per_second).allow_burst(burst);
+        let mut limits = self.limits.write().unwrap_or_else(|e| e.into_inner());
+        if limits.get(name).is_none_or(|(known, _)| *known != rate) {
+            limits.insert(name.to_string(), (rate, Arc::new(governor::RateLimiter::direct(quota))));
+        }
     }
 
     async fn perform(

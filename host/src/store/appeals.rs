@@ -213,12 +213,12 @@ impl Store {
     /// Stores a new appeal, its idempotency key (channel + platform id), its conversation and
     /// its contact, atomically — unless another appeal claimed the key first. The contact is
     /// the one any of the appeal's identities (E.164 phone, e-mail, the channel's user id)
-    /// already belongs to, else a new one; `appeal.contact_id` is set to it. With `to_crm`, the
-    /// appeal enters the CRM outbox in the same transaction.
+    /// already belongs to, else a new one; `appeal.contact_id` is set to it. While a CRM is active
+    /// ([`Store::set_crm_active`]), a routed appeal enters the CRM outbox in the same transaction.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn insert_appeal(&self, appeal: &mut Appeal, to_crm: bool) -> Result<Claim> {
+    pub fn insert_appeal(&self, appeal: &mut Appeal) -> Result<Claim> {
         let key = pair_key(&appeal.channel, &appeal.platform_id);
         let conversation = pair_key(&appeal.channel, &appeal.conversation_key);
         let identities = contact_identities(appeal);
@@ -241,14 +241,11 @@ impl Store {
                 }
             }
             let stored = Appeal { contact_id: Some(contact.clone()), ..appeal.clone() };
-            super::record::save(tx, &stored, 0);
+            super::record::save(tx, &stored, 0)?;
             super::media::queue(tx, &appeal.id, 0, appeal.attachments.len(), &appeal.raw_request_id);
             tx.insert(TreeId::Idempotency, key.as_slice(), appeal.id.as_bytes());
             tx.insert(TreeId::Conversations, conversation.as_slice(), appeal.id.as_bytes());
             tx.insert(TreeId::ContactAppeals, pair_key(&contact, &appeal.id), []);
-            if to_crm {
-                tx.insert(TreeId::CrmOutbox, appeal.id.as_bytes(), []);
-            }
             if stored.is_waiting() {
                 tx.insert(TreeId::Waiting, appeal.id.as_bytes(), []);
             }
@@ -300,7 +297,7 @@ impl Store {
             };
             let had = appeal.attachments.len();
             change(&mut appeal);
-            super::record::save(tx, &appeal, stored);
+            super::record::save(tx, &appeal, stored)?;
             if let Some((_, _, raw_request)) = claim {
                 super::media::queue(tx, id, had, appeal.attachments.len(), raw_request);
             }
@@ -328,7 +325,7 @@ impl Store {
             };
             let mut appeal = before.clone();
             change(&mut appeal);
-            super::record::save(tx, &appeal, stored);
+            super::record::save(tx, &appeal, stored)?;
             for reply in &appeal.replies {
                 let queued = before.replies.iter().any(|r| r.id == reply.id && r.is_queued());
                 match (reply.is_queued(), queued) {
@@ -457,6 +454,6 @@ pub(super) fn change_in(tx: &mut Tx, id: &str, change: &impl Fn(&mut Appeal)) ->
         return Ok(None);
     };
     change(&mut appeal);
-    super::record::save(tx, &appeal, stored);
+    super::record::save(tx, &appeal, stored)?;
     Ok(Some(appeal))
 }

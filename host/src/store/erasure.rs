@@ -144,9 +144,10 @@ impl Store {
     fn erase_notes(&self, appeal_id: &str) -> Result<usize> {
         let prefix = pair_key(appeal_id, "");
         let mut writes = Vec::new();
+        // Updates are keyed by the appeal; notes of earlier versions name it in their value.
         for entry in self.tree(TreeId::CrmNotes).iter() {
             let (key, value) = entry?;
-            if value.starts_with(&prefix) {
+            if key.starts_with(&prefix) || value.starts_with(&prefix) {
                 writes.push((TreeId::CrmNotes, key.to_vec(), None));
             }
         }
@@ -180,7 +181,7 @@ fn anonymise_in(tx: &mut Tx, contact: &str, id: &str, now: u64, by: &str) -> Res
     let mut appeal = before.clone();
     anonymise(&mut appeal, now, by);
     // Every event again (their details are blanked), not only the new one.
-    record::save(tx, &appeal, 0);
+    record::rewrite(tx, &appeal, 0);
     Ok(Some(before))
 }
 

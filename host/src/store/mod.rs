@@ -17,6 +17,7 @@ pub mod changes;
 mod cluster;
 mod commit;
 mod control;
+pub mod crm_updates;
 mod erasure;
 pub mod figures;
 pub mod files;
@@ -57,6 +58,7 @@ pub struct Store {
     backend: Arc<dyn Backend>,
     clock: SharedClock,
     changes: changes::Changes,
+    crm_active: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Result of storing a message under its idempotency key.
@@ -116,7 +118,15 @@ impl Store {
         let trees = Trees::open(&db)?;
         index::ensure(&trees)?;
         let backend = Arc::new(backend::Local::start(db.clone()));
-        let store = Self { db, trees, directory: Arc::default(), backend, clock, changes: Arc::default() };
+        let store = Self {
+            db,
+            trees,
+            directory: Arc::default(),
+            backend,
+            clock,
+            changes: Arc::default(),
+            crm_active: Arc::default(),
+        };
         store.reload_directory()?;
         Ok(store)
     }
@@ -136,8 +146,15 @@ impl Store {
         let trees = Trees::open(&db)?;
         index::ensure(&trees)?;
         let cluster = cluster::Cluster::join(options, &db, &trees).await?;
-        let store =
-            Self { db, trees, directory: Arc::default(), backend: cluster, clock, changes: Arc::default() };
+        let store = Self {
+            db,
+            trees,
+            directory: Arc::default(),
+            backend: cluster,
+            clock,
+            changes: Arc::default(),
+            crm_active: Arc::default(),
+        };
         store.reload_directory()?;
         let follower = store.clone();
         store.on_control_change(move |change| {
@@ -175,6 +192,7 @@ impl Store {
     fn write<T>(&self, logic: impl Fn(&mut Tx) -> Result<T>) -> Result<T> {
         loop {
             let mut tx = Tx::new(&self.trees);
+            tx.crm_active = self.crm_active.load(std::sync::atomic::Ordering::Relaxed);
             let out = logic(&mut tx)?;
             let batch = tx.into_batch();
             if batch.is_empty() || self.backend.submit(&self.trees, batch)? {

@@ -1,5 +1,5 @@
-//! Outboxes: replies waiting to leave through their channel, appeals and notes waiting for the
-//! CRM. On one machine every item is this node's; in a cluster each node works on the items it
+//! Outboxes: replies waiting to leave through their channel, appeals waiting for the CRM
+//! (their later updates: [`super::crm_updates`]). On one machine every item is this node's; in a cluster each node works on the items it
 //! claimed from the outbox stream.
 
 use super::appeals::change_in;
@@ -24,7 +24,7 @@ impl Store {
 
     /// The items of an outbox this node should work on, oldest first: all of them on one
     /// machine; in a cluster, those it claimed from the outbox stream.
-    fn outbox(&self, tree: TreeId) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    pub(super) fn outbox(&self, tree: TreeId) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let items = self.tree(tree);
         Ok(self
             .backend
@@ -65,58 +65,34 @@ impl Store {
     }
 
     /// Records the CRM delivery of an appeal (`change` sets its link and history) and takes it
-    /// out of the CRM outbox; the note `note` makes of the recorded appeal (its conversation so
-    /// far) is queued for the record's timeline — all in one transaction.
+    /// out of the CRM outbox, in one transaction.
     ///
     /// # Errors
     /// On storage failure or a corrupt record.
-    pub fn crm_delivered(
-        &self,
-        appeal_id: &str,
-        change: impl Fn(&mut Appeal),
-        note: impl Fn(&Appeal) -> Option<String>,
-    ) -> Result<()> {
-        let note_key = ulid::Ulid::new().to_string();
+    pub fn crm_delivered(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<()> {
         self.write(|tx| {
-            if let Some(appeal) = change_in(tx, appeal_id, &change)?
-                && let Some(text) = note(&appeal)
-            {
-                tx.insert(TreeId::CrmNotes, note_key.as_bytes(), pair_key(appeal_id, &text));
-            }
+            change_in(tx, appeal_id, &change)?;
             tx.remove(TreeId::CrmOutbox, appeal_id.as_bytes());
+            tx.remove(TreeId::CrmTried, appeal_id.as_bytes());
             Ok(())
         })
     }
 
-    /// Queues a note for the CRM record of an appeal (a later message of the customer).
+    /// Marks a queued appeal as handed to the connector: a later attempt (after a crash
+    /// during the call) must look the appeal up in the CRM before creating it.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn queue_crm_note(&self, appeal_id: &str, text: &str) -> Result<()> {
-        let key = ulid::Ulid::new().to_string();
-        self.write_blind(vec![(TreeId::CrmNotes, key.into_bytes(), Some(pair_key(appeal_id, text)))])
+    pub async fn crm_delivery_tried(&self, appeal_id: &str) -> Result<()> {
+        self.write_blind(vec![(TreeId::CrmTried, appeal_id.as_bytes().to_vec(), Some(Vec::new()))])?;
+        self.commit().await
     }
 
-    /// Notes waiting for the CRM, oldest first: (key, appeal id, text).
+    /// Whether a queued appeal was handed to the connector before.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn crm_notes(&self) -> Result<Vec<(String, String, String)>> {
-        self.outbox(TreeId::CrmNotes)?
-            .into_iter()
-            .map(|(key, value)| {
-                let value = String::from_utf8_lossy(&value).into_owned();
-                let (appeal, text) = value.split_once('\0').unwrap_or((&value, ""));
-                Ok((String::from_utf8_lossy(&key).into_owned(), appeal.to_string(), text.to_string()))
-            })
-            .collect()
-    }
-
-    /// Drops a sent note.
-    ///
-    /// # Errors
-    /// On storage failure.
-    pub fn crm_note_sent(&self, key: &str) -> Result<()> {
-        self.write_blind(vec![(TreeId::CrmNotes, key.as_bytes().to_vec(), None)])
+    pub fn crm_delivery_was_tried(&self, appeal_id: &str) -> Result<bool> {
+        Ok(self.tree(TreeId::CrmTried).contains_key(appeal_id.as_bytes())?)
     }
 }

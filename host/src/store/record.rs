@@ -118,9 +118,22 @@ pub fn load(tx: &mut Tx, id: &str) -> Result<Option<(Appeal, u32)>> {
 }
 
 /// Inside a transaction: writes `appeal` over a record with `stored` events apart, and marks
-/// its new events that notices may be about (every change of an appeal passes here).
-pub fn save(tx: &mut Tx, appeal: &Appeal, stored: u32) {
+/// its new events that notices and the CRM record may be about (every change of an appeal
+/// passes here).
+///
+/// # Errors
+/// On storage failure.
+pub fn save(tx: &mut Tx, appeal: &Appeal, stored: u32) -> Result<()> {
     super::notices::mark(tx, appeal, stored);
+    let crm_active = tx.crm_active;
+    super::crm_updates::mark(tx, appeal, stored, crm_active)?;
+    rewrite(tx, appeal, stored);
+    Ok(())
+}
+
+/// Inside a transaction: writes `appeal` over a record with `stored` events apart, marking
+/// nothing (an erasure rewrites what happened; it is not news).
+pub fn rewrite(tx: &mut Tx, appeal: &Appeal, stored: u32) {
     for (tree, key, value) in writes(appeal, stored) {
         if let Some(value) = value {
             tx.insert(tree, key, value);

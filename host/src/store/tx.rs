@@ -53,11 +53,14 @@ pub enum TreeId {
     Notices,
     /// Customers' verdicts ([`super::surveys`]).
     Surveys,
+    /// CRM deliveries and updates handed to the connector without a known outcome
+    /// ([`super::crm_updates`]): kept apart from the outboxes, whose inserts are work.
+    CrmTried,
 }
 
 impl TreeId {
     /// All trees, in the order of [`Trees`].
-    pub const ALL: [TreeId; 31] = [
+    pub const ALL: [TreeId; 32] = [
         TreeId::Appeals,
         TreeId::Raw,
         TreeId::RawOutcomes,
@@ -89,6 +92,7 @@ impl TreeId {
         TreeId::Media,
         TreeId::Notices,
         TreeId::Surveys,
+        TreeId::CrmTried,
     ];
 
     /// The sled tree's name (unchanged since the trees were first written).
@@ -125,6 +129,7 @@ impl TreeId {
             TreeId::Media => "media",
             TreeId::Notices => "notices",
             TreeId::Surveys => "surveys",
+            TreeId::CrmTried => "crm_tried",
         }
     }
 
@@ -264,6 +269,8 @@ impl Batch {
 
 /// A transaction in progress over a node's view: reads see its own writes.
 pub struct Tx<'a> {
+    /// Whether a CRM connector is active (appeals that become routed are queued for it).
+    pub crm_active: bool,
     trees: &'a Trees,
     batch: Batch,
     written: HashMap<(TreeId, Vec<u8>), Option<Vec<u8>>>,
@@ -277,7 +284,7 @@ impl<'a> Tx<'a> {
 
     /// A transaction over `trees`.
     pub fn new(trees: &'a Trees) -> Self {
-        Self { trees, batch: Batch::default(), written: HashMap::new() }
+        Self { crm_active: false, trees, batch: Batch::default(), written: HashMap::new() }
     }
 
     /// The value under `key`, as this transaction sees it.

@@ -78,13 +78,43 @@ pub enum HandOffTo {
 /// # Errors
 /// See [`Refusal`].
 pub fn apply(store: &Store, appeal_id: &str, action: &Action, by: Option<&str>) -> Result<Appeal, Refusal> {
+    apply_as(store, appeal_id, action, by, None)
+}
+
+/// As [`apply`], for an action a plugin took (a deal moved in the CRM): the events it records
+/// name the plugin, so what the CRM did is not sent back to it.
+///
+/// # Errors
+/// As [`apply`].
+pub fn apply_for_plugin(
+    store: &Store,
+    appeal_id: &str,
+    action: &Action,
+    plugin: &str,
+) -> Result<Appeal, Refusal> {
+    apply_as(store, appeal_id, action, Some(plugin), Some(plugin))
+}
+
+fn apply_as(
+    store: &Store,
+    appeal_id: &str,
+    action: &Action,
+    by: Option<&str>,
+    plugin: Option<&str>,
+) -> Result<Appeal, Refusal> {
     let directory = store.directory();
     let appeal =
         store.appeal(appeal_id)?.ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))?;
     check(&appeal, &directory, action)?;
     let now = store.now_ms();
     let limit = sla::pause_limit(&directory);
-    let changed = store.change_appeal(appeal_id, |a| change(a, &directory, action, by, now, limit))?;
+    let changed = store.change_appeal(appeal_id, |a| {
+        let before = a.history.len();
+        change(a, &directory, action, by, now, limit);
+        for event in &mut a.history[before..] {
+            event.plugin = event.plugin.take().or(plugin.map(str::to_string));
+        }
+    })?;
     changed.ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))
 }
 

@@ -227,12 +227,9 @@ impl Notifier {
         let Some((FileState::Stored { sha256, .. }, mime)) = record.map(|r| (r.state, r.mime_type)) else {
             return Ok(());
         };
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(
-            &mut self.files.open_file(&sha256).map_err(|e| format!("{e:#}"))?,
-            &mut body,
-        )
-        .map_err(|e| e.to_string())?;
+        let body = crate::store::media::read_file(&self.store, &self.files, &sha256)
+            .map_err(|e| format!("{e:#}"))?
+            .ok_or("the photo is not in the store")?;
         let file = wit::MediaFile { mime_type: mime, file_name: None, body };
         let stage = adapter(&self.registry, &target.channel)?;
         let (runtime, plugin) = (self.registry.runtime().clone(), stage.plugin.clone());

@@ -10,9 +10,18 @@
 //! (`failed`: a bad field, expired credentials) keeps the appeal queued, visible with its error,
 //! and tried again every ten minutes. Exactly once in the CRM rests on the connector looking
 //! the appeal up by its id before creating it, so a crash between the CRM's answer and the
-//! record does not make a second deal. The conversation before delivery and every later
-//! message of the customer follow as notes on the record's timeline (`add-note`), from a second
-//! queue emptied after the appeals.
+//! record does not make a second deal (and the connector is told when an appeal was handed to it
+//! before: `crm_retried` in the metadata). The owner is the appeal's assignee at delivery.
+//!
+//! After delivery the record follows the appeal ([`updates`], WIT `crm-sync`): every take,
+//! hand-off and escalation moves the owner, states move the stage, replies, pauses,
+//! resolutions, SLA breaches, failed replies, notes, files and the customer's later messages go
+//! onto the timeline. The updates come from a second durable queue, marked in the
+//! transactions that record the events, and are applied per appeal in order after the
+//! appeals; an update leaves the queue only once applied (or refused for good, which the
+//! appeal's history records).
+
+mod updates;
 
 use crate::appeal::{Appeal, CrmLink};
 use crate::registry::Registry;
@@ -20,6 +29,7 @@ use crate::registry::Stage;
 use crate::runtime::convert;
 use crate::runtime::{ChannelWorld, wit};
 use crate::store::Store;
+use crate::store::crm_updates::Queued;
 use anyhow::Result;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -38,6 +48,7 @@ const REFUSED_WAIT: Duration = Duration::from_secs(600);
 pub struct CrmDelivery {
     store: Store,
     registry: Arc<Registry>,
+    files: Arc<crate::store::files::Files>,
     state: Mutex<State>,
 }
 
@@ -52,9 +63,10 @@ struct State {
 }
 
 impl CrmDelivery {
-    /// A worker over `store`, delivering through the registry's active CRM connector.
-    pub fn new(store: Store, registry: Arc<Registry>) -> Arc<Self> {
-        Arc::new(Self { store, registry, state: Mutex::new(State::default()) })
+    /// A worker over `store`, delivering through the registry's active CRM connector, with the
+    /// attachment store `files` (files go onto the records' timelines).
+    pub fn new(store: Store, registry: Arc<Registry>, files: Arc<crate::store::files::Files>) -> Arc<Self> {
+        Arc::new(Self { store, registry, files, state: Mutex::new(State::default()) })
     }
 
     /// Starts the worker; it runs until the runtime stops.
@@ -74,69 +86,134 @@ impl CrmDelivery {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Delivers the queued appeals in order, then the queued notes, until the CRM asks to wait.
+    /// Delivers the queued appeals in order, then the queued updates, until the CRM asks to wait.
     async fn deliver_due(&self) -> Result<()> {
         let Some(crm) = self.registry.pipeline().crm.clone() else {
             return Ok(());
         };
         if self.deliver_appeals(&crm).await? {
-            self.deliver_notes(&crm).await?;
+            self.deliver_updates(&crm).await?;
         }
         Ok(())
     }
 
-    /// The queued notes, in order; a note whose appeal has no CRM record yet waits for it.
-    async fn deliver_notes(&self, crm: &Arc<Stage<ChannelWorld>>) -> Result<()> {
-        for (key, appeal_id, text) in self.store.crm_notes()? {
+    /// The queued updates, per appeal in order; an appeal's updates wait while it has no CRM
+    /// record yet, or while an earlier update of it waits.
+    async fn deliver_updates(&self, crm: &Arc<Stage<ChannelWorld>>) -> Result<()> {
+        let mut waiting = std::collections::HashSet::new();
+        let directory = self.store.directory();
+        let crm_name = crm.label.split('@').next().unwrap_or_default().to_string();
+        for item in self.store.crm_updates()? {
             if self.state().hold_until > self.store.now_ms() {
                 return Ok(());
             }
-            let Some(appeal) = self.store.appeal(&appeal_id)? else {
-                self.store.crm_note_sent(&key)?;
+            let (appeal_id, update) = match &item {
+                Queued::Note { key, appeal, text } => {
+                    let update = wit::CrmUpdate {
+                        event_id: key.clone(),
+                        retried: true,
+                        stage: "note".into(),
+                        owner: None,
+                        state: None,
+                        comment: Some(text.clone()),
+                        customer_message: None,
+                        files: Vec::new(),
+                    };
+                    (appeal.clone(), Some(update))
+                }
+                Queued::Event { appeal, .. } if waiting.contains(appeal) => continue,
+                Queued::Event { appeal, index, mark } => {
+                    let Some(found) = self.store.appeal(appeal)? else {
+                        self.store.crm_update_done(&item)?;
+                        continue;
+                    };
+                    if found.crm.is_none() {
+                        waiting.insert(appeal.clone());
+                        continue;
+                    }
+                    let update = updates::update_of(&found, *index, mark, &crm_name, &directory);
+                    let update = match update {
+                        Some(update) => Some(self.with_files(&found, update).await),
+                        None => None,
+                    };
+                    if update.is_some() && !mark.tried {
+                        self.store.crm_update_tried(appeal, *index).await?;
+                    }
+                    (appeal.clone(), update)
+                }
+            };
+            let (Some(update), Some(appeal)) = (update, self.store.appeal(&appeal_id)?) else {
+                self.store.crm_update_done(&item)?;
                 continue;
             };
             let Some(link) = appeal.crm.clone() else { continue };
             let record = wit::CrmRecord { entity: link.entity, id: link.id, url: link.url };
-            let (runtime, stage, wit_appeal) =
-                (self.registry.runtime().clone(), crm.clone(), convert::to_wit(&appeal));
+            let (runtime, stage, wit_appeal, directory) =
+                (self.registry.runtime().clone(), crm.clone(), convert::to_wit(&appeal), directory.clone());
             let outcome = tokio::task::spawn_blocking(move || {
-                runtime.add_note(&stage.plugin, &record, &wit_appeal, &text)
+                runtime.apply_crm_update(&stage.plugin, directory, &record, &wit_appeal, &update)
             })
             .await?;
             let now = self.store.now_ms();
-            match outcome {
-                Ok(Ok(())) => {
-                    self.store.crm_note_sent(&key)?;
-                    self.state().unavailable = 0;
-                }
+            let refused = match outcome {
+                Ok(Ok(())) => None,
                 Ok(Err(wit::CrmError::Retry(later))) => {
                     self.hold(later.after_ms, now);
                     return Ok(());
                 }
-                Ok(Err(wit::CrmError::Failed(error))) => {
-                    // The record refuses notes (deleted, say): recorded, and the note given up.
-                    self.record(
-                        &appeal.id,
-                        now,
-                        "crm_failed",
-                        Some(crm.label.clone()),
-                        format!("a note was refused: {error}"),
-                    )?;
-                    self.store.crm_note_sent(&key)?;
-                }
-                Err(failure) => {
-                    self.record(
-                        &appeal.id,
-                        now,
-                        "crm_failed",
-                        Some(crm.label.clone()),
-                        format!("a note failed: {failure}"),
-                    )?;
-                    self.store.crm_note_sent(&key)?;
-                }
+                Ok(Err(wit::CrmError::Failed(error))) => Some(error),
+                Err(failure) => Some(failure.to_string()),
+            };
+            if let Some(error) = refused {
+                // The record refuses it (deleted, say): recorded, and the update given up.
+                let detail = format!("an update of the CRM record was refused: {error}");
+                self.record(&appeal.id, now, "crm_failed", Some(crm.label.clone()), detail)?;
             }
+            self.store.crm_update_done(&item)?;
+            self.state().unavailable = 0;
         }
         Ok(())
+    }
+
+    /// `update` with the stored file its event is about (a `file_stored` event), when the file
+    /// is small enough for the CRM; a larger one is named in the comment.
+    async fn with_files(&self, appeal: &Appeal, mut update: wit::CrmUpdate) -> wit::CrmUpdate {
+        let Some(n) = (update.stage == "file_stored")
+            .then(|| appeal.history.get(index_of(&update.event_id)?))
+            .flatten()
+            .and_then(|event| crate::store::media::stored_attachment(&event.detail))
+        else {
+            return update;
+        };
+        let record = self.store.file_record(&appeal.id, n).ok().flatten();
+        let Some(crate::store::media::FileState::Stored { sha256, size, .. }) =
+            record.as_ref().map(|r| &r.state)
+        else {
+            return update;
+        };
+        if *size as usize > updates::CRM_FILE_MAX {
+            if let Some(comment) = &mut update.comment {
+                comment.push_str(" (файл больше 10 МиБ: он в ClientHub)");
+            }
+            return update;
+        }
+        let (store, files, sha256) = (self.store.clone(), self.files.clone(), sha256.clone());
+        let body =
+            tokio::task::spawn_blocking(move || crate::store::media::read_file(&store, &files, &sha256))
+                .await;
+        if let Ok(Ok(Some(body))) = body {
+            let attachment = appeal.attachments.get(usize::from(n));
+            let record = record.expect("matched above");
+            let file_name = record
+                .file_name
+                .clone()
+                .or_else(|| attachment.and_then(|a| a.file_name.clone()))
+                .unwrap_or_else(|| {
+                    default_name(attachment.map_or("file", |a| a.kind.as_str()), record.mime_type.as_deref())
+                });
+            update.files.push(wit::CrmFile { file_name, mime_type: record.mime_type.clone(), body });
+        }
+        update
     }
 
     /// The queue waits: the CRM's wait when it names one, else 1 s doubling up to a minute.
@@ -160,7 +237,7 @@ impl CrmDelivery {
                 continue;
             }
             let Some(appeal) = self.store.appeal(&appeal_id)? else {
-                self.store.crm_delivered(&appeal_id, |_| {}, |_| None)?;
+                self.store.crm_delivered(&appeal_id, |_| {})?;
                 continue;
             };
             if !self.deliver(crm, appeal).await? {
@@ -174,9 +251,14 @@ impl CrmDelivery {
     async fn deliver(&self, crm: &Arc<Stage<ChannelWorld>>, appeal: Appeal) -> Result<bool> {
         let runtime = self.registry.runtime().clone();
         let directory = self.store.directory();
-        let assignee = assignee(&appeal, &directory);
+        let assignee = appeal.work.assignee.as_deref().and_then(|id| updates::assignee(id, &directory));
         let mut wit_appeal = convert::to_wit(&appeal);
         wit_appeal.metadata.extend(route_metadata(&appeal));
+        if self.store.crm_delivery_was_tried(&appeal.id)? {
+            wit_appeal.metadata.push(wit::MetaEntry { key: "crm_retried".into(), value: "true".into() });
+        } else {
+            self.store.crm_delivery_tried(&appeal.id).await?;
+        }
         let stage = crm.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             runtime.deliver(&stage.plugin, directory, &wit_appeal, assignee.as_ref())
@@ -194,14 +276,10 @@ impl CrmDelivery {
                     url: record.url,
                     delivered_at: now,
                 };
-                self.store.crm_delivered(
-                    &appeal.id,
-                    |a| {
-                        a.crm = Some(link.clone());
-                        a.record(now, "crm_delivered", label.clone(), detail.clone());
-                    },
-                    conversation,
-                )?;
+                self.store.crm_delivered(&appeal.id, |a| {
+                    a.crm = Some(link.clone());
+                    a.record(now, "crm_delivered", label.clone(), detail.clone());
+                })?;
                 self.store.commit().await?;
                 let mut state = self.state();
                 state.unavailable = 0;
@@ -263,24 +341,20 @@ impl CrmDelivery {
     }
 }
 
-/// The conversation before delivery (the follow-ups that joined the appeal), as the record's
-/// first note; none when there was none.
-fn conversation(appeal: &Appeal) -> Option<String> {
-    let messages: Vec<String> =
-        appeal.history.iter().filter(|e| e.stage == "message").map(|e| format!("- {}", e.detail)).collect();
-    (!messages.is_empty()).then(|| format!("Customer messages after the first:\n{}", messages.join("\n")))
-}
-
-/// A later message of the customer, for the CRM record's timeline.
-pub fn follow_up_note(channel: &str, text: &str) -> String {
-    format!("Customer ({channel}): {text}")
-}
-
-/// The router's decision as metadata for the connector: `route_queue`, `route_region`,
-/// `route_department`, `route_topic`, `route_priority`.
+/// The router's decision and the appeal's state as metadata for the connector: `route_queue`,
+/// `route_region`, `route_department`, `route_topic`, `route_priority`, `crm_state` (`new`,
+/// `in_work`, `paused`, `resolved`).
 fn route_metadata(appeal: &Appeal) -> Vec<wit::MetaEntry> {
     let Some(d) = &appeal.decision else { return Vec::new() };
+    let state = match appeal.status {
+        crate::appeal::Status::InWork => "in_work",
+        crate::appeal::Status::Paused => "paused",
+        crate::appeal::Status::Resolved => "resolved",
+        _ => "new",
+    }
+    .to_string();
     [
+        ("crm_state", Some(&state)),
         ("route_queue", Some(&d.queue)),
         ("route_region", d.region.as_ref()),
         ("route_department", d.department.as_ref()),
@@ -292,14 +366,23 @@ fn route_metadata(appeal: &Appeal) -> Vec<wit::MetaEntry> {
     .collect()
 }
 
-/// The employee the appeal goes to in the CRM: the router's first candidate, with the CRM user
-/// id the directory gives.
-fn assignee(appeal: &Appeal, directory: &crate::directory::Directory) -> Option<wit::CrmAssignee> {
-    let id = appeal.decision.as_ref()?.candidates.first()?;
-    let employee = directory.employees.iter().find(|e| &e.id == id)?;
-    Some(wit::CrmAssignee {
-        employee_id: employee.id.clone(),
-        name: employee.name.clone(),
-        crm_user_id: employee.crm_user_id.clone(),
-    })
+/// The event index in an update's `event_id` (`<appeal id>:<index>`).
+fn index_of(event_id: &str) -> Option<usize> {
+    event_id.rsplit_once(':')?.1.parse().ok()
+}
+
+/// A file name for a file that came without one (`photo.jpg`).
+fn default_name(kind: &str, mime: Option<&str>) -> String {
+    let extension = match mime.unwrap_or_default() {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "audio/mpeg" => "mp3",
+        "audio/ogg" => "ogg",
+        "audio/wav" | "audio/x-wav" => "wav",
+        "video/mp4" => "mp4",
+        "application/pdf" => "pdf",
+        _ => "bin",
+    };
+    format!("{kind}.{extension}")
 }
