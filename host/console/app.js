@@ -274,6 +274,8 @@ function presenceSwitch() {
 
 
 async function route() {
+  // A live redraw of the page just left, still in flight, must not replace the new one.
+  renders += 1;
   clearInterval(timer);
   onChange = null;
   document.onkeydown = null;

@@ -66,7 +66,8 @@ pub use bindings::host::clienthub::plugin::types::{
     Priority, ReplyCommand, ReplyOutcome, RetryLater, SurveyOption, Verdict,
 };
 pub use bindings::host::clienthub::plugin::types::{
-    CrmAssignee, CrmError, CrmFile, CrmOutput, CrmRecord, CrmState, CrmStatus, CrmStatusChange, CrmUpdate,
+    CrmAssignee, CrmError, CrmEventOutput, CrmFile, CrmOutput, CrmRecord, CrmReply, CrmState, CrmStatus,
+    CrmStatusChange, CrmUpdate,
 };
 
 /// The version of the `clienthub:plugin` WIT package this SDK is built against.
@@ -188,6 +189,23 @@ pub trait Channel {
             (None, None) => return Ok(()),
         };
         Self::add_note(record, appeal, text)
+    }
+
+    /// CRM connectors: reads one webhook from the CRM with each reply's origin (WIT 0.1.3
+    /// `crm-sync.read-event`; a Bitrix24 Open Lines message) — the host sends a reply of the
+    /// same origin once only and hands the origin back in [`CrmUpdate::reply_origin`]. The
+    /// default: [`Channel::handle_event`]'s replies, without origins.
+    ///
+    /// # Errors
+    /// As [`Channel::handle`].
+    fn read_event(request: HttpRequest) -> Result<CrmEventOutput, AdapterError> {
+        let output = Self::handle_event(request)?;
+        let replies = output
+            .replies
+            .into_iter()
+            .map(|r| CrmReply { appeal_id: r.appeal_id, text: r.text, author: r.author, origin: None })
+            .collect();
+        Ok(CrmEventOutput { response: output.response, replies, status_changes: output.status_changes })
     }
 
     /// CRM connectors: reads one webhook from the CRM — replies to send through each appeal's
@@ -332,6 +350,11 @@ macro_rules! export_channel {
                     update: $crate::CrmUpdate,
                 ) -> ::core::result::Result<(), $crate::CrmError> {
                     <$plugin as $crate::Channel>::apply_update(record, appeal, update)
+                }
+                fn read_event(
+                    request: $crate::HttpRequest,
+                ) -> ::core::result::Result<$crate::CrmEventOutput, $crate::AdapterError> {
+                    <$plugin as $crate::Channel>::read_event(request)
                 }
             }
             $crate::bindings::channel::export_channel_world!(

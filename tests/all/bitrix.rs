@@ -46,6 +46,12 @@ pub struct Portal {
     /// Requests served, by method (a `batch` counts once, as `batch`).
     pub calls: HashMap<String, usize>,
     bucket: Option<Bucket>,
+    /// The application's tokens: the refresh token it accepts, the access token it issued.
+    refresh_token: String,
+    access_token: Option<String>,
+    /// Open Lines: connectors registered and activated, events bound, messages put into the
+    /// lines, delivery receipts.
+    pub open_lines: Vec<(String, Value)>,
 }
 
 fn ok(result: Value) -> Scripted {
@@ -123,8 +129,20 @@ impl Portal {
             self.limited += 1;
             return error(503, "QUERY_LIMIT_EXCEEDED", "Too many requests");
         }
-        let method = call.path.strip_prefix(HOOK_PATH).unwrap_or("").trim_end_matches(".json").to_string();
+        if call.path == "/oauth/token/" {
+            return self.oauth(call);
+        }
         let params: Value = serde_json::from_slice(&call.body).unwrap_or_default();
+        let Some(method) = call.path.strip_prefix(HOOK_PATH) else {
+            // An application's call: `/rest/<method>.json` with its access token as `auth`.
+            let method = call.path.strip_prefix("/rest/").unwrap_or("").trim_end_matches(".json").to_string();
+            if self.access_token.is_none() || params["auth"].as_str() != self.access_token.as_deref() {
+                return error(401, "expired_token", "The access token provided has expired.");
+            }
+            *self.calls.entry(method.clone()).or_default() += 1;
+            return self.application(&method, params);
+        };
+        let method = method.trim_end_matches(".json").to_string();
         *self.calls.entry(method.clone()).or_default() += 1;
         if let Some(Fault::QueryLimit) = self.faults.front() {
             self.faults.pop_front();
@@ -136,6 +154,52 @@ impl Portal {
             return error(500, "INTERNAL_SERVER_ERROR", "Internal server error");
         }
         answer
+    }
+
+    /// `/oauth/token/?grant_type=refresh_token&…`: a new pair of tokens for a valid refresh
+    /// token of the application `local.app` / `app-secret`.
+    fn oauth(&mut self, call: &Received) -> Scripted {
+        let query: HashMap<String, String> =
+            form_urlencoded::parse(call.query.as_bytes()).into_owned().collect();
+        let valid = query.get("grant_type").map(String::as_str) == Some("refresh_token")
+            && query.get("client_id").map(String::as_str) == Some("local.app")
+            && query.get("client_secret").map(String::as_str) == Some("app-secret")
+            && query.get("refresh_token") == Some(&self.refresh_token);
+        if !valid {
+            return (
+                400,
+                vec![],
+                json!({"error": "invalid_grant", "error_description": "Invalid refresh token"}),
+            );
+        }
+        let n = self.calls.entry("oauth".into()).or_default();
+        *n += 1;
+        let (access, refresh) = (format!("access-{n}"), format!("refresh-{n}"));
+        self.access_token = Some(access.clone());
+        self.refresh_token = refresh.clone();
+        (
+            200,
+            vec![],
+            json!({"access_token": access, "expires": 1773762761, "expires_in": 3600, "scope": "imopenlines,imconnector",
+            "domain": "oauth.bitrix.info", "server_endpoint": "https://oauth.bitrix.info/rest/", "status": "L",
+            "client_endpoint": "https://shop.bitrix24.ru/rest/", "member_id": "a223c6b3710f85df22e9377d6c4f7553",
+            "user_id": 1, "refresh_token": refresh}),
+        )
+    }
+
+    /// The `imconnector` and `event.bind` methods, as an application calls them.
+    fn application(&mut self, method: &str, params: Value) -> Scripted {
+        match method {
+            "imconnector.register" | "imconnector.activate" | "event.bind" => {
+                self.open_lines.push((method.to_string(), params));
+                ok(json!(true))
+            }
+            "imconnector.send.messages" | "imconnector.send.status.delivery" => {
+                self.open_lines.push((method.to_string(), params));
+                ok(json!({"SUCCESS": true, "DATA": {"RESULT": [{"SUCCESS": true}]}}))
+            }
+            _ => error(404, "ERROR_METHOD_NOT_FOUND", "Method not found!"),
+        }
     }
 
     /// `batch`: each command in turn, `$result[name]` replaced by an earlier result.
@@ -285,10 +349,11 @@ impl Portal {
 }
 
 /// A stand-in portal, with the host's bitrix24 connector configured to use it (`extra`
-/// settings added to the connector's configuration) and the directory's employees mapped to
+/// settings added to the connector's configuration, `{portal}` in them replaced by the
+/// stand-in's address) and the directory's employees mapped to
 /// CRM users (e-1 → 17, e-2 → 23, anyone else → 31).
 pub async fn portal_for(host: &Host, directory: Value, extra: Value) -> (Platform, Arc<Mutex<Portal>>) {
-    let portal = Arc::new(Mutex::new(Portal::default()));
+    let portal = Arc::new(Mutex::new(Portal { refresh_token: "refresh-0".into(), ..Portal::default() }));
     let state = portal.clone();
     let api = Platform::serve(Arc::new(move |call: &Received| state.lock().unwrap().answer(call))).await;
     let mut directory = directory;
@@ -307,6 +372,7 @@ pub async fn portal_for(host: &Host, directory: Value, extra: Value) -> (Platfor
     for (key, value) in extra.as_object().cloned().unwrap_or_default() {
         config[key] = value;
     }
+    let config: Value = serde_json::from_str(&config.to_string().replace("{portal}", &api.base)).unwrap();
     let hosts = json!({"hosts": [api.base]});
     host.api.send_json("PUT", "/api/plugins/bitrix24/outbound-hosts", &hosts).await.unwrap();
     let configured = host.api.send_json("PUT", "/api/plugins/bitrix24/config", &config).await.unwrap();

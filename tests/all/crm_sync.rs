@@ -278,3 +278,72 @@ async fn two_hundred_appeals_under_the_portal_s_bucket_get_no_refusal() {
     let requests: usize = portal.calls.values().sum();
     println!("200 appeals: {requests} requests to the portal, {:?}", portal.calls);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_open_lines_round_trip_a_customer_s_telegram_message_in_the_line_and_the_answer_out_once() {
+    let telegram = Platform::start(vec![], json!({"ok": true, "result": {"message_id": 77}})).await;
+    let host = Host::start();
+    crate::platform::telegram_through(&host, &telegram).await;
+    let lines = json!({"line": 107, "client_id": "local.app", "client_secret": "app-secret",
+        "refresh_token": "refresh-0", "event_handler": format!("{}/hooks/bitrix24", host.base),
+        "oauth_url": "{portal}/oauth/token/"});
+    let (_api, portal) = portal_for(&host, directory(), json!({"open_lines": lines})).await;
+
+    let id = appeal_id(&host.telegram(&telegram_update(9941, 941, "Хочу вернуть чайник")).await);
+    delivered(&host, &id).await;
+    assert_eq!(appeal_id(&host.telegram(&telegram_update(9942, 941, "Чек приложу")).await), id);
+    eventually("both messages are in the Open Line", async || {
+        let portal = portal.lock().unwrap();
+        let texts: Vec<&str> = portal
+            .open_lines
+            .iter()
+            .filter(|(m, p)| m == "imconnector.send.messages" && p["MESSAGES"][0]["chat"]["id"] == json!(id))
+            .filter_map(|(_, p)| p["MESSAGES"][0]["message"]["text"].as_str())
+            .collect();
+        texts == ["Хочу вернуть чайник", "Чек приложу"]
+    })
+    .await;
+    {
+        let portal = portal.lock().unwrap();
+        let methods: Vec<&str> = portal.open_lines.iter().map(|(m, _)| m.as_str()).take(3).collect();
+        assert_eq!(
+            methods,
+            ["imconnector.register", "imconnector.activate", "event.bind"],
+            "set up once, first"
+        );
+        assert_eq!(portal.open_lines[1].1["LINE"], 107);
+        assert_eq!(portal.open_lines[2].1["handler"], format!("{}/hooks/bitrix24", host.base));
+        let message = &portal.open_lines[3].1["MESSAGES"][0];
+        assert_eq!(message["user"]["id"], "telegram:941");
+        assert_eq!(portal.open_lines.iter().filter(|(m, _)| m == "imconnector.register").count(), 1);
+    }
+
+    // The operator answers in the line; Bitrix24 sends the event twice (a retry).
+    let form = "application/x-www-form-urlencoded";
+    let event = String::from_utf8(fixture("plugins/bitrix24/fixtures/openlines_message_add.txt"))
+        .unwrap()
+        .replace("01APPEAL", &id);
+    for _ in 0..2 {
+        let answer = host.hook("bitrix24", &[], form, event.as_bytes()).await;
+        assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    }
+    let sent = crate::platform::wait_for_reply(&host, &id, "sent").await;
+    assert_eq!(sent.replies.len(), 1, "a retried event sends nothing twice");
+    assert_eq!(sent.replies[0].author.as_deref(), Some("Bitrix24 user 27"));
+    let call = telegram.received().into_iter().find(|c| c.path.ends_with("/sendMessage")).unwrap();
+    assert_eq!(call.json()["text"], "Ольга:\nЗамену привезём завтра", "BB-code as plain text");
+    assert_eq!(call.json()["chat_id"], 941);
+    eventually("the delivery is confirmed in the line", async || {
+        portal.lock().unwrap().open_lines.iter().any(|(m, p)| {
+            m == "imconnector.send.status.delivery"
+                && p["MESSAGES"][0]["im"] == json!({"chat_id": 1807, "message_id": 86497})
+                && p["MESSAGES"][0]["chat"]["id"] == json!(id)
+        })
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sends = telegram.received().iter().filter(|c| c.path.ends_with("/sendMessage")).count();
+    assert_eq!(sends, 1);
+    let forged = event.replace("b24-app-token-51f0", "guess");
+    assert_eq!(host.hook("bitrix24", &[], form, forged.as_bytes()).await.status, 401);
+}

@@ -41,6 +41,8 @@ const POLL: Duration = Duration::from_millis(250);
 const FIRST_HOLD: Duration = Duration::from_secs(1);
 /// Longest wait while the CRM is unavailable.
 const MAX_HOLD: Duration = Duration::from_secs(60);
+/// Failed calls of the connector (traps, missed deadlines) before an update is given up.
+const MAX_UPDATE_FAILURES: u32 = 5;
 /// Wait before trying an appeal the CRM refused again.
 const REFUSED_WAIT: Duration = Duration::from_secs(600);
 
@@ -60,6 +62,8 @@ struct State {
     unavailable: u32,
     /// Appeals the CRM refused: when to try each again, and the error last recorded.
     refused: HashMap<String, (u64, String)>,
+    /// Updates whose connector call failed (trapped, ran out of time), by event: how often.
+    failed_updates: HashMap<String, u32>,
 }
 
 impl CrmDelivery {
@@ -118,6 +122,7 @@ impl CrmDelivery {
                         comment: Some(text.clone()),
                         customer_message: None,
                         files: Vec::new(),
+                        reply_origin: None,
                     };
                     (appeal.clone(), Some(update))
                 }
@@ -133,7 +138,14 @@ impl CrmDelivery {
                     }
                     let update = updates::update_of(&found, *index, mark, &crm_name, &directory);
                     let update = match update {
-                        Some(update) => Some(self.with_files(&found, update).await),
+                        Some(mut update) => {
+                            // A reply written in the CRM: its origin, for the delivery receipt.
+                            let reply = found.history.get(*index as usize).and_then(updates::reply_id);
+                            if let Some(reply) = reply {
+                                update.reply_origin = self.store.reply_origin(reply)?;
+                            }
+                            Some(self.with_files(&found, update).await)
+                        }
                         None => None,
                     };
                     if update.is_some() && !mark.tried {
@@ -155,6 +167,7 @@ impl CrmDelivery {
             })
             .await?;
             let now = self.store.now_ms();
+            let event_id = format!("{appeal_id}:{}", item_index(&item));
             let refused = match outcome {
                 Ok(Ok(())) => None,
                 Ok(Err(wit::CrmError::Retry(later))) => {
@@ -162,8 +175,22 @@ impl CrmDelivery {
                     return Ok(());
                 }
                 Ok(Err(wit::CrmError::Failed(error))) => Some(error),
-                Err(failure) => Some(failure.to_string()),
+                // A trap or a missed deadline (a loaded machine) is tried again a few times.
+                Err(failure) => {
+                    let failures = {
+                        let mut state = self.state();
+                        let count = state.failed_updates.entry(event_id.clone()).or_default();
+                        *count += 1;
+                        *count
+                    };
+                    if failures < MAX_UPDATE_FAILURES {
+                        self.hold(None, now);
+                        return Ok(());
+                    }
+                    Some(failure.to_string())
+                }
             };
+            self.state().failed_updates.remove(&event_id);
             if let Some(error) = refused {
                 // The record refuses it (deleted, say): recorded, and the update given up.
                 let detail = format!("an update of the CRM record was refused: {error}");
@@ -385,4 +412,12 @@ fn default_name(kind: &str, mime: Option<&str>) -> String {
         _ => "bin",
     };
     format!("{kind}.{extension}")
+}
+
+/// The event index (or note key) of a queued update, for telling updates apart.
+fn item_index(item: &Queued) -> String {
+    match item {
+        Queued::Event { index, .. } => index.to_string(),
+        Queued::Note { key, .. } => key.clone(),
+    }
 }

@@ -79,6 +79,7 @@ fn update(
         comment,
         customer_message,
         files: Vec::new(),
+        reply_origin: None,
     }
 }
 
@@ -109,9 +110,17 @@ fn reason(event: &HistoryEvent) -> Option<&str> {
     tail.split_once(": ").map(|(_, r)| r.trim()).filter(|r| !r.is_empty())
 }
 
+/// The reply a `reply_sent` or `reply_failed` event (`reply <id> …`) is about.
+pub fn reply_id(event: &HistoryEvent) -> Option<&str> {
+    if !event.stage.starts_with("reply_") {
+        return None;
+    }
+    event.detail.strip_prefix("reply ")?.split([' ', ':']).next()
+}
+
 /// A reply's timeline line: its author, its text and, when it failed, the platform's error.
 fn reply_line(appeal: &Appeal, event: &HistoryEvent, directory: &Directory) -> Option<String> {
-    let id = event.detail.strip_prefix("reply ")?.split([' ', ':']).next()?;
+    let id = reply_id(event)?;
     let reply = appeal.replies.iter().find(|r| r.id == id)?;
     let author = reply.author.as_deref().map_or_else(|| "ClientHub".to_string(), |a| name_of(a, directory));
     Some(match event.stage.as_str() {

@@ -111,7 +111,7 @@ impl Pipeline {
         let crm = self.crm.as_ref().is_some_and(|crm| Arc::ptr_eq(crm, adapter));
         let output = match crm {
             true => runtime
-                .handle_crm_event(&adapter.plugin, store.directory(), &request)
+                .read_crm_event(&adapter.plugin, store.directory(), &request)
                 .map(|r| r.map(Output::Crm)),
             false => {
                 runtime.handle(&adapter.plugin, store.directory(), &request).map(|r| r.map(Output::Events))
@@ -198,7 +198,7 @@ enum Output {
     /// A channel's events.
     Events(wit::AdapterOutput),
     /// A CRM connector's replies and status changes.
-    Crm(wit::CrmOutput),
+    Crm(wit::CrmEventOutput),
 }
 
 /// Applies a CRM webhook: replies are queued for the appeals' own channels, status changes
@@ -207,15 +207,21 @@ fn crm_event(
     store: &Store,
     raw: &mut RawRequest,
     adapter: &Stage<ChannelWorld>,
-    output: wit::CrmOutput,
+    output: wit::CrmEventOutput,
 ) -> Result<PlatformAnswer> {
     let mut appeals = Vec::new();
     let mut outcomes = Vec::new();
     for reply in output.replies {
-        let outcome =
-            crate::replies::queue(store, &reply.appeal_id, &reply.text, reply.author, Some(&adapter.label));
+        let (id, text, author) = (&reply.appeal_id, &reply.text, reply.author.clone());
+        let outcome = match &reply.origin {
+            Some(origin) => crate::replies::queue_from_crm(store, id, text, author, &adapter.label, origin),
+            None => crate::replies::queue(store, id, text, author, Some(&adapter.label)).map(Some),
+        };
         match outcome {
-            Ok(queued) => outcomes.push(format!("reply {} for {}", queued.id, reply.appeal_id)),
+            Ok(Some(queued)) => outcomes.push(format!("reply {} for {}", queued.id, reply.appeal_id)),
+            Ok(None) => {
+                outcomes.push(format!("reply for {} sent before (a repeated event)", reply.appeal_id))
+            }
             Err(crate::refusal::Refusal::Internal(e)) => return Err(e),
             Err(refused) => outcomes.push(format!("reply for {} refused: {refused}", reply.appeal_id)),
         }

@@ -235,6 +235,41 @@ pub fn queue(
     author: Option<String>,
     via: Option<&str>,
 ) -> Result<Reply, Refusal> {
+    let (reply, add) = new_reply(store, text, author, via)?;
+    store
+        .change_appeal(appeal_id, add)?
+        .ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))?;
+    Ok(reply)
+}
+
+/// As [`queue`] for a reply written in the CRM at `origin` (an Open Lines message): once per
+/// origin and appeal, whatever the CRM sends again; `None` when it came before.
+///
+/// # Errors
+/// As [`queue`].
+pub fn queue_from_crm(
+    store: &Store,
+    appeal_id: &str,
+    text: &str,
+    author: Option<String>,
+    via: &str,
+    origin: &str,
+) -> Result<Option<Reply>, Refusal> {
+    let (reply, add) = new_reply(store, text, author, Some(via))?;
+    match store.add_crm_reply(appeal_id, origin, add)? {
+        None => Ok(None),
+        Some(None) => Err(Refusal::NotFound(format!("no appeal {appeal_id}"))),
+        Some(Some(_)) => Ok(Some(reply)),
+    }
+}
+
+/// A new queued reply, and the change that adds it to its appeal.
+fn new_reply(
+    store: &Store,
+    text: &str,
+    author: Option<String>,
+    via: Option<&str>,
+) -> Result<(Reply, impl Fn(&mut Appeal)), Refusal> {
     let text = text.trim();
     if text.is_empty() {
         return Err(Refusal::Invalid("the reply text is empty".into()));
@@ -251,16 +286,15 @@ pub fn queue(
         updated_at: now,
         ..Reply::default()
     };
-    store
-        .change_appeal(appeal_id, |appeal| {
-            let by = reply.author.as_deref().unwrap_or("an operator");
-            let detail = format!("reply {} by {by}: {}", reply.id, reply.text);
-            appeal.record(now, "reply_queued", via.map(str::to_string), detail);
-            appeal.replies.push(reply.clone());
-            appeal.work.first_reply_at.get_or_insert(now);
-        })?
-        .ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))?;
-    Ok(reply)
+    let (queued, via) = (reply.clone(), via.map(str::to_string));
+    let add = move |appeal: &mut Appeal| {
+        let by = queued.author.as_deref().unwrap_or("an operator");
+        let detail = format!("reply {} by {by}: {}", queued.id, queued.text);
+        appeal.record(now, "reply_queued", via.clone(), detail);
+        appeal.replies.push(queued.clone());
+        appeal.work.first_reply_at.get_or_insert(now);
+    };
+    Ok((reply, add))
 }
 
 /// Applies an attempt's outcome to the reply and the appeal's history.

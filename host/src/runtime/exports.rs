@@ -224,18 +224,41 @@ impl Runtime {
         })
     }
 
-    /// A CRM connector's reading of one webhook from its CRM.
+    /// A CRM connector's reading of one webhook from its CRM: `crm-sync.read-event` (WIT
+    /// 0.1.3, replies with their origin) when the component has it, else
+    /// `crm-connector.handle-event`.
     ///
     /// # Errors
     /// When the plugin fails (see [`CallError`]).
-    pub fn handle_crm_event(
+    pub fn read_crm_event(
         &self,
         plugin: &Plugin<ChannelWorld>,
         directory: Arc<crate::directory::Directory>,
         request: &wit::HttpRequest,
-    ) -> Result<Result<wit::CrmOutput, wit::AdapterError>, CallError> {
+    ) -> Result<Result<wit::CrmEventOutput, wit::AdapterError>, CallError> {
         self.call(&plugin.loaded, directory, |instance, store| match instance {
-            Instance::Extended(i, _) => i.clienthub_plugin_crm_connector().call_handle_event(store, request),
+            Instance::Extended(_, rich) if let Some(sync) = &rich.sync => {
+                sync.call_read_event(store, request)
+            }
+            Instance::Extended(i, _) => {
+                Ok(i.clienthub_plugin_crm_connector().call_handle_event(store, request)?.map(|output| {
+                    let replies = output
+                        .replies
+                        .into_iter()
+                        .map(|r| wit::CrmReply {
+                            appeal_id: r.appeal_id,
+                            text: r.text,
+                            author: r.author,
+                            origin: None,
+                        })
+                        .collect();
+                    wit::CrmEventOutput {
+                        response: output.response,
+                        replies,
+                        status_changes: output.status_changes,
+                    }
+                }))
+            }
             _ => Ok(Err(wit::AdapterError::Malformed("the plugin is not a CRM connector".into()))),
         })
     }

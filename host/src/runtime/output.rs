@@ -109,10 +109,14 @@ impl Output for Result<wit::OutboundRequest, String> {
     }
 }
 
-impl Output for Result<wit::CrmOutput, wit::AdapterError> {
+impl Output for Result<wit::CrmEventOutput, wit::AdapterError> {
     fn bytes(&self) -> usize {
         match self {
-            Ok(out) => response(&out.response) + out.replies.iter().map(|r| r.text.len()).sum::<usize>(),
+            Ok(out) => {
+                let replies =
+                    out.replies.iter().map(|r| r.text.len() + strings(r.origin.iter().chain(&r.author)));
+                response(&out.response) + replies.sum::<usize>()
+            }
             Err(e) => refusal(e),
         }
     }

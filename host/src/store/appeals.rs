@@ -319,52 +319,43 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn change_appeal(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
+        self.write(|tx| change_with_indexes(tx, appeal_id, &change))
+    }
+
+    /// As [`Store::change_appeal`] for a change that adds a reply written in the CRM, once per
+    /// `origin` (the CRM's id of the message, which it may send again): `None` when a reply of
+    /// that origin was added to this appeal before (nothing is written). The origin is kept
+    /// for the reply ([`Store::reply_origin`]).
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn add_crm_reply(
+        &self,
+        appeal_id: &str,
+        origin: &str,
+        change: impl Fn(&mut Appeal),
+    ) -> Result<Option<Option<Appeal>>> {
+        let seen_key = [pair_key(CRM_ORIGIN, appeal_id), vec![0], origin.as_bytes().to_vec()].concat();
         self.write(|tx| {
-            let Some((before, stored)) = super::record::load(tx, appeal_id)? else {
+            if tx.get(TreeId::ReplyMessages, &seen_key)?.is_some() {
                 return Ok(None);
-            };
-            let mut appeal = before.clone();
-            change(&mut appeal);
-            super::record::save(tx, &appeal, stored)?;
-            for reply in &appeal.replies {
-                let queued = before.replies.iter().any(|r| r.id == reply.id && r.is_queued());
-                match (reply.is_queued(), queued) {
-                    (true, false) => {
-                        tx.insert(TreeId::ReplyOutbox, reply.id.as_bytes(), appeal_id.as_bytes())
-                    }
-                    (false, true) => tx.remove(TreeId::ReplyOutbox, reply.id.as_bytes()),
-                    _ => {}
-                }
-                let known = before
-                    .replies
-                    .iter()
-                    .any(|r| r.id == reply.id && r.platform_message_id == reply.platform_message_id);
-                if let Some(message) = &reply.platform_message_id
-                    && !known
-                {
-                    tx.insert(
-                        TreeId::ReplyMessages,
-                        pair_key(&appeal.channel, message),
-                        pair_key(appeal_id, &reply.id),
-                    );
-                }
             }
-            if appeal.is_waiting() != before.is_waiting() {
-                match appeal.is_waiting() {
-                    true => tx.insert(TreeId::Waiting, appeal_id.as_bytes(), []),
-                    false => tx.remove(TreeId::Waiting, appeal_id.as_bytes()),
-                }
+            let changed = change_with_indexes(tx, appeal_id, &change)?;
+            if let Some(reply) = changed.as_ref().and_then(|a| a.replies.last()) {
+                tx.insert(TreeId::ReplyMessages, seen_key.clone(), reply.id.as_bytes());
+                tx.insert(TreeId::ReplyMessages, pair_key(CRM_REPLY, &reply.id), origin.as_bytes());
             }
-            if before.holder() != appeal.holder() {
-                if let Some(old) = before.holder() {
-                    tx.remove(TreeId::Holding, pair_key(old, appeal_id));
-                }
-                if let Some(new) = appeal.holder() {
-                    tx.insert(TreeId::Holding, pair_key(new, appeal_id), []);
-                }
-            }
-            Ok(Some(appeal))
+            Ok(Some(changed))
         })
+    }
+
+    /// The origin in the CRM of reply `reply_id`, when it was written there.
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn reply_origin(&self, reply_id: &str) -> Result<Option<String>> {
+        let value = self.tree(TreeId::ReplyMessages).get(pair_key(CRM_REPLY, reply_id))?;
+        Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
     /// Appeals waiting for an employee, oldest first.
@@ -390,6 +381,61 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Key prefixes in the replies-by-message tree for replies written in the CRM: seen origins
+/// per appeal, and each such reply's origin.
+const CRM_ORIGIN: &str = "\u{1}crm-origin";
+const CRM_REPLY: &str = "\u{1}crm-reply";
+
+/// Inside a transaction: [`Store::change_appeal`].
+fn change_with_indexes(
+    tx: &mut Tx,
+    appeal_id: &str,
+    change: &impl Fn(&mut Appeal),
+) -> Result<Option<Appeal>> {
+    let Some((before, stored)) = super::record::load(tx, appeal_id)? else {
+        return Ok(None);
+    };
+    let mut appeal = before.clone();
+    change(&mut appeal);
+    super::record::save(tx, &appeal, stored)?;
+    for reply in &appeal.replies {
+        let queued = before.replies.iter().any(|r| r.id == reply.id && r.is_queued());
+        match (reply.is_queued(), queued) {
+            (true, false) => tx.insert(TreeId::ReplyOutbox, reply.id.as_bytes(), appeal_id.as_bytes()),
+            (false, true) => tx.remove(TreeId::ReplyOutbox, reply.id.as_bytes()),
+            _ => {}
+        }
+        let known = before
+            .replies
+            .iter()
+            .any(|r| r.id == reply.id && r.platform_message_id == reply.platform_message_id);
+        if let Some(message) = &reply.platform_message_id
+            && !known
+        {
+            tx.insert(
+                TreeId::ReplyMessages,
+                pair_key(&appeal.channel, message),
+                pair_key(appeal_id, &reply.id),
+            );
+        }
+    }
+    if appeal.is_waiting() != before.is_waiting() {
+        match appeal.is_waiting() {
+            true => tx.insert(TreeId::Waiting, appeal_id.as_bytes(), []),
+            false => tx.remove(TreeId::Waiting, appeal_id.as_bytes()),
+        }
+    }
+    if before.holder() != appeal.holder() {
+        if let Some(old) = before.holder() {
+            tx.remove(TreeId::Holding, pair_key(old, appeal_id));
+        }
+        if let Some(new) = appeal.holder() {
+            tx.insert(TreeId::Holding, pair_key(new, appeal_id), []);
+        }
+    }
+    Ok(Some(appeal))
 }
 
 /// What a list of appeals asks for: every `(field, value)` term must hold (fields of

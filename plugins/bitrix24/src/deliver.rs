@@ -43,6 +43,7 @@ pub fn deliver(
             &json!({ "fields": fields, "params": { "REGISTER_SONET_EVENT": "Y" } }),
         )?;
         let created = id(&created).ok_or_else(|| CrmError::Failed("crm.lead.add answered no id".into()))?;
+        open_line(config, appeal)?;
         return Ok(record(webhook, entity, created));
     }
     let (category, first_stage) = config.funnel(appeal);
@@ -82,7 +83,20 @@ pub fn deliver(
         // Remembered so the customer's next appeal finds the contact without a call.
         let _ = clienthub_sdk::kv::set(&key, contact.as_bytes());
     }
+    open_line(config, appeal)?;
     Ok(record(webhook, entity, created))
+}
+
+/// The appeal's first message into the Open Line, when one is configured. The record exists
+/// by now: a refusal is logged, not made the delivery's (the deal shows the text).
+fn open_line(config: &Config, appeal: &Appeal) -> Result<(), CrmError> {
+    match super::openlines::push(config, appeal, &format!("{}:first", appeal.id), &appeal.text) {
+        Err(CrmError::Failed(error)) => {
+            clienthub_sdk::log::warn(&format!("the Open Line refused appeal {}: {error}", appeal.id));
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 fn record(webhook: &str, entity: &str, id: String) -> CrmRecord {

@@ -1,13 +1,14 @@
 //! Bitrix24's outgoing events (`application/x-www-form-urlencoded`: `event`,
-//! `data[FIELDS][ID]`, `auth[application_token]`, …) into replies and status changes.
+//! `data[FIELDS][ID]`, `auth[application_token]`, …) into replies and status changes; an Open
+//! Lines operator's message (`ONIMCONNECTORMESSAGEADD`) into a reply with its origin.
 
 use super::rest::{call, id};
 use super::{Config, ORIGINATOR, ok};
-use clienthub_sdk::{AdapterError, CrmOutput, CrmStatus, CrmStatusChange, HttpRequest, ReplyCommand};
+use clienthub_sdk::{AdapterError, CrmEventOutput, CrmReply, CrmStatus, CrmStatusChange, HttpRequest};
 use serde_json::{Value, json};
 
 /// Verifies and reads one event.
-pub fn handle(config: &Config, request: &HttpRequest) -> Result<CrmOutput, AdapterError> {
+pub fn handle(config: &Config, request: &HttpRequest) -> Result<CrmEventOutput, AdapterError> {
     let form: Vec<(String, String)> = form_urlencoded::parse(&request.body).into_owned().collect();
     let field = |key: &str| form.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let expected = config.application_token.as_deref().ok_or_else(|| {
@@ -17,7 +18,11 @@ pub fn handle(config: &Config, request: &HttpRequest) -> Result<CrmOutput, Adapt
     if !clienthub_sdk::auth::secret_matches(given, expected) {
         return Err(AdapterError::Unauthorized("auth[application_token] is missing or wrong".into()));
     }
-    let mut output = CrmOutput { response: ok(), replies: Vec::new(), status_changes: Vec::new() };
+    let mut output = CrmEventOutput { response: ok(), replies: Vec::new(), status_changes: Vec::new() };
+    if field("event").is_some_and(|e| e.eq_ignore_ascii_case("ONIMCONNECTORMESSAGEADD")) {
+        output.replies = super::openlines::replies(config, &|key| field(key).map(str::to_string));
+        return Ok(output);
+    }
     let (Some(event), Some(record)) = (field("event"), field("data[FIELDS][ID]")) else {
         return Ok(output); // Not an event ClientHub reads: acknowledged.
     };
@@ -42,7 +47,7 @@ pub fn handle(config: &Config, request: &HttpRequest) -> Result<CrmOutput, Adapt
                 .ok_or_else(|| AdapterError::Malformed("the comment has no ENTITY_ID".into()))?;
             if let Some(appeal_id) = appeal_of(&rest(&format!("crm.{entity}.get"), json!({ "id": owner }))?) {
                 let author = id(&comment["AUTHOR_ID"]).map(|user| format!("Bitrix24 user {user}"));
-                output.replies.push(ReplyCommand { appeal_id, text: reply.to_string(), author });
+                output.replies.push(CrmReply { appeal_id, text: reply.to_string(), author, origin: None });
             }
         }
         "ONCRMDEALUPDATE" | "ONCRMLEADUPDATE" => {

@@ -15,6 +15,9 @@
 //! reason, resolutions, SLA breaches, failed replies, notes, the customer's later messages,
 //! files). `QUERY_LIMIT_EXCEEDED` (503) and outages are `retry`; other errors `failed`.
 //!
+//! **Open Lines** ([`openlines`]): the customer's messages go into a Bitrix24 Open Line, the
+//! operators' answers there leave through the appeal's own channel and are confirmed.
+//!
 //! **Events** ([`events`]): Bitrix24's outgoing webhooks / event handlers post
 //! `application/x-www-form-urlencoded` events with `auth[application_token]`, checked in
 //! constant time. `ONCRMTIMELINECOMMENTADD` of a comment starting with the reply prefix
@@ -23,14 +26,15 @@
 //! appeal's status.
 
 use clienthub_sdk::{
-    AdapterError, AdapterOutput, Appeal, Channel, CrmAssignee, CrmError, CrmOutput, CrmRecord, CrmUpdate,
-    HttpRequest, HttpResponse,
+    AdapterError, AdapterOutput, Appeal, Channel, CrmAssignee, CrmError, CrmEventOutput, CrmOutput,
+    CrmRecord, CrmUpdate, HttpRequest, HttpResponse, ReplyCommand,
 };
 use serde::Deserialize;
 use std::collections::HashMap;
 
 mod deliver;
 mod events;
+mod openlines;
 mod rest;
 mod sync;
 
@@ -64,6 +68,9 @@ struct Config {
     /// Funnel (`CATEGORY_ID`, `lead` for leads, `*` for any) → ClientHub state → stage.
     #[serde(default)]
     state_stages: HashMap<String, HashMap<String, String>>,
+    /// Bitrix24 Open Lines: the line, the local application's OAuth credentials.
+    #[serde(default)]
+    open_lines: Option<openlines::OpenLines>,
 }
 
 /// A deal funnel and its first stage.
@@ -134,6 +141,7 @@ impl Channel for Bitrix24 {
             comment: Some(text),
             customer_message: None,
             files: Vec::new(),
+            reply_origin: None,
         };
         Self::apply_update(record, appeal, update)
     }
@@ -144,6 +152,16 @@ impl Channel for Bitrix24 {
     }
 
     fn handle_event(request: HttpRequest) -> Result<CrmOutput, AdapterError> {
+        let output = Self::read_event(request)?;
+        let replies = output
+            .replies
+            .into_iter()
+            .map(|r| ReplyCommand { appeal_id: r.appeal_id, text: r.text, author: r.author })
+            .collect();
+        Ok(CrmOutput { response: output.response, replies, status_changes: output.status_changes })
+    }
+
+    fn read_event(request: HttpRequest) -> Result<CrmEventOutput, AdapterError> {
         let config: Config = clienthub_sdk::config::get().map_err(AdapterError::Malformed)?;
         events::handle(&config, &request)
     }

@@ -3,7 +3,7 @@
 //! `{"result": …}`, or `{"error": "QUERY_LIMIT_EXCEEDED", "error_description": …}` with 503, or
 //! another error code; several calls of one appeal go as one `batch`.
 
-use clienthub_sdk::{CrmError, OutboundRequest, RetryLater};
+use clienthub_sdk::{CrmError, HttpResponse, OutboundRequest, RetryLater};
 use serde_json::{Map, Value};
 
 /// How long to wait after `QUERY_LIMIT_EXCEEDED` (Bitrix24 allows about 2 requests a second).
@@ -17,6 +17,14 @@ pub fn call(webhook_url: &str, method: &str, params: &Value) -> Result<Value, Cr
     let url = format!("{}/{method}.json", webhook_url.trim_end_matches('/'));
     let answer = clienthub_sdk::http::send(&OutboundRequest::post_json(url, params))
         .map_err(|e| CrmError::Retry(RetryLater { after_ms: None, error: format!("{method}: {e}") }))?;
+    read(method, &answer)
+}
+
+/// The `result` of Bitrix24's `answer` to `method`.
+///
+/// # Errors
+/// As [`call`].
+pub fn read(method: &str, answer: &HttpResponse) -> Result<Value, CrmError> {
     let body = answer.body_json().unwrap_or_default();
     let error = body["error"].as_str();
     let description = body["error_description"].as_str().unwrap_or("");

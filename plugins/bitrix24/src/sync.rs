@@ -3,7 +3,8 @@
 //! comment — together in one `batch`. A comment with files goes as its own call (`FILES`, the
 //! files in base64). Every comment ends with the event's id (`ClientHub · 01J…:7`): when the
 //! host hands an update over again after a crash, the timeline is searched for it first, so a
-//! comment is never written twice.
+//! comment is never written twice. With Open Lines, the customer's messages also go into the
+//! line, and the delivery of a reply written there is confirmed.
 
 use super::rest::{batch, call, id};
 use super::{Config, webhook};
@@ -35,6 +36,12 @@ pub fn apply(
         (None, Some(message)) => Some(format!("Клиент ({}): {message}", appeal.channel)),
         (None, None) => None,
     };
+    if let Some(message) = &update.customer_message {
+        super::openlines::push(config, appeal, &update.event_id, message)?;
+    }
+    if let Some(origin) = update.reply_origin.as_deref().filter(|_| update.stage == "reply_sent") {
+        super::openlines::delivered(config, origin)?;
+    }
     let marker = format!("ClientHub · {}", update.event_id);
     let comment = match text {
         Some(text) if !(update.retried && commented(webhook, record, &marker)?) => {

@@ -30,44 +30,90 @@ fn bodies(h: &Harness) -> Vec<(String, serde_json::Value)> {
         .collect()
 }
 
+/// A `batch` command's parameters (`method?fields[A]=1&…`) as (key, value) pairs.
+fn command(call: &serde_json::Value, name: &str) -> (String, Vec<(String, String)>) {
+    let cmd = call["cmd"][name].as_str().unwrap();
+    let (method, query) = cmd.split_once('?').unwrap();
+    (method.to_string(), form_urlencoded::parse(query.as_bytes()).into_owned().collect())
+}
+
+fn value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
 #[test]
-fn a_new_appeal_becomes_a_deal_with_its_contact_responsible_source_and_fields() {
+fn a_new_appeal_becomes_a_deal_with_its_contact_responsible_source_and_fields_in_one_batch() {
     let mut h = Harness::new()
         .with_config(CONFIG)
-        .with_http_answer(Ok(answer(200, &json!({"result": [], "total": 0}))))
         .with_http_answer(Ok(answer(200, &json!({"result": []}))))
-        .with_http_answer(Ok(answer(200, &json!({"result": 55}))))
-        .with_http_answer(Ok(answer(200, &json!({"result": 7}))));
+        .with_http_answer(Ok(answer(
+            200,
+            &json!({"result": {"result": {"contact": 55, "deal": 7}, "result_error": []}}),
+        )));
     let record = h.run(|| Bitrix24::deliver(customer_appeal(), Some(assignee()))).unwrap();
     assert_eq!((record.entity.as_str(), record.id.as_str()), ("deal", "7"));
     assert_eq!(record.url.as_deref(), Some("https://shop.bitrix24.ru/crm/deal/details/7/"));
     let calls = bodies(&h);
     let methods: Vec<&str> = calls.iter().map(|(m, _)| m.as_str()).collect();
-    assert_eq!(
-        methods,
-        ["crm.deal.list.json", "crm.duplicate.findbycomm.json", "crm.contact.add.json", "crm.deal.add.json"]
-    );
-    assert_eq!(calls[0].1["filter"], json!({"ORIGINATOR_ID": "clienthub", "ORIGIN_ID": "01TEST"}));
-    assert_eq!(calls[2].1["fields"]["PHONE"], json!([{"VALUE": "+79161234567", "VALUE_TYPE": "WORK"}]));
-    let deal = &calls[3].1["fields"];
-    assert_eq!(deal["CATEGORY_ID"], 2);
-    assert_eq!(deal["STAGE_ID"], "C2:NEW");
-    assert_eq!(deal["ASSIGNED_BY_ID"], "17");
-    assert_eq!(deal["SOURCE_ID"], "TELEGRAM");
-    assert_eq!(deal["CONTACT_ID"], "55");
-    assert_eq!(deal["UF_CRM_STORE"], "101");
-    assert_eq!(deal["ORIGIN_ID"], "01TEST");
-    assert_eq!(h.http_requests[3].url, "https://shop.bitrix24.ru/rest/1/abc123def/crm.deal.add.json");
+    assert_eq!(methods, ["crm.duplicate.findbycomm.json", "batch.json"], "no lookup on a first delivery");
+    assert_eq!(calls[1].1["halt"], 1);
+    let (method, contact) = command(&calls[1].1, "contact");
+    assert_eq!(method, "crm.contact.add");
+    assert_eq!(value(&contact, "fields[PHONE][0][VALUE]"), Some("+79161234567"));
+    assert_eq!(value(&contact, "fields[NAME]"), Some("Анна"));
+    let (method, deal) = command(&calls[1].1, "deal");
+    assert_eq!(method, "crm.deal.add");
+    for (key, expected) in [
+        ("fields[CATEGORY_ID]", "2"),
+        ("fields[STAGE_ID]", "C2:NEW"),
+        ("fields[ASSIGNED_BY_ID]", "17"),
+        ("fields[SOURCE_ID]", "TELEGRAM"),
+        ("fields[CONTACT_ID]", "$result[contact]"),
+        ("fields[UF_CRM_STORE]", "101"),
+        ("fields[ORIGIN_ID]", "01TEST"),
+    ] {
+        assert_eq!(value(&deal, key), Some(expected), "{key}");
+    }
+    assert!(calls[1].1["cmd"]["deal"].as_str().unwrap().contains("fields%5BCONTACT_ID%5D=$result[contact]"));
+    assert_eq!(h.http_requests[1].url, "https://shop.bitrix24.ru/rest/1/abc123def/batch.json");
 }
 
 #[test]
-fn an_appeal_already_in_the_crm_is_not_created_again() {
+fn an_appeal_handed_over_before_is_looked_up_and_not_created_again() {
     let mut h = Harness::new()
         .with_config(CONFIG)
         .with_http_answer(Ok(answer(200, &json!({"result": [{"ID": "7"}], "total": 1}))));
-    let record = h.run(|| Bitrix24::deliver(customer_appeal(), None)).unwrap();
+    let mut retried = customer_appeal();
+    retried.metadata.push(MetaEntry::new("crm_retried", "true"));
+    let record = h.run(|| Bitrix24::deliver(retried, None)).unwrap();
     assert_eq!(record.id, "7");
     assert_eq!(h.http_requests.len(), 1, "only the lookup");
+    assert_eq!(bodies(&h)[0].1["filter"], json!({"ORIGINATOR_ID": "clienthub", "ORIGIN_ID": "01TEST"}));
+}
+
+#[test]
+fn an_open_lines_answer_is_a_reply_with_its_origin_in_plain_text() {
+    let config = CONFIG.replace(
+        r#""stage_statuses""#,
+        r#""open_lines":{"line":107,"client_id":"local.1","client_secret":"s","refresh_token":"r",
+            "event_handler":"https://hub.example.ru/hooks/bitrix24"},"stage_statuses""#,
+    );
+    let body = "event=ONIMCONNECTORMESSAGEADD&event_handler_id=555&data%5BCONNECTOR%5D=clienthub&data%5BLINE%5D=107\
+        &data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bchat_id%5D=1807&data%5BMESSAGES%5D%5B0%5D%5Bim%5D%5Bmessage_id%5D=86497\
+        &data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Buser_id%5D=27\
+        &data%5BMESSAGES%5D%5B0%5D%5Bmessage%5D%5Btext%5D=%5Bb%5D%D0%9E%D0%BB%D1%8C%D0%B3%D0%B0%3A%5B%2Fb%5D+%5Bbr%5D%D0%97%D0%B4%D1%80%D0%B0%D0%B2%D1%81%D1%82%D0%B2%D1%83%D0%B9%D1%82%D0%B5\
+        &data%5BMESSAGES%5D%5B0%5D%5Bchat%5D%5Bid%5D=01APPEAL&ts=1773759161\
+        &auth%5Bdomain%5D=shop.bitrix24.ru&auth%5Bapplication_token%5D=b24-app-token-51f0";
+    let out =
+        Harness::new().with_config(&config).run(|| Bitrix24::read_event(event(body.as_bytes()))).unwrap();
+    assert_eq!(out.replies.len(), 1);
+    let reply = &out.replies[0];
+    assert_eq!((reply.appeal_id.as_str(), reply.text.as_str()), ("01APPEAL", "Ольга:\nЗдравствуйте"));
+    assert_eq!(reply.origin.as_deref(), Some("openlines:107:1807:86497:01APPEAL"));
+    assert_eq!(reply.author.as_deref(), Some("Bitrix24 user 27"));
+    let forged = body.replace("b24-app-token-51f0", "guess");
+    let refused = Harness::new().with_config(&config).run(|| Bitrix24::read_event(event(forged.as_bytes())));
+    assert!(matches!(refused, Err(AdapterError::Unauthorized(_))));
 }
 
 #[test]
@@ -138,6 +184,7 @@ fn a_note_is_a_timeline_comment_on_the_record() {
     assert_eq!(calls[0].0, "crm.timeline.comment.add.json");
     assert_eq!(
         calls[0].1,
-        json!({"fields": {"ENTITY_ID": "7", "ENTITY_TYPE": "deal", "COMMENT": "Customer (telegram): ещё вопрос"}})
+        json!({"fields": {"ENTITY_ID": "7", "ENTITY_TYPE": "deal",
+            "COMMENT": "Customer (telegram): ещё вопрос\n\nClientHub · 01TEST:note"}})
     );
 }
