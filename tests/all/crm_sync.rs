@@ -121,10 +121,11 @@ async fn the_deal_follows_its_appeal_owner_stages_both_ways_and_the_timeline() {
     act(&host, &id, "resume", json!({})).await;
     deal_shows(&portal, &deal_id, "work again", |d| d["STAGE_ID"] == "C2:EXECUTING").await;
 
-    for text in ["Мастер приедет завтра", "Уточните адрес"] {
-        let path = format!("/api/appeals/{id}/replies");
-        host.api.send_json("POST", &path, &json!({"text": text})).await.unwrap();
-    }
+    // The first reply is sent, the second refused by Telegram (one after the other).
+    let path = format!("/api/appeals/{id}/replies");
+    host.api.send_json("POST", &path, &json!({"text": "Мастер приедет завтра"})).await.unwrap();
+    crate::platform::wait_for_reply(&host, &id, "sent").await;
+    host.api.send_json("POST", &path, &json!({"text": "Уточните адрес"})).await.unwrap();
     timeline_has(&portal, &deal_id, "the sent reply with its author", |c| {
         c.starts_with("Ответ клиенту отправлен (") && c.ends_with("):\nМастер приедет завтра")
     })
@@ -346,4 +347,58 @@ async fn an_open_lines_round_trip_a_customer_s_telegram_message_in_the_line_and_
     assert_eq!(sends, 1);
     let forged = event.replace("b24-app-token-51f0", "guess");
     assert_eq!(host.hook("bitrix24", &[], form, forged.as_bytes()).await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_customer_s_photo_is_attached_to_the_deal_not_named_by_an_id() {
+    use base64::Engine;
+    let photo: Vec<u8> = (0..50_000u32).map(|n| (n * 7 % 251) as u8).collect();
+    let served = photo.clone();
+    let bot_api =
+        Platform::serve(Arc::new(move |r: &crate::platform::Received| -> crate::platform::Scripted {
+            match r.path.as_str() {
+                "/bot123456:ABC-def/getFile" => (
+                    200,
+                    vec![],
+                    json!({"ok": true, "result": {
+                "file_id": "AgACAgIAAxkBAAIBZ2Large", "file_unique_id": "AQADs9", "file_size": 50000,
+                "file_path": "photos/file_9.jpg"}}),
+                ),
+                "/file/bot123456:ABC-def/photos/file_9.jpg" => {
+                    (200, vec![("content-type", "image/jpeg".into())], crate::platform::file_body(&served))
+                }
+                _ => (404, vec![], json!({"ok": false, "error_code": 404, "description": "Not Found"})),
+            }
+        }))
+        .await;
+    let host = Host::start();
+    crate::platform::telegram_through(&host, &bot_api).await;
+    let (_api, portal) = portal_for(&host, directory(), connector()).await;
+    let update = json!({"update_id": 9951, "message": {"message_id": 951, "date": 1763900000,
+        "from": {"id": 951, "is_bot": false, "first_name": "Мария"}, "chat": {"id": 951, "type": "private"},
+        "caption": "Хочу вернуть чайник, вот фото скола",
+        "photo": [{"file_id": "AgACAgIAAxkBAAIBZ2Large", "file_unique_id": "AQADs9", "file_size": 50000,
+            "width": 1280, "height": 960}]}});
+    let id = appeal_id(&host.telegram(update.to_string().as_bytes()).await);
+    let deal_id = delivered(&host, &id).await.crm.unwrap().id;
+    eventually("the photo is on the deal's timeline", async || {
+        portal
+            .lock()
+            .unwrap()
+            .comments
+            .iter()
+            .any(|c| c["ENTITY_ID"] == json!(deal_id) && c["FILES"].is_array())
+    })
+    .await;
+    let portal = portal.lock().unwrap();
+    let comment = portal.comments.iter().find(|c| c["FILES"].is_array()).unwrap();
+    assert!(
+        comment["COMMENT"].as_str().unwrap().starts_with("Файл от клиента: photo 1: 48 KiB"),
+        "{comment}"
+    );
+    let files = comment["FILES"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0][0], "photo.jpg");
+    let body = base64::engine::general_purpose::STANDARD.decode(files[0][1].as_str().unwrap()).unwrap();
+    assert!(body == photo, "the photo's bytes, not an id");
 }

@@ -102,72 +102,41 @@ impl CrmDelivery {
     }
 
     /// The queued updates, per appeal in order; an appeal's updates wait while it has no CRM
-    /// record yet, or while an earlier update of it waits.
+    /// record yet.
     async fn deliver_updates(&self, crm: &Arc<Stage<ChannelWorld>>) -> Result<()> {
         let mut waiting = std::collections::HashSet::new();
         let directory = self.store.directory();
-        let crm_name = crm.label.split('@').next().unwrap_or_default().to_string();
         for item in self.store.crm_updates()? {
             if self.state().hold_until > self.store.now_ms() {
                 return Ok(());
             }
-            let (appeal_id, update) = match &item {
-                Queued::Note { key, appeal, text } => {
-                    let update = wit::CrmUpdate {
-                        event_id: key.clone(),
-                        retried: true,
-                        stage: "note".into(),
-                        owner: None,
-                        state: None,
-                        comment: Some(text.clone()),
-                        customer_message: None,
-                        files: Vec::new(),
-                        reply_origin: None,
-                    };
-                    (appeal.clone(), Some(update))
-                }
-                Queued::Event { appeal, .. } if waiting.contains(appeal) => continue,
-                Queued::Event { appeal, index, mark } => {
-                    let Some(found) = self.store.appeal(appeal)? else {
-                        self.store.crm_update_done(&item)?;
-                        continue;
-                    };
-                    if found.crm.is_none() {
-                        waiting.insert(appeal.clone());
-                        continue;
-                    }
-                    let update = updates::update_of(&found, *index, mark, &crm_name, &directory);
-                    let update = match update {
-                        Some(mut update) => {
-                            // A reply written in the CRM: its origin, for the delivery receipt.
-                            let reply = found.history.get(*index as usize).and_then(updates::reply_id);
-                            if let Some(reply) = reply {
-                                update.reply_origin = self.store.reply_origin(reply)?;
-                            }
-                            Some(self.with_files(&found, update).await)
-                        }
-                        None => None,
-                    };
-                    if update.is_some() && !mark.tried {
-                        self.store.crm_update_tried(appeal, *index).await?;
-                    }
-                    (appeal.clone(), update)
-                }
+            let appeal_id = match &item {
+                Queued::Note { appeal, .. } | Queued::Event { appeal, .. } => appeal.clone(),
             };
-            let (Some(update), Some(appeal)) = (update, self.store.appeal(&appeal_id)?) else {
+            if waiting.contains(&appeal_id) {
+                continue;
+            }
+            let Some(appeal) = self.store.appeal(&appeal_id)? else {
                 self.store.crm_update_done(&item)?;
                 continue;
             };
-            let Some(link) = appeal.crm.clone() else { continue };
+            let Some(link) = appeal.crm.clone() else {
+                waiting.insert(appeal_id);
+                continue;
+            };
+            let Some(update) = self.update_for(crm, &item, &appeal, &directory).await? else {
+                self.store.crm_update_done(&item)?;
+                continue;
+            };
             let record = wit::CrmRecord { entity: link.entity, id: link.id, url: link.url };
             let (runtime, stage, wit_appeal, directory) =
                 (self.registry.runtime().clone(), crm.clone(), convert::to_wit(&appeal), directory.clone());
+            let event_id = update.event_id.clone();
             let outcome = tokio::task::spawn_blocking(move || {
                 runtime.apply_crm_update(&stage.plugin, directory, &record, &wit_appeal, &update)
             })
             .await?;
             let now = self.store.now_ms();
-            let event_id = format!("{appeal_id}:{}", item_index(&item));
             let refused = match outcome {
                 Ok(Ok(())) => None,
                 Ok(Err(wit::CrmError::Retry(later))) => {
@@ -202,11 +171,51 @@ impl CrmDelivery {
         Ok(())
     }
 
+    /// The update a queued item makes of `appeal` (with its reply's origin and its file), `None`
+    /// when the record needs nothing; marked as handed over before it is.
+    async fn update_for(
+        &self,
+        crm: &Stage<ChannelWorld>,
+        item: &Queued,
+        appeal: &Appeal,
+        directory: &crate::directory::Directory,
+    ) -> Result<Option<wit::CrmUpdate>> {
+        let (index, mark) = match item {
+            Queued::Note { key, text, .. } => {
+                return Ok(Some(wit::CrmUpdate {
+                    event_id: key.clone(),
+                    retried: true,
+                    stage: "note".into(),
+                    owner: None,
+                    state: None,
+                    comment: Some(text.clone()),
+                    customer_message: None,
+                    files: Vec::new(),
+                    reply_origin: None,
+                }));
+            }
+            Queued::Event { index, mark, .. } => (*index, mark),
+        };
+        let crm_name = crm.label.split('@').next().unwrap_or_default();
+        let Some(mut update) = updates::update_of(appeal, index, mark, crm_name, directory) else {
+            return Ok(None);
+        };
+        // A reply written in the CRM: its origin, for the delivery receipt.
+        if let Some(reply) = appeal.history.get(index as usize).and_then(updates::reply_id) {
+            update.reply_origin = self.store.reply_origin(reply)?;
+        }
+        let update = self.with_files(appeal, index, update).await;
+        if !mark.tried {
+            self.store.crm_update_tried(&appeal.id, index).await?;
+        }
+        Ok(Some(update))
+    }
+
     /// `update` with the stored file its event is about (a `file_stored` event), when the file
     /// is small enough for the CRM; a larger one is named in the comment.
-    async fn with_files(&self, appeal: &Appeal, mut update: wit::CrmUpdate) -> wit::CrmUpdate {
+    async fn with_files(&self, appeal: &Appeal, index: u32, mut update: wit::CrmUpdate) -> wit::CrmUpdate {
         let Some(n) = (update.stage == "file_stored")
-            .then(|| appeal.history.get(index_of(&update.event_id)?))
+            .then(|| appeal.history.get(index as usize))
             .flatten()
             .and_then(|event| crate::store::media::stored_attachment(&event.detail))
         else {
@@ -315,15 +324,7 @@ impl CrmDelivery {
                 Ok(true)
             }
             Ok(Err(wit::CrmError::Retry(later))) => {
-                let wait = {
-                    let mut state = self.state();
-                    state.unavailable += 1;
-                    let backoff =
-                        FIRST_HOLD.saturating_mul(1 << (state.unavailable - 1).min(10)).min(MAX_HOLD);
-                    let wait = later.after_ms.map(Duration::from_millis).unwrap_or(backoff);
-                    state.hold_until = now + wait.as_millis() as u64;
-                    wait
-                };
+                let wait = self.hold(later.after_ms, now);
                 tracing::warn!(appeal = %appeal.id, "the CRM asks to wait {:.1} s: {}", wait.as_secs_f64(), later.error);
                 // One history entry per appeal and outage, not one per attempt.
                 if appeal.history.last().is_none_or(|e| e.stage != "crm_retry") {
@@ -393,11 +394,6 @@ fn route_metadata(appeal: &Appeal) -> Vec<wit::MetaEntry> {
     .collect()
 }
 
-/// The event index in an update's `event_id` (`<appeal id>:<index>`).
-fn index_of(event_id: &str) -> Option<usize> {
-    event_id.rsplit_once(':')?.1.parse().ok()
-}
-
 /// A file name for a file that came without one (`photo.jpg`).
 fn default_name(kind: &str, mime: Option<&str>) -> String {
     let extension = match mime.unwrap_or_default() {
@@ -412,12 +408,4 @@ fn default_name(kind: &str, mime: Option<&str>) -> String {
         _ => "bin",
     };
     format!("{kind}.{extension}")
-}
-
-/// The event index (or note key) of a queued update, for telling updates apart.
-fn item_index(item: &Queued) -> String {
-    match item {
-        Queued::Event { index, .. } => index.to_string(),
-        Queued::Note { key, .. } => key.clone(),
-    }
 }

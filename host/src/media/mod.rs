@@ -151,7 +151,7 @@ impl Fetcher {
                     "{} {}: larger than {}",
                     attachment.kind,
                     n + 1,
-                    crate::store::media::size_text(cap as u64)
+                    crate::store::media::size_text(cap)
                 );
                 (
                     FileState::TooLarge { cap },

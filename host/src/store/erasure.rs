@@ -140,7 +140,7 @@ impl Store {
         Ok(erased)
     }
 
-    /// Removes the CRM notes queued for an appeal; how many.
+    /// Removes the CRM updates (and notes) queued for an appeal; how many.
     fn erase_notes(&self, appeal_id: &str) -> Result<usize> {
         let prefix = pair_key(appeal_id, "");
         let mut writes = Vec::new();
@@ -152,6 +152,11 @@ impl Store {
             }
         }
         let removed = writes.len();
+        // And what says whether they (or the appeal's delivery) were handed over before.
+        for key in self.tree(TreeId::CrmTried).scan_prefix(&prefix).keys() {
+            writes.push((TreeId::CrmTried, key?.to_vec(), None));
+        }
+        writes.push((TreeId::CrmTried, appeal_id.as_bytes().to_vec(), None));
         self.write_blind(writes)?;
         Ok(removed)
     }
