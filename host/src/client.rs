@@ -12,6 +12,8 @@ use hyper_util::rt::TokioExecutor;
 pub struct Client {
     base: String,
     token: Option<String>,
+    /// Where the token came from, for the message of a 401.
+    token_source: Option<String>,
     http: HyperClient<HttpConnector, Full<Bytes>>,
 }
 
@@ -24,6 +26,8 @@ pub struct Answer {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Bytes,
+    /// What to add to the message of a refusal (where the client looked for its token).
+    hint: Option<String>,
 }
 
 impl Answer {
@@ -41,13 +45,20 @@ impl Answer {
             .with_context(|| format!("HTTP {}: {}", self.status, String::from_utf8_lossy(&self.body)))?;
         if !(200..300).contains(&self.status) {
             let message = value.get("error").and_then(|e| e.as_str()).unwrap_or("");
-            bail!("HTTP {}: {message}", self.status);
+            let hint = self.hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+            bail!("HTTP {}: {message}{hint}", self.status);
         }
         Ok(value)
     }
 }
 
 impl Client {
+    /// Says where its token came from (named when the host refuses it).
+    pub fn token_from(mut self, source: impl Into<String>) -> Self {
+        self.token_source = Some(source.into());
+        self
+    }
+
     /// The bearer token it sends, if any.
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
@@ -61,6 +72,7 @@ impl Client {
         Self {
             base: base.trim_end_matches('/').to_string(),
             token,
+            token_source: None,
             http: HyperClient::builder(TokioExecutor::new()).build(connector),
         }
     }
@@ -98,11 +110,18 @@ impl Client {
             }
             None => Full::new(Bytes::new()),
         };
-        let response = self
-            .http
-            .request(request.body(body)?)
-            .await
-            .with_context(|| format!("cannot reach ClientHub at {}", self.base))?;
+        let response = self.http.request(request.body(body)?).await.map_err(|e| {
+            // hyper-util's error names only "client error (Connect)"; its source says why
+            // (DNS, refused, timed out).
+            let mut why = Vec::new();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(error) = cause {
+                why.push(error.to_string());
+                cause = error.source();
+            }
+            let why = if why.is_empty() { e.to_string() } else { why.join(": ") };
+            anyhow::anyhow!("cannot reach ClientHub at {} (--server, CLIENTHUB_URL): {why}", self.base)
+        })?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -110,7 +129,14 @@ impl Client {
             .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
             .collect();
         let body = response.into_body().collect().await?.to_bytes();
-        Ok(Answer { status, headers, body })
+        let hint = (status == 401).then(|| match (&self.token, &self.token_source) {
+            (None, _) => "no token: pass --token, set CLIENTHUB_ADMIN_TOKEN or run from the directory \
+                          holding clienthub-data/admin-token"
+                .to_string(),
+            (Some(_), Some(source)) => format!("the token from {source} was refused"),
+            (Some(_), None) => "the token was refused".to_string(),
+        });
+        Ok(Answer { status, headers, body, hint })
     }
 
     /// GET and parse JSON.

@@ -3,6 +3,18 @@
 
 mod cli;
 
-fn main() -> anyhow::Result<()> {
-    cli::main()
+/// Runs the command; an error is one line on stderr (with its causes), and its backtrace only
+/// when `CLIENTHUB_BACKTRACE=1` asks for it.
+fn main() -> std::process::ExitCode {
+    match cli::main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            if std::env::var("CLIENTHUB_BACKTRACE").is_ok_and(|v| v == "1") {
+                eprintln!("clienthub: {error:?}");
+            } else {
+                eprintln!("clienthub: {error:#}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

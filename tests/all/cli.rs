@@ -80,3 +80,45 @@ async fn reply_resolve_and_allow_hosts_commands() {
     assert!(cli(&host, &["appeals", "resolve", &id]).starts_with(&format!("{id} resolved ")));
     assert!(cli(&host, &["appeals", "reopen", &id]).starts_with(&format!("{id} routed ")));
 }
+
+/// The CLI's stderr and success for `args` run from `dir`, with `env` set.
+fn cli_failing(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_clienthub"))
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("CLIENTHUB_ADMIN_TOKEN")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "clienthub {args:?} should fail");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_are_one_line_that_say_where_the_cli_looked() {
+    let host = Host::start();
+    let dir = tempfile::tempdir().unwrap();
+    // No token anywhere: the refusal says where to put one, in one line, even when a backtrace
+    // is asked of Rust.
+    let refused =
+        cli_failing(dir.path(), &["plugin", "list", "--server", &host.base], &[("RUST_BACKTRACE", "1")]);
+    assert_eq!(refused.lines().count(), 1, "{refused}");
+    assert!(refused.starts_with("clienthub: HTTP 401"), "{refused}");
+    assert!(refused.contains("--token") && refused.contains("clienthub-data/admin-token"), "{refused}");
+    // A token read from ./clienthub-data/admin-token is named when it is refused.
+    std::fs::create_dir(dir.path().join("clienthub-data")).unwrap();
+    std::fs::write(dir.path().join("clienthub-data/admin-token"), "not-the-token\n").unwrap();
+    let wrong = cli_failing(dir.path(), &["plugin", "list", "--server", &host.base], &[]);
+    assert!(wrong.contains("the token from ./clienthub-data/admin-token was refused"), "{wrong}");
+    // Nothing listening: it says it cannot reach the host, where it looked, and why.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let server = format!("http://127.0.0.1:{port}");
+    let unreachable = cli_failing(dir.path(), &["plugin", "list", "--server", &server], &[]);
+    assert_eq!(unreachable.lines().count(), 1, "{unreachable}");
+    assert!(unreachable.contains(&format!("cannot reach ClientHub at {server}")), "{unreachable}");
+    assert!(unreachable.to_lowercase().contains("refused"), "{unreachable}");
+    let nowhere =
+        cli_failing(dir.path(), &["plugin", "list", "--server", "http://no-such-host.invalid:8080"], &[]);
+    assert!(nowhere.contains("cannot reach ClientHub") && nowhere.contains("dns"), "{nowhere}");
+}

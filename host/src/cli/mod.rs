@@ -304,11 +304,17 @@ async fn run(command: Command) -> Result<()> {
 }
 
 fn client(remote: Remote) -> Result<Client> {
-    let token = match remote.token {
-        Some(token) => Some(token),
-        None => std::fs::read_to_string("clienthub-data/admin-token").ok().map(|t| t.trim().to_string()),
-    };
-    Ok(Client::new(&remote.server, token))
+    const TOKEN_FILE: &str = "clienthub-data/admin-token";
+    Ok(match remote.token {
+        Some(token) => {
+            Client::new(&remote.server, Some(token)).token_from("--token or CLIENTHUB_ADMIN_TOKEN")
+        }
+        None => match std::fs::read_to_string(TOKEN_FILE) {
+            Ok(token) => Client::new(&remote.server, Some(token.trim().to_string()))
+                .token_from(format!("./{TOKEN_FILE}")),
+            Err(_) => Client::new(&remote.server, None),
+        },
+    })
 }
 
 fn read_input(file: &PathBuf) -> Result<Vec<u8>> {
@@ -327,14 +333,59 @@ fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T> 
         .context("the host's answer is not what this client expects (another version?)")
 }
 
+/// Prints an answer as JSON, its secrets masked ([`masked`]).
 fn print(value: &serde_json::Value) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    println!("{}", serde_json::to_string_pretty(&masked(value.clone()))?);
     Ok(())
+}
+
+/// `value` with the values of keys that hold secrets (`bot_token`, `app_secret`, `api_key`,
+/// `password`, …) masked down to their last four characters: a terminal, a shared screen or a
+/// pasted log shows no channel's credentials.
+fn masked(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    const SECRET: [&str; 6] = ["token", "secret", "password", "api_key", "salt", "signing_key"];
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let lower = key.to_ascii_lowercase();
+                    match value {
+                        Value::String(text) if SECRET.iter().any(|s| lower.contains(s)) => {
+                            let tail: String =
+                                text.chars().skip(text.chars().count().saturating_sub(4)).collect();
+                            let shown = if text.chars().count() > 8 {
+                                format!("••••{tail}")
+                            } else {
+                                "••••".into()
+                            };
+                            (key, Value::String(shown))
+                        }
+                        other => (key, masked(other)),
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(masked).collect()),
+        other => other,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::StoreChoice;
+
+    #[test]
+    fn secrets_are_masked_in_what_the_cli_prints() {
+        let config = serde_json::json!({"config": {"bot_token": "123456:ABC-def-ghijklmn", "app_secret": "short",
+            "open_lines": {"client_secret": "cs-0123456789"}, "chat_id": "-100200"}, "tokens": [{"name": "ci"}]});
+        let shown = super::masked(config);
+        assert_eq!(shown["config"]["bot_token"], "••••klmn");
+        assert_eq!(shown["config"]["app_secret"], "••••");
+        assert_eq!(shown["config"]["open_lines"]["client_secret"], "••••6789");
+        assert_eq!(shown["config"]["chat_id"], "-100200");
+        assert_eq!(shown["tokens"][0]["name"], "ci", "only strings under secret-named keys");
+    }
 
     #[test]
     fn store_values_parse_or_say_what_is_expected() {
