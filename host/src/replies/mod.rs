@@ -330,7 +330,7 @@ fn record(
             (
                 "reply_retry",
                 format!(
-                    "reply {reply_id}: attempt {n} refused for now ({error}); next in {:.1} s",
+                    "reply {reply_id}: attempt {n} did not go through ({error}); next in {:.1} s",
                     wait.as_secs_f64()
                 ),
             )

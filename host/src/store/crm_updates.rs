@@ -5,7 +5,6 @@
 //! are handed to the CRM in the order they happened. The same transaction puts an appeal that
 //! becomes routed later (reprocessed out of triage, reopened) into the CRM outbox when a CRM
 //! is active and it is neither delivered nor queued.
-//!
 
 use super::Store;
 use super::tx::{TreeId, Tx};

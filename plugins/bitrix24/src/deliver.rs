@@ -26,6 +26,8 @@ pub fn deliver(
             &json!({ "filter": { "ORIGINATOR_ID": ORIGINATOR, "ORIGIN_ID": appeal.id }, "select": ["ID"] }),
         )?;
         if let Some(existing) = found.as_array().and_then(|list| list.first()).and_then(|r| id(&r["ID"])) {
+            // The earlier attempt may have stopped before the message reached the line.
+            open_line(config, appeal)?;
             return Ok(record(webhook, entity, existing));
         }
     }
