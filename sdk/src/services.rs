@@ -46,7 +46,7 @@ pub mod kv {
         #[cfg(target_arch = "wasm32")]
         return super::wit::kv::get(key);
         #[cfg(not(target_arch = "wasm32"))]
-        crate::testing::with_harness(|h| Ok(h.kv.get(key).cloned()))
+        crate::testing::with_harness(|h| Ok(kv_of(h)?.get(key).cloned()))
     }
 
     /// Stores `value` under `key`.
@@ -58,7 +58,7 @@ pub mod kv {
         return super::wit::kv::set(key, value);
         #[cfg(not(target_arch = "wasm32"))]
         crate::testing::with_harness(|h| {
-            h.kv.insert(key.to_string(), value.to_vec());
+            kv_of(h)?.insert(key.to_string(), value.to_vec());
             Ok(())
         })
     }
@@ -72,7 +72,7 @@ pub mod kv {
         return super::wit::kv::delete(key);
         #[cfg(not(target_arch = "wasm32"))]
         crate::testing::with_harness(|h| {
-            h.kv.remove(key);
+            kv_of(h)?.remove(key);
             Ok(())
         })
     }
@@ -86,13 +86,23 @@ pub mod kv {
         return super::wit::kv::list_keys(prefix, limit);
         #[cfg(not(target_arch = "wasm32"))]
         crate::testing::with_harness(|h| {
-            Ok(h.kv
+            Ok(kv_of(h)?
                 .range(prefix.to_string()..)
                 .map(|(k, _)| k.clone())
                 .take_while(|k| k.starts_with(prefix))
                 .take(limit as usize)
                 .collect())
         })
+    }
+
+    /// The harness's store, as the host grants it: only with the `key-value` capability (the
+    /// host's words when it is missing).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn kv_of(h: &mut crate::testing::Harness) -> Result<&mut std::collections::BTreeMap<String, Vec<u8>>, String> {
+        match h.granted("key-value") {
+            true => Ok(&mut h.kv),
+            false => Err("this plugin's manifest does not ask for the key-value capability".into()),
+        }
     }
 }
 
@@ -117,16 +127,31 @@ pub mod config {
     }
 }
 
-/// Read-only look-ups in the routing directory (needs the `directory` capability).
+/// Read-only look-ups in the routing directory (needs the `directory` capability: without it
+/// the host fails the call, and so does the harness).
 pub mod directory {
     use crate::{Department, Employee, Region, Topic};
+
+    /// The harness, as the host grants the directory: a call without the capability fails the
+    /// plugin's call (here: the test panics with the host's words).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn with_directory<R>(f: impl FnOnce(&crate::testing::Harness) -> R) -> R {
+        crate::testing::with_harness(|h| {
+            assert!(
+                h.granted("directory"),
+                "this plugin's manifest does not ask for the directory capability: add \"directory\" to the \
+                 capabilities in its clienthub.json"
+            );
+            f(h)
+        })
+    }
 
     /// All regions.
     pub fn regions() -> Vec<Region> {
         #[cfg(target_arch = "wasm32")]
         return super::wit::directory::list_regions();
         #[cfg(not(target_arch = "wasm32"))]
-        crate::testing::with_harness(|h| h.regions.clone())
+        with_directory(|h| h.regions.clone())
     }
 
     /// All topics.
@@ -134,7 +159,7 @@ pub mod directory {
         #[cfg(target_arch = "wasm32")]
         return super::wit::directory::list_topics();
         #[cfg(not(target_arch = "wasm32"))]
-        crate::testing::with_harness(|h| h.topics.clone())
+        with_directory(|h| h.topics.clone())
     }
 
     /// The department with this id.
@@ -142,7 +167,7 @@ pub mod directory {
         #[cfg(target_arch = "wasm32")]
         return super::wit::directory::get_department(id);
         #[cfg(not(target_arch = "wasm32"))]
-        crate::testing::with_harness(|h| h.departments.iter().find(|d| d.id == id).cloned())
+        with_directory(|h| h.departments.iter().find(|d| d.id == id).cloned())
     }
 
     /// Active employees of `department`; with `region`, only those serving it.
@@ -150,7 +175,7 @@ pub mod directory {
         #[cfg(target_arch = "wasm32")]
         return super::wit::directory::list_employees(department, region);
         #[cfg(not(target_arch = "wasm32"))]
-        crate::testing::with_harness(|h| {
+        with_directory(|h| {
             h.employees
                 .iter()
                 .filter(|e| e.active && e.department == department)

@@ -41,12 +41,32 @@ pub struct Harness {
     pub http_answers: VecDeque<Result<HttpResponse, String>>,
     /// Requests the plugin made through [`crate::http::send`].
     pub http_requests: Vec<OutboundRequest>,
+    /// The capabilities the plugin's manifest asks for (`directory`, `key-value`), read from
+    /// the crate's `clienthub.json` as the host would grant them; `None` (nothing enforced)
+    /// outside a plugin crate.
+    pub capabilities: Option<Vec<String>>,
 }
 
 impl Default for Harness {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The string capabilities of the `clienthub.json` of the crate under test (`cargo test` sets
+/// `CARGO_MANIFEST_DIR`), `None` when there is no such file.
+fn declared_capabilities() -> Option<Vec<String>> {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").ok()?;
+    let text = std::fs::read_to_string(std::path::Path::new(&dir).join("clienthub.json")).ok()?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(
+        manifest["capabilities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect(),
+    )
 }
 
 thread_local! {
@@ -81,7 +101,13 @@ impl Harness {
             log: Vec::new(),
             http_answers: VecDeque::new(),
             http_requests: Vec::new(),
+            capabilities: declared_capabilities(),
         }
+    }
+
+    /// Whether the manifest asks for `capability` (always, outside a plugin crate).
+    pub(crate) fn granted(&self, capability: &str) -> bool {
+        self.capabilities.as_ref().is_none_or(|all| all.iter().any(|c| c == capability))
     }
 
     /// Queues the answer to the plugin's next [`crate::http::send`].

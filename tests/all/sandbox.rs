@@ -46,6 +46,19 @@ async fn trap_timeout_and_memory_hog_go_to_triage_and_the_host_serves_on() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_directory_look_up_without_the_capability_fails_the_call_and_says_why() {
+    let host = Host::start();
+    with_router(&host, fixtures::CHAOS_ROUTER, "chaos-router").await;
+    let answer = host.telegram(&telegram_update(11, 11, "#directory")).await;
+    let appeal = host.appeal(&appeal_id(&answer)).await;
+    assert_eq!(appeal.status.name(), "triage", "not routed on an empty directory: {appeal:?}");
+    let error = appeal.error.unwrap_or_default();
+    assert!(error.contains("does not ask for the directory capability"), "{error}");
+    let plugin = host.api.get_json("/api/plugins/chaos-router").await.unwrap();
+    assert_eq!(plugin["calls"]["0.1.0"]["errors"], 1, "counted in the plugin's errors: {plugin}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_plugin_cannot_read_another_plugins_keys() {
     let host = Host::start();
     for path in [fixtures::KV_PROBE_A, fixtures::KV_PROBE_B] {

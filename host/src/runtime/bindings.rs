@@ -8,6 +8,9 @@ pub mod router {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "router",
+        // A directory look-up without the `directory` capability fails the call (it has no
+        // error to return).
+        imports: { "clienthub:plugin/directory": trappable },
     });
 }
 

@@ -101,12 +101,23 @@ impl config::Host for CallState {
     }
 }
 
-impl directory::Host for CallState {
-    fn list_regions(&mut self) -> Vec<directory::Region> {
-        if !self.grants.directory {
-            return Vec::new();
+/// What a plugin that looks into the directory without asking for it is told: the call fails.
+const NO_DIRECTORY: &str = "this plugin's manifest does not ask for the directory capability: add \
+                            \"directory\" to the capabilities in its clienthub.json";
+
+impl CallState {
+    fn directory(&self) -> wasmtime::Result<&Directory> {
+        match self.grants.directory {
+            true => Ok(&self.directory),
+            false => Err(wasmtime::Error::msg(NO_DIRECTORY)),
         }
-        self.directory
+    }
+}
+
+impl directory::Host for CallState {
+    fn list_regions(&mut self) -> wasmtime::Result<Vec<directory::Region>> {
+        Ok(self
+            .directory()?
             .regions
             .iter()
             .map(|r| directory::Region {
@@ -115,14 +126,12 @@ impl directory::Host for CallState {
                 cities: r.cities.clone(),
                 stores: r.stores.clone(),
             })
-            .collect()
+            .collect())
     }
 
-    fn list_topics(&mut self) -> Vec<directory::Topic> {
-        if !self.grants.directory {
-            return Vec::new();
-        }
-        self.directory
+    fn list_topics(&mut self) -> wasmtime::Result<Vec<directory::Topic>> {
+        Ok(self
+            .directory()?
             .topics
             .iter()
             .map(|t| directory::Topic {
@@ -132,25 +141,24 @@ impl directory::Host for CallState {
                 department: t.department.clone(),
                 reaction_minutes: t.reaction_minutes,
             })
-            .collect()
+            .collect())
     }
 
-    fn get_department(&mut self, id: String) -> Option<directory::Department> {
-        if !self.grants.directory {
-            return None;
-        }
-        self.directory.departments.iter().find(|d| d.id == id).map(|d| directory::Department {
+    fn get_department(&mut self, id: String) -> wasmtime::Result<Option<directory::Department>> {
+        Ok(self.directory()?.departments.iter().find(|d| d.id == id).map(|d| directory::Department {
             id: d.id.clone(),
             name: d.name.clone(),
             queue: d.queue.clone(),
-        })
+        }))
     }
 
-    fn list_employees(&mut self, department: String, region: Option<String>) -> Vec<directory::Employee> {
-        if !self.grants.directory {
-            return Vec::new();
-        }
-        self.directory
+    fn list_employees(
+        &mut self,
+        department: String,
+        region: Option<String>,
+    ) -> wasmtime::Result<Vec<directory::Employee>> {
+        Ok(self
+            .directory()?
             .employees
             .iter()
             .filter(|e| e.active && e.department == department)
@@ -162,7 +170,7 @@ impl directory::Host for CallState {
                 regions: e.regions.clone(),
                 active: e.active,
             })
-            .collect()
+            .collect())
     }
 }
 
