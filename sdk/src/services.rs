@@ -98,7 +98,9 @@ pub mod kv {
     /// The harness's store, as the host grants it: only with the `key-value` capability (the
     /// host's words when it is missing).
     #[cfg(not(target_arch = "wasm32"))]
-    fn kv_of(h: &mut crate::testing::Harness) -> Result<&mut std::collections::BTreeMap<String, Vec<u8>>, String> {
+    fn kv_of(
+        h: &mut crate::testing::Harness,
+    ) -> Result<&mut std::collections::BTreeMap<String, Vec<u8>>, String> {
         match h.granted("key-value") {
             true => Ok(&mut h.kv),
             false => Err("this plugin's manifest does not ask for the key-value capability".into()),
