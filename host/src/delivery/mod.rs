@@ -396,16 +396,6 @@ fn route_metadata(appeal: &Appeal) -> Vec<wit::MetaEntry> {
 
 /// A file name for a file that came without one (`photo.jpg`).
 fn default_name(kind: &str, mime: Option<&str>) -> String {
-    let extension = match mime.unwrap_or_default() {
-        "image/jpeg" => "jpg",
-        "image/png" => "png",
-        "image/webp" => "webp",
-        "audio/mpeg" => "mp3",
-        "audio/ogg" => "ogg",
-        "audio/wav" | "audio/x-wav" => "wav",
-        "video/mp4" => "mp4",
-        "application/pdf" => "pdf",
-        _ => "bin",
-    };
+    let extension = crate::store::media::extension_of(mime.unwrap_or_default());
     format!("{kind}.{extension}")
 }

@@ -193,17 +193,7 @@ fn disposition(inline: bool, name: &str) -> String {
 
 /// A name for a file the platform gave none: `photo-1.jpg`, `call-recording-1.mp3`.
 fn default_name(kind: &str, n: u16, mime: &str) -> String {
-    let extension = match mime {
-        "image/jpeg" => "jpg",
-        "image/png" => "png",
-        "image/webp" => "webp",
-        "audio/mpeg" => "mp3",
-        "audio/ogg" => "ogg",
-        "audio/wav" | "audio/x-wav" => "wav",
-        "video/mp4" => "mp4",
-        "application/pdf" => "pdf",
-        _ => "bin",
-    };
+    let extension = crate::store::media::extension_of(mime);
     format!("{kind}-{n}.{extension}")
 }
 

@@ -290,3 +290,19 @@ pub fn size_text(bytes: u64) -> String {
         _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
     }
 }
+
+/// The usual file extension of a MIME type (`jpg` for `image/jpeg`), `bin` when unknown: for
+/// naming a file the platform gave no name.
+pub fn extension_of(mime: &str) -> &'static str {
+    match mime {
+        "image/jpeg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "audio/mpeg" => "mp3",
+        "audio/ogg" => "ogg",
+        "audio/wav" | "audio/x-wav" => "wav",
+        "video/mp4" => "mp4",
+        "application/pdf" => "pdf",
+        _ => "bin",
+    }
+}
