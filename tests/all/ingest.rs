@@ -50,6 +50,32 @@ async fn follow_up_in_the_same_chat_joins_the_open_appeal() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_contest_caption_after_an_open_appeal_is_dropped_not_joined() {
+    let host = Host::start();
+    let open = appeal_id(&host.telegram(&telegram_update(1, 700, "Верните деньги за заказ 42")).await);
+    let noise = appeal_id(&host.telegram(&telegram_update(2, 700, "Участвую! #конкурс")).await);
+    assert_ne!(open, noise, "a dropped follow-up is an appeal of its own");
+    let dropped = host.appeal(&noise).await;
+    assert_eq!(dropped.status.name(), "dropped");
+    assert_eq!(last_event(&dropped).detail, "contest hashtag #конкурс");
+    assert!(
+        dropped.metadata.iter().any(|(k, v)| k == "follow_up_of" && *v == open),
+        "{:?}",
+        dropped.metadata
+    );
+    assert_eq!(host.appeals("&status=dropped").await.len(), 1);
+
+    // The open appeal never heard of it, and the conversation's next message still joins it.
+    let after = appeal_id(&host.telegram(&telegram_update(3, 700, "Номер карты не нужен?")).await);
+    assert_eq!(after, open);
+    let appeal = host.appeal(&open).await;
+    let messages: Vec<&str> =
+        appeal.history.iter().filter(|e| e.stage == "message").map(|e| e.detail.as_str()).collect();
+    assert_eq!(messages, ["Номер карты не нужен?"]);
+    assert_eq!(appeal.status.name(), "routed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn contest_hashtag_is_kept_as_dropped_with_the_reason() {
     let host = Host::start();
     let answer = host.telegram(&fixture("plugins/telegram/fixtures/photo.json")).await;

@@ -11,26 +11,12 @@ impl Pipeline {
     /// Runs an appeal through the filter chain and the router: kept and routed, dropped, or in
     /// triage when a plugin failed.
     pub(super) fn decide(&self, runtime: &Runtime, store: &Store, mut appeal: Appeal) -> Appeal {
-        let directory = store.directory();
-        for filter in &self.filters {
-            let verdict = runtime.check(&filter.plugin, directory.clone(), &convert::to_wit(&appeal));
-            self.health.record(&filter.label, verdict.as_ref().err().map(|e| e.to_string()).as_deref());
-            match verdict {
-                Ok(wit::Verdict::Keep) => {
-                    appeal.record(store.now_ms(), "kept", Some(filter.label.clone()), "")
-                }
-                Ok(wit::Verdict::Tag(tags)) => {
-                    appeal.record(store.now_ms(), "tagged", Some(filter.label.clone()), tags.join(", "));
-                    appeal.tags.extend(tags);
-                }
-                Ok(wit::Verdict::Drop(reason)) => {
-                    appeal.record(store.now_ms(), "dropped", Some(filter.label.clone()), reason);
-                    appeal.status = Status::Dropped;
-                    return appeal;
-                }
-                Err(failure) => return triage(appeal, &filter.label, failure.to_string(), store.now_ms()),
-            }
+        match self.filter(runtime, store, &mut appeal) {
+            Filtered::Passed => {}
+            Filtered::Dropped => return appeal,
+            Filtered::Failed { filter, error } => return triage(appeal, &filter, error, store.now_ms()),
         }
+        let directory = store.directory();
         let Some(router) = &self.router else {
             appeal.record(store.now_ms(), "unrouted", None, "no router is active");
             return appeal;
@@ -56,6 +42,44 @@ impl Pipeline {
             Err(failure) => triage(appeal, &router.label, failure.to_string(), store.now_ms()),
         }
     }
+
+    /// Runs an appeal (or a follow-up seen as one) through the filter chain, recording each
+    /// verdict in its history; a drop sets its status.
+    pub(super) fn filter(&self, runtime: &Runtime, store: &Store, appeal: &mut Appeal) -> Filtered {
+        let directory = store.directory();
+        for filter in &self.filters {
+            let verdict = runtime.check(&filter.plugin, directory.clone(), &convert::to_wit(appeal));
+            self.health.record(&filter.label, verdict.as_ref().err().map(|e| e.to_string()).as_deref());
+            match verdict {
+                Ok(wit::Verdict::Keep) => {
+                    appeal.record(store.now_ms(), "kept", Some(filter.label.clone()), "")
+                }
+                Ok(wit::Verdict::Tag(tags)) => {
+                    appeal.record(store.now_ms(), "tagged", Some(filter.label.clone()), tags.join(", "));
+                    appeal.tags.extend(tags);
+                }
+                Ok(wit::Verdict::Drop(reason)) => {
+                    appeal.record(store.now_ms(), "dropped", Some(filter.label.clone()), reason);
+                    appeal.status = Status::Dropped;
+                    return Filtered::Dropped;
+                }
+                Err(failure) => {
+                    return Filtered::Failed { filter: filter.label.clone(), error: failure.to_string() };
+                }
+            }
+        }
+        Filtered::Passed
+    }
+}
+
+/// What the filter chain made of an appeal.
+pub(super) enum Filtered {
+    /// Every filter kept it (some may have tagged it).
+    Passed,
+    /// A filter dropped it (status and history say which and why).
+    Dropped,
+    /// A filter failed; the appeal goes no further.
+    Failed { filter: String, error: String },
 }
 
 fn decision_tags(decision: &crate::appeal::Decision) -> Vec<String> {

@@ -3,6 +3,7 @@
 //! (filters, router) and stored, delivery statuses and reply commands recorded.
 
 use super::adapt::Intake;
+use super::decide::Filtered;
 use crate::appeal::Appeal;
 use crate::inbound;
 use crate::normalize;
@@ -109,29 +110,8 @@ impl Pipeline {
             false => None,
         };
         if let Some(open) = open {
-            let detail = match message.attachments.len() {
-                0 => message.text.clone(),
-                n => format!("{} (+{n} attachments)", message.text),
-            };
-            let now = store.now_ms();
-            let attachments = message.attachments.clone();
-            let claim = Some((raw.channel.as_str(), message.platform_id.as_str(), raw.id.as_str()));
-            let updated = store.update_appeal(&open.id, claim, |appeal| {
-                appeal.record(now, "message", Some(adapter.to_string()), detail.clone());
-                // A follow-up's files (a call recording, a second photo) belong to the appeal too.
-                for file in &attachments {
-                    if !appeal.attachments.iter().any(|known| known.reference == file.reference) {
-                        appeal.attachments.push(file.clone());
-                    }
-                }
-            })?;
-            match updated {
-                Some(Claim::Seen(existing)) => return Ok(duplicate(raw, &message.platform_id, existing)),
-                Some(Claim::New) => {
-                    tracing::info!(appeal = %open.id, channel = %raw.channel, "follow-up joined its appeal");
-                    return Ok((Some(open.id.clone()), format!("follow-up to {}", open.id)));
-                }
-                None => {} // Gone meanwhile: open a new appeal.
+            if let Some(joined) = self.follow_up(store, runtime, raw, adapter, &open.id, &message)? {
+                return Ok(joined);
             }
         }
         let id = store.appeal_id_for(&raw.channel, &message.platform_id)?;
@@ -151,6 +131,71 @@ impl Pipeline {
         Ok((Some(appeal.id.clone()), format!("appeal {}", appeal.id)))
     }
 
+    /// A follow-up to the open appeal `open`, seen by the filter chain first (as an appeal with
+    /// `follow_up_of` in its metadata). Kept, it joins the appeal (with any tags the filters
+    /// gave); dropped, it is stored as a dropped appeal of its own, visible with its reason, and
+    /// the open appeal never hears of it. `None` when the open appeal is gone meanwhile.
+    fn follow_up(
+        &self,
+        store: &Store,
+        runtime: &Runtime,
+        raw: &RawRequest,
+        adapter: &str,
+        open: &str,
+        message: &inbound::Message,
+    ) -> Result<Option<(Option<String>, String)>> {
+        let mut seen = incoming(raw, adapter, String::new(), message.clone());
+        seen.metadata.push(("follow_up_of".into(), open.to_string()));
+        let (tags, failed) = match self.filter(runtime, store, &mut seen) {
+            Filtered::Passed => (seen.tags, None),
+            Filtered::Failed { filter, error } => (Vec::new(), Some((filter, error))),
+            Filtered::Dropped => {
+                seen.id = store.appeal_id_for(&raw.channel, &message.platform_id)?;
+                if let Claim::Seen(existing) = store.insert_appeal(&mut seen)? {
+                    return Ok(Some(duplicate(raw, &message.platform_id, existing)));
+                }
+                crate::metrics::appeal_stored(&seen.channel, seen.status.name());
+                tracing::info!(appeal = %seen.id, follow_up_of = open, "follow-up dropped by a filter");
+                return Ok(Some((Some(seen.id.clone()), format!("dropped follow-up {}", seen.id))));
+            }
+        };
+        let detail = match message.attachments.len() {
+            0 => message.text.clone(),
+            n => format!("{} (+{n} attachments)", message.text),
+        };
+        let now = store.now_ms();
+        let claim = Some((raw.channel.as_str(), message.platform_id.as_str(), raw.id.as_str()));
+        let updated = store.update_appeal(open, claim, |appeal| {
+            if let Some((filter, error)) = &failed {
+                tracing::warn!(appeal = %open, filter = %filter, "filter failed on a follow-up: {error}");
+                appeal.record(now, "filter_failed", Some(filter.clone()), error.clone());
+            }
+            if !tags.is_empty() {
+                appeal.record(now, "tagged", None, tags.join(", "));
+                for tag in &tags {
+                    if !appeal.tags.contains(tag) {
+                        appeal.tags.push(tag.clone());
+                    }
+                }
+            }
+            appeal.record(now, "message", Some(adapter.to_string()), detail.clone());
+            // A follow-up's files (a call recording, a second photo) belong to the appeal too.
+            for file in &message.attachments {
+                if !appeal.attachments.iter().any(|known| known.reference == file.reference) {
+                    appeal.attachments.push(file.clone());
+                }
+            }
+        })?;
+        Ok(match updated {
+            Some(Claim::Seen(existing)) => Some(duplicate(raw, &message.platform_id, existing)),
+            Some(Claim::New) => {
+                tracing::info!(appeal = %open, channel = %raw.channel, "follow-up joined its appeal");
+                Some((Some(open.to_string()), format!("follow-up to {open}")))
+            }
+            None => None, // Gone meanwhile: open a new appeal.
+        })
+    }
+
     fn new_appeal(
         &self,
         runtime: &Runtime,
@@ -160,31 +205,31 @@ impl Pipeline {
         id: String,
         message: inbound::Message,
     ) -> Appeal {
-        let mut contact = message.contact;
-        normalize::contact(&mut contact);
-        let mut appeal = Appeal {
-            id,
-            channel: raw.channel.clone(),
-            platform_id: message.platform_id,
-            conversation_key: message.conversation_key,
-            received_at: raw.received_at,
-            sent_at: message.sent_at,
-            contact,
-            subject: message.subject,
-            text: message.text,
-            attachments: message.attachments,
-            metadata: message.metadata,
-            raw_request_id: raw.id.clone(),
-            ..Appeal::default()
-        };
-        appeal.record(
-            raw.received_at,
-            "received",
-            Some(adapter.to_string()),
-            format!("raw request {}", raw.id),
-        );
-        self.decide(runtime, store, appeal)
+        self.decide(runtime, store, incoming(raw, adapter, id, message))
     }
+}
+
+/// A message as an appeal, with its contact normalised and its `received` event.
+fn incoming(raw: &RawRequest, adapter: &str, id: String, message: inbound::Message) -> Appeal {
+    let mut contact = message.contact;
+    normalize::contact(&mut contact);
+    let mut appeal = Appeal {
+        id,
+        channel: raw.channel.clone(),
+        platform_id: message.platform_id,
+        conversation_key: message.conversation_key,
+        received_at: raw.received_at,
+        sent_at: message.sent_at,
+        contact,
+        subject: message.subject,
+        text: message.text,
+        attachments: message.attachments,
+        metadata: message.metadata,
+        raw_request_id: raw.id.clone(),
+        ..Appeal::default()
+    };
+    appeal.record(raw.received_at, "received", Some(adapter.to_string()), format!("raw request {}", raw.id));
+    appeal
 }
 
 /// A customer's answer to the survey of their resolved appeal — a pressed button

@@ -210,8 +210,9 @@ impl Store {
         self.backend.claim_id(&pair_key(channel, platform_id), &fresh)
     }
 
-    /// Stores a new appeal, its idempotency key (channel + platform id), its conversation and
-    /// its contact, atomically — unless another appeal claimed the key first. The contact is
+    /// Stores a new appeal, its idempotency key (channel + platform id), its conversation (unless
+    /// it is dropped) and its contact, atomically — unless another appeal claimed the key first.
+    /// The contact is
     /// the one any of the appeal's identities (E.164 phone, e-mail, the channel's user id)
     /// already belongs to, else a new one; `appeal.contact_id` is set to it. While a CRM is active
     /// ([`Store::set_crm_active`]), a routed appeal enters the CRM outbox in the same transaction.
@@ -244,7 +245,10 @@ impl Store {
             super::record::save(tx, &stored, 0)?;
             super::media::queue(tx, &appeal.id, 0, appeal.attachments.len(), &appeal.raw_request_id);
             tx.insert(TreeId::Idempotency, key.as_slice(), appeal.id.as_bytes());
-            tx.insert(TreeId::Conversations, conversation.as_slice(), appeal.id.as_bytes());
+            // A dropped appeal (contest noise, a dropped follow-up) is never a conversation's head.
+            if stored.status != Status::Dropped {
+                tx.insert(TreeId::Conversations, conversation.as_slice(), appeal.id.as_bytes());
+            }
             tx.insert(TreeId::ContactAppeals, pair_key(&contact, &appeal.id), []);
             if stored.is_waiting() {
                 tx.insert(TreeId::Waiting, appeal.id.as_bytes(), []);
