@@ -130,9 +130,11 @@ impl Client {
             .collect();
         let body = response.into_body().collect().await?.to_bytes();
         let hint = (status == 401).then(|| match (&self.token, &self.token_source) {
-            (None, _) => "no token: pass --token, set CLIENTHUB_ADMIN_TOKEN or run from the directory \
-                          holding clienthub-data/admin-token"
-                .to_string(),
+            (None, Some(looked)) => format!(
+                "no token: pass --token, set CLIENTHUB_ADMIN_TOKEN, or point --data-dir \
+                 (CLIENTHUB_DATA_DIR) at the host's data directory (looked for {looked})"
+            ),
+            (None, None) => "no token: pass --token or set CLIENTHUB_ADMIN_TOKEN".to_string(),
             (Some(_), Some(source)) => format!("the token from {source} was refused"),
             (Some(_), None) => "the token was refused".to_string(),
         });

@@ -49,6 +49,8 @@ pub struct ServeOptions {
     pub attachment_retention: std::time::Duration,
     /// The largest attachment file kept, below each kind's own cap ([`crate::media::cap_of`]).
     pub attachment_max_bytes: Option<usize>,
+    /// Started for plugin development: an upload may replace a version's content.
+    pub development: bool,
 }
 
 /// Attachments' files are kept a year by default.
@@ -132,7 +134,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     };
     let runtime = Runtime::new(&options.data_dir.join("compiled"), options.limits, clock)?;
     let registry = tokio::task::block_in_place(|| -> Result<_> {
-        let registry = Registry::open(store.clone(), runtime)?;
+        let registry = Registry::open(store.clone(), runtime, options.development)?;
         registry.install_first_party()?;
         Ok(registry)
     })?;

@@ -44,7 +44,7 @@ const TARGET: &str = "wasm32-wasip2";
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().and_then(Path::parent).unwrap().to_path_buf();
-    for watched in ["sdk", "wit", "plugins", "tests/plugins", "examples", "Cargo.toml", "Cargo.lock"] {
+    for watched in ["sdk", "plugins", "tests/plugins", "examples", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
     }
     ensure_target();

@@ -8,7 +8,7 @@
 /// The host services (imports) and the shared types.
 pub mod host {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "host",
         additional_derives: [PartialEq],
     });
@@ -20,7 +20,7 @@ pub mod host {
 /// does none of these keeps the [`crate::Channel`] defaults.
 pub mod channel {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "crm-channel",
         with: {
             "clienthub:plugin/types@0.1.3": crate::bindings::host::clienthub::plugin::types,
@@ -40,7 +40,7 @@ pub mod channel {
 /// The `filter` world: a link of the filter chain.
 pub mod filter {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "filter",
         with: {
             "clienthub:plugin/types@0.1.3": crate::bindings::host::clienthub::plugin::types,
@@ -60,7 +60,7 @@ pub mod filter {
 /// The `router` world: a router.
 pub mod router {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "router",
         with: {
             "clienthub:plugin/types@0.1.3": crate::bindings::host::clienthub::plugin::types,

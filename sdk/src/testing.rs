@@ -106,6 +106,7 @@ impl Harness {
     }
 
     /// Whether the manifest asks for `capability` (always, outside a plugin crate).
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))] // In a component the host decides.
     pub(crate) fn granted(&self, capability: &str) -> bool {
         self.capabilities.as_ref().is_none_or(|all| all.iter().any(|c| c == capability))
     }

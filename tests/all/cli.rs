@@ -31,20 +31,33 @@ async fn plugin_directory_and_appeals_commands() {
     assert!(cli(&host, &["directory", "export"]).contains("\"refund\""));
 
     let list = cli(&host, &["plugin", "list"]);
-    assert!(list.contains("rules-router") && list.contains("active 0.1.0"), "{list}");
+    let row = |list: &str, name: &str| {
+        list.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_default().to_string()
+    };
+    assert!(list.starts_with("NAME "), "a header row: {list}");
+    let header = list.lines().next().unwrap();
+    let column = |name: &str| header.find(name).unwrap();
+    let rules = row(&list, "rules-router");
+    assert_eq!(rules.get(column("ACTIVE")..column("VERSIONS")).map(str::trim), Some("0.1.0"), "{list}");
     let uploaded = cli(&host, &["plugin", "upload", fixtures::ROUTER_V2, "--activate"]);
     assert_eq!(uploaded, "uploaded rules-router@0.2.0\nactivated\n");
-    assert!(cli(&host, &["plugin", "list"]).contains("versions 0.1.0, 0.2.0"));
+    assert!(row(&cli(&host, &["plugin", "list"]), "rules-router").ends_with("0.1.0, 0.2.0"));
+    let listed: serde_json::Value = serde_json::from_str(&cli(&host, &["plugin", "list", "--json"])).unwrap();
+    assert!(listed.as_array().unwrap().iter().any(|p| p["name"] == "rules-router" && p["active"] == "0.2.0"));
 
     let id = appeal_id(&host.telegram(&telegram_update(1, 1, "Хочу вернуть товар")).await);
     let listed = cli(&host, &["appeals", "list", "--status", "routed"]);
-    assert!(listed.starts_with(&id) && listed.contains("priority-desk"), "{listed}");
+    let lines: Vec<&str> = listed.lines().collect();
+    assert!(lines[0].starts_with("ID ") && lines[0].contains("QUEUE"), "{listed}");
+    assert!(lines[1].starts_with(&id) && lines[1].contains("priority-desk"), "{listed}");
+    assert_eq!(cli(&host, &["appeals", "list", "--quiet"]).trim(), id);
+    let page: serde_json::Value = serde_json::from_str(&cli(&host, &["appeals", "list", "--json"])).unwrap();
+    assert_eq!(page["items"][0]["id"], id.as_str());
     let shown: serde_json::Value = serde_json::from_str(&cli(&host, &["appeals", "show", &id])).unwrap();
     assert_eq!(shown["id"], id.as_str());
 
-    let rolled: serde_json::Value =
-        serde_json::from_str(&cli(&host, &["plugin", "rollback", "rules-router"])).unwrap();
-    assert_eq!(rolled["active"], "0.1.0");
+    let rolled = cli(&host, &["plugin", "rollback", "rules-router"]);
+    assert_eq!(rolled.trim(), "rules-router: rolled back from 0.2.0 to 0.1.0; active 0.1.0");
 
     let config = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(config.path(), r#"{"default_queue":"inbox"}"#).unwrap();
@@ -106,6 +119,7 @@ async fn errors_are_one_line_that_say_where_the_cli_looked() {
     assert_eq!(refused.lines().count(), 1, "{refused}");
     assert!(refused.starts_with("clienthub: HTTP 401"), "{refused}");
     assert!(refused.contains("--token") && refused.contains("clienthub-data/admin-token"), "{refused}");
+    assert!(refused.contains("--data-dir"), "{refused}");
     // A token read from ./clienthub-data/admin-token is named when it is refused.
     std::fs::create_dir(dir.path().join("clienthub-data")).unwrap();
     std::fs::write(dir.path().join("clienthub-data/admin-token"), "not-the-token\n").unwrap();

@@ -299,7 +299,12 @@ impl Host {
     /// Activates `name@version`.
     pub async fn activate(&self, name: &str, version: &str) -> Value {
         self.api
-            .send_json("POST", &format!("/api/plugins/{name}/activate"), &json!({ "version": version }))
+            .send_json(
+                "POST",
+                &format!("/api/plugins/{name}/activate"),
+                // The tests that activate a router of another name mean to replace the active one.
+                &json!({ "version": version, "replace": true }),
+            )
             .await
             .unwrap()
     }

@@ -129,6 +129,7 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         raw_retention: crate::server::DEFAULT_RAW_RETENTION,
         attachment_retention: crate::server::DEFAULT_ATTACHMENT_RETENTION,
         attachment_max_bytes: None,
+        development: false,
     })
     .await?;
     configure(&Client::new(&format!("http://{}", running.addr), Some("bench".into()))).await?;

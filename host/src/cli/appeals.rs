@@ -1,5 +1,6 @@
 //! `clienthub appeals …`: list, show, reply to and act on appeals through the appeals API.
 
+use super::table::Table;
 use super::{print, typed};
 use anyhow::{Context, Result};
 use clap::Subcommand;
@@ -26,6 +27,9 @@ pub enum AppealsAction {
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// Only the ids, one a line (for scripts: `ID=$(clienthub appeals list -q --limit 1)`).
+        #[arg(long, short = 'Q')]
+        quiet: bool,
     },
     /// Show one appeal with its history.
     Show {
@@ -104,9 +108,9 @@ pub enum AppealsAction {
     },
 }
 
-pub async fn run(action: AppealsAction, client: Client) -> Result<()> {
+pub async fn run(action: AppealsAction, json: bool, client: Client) -> Result<()> {
     match action {
-        AppealsAction::List { query: search, filters, status, channel, limit } => {
+        AppealsAction::List { query: search, filters, status, channel, limit, quiet } => {
             let mut query = form_urlencoded::Serializer::new(String::new());
             query.append_pair("limit", &limit.to_string());
             if let Some(q) = &search {
@@ -123,17 +127,26 @@ pub async fn run(action: AppealsAction, client: Client) -> Result<()> {
                 query.append_pair("channel", c);
             }
             let mut page = client.get_json(&format!("/api/appeals?{}", query.finish())).await?;
-            let items: Vec<Appeal> = typed(page["items"].take())?;
-            for a in items {
-                println!(
-                    "{}  {:<9} {:<8} {:<14} {}",
-                    a.id,
-                    a.channel,
-                    a.status.name(),
-                    a.decision.as_ref().map_or("-", |d| d.queue.as_str()),
-                    a.text.chars().take(60).collect::<String>().replace('\n', " ")
-                );
+            if json {
+                return print(&page);
             }
+            let items: Vec<Appeal> = typed(page["items"].take())?;
+            if quiet {
+                items.iter().for_each(|a| println!("{}", a.id));
+                return Ok(());
+            }
+            let mut table = Table::new(&["ID", "CHANNEL", "STATUS", "QUEUE", "ASSIGNEE", "TEXT"]);
+            for a in items {
+                table.row(vec![
+                    a.id.clone(),
+                    a.channel.clone(),
+                    a.status.name().to_string(),
+                    a.decision.as_ref().map_or("-", |d| d.queue.as_str()).to_string(),
+                    a.work.assignee.clone().unwrap_or_else(|| "-".into()),
+                    a.text.chars().take(60).collect::<String>().replace('\n', " "),
+                ]);
+            }
+            print!("{}", table.render());
             Ok(())
         }
         AppealsAction::Show { id } => print(&client.get_json(&format!("/api/appeals/{id}")).await?),

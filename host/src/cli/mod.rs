@@ -8,7 +8,9 @@ mod data;
 mod directory;
 mod people;
 mod plugin;
+mod scaffold;
 mod serve;
+mod table;
 mod token;
 
 use anyhow::{Context, Result};
@@ -57,9 +59,15 @@ struct Remote {
     /// The host's URL.
     #[arg(long, env = "CLIENTHUB_URL", default_value = "http://127.0.0.1:8080", global = true)]
     server: String,
-    /// Admin token (default: $CLIENTHUB_ADMIN_TOKEN, else ./clienthub-data/admin-token).
+    /// Admin token (default: $CLIENTHUB_ADMIN_TOKEN, else the admin-token file of --data-dir).
     #[arg(long, env = "CLIENTHUB_ADMIN_TOKEN", global = true, hide_env_values = true)]
     token: Option<String>,
+    /// The host's data directory, whose admin-token file the CLI reads when no token is given.
+    #[arg(long, env = "CLIENTHUB_DATA_DIR", default_value = "./clienthub-data", global = true)]
+    data_dir: PathBuf,
+    /// Machine output: JSON instead of tables and sentences.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -133,6 +141,10 @@ enum Command {
         /// 50, audio and recordings 100, video 200); a larger one is refused and recorded.
         #[arg(long)]
         attachment_max_mib: Option<usize>,
+        /// For plugin development: `plugin upload --dev` may replace a version's content
+        /// (never on a production host).
+        #[arg(long)]
+        dev: bool,
     },
     /// Measure throughput, latency and the WASM tax on this machine (built with
     /// `--features bench`).
@@ -254,6 +266,7 @@ async fn run(command: Command) -> Result<()> {
             raw_retention_days,
             attachment_retention_days,
             attachment_max_mib,
+            dev,
         } => {
             let cluster = match store {
                 StoreChoice::Sled => None,
@@ -285,14 +298,15 @@ async fn run(command: Command) -> Result<()> {
                     attachment_retention_days.max(1).saturating_mul(86_400),
                 ),
                 attachment_max_bytes: attachment_max_mib.map(|mib| mib.max(1) << 20),
+                development: dev,
             })
             .await
         }
         #[cfg(feature = "bench")]
         Command::Bench(options) => clienthub::bench::run(options).await,
-        Command::Plugin { action, remote } => plugin::run(action, client(remote)?).await,
+        Command::Plugin { action, remote } => plugin::run(action, remote.json, client(remote)?).await,
         Command::Channels { action, remote } => channels::run(action, client(remote)?).await,
-        Command::Appeals { action, remote } => appeals::run(action, client(remote)?).await,
+        Command::Appeals { action, remote } => appeals::run(action, remote.json, client(remote)?).await,
         Command::Directory { action, remote } => directory::run(action, client(remote)?).await,
         Command::Token { action, remote } => token::run(action, client(remote)?).await,
         Command::Employees { action, remote } => people::employees(action, client(remote)?).await,
@@ -303,17 +317,22 @@ async fn run(command: Command) -> Result<()> {
     }
 }
 
+/// A client of the host at `--server`, with the token of `--token` (or
+/// `CLIENTHUB_ADMIN_TOKEN`), else the one `serve` wrote into the data directory; a 401 names
+/// where it came from.
 fn client(remote: Remote) -> Result<Client> {
-    const TOKEN_FILE: &str = "clienthub-data/admin-token";
     Ok(match remote.token {
         Some(token) => {
             Client::new(&remote.server, Some(token)).token_from("--token or CLIENTHUB_ADMIN_TOKEN")
         }
-        None => match std::fs::read_to_string(TOKEN_FILE) {
-            Ok(token) => Client::new(&remote.server, Some(token.trim().to_string()))
-                .token_from(format!("./{TOKEN_FILE}")),
-            Err(_) => Client::new(&remote.server, None),
-        },
+        None => {
+            let file = remote.data_dir.join("admin-token");
+            match std::fs::read_to_string(&file) {
+                Ok(token) => Client::new(&remote.server, Some(token.trim().to_string()))
+                    .token_from(file.display().to_string()),
+                Err(_) => Client::new(&remote.server, None).token_from(file.display().to_string()),
+            }
+        }
     })
 }
 

@@ -1,16 +1,38 @@
 //! `clienthub plugin …`: upload, list, activate, roll back, shadow, replay and configure
 //! plugins through the admin API.
 
+use super::table::Table;
 use super::{print, read_input, typed};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use clienthub::client::Client;
-use clienthub::registry::PluginRecord;
+use clienthub::registry::{Activation, PluginRecord};
 use clienthub::rollout::replay::Page;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum PluginAction {
+    /// Write a new plugin crate (a working example, its tests, a small release profile).
+    New {
+        /// What the plugin is.
+        #[arg(value_enum)]
+        kind: super::scaffold::Kind,
+        /// Its name (the crate's, the manifest's, a channel's `/hooks/<name>`).
+        name: String,
+        /// The folder to create it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The SDK's folder (default: the sdk/ of the checkout this binary was built from).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Build the plugin crate in a folder into the `.wasm` to upload (installs the
+    /// wasm32-wasip2 target when it is missing).
+    Build {
+        /// The crate's folder.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Upload a component (.wasm); validated by the host.
     Upload {
         /// The component file.
@@ -18,6 +40,12 @@ pub enum PluginAction {
         /// Activate it right away.
         #[arg(long)]
         activate: bool,
+        /// With --activate: replace the active router of another name.
+        #[arg(long)]
+        replace: bool,
+        /// Replace the same version's content (only on a host started with `serve --dev`).
+        #[arg(long)]
+        dev: bool,
     },
     /// List plugins, their versions and which is active.
     List,
@@ -30,6 +58,9 @@ pub enum PluginAction {
         /// Position in the filter chain (lower runs first).
         #[arg(long)]
         position: Option<i64>,
+        /// Replace the active router of another name (one router is active at a time).
+        #[arg(long)]
+        replace: bool,
     },
     /// Re-activate the previously active version.
     Rollback {
@@ -86,15 +117,22 @@ pub enum PluginAction {
     },
 }
 
-pub async fn run(action: PluginAction, client: Client) -> Result<()> {
+pub async fn run(action: PluginAction, json: bool, client: Client) -> Result<()> {
     match action {
-        PluginAction::Upload { file, activate } => {
+        PluginAction::New { kind, name, dir, sdk } => super::scaffold::new(kind, &name, &dir, sdk),
+        PluginAction::Build { dir } => super::scaffold::build(&dir),
+        PluginAction::Upload { file, activate, replace, dev } => {
             let bytes = read_input(&file)?;
+            let path = if dev { "/api/plugins?dev=true" } else { "/api/plugins" };
             let record: PluginRecord =
-                typed(client.send("POST", "/api/plugins", Some(("application/wasm", bytes))).await?.json()?)?;
-            println!("uploaded {}", record.label());
+                typed(client.send("POST", path, Some(("application/wasm", bytes))).await?.json()?)?;
+            println!(
+                "uploaded {}{}",
+                record.label(),
+                if dev { " (development: replaced in place)" } else { "" }
+            );
             if activate {
-                let body = serde_json::json!({ "version": record.version });
+                let body = serde_json::json!({ "version": record.version, "replace": replace });
                 client.send_json("POST", &format!("/api/plugins/{}/activate", record.name), &body).await?;
                 println!("activated");
             }
@@ -102,6 +140,10 @@ pub async fn run(action: PluginAction, client: Client) -> Result<()> {
         }
         PluginAction::List => {
             let list = client.get_json("/api/plugins").await?;
+            if json {
+                return print(&list);
+            }
+            let mut table = Table::new(&["NAME", "KIND", "ACTIVE", "VERSIONS"]);
             for plugin in list.as_array().into_iter().flatten() {
                 let versions: Vec<&str> = plugin["versions"]
                     .as_array()
@@ -109,26 +151,28 @@ pub async fn run(action: PluginAction, client: Client) -> Result<()> {
                     .flatten()
                     .filter_map(|v| v["version"].as_str())
                     .collect();
-                let kind = plugin["versions"][0]["kind"].as_str().unwrap_or("?");
-                println!(
-                    "{:<20} {:<8} active {:<10} versions {}",
-                    plugin["name"].as_str().unwrap_or("?"),
-                    kind,
-                    plugin["active"].as_str().unwrap_or("-"),
-                    versions.join(", ")
-                );
+                table.row(vec![
+                    plugin["name"].as_str().unwrap_or("?").into(),
+                    plugin["versions"][0]["kind"].as_str().unwrap_or("?").into(),
+                    plugin["active"].as_str().unwrap_or("-").into(),
+                    versions.join(", "),
+                ]);
             }
+            print!("{}", table.render());
             Ok(())
         }
-        PluginAction::Activate { name, version, position } => {
-            let body = serde_json::json!({ "version": version, "position": position });
-            print(&client.send_json("POST", &format!("/api/plugins/{name}/activate"), &body).await?)
+        PluginAction::Activate { name, version, position, replace } => {
+            let body = serde_json::json!({ "version": version, "position": position, "replace": replace });
+            let state = client.send_json("POST", &format!("/api/plugins/{name}/activate"), &body).await?;
+            state_changed(&state, json)
         }
-        PluginAction::Rollback { name } => {
-            print(&client.send("POST", &format!("/api/plugins/{name}/rollback"), None).await?.json()?)
-        }
+        PluginAction::Rollback { name } => state_changed(
+            &client.send("POST", &format!("/api/plugins/{name}/rollback"), None).await?.json()?,
+            json,
+        ),
         PluginAction::Deactivate { name } => {
-            print(&client.send("POST", &format!("/api/plugins/{name}/deactivate"), None).await?.json()?)
+            let path = format!("/api/plugins/{name}/deactivate");
+            state_changed(&client.send("POST", &path, None).await?.json()?, json)
         }
         PluginAction::Shadow { name, version, stop } => {
             let path = format!("/api/plugins/{name}/shadow");
@@ -156,6 +200,18 @@ pub async fn run(action: PluginAction, client: Client) -> Result<()> {
             print(&client.send_json("PUT", &format!("/api/plugins/{name}/config"), &value).await?)
         }
     }
+}
+
+/// A plugin's activation state after a change: the change it logged last, in a sentence
+/// (`rules-router: rolled back from 0.2.0 to 0.1.0; active 0.1.0`), or the record as JSON.
+fn state_changed(state: &serde_json::Value, json: bool) -> Result<()> {
+    if json {
+        return print(state);
+    }
+    let state: Activation = typed(state.clone())?;
+    let last = state.log.last().map_or("unchanged", |(_, what)| what.as_str());
+    println!("{}: {last}; active {}", state.name, state.active.as_deref().unwrap_or("none"));
+    Ok(())
 }
 
 /// An RFC 3339 time as milliseconds since the Unix epoch.

@@ -5,11 +5,16 @@ use anyhow::Result;
 use clienthub::server::{ServeOptions, start};
 
 pub async fn run(options: ServeOptions) -> Result<()> {
+    let data_dir = std::path::absolute(&options.data_dir)?;
     let running = start(options).await?;
-    if let Some(file) = &running.token_file {
-        println!("admin token: {} (set CLIENTHUB_ADMIN_TOKEN to choose your own)", file.display());
-    }
     println!("clienthub listening on http://{}", running.addr);
+    // What another terminal's CLI needs: where the host is, and where its admin token is.
+    println!("for the CLI in another terminal:");
+    println!("  export CLIENTHUB_URL=http://{}", running.addr);
+    match &running.token_file {
+        Some(_) => println!("  export CLIENTHUB_DATA_DIR={}", data_dir.display()),
+        None => println!("  export CLIENTHUB_ADMIN_TOKEN=…   # the token this host was started with"),
+    }
     let store = running.app.store.clone();
     tokio::select! {
         signal = tokio::signal::ctrl_c() => {

@@ -4,7 +4,7 @@
 
 use super::call::{Answer, Call};
 use super::error::ApiError;
-use super::reply::{json, read_body};
+use super::reply::{json, query_pairs, read_body};
 use crate::access::Role;
 use crate::directory::Directory;
 use crate::registry::MAX_PLUGIN_BYTES;
@@ -56,19 +56,22 @@ fn plugin_list(call: &Call, only: Option<&str>) -> Result<Vec<serde_json::Value>
         .collect())
 }
 
-/// `POST /api/plugins` with the component's bytes.
+/// `POST /api/plugins[?dev=true]` with the component's bytes (`dev`: replace the version's
+/// content, on a host started with `serve --dev`).
 pub async fn upload(mut call: Call) -> Answer {
+    let development = query_pairs(call.query()).iter().any(|(k, v)| k == "dev" && (v == "true" || v == "1"));
     // Read a little past the cap so the registry can say by how much it is over.
     let (_, body) = read_body(call.take_request(), 2 * MAX_PLUGIN_BYTES).await?;
     let registry = call.app.registry.clone();
-    let record = tokio::task::spawn_blocking(move || registry.upload(&body))
+    let record = tokio::task::spawn_blocking(move || registry.upload(&body, development))
         .await
         .map_err(|e| ApiError::internal(format!("upload task failed: {e}")))??;
-    call.audit("plugin_uploaded", &format!("{}@{}", record.name, record.version), Vec::new())?;
+    let event = if development { "plugin_replaced_in_development" } else { "plugin_uploaded" };
+    call.audit(event, &format!("{}@{}", record.name, record.version), Vec::new())?;
     Ok(json(201, &record))
 }
 
-/// `POST /api/plugins/{name}/activate {"version", "position", "auto_rollback"}`.
+/// `POST /api/plugins/{name}/activate {"version", "position", "replace", "auto_rollback"}`.
 pub async fn activate(mut call: Call) -> Answer {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -76,6 +79,9 @@ pub async fn activate(mut call: Call) -> Answer {
         version: String,
         #[serde(default)]
         position: Option<i64>,
+        /// Replace the active router of another name.
+        #[serde(default)]
+        replace: bool,
         /// `false` to turn automatic rollback off; or its threshold.
         #[serde(default)]
         auto_rollback: Option<serde_json::Value>,
@@ -89,7 +95,9 @@ pub async fn activate(mut call: Call) -> Answer {
                 .map_err(|e| ApiError::invalid(format!("auto_rollback: {e}")))?,
         ),
     };
-    let activation = call.app.registry.activate_watched(call.param(0), &a.version, a.position, threshold)?;
+    let registry = &call.app.registry;
+    let activation =
+        registry.activate_watched(call.param(0), &a.version, a.position, a.replace, threshold)?;
     call.audit("plugin_activated", &format!("{}@{}", call.param(0), a.version), Vec::new())?;
     Ok(json(200, &activation))
 }

@@ -14,10 +14,17 @@ impl Registry {
     /// Makes `version` the active version of `name` and swaps the pipeline.
     ///
     /// # Errors
-    /// [`Refusal::NotFound`] for an unknown version. Activating a router deactivates the
-    /// router that was active (there is one router at a time).
-    pub fn activate(&self, name: &str, version: &str, position: Option<i64>) -> Result<Activation, Refusal> {
-        self.activate_watched(name, version, position, Some(Threshold::default()))
+    /// [`Refusal::NotFound`] for an unknown version. There is one router at a time: activating
+    /// a router while a router of another name is active is a [`Refusal::Conflict`] naming it,
+    /// unless `replace` says to deactivate it.
+    pub fn activate(
+        &self,
+        name: &str,
+        version: &str,
+        position: Option<i64>,
+        replace: bool,
+    ) -> Result<Activation, Refusal> {
+        self.activate_watched(name, version, position, replace, Some(Threshold::default()))
     }
 
     /// [`Registry::activate`], watching the new version for automatic rollback with
@@ -30,11 +37,22 @@ impl Registry {
         name: &str,
         version: &str,
         position: Option<i64>,
+        replace: bool,
         threshold: Option<Threshold>,
     ) -> Result<Activation, Refusal> {
         let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
         let record = self.record(name, version)?;
         let mut replaced = self.routers_replaced_by(&record)?;
+        if !replace && let Some(other) = replaced.first() {
+            let active = other.previous.last().map(String::as_str).unwrap_or("?");
+            return Err(Refusal::Conflict(format!(
+                "activating the router {} would replace the active router {}@{active} and its \
+                 routing (one router is active at a time): activate with --replace \
+                 (\"replace\": true) to do so",
+                record.label(),
+                other.name
+            )));
+        }
         let mut state = self.activation_state(name)?;
         if state.active.as_deref() == Some(version) {
             return Ok(state);

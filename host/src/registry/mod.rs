@@ -43,20 +43,24 @@ pub struct Registry {
     admin: Mutex<()>,
     /// Newly activated versions under watch for automatic rollback.
     health: Arc<Health>,
+    /// Started for development (`serve --dev`): an upload may replace a version's content.
+    development: bool,
 }
 
 impl Registry {
-    /// Loads the active plugins of the store into the first pipeline.
+    /// Loads the active plugins of the store into the first pipeline; `development` lets
+    /// uploads replace a version's content ([`Registry::upload`]).
     ///
     /// # Errors
     /// When a stored plugin cannot be loaded.
-    pub fn open(store: Store, runtime: Arc<Runtime>) -> Result<Arc<Self>> {
+    pub fn open(store: Store, runtime: Arc<Runtime>, development: bool) -> Result<Arc<Self>> {
         let registry = Arc::new(Self {
             store,
             runtime,
             current: RwLock::new(Arc::new(Pipeline::default())),
             admin: Mutex::new(()),
             health: Arc::new(Health::default()),
+            development,
         });
         registry.settle_legacy_channels()?;
         registry.rebuild()?;
@@ -115,9 +119,9 @@ impl Registry {
             if stored.contains(&hex::encode(Sha256::digest(bytes))) {
                 continue;
             }
-            match self.upload(bytes) {
+            match self.upload(bytes, false) {
                 Ok(record) if fresh => {
-                    self.activate(&record.name, &record.version, None)
+                    self.activate(&record.name, &record.version, None, true)
                         .map_err(|e| anyhow::anyhow!("activating {crate_name}: {e}"))?;
                     tracing::info!(plugin = %record.label(), "installed first-party plugin");
                 }

@@ -11,17 +11,28 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 
 /// The WIT package version this host implements.
-pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 1);
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 3);
 /// Largest plugin upload.
 pub const MAX_PLUGIN_BYTES: usize = 16 << 20;
 
 impl Registry {
     /// Validates and stores an uploaded component. Uploading the same bytes twice is fine.
+    /// `development` (only on a host started for development) replaces the content of a
+    /// version already uploaded, rebuilds the pipeline if it is in use, and says so in the
+    /// plugin's log.
     ///
     /// # Errors
     /// [`Refusal::Invalid`] with the reason when the upload is not an acceptable plugin,
-    /// [`Refusal::Conflict`] when `name@version` exists with other bytes.
-    pub fn upload(&self, bytes: &[u8]) -> Result<PluginRecord, Refusal> {
+    /// [`Refusal::Conflict`] when `name@version` exists with other bytes (and this is not a
+    /// development upload), or a development upload reaches a host not started for it.
+    pub fn upload(&self, bytes: &[u8], development: bool) -> Result<PluginRecord, Refusal> {
+        if development && !self.development {
+            return Err(Refusal::Conflict(
+                "development uploads are off: this host was not started with `serve --dev` \
+                 (a version's content never changes here; bump the version)"
+                    .into(),
+            ));
+        }
         if bytes.len() > MAX_PLUGIN_BYTES {
             return invalid(format!("the plugin is {} bytes; the limit is {MAX_PLUGIN_BYTES}", bytes.len()));
         }
@@ -69,13 +80,53 @@ impl Registry {
             if existing.sha256 == record.sha256 {
                 return Ok(existing);
             }
-            return Err(Refusal::Conflict(format!(
-                "{key} is already uploaded with different content; bump the version"
-            )));
+            if !development {
+                let hint = match self.development {
+                    true => "bump the version, or upload with --dev to replace it",
+                    false => "bump the version",
+                };
+                return Err(Refusal::Conflict(format!(
+                    "{key} is already uploaded with different content; {hint}"
+                )));
+            }
+            return self.replace_in_development(existing, record, bytes);
         }
         self.store.put_plugin(&key, &record, &sha256, bytes)?;
         self.store.flush_now()?;
         tracing::info!(plugin = %key, kind = %world, "plugin uploaded");
+        Ok(record)
+    }
+
+    /// A development upload over `existing`: the new content under the same version, the
+    /// pipeline rebuilt with it, and the plugin's log saying so.
+    fn replace_in_development(
+        &self,
+        existing: PluginRecord,
+        record: PluginRecord,
+        bytes: &[u8],
+    ) -> Result<PluginRecord, Refusal> {
+        let key = record.label();
+        if existing.kind != record.kind {
+            return Err(Refusal::Conflict(format!(
+                "{key} is a {}; a development upload cannot make it a {}",
+                existing.kind, record.kind
+            )));
+        }
+        let _admin = self.admin.lock().unwrap_or_else(|e| e.into_inner());
+        self.store.put_plugin(&key, &record, &record.sha256, bytes)?;
+        let mut state = self.activation_state(&record.name)?;
+        let short = |sha: &str| sha.get(..12).unwrap_or(sha).to_string();
+        state.log.push((
+            self.store.now_ms(),
+            format!(
+                "development upload replaced {} (sha256 {} → {})",
+                record.version,
+                short(&existing.sha256),
+                short(&record.sha256)
+            ),
+        ));
+        self.commit_activation(state)?;
+        tracing::warn!(plugin = %key, "development upload: the version's content was replaced");
         Ok(record)
     }
 

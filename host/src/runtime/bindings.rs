@@ -6,7 +6,7 @@
 /// The `router` world; its imports are shared by all worlds.
 pub mod router {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../sdk/wit",
         world: "router",
         // A directory look-up without the `directory` capability fails the call (it has no
         // error to return).
@@ -17,7 +17,7 @@ pub mod router {
 /// The `filter` world.
 pub mod filter {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../sdk/wit",
         world: "filter",
         with: {
             "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
@@ -34,7 +34,7 @@ pub mod filter {
 /// The `channel` world.
 pub mod channel {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../sdk/wit",
         world: "channel",
         with: {
             "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
@@ -52,7 +52,7 @@ pub mod channel {
 /// connector (WIT 0.1.1).
 pub mod extended {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../sdk/wit",
         world: "extended-channel",
         with: {
             "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
@@ -71,7 +71,7 @@ pub mod extended {
 /// `crm-sync`), looked up on an `extended-channel` instance that has them.
 pub mod rich {
     wasmtime::component::bindgen!({
-        path: "../wit",
+        path: "../sdk/wit",
         world: "crm-channel",
         with: {
             "clienthub:plugin/types": crate::runtime::bindings::router::clienthub::plugin::types,
