@@ -21,6 +21,7 @@ mod layers;
 mod lifecycle;
 mod media;
 mod notices;
+mod partner;
 mod people;
 mod proof;
 mod replies;
