@@ -29,5 +29,6 @@ mod rollout;
 mod sandbox;
 mod store;
 mod swap;
+mod tour;
 mod work;
 mod workspace;

@@ -33,9 +33,10 @@ pub enum PluginAction {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
-    /// Upload a component (.wasm); validated by the host.
+    /// Upload a component (.wasm), or build a plugin crate's folder and upload what it built;
+    /// validated by the host.
     Upload {
-        /// The component file.
+        /// The component file, or a plugin crate's folder.
         file: PathBuf,
         /// Activate it right away.
         #[arg(long)]
@@ -120,8 +121,9 @@ pub enum PluginAction {
 pub async fn run(action: PluginAction, json: bool, client: Client) -> Result<()> {
     match action {
         PluginAction::New { kind, name, dir, sdk } => super::scaffold::new(kind, &name, &dir, sdk),
-        PluginAction::Build { dir } => super::scaffold::build(&dir),
+        PluginAction::Build { dir } => super::scaffold::build(&dir).map(drop),
         PluginAction::Upload { file, activate, replace, dev } => {
+            let file = if file.is_dir() { super::scaffold::build(&file)? } else { file };
             let bytes = read_input(&file)?;
             let path = if dev { "/api/plugins?dev=true" } else { "/api/plugins" };
             let record: PluginRecord =

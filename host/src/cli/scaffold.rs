@@ -106,8 +106,9 @@ pub fn new(kind: Kind, name: &str, parent: &Path, sdk: Option<PathBuf>) -> Resul
     Ok(())
 }
 
-/// Builds the plugin crate in `dir` for upload and prints the `.wasm`'s path and size.
-pub fn build(dir: &Path) -> Result<()> {
+/// Builds the plugin crate in `dir` for upload, prints the `.wasm`'s path and size, and
+/// returns the path.
+pub fn build(dir: &Path) -> Result<PathBuf> {
     ensure_target()?;
     let output = Command::new(cargo())
         .args(["build", "--release", "--target", TARGET, "--message-format=json-render-diagnostics"])
@@ -128,7 +129,7 @@ pub fn build(dir: &Path) -> Result<()> {
         .context("cargo built no .wasm: is this a plugin crate (crate-type cdylib)?")?;
     let size = std::fs::metadata(&wasm)?.len();
     println!("{} ({} KiB)", wasm.display(), size.div_ceil(1024));
-    Ok(())
+    Ok(wasm)
 }
 
 /// Installs the `wasm32-wasip2` target through rustup when it is missing.
