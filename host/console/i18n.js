@@ -24,6 +24,7 @@ const TEXTS = {
     appeal: 'Обращение', conversation: 'Переписка', client: 'клиент', followUp: 'ещё сообщение', reply: 'ответ',
     replyTitle: 'Ответ клиенту', replyPlaceholder: 'Ответ клиенту в его канал', send: 'Отправить', template: 'Готовый ответ…',
     attempts: (n) => `попыток: ${n}`, nextTry: (at) => `следующая попытка: ${at}`, retryNow: 'Повторить сейчас',
+    replyWillRetry: (why) => `Не дошёл до платформы, попробуем снова: ${why}`,
     actions: 'Действия', take: 'Взять в работу', takeFor: 'Назначить', handToEmployee: 'Передать сотруднику',
     handToDepartment: 'Передать в отдел', escalate: 'Эскалировать', pause: 'Пауза', resume: 'Продолжить', resolve: 'Решено',
     reopen: 'Открыть снова', reprocess: 'Обработать заново', reason: 'Причина (пауза, передача, смена темы)',
@@ -87,6 +88,7 @@ const TEXTS = {
     appeal: 'Appeal', conversation: 'Conversation', client: 'client', followUp: 'follow-up', reply: 'reply',
     replyTitle: 'Reply', replyPlaceholder: 'Reply to the client through their channel', send: 'Send', template: 'Ready answer…',
     attempts: (n) => `attempts: ${n}`, nextTry: (at) => `next try: ${at}`, retryNow: 'Retry now',
+    replyWillRetry: (why) => `Did not reach the platform; will try again: ${why}`,
     actions: 'Actions', take: 'Take', takeFor: 'Assign', handToEmployee: 'Hand off to employee',
     handToDepartment: 'Hand off to department', escalate: 'Escalate', pause: 'Pause', resume: 'Resume', resolve: 'Resolve',
     reopen: 'Reopen', reprocess: 'Reprocess', reason: 'reason (pause, hand-off, reclassify)',
@@ -226,10 +228,22 @@ const DETAIL_PHRASES = [
   ['department ', 'отдел '], ['reply ', 'ответ '], [' min in ', ' мин в '],
 ];
 
+/** Why a call to a platform did not go through, in the console's language (the platform's own
+ * words stay as they are). */
+const ERROR_PHRASES = [
+  ['could not reach', 'нет связи с'], ['the call failed', 'вызов не удался'], ['dns error', 'адрес не найден (DNS)'],
+  ['failed to lookup address information', 'не удалось найти адрес'], ['Connection refused', 'соединение отклонено'],
+  ['timed out', 'истекло время ожидания'], ['client error (Connect)', 'ошибка соединения'],
+];
+function platformError(error) {
+  if (LANG !== 'ru') return error;
+  return ERROR_PHRASES.reduce((text, [en, ru]) => text.split(en).join(ru), error);
+}
+
 /** A history event's detail in the console's language. */
 function detailText(event) {
   if (LANG !== 'ru' || !DETAIL_STAGES.has(event.stage)) return event.detail;
-  return DETAIL_PHRASES.reduce((text, [en, ru]) => (en instanceof RegExp ? text.replace(en, ru) : text.split(en).join(ru)), event.detail);
+  return platformError(DETAIL_PHRASES.reduce((text, [en, ru]) => (en instanceof RegExp ? text.replace(en, ru) : text.split(en).join(ru)), event.detail));
 }
 
 /** A text in the chosen language. */

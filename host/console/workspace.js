@@ -151,7 +151,7 @@ function replyBubble(id, r) {
       r.attempts ? ` · ${t('attempts', r.attempts)}` : '',
       r.next_attempt_at && r.state === 'queued' ? ` · ${t('nextTry', when(r.next_attempt_at))}` : ''),
     h('div', {}, r.text),
-    r.error ? h('div', { class: 'error' }, r.error) : null,
+    r.error ? h('div', { class: 'error reply-error' }, r.state === 'queued' ? t('replyWillRetry', platformError(r.error)) : platformError(r.error)) : null,
     r.state === 'failed' && can('operator') ? h('button', { class: 'secondary', onclick: () => act(t('retryNow'), () => api('POST', `/api/appeals/${id}/replies/${r.id}/retry`)) }, t('retryNow')) : null);
 }
 

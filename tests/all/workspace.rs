@@ -286,6 +286,11 @@ async fn a_russian_operator_s_day_in_the_browser() {
         {"id": "hello", "name": "Приветствие", "text": "Здравствуйте, {{customer}}! Ваше обращение {{appeal}} у нас."}
     ]);
     host.api.send_json("PUT", "/api/templates", &templates).await.unwrap();
+    // The bot's API is out of reach: a name that does not resolve.
+    let telegram = json!({"bot_token": "1:tok", "api_base": "http://no-such-host.invalid"});
+    host.api.send_json("PUT", "/api/plugins/telegram/config", &telegram).await.unwrap();
+    let hosts = json!({"hosts": ["http://no-such-host.invalid"]});
+    host.api.send_json("PUT", "/api/plugins/telegram/outbound-hosts", &hosts).await.unwrap();
     let password = "рабочий пароль 2026";
     let invited = host
         .api

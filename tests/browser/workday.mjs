@@ -68,6 +68,12 @@ try {
   await page.waitForFunction(() => document.querySelector('#conversation')?.textContent.includes('Мастер приедет завтра'))
     .catch(async (e) => { throw new Error(`${e.message}; toast: ${await text(page, '#toast')}; reply box: ${await page.inputValue('#reply-text')}`); });
   check(true, 'the reply is in the conversation');
+  // The bot's API cannot be reached (the test points the channel at a name that does not
+  // resolve): the reply waits for another try and says why, in Russian.
+  await page.waitForFunction(() => document.querySelector('.reply-error')?.textContent.includes('адрес не найден'), null, { timeout: 20000 })
+    .catch(async (e) => { throw new Error(`${e.message}; reply: ${await text(page, '[data-reply]')}`); });
+  check((await text(page, '[data-reply] .reply-state')) === 'в очереди', 'the reply waits in the queue');
+  check((await text(page, '.reply-error')).startsWith('Не дошёл до платформы, попробуем снова: нет связи с http://no-such-host.invalid'), `it says why: ${await text(page, '.reply-error')}`);
 
   // A note, the checklist, a refused and then an accepted resolve.
   await page.fill('#note-text', 'Клиент просит звонить после 18:00');

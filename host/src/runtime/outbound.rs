@@ -38,7 +38,7 @@ pub enum OutboundError {
         cap: u64,
     },
     /// The platform could not be reached or did not answer in time (worth a retry).
-    #[error("{authority}: {error}")]
+    #[error("could not reach {authority}: {error}")]
     Unreachable {
         /// The host and port called (never the URL: it may hold a token).
         authority: String,
