@@ -77,6 +77,7 @@ pub fn host() -> &'static Host {
                 raw_retention: clienthub::server::DEFAULT_RAW_RETENTION,
                 attachment_retention: clienthub::server::DEFAULT_ATTACHMENT_RETENTION,
                 attachment_max_bytes: None,
+                development: false,
             }))
             .expect("the host starts");
         let directory = serde_json::from_str(include_str!("../../examples/directory.json")).unwrap();

@@ -7,6 +7,16 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// The host the tour runs against; stopped when the test ends, however it ends.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The tour's shell block from the README.
 fn tour_block() -> String {
     let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
@@ -26,15 +36,17 @@ fn the_readme_tour_runs_as_written() {
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_clienthub"), bin.join("clienthub")).unwrap();
 
     // `clienthub serve`, as the tour's first terminal runs it, and the lines it prints.
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_clienthub"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env_remove("CLIENTHUB_ADMIN_TOKEN")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(serve.stdout.take().unwrap()).lines();
+    let mut serve = Serving(
+        Command::new(env!("CARGO_BIN_EXE_clienthub"))
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .current_dir(dir.path())
+            .env_remove("CLIENTHUB_ADMIN_TOKEN")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(serve.0.stdout.take().unwrap()).lines();
     let mut exports = Vec::new();
     while exports.len() < 2 {
         let line = lines.next().expect("serve printed its export lines").unwrap();
@@ -74,7 +86,7 @@ fn the_readme_tour_runs_as_written() {
         .env("RUST_LOG", "warn")
         .output()
         .expect("bash and curl (the tour's tools)");
-    let _ = serve.kill();
+    drop(serve);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the tour stopped:\n{stdout}\n{stderr}");

@@ -109,10 +109,10 @@ impl Pipeline {
                 .filter(|a| a.status.is_open()),
             false => None,
         };
-        if let Some(open) = open {
-            if let Some(joined) = self.follow_up(store, runtime, raw, adapter, &open.id, &message)? {
-                return Ok(joined);
-            }
+        if let Some(open) = open
+            && let Some(joined) = self.follow_up(store, runtime, raw, adapter, &open.id, &message)?
+        {
+            return Ok(joined);
         }
         let id = store.appeal_id_for(&raw.channel, &message.platform_id)?;
         let mut appeal = self.new_appeal(runtime, store, raw, adapter, id, message);
