@@ -3,5 +3,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = clienthub_fuzz::host().running.app.registry.upload(data);
+    let _ = clienthub_fuzz::host().running.app.registry.upload(data, false);
 });
