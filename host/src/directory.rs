@@ -154,6 +154,10 @@ pub struct Region {
     pub time_zone: Option<String>,
 }
 
+fn is_zero(n: &i32) -> bool {
+    *n == 0
+}
+
 /// A department.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -243,9 +247,21 @@ pub struct Topic {
     /// Display name.
     #[serde(default)]
     pub name: String,
-    /// Keywords that mark it.
+    /// Keywords and phrases that mark it, matched by word forms (`вернуть` finds `Верните`).
     #[serde(default)]
     pub keywords: Vec<String>,
+    /// Keywords matched word for word, where a word form would be too broad.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exact_keywords: Vec<String>,
+    /// Words or phrases that rule the topic out when present.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclusions: Vec<String>,
+    /// Where it applies: channels (`vk`) or `channel/kind` (`vk/comment`); empty: everywhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<String>,
+    /// Weight when several topics match (the highest wins; equal: list order).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub priority: i32,
     /// Handling department id.
     pub department: String,
     /// Minutes to take into work.

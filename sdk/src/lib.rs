@@ -58,7 +58,7 @@ pub mod text;
 
 pub use services::{clock, config, directory, http, kv, log};
 
-pub use bindings::host::clienthub::plugin::directory::{Department, Employee, Region, Topic};
+pub use bindings::host::clienthub::plugin::directory::{Department, Employee, Region, Topic, TopicRule};
 pub use bindings::host::clienthub::plugin::types::{
     AdapterError, AdapterOutput, Appeal, AssignmentStrategy, Attachment, AttachmentKind, Capability, Contact,
     Decision, DeliveryState, DeliveryStatus, Event, Header, HttpRequest, HttpResponse, InboundMessage,

@@ -132,7 +132,7 @@ pub mod config {
 /// Read-only look-ups in the routing directory (needs the `directory` capability: without it
 /// the host fails the call, and so does the harness).
 pub mod directory {
-    use crate::{Department, Employee, Region, Topic};
+    use crate::{Department, Employee, Region, Topic, TopicRule};
 
     /// The harness, as the host grants the directory: a call without the capability fails the
     /// plugin's call (here: the test panics with the host's words).
@@ -162,6 +162,26 @@ pub mod directory {
         return super::wit::directory::list_topics();
         #[cfg(not(target_arch = "wasm32"))]
         with_directory(|h| h.topics.clone())
+    }
+
+    /// Every topic's rule (exact keywords, exclusions, channels, priority), in the topics'
+    /// order. Against a host older than 0.1.4 a plugin built with it does not load.
+    pub fn topic_rules() -> Vec<TopicRule> {
+        #[cfg(target_arch = "wasm32")]
+        return super::wit::directory::list_topic_rules();
+        #[cfg(not(target_arch = "wasm32"))]
+        with_directory(|h| {
+            let rule = |t: &Topic| {
+                h.topic_rules.iter().find(|r| r.topic == t.id).cloned().unwrap_or_else(|| TopicRule {
+                    topic: t.id.clone(),
+                    exact_keywords: Vec::new(),
+                    exclusions: Vec::new(),
+                    channels: Vec::new(),
+                    priority: 0,
+                })
+            };
+            h.topics.iter().map(rule).collect()
+        })
     }
 
     /// The department with this id.

@@ -13,7 +13,7 @@
 use crate::services::log::Level;
 use crate::{
     AdapterOutput, Appeal, Contact, Department, Employee, Event, Header, HttpRequest, HttpResponse,
-    InboundMessage, OutboundReply, OutboundRequest, Region, Topic,
+    InboundMessage, OutboundReply, OutboundRequest, Region, Topic, TopicRule,
 };
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -33,6 +33,8 @@ pub struct Harness {
     pub employees: Vec<Employee>,
     /// Routing directory: topics.
     pub topics: Vec<Topic>,
+    /// Routing directory: the topics' rules (a topic without one has the default rule).
+    pub topic_rules: Vec<TopicRule>,
     /// What [`crate::clock::now_ms`] returns.
     pub now_ms: u64,
     /// Lines the plugin logged.
@@ -97,6 +99,7 @@ impl Harness {
             departments: Vec::new(),
             employees: Vec::new(),
             topics: Vec::new(),
+            topic_rules: Vec::new(),
             now_ms: 1_767_225_600_000,
             log: Vec::new(),
             http_answers: VecDeque::new(),
@@ -160,6 +163,28 @@ impl Harness {
             keywords: keywords.iter().map(|s| s.to_string()).collect(),
             department: department.into(),
             reaction_minutes: None,
+        });
+        self
+    }
+
+    /// Sets the rule of topic `id` (added with [`Harness::with_topic`]): exact keywords,
+    /// exclusions, channels and priority.
+    pub fn with_topic_rule(
+        mut self,
+        id: &str,
+        exact_keywords: &[&str],
+        exclusions: &[&str],
+        channels: &[&str],
+        priority: i32,
+    ) -> Self {
+        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        self.topic_rules.retain(|r| r.topic != id);
+        self.topic_rules.push(TopicRule {
+            topic: id.into(),
+            exact_keywords: list(exact_keywords),
+            exclusions: list(exclusions),
+            channels: list(channels),
+            priority,
         });
         self
     }

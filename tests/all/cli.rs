@@ -38,10 +38,10 @@ async fn plugin_directory_and_appeals_commands() {
     let header = list.lines().next().unwrap();
     let column = |name: &str| header.find(name).unwrap();
     let rules = row(&list, "rules-router");
-    assert_eq!(rules.get(column("ACTIVE")..column("VERSIONS")).map(str::trim), Some("0.1.0"), "{list}");
+    assert_eq!(rules.get(column("ACTIVE")..column("VERSIONS")).map(str::trim), Some("0.1.1"), "{list}");
     let uploaded = cli(&host, &["plugin", "upload", fixtures::ROUTER_V2, "--activate"]);
     assert_eq!(uploaded, "uploaded rules-router@0.2.0\nactivated\n");
-    assert!(row(&cli(&host, &["plugin", "list"]), "rules-router").ends_with("0.1.0, 0.2.0"));
+    assert!(row(&cli(&host, &["plugin", "list"]), "rules-router").ends_with("0.1.1, 0.2.0"));
     let listed: serde_json::Value = serde_json::from_str(&cli(&host, &["plugin", "list", "--json"])).unwrap();
     assert!(listed.as_array().unwrap().iter().any(|p| p["name"] == "rules-router" && p["active"] == "0.2.0"));
 
@@ -57,7 +57,7 @@ async fn plugin_directory_and_appeals_commands() {
     assert_eq!(shown["id"], id.as_str());
 
     let rolled = cli(&host, &["plugin", "rollback", "rules-router"]);
-    assert_eq!(rolled.trim(), "rules-router: rolled back from 0.2.0 to 0.1.0; active 0.1.0");
+    assert_eq!(rolled.trim(), "rules-router: rolled back from 0.2.0 to 0.1.1; active 0.1.1");
 
     let config = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(config.path(), r#"{"default_queue":"inbox"}"#).unwrap();

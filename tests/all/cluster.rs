@@ -301,7 +301,7 @@ async fn an_upload_reaches_and_compiles_on_every_node(nodes: &[Host; 3]) {
 async fn activation_and_rollback_anywhere_route_everywhere(nodes: &[Host; 3]) {
     let mut propagation = HashMap::new();
     let mut update = 0;
-    for (by, version, queue) in [(1, "0.2.0", "priority-desk"), (2, "0.1.0", "general")] {
+    for (by, version, queue) in [(1, "0.2.0", "priority-desk"), (2, "0.1.1", "general")] {
         let switched = Instant::now();
         match version {
             "0.2.0" => {
@@ -344,7 +344,7 @@ async fn activation_and_rollback_anywhere_route_everywhere(nodes: &[Host; 3]) {
     println!(
         "activation on node 1 → running on nodes 0, 1, 2 after {:?}; rollback on node 2 → after {:?}",
         (0..3).map(|i| propagation[&("0.2.0", i)]).collect::<Vec<_>>(),
-        (0..3).map(|i| propagation[&("0.1.0", i)]).collect::<Vec<_>>()
+        (0..3).map(|i| propagation[&("0.1.1", i)]).collect::<Vec<_>>()
     );
 }
 

@@ -72,7 +72,7 @@ async fn the_console_drives_the_whole_flow_in_a_real_browser() {
     let reply = sent.iter().find(|r| r.path.ends_with("/sendMessage")).expect("a sendMessage call");
     assert_eq!(reply.json()["text"], "Оформим возврат сегодня", "the reply typed in the console");
     assert_screenshots(&shots, &["login", "inbox", "appeal", "directory", "plugins", "plugin", "sla"]);
-    assert_eq!(host.api.get_json("/healthz").await.unwrap()["router"], "rules-router@0.1.0");
+    assert_eq!(host.api.get_json("/healthz").await.unwrap()["router"], "rules-router@0.1.1");
     let uploaded = host.api.get_json("/api/plugins/trap-router").await.unwrap();
     assert!(uploaded["active"].is_null(), "uploaded, not activated: {uploaded}");
 }

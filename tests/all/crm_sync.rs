@@ -214,7 +214,7 @@ async fn a_reprocessed_and_a_reopened_appeal_reach_the_crm_once_each() {
     assert!(portal.lock().unwrap().deals.is_empty(), "a resolved appeal and a triage one are not the CRM's");
 
     act(&host, &early, "reopen", json!({})).await;
-    host.activate("rules-router", "0.1.0").await; // The fix.
+    host.activate("rules-router", "0.1.1").await; // The fix.
     let reprocess = format!("/api/appeals/{triage}/reprocess");
     assert_eq!(host.api.send("POST", &reprocess, None).await.unwrap().status, 200);
     for id in [&early, &triage] {

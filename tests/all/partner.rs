@@ -116,12 +116,12 @@ async fn each_kind_scaffolds_builds_tests_uploads_and_routes() {
     let guarded = cli(&host, &["plugin", "upload", router.to_str().unwrap(), "--activate"]);
     assert!(!guarded.status.success());
     let said = stderr(&guarded);
-    assert!(said.contains("rules-router@0.1.0") && said.contains("--replace"), "{said}");
+    assert!(said.contains("rules-router@0.1.1") && said.contains("--replace"), "{said}");
     let list = String::from_utf8_lossy(&cli(&host, &["plugin", "list", "--json"]).stdout).into_owned();
     let list: serde_json::Value = serde_json::from_str(&list).unwrap();
     let active =
         |name: &str| list.as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["active"].clone();
-    assert_eq!(active("rules-router"), "0.1.0", "the guard changed nothing");
+    assert_eq!(active("rules-router"), "0.1.1", "the guard changed nothing");
     assert!(active("refund-router").is_null());
     let replaced = cli(&host, &["plugin", "activate", "refund-router", "0.1.0", "--replace"]);
     assert!(replaced.status.success(), "{}", stderr(&replaced));

@@ -17,7 +17,7 @@ async fn a_shadow_router_is_compared_on_live_traffic_and_never_applied() {
         .send_json("POST", "/api/plugins/rules-router/shadow", &json!({"version": "0.2.0"}))
         .await
         .unwrap();
-    assert_eq!((started["active"].as_str(), started["shadow"].as_str()), (Some("0.1.0"), Some("0.2.0")));
+    assert_eq!((started["active"].as_str(), started["shadow"].as_str()), (Some("0.1.1"), Some("0.2.0")));
     let mut ids = Vec::new();
     for n in 0..3 {
         ids.push(appeal_id(&host.telegram(&telegram_update(7100 + n, 710 + n, "Хочу вернуть товар")).await));
@@ -89,7 +89,7 @@ async fn a_replay_pages_through_stored_appeals_and_the_cli_sums_it_up() {
     // The active version replayed over its own work changes nothing.
     let same = host
         .api
-        .send_json("POST", "/api/plugins/rules-router/replay", &json!({"version": "0.1.0"}))
+        .send_json("POST", "/api/plugins/rules-router/replay", &json!({"version": "0.1.1"}))
         .await
         .unwrap();
     assert_eq!((same["compared"].as_u64(), same["differed"].as_u64()), (Some(5), Some(0)), "{same}");
@@ -154,7 +154,7 @@ async fn a_release_that_keeps_failing_is_rolled_back_automatically() {
     }
     let plugin = host.api.get_json("/api/plugins/rules-router").await.unwrap();
     let plugin = if plugin.is_array() { plugin[0].clone() } else { plugin };
-    assert_eq!(plugin["active"], "0.1.0", "{plugin}");
+    assert_eq!(plugin["active"], "0.1.1", "{plugin}");
     let log = plugin["log"].as_array().unwrap().last().unwrap()[1].as_str().unwrap().to_string();
     assert!(log.starts_with("automatically rolled back: 3 of 3 calls failed (last: trapped"), "{log}");
     assert!(log.ends_with("from 0.9.0 to 0.1.0"), "{log}");
@@ -176,7 +176,7 @@ async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
     assert_eq!(still.status, Status::Triage, "the router still traps");
     assert_eq!(last_event(&still).stage, "triage");
 
-    host.activate("rules-router", "0.1.0").await; // The fix: the working router again.
+    host.activate("rules-router", "0.1.1").await; // The fix: the working router again.
     let fixed: Appeal = serde_json::from_value(
         host.api
             .send("POST", &format!("/api/appeals/{}/reprocess", ids[0]), None)

@@ -36,8 +36,8 @@ async fn trap_timeout_and_memory_hog_go_to_triage_and_the_host_serves_on() {
     // replaced by the first fixture) makes it the one router.
     let back =
         host.api.send("POST", "/api/plugins/rules-router/rollback", None).await.unwrap().json().unwrap();
-    assert_eq!(back["active"], "0.1.0");
-    assert_eq!(host.api.get_json("/healthz").await.unwrap()["router"], "rules-router@0.1.0");
+    assert_eq!(back["active"], "0.1.1");
+    assert_eq!(host.api.get_json("/healthz").await.unwrap()["router"], "rules-router@0.1.1");
     let hog = host.api.get_json("/api/plugins/hog-router").await.unwrap();
     assert_eq!(hog["active"], serde_json::Value::Null, "replaced by the rollback");
     let answer = host.telegram(&telegram_update(4, 4, "hello")).await;

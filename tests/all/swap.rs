@@ -19,10 +19,10 @@ async fn activate_v2_then_roll_back_to_v1() {
 
     let rolled =
         host.api.send("POST", "/api/plugins/rules-router/rollback", None).await.unwrap().json().unwrap();
-    assert_eq!(rolled["active"], "0.1.0");
+    assert_eq!(rolled["active"], "0.1.1");
     let by_v1 = host.appeal(&appeal_id(&host.telegram(&telegram_update(2, 2, "hi")).await)).await;
     assert_eq!(by_v1.decision.as_ref().unwrap().queue, "general");
-    assert_eq!(stages(&by_v1)[2], "routed rules-router@0.1.0");
+    assert_eq!(stages(&by_v1)[2], "routed rules-router@0.1.1");
     // Nothing earlier to roll back to now.
     assert_eq!(host.api.send("POST", "/api/plugins/rules-router/rollback", None).await.unwrap().status, 409);
 }
@@ -37,7 +37,7 @@ async fn hundred_swaps_under_load_lose_nothing_and_take_effect_at_once() {
         tokio::spawn(async move {
             let mut swaps = Vec::new();
             for i in 0..100 {
-                let version = if i % 2 == 0 { "0.2.0" } else { "0.1.0" };
+                let version = if i % 2 == 0 { "0.2.0" } else { "0.1.1" };
                 let at = clock.elapsed();
                 host.activate("rules-router", version).await;
                 swaps.push((at, version));

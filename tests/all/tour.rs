@@ -118,7 +118,7 @@ fn the_readme_tour_runs_as_written() {
         stdout.lines().any(|l| l.contains("routed") && l.contains("returns") && l.contains("Верните деньги"))
     );
     // Step 6 and 7: rules-router is back; the reply is on the appeal, with its outcome.
-    assert!(stdout.contains("rules-router: activated 0.1.0; active 0.1.0"), "{stdout}");
+    assert!(stdout.contains("rules-router: activated 0.1.1; active 0.1.1"), "{stdout}");
     assert!(stdout.contains("\"bot_token\": \"••••ours\""), "the bot token is masked: {stdout}");
     assert_eq!(shown[1]["replies"][0]["text"], "Заказ в пути", "{}", shown[1]);
 }

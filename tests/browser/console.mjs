@@ -58,7 +58,7 @@ try {
   // Its page: history with plugin versions; reply through the channel.
   await page.click(`tr[data-appeal="${first}"]`);
   await page.waitForSelector('#history');
-  check((await page.textContent('#history')).includes('rules-router@0.1.0'), 'the history names the router version');
+  check((await page.textContent('#history')).includes('rules-router@0.1.1'), 'the history names the router version');
   await page.fill('#reply-text', 'Оформим возврат сегодня');
   await page.click('#send-reply');
   for (let i = 0; i < 50 && !(await page.textContent('#conversation')).includes('sent'); i++) {
@@ -130,8 +130,8 @@ try {
   check(routed.history.some((e) => e.plugin === 'rules-router@0.2.0'), 'the next appeal ran on 0.2.0');
   await shot(page, 'plugin');
   await page.click('#rollback');
-  await page.waitForFunction(() => document.querySelector('#active-version')?.textContent === 'active 0.1.0');
-  check(true, 'rolled back to 0.1.0 from the console');
+  await page.waitForFunction(() => document.querySelector('#active-version')?.textContent === 'active 0.1.1');
+  check(true, 'rolled back to 0.1.1 from the console');
 
   // Replay the candidate over stored appeals; edit the configuration against its schema.
   await page.click('#replay');

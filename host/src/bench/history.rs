@@ -225,7 +225,7 @@ fn synthetic(i: u64, total: u64, now: u64) -> (Appeal, RawRequest) {
         appeal.work.department = Some(department);
         appeal.work.region = Some(region);
         appeal.work.assignee = Some(employee.clone());
-        appeal.record(received_at + 50, "routed", Some("rules-router@0.1.0".into()), "topic by keywords");
+        appeal.record(received_at + 50, "routed", Some("rules-router@0.1.1".into()), "topic by keywords");
         appeal.record(received_at + 60, "assigned", None, format!("assigned to {employee}"));
     }
     if matches!(status, Status::Resolved | Status::InWork | Status::Paused) {

@@ -205,7 +205,7 @@ pub async fn run(action: PluginAction, json: bool, client: Client) -> Result<()>
 }
 
 /// A plugin's activation state after a change: the change it logged last, in a sentence
-/// (`rules-router: rolled back from 0.2.0 to 0.1.0; active 0.1.0`), or the record as JSON.
+/// (`rules-router: rolled back from 0.2.0 to 0.1.1; active 0.1.1`), or the record as JSON.
 fn state_changed(state: &serde_json::Value, json: bool) -> Result<()> {
     if json {
         return print(state);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use wasmtime::component::Component;
 
 /// The WIT package version this host implements.
-pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 3);
+pub const WIT_VERSION: semver::Version = semver::Version::new(0, 1, 4);
 /// Largest plugin upload.
 pub const MAX_PLUGIN_BYTES: usize = 16 << 20;
 

@@ -144,6 +144,21 @@ impl directory::Host for CallState {
             .collect())
     }
 
+    fn list_topic_rules(&mut self) -> wasmtime::Result<Vec<directory::TopicRule>> {
+        Ok(self
+            .directory()?
+            .topics
+            .iter()
+            .map(|t| directory::TopicRule {
+                topic: t.id.clone(),
+                exact_keywords: t.exact_keywords.clone(),
+                exclusions: t.exclusions.clone(),
+                channels: t.channels.clone(),
+                priority: t.priority,
+            })
+            .collect())
+    }
+
     fn get_department(&mut self, id: String) -> wasmtime::Result<Option<directory::Department>> {
         Ok(self.directory()?.departments.iter().find(|d| d.id == id).map(|d| directory::Department {
             id: d.id.clone(),

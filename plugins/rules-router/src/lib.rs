@@ -1,14 +1,22 @@
-//! Rules router: routes by the routing directory that admins edit through the API.
+//! Rules router: routes by the routing directory that the business team edits.
 //!
-//! 1. **Topic** — the first topic one of whose keywords occurs in the subject or text
-//!    (case-insensitive) gives the department and the reaction time.
-//! 2. **Region** — metadata `region` (a region id), `store` (a store number) or `city`, else a
-//!    city of a region named in the text.
+//! 1. **Topic** — every topic with a keyword or phrase in the subject or text, matched by word
+//!    forms (`вернуть` finds `Верните`, `работа` does not find `работает`; exact keywords word for
+//!    word), that no exclusion rules out and whose channel condition admits the appeal. The
+//!    highest priority wins (equal priorities: the directory's order); the reason names the
+//!    winner's keyword and the runners-up. The topic gives the department and the reaction time.
+//! 2. **Region** — metadata `region` (a region id), `store` or `city`; else a store number
+//!    written in the text (`магазин 201`, `маг. №103`) that the directory lists; else a city
+//!    named in the text in any case form (`в Казани`, `из Москвы`).
 //! 3. **Queue and candidates** — the department's queue and its active employees serving the
 //!    region, chosen least-loaded. No topic: the default queue (`general` unless configured).
-//! 4. **Priority** — `high` when an urgent keyword occurs.
+//! 4. **Priority** — `high` when an urgent keyword occurs (by word forms).
+//!
+//! Configuration `matching`: `word-forms` (the default) or `substrings` (matching inside the
+//! lower-cased text, as versions before 0.1.1 did; `clienthub bench --routing` compares them).
 
-use clienthub_sdk::{Appeal, AssignmentStrategy, Decision, Priority, Region, Router, Topic, directory};
+use clienthub_sdk::text::{Matchable, store_mentions};
+use clienthub_sdk::{Appeal, AssignmentStrategy, Decision, Priority, Region, Router, Topic, TopicRule, directory};
 use serde::Deserialize;
 
 /// The rules router.
@@ -20,27 +28,73 @@ struct Config {
     default_queue: String,
     #[serde(default)]
     urgent_keywords: Vec<String>,
+    #[serde(default)]
+    matching: Matching,
+}
+
+/// How keywords and place names are found in the text.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum Matching {
+    /// By word forms (Snowball stems), phrases word by word, store numbers in the text.
+    #[default]
+    WordForms,
+    /// Inside the lower-cased text, as written (before 0.1.1).
+    Substrings,
 }
 
 fn default_queue() -> String {
     "general".to_string()
 }
 
+/// The appeal's text as the matching sees it.
+struct Text {
+    matching: Matching,
+    lower: String,
+    forms: Matchable,
+}
+
+impl Text {
+    fn new(appeal: &Appeal, matching: Matching) -> Self {
+        let whole = format!("{}\n{}", appeal.subject.as_deref().unwrap_or(""), appeal.text);
+        Self { matching, lower: whole.to_lowercase(), forms: Matchable::new(&whole) }
+    }
+
+    /// Whether `phrase` occurs: by word forms (or word for word when `exact`), or as a substring.
+    fn has(&self, phrase: &str, exact: bool) -> bool {
+        match self.matching {
+            Matching::WordForms => self.forms.contains(phrase, exact),
+            Matching::Substrings => !phrase.is_empty() && self.lower.contains(&phrase.to_lowercase()),
+        }
+    }
+}
+
 impl Router for RulesRouter {
     fn route(appeal: Appeal) -> Result<Decision, String> {
         let config: Config = clienthub_sdk::config::get()?;
-        let haystack = format!("{}\n{}", appeal.subject.as_deref().unwrap_or(""), appeal.text).to_lowercase();
-        let region = find_region(&appeal, &haystack, &directory::regions());
-        let topic = find_topic(&haystack, &directory::topics());
+        let text = Text::new(&appeal, config.matching);
+        let region = find_region(&appeal, &text, &directory::regions());
+        let rules = match config.matching {
+            Matching::WordForms => directory::topic_rules(),
+            Matching::Substrings => Vec::new(),
+        };
+        let matches = matching_topics(&appeal, &text, &directory::topics(), &rules);
         let mut reasons = Vec::new();
         let mut decision = Decision::to_queue(config.default_queue.clone(), "");
-        if let Some(region) = &region {
-            reasons.push(format!("region {}", region.id));
+        if let Some((region, how)) = &region {
+            reasons.push(format!("region {} ({how})", region.id));
             decision.region = Some(region.id.clone());
         }
-        match &topic {
-            Some((topic, keyword)) => {
-                reasons.push(format!("keyword '{keyword}' → topic {}", topic.id));
+        match matches.first() {
+            Some(found) => {
+                let topic = &found.topic;
+                let mut reason = format!("keyword '{}' → topic {}", found.keyword, topic.id);
+                if matches.len() > 1 {
+                    let others: Vec<String> =
+                        matches[1..].iter().map(|m| format!("{} ('{}')", m.topic.id, m.keyword)).collect();
+                    reason.push_str(&format!(" (priority {}; also matched: {})", found.priority, others.join(", ")));
+                }
+                reasons.push(reason);
                 decision.topic = Some(topic.id.clone());
                 decision.tags.push(format!("topic:{}", topic.id));
                 decision.reaction_minutes = topic.reaction_minutes;
@@ -60,7 +114,7 @@ impl Router for RulesRouter {
             }
             None => reasons.push(format!("no topic matched → {}", config.default_queue)),
         }
-        if let Some(word) = config.urgent_keywords.iter().find(|w| haystack.contains(&w.to_lowercase())) {
+        if let Some(word) = config.urgent_keywords.iter().find(|w| text.has(w, false)) {
             decision.priority = Priority::High;
             reasons.push(format!("urgent keyword '{word}'"));
         }
@@ -71,69 +125,75 @@ impl Router for RulesRouter {
 
 clienthub_sdk::export_router!(RulesRouter);
 
-/// The first topic with a keyword in the text, and that keyword.
-fn find_topic(haystack: &str, topics: &[Topic]) -> Option<(Topic, String)> {
-    topics.iter().find_map(|t| {
-        t.keywords
-            .iter()
-            .find(|k| !k.is_empty() && haystack.contains(&k.to_lowercase()))
-            .map(|k| (t.clone(), k.clone()))
+/// A topic that matched, by which keyword, with its priority.
+struct Match {
+    topic: Topic,
+    keyword: String,
+    priority: i32,
+}
+
+/// The topics that match, the winner first: by priority (highest first), then directory order.
+fn matching_topics(appeal: &Appeal, text: &Text, topics: &[Topic], rules: &[TopicRule]) -> Vec<Match> {
+    let mut found: Vec<Match> = topics
+        .iter()
+        .filter_map(|topic| {
+            let rule = rules.iter().find(|r| r.topic == topic.id);
+            if let Some(rule) = rule {
+                if !rule.channels.is_empty() && !rule.channels.iter().any(|c| channel_admits(c, appeal)) {
+                    return None;
+                }
+                if rule.exclusions.iter().any(|word| text.has(word, false)) {
+                    return None;
+                }
+            }
+            let by_forms = topic.keywords.iter().find(|k| text.has(k, false));
+            let exact = || rule.and_then(|r| r.exact_keywords.iter().find(|k| text.has(k, true)));
+            let keyword = by_forms.or_else(exact)?;
+            Some(Match { topic: topic.clone(), keyword: keyword.clone(), priority: rule.map_or(0, |r| r.priority) })
+        })
+        .collect();
+    // A stable sort keeps the directory's order among equal priorities.
+    found.sort_by_key(|m| std::cmp::Reverse(m.priority));
+    found
+}
+
+/// Whether a channel condition (`vk`, or `vk/comment`: metadata `vk_kind` = `comment`) admits the
+/// appeal.
+fn channel_admits(condition: &str, appeal: &Appeal) -> bool {
+    match condition.split_once('/') {
+        None => condition.eq_ignore_ascii_case(&appeal.channel),
+        Some((channel, kind)) => {
+            channel.eq_ignore_ascii_case(&appeal.channel)
+                && appeal.meta(&format!("{channel}_kind")).or_else(|| appeal.meta("kind")) == Some(kind)
+        }
+    }
+}
+
+/// The region, and how it was found.
+fn find_region(appeal: &Appeal, text: &Text, regions: &[Region]) -> Option<(Region, String)> {
+    let find = |pred: &dyn Fn(&Region) -> bool| regions.iter().find(|r| pred(r)).cloned();
+    if let Some(id) = appeal.meta("region") {
+        return find(&|r| r.id.eq_ignore_ascii_case(id.trim())).map(|r| (r, "metadata region".into()));
+    }
+    if let Some(store) = appeal.meta("store").map(str::trim) {
+        return find(&|r| r.stores.iter().any(|s| s == store)).map(|r| (r, format!("store {store}")));
+    }
+    if let Some(city) = appeal.meta("city").map(|c| c.trim().to_lowercase()) {
+        return find(&|r| r.cities.iter().any(|c| c.to_lowercase() == city)).map(|r| (r, format!("city {city}")));
+    }
+    if text.matching == Matching::WordForms {
+        let written = store_mentions(&text.lower);
+        for store in &written {
+            if let Some(region) = find(&|r| r.stores.contains(store)) {
+                return Some((region, format!("store {store} in the text")));
+            }
+        }
+    }
+    regions.iter().find_map(|r| {
+        let city = r.cities.iter().find(|c| text.has(c, false))?;
+        Some((r.clone(), format!("city {city} in the text")))
     })
 }
 
-fn find_region(appeal: &Appeal, haystack: &str, regions: &[Region]) -> Option<Region> {
-    let find = |pred: &dyn Fn(&Region) -> bool| regions.iter().find(|r| pred(r)).cloned();
-    let by_id = || appeal.meta("region").and_then(|id| find(&|r| r.id.eq_ignore_ascii_case(id.trim())));
-    let by_store =
-        || appeal.meta("store").and_then(|store| find(&|r| r.stores.iter().any(|s| s == store.trim())));
-    let by_city = || {
-        let city = appeal.meta("city")?.trim().to_lowercase();
-        find(&|r| r.cities.iter().any(|c| c.to_lowercase() == city))
-    };
-    let in_text =
-        || find(&|r| r.cities.iter().any(|c| !c.is_empty() && haystack.contains(&c.to_lowercase())));
-    by_id().or_else(by_store).or_else(by_city).or_else(in_text)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clienthub_sdk::MetaEntry;
-    use clienthub_sdk::testing::{Harness, appeal};
-
-    fn directory() -> Harness {
-        Harness::new()
-            .with_region("msk", &["Москва"], &["101", "102"])
-            .with_region("kzn", &["Казань"], &["112"])
-            .with_department("returns")
-            .with_employee("e1", "returns", &["msk"])
-            .with_employee("e2", "returns", &["kzn"])
-            .with_employee("e3", "returns", &[])
-            .with_topic("refund", &["вернуть", "возврат"], "returns")
-    }
-
-    #[test]
-    fn topic_and_store_region_pick_department_and_candidates() {
-        let mut a = appeal("telegram", "Хочу ВЕРНУТЬ товар");
-        a.metadata.push(MetaEntry::new("store", "112"));
-        let d = directory().run(|| RulesRouter::route(a)).unwrap();
-        assert_eq!(d.queue, "returns");
-        assert_eq!(d.region.as_deref(), Some("kzn"));
-        assert_eq!(d.topic.as_deref(), Some("refund"));
-        assert_eq!(d.candidates, vec!["e2", "e3"]);
-        assert_eq!(d.strategy, AssignmentStrategy::LeastLoaded);
-    }
-
-    #[test]
-    fn city_in_text_and_default_queue() {
-        let d =
-            directory().run(|| RulesRouter::route(appeal("vk", "Привет из Москвы? нет, Москва"))).unwrap();
-        assert_eq!(d.region.as_deref(), Some("msk"));
-        assert_eq!(d.queue, "general");
-        assert!(d.candidates.is_empty());
-        let mut h = directory().with_config(r#"{"default_queue":"inbox","urgent_keywords":["срочно"]}"#);
-        let d = h.run(|| RulesRouter::route(appeal("vk", "Срочно перезвоните"))).unwrap();
-        assert_eq!(d.queue, "inbox");
-        assert_eq!(d.priority, Priority::High);
-    }
-}
+mod tests;
