@@ -39,6 +39,36 @@ pub struct Directory {
     /// Asking customers to rate the help after a resolution (off when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csat: Option<Csat>,
+    /// Identifiers read from an appeal's text into its metadata (a vending machine's number).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patterns: Vec<IdPattern>,
+}
+
+/// An identifier customers write in their text (`номер автомата 4521`), found by a regular
+/// expression (case-insensitive) and put into the appeal's metadata under `key` before the
+/// filters and the router see it, so routing, reports and the CRM all have it. The value is the
+/// first capture group, else the whole match. With a `region`, a match also gives the appeal
+/// that region (when nothing else has).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdPattern {
+    /// The metadata key (`machine`): lower-case Latin letters, digits and `_`.
+    pub key: String,
+    /// The regular expression (Rust `regex` syntax: no look-around, linear time).
+    pub pattern: String,
+    /// The region a match belongs to, if the identifier tells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl IdPattern {
+    /// The compiled expression (case-insensitive, size-capped).
+    ///
+    /// # Errors
+    /// When the expression does not compile or is too large.
+    pub fn compile(&self) -> Result<regex::Regex, regex::Error> {
+        regex::RegexBuilder::new(&self.pattern).case_insensitive(true).size_limit(1 << 20).build()
+    }
 }
 
 /// The customer's verdict: after an appeal is resolved, its customer is asked through their
@@ -350,11 +380,34 @@ impl Directory {
         let mut problems = Vec::new();
         self.check_references(&mut problems);
         self.check_times(&mut problems);
+        self.check_patterns(&mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
         self.fill_names();
         Ok(self)
+    }
+
+    /// Identifier patterns compile, have proper keys, and name regions that exist.
+    fn check_patterns(&self, problems: &mut Vec<String>) {
+        for (n, pattern) in self.patterns.iter().enumerate() {
+            let key_ok = !pattern.key.is_empty()
+                && pattern.key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !key_ok {
+                problems.push(format!(
+                    "patterns[{n}]: key `{}` is not lower-case Latin, digits and _",
+                    pattern.key
+                ));
+            }
+            if let Err(e) = pattern.compile() {
+                problems.push(format!("patterns[{n}] ({}): {e}", pattern.key));
+            }
+            if let Some(region) = &pattern.region
+                && !self.regions.iter().any(|r| &r.id == region)
+            {
+                problems.push(format!("patterns[{n}] ({}): unknown region {region}", pattern.key));
+            }
+        }
     }
 
     /// Ids are unique and not empty; every id an entry names exists.

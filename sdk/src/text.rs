@@ -119,7 +119,9 @@ impl Matchable {
 pub fn store_mentions(text: &str) -> Vec<String> {
     let words = words(&text.to_lowercase().replace("м-н", "магазин"));
     let marker = |w: &str| {
-        ["магаз", "супермаркет", "гипермаркет", "точк", "филиал", "store", "shop"].iter().any(|m| w.starts_with(m))
+        ["магаз", "супермаркет", "гипермаркет", "точк", "филиал", "store", "shop"]
+            .iter()
+            .any(|m| w.starts_with(m))
             || ["маг", "тц", "трц", "тк"].contains(&w)
     };
     let mut found: Vec<String> = Vec::new();
@@ -127,7 +129,8 @@ pub fn store_mentions(text: &str) -> Vec<String> {
         if !marker(word) {
             continue;
         }
-        let number = words[i + 1..].iter().take(3).find(|w| w.len() <= 6 && w.chars().all(|c| c.is_ascii_digit()));
+        let number =
+            words[i + 1..].iter().take(3).find(|w| w.len() <= 6 && w.chars().all(|c| c.is_ascii_digit()));
         if let Some(number) = number.filter(|n| !found.contains(n)) {
             found.push(number.clone());
         }
@@ -162,8 +165,10 @@ mod tests {
 
     #[test]
     fn keywords_match_by_word_forms_not_substrings() {
-        let text = Matchable::new("Верните деньги! Ищу работу. Продавец хамил, меня обсчитали, в очереди час");
-        for keyword in ["вернуть", "работа", "хамство", "обсчитать", "очередь", "деньги вернуть"] {
+        let text =
+            Matchable::new("Верните деньги! Ищу работу. Продавец хамил, меня обсчитали, в очереди час");
+        for keyword in ["вернуть", "работа", "хамство", "обсчитать", "очередь", "деньги вернуть"]
+        {
             assert!(text.contains(keyword, false) != (keyword == "деньги вернуть"), "{keyword}");
         }
         assert!(text.contains("верните деньги", false), "a phrase, in order");
@@ -187,7 +192,10 @@ mod tests {
         ] {
             assert!(Matchable::new(text).contains(city, false), "{city} in {text}");
         }
-        assert!(!Matchable::new("Московский проспект, 5").contains("Москва", false), "an adjective is not the city");
+        assert!(
+            !Matchable::new("Московский проспект, 5").contains("Москва", false),
+            "an adjective is not the city"
+        );
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl Pipeline {
         open: &str,
         message: &inbound::Message,
     ) -> Result<Option<(Option<String>, String)>> {
-        let mut seen = incoming(raw, adapter, String::new(), message.clone());
+        let mut seen = incoming(store, raw, adapter, String::new(), message.clone());
         seen.metadata.push(("follow_up_of".into(), open.to_string()));
         let (tags, failed) = match self.filter(runtime, store, &mut seen) {
             Filtered::Passed => (seen.tags, None),
@@ -205,12 +205,13 @@ impl Pipeline {
         id: String,
         message: inbound::Message,
     ) -> Appeal {
-        self.decide(runtime, store, incoming(raw, adapter, id, message))
+        self.decide(runtime, store, incoming(store, raw, adapter, id, message))
     }
 }
 
-/// A message as an appeal, with its contact normalised and its `received` event.
-fn incoming(raw: &RawRequest, adapter: &str, id: String, message: inbound::Message) -> Appeal {
+/// A message as an appeal, with its contact normalised, the identifiers the directory's
+/// patterns find in it, and its `received` event.
+fn incoming(store: &Store, raw: &RawRequest, adapter: &str, id: String, message: inbound::Message) -> Appeal {
     let mut contact = message.contact;
     normalize::contact(&mut contact);
     let mut appeal = Appeal {
@@ -228,6 +229,7 @@ fn incoming(raw: &RawRequest, adapter: &str, id: String, message: inbound::Messa
         raw_request_id: raw.id.clone(),
         ..Appeal::default()
     };
+    super::places::extract(&store.directory(), &mut appeal);
     appeal.record(raw.received_at, "received", Some(adapter.to_string()), format!("raw request {}", raw.id));
     appeal
 }

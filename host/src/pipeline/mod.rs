@@ -11,6 +11,7 @@ mod adapt;
 mod decide;
 mod ingest;
 pub mod intake;
+mod places;
 mod redact;
 mod reprocess;
 

@@ -16,7 +16,9 @@
 //! lower-cased text, as versions before 0.1.1 did; `clienthub bench --routing` compares them).
 
 use clienthub_sdk::text::{Matchable, store_mentions};
-use clienthub_sdk::{Appeal, AssignmentStrategy, Decision, Priority, Region, Router, Topic, TopicRule, directory};
+use clienthub_sdk::{
+    Appeal, AssignmentStrategy, Decision, Priority, Region, Router, Topic, TopicRule, directory,
+};
 use serde::Deserialize;
 
 /// The rules router.
@@ -92,7 +94,11 @@ impl Router for RulesRouter {
                 if matches.len() > 1 {
                     let others: Vec<String> =
                         matches[1..].iter().map(|m| format!("{} ('{}')", m.topic.id, m.keyword)).collect();
-                    reason.push_str(&format!(" (priority {}; also matched: {})", found.priority, others.join(", ")));
+                    reason.push_str(&format!(
+                        " (priority {}; also matched: {})",
+                        found.priority,
+                        others.join(", ")
+                    ));
                 }
                 reasons.push(reason);
                 decision.topic = Some(topic.id.clone());
@@ -149,7 +155,11 @@ fn matching_topics(appeal: &Appeal, text: &Text, topics: &[Topic], rules: &[Topi
             let by_forms = topic.keywords.iter().find(|k| text.has(k, false));
             let exact = || rule.and_then(|r| r.exact_keywords.iter().find(|k| text.has(k, true)));
             let keyword = by_forms.or_else(exact)?;
-            Some(Match { topic: topic.clone(), keyword: keyword.clone(), priority: rule.map_or(0, |r| r.priority) })
+            Some(Match {
+                topic: topic.clone(),
+                keyword: keyword.clone(),
+                priority: rule.map_or(0, |r| r.priority),
+            })
         })
         .collect();
     // A stable sort keeps the directory's order among equal priorities.
@@ -179,7 +189,8 @@ fn find_region(appeal: &Appeal, text: &Text, regions: &[Region]) -> Option<(Regi
         return find(&|r| r.stores.iter().any(|s| s == store)).map(|r| (r, format!("store {store}")));
     }
     if let Some(city) = appeal.meta("city").map(|c| c.trim().to_lowercase()) {
-        return find(&|r| r.cities.iter().any(|c| c.to_lowercase() == city)).map(|r| (r, format!("city {city}")));
+        return find(&|r| r.cities.iter().any(|c| c.to_lowercase() == city))
+            .map(|r| (r, format!("city {city}")));
     }
     if text.matching == Matching::WordForms {
         let written = store_mentions(&text.lower);
