@@ -229,7 +229,7 @@ fn incoming(store: &Store, raw: &RawRequest, adapter: &str, id: String, message:
         raw_request_id: raw.id.clone(),
         ..Appeal::default()
     };
-    super::places::extract(&store.directory(), &mut appeal);
+    crate::directory::extract_ids(&store.directory().patterns, &mut appeal);
     appeal.record(raw.received_at, "received", Some(adapter.to_string()), format!("raw request {}", raw.id));
     appeal
 }

@@ -11,7 +11,6 @@ mod adapt;
 mod decide;
 mod ingest;
 pub mod intake;
-mod places;
 mod redact;
 mod reprocess;
 

@@ -1,25 +1,52 @@
-//! The directory's identifier patterns applied to an appeal at intake: a vending machine's
-//! number, a loyalty card, put into the appeal's metadata (and a pattern's region into `region`)
-//! before the filters and the router see it. The compiled expressions are kept while the
-//! directory's patterns stay the same.
+//! Identifiers customers write in their text (`номер автомата 4521`): the directory's patterns,
+//! and their application to an appeal — the value into its metadata (and a pattern's region into
+//! `region`), before the filters and the router see it. The compiled expressions are kept while
+//! the directory's patterns stay the same.
 
 use crate::appeal::Appeal;
-use crate::directory::{Directory, IdPattern};
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
+
+/// An identifier customers write in their text (`номер автомата 4521`), found by a regular
+/// expression (case-insensitive) and put into the appeal's metadata under `key` before the
+/// filters and the router see it, so routing, reports and the CRM all have it. The value is the
+/// first capture group, else the whole match. With a `region`, a match also gives the appeal
+/// that region (when nothing else has).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdPattern {
+    /// The metadata key (`machine`): lower-case Latin letters, digits and `_`.
+    pub key: String,
+    /// The regular expression (Rust `regex` syntax: no look-around, linear time).
+    pub pattern: String,
+    /// The region a match belongs to, if the identifier tells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl IdPattern {
+    /// The compiled expression (case-insensitive, size-capped).
+    ///
+    /// # Errors
+    /// When the expression does not compile or is too large.
+    pub fn compile(&self) -> Result<regex::Regex, regex::Error> {
+        regex::RegexBuilder::new(&self.pattern).case_insensitive(true).size_limit(1 << 20).build()
+    }
+}
 
 /// The last directory's patterns and their compiled expressions.
 type Compiled = (Vec<IdPattern>, Arc<Vec<(IdPattern, regex::Regex)>>);
 
 static COMPILED: Mutex<Option<Compiled>> = Mutex::new(None);
 
-/// Adds what the directory's patterns find in the appeal's subject and text to its metadata;
+/// Adds what `patterns` find in the appeal's subject and text to its metadata;
 /// a key it already has is left alone.
-pub fn extract(directory: &Directory, appeal: &mut Appeal) {
-    if directory.patterns.is_empty() {
+pub fn extract_ids(patterns: &[IdPattern], appeal: &mut Appeal) {
+    if patterns.is_empty() {
         return;
     }
     let text = format!("{}\n{}", appeal.subject.as_deref().unwrap_or(""), appeal.text);
-    for (pattern, regex) in compiled(&directory.patterns).iter() {
+    for (pattern, regex) in compiled(patterns).iter() {
         if appeal.metadata.iter().any(|(k, _)| k == &pattern.key) {
             continue;
         }
@@ -55,19 +82,16 @@ fn compiled(patterns: &[IdPattern]) -> Arc<Vec<(IdPattern, regex::Regex)>> {
 mod tests {
     use super::*;
 
-    fn vending() -> Directory {
+    fn vending() -> Vec<IdPattern> {
         let pattern = |key: &str, pattern: &str, region: Option<&str>| IdPattern {
             key: key.into(),
             pattern: pattern.into(),
             region: region.map(str::to_string),
         };
-        Directory {
-            patterns: vec![
-                pattern("machine", r"автомат\D{0,20}(\d{4})", Some("msk")),
-                pattern("card", r"карт[аы]\s*№?\s*(\d{6})", None),
-            ],
-            ..Directory::default()
-        }
+        vec![
+            pattern("machine", r"автомат\D{0,20}(\d{4})", Some("msk")),
+            pattern("card", r"карт[аы]\s*№?\s*(\d{6})", None),
+        ]
     }
 
     fn appeal(text: &str) -> Appeal {
@@ -77,7 +101,7 @@ mod tests {
     #[test]
     fn identifiers_go_into_metadata_with_their_region() {
         let mut a = appeal("Номер автомата 4521, съел деньги. Карта №123456");
-        extract(&vending(), &mut a);
+        extract_ids(&vending(), &mut a);
         let meta = |k: &str| a.metadata.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
         assert_eq!(
             (meta("machine"), meta("region"), meta("card")),
@@ -88,11 +112,11 @@ mod tests {
     #[test]
     fn nothing_found_changes_nothing_and_a_known_key_stays() {
         let mut a = appeal("Где мой заказ 4521?");
-        extract(&vending(), &mut a);
+        extract_ids(&vending(), &mut a);
         assert!(a.metadata.is_empty());
         let mut b = appeal("АВТОМАТ 7777");
         b.metadata.push(("region".into(), "kzn".into()));
-        extract(&vending(), &mut b);
+        extract_ids(&vending(), &mut b);
         assert_eq!(
             b.metadata,
             [("region".to_string(), "kzn".to_string()), ("machine".into(), "7777".into())]

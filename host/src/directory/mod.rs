@@ -5,6 +5,9 @@ use crate::calendar::Hours;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
+mod patterns;
+pub use patterns::{IdPattern, extract_ids};
+
 /// The whole directory, as imported and exported.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,33 +45,6 @@ pub struct Directory {
     /// Identifiers read from an appeal's text into its metadata (a vending machine's number).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<IdPattern>,
-}
-
-/// An identifier customers write in their text (`номер автомата 4521`), found by a regular
-/// expression (case-insensitive) and put into the appeal's metadata under `key` before the
-/// filters and the router see it, so routing, reports and the CRM all have it. The value is the
-/// first capture group, else the whole match. With a `region`, a match also gives the appeal
-/// that region (when nothing else has).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IdPattern {
-    /// The metadata key (`machine`): lower-case Latin letters, digits and `_`.
-    pub key: String,
-    /// The regular expression (Rust `regex` syntax: no look-around, linear time).
-    pub pattern: String,
-    /// The region a match belongs to, if the identifier tells it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-}
-
-impl IdPattern {
-    /// The compiled expression (case-insensitive, size-capped).
-    ///
-    /// # Errors
-    /// When the expression does not compile or is too large.
-    pub fn compile(&self) -> Result<regex::Regex, regex::Error> {
-        regex::RegexBuilder::new(&self.pattern).case_insensitive(true).size_limit(1 << 20).build()
-    }
 }
 
 /// The customer's verdict: after an appeal is resolved, its customer is asked through their
