@@ -8,10 +8,11 @@ const SECTIONS = {
   regions: ['id', 'name', 'cities', 'stores', 'time_zone'],
   departments: ['id', 'name', 'queue', 'fallback_queue', 'escalate_to', 'escalate_after_minutes', 'manager', 'notify', 'notify_regions', 'external', 'masters_may_reply'],
   employees: ['id', 'name', 'department', 'regions', 'active', 'crm_user_id', 'max_open', 'working_hours', 'days_off', 'notify'],
-  topics: ['id', 'name', 'keywords', 'department', 'reaction_minutes', 'resolution_minutes', 'business_hours', 'checklist'],
+  topics: ['id', 'name', 'keywords', 'exact_keywords', 'exclusions', 'channels', 'priority', 'department', 'reaction_minutes', 'resolution_minutes', 'business_hours', 'checklist'],
+  patterns: ['key', 'pattern', 'region'],
 };
-const ARRAYS = new Set(['cities', 'stores', 'regions', 'keywords', 'days_off']);
-const NUMBERS = new Set(['escalate_after_minutes', 'max_open', 'reaction_minutes', 'resolution_minutes']);
+const ARRAYS = new Set(['cities', 'stores', 'regions', 'keywords', 'days_off', 'exact_keywords', 'exclusions', 'channels']);
+const NUMBERS = new Set(['escalate_after_minutes', 'max_open', 'reaction_minutes', 'resolution_minutes', 'priority']);
 const BOOLEANS = new Set(['active', 'business_hours', 'external', 'masters_may_reply']);
 
 /** A cell's text for a value: lists comma-separated, objects (notice targets, hours, checklists) as JSON. */
@@ -107,6 +108,7 @@ async function directoryPage() {
   const tables = {};
   const section = (name) => {
     const keys = [...SECTIONS[name]];
+    directory[name] ??= [];
     for (const row of directory[name]) for (const k of Object.keys(row)) if (!keys.includes(k)) keys.push(k);
     const body = h('tbody');
     const addRow = (row) => {
@@ -168,7 +170,7 @@ async function directoryPage() {
         input.title = text;
       }
     };
-    for (const name of Object.keys(SECTIONS)) {
+    for (const name of Object.keys(SECTIONS).filter((n) => n !== 'patterns')) {
       const ids = next[name].map((r) => r.id);
       ids.forEach((id, i) => {
         if (!id) problem(name, i, 'id', t('noId', label('section', name), i + 1));
@@ -182,18 +184,68 @@ async function directoryPage() {
     return next;
   };
   const save = (next) => act(t('directorySaved'), () => api('PUT', '/api/directory', next));
+  const previewCard = h('div', { class: 'card', id: 'directory-preview', hidden: true });
+  const preview = async () => {
+    try {
+      const p = await api('POST', '/api/directory/preview', { directory: collect(), last: 200 });
+      previewCard.hidden = false;
+      previewCard.replaceChildren(h('h2', {}, t('previewTitle', p.compared, p.changed, p.router)),
+        ['topics', 'regions', 'departments'].map((part) => h('table', { 'data-part': part },
+          h('thead', {}, h('tr', {}, h('th', {}, label('field', part === 'topics' ? 'keywords' : part === 'regions' ? 'regions' : 'department')), h('th', {}, t('previewNow')), h('th', {}, t('previewEdited')))),
+          h('tbody', {}, p[part].filter((c) => c.now !== c.edited).map((c) => h('tr', {}, h('td', {}, c.value), h('td', {}, String(c.now)), h('td', {}, String(c.edited))))))),
+        h('ul', {}, p.examples.map((e) => h('li', {}, `${e.text} — ${decisionText(e.now)} → ${decisionText(e.edited)}`))));
+    } catch (e) { toast(e.message, true); }
+  };
   render(
     h('h1', {}, t('directoryTitle')),
     h('div', { class: 'bar' },
       editable ? h('button', { id: 'save-directory', onclick: () => { try { save(collect()); } catch (e) { toast(e.message, true); } } }, t('save')) : h('span', { class: 'muted' }, t('readOnly')),
+      editable ? h('button', { class: 'secondary', id: 'preview-directory', onclick: preview }, t('previewRun')) : null,
       h('button', { class: 'secondary', onclick: () => download('directory.json', JSON.stringify(directory, null, 2), 'application/json') }, t('exportJson')),
       editable ? h('button', { class: 'secondary', onclick: () => pickFile('.json,application/json', async (f) => save(JSON.parse(await f.text()))) }, t('importJson')) : null),
+    previewCard,
+    can('supervisor') ? routingBench() : null,
     Object.keys(SECTIONS).map(section),
     settingsCard(directory, editable),
     templatesCard(templates, editable),
     h('div', { class: 'card' }, h('h2', {}, t('changes')),
       h('table', { id: 'directory-history' }, h('thead', {}, h('tr', {}, [t('when'), t('who'), t('what')].map((x) => h('th', {}, x)))),
         h('tbody', {}, history.map((c) => h('tr', {}, h('td', {}, when(c.at)), h('td', {}, c.by), h('td', {}, c.changes.join('; ') || t('noChange'))))))));
+}
+
+/** A decision in one line: queue · topic · region · department. */
+function decisionText(d) {
+  return d ? [d.queue, d.topic, d.region, d.department].map((x) => x || '—').join(' · ') : '—';
+}
+
+/** The routing bench: a text as a customer writes it, through the active router and every other
+ * uploaded router version, each decision with its reason. */
+function routingBench() {
+  const text = h('textarea', { id: 'try-text', rows: 3, placeholder: t('tryText') });
+  const channel = h('input', { id: 'try-channel', value: 'webform', list: 'try-channels' });
+  const results = h('tbody', { id: 'try-results' });
+  const run = async () => {
+    let trials;
+    try {
+      trials = await api('POST', '/api/routing/try', { text: text.value, channel: channel.value.trim() || 'webform' });
+    } catch (e) {
+      return toast(e.message, true);
+    }
+    results.replaceChildren(...(trials.length ? trials : [null]).map((r) => r
+      ? h('tr', { 'data-router': r.router, class: r.active ? 'current' : '' },
+        h('td', {}, r.router, r.active ? ` (${t('tryActive')})` : ''),
+        h('td', {}, r.decision ? r.decision.queue : '—'), h('td', {}, r.decision?.topic || '—'),
+        h('td', {}, r.decision?.region || '—'), h('td', {}, r.decision?.department || '—'),
+        h('td', { class: r.error ? 'error' : 'muted' }, r.error || r.decision.reason))
+      : h('tr', {}, h('td', { colspan: 6 }, t('tryNothing')))));
+  };
+  return h('div', { class: 'card', id: 'routing-bench' },
+    h('h2', {}, t('tryTitle')),
+    text,
+    h('div', { class: 'bar' }, h('label', {}, t('tryChannel'), ' ', channel),
+      h('datalist', { id: 'try-channels' }, ['webform', 'telegram', 'vk', 'whatsapp', 'email', 'zadarma', 'reviews'].map((c) => h('option', { value: c }))),
+      h('button', { id: 'try-run', onclick: run }, t('tryRun'))),
+    h('table', {}, h('thead', {}, h('tr', {}, [t('tryRouter'), label('field', 'queue'), label('field', 'keywords'), label('field', 'regions'), label('field', 'department'), t('tryReason')].map((x) => h('th', {}, x)))), results));
 }
 
 // --- plugins -----------------------------------------------------------------------------------

@@ -521,6 +521,13 @@ fn row(method: &str, pattern: &str) -> Option<Row> {
         ("GET", "directory") => plain(|_, _| "/api/directory".into(), empty),
         ("PUT", "directory") => plain(|_, _| "/api/directory".into(), directory()),
         ("GET", "directory/history") => plain(|_, _| "/api/directory/history".into(), empty),
+        ("POST", "directory/preview") => {
+            plain(|_, _| "/api/directory/preview".into(), json!({"directory": directory(), "last": 5}))
+        }
+        ("POST", "routing/try") => plain(
+            |_, _| "/api/routing/try".into(),
+            json!({"text": "Казань: хочу вернуть товар", "channel": "vk"}),
+        ),
         ("GET", "employees") => plain(|_, _| "/api/employees".into(), empty),
         ("POST", "employees/{id}/invite") => {
             scoped(|o, i| format!("/api/employees/{}/invite", o.employee(i)), json!({"role": "viewer"}))

@@ -4,6 +4,7 @@
 //! instead (`history`).
 
 mod history;
+mod routing;
 
 use crate::client::Client;
 use crate::runtime::wit;
@@ -54,6 +55,11 @@ pub struct BenchOptions {
     /// a temporary one.
     #[arg(long, value_name = "DIR")]
     keep: Option<std::path::PathBuf>,
+    /// Measure routing accuracy instead: the rules router over the labelled corpus in this
+    /// folder's `routing-corpus.jsonl` with its `routing-directory.json`, by word forms and by
+    /// substrings.
+    #[arg(long, value_name = "EXAMPLES", num_args = 0..=1, default_missing_value = "examples")]
+    routing: Option<std::path::PathBuf>,
 }
 
 /// Runs the benchmark: a `clienthub serve` child process on a temporary data directory under
@@ -64,6 +70,9 @@ pub struct BenchOptions {
 pub async fn run(options: BenchOptions) -> Result<()> {
     if let Some(url) = &options.store {
         return cluster(url, &options).await;
+    }
+    if let Some(examples) = &options.routing {
+        return routing::run(examples);
     }
     if let Some(total) = options.history {
         return history::run(total, options.burst, options.keep.as_deref()).await;

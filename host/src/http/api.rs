@@ -10,7 +10,9 @@ use super::bytes_body::Body;
 use super::call::{Answer, Call};
 use super::error::ApiError;
 use super::session::{self, Credential};
-use super::{App, admin, appeals, channels, data, events, files, people, reports, system, workspace};
+use super::{
+    App, admin, appeals, channels, data, events, files, people, reports, routing, system, workspace,
+};
 use crate::access::Role;
 use futures_util::future::BoxFuture;
 use hyper::body::Incoming;
@@ -88,6 +90,8 @@ const ROUTES: &[Route] = &[
     route!(GET "directory", Viewer => admin::directory),
     route!(PUT "directory", Admin => admin::put_directory),
     route!(GET "directory/history", Viewer => admin::directory_history),
+    route!(POST "directory/preview", Admin => routing::preview),
+    route!(POST "routing/try", Supervisor => routing::try_text),
     route!(GET "employees", Supervisor => people::employees),
     route!(POST "employees/{id}/invite", Supervisor => people::invite),
     route!(DELETE "employees/{id}/sessions", Admin => people::revoke_employee_sessions),

@@ -20,6 +20,7 @@ mod lockout;
 mod people;
 mod reply;
 mod reports;
+mod routing;
 mod session;
 mod system;
 mod workspace;

@@ -6,6 +6,7 @@
 //! filter's verdict; or the error.
 
 pub mod replay;
+pub mod routing;
 pub mod shadow;
 
 use crate::appeal::{Appeal, Decision};

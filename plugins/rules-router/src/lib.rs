@@ -12,8 +12,9 @@
 //!    region, chosen least-loaded. No topic: the default queue (`general` unless configured).
 //! 4. **Priority** — `high` when an urgent keyword occurs (by word forms).
 //!
-//! Configuration `matching`: `word-forms` (the default) or `substrings` (matching inside the
-//! lower-cased text, as versions before 0.1.1 did; `clienthub bench --routing` compares them).
+//! Configuration `matching`: `word-forms` (the default) or `substrings` (keywords, exclusions
+//! and city names found inside the lower-cased text, as versions before 0.1.1 did;
+//! `clienthub bench --routing` compares the two).
 
 use clienthub_sdk::text::{Matchable, store_mentions};
 use clienthub_sdk::{
@@ -38,7 +39,7 @@ struct Config {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 enum Matching {
-    /// By word forms (Snowball stems), phrases word by word, store numbers in the text.
+    /// By word forms (Snowball stems), phrases word by word.
     #[default]
     WordForms,
     /// Inside the lower-cased text, as written (before 0.1.1).
@@ -76,11 +77,7 @@ impl Router for RulesRouter {
         let config: Config = clienthub_sdk::config::get()?;
         let text = Text::new(&appeal, config.matching);
         let region = find_region(&appeal, &text, &directory::regions());
-        let rules = match config.matching {
-            Matching::WordForms => directory::topic_rules(),
-            Matching::Substrings => Vec::new(),
-        };
-        let matches = matching_topics(&appeal, &text, &directory::topics(), &rules);
+        let matches = matching_topics(&appeal, &text, &directory::topics(), &directory::topic_rules());
         let mut reasons = Vec::new();
         let mut decision = Decision::to_queue(config.default_queue.clone(), "");
         if let Some((region, how)) = &region {
@@ -192,12 +189,9 @@ fn find_region(appeal: &Appeal, text: &Text, regions: &[Region]) -> Option<(Regi
         return find(&|r| r.cities.iter().any(|c| c.to_lowercase() == city))
             .map(|r| (r, format!("city {city}")));
     }
-    if text.matching == Matching::WordForms {
-        let written = store_mentions(&text.lower);
-        for store in &written {
-            if let Some(region) = find(&|r| r.stores.contains(store)) {
-                return Some((region, format!("store {store} in the text")));
-            }
+    for store in store_mentions(&text.lower) {
+        if let Some(region) = find(&|r| r.stores.contains(&store)) {
+            return Some((region, format!("store {store} in the text")));
         }
     }
     regions.iter().find_map(|r| {
