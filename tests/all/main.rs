@@ -26,6 +26,7 @@ mod people;
 mod proof;
 mod replies;
 mod rollout;
+mod routing;
 mod sandbox;
 mod store;
 mod swap;
