@@ -157,7 +157,7 @@ async fn a_release_that_keeps_failing_is_rolled_back_automatically() {
     assert_eq!(plugin["active"], "0.1.1", "{plugin}");
     let log = plugin["log"].as_array().unwrap().last().unwrap()[1].as_str().unwrap().to_string();
     assert!(log.starts_with("automatically rolled back: 3 of 3 calls failed (last: trapped"), "{log}");
-    assert!(log.ends_with("from 0.9.0 to 0.1.0"), "{log}");
+    assert!(log.ends_with("from 0.9.0 to 0.1.1"), "{log}");
     let after = host.appeal(&appeal_id(&host.telegram(&telegram_update(7310, 731, "Вопрос")).await)).await;
     assert_eq!(after.status.name(), "routed");
 }
