@@ -115,7 +115,7 @@ impl Pipeline {
             return Ok(joined);
         }
         let id = store.appeal_id_for(&raw.channel, &message.platform_id)?;
-        let mut appeal = self.new_appeal(runtime, store, raw, adapter, id, message);
+        let mut appeal = self.decide(runtime, store, incoming(store, raw, adapter, id, message));
         if let Claim::Seen(existing) = store.insert_appeal(&mut appeal)? {
             return Ok(duplicate(raw, &appeal.platform_id, existing));
         }
@@ -146,9 +146,9 @@ impl Pipeline {
     ) -> Result<Option<(Option<String>, String)>> {
         let mut seen = incoming(store, raw, adapter, String::new(), message.clone());
         seen.metadata.push(("follow_up_of".into(), open.to_string()));
-        let (tags, failed) = match self.filter(runtime, store, &mut seen) {
-            Filtered::Passed => (seen.tags, None),
-            Filtered::Failed { filter, error } => (Vec::new(), Some((filter, error))),
+        let (tagged, failed) = match self.filter(runtime, store, &mut seen) {
+            Filtered::Passed => (seen, None),
+            Filtered::Failed { filter, error } => (Appeal::default(), Some((filter, error))),
             Filtered::Dropped => {
                 seen.id = store.appeal_id_for(&raw.channel, &message.platform_id)?;
                 if let Claim::Seen(existing) = store.insert_appeal(&mut seen)? {
@@ -170,12 +170,13 @@ impl Pipeline {
                 tracing::warn!(appeal = %open, filter = %filter, "filter failed on a follow-up: {error}");
                 appeal.record(now, "filter_failed", Some(filter.clone()), error.clone());
             }
-            if !tags.is_empty() {
-                appeal.record(now, "tagged", None, tags.join(", "));
-                for tag in &tags {
-                    if !appeal.tags.contains(tag) {
-                        appeal.tags.push(tag.clone());
-                    }
+            // What the filters tagged the message with, they tag the appeal with.
+            for event in tagged.history.iter().filter(|e| e.stage == "tagged") {
+                appeal.record(now, "tagged", event.plugin.clone(), event.detail.clone());
+            }
+            for tag in &tagged.tags {
+                if !appeal.tags.contains(tag) {
+                    appeal.tags.push(tag.clone());
                 }
             }
             appeal.record(now, "message", Some(adapter.to_string()), detail.clone());
@@ -194,18 +195,6 @@ impl Pipeline {
             }
             None => None, // Gone meanwhile: open a new appeal.
         })
-    }
-
-    fn new_appeal(
-        &self,
-        runtime: &Runtime,
-        store: &Store,
-        raw: &RawRequest,
-        adapter: &str,
-        id: String,
-        message: inbound::Message,
-    ) -> Appeal {
-        self.decide(runtime, store, incoming(store, raw, adapter, id, message))
     }
 }
 
