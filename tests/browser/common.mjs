@@ -41,6 +41,14 @@ export function launch() {
   });
 }
 
+/** Signs in with the admin token (CLIENTHUB_ADMIN_TOKEN); waits for the inbox. */
+export async function signInWithToken(page) {
+  await page.goto(`${env.CLIENTHUB_URL}/`);
+  await page.fill('#token', env.CLIENTHUB_ADMIN_TOKEN);
+  await page.click('#login');
+  await page.waitForSelector('#inbox');
+}
+
 /** Signs in with a login and password; waits for the inbox. */
 export async function signIn(page, login, password) {
   await page.goto(`${env.CLIENTHUB_URL}/`);

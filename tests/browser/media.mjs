@@ -2,17 +2,14 @@
 // their voice message plays (the audio element learns its duration from the served file).
 // Run by tests/all/media.rs, which passes CLIENTHUB_URL, CLIENTHUB_ADMIN_TOKEN,
 // CLIENTHUB_APPEAL, CLIENTHUB_SCREENSHOTS.
-import { check, launch, shot } from './common.mjs';
+import { check, launch, shot, signInWithToken } from './common.mjs';
 
 const env = process.env;
 const browser = await launch();
 try {
   const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'ru-RU' })).newPage();
   page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); process.exitCode = 1; });
-  await page.goto(`${env.CLIENTHUB_URL}/`);
-  await page.fill('#token', env.CLIENTHUB_ADMIN_TOKEN);
-  await page.click('#login');
-  await page.waitForSelector('#inbox');
+  await signInWithToken(page);
   await page.goto(`${env.CLIENTHUB_URL}/console/#/appeal/${env.CLIENTHUB_APPEAL}`);
   await page.waitForSelector('#conversation img.photo');
   await page.waitForFunction(() => document.querySelector('#conversation img.photo')?.naturalWidth === 4);

@@ -2,17 +2,14 @@
 // and sees the active router's decision and an uploaded candidate's, each with its reason; the
 // admin previews a directory edit before saving it.
 // Run by tests/all/routing.rs, which passes CLIENTHUB_URL, CLIENTHUB_ADMIN_TOKEN, CLIENTHUB_SCREENSHOTS.
-import { check, launch, shot } from './common.mjs';
+import { check, launch, shot, signInWithToken } from './common.mjs';
 
 const env = process.env;
 const browser = await launch();
 try {
   const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'ru-RU' })).newPage();
   page.on('pageerror', (e) => { console.error(`page error: ${e.message}`); process.exitCode = 1; });
-  await page.goto(`${env.CLIENTHUB_URL}/`);
-  await page.fill('#token', env.CLIENTHUB_ADMIN_TOKEN);
-  await page.click('#login');
-  await page.waitForSelector('#inbox');
+  await signInWithToken(page);
   await page.goto(`${env.CLIENTHUB_URL}/console/#/directory`);
   await page.waitForSelector('#routing-bench');
   check((await page.textContent('#routing-bench h2')) === 'Проверка маршрутизации', 'the bench speaks Russian');

@@ -231,13 +231,17 @@ pub async fn directory_history(call: Call) -> Answer {
     Ok(json(200, &call.app.store.directory_changes(200)?))
 }
 
-/// `PUT /api/directory`: the whole directory, validated; every problem is listed.
-pub async fn put_directory(mut call: Call) -> Answer {
-    let directory: Directory = call.json().await?;
-    let directory = directory.validated().map_err(|problems| {
+/// `directory` validated as a save validates it; a 400 lists every problem.
+pub(super) fn validated(directory: Directory) -> Result<Directory, ApiError> {
+    directory.validated().map_err(|problems| {
         ApiError::invalid(format!("the directory has {} problem(s): {}", problems.len(), problems.join("; ")))
             .with("problems", &problems)
-    })?;
+    })
+}
+
+/// `PUT /api/directory`: the whole directory, validated; every problem is listed.
+pub async fn put_directory(mut call: Call) -> Answer {
+    let directory = validated(call.json().await?)?;
     let changes = call.app.store.directory().changes(&directory);
     call.app.store.put_directory_by(directory, &call.caller.author())?;
     call.audit("directory_changed", "", changes)?;

@@ -61,10 +61,7 @@ pub async fn preview(mut call: Call) -> Answer {
         last: Option<usize>,
     }
     let p: Preview = call.json().await?;
-    let edited = p.directory.validated().map_err(|problems| {
-        ApiError::invalid(format!("the directory has {} problem(s): {}", problems.len(), problems.join("; ")))
-            .with("problems", &problems)
-    })?;
+    let edited = super::admin::validated(p.directory)?;
     let last = p.last.unwrap_or(200).clamp(1, 2000);
     let (registry, store) = (call.app.registry.clone(), call.app.store.clone());
     let preview = tokio::task::spawn_blocking(move || routing::preview(&registry, &store, edited, last))
