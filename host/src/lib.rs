@@ -18,7 +18,7 @@
 //! - [`registry`]: plugin versions, validation, activation, the pipeline snapshot;
 //! - [`runtime`]: wasmtime, typed per-world plugin handles, host imports, outbound HTTP;
 //! - [`metrics`], [`access`], [`search`] (full-text, following the store); then [`store`]:
-//!   state behind a backend (sled, or JetStream);
+//!   state behind a backend (the local database, or JetStream);
 //! - vocabulary: [`inbound`], [`directory`], [`normalize`] (phones, e-mails), [`calendar`],
 //!   [`appeal`], [`clock`], [`refusal`], [`client`], [`throttle`].
 

@@ -40,7 +40,7 @@ pub struct ServeOptions {
     pub public_url: Option<String>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// The most sled's page cache may hold ([`crate::store::DEFAULT_CACHE_BYTES`]).
+    /// The most the database's block cache may hold ([`crate::store::DEFAULT_CACHE_BYTES`]).
     pub cache_bytes: u64,
     /// How long raw webhook requests are kept ([`DEFAULT_RAW_RETENTION`]); appeals stay.
     pub raw_retention: std::time::Duration,

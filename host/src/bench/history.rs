@@ -104,7 +104,7 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
             host.memory_kib("VmHWM")? >> 10,
             dir_size(&data)? as f64 / (1 << 20) as f64,
             per_appeal(&data)?,
-            per_appeal(&data.join("db"))?,
+            per_appeal(&data.join(crate::store::engine::DIR))?,
             per_appeal(&data.join("search"))?,
         );
     }
@@ -154,6 +154,17 @@ fn load(data: &Path, from: u64, to: u64, total: u64, now: u64) -> Result<()> {
         Ok(())
     })?;
     bar.finish_and_clear();
+    // Notices about a year of past events went out long ago: their marks go, as the notices
+    // worker would have taken them, so that neither host starts with millions pending.
+    loop {
+        let pending = store.notices_pending(10_000)?;
+        if pending.is_empty() {
+            break;
+        }
+        for (appeal, index, _) in pending {
+            store.notice_progress(&appeal, index, None)?;
+        }
+    }
     store.flush_now()?;
     let sizes = store.tree_sizes()?;
     let total: u64 = sizes.iter().map(|s| s.2).sum();
@@ -342,13 +353,22 @@ async fn measure(client: &Client, now: u64, phone: String) -> Result<()> {
     Ok(())
 }
 
-/// Bytes of every file under `dir`.
+/// Bytes of every file under `dir`. The database compacts meanwhile: a file or directory
+/// gone between listing and reading counts nothing.
 fn dir_size(dir: &Path) -> Result<u64> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if gone(&e) => return Ok(0),
+        listed => listed.with_context(|| format!("reading {}", dir.display()))?,
+    };
     let mut total = 0;
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+    for entry in entries {
         let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() { dir_size(&entry.path())? } else { meta.len() };
+        total += match entry.metadata() {
+            Err(e) if gone(&e) => 0,
+            Ok(meta) if meta.is_dir() => dir_size(&entry.path())?,
+            meta => meta?.len(),
+        };
     }
     Ok(total)
 }

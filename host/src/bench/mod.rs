@@ -549,7 +549,7 @@ fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
         micros(fresh_router),
         micros(wasm_router)
     );
-    println!("durable write (one appeal + a lone sled flush, no group commit): {}", micros(durable));
+    println!("durable write (one appeal + a lone journal sync, no group commit): {}", micros(durable));
     Ok(())
 }
 

@@ -30,7 +30,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq)]
 enum StoreChoice {
     /// This machine's data directory.
-    Sled,
+    Local,
     /// A node of a cluster on the NATS server at this URL.
     Nats(String),
 }
@@ -38,11 +38,12 @@ enum StoreChoice {
 impl StoreChoice {
     fn parse(text: &str) -> Result<Self, String> {
         match text {
-            "sled" => Ok(StoreChoice::Sled),
+            // `sled`: the name of the local store before it changed engines.
+            "local" | "sled" => Ok(StoreChoice::Local),
             url if url.starts_with("nats://") || url.starts_with("tls://") => {
                 Ok(StoreChoice::Nats(url.into()))
             }
-            other => Err(format!("`sled` or `nats://host:port`, not `{other}`")),
+            other => Err(format!("`local` or `nats://host:port`, not `{other}`")),
         }
     }
 }
@@ -83,9 +84,9 @@ enum Command {
         /// Let `POST /api/clock/advance` move the host's clock (tests and demos of SLA clocks).
         #[arg(long)]
         clock_control: bool,
-        /// Where state lives: `sled` (this machine, the default) or `nats://host:4222` (a
+        /// Where state lives: `local` (this machine, the default) or `nats://host:4222` (a
         /// node of a cluster on NATS JetStream; the data directory is then this node's view).
-        #[arg(long, env = "CLIENTHUB_STORE", default_value = "sled", value_parser = StoreChoice::parse)]
+        #[arg(long, env = "CLIENTHUB_STORE", default_value = "local", value_parser = StoreChoice::parse)]
         store: StoreChoice,
         /// The cluster's name: the prefix of its streams and buckets (several tenants can share
         /// one NATS under different names).
@@ -235,7 +236,8 @@ pub fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,cranelift=warn,wasmtime=warn".into()),
+                // The database's own housekeeping (flushes, compactions) is not news.
+                .unwrap_or_else(|_| "info,cranelift=warn,wasmtime=warn,fjall=warn,lsm_tree=warn".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -269,7 +271,7 @@ async fn run(command: Command) -> Result<()> {
             dev,
         } => {
             let cluster = match store {
-                StoreChoice::Sled => None,
+                StoreChoice::Local => None,
                 StoreChoice::Nats(url) => {
                     Some(ClusterOptions { url, name: cluster, replicas, snapshot_every })
                 }
@@ -408,7 +410,8 @@ mod tests {
 
     #[test]
     fn store_values_parse_or_say_what_is_expected() {
-        assert_eq!(StoreChoice::parse("sled"), Ok(StoreChoice::Sled));
+        assert_eq!(StoreChoice::parse("local"), Ok(StoreChoice::Local));
+        assert_eq!(StoreChoice::parse("sled"), Ok(StoreChoice::Local));
         assert_eq!(
             StoreChoice::parse("nats://127.0.0.1:4222"),
             Ok(StoreChoice::Nats("nats://127.0.0.1:4222".into()))

@@ -160,7 +160,7 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn search_done(&self, id: &str, mark: &[u8]) -> Result<()> {
-        let _ = self.tree(TreeId::SearchPending).compare_and_swap(id, Some(mark), None::<&[u8]>)?;
+        self.tree(TreeId::SearchPending).remove_if(id, mark)?;
         Ok(())
     }
 
@@ -170,11 +170,13 @@ impl Store {
     /// On storage failure.
     pub fn mark_all_for_search(&self) -> Result<u64> {
         let pending = self.tree(TreeId::SearchPending);
+        let mut bulk = self.db.bulk();
         let mut marked = 0;
         for id in self.tree(TreeId::Appeals).iter().keys() {
-            pending.insert(id?, &[])?;
+            bulk.insert(pending, &id?, &[])?;
             marked += 1;
         }
+        bulk.finish()?;
         Ok(marked)
     }
 

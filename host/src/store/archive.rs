@@ -96,22 +96,25 @@ pub fn restore(file: &Path, dir: &Path, progress: impl Fn(u64)) -> Result<u64> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         bail!("{} is not empty: restore into a new data directory", dir.display());
     }
-    let db = sled::Config::new().path(dir.join("db")).open().context("creating the database")?;
+    let db =
+        super::engine::Db::open(&dir.join(super::engine::DIR), 64 << 20).context("creating the database")?;
     let trees = Trees::open(&db)?;
     let mut reader = std::io::BufReader::new(std::fs::File::open(file)?);
     let mut magic = vec![0; MAGIC.len()];
     reader.read_exact(&mut magic)?;
     let (mut records, mut read) = (0u64, MAGIC.len() as u64);
+    let mut bulk = db.bulk();
     while let Some((name, key, value)) = read_frame(&mut reader)? {
         let tree =
             TreeId::from_name(&name).with_context(|| format!("unknown tree '{name}' in the archive"))?;
-        trees.get(tree).insert(key.as_slice(), value.as_slice())?;
+        bulk.insert(trees.get(tree), &key, &value)?;
         records += 1;
         read += 1 + name.len() as u64 + 8 + key.len() as u64 + value.len() as u64;
         if records % 10_000 == 0 {
             progress(read);
         }
     }
+    bulk.finish()?;
     super::index::ensure(&trees)?;
     db.flush()?;
     progress(read);

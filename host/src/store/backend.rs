@@ -1,5 +1,5 @@
 //! What commits the store's writes: the [`Backend`] trait, and [`Local`], the one-machine
-//! backend (sled with group commit). The cluster's backend is [`super::cluster::Cluster`].
+//! backend (the local database with group commit). The cluster's backend is [`super::cluster::Cluster`].
 //!
 //! Both commit the same [`Batch`]es with the same read checks (the one write path), except
 //! control records, which a cluster keeps last-writer-wins (see [`Backend::submit`]). Two
@@ -88,14 +88,14 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// One machine: batches applied to sled at once, made durable by a shared flush.
+/// One machine: batches applied to the database at once, made durable by a shared flush.
 pub struct Local {
     flusher: GroupCommit,
 }
 
 impl Local {
     /// Starts the flusher of `db`.
-    pub fn start(db: sled::Db) -> Self {
+    pub fn start(db: super::engine::Db) -> Self {
         Self { flusher: GroupCommit::start(db) }
     }
 }

@@ -1,8 +1,7 @@
 //! Appeal changes as they happen, for live views: every write to an appeal's head — on this
 //! machine, or applied from a cluster's stream — is announced on a broadcast channel with the
 //! appeal's id, status and index terms (decoded once here, so each listener can tell whether
-//! its viewer may see it without reading the record). A thread follows sled's subscription to the appeals tree from the first
-//! listener on. A listener that falls behind learns it ([`broadcast::error::RecvError::Lagged`])
+//! its viewer may see it without reading the record). A thread follows the appeals tree's inserts from the first listener on. A listener that falls behind learns it ([`broadcast::error::RecvError::Lagged`])
 //! and reloads what it shows.
 
 use super::Store;
@@ -33,11 +32,10 @@ impl Store {
         self.changes
             .get_or_init(|| {
                 let (sender, _) = broadcast::channel(BACKLOG);
-                let subscriber = self.tree(TreeId::Appeals).watch_prefix(Vec::new());
+                let subscriber = self.tree(TreeId::Appeals).watch();
                 let announce = sender.clone();
                 let spawned = std::thread::Builder::new().name("appeal-changes".into()).spawn(move || {
-                    for event in subscriber {
-                        let sled::Event::Insert { key, value } = event else { continue };
+                    for (key, value) in subscriber {
                         let Ok(head) = super::record::decode_head(&value) else { continue };
                         let change = Change {
                             id: String::from_utf8_lossy(&key).into_owned(),

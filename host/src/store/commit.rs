@@ -1,4 +1,4 @@
-//! Group commit: callers wait for a flush that started after their write; one sled flush
+//! Group commit: callers wait for a journal sync that started after their write; one sync
 //! serves every caller that queued while the previous flush ran.
 
 use anyhow::{Result, anyhow};
@@ -14,7 +14,7 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     /// Starts the flusher on a dedicated thread, so it works with or without a runtime.
-    pub fn start(db: sled::Db) -> Self {
+    pub fn start(db: super::engine::Db) -> Self {
         let (queue, mut waiting) = mpsc::unbounded_channel::<Waiter>();
         std::thread::Builder::new()
             .name("clienthub-flush".into())

@@ -164,7 +164,8 @@ impl Store {
 
     /// Whether anything was ever installed (a fresh data dir has no plugins).
     pub fn is_fresh(&self) -> bool {
-        self.tree(TreeId::Plugins).is_empty()
+        // An unreadable tree is not taken for an empty one.
+        self.tree(TreeId::Plugins).is_empty().unwrap_or(false)
     }
 
     // --- host settings ------------------------------------------------------------------

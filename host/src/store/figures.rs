@@ -10,12 +10,12 @@
 //! An entry's key is `dimension \0 day (u32, big-endian) value`; its value is [`Figures`] in
 //! postcard.
 
+use super::engine::{Tree, Write};
 use super::record::Head;
 use crate::appeal::{Appeal, Status};
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2Serializer};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
 
 /// The dimensions reports group by.
 pub const DIMENSIONS: [&str; 6] = ["channel", "topic", "region", "department", "status", "assignee"];
@@ -265,12 +265,17 @@ pub fn read(bytes: Option<&[u8]>) -> Figures {
     bytes.and_then(|b| postcard::from_bytes(b).ok()).unwrap_or_default()
 }
 
-/// Inside a transaction: moves an appeal's parts from the record it had to the one it gets.
+/// Inside the write that changes an appeal: moves its parts from the record it had to the one
+/// it gets.
+///
+/// # Errors
+/// On storage failure.
 pub fn maintain(
-    tree: &TransactionalTree,
+    write: &mut Write,
+    tree: &Tree,
     old: Option<&Head>,
     new: Option<&Head>,
-) -> ConflictableTransactionResult<(), ()> {
+) -> anyhow::Result<()> {
     let parts_of = |h: &Head| parts(&h.appeal, h.dropped_by.as_deref());
     let before = old.map(parts_of).unwrap_or_default();
     let after = new.map(parts_of).unwrap_or_default();
@@ -280,12 +285,12 @@ pub fn maintain(
         .map(|p| (p, -1))
         .chain(after.iter().filter(|p| !before.contains(p)).map(|p| (p, 1)));
     for (part, sign) in changes {
-        let mut figures = read(tree.get(&part.key)?.as_deref());
+        let mut figures = read(write.get(tree, &part.key)?.as_deref());
         figures.add(part, sign);
         match figures.appeals {
-            0 => tree.remove(part.key.as_slice())?,
-            _ => tree.insert(part.key.as_slice(), encode(&figures))?,
-        };
+            0 => write.remove(tree, &part.key),
+            _ => write.insert(tree, &part.key, &encode(&figures)),
+        }
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! Secondary indexes of appeals and the counters `/healthz` reads. They are kept inside the
-//! very sled transaction that writes an appeal record ([`super::tx::Batch::apply`]), whatever
+//! very write that changes an appeal record ([`super::tx::Batch::apply`]), whatever
 //! the write path, on one machine or on each node of a cluster applying the same batch; so
 //! they cannot disagree with the records, even after a crash.
 //!
@@ -11,11 +11,11 @@
 //! page's last match, not what the history costs. The indexes are rebuilt from the records
 //! at start when they were built by an older version (or never).
 
+use super::engine::{Tree, Write};
 use super::record::Head;
 use super::tx::{TreeId, Trees};
 use crate::appeal::Appeal;
 use anyhow::Result;
-use sled::transaction::{ConflictableTransactionResult, TransactionalTree};
 
 /// Version of the index layout; a data dir with another is reindexed at start.
 const VERSION: &[u8] = b"4";
@@ -73,48 +73,45 @@ fn decoded(bytes: Option<&[u8]>) -> Option<Head> {
     bytes.and_then(|b| super::record::decode_head(b).ok())
 }
 
-/// The trees derived from appeal records, inside a transaction that writes one.
-pub struct Derived<'a> {
-    /// The secondary indexes.
-    pub index: &'a TransactionalTree,
-    /// The counters.
-    pub counters: &'a TransactionalTree,
-    /// The per-day report figures.
-    pub figures: &'a TransactionalTree,
+/// The trees derived from appeal records, inside the write that changes one.
+pub struct Derived<'a, 'w> {
+    /// The write in progress.
+    pub write: &'a mut Write<'w>,
+    /// The trees it writes to.
+    pub trees: &'a Trees,
 }
 
-impl Derived<'_> {
+impl Derived<'_, '_> {
     /// Moves appeal `id`'s index entries, counters and figures from the record it had (`old`)
     /// to the one it gets (`new`; `None` removes it).
-    pub fn maintain(
-        &self,
-        id: &[u8],
-        old: Option<&[u8]>,
-        new: Option<&[u8]>,
-    ) -> ConflictableTransactionResult<(), ()> {
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn maintain(self, id: &[u8], old: Option<&[u8]>, new: Option<&[u8]>) -> Result<()> {
         let (old, new) = (decoded(old), decoded(new));
         let before = old.as_ref().map(|h| terms(&h.appeal)).unwrap_or_default();
         let after = new.as_ref().map(|h| terms(&h.appeal)).unwrap_or_default();
+        let (index, counters) = (self.trees.get(TreeId::AppealIndex), self.trees.get(TreeId::Counters));
         for (field, value) in before.iter().filter(|t| !after.contains(t)) {
-            self.index.remove([prefix(field, value).as_slice(), id].concat())?;
-            add(self.counters, &counter_key(field, value), -1)?;
+            self.write.remove(index, &[prefix(field, value).as_slice(), id].concat());
+            add(self.write, counters, &counter_key(field, value), -1)?;
         }
         for (field, value) in after.iter().filter(|t| !before.contains(t)) {
-            self.index.insert([prefix(field, value).as_slice(), id].concat(), &[])?;
-            add(self.counters, &counter_key(field, value), 1)?;
+            self.write.insert(index, &[prefix(field, value).as_slice(), id].concat(), &[]);
+            add(self.write, counters, &counter_key(field, value), 1)?;
         }
-        super::figures::maintain(self.figures, old.as_ref(), new.as_ref())?;
+        super::figures::maintain(self.write, self.trees.get(TreeId::DayFigures), old.as_ref(), new.as_ref())?;
         match (old.is_some(), new.is_some()) {
-            (false, true) => add(self.counters, ALL, 1),
-            (true, false) => add(self.counters, ALL, -1),
+            (false, true) => add(self.write, counters, ALL, 1),
+            (true, false) => add(self.write, counters, ALL, -1),
             _ => Ok(()),
         }
     }
 }
 
-fn add(counters: &TransactionalTree, key: &[u8], delta: i64) -> ConflictableTransactionResult<(), ()> {
-    let now = counters.get(key)?.map_or(0, |v| read_u64(&v));
-    counters.insert(key, &now.saturating_add_signed(delta).to_be_bytes())?;
+fn add(write: &mut Write, counters: &Tree, key: &[u8], delta: i64) -> Result<()> {
+    let now = write.get(counters, key)?.map_or(0, |v| read_u64(&v));
+    write.insert(counters, key, &now.saturating_add_signed(delta).to_be_bytes());
     Ok(())
 }
 
@@ -160,6 +157,7 @@ pub fn ensure(trees: &Trees) -> Result<()> {
     let mut total = 0u64;
     let mut by_term = std::collections::HashMap::<(&'static str, String), u64>::new();
     let mut figures = std::collections::HashMap::<Vec<u8>, super::figures::Figures>::new();
+    let mut bulk = trees.db().bulk();
     for entry in trees.get(TreeId::Appeals).iter() {
         let (id, bytes) = entry?;
         let Some(head) = decoded(Some(&bytes)) else { continue };
@@ -167,18 +165,20 @@ pub fn ensure(trees: &Trees) -> Result<()> {
             figures.entry(part.key.clone()).or_default().add(&part, 1);
         }
         for (field, value) in terms(&head.appeal) {
-            index.insert([prefix(field, &value).as_slice(), &id].concat(), &[])?;
+            bulk.insert(index, &[prefix(field, &value).as_slice(), &id].concat(), &[])?;
             *by_term.entry((field, value)).or_default() += 1;
         }
         total += 1;
     }
     for ((field, value), n) in by_term {
-        counters.insert(counter_key(field, &value), &n.to_be_bytes())?;
+        bulk.insert(counters, &counter_key(field, &value), &n.to_be_bytes())?;
     }
     for (key, value) in figures {
-        figures_tree.insert(key, super::figures::encode(&value))?;
+        bulk.insert(figures_tree, &key, &super::figures::encode(&value))?;
     }
-    counters.insert(ALL, &total.to_be_bytes())?;
+    bulk.insert(counters, ALL, &total.to_be_bytes())?;
+    bulk.finish()?;
+    // Last, so a rebuild cut short is done again.
     counters.insert(VERSION_KEY, VERSION)?;
     if total > 0 {
         tracing::info!(appeals = total, "appeal indexes rebuilt");
@@ -230,7 +230,7 @@ pub fn matching(
 }
 
 /// Whether appeal `id` has an entry under every one of `prefixes`.
-fn under_all<'a>(index: &sled::Tree, prefixes: impl Iterator<Item = &'a [u8]>, id: &[u8]) -> Result<bool> {
+fn under_all<'a>(index: &Tree, prefixes: impl Iterator<Item = &'a [u8]>, id: &[u8]) -> Result<bool> {
     for prefix in prefixes {
         if !index.contains_key([prefix, id].concat())? {
             return Ok(false);

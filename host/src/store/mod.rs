@@ -1,13 +1,13 @@
-//! Durable state: one sled database in the data directory, one tree per kind of record, and a
-//! `Backend` that commits writes: sled with group commit on one machine, or
+//! Durable state: one database in the data directory ([`engine`]), one tree per kind of record,
+//! and a `Backend` that commits writes: with group commit on one machine, or
 //! a NATS JetStream cluster that replicates the trees among nodes.
 //!
 //! [`Store`] is all the rest of the host sees; nothing outside this module knows which backend
 //! runs. Its methods are grouped by record kind, one file each: `raw` requests, `appeals` with
 //! their indexes, `outbox`es, `control` records (plugins, activations, the directory, tokens)
 //! and each plugin's `kv` namespace. Every write is a [`tx::Tx`] over the node's view, committed by
-//! the backend: on one machine applied to sled at once and acknowledged after [`Store::commit`],
-//! which shares one sled flush among all concurrent callers (group commit); in a cluster
+//! the backend: on one machine applied to the database at once and acknowledged after [`Store::commit`],
+//! which shares one journal sync among all concurrent callers (group commit); in a cluster
 //! acknowledged by JetStream and applied by every node in the stream's order.
 
 mod appeals;
@@ -18,12 +18,14 @@ mod cluster;
 mod commit;
 mod control;
 pub mod crm_updates;
+pub mod engine;
 mod erasure;
 pub mod figures;
 pub mod files;
 pub mod index;
 mod kv;
 pub mod media;
+mod migrate;
 pub mod notices;
 mod surveys;
 pub use surveys::Survey;
@@ -52,7 +54,7 @@ use tx::{Batch, TreeId, Trees, Tx};
 /// The database, its trees and the backend that commits writes.
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
+    db: engine::Db,
     trees: Trees,
     directory: Arc<RwLock<Arc<Directory>>>,
     backend: Arc<dyn Backend>,
@@ -108,11 +110,11 @@ pub struct DirectoryChange {
 }
 
 impl Store {
-    /// Opens (or creates) the database under `dir`, on its own, with sled's page cache at
-    /// most `cache_bytes`.
+    /// Opens (or creates) the database under `dir`, on its own, with a block cache of at most
+    /// `cache_bytes` (a data dir of an older version, kept by sled, is converted first).
     ///
     /// # Errors
-    /// When sled cannot open the directory (permissions, another process holds it).
+    /// When the database cannot be opened (permissions, another process holds it).
     pub fn open(dir: &Path, clock: SharedClock, cache_bytes: u64) -> Result<Self> {
         let db = open_db(dir, cache_bytes)?;
         let trees = Trees::open(&db)?;
@@ -183,7 +185,7 @@ impl Store {
         Ok(())
     }
 
-    fn tree(&self, tree: TreeId) -> &sled::Tree {
+    fn tree(&self, tree: TreeId) -> &engine::Tree {
         self.trees.get(tree)
     }
 
@@ -277,30 +279,26 @@ impl Store {
     }
 }
 
-/// sled's page cache when nothing else is asked for (`serve --cache-mib`).
+/// The database's block cache when nothing else is asked for (`serve --cache-mib`).
 pub const DEFAULT_CACHE_BYTES: u64 = 256 << 20;
 
-fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db> {
-    sled::Config::new()
-        .path(dir.join("db"))
-        .cache_capacity(cache_bytes)
-        .mode(sled::Mode::LowSpace)
-        .open()
-        .with_context(|| format!("opening the database in {}", dir.display()))
+fn open_db(dir: &Path, cache_bytes: u64) -> Result<engine::Db> {
+    migrate::from_sled(dir, cache_bytes)?;
+    engine::Db::open(&dir.join(engine::DIR), cache_bytes)
 }
 
 fn pair_key(a: &str, b: &str) -> Vec<u8> {
     [a.as_bytes(), &[0], b.as_bytes()].concat()
 }
 
-fn get_json<T: DeserializeOwned>(tree: &sled::Tree, key: &[u8]) -> Result<Option<T>> {
+fn get_json<T: DeserializeOwned>(tree: &engine::Tree, key: &[u8]) -> Result<Option<T>> {
     tree.get(key)?.map(|v| Ok(serde_json::from_slice(&v)?)).transpose()
 }
 
-fn values_of<T: DeserializeOwned>(tree: &sled::Tree) -> Result<Vec<T>> {
+fn values_of<T: DeserializeOwned>(tree: &engine::Tree) -> Result<Vec<T>> {
     tree.iter().values().map(|v| Ok(serde_json::from_slice(&v?)?)).collect()
 }
 
-fn keys_of(tree: &sled::Tree) -> Result<Vec<String>> {
+fn keys_of(tree: &engine::Tree) -> Result<Vec<String>> {
     tree.iter().keys().map(|k| Ok(String::from_utf8_lossy(&k?).into_owned())).collect()
 }

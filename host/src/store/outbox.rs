@@ -61,7 +61,7 @@ impl Store {
 
     /// How many appeals and notes wait for the CRM.
     pub fn crm_queue_len(&self) -> usize {
-        self.tree(TreeId::CrmOutbox).len() + self.tree(TreeId::CrmNotes).len()
+        self.tree(TreeId::CrmOutbox).count() + self.tree(TreeId::CrmNotes).count()
     }
 
     /// Records the CRM delivery of an appeal (`change` sets its link and history) and takes it

@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn the_history_is_kept_apart_and_older_records_still_read() {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::open(dir.path()).unwrap();
+        let db = crate::store::engine::Db::open(dir.path(), 1 << 20).unwrap();
         let trees = Trees::open(&db).unwrap();
         let mut appeal = Appeal {
             id: "01JABCDEFGHJKMNPQRSTVWXYZ0".into(),

@@ -2,18 +2,19 @@
 //! records what it read and what it writes; the resulting [`Batch`] is committed atomically,
 //! and only if nothing it read has changed meanwhile (optimistic concurrency).
 //!
-//! On one machine a batch is applied to sled at once. In a cluster the same batch goes through
+//! On one machine a batch is applied to the database at once. In a cluster the same batch goes through
 //! a JetStream stream and every node applies it in the stream's order with the same check, so
 //! all nodes reach the same state and agree on which batches won.
 
-use anyhow::{Context, Result};
+use super::engine::{Db, Tree};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 /// Every replicated tree of the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[allow(missing_docs, reason = "each names its sled tree")]
+#[allow(missing_docs, reason = "each names its tree")]
 pub enum TreeId {
     Appeals,
     Raw,
@@ -95,7 +96,7 @@ impl TreeId {
         TreeId::CrmTried,
     ];
 
-    /// The sled tree's name (unchanged since the trees were first written).
+    /// The tree's name (unchanged since the trees were first written).
     pub fn name(self) -> &'static str {
         match self {
             TreeId::Appeals => "appeals",
@@ -159,28 +160,43 @@ impl TreeId {
     pub fn is_outbox(self) -> bool {
         matches!(self, TreeId::CrmOutbox | TreeId::CrmNotes | TreeId::ReplyOutbox)
     }
+
+    /// Queues: what they hold is pending work, taken from the front and removed when done, so
+    /// they are read from memory ([`super::engine::Db::open_queue`]).
+    pub fn is_queue(self) -> bool {
+        self.is_outbox()
+            || matches!(self, TreeId::SearchPending | TreeId::Waiting | TreeId::Notices | TreeId::CrmTried)
+    }
 }
 
-/// The open sled trees, indexed by [`TreeId`].
+/// The open trees, indexed by [`TreeId`].
 #[derive(Clone)]
-pub struct Trees(Vec<sled::Tree>);
+pub struct Trees {
+    db: Db,
+    trees: Vec<Tree>,
+}
 
 impl Trees {
     /// Opens every tree of `db`.
     ///
     /// # Errors
-    /// When sled cannot open a tree.
-    pub fn open(db: &sled::Db) -> Result<Self> {
-        TreeId::ALL
+    /// When a tree cannot be opened.
+    pub fn open(db: &Db) -> Result<Self> {
+        let trees = TreeId::ALL
             .iter()
-            .map(|t| db.open_tree(t.name()).with_context(|| format!("opening tree {}", t.name())))
-            .collect::<Result<_>>()
-            .map(Self)
+            .map(|t| if t.is_queue() { db.open_queue(t.name()) } else { db.open_tree(t.name()) })
+            .collect::<Result<_>>()?;
+        Ok(Self { db: db.clone(), trees })
+    }
+
+    /// The database they are in.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// One tree.
-    pub fn get(&self, tree: TreeId) -> &sled::Tree {
-        &self.0[tree as usize]
+    pub fn get(&self, tree: TreeId) -> &Tree {
+        &self.trees[tree as usize]
     }
 }
 
@@ -204,66 +220,40 @@ impl Batch {
         self.writes.is_empty()
     }
 
-    /// Applies the batch to `trees` in one sled transaction if every read still holds, with
-    /// `extra` written alongside (a cluster node's applied position). Whether it was applied.
+    /// Applies the batch to `trees` atomically if every read still holds, with `extra`
+    /// written alongside (a cluster node's applied position). Whether it was applied.
     ///
     /// # Errors
     /// On storage failure.
-    pub fn apply(&self, trees: &Trees, extra: Option<(&sled::Tree, &[u8], &[u8])>) -> Result<bool> {
-        // sled cannot run a transaction over no trees; a batch that touches none changes nothing.
-        if self.reads.is_empty() && self.writes.is_empty() && extra.is_none() {
-            return Ok(true);
+    pub fn apply(&self, trees: &Trees, extra: Option<(&Tree, &[u8], &[u8])>) -> Result<bool> {
+        let mut write = trees.db.write();
+        if let Some((tree, key, value)) = extra {
+            write.insert(tree, key, value);
         }
-        let mut involved: Vec<TreeId> = Vec::new();
-        // An appeal's indexes and counters move in the transaction that writes it.
-        let indexed = self.writes.iter().any(|w| w.0 == TreeId::Appeals);
-        let derived = [TreeId::AppealIndex, TreeId::Counters, TreeId::SearchPending, TreeId::DayFigures]
-            .into_iter()
-            .filter(|_| indexed);
-        for tree in self.reads.iter().map(|r| r.0).chain(self.writes.iter().map(|w| w.0)).chain(derived) {
-            if !involved.contains(&tree) {
-                involved.push(tree);
+        for (tree, key, digest) in &self.reads {
+            if write.get(trees.get(*tree), key)?.map(|v| digest_of(&v)) != *digest {
+                // A batch that lost is applied all the same as far as `extra` goes.
+                write.commit()?;
+                return Ok(false);
             }
         }
-        let mut handles: Vec<sled::Tree> = involved.iter().map(|t| trees.get(*t).clone()).collect();
-        if let Some((tree, _, _)) = extra {
-            handles.push(tree.clone());
+        for (tree, key, value) in &self.writes {
+            let old = write.get(trees.get(*tree), key)?;
+            match value {
+                Some(value) => write.insert(trees.get(*tree), key, value),
+                None => write.remove(trees.get(*tree), key),
+            }
+            // An appeal's indexes, counters and figures move in the write that changes it.
+            if *tree == TreeId::Appeals {
+                let derived = super::index::Derived { write: &mut write, trees };
+                derived.maintain(key, old.as_deref(), value.as_deref())?;
+                // Marked for the search indexer, with what it will find ([`crate::search`]).
+                let mark = digest_of(value.as_deref().unwrap_or_default());
+                write.insert(trees.get(TreeId::SearchPending), key, &mark);
+            }
         }
-        // `involved` was built from these very reads and writes.
-        let slot = |tree: TreeId| involved.iter().position(|t| *t == tree).expect("involved");
-        use sled::Transactional;
-        let outcome = handles.as_slice().transaction(|views| {
-            if let Some((_, key, value)) = extra {
-                views[views.len() - 1].insert(key, value)?;
-            }
-            for (tree, key, digest) in &self.reads {
-                if views[slot(*tree)].get(key)?.map(|v| digest_of(&v)) != *digest {
-                    return Ok(false);
-                }
-            }
-            for (tree, key, value) in &self.writes {
-                let old = match value {
-                    Some(value) => views[slot(*tree)].insert(key.as_slice(), value.as_slice())?,
-                    None => views[slot(*tree)].remove(key.as_slice())?,
-                };
-                if *tree == TreeId::Appeals {
-                    let derived = super::index::Derived {
-                        index: &views[slot(TreeId::AppealIndex)],
-                        counters: &views[slot(TreeId::Counters)],
-                        figures: &views[slot(TreeId::DayFigures)],
-                    };
-                    derived.maintain(key, old.as_deref(), value.as_deref())?;
-                    // Marked for the search indexer, with what it will find ([`crate::search`]).
-                    let mark = digest_of(value.as_deref().unwrap_or_default());
-                    views[slot(TreeId::SearchPending)].insert(key.as_slice(), &mark)?;
-                }
-            }
-            Ok(true)
-        });
-        outcome.map_err(|e: sled::transaction::TransactionError<()>| match e {
-            sled::transaction::TransactionError::Abort(()) => anyhow::anyhow!("transaction aborted"),
-            sled::transaction::TransactionError::Storage(e) => anyhow::Error::from(e),
-        })
+        write.commit()?;
+        Ok(true)
     }
 }
 
@@ -336,7 +326,7 @@ mod tests {
 
     fn trees() -> (tempfile::TempDir, Trees) {
         let dir = tempfile::tempdir().unwrap();
-        let db = sled::Config::new().path(dir.path()).temporary(true).open().unwrap();
+        let db = Db::open(dir.path(), 1 << 20).unwrap();
         (dir, Trees::open(&db).unwrap())
     }
 

@@ -4,7 +4,7 @@
 //! tenants share one NATS):
 //! - `CLIENTHUB_STATE` (stream): every write to appeals, raw requests, idempotency and
 //!   conversation keys, contacts, plugin key-value and the indexes, as a [`Batch`] with what it
-//!   read. Every node applies the stream in order to its own sled with the same check, so all
+//!   read. Every node applies the stream in order to its own database with the same check, so all
 //!   nodes agree; a write returns once JetStream has it and this node applied it.
 //! - `clienthub-control` (key-value bucket, watched by every node): plugin records,
 //!   activations with their configuration, the routing directory and its log, API tokens. An
@@ -21,7 +21,7 @@
 //! - `clienthub-leases` (key-value bucket with a short age limit): which node runs the
 //!   dispatcher (assignment, escalation, SLA), so it runs once in the cluster.
 //!
-//! The node's sled is a disposable view: a new node replays the state stream and the bucket.
+//! The node's database is a disposable view: a new node replays the state stream and the bucket.
 
 mod intake;
 mod layout;
@@ -60,7 +60,7 @@ pub struct ClusterOptions {
     pub snapshot_every: u64,
 }
 
-/// The key under which the last applied state sequence is kept in the node's sled.
+/// The key under which the last applied state sequence is kept in the node's database.
 const APPLIED: &[u8] = b"state_seq";
 /// How long a write waits for this node to apply it before it reports an error.
 const APPLY_WAIT: Duration = Duration::from_secs(30);
@@ -119,7 +119,11 @@ impl Cluster {
     ///
     /// # Errors
     /// When NATS is unreachable, JetStream is not enabled, or a stream cannot be created.
-    pub async fn join(options: &ClusterOptions, db: &sled::Db, trees: &Trees) -> Result<Arc<Self>> {
+    pub async fn join(
+        options: &ClusterOptions,
+        db: &crate::store::engine::Db,
+        trees: &Trees,
+    ) -> Result<Arc<Self>> {
         if !options.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             bail!("a cluster name is letters, digits, '-' and '_' ('{}' is not)", options.name);
         }
@@ -232,7 +236,7 @@ impl Cluster {
     async fn follow_state(
         self: &Arc<Self>,
         state: stream::Stream,
-        meta: sled::Tree,
+        meta: crate::store::engine::Tree,
         trees: Trees,
     ) -> Result<()> {
         let mut from =
@@ -245,7 +249,7 @@ impl Cluster {
         if from.is_none() || stale {
             match self.load_snapshot(&trees).await? {
                 Some(loaded) => {
-                    meta.insert(APPLIED, &loaded.start.to_be_bytes())?;
+                    meta.insert(APPLIED, loaded.start.to_be_bytes())?;
                     self.state_applied.store(loaded.start, Ordering::Relaxed);
                     from = Some(loaded.start);
                     tracing::info!(start = loaded.start, end = loaded.end, "joined from a snapshot");
@@ -301,7 +305,7 @@ impl Cluster {
     fn apply_state(
         &self,
         message: &jetstream::Message,
-        meta: &sled::Tree,
+        meta: &crate::store::engine::Tree,
         trees: &Trees,
         window: Option<&snapshot::Window>,
     ) -> Result<u64> {
@@ -312,7 +316,7 @@ impl Cluster {
             Err(e) => {
                 // Not a write this version can read: skipped (and said so), never applied halfway.
                 tracing::error!(seq, "skipping a state message this node cannot read: {e}");
-                meta.insert(APPLIED, &position)?;
+                meta.insert(APPLIED, position)?;
                 self.state_applied.store(seq, Ordering::Relaxed);
                 return Ok(seq);
             }

@@ -141,15 +141,17 @@ fn load(trees: &Trees, path: &std::path::Path) -> Result<Window> {
     let mut magic = vec![0; MAGIC.len()];
     reader.read_exact(&mut magic)?;
     let mut window = None;
+    let mut bulk = trees.db().bulk();
     while let Some((name, key, value)) = archive::read_frame(&mut reader)? {
         match name.as_str() {
             WINDOW => window = Some(postcard::from_bytes::<Window>(&value)?),
             _ => {
                 let tree = TreeId::from_name(&name).with_context(|| format!("unknown tree '{name}'"))?;
-                trees.get(tree).insert(key, value)?;
+                bulk.insert(trees.get(tree), &key, &value)?;
             }
         }
     }
+    bulk.finish()?;
     crate::store::index::rebuild(trees)?;
     window.ok_or_else(|| anyhow!("the snapshot has no window"))
 }
@@ -161,7 +163,7 @@ pub(super) fn apply_in_window(
     window: &Window,
     seq: u64,
     trees: &Trees,
-    extra: (&sled::Tree, &[u8], &[u8]),
+    extra: (&crate::store::engine::Tree, &[u8], &[u8]),
 ) -> Result<bool> {
     ensure!(seq <= window.end, "not in the window");
     let applied = window.applied.binary_search(&seq).is_ok();
