@@ -6,12 +6,13 @@
 //! An index entry is `field \0 value \0 appeal id` (ids are ULIDs: time order), for status,
 //! channel, queue, department, region, assignee, topic, contact and overdue (`yes` once a
 //! deadline was missed). A list with filters walks the
-//! entries of its rarest term newest first (every term has a maintained counter) and looks
-//! each up under the other terms, so a page costs what the rarest term holds down to the
-//! page's last match, not what the history costs. The indexes are rebuilt from the records
+//! entries of its rarest term newest first (every term has a maintained counter) and checks
+//! each against the other terms — by a point read, or by stepping through a common term's
+//! entries alongside — so a page costs what the rarest term holds down to the page's last
+//! match, not what the history costs. The indexes are rebuilt from the records
 //! at start when they were built by an older version (or never).
 
-use super::engine::{Tree, Write};
+use super::engine::{Iter, Slice, Tree, Write};
 use super::record::Head;
 use super::tx::{TreeId, Trees};
 use crate::appeal::Appeal;
@@ -187,9 +188,11 @@ pub fn ensure(trees: &Trees) -> Result<()> {
 }
 
 /// Ids of the appeals having every term, newest first, below `before`, not below `floor`,
-/// at most `limit`: the entries of the rarest term (by its counter) are walked newest first
-/// and each is looked up under the other terms, so a page costs the rarest term's entries
-/// down to the page's last match, never the history.
+/// at most `limit`. The entries of the rarest term (by its counter) are walked newest first;
+/// each other term is checked either by looking every id up under it, or — when its entries
+/// in the walked span cost less to step over than the lookups the walk would make —
+/// by walking its own entries alongside ([`Check`]). So a page costs the rarest term's
+/// entries down to the page's last match, never the history.
 ///
 /// # Errors
 /// On storage failure.
@@ -208,18 +211,22 @@ pub fn matching(
         Some((_, rarest)) => (index, rarest.clone()),
         None => (trees.get(TreeId::Appeals), Vec::new()),
     };
-    let top = match before {
-        Some(id) => [start.as_slice(), id].concat(),
-        None => [start.as_slice(), &[0xff]].concat(),
+    let span = |prefix: &[u8]| {
+        let top = match before {
+            Some(id) => [prefix, id].concat(),
+            None => [prefix, &[0xff]].concat(),
+        };
+        [prefix, floor.unwrap_or_default()].concat()..top
     };
+    let mut checks = plan(&ordered, count(trees), |prefix| index.range(span(prefix)))?;
     let mut out = Vec::new();
-    for entry in walked.range(start.clone()..top).rev() {
-        let (key, _) = entry?;
+    for key in walked.range(span(&start)).keys().rev() {
+        let key = key?;
         let id = &key[start.len()..];
         if floor.is_some_and(|floor| id < floor) {
             break;
         }
-        if under_all(index, ordered.iter().skip(1).map(|(_, p)| p.as_slice()), id)? {
+        if passes(&mut checks, index, id)? {
             out.push(id.to_vec());
             if out.len() == limit {
                 break;
@@ -229,10 +236,61 @@ pub fn matching(
     Ok(out)
 }
 
-/// Whether appeal `id` has an entry under every one of `prefixes`.
-fn under_all<'a>(index: &Tree, prefixes: impl Iterator<Item = &'a [u8]>, id: &[u8]) -> Result<bool> {
-    for prefix in prefixes {
-        if !index.contains_key([prefix, id].concat())? {
+/// A point read costs about as much as stepping over this many entries of a range.
+const LOOKUP_STEPS: f64 = 8.0;
+
+/// How a walk checks one more term for each id it meets.
+enum Check {
+    /// Looking the id up under the term (`field \0 value \0`): for terms few ids reach.
+    Lookup(Vec<u8>),
+    /// Stepping through the term's own entries, newest first, alongside the walk.
+    Alongside {
+        /// The length of the term's prefix in its keys.
+        prefix: usize,
+        /// The entries not yet stepped over.
+        entries: Box<dyn Iterator<Item = fjall::Result<Slice>>>,
+        /// The entry stepped to last; `None` once they ran out.
+        current: Option<Slice>,
+    },
+}
+
+/// The checks of every term after the rarest (`ordered` by count, ascending; `total`
+/// appeals): a term is walked alongside when the entries it has per walked entry are fewer
+/// than the point reads the walk would make under it, those being the walked entries that
+/// passed the checks before it (estimated from the counters as if terms were independent).
+fn plan(ordered: &[(u64, Vec<u8>)], total: u64, range: impl Fn(&[u8]) -> Iter) -> Result<Vec<Check>> {
+    let Some((walked, _)) = ordered.first() else { return Ok(Vec::new()) };
+    let (walked, total) = ((*walked).max(1) as f64, total.max(1) as f64);
+    let mut reaching = 1.0;
+    let mut checks = Vec::new();
+    for (count, prefix) in &ordered[1..] {
+        let steps = *count as f64 / walked;
+        checks.push(if steps < reaching * LOOKUP_STEPS {
+            let mut entries = Box::new(range(prefix).keys().rev());
+            let current = entries.next().transpose()?;
+            Check::Alongside { prefix: prefix.len(), current, entries }
+        } else {
+            Check::Lookup(prefix.clone())
+        });
+        reaching *= *count as f64 / total;
+    }
+    Ok(checks)
+}
+
+/// Whether appeal `id` passes every check; the ids come newest first.
+fn passes(checks: &mut [Check], index: &Tree, id: &[u8]) -> Result<bool> {
+    for check in checks {
+        let has = match check {
+            Check::Lookup(prefix) => index.contains_key([prefix.as_slice(), id].concat())?,
+            Check::Alongside { prefix, entries, current } => loop {
+                match current {
+                    Some(key) if &key[*prefix..] > id => *current = entries.next().transpose()?,
+                    Some(key) => break &key[*prefix..] == id,
+                    None => break false,
+                }
+            },
+        };
+        if !has {
             return Ok(false);
         }
     }

@@ -14,8 +14,9 @@ use anyhow::{Context, Result};
 use fjall::{KeyspaceCreateOptions, PersistMode};
 use mirror::{Mirror, MirrorIter};
 use std::collections::HashMap;
+use std::fs::File;
 use std::ops::{Bound, RangeBounds};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -48,6 +49,10 @@ struct Shared {
     write: Mutex<()>,
     /// Listeners of inserts, by tree name.
     watchers: Mutex<Vec<(String, Watcher)>>,
+    /// The database's directory, where fjall keeps its journal files (`<n>.jnl`).
+    dir: PathBuf,
+    /// The journal file synced last, kept open for the next sync.
+    journal: Mutex<Option<(PathBuf, File)>>,
 }
 
 impl Db {
@@ -62,7 +67,13 @@ impl Db {
             .max_journaling_size(JOURNAL_BYTES)
             .open()
             .with_context(|| format!("opening the database in {}", dir.display()))?;
-        Ok(Self { inner, shared: Arc::new(Shared { write: Mutex::default(), watchers: Mutex::default() }) })
+        let shared = Shared {
+            write: Mutex::default(),
+            watchers: Mutex::default(),
+            dir: dir.to_path_buf(),
+            journal: Mutex::default(),
+        };
+        Ok(Self { inner, shared: Arc::new(shared) })
     }
 
     /// The tree `name`, created when absent.
@@ -97,10 +108,24 @@ impl Db {
 
     /// Makes every write so far durable.
     ///
+    /// fjall syncs its journal holding the journal's lock, which stops every write for the
+    /// length of an fsync. So the journal's buffer is only handed to the system under that lock,
+    /// and the active journal file is synced here without it, while writes go on. If fjall
+    /// moved to a new journal file in between, it synced the old one as it sealed it.
+    ///
     /// # Errors
-    /// When the journal cannot be synced.
+    /// When the journal cannot be written out or synced.
     pub fn flush(&self) -> Result<()> {
-        self.inner.persist(PersistMode::SyncAll).context("syncing the journal")
+        self.inner.persist(PersistMode::Buffer).context("writing out the journal")?;
+        let active = active_journal(&self.shared.dir)?;
+        let mut open = self.shared.journal.lock().unwrap_or_else(|e| e.into_inner());
+        let file = match open.take() {
+            Some((path, file)) if path == active => file,
+            _ => File::open(&active).with_context(|| format!("opening the journal {}", active.display()))?,
+        };
+        file.sync_data().context("syncing the journal")?;
+        *open = Some((active, file));
+        Ok(())
     }
 
     /// Starts a checked write: no other write happens until it is dropped or committed.
@@ -121,6 +146,19 @@ impl Db {
         let mut watchers = self.shared.watchers.lock().unwrap_or_else(|e| e.into_inner());
         watchers.retain(|(name, sender)| name != tree || sender.send((key.into(), value.into())).is_ok());
     }
+}
+
+/// The journal file fjall writes to now: the highest-numbered `<n>.jnl` in `dir`.
+fn active_journal(dir: &Path) -> Result<PathBuf> {
+    let mut newest: Option<(u64, PathBuf)> = None;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry?.path();
+        let number = path.file_name().and_then(|n| n.to_str()?.strip_suffix(".jnl")?.parse::<u64>().ok());
+        if let Some(number) = number.filter(|n| newest.as_ref().is_none_or(|(max, _)| n > max)) {
+            newest = Some((number, path));
+        }
+    }
+    newest.map(|(_, path)| path).with_context(|| format!("no journal file in {}", dir.display()))
 }
 
 /// One tree (a fjall keyspace).
