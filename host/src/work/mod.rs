@@ -75,9 +75,13 @@ impl Dispatcher {
                 // In a cluster, one node (the lease holder) dispatches.
                 let leads = dispatcher.store.leads();
                 if leads {
-                    match dispatcher.tick() {
-                        Ok(()) => crate::metrics::dispatcher_tick(),
-                        Err(e) => tracing::error!("the dispatcher failed: {e:#}"),
+                    // On a thread for blocking work: a tick over a large backlog takes tens of
+                    // milliseconds, which on a runtime worker would stall the requests queued there.
+                    let ticking = dispatcher.clone();
+                    match tokio::task::spawn_blocking(move || ticking.tick()).await {
+                        Ok(Ok(())) => crate::metrics::dispatcher_tick(),
+                        Ok(Err(e)) => tracing::error!("the dispatcher failed: {e:#}"),
+                        Err(e) => tracing::error!("the dispatcher's tick panicked: {e}"),
                     }
                 }
                 // A tick reads the open appeals' index; with a large backlog it may take a
