@@ -20,7 +20,8 @@
 //! - [`metrics`], [`access`], [`search`] (full-text, following the store); then [`store`]:
 //!   state behind a backend (the local database, or JetStream);
 //! - vocabulary: [`inbound`], [`directory`], [`normalize`] (phones, e-mails), [`calendar`],
-//!   [`appeal`], [`clock`], [`refusal`], [`client`], [`throttle`].
+//!   [`appeal`], [`clock`], [`refusal`], [`client`], [`throttle`];
+//! - the process: [`memory`] (malloc's arenas, freed memory handed back).
 
 pub mod access;
 pub mod appeal;
@@ -34,6 +35,7 @@ pub mod directory;
 pub mod http;
 pub mod inbound;
 pub mod media;
+pub mod memory;
 pub mod metrics;
 pub mod normalize;
 pub mod pipeline;

@@ -6,6 +6,7 @@ mod cli;
 /// Runs the command; an error is one line on stderr (with its causes), and its backtrace only
 /// when `CLIENTHUB_BACKTRACE=1` asks for it.
 fn main() -> std::process::ExitCode {
+    clienthub::memory::bound_arenas();
     match cli::main() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -8,6 +8,8 @@ use std::path::Path;
 /// The host's top-level modules, lowest layer first. A module may import from any layer
 /// below its own, never from its own layer or above.
 const LAYERS: &[&[&str]] = &[
+    // The process: malloc's arenas and trimming.
+    &["memory"],
     // Vocabulary: records and values with no behaviour beyond themselves.
     &["clock", "refusal", "appeal", "calendar", "client", "throttle"],
     &["directory", "inbound", "normalize"],

@@ -101,10 +101,16 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
         );
         let appeals = (checkpoint as usize + ok) as f64;
         let per_appeal = |dir: &Path| -> Result<f64> { Ok(dir_size(dir)? as f64 / 1024.0 / appeals) };
+        // What the host holds once the burst is handled (indexed for search, its freed heap
+        // handed back), besides what it held right after it.
+        let after_burst = host.memory_kib("VmRSS")? >> 10;
+        let rest = settled(&host).await? + crate::memory::TRIM_PERIOD;
+        tokio::time::sleep(crate::memory::TRIM_PERIOD).await;
         println!(
-            "RSS {} MiB (peak {} MiB); data dir {:.0} MiB: {:.2} KiB per appeal ({:.2} the database, \
-             {:.2} the search index)",
+            "RSS {after_burst} MiB after the burst, {} MiB at rest {:.0} s later (peak {} MiB); data dir \
+             {:.0} MiB: {:.2} KiB per appeal ({:.2} the database, {:.2} the search index)",
             host.memory_kib("VmRSS")? >> 10,
+            rest.as_secs_f64(),
             host.memory_kib("VmHWM")? >> 10,
             dir_size(&data)? as f64 / (1 << 20) as f64,
             per_appeal(&data)?,

@@ -6,6 +6,7 @@ use clienthub::server::{ServeOptions, start};
 
 pub async fn run(options: ServeOptions) -> Result<()> {
     let data_dir = std::path::absolute(&options.data_dir)?;
+    clienthub::memory::trim_periodically();
     let running = start(options).await?;
     println!("clienthub listening on http://{}", running.addr);
     // What another terminal's CLI needs: where the host is, and where its admin token is.
