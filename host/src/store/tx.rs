@@ -161,11 +161,15 @@ impl TreeId {
         matches!(self, TreeId::CrmOutbox | TreeId::CrmNotes | TreeId::ReplyOutbox)
     }
 
-    /// Queues: what they hold is pending work, taken from the front and removed when done, so
-    /// they are read from memory ([`super::engine::Db::open_queue`]).
+    /// Queues: what they hold is pending work, removed when done, so they are read from
+    /// memory ([`super::engine::Db::open_queue`]). The holdings (open work by employee) too:
+    /// the dispatcher reads them all every tick.
     pub fn is_queue(self) -> bool {
         self.is_outbox()
-            || matches!(self, TreeId::SearchPending | TreeId::Waiting | TreeId::Notices | TreeId::CrmTried)
+            || matches!(
+                self,
+                TreeId::SearchPending | TreeId::Waiting | TreeId::Notices | TreeId::CrmTried | TreeId::Holding
+            )
     }
 }
 

@@ -21,7 +21,7 @@ use crate::registry::Registry;
 use crate::store::Store;
 use anyhow::Result;
 use assignment::Choice;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -101,24 +101,26 @@ impl Dispatcher {
             *team.load.entry(employee.clone()).or_default() += 1;
         }
         let waiting = self.store.waiting()?;
-        let open: BTreeSet<String> =
-            waiting.iter().cloned().chain(holdings.into_iter().map(|(_, a)| a)).collect();
+        // Hashed, not ordered: with a large backlog this set is most of a tick's work.
+        let open: HashSet<&str> =
+            waiting.iter().map(String::as_str).chain(holdings.iter().map(|(_, a)| a.as_str())).collect();
         let situation = situation(&directory, &team, now);
         let mut memo = self.memo.lock().unwrap_or_else(|e| e.into_inner());
         if memo.situation != situation {
             memo.situation = situation;
             memo.assign_at.clear();
         }
-        memo.check_at.retain(|id, _| open.contains(id));
-        memo.assign_at.retain(|id, _| open.contains(id));
-        for id in open {
-            if memo.check_at.get(&id).is_some_and(|at| *at > now) {
-                continue;
-            }
-            let Some(appeal) = self.store.appeal(&id)? else { continue };
+        memo.check_at.retain(|id, _| open.contains(id.as_str()));
+        memo.assign_at.retain(|id, _| open.contains(id.as_str()));
+        // The appeals due, oldest first.
+        let mut due: Vec<&str> =
+            open.into_iter().filter(|id| memo.check_at.get(*id).is_none_or(|at| *at <= now)).collect();
+        due.sort_unstable();
+        for id in due {
+            let Some(appeal) = self.store.appeal(id)? else { continue };
             let appeal = self.escalate(appeal, &directory, now)?;
             self.check_sla(&appeal, &directory, now)?;
-            memo.check_at.insert(id, next_event(&appeal, &directory, now).min(now + RECHECK_MS));
+            memo.check_at.insert(id.to_string(), next_event(&appeal, &directory, now).min(now + RECHECK_MS));
         }
         for id in waiting {
             if memo.assign_at.get(&id).is_some_and(|at| *at > now) {
