@@ -168,7 +168,11 @@ impl TreeId {
         self.is_outbox()
             || matches!(
                 self,
-                TreeId::SearchPending | TreeId::Waiting | TreeId::Notices | TreeId::CrmTried | TreeId::Holding
+                TreeId::SearchPending
+                    | TreeId::Waiting
+                    | TreeId::Notices
+                    | TreeId::CrmTried
+                    | TreeId::Holding
             )
     }
 }
