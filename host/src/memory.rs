@@ -16,10 +16,7 @@ pub const TRIM_PERIOD: Duration = Duration::from_secs(10);
 /// Bounds malloc's arenas to two per core. Call first thing, before threads allocate.
 pub fn bound_arenas() {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let arenas = i32::try_from(cores * 2).unwrap_or(i32::MAX);
-    if !glibc::set_arena_max(arenas) {
-        tracing::debug!("malloc did not take the arena bound");
-    }
+    glibc::set_arena_max(i32::try_from(cores * 2).unwrap_or(i32::MAX));
 }
 
 /// Hands freed heap memory back to the system every [`TRIM_PERIOD`], on a thread of its own.
@@ -40,11 +37,11 @@ pub fn trim_periodically() {
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(unsafe_code, reason = "two glibc calls that take and return plain integers")]
 mod glibc {
-    /// `mallopt(M_ARENA_MAX, arenas)`: whether malloc took it.
-    pub fn set_arena_max(arenas: i32) -> bool {
+    /// `mallopt(M_ARENA_MAX, arenas)` (it fails only for an unknown option).
+    pub fn set_arena_max(arenas: i32) {
         // SAFETY: mallopt takes two integers and changes only malloc's own tuning; it is
         // thread-safe and may be called at any time.
-        unsafe { libc::mallopt(libc::M_ARENA_MAX, arenas) == 1 }
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, arenas) };
     }
 
     /// `malloc_trim(0)`: whether memory was released.
@@ -57,9 +54,7 @@ mod glibc {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 mod glibc {
-    pub fn set_arena_max(_: i32) -> bool {
-        false
-    }
+    pub fn set_arena_max(_: i32) {}
 
     pub fn trim() -> bool {
         false
