@@ -1,10 +1,12 @@
 //! `clienthub bench --history N`: a year of appeals in one data directory, and what reading
 //! it costs. Appeals are loaded straight into the store through its own write path (so the
-//! indexes, counters, per-day figures and search marks are made as in production), spread
-//! evenly over the last 365 days, each with its raw request; then at 100 k, 500 k, 1 M (those
-//! not above N) and N a `clienthub serve` child process is started on the directory and
-//! measured over HTTP: time to ready, RSS, disk per appeal, p50/p99 of inbox pages, filters,
-//! searches, reports, `/healthz` and `/metrics`, and the intake rate of a burst of webhooks.
+//! indexes, counters, per-day figures and search marks are made as in production), newest
+//! first at a million a year (so a larger history reaches further back, and the open work is
+//! that of the last two weeks whatever its size), each with its raw request; then at 100 k,
+//! 500 k, 1 M (those not above N) and N a `clienthub serve` child process is started on the
+//! directory and measured over HTTP: time to ready, RSS, disk per appeal, p50/p99 of inbox
+//! pages, filters, searches, reports, `/healthz` and `/metrics`, and the intake rate of a burst
+//! of webhooks, against the same burst at an empty store first.
 
 use super::{HostProcess, configure, micros, offer, percentile};
 use crate::appeal::{Appeal, Contact, Decision, Status};
@@ -48,16 +50,23 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
     checkpoints.push(total);
     println!(
         "ClientHub history bench — {} cores; data dir {}; appeals loaded straight into the store \
-         (its write path: indexes, figures, search marks), one raw request each, spread over the last 365 days (newest loaded first); \
+         (its write path: indexes, figures, search marks), one raw request each, newest first at {PER_YEAR} a year (open work in the last {OPEN_DAYS} days only); \
          queries over HTTP on loopback, {RUNS} runs each (reports {REPORT_RUNS})",
         std::thread::available_parallelism()?,
         data.display()
     );
+    // The rate every checkpoint's is compared with: an empty store, this machine, this run.
+    let empty = tempfile::tempdir()?;
+    let (host, _) = serve(&empty.path().join("data")).await?;
+    let client = Client::new(&host.base, Some("bench".into()));
+    configure(&client).await?;
+    intake(&client, "an empty store", 10_000_000, burst).await?;
+    drop(host);
     let mut loaded = 0;
     let mut configured = false;
     for checkpoint in checkpoints {
         let started = Instant::now();
-        load(&data, loaded, checkpoint, total, now)?;
+        load(&data, loaded, checkpoint, now)?;
         println!(
             "\n== {checkpoint} appeals: loaded {} in {:.1}s ({:.0} appeals/s into the store)",
             checkpoint - loaded,
@@ -90,15 +99,8 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
             "background work settled {:.0} s after the restart (the database compacting what was loaded)",
             settled(&host).await?.as_secs_f64()
         );
-        measure(&client, now, synthetic(checkpoint / 2, total, now).0.contact.phone.unwrap_or_default())
-            .await?;
-        let before = Instant::now();
-        let (ok, failed) =
-            offer(std::slice::from_ref(&client), 20_000_000 + checkpoint as usize, burst, 64).await?;
-        println!(
-            "intake at this history: {:.0} appeals/s ({ok} ok, {failed} failed, 64 connections)",
-            ok as f64 / before.elapsed().as_secs_f64()
-        );
+        measure(&client, now, synthetic(checkpoint / 2, now).0.contact.phone.unwrap_or_default()).await?;
+        let ok = intake(&client, "this history", 20_000_000 + checkpoint as usize, burst).await?;
         let appeals = (checkpoint as usize + ok) as f64;
         let per_appeal = |dir: &Path| -> Result<f64> { Ok(dir_size(dir)? as f64 / 1024.0 / appeals) };
         // What the host holds once the burst is handled (indexed for search, its freed heap
@@ -107,10 +109,13 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
         let rest = settled(&host).await? + crate::memory::TRIM_PERIOD;
         tokio::time::sleep(crate::memory::TRIM_PERIOD).await;
         println!(
-            "RSS {after_burst} MiB after the burst, {} MiB at rest {:.0} s later (peak {} MiB); data dir \
+            "RSS {after_burst} MiB after the burst, {} MiB at rest {:.0} s later ({} of heap, {} of \
+             mapped files; peak {} MiB); data dir \
              {:.0} MiB: {:.2} KiB per appeal ({:.2} the database, {:.2} the search index)",
             host.memory_kib("VmRSS")? >> 10,
             rest.as_secs_f64(),
+            host.memory_kib("RssAnon")? >> 10,
+            host.memory_kib("RssFile")? >> 10,
             host.memory_kib("VmHWM")? >> 10,
             dir_size(&data)? as f64 / (1 << 20) as f64,
             per_appeal(&data)?,
@@ -119,6 +124,18 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Offers `burst` webhooks (numbered from `first`) on 64 connections and prints the rate at
+/// `when`; how many were accepted.
+async fn intake(client: &Client, when: &str, first: usize, burst: usize) -> Result<usize> {
+    let before = Instant::now();
+    let (ok, failed) = offer(std::slice::from_ref(client), first, burst, 64).await?;
+    println!(
+        "intake at {when}: {:.0} appeals/s ({ok} ok, {failed} failed, 64 connections)",
+        ok as f64 / before.elapsed().as_secs_f64()
+    );
+    Ok(ok)
 }
 
 /// Waits until `host` is at rest (under a quarter of a core over a second, at most 10 minutes;
@@ -153,8 +170,8 @@ async fn serve(data: &Path) -> Result<(HostProcess, Duration)> {
     }
 }
 
-/// Writes appeals `from..to` of `total` (in two threads), with a progress bar.
-fn load(data: &Path, from: u64, to: u64, total: u64, now: u64) -> Result<()> {
+/// Writes appeals `from..to` (in two threads), with a progress bar.
+fn load(data: &Path, from: u64, to: u64, now: u64) -> Result<()> {
     let store = Store::open(data, Arc::new(SystemClock), DEFAULT_CACHE_BYTES)?;
     let bar = indicatif::ProgressBar::new(to - from);
     bar.set_style(indicatif::ProgressStyle::with_template(
@@ -166,7 +183,7 @@ fn load(data: &Path, from: u64, to: u64, total: u64, now: u64) -> Result<()> {
                 let (store, bar) = (&store, &bar);
                 scope.spawn(move || -> Result<()> {
                     for i in (from + worker..to).step_by(2) {
-                        let (mut appeal, mut raw) = synthetic(i, total, now);
+                        let (mut appeal, mut raw) = synthetic(i, now);
                         store.insert_appeal(&mut appeal)?;
                         store.keep_raw(&mut raw, format!("appeal {}", appeal.id))?;
                         bar.inc(1);
@@ -204,21 +221,31 @@ fn load(data: &Path, from: u64, to: u64, total: u64, now: u64) -> Result<()> {
     Ok(())
 }
 
-/// Appeal `i` of `total`: received at its place in the year, in a realistic final state
-/// (mostly resolved), from one of 300 k contacts.
-fn synthetic(i: u64, total: u64, now: u64) -> (Appeal, RawRequest) {
+/// Appeals a year: the chain of the issue, a 700-store chain's million.
+const PER_YEAR: u64 = 1_000_000;
+/// Days an appeal may stay open: older ones are resolved or dropped, as at a chain whose
+/// deadlines are hours and days.
+const OPEN_DAYS: u64 = 14;
+
+/// Appeal `i`, the `i`-th newest: received [`PER_YEAR`] a year before the newest, from one of
+/// 300 k contacts, in a realistic state: the last [`OPEN_DAYS`] hold the open work, older
+/// appeals are resolved (96 %) or dropped.
+fn synthetic(i: u64, now: u64) -> (Appeal, RawRequest) {
     let mix = splitmix(i);
     let pick = |n: u64, salt: u64| splitmix(i ^ salt.wrapping_mul(0xa076_1d64_78bd_642f)) % n;
-    // Newest first, so the first checkpoints hold the latest days (as a growing history would).
-    let received_at = now - 60_000 - i * (365 * DAY_MS / total.max(1));
+    // Newest first at a steady rate, so a larger history reaches further back in time: 500 k
+    // is the latest half-year, 1 M the whole year, and the open work is the same at both.
+    let received_at = now - 60_000 - i * (365 * DAY_MS / PER_YEAR);
+    let closed = now - received_at > OPEN_DAYS * DAY_MS;
     let id = ulid::Ulid::from_parts(received_at, u128::from(mix) << 40 | u128::from(i)).to_string();
     let contact = pick(CONTACTS, 1);
     let channel = CHANNELS[pick(CHANNELS.len() as u64, 2) as usize];
     let status = match pick(100, 3) {
+        93..=96 => Status::Dropped,
+        _ if closed => Status::Resolved,
         0..=84 => Status::Resolved,
         85..=89 => Status::InWork,
         90..=92 => Status::Routed,
-        93..=96 => Status::Dropped,
         97..=98 => Status::Triage,
         _ => Status::Paused,
     };
@@ -322,7 +349,7 @@ async fn measure(client: &Client, now: u64, phone: String) -> Result<()> {
     let queries: Vec<(&str, String, usize)> = vec![
         ("inbox page (newest 50)", "/api/appeals?limit=50".into(), RUNS),
         ("filter status=in_work", "/api/appeals?limit=50&status=in_work".into(), RUNS),
-        ("filter status=triage (2 %)", "/api/appeals?limit=50&status=triage".into(), RUNS),
+        ("filter status=triage (rare)", "/api/appeals?limit=50&status=triage".into(), RUNS),
         ("filter channel=vk", "/api/appeals?limit=50&channel=vk".into(), RUNS),
         ("filter department=d-03", "/api/appeals?limit=50&department=d-03".into(), RUNS),
         ("filter region=r-07", "/api/appeals?limit=50&region=r-07".into(), RUNS),

@@ -271,7 +271,7 @@ impl HostProcess {
         Ok(Duration::from_millis(ticks * 10))
     }
 
-    /// A memory figure of `/proc/PID/status` (`VmRSS`, `VmHWM`), in KiB.
+    /// A memory figure of `/proc/PID/status` (`VmRSS`, `VmHWM`, `RssAnon`, `RssFile`), in KiB.
     fn memory_kib(&self, field: &str) -> Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
         let line = status.lines().find(|l| l.starts_with(field)).context("no such field")?;

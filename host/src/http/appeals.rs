@@ -261,7 +261,7 @@ pub async fn list(call: Call) -> Answer {
     if let Some(q) = search {
         let items: Vec<_> =
             found(&call.app, &q, &query, limit)?.into_iter().map(|a| scope.redact(a)).collect();
-        return Ok(json(200, &serde_json::json!({ "items": items, "next": null })));
+        return Ok(json(200, &Page { items: &items, next: None }));
     }
     let items: Vec<_> = call
         .app
@@ -270,8 +270,16 @@ pub async fn list(call: Call) -> Answer {
         .into_iter()
         .map(|a| scope.redact(a))
         .collect();
-    let next = (items.len() == limit).then(|| items.last().map(|a| a.id.clone())).flatten();
-    Ok(json(200, &serde_json::json!({ "items": items, "next": next })))
+    let next = if items.len() == limit { items.last().map(|a| a.id.as_str()) } else { None };
+    Ok(json(200, &Page { items: &items, next }))
+}
+
+/// A page of appeals as the API answers it, written straight from the records (no
+/// intermediate JSON tree): the items and the cursor of the next page, if any.
+#[derive(serde::Serialize)]
+struct Page<'a> {
+    items: &'a [crate::appeal::Appeal],
+    next: Option<&'a str>,
 }
 
 /// The best `limit` search hits for `q` that also satisfy `query`'s filters, best first.
