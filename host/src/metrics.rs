@@ -1,6 +1,6 @@
 //! `/metrics` in the Prometheus text format (`prometheus-client`): appeals taken in by channel
 //! and status, plugin calls, errors and latency per `name@version`, outbox depths, open
-//! appeals, SLA breaches and reply outcomes. Counters are process-wide (since start); gauges
+//! appeals, SLA breaches, reply outcomes and the database's memory. Counters are process-wide (since start); gauges
 //! are read from the store at each scrape.
 
 use crate::appeal::Status;
@@ -12,6 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -53,6 +54,11 @@ struct Channel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MemoryPart {
+    part: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReplyOutcome {
     channel: String,
     outcome: String,
@@ -72,6 +78,9 @@ struct Metrics {
     ticks: Counter,
     refused: Family<Channel, Counter>,
     stored: Family<Stored, Gauge>,
+    memory: Family<MemoryPart, Gauge>,
+    syncs: Counter,
+    sync_seconds: Counter<f64, AtomicU64>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -107,6 +116,16 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Appeals stored now, by status (maintained counters)",
         stored.clone(),
     );
+    let memory = Family::<MemoryPart, Gauge>::default();
+    registry.register(
+        "store_memory_bytes",
+        "Memory the database holds, by part (block_cache, memtables)",
+        memory.clone(),
+    );
+    let syncs = Counter::default();
+    registry.register("store_syncs", "Journal syncs that made acknowledged writes durable", syncs.clone());
+    let sync_seconds = Counter::<f64, AtomicU64>::default();
+    registry.register("store_sync_seconds", "Time the journal syncs took in all", sync_seconds.clone());
     Metrics {
         registry,
         appeals,
@@ -120,6 +139,9 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         ticks,
         refused,
         stored,
+        memory,
+        syncs,
+        sync_seconds,
     }
 });
 
@@ -198,6 +220,16 @@ pub fn render(store: &Store) -> anyhow::Result<String> {
         }
     }
     METRICS.open.set(open);
+    let (syncs, sync_time) = store.syncs();
+    METRICS.syncs.inner().store(syncs, Ordering::Relaxed);
+    METRICS.sync_seconds.inner().store(sync_time.as_secs_f64().to_bits(), Ordering::Relaxed);
+    let (cache, memtables) = store.memory();
+    for (part, bytes) in [("block_cache", cache), ("memtables", memtables)] {
+        METRICS
+            .memory
+            .get_or_create(&MemoryPart { part: part.into() })
+            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &METRICS.registry)?;
     Ok(text)

@@ -106,12 +106,17 @@ impl Search {
             .filter(VerbResidue)
             .build();
         index.tokenizers().register(RUSSIAN, russian);
-        let writer = index.writer_with_num_threads(1, WRITER_BYTES).context("opening the index writer")?;
+        let mut writer =
+            index.writer_with_num_threads(1, WRITER_BYTES).context("opening the index writer")?;
         // A process killed mid-commit leaves files no commit names (a delete file whose name
         // the next commit would take): removed before the first commit.
         if let Err(e) = writer.garbage_collect_files().wait() {
             tracing::warn!("clearing the search index's leftover files: {e}");
         }
+        // tantivy chooses its segment merges at a commit, so merges a stopped process left
+        // undone would wait for the first appeal indexed and run beside the intake; a commit
+        // now starts them in the background as the host starts.
+        writer.commit().context("committing the search index at start")?;
         let reader = index
             .reader_builder()
             .reload_policy(tantivy::ReloadPolicy::Manual)

@@ -44,10 +44,11 @@ const CHANNELS: [&str; 6] = ["telegram", "vk", "whatsapp", "webform", "email", "
 pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let data = keep.map_or_else(|| dir.path().join("data"), Path::to_path_buf);
-    let now = SystemClock.now_ms();
+    let mut kept = Kept::read(&data)?;
+    let now = kept.now;
     let mut checkpoints: Vec<u64> =
-        [100_000, 500_000, 1_000_000].into_iter().filter(|c| *c < total).collect();
-    checkpoints.push(total);
+        [100_000, 500_000, 1_000_000].into_iter().filter(|c| *c < total && *c > kept.loaded).collect();
+    checkpoints.push(total.max(kept.loaded));
     println!(
         "ClientHub history bench — {} cores; data dir {}; appeals loaded straight into the store \
          (its write path: indexes, figures, search marks), one raw request each, newest first at {PER_YEAR} a year (open work in the last {OPEN_DAYS} days only); \
@@ -60,20 +61,20 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
     let (host, _) = serve(&empty.path().join("data")).await?;
     let client = Client::new(&host.base, Some("bench".into()));
     configure(&client).await?;
-    intake(&client, "an empty store", 10_000_000, burst).await?;
+    intake(&host, &client, "an empty store", 10_000_000, burst).await?;
     drop(host);
-    let mut loaded = 0;
-    let mut configured = false;
+    let mut configured = kept.loaded > 0;
     for checkpoint in checkpoints {
         let started = Instant::now();
-        load(&data, loaded, checkpoint, now)?;
+        load(&data, kept.loaded, checkpoint, now)?;
         println!(
             "\n== {checkpoint} appeals: loaded {} in {:.1}s ({:.0} appeals/s into the store)",
-            checkpoint - loaded,
+            checkpoint - kept.loaded,
             started.elapsed().as_secs_f64(),
-            (checkpoint - loaded) as f64 / started.elapsed().as_secs_f64()
+            (checkpoint - kept.loaded) as f64 / started.elapsed().as_secs_f64()
         );
-        loaded = checkpoint;
+        kept.loaded = checkpoint;
+        kept.write(&data)?;
         // The loaded appeals are indexed for search by a first host; the figures are of a
         // second one, restarted on the directory as after an upgrade or a reboot.
         let (first, _) = serve(&data).await?;
@@ -100,17 +101,29 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
             settled(&host).await?.as_secs_f64()
         );
         measure(&client, now, synthetic(checkpoint / 2, now).0.contact.phone.unwrap_or_default()).await?;
-        let ok = intake(&client, "this history", 20_000_000 + checkpoint as usize, burst).await?;
-        let appeals = (checkpoint as usize + ok) as f64;
+        intake(&host, &client, "this history", kept.next_burst, burst).await?;
+        kept.next_burst += burst;
+        kept.write(&data)?;
+        let appeals = (checkpoint as usize + kept.next_burst - FIRST_BURST) as f64;
         let per_appeal = |dir: &Path| -> Result<f64> { Ok(dir_size(dir)? as f64 / 1024.0 / appeals) };
         // What the host holds once the burst is handled (indexed for search, its freed heap
         // handed back), besides what it held right after it.
         let after_burst = host.memory_kib("VmRSS")? >> 10;
         let rest = settled(&host).await? + crate::memory::TRIM_PERIOD;
         tokio::time::sleep(crate::memory::TRIM_PERIOD).await;
+        let [cache, memtables] = metrics(
+            &client,
+            [
+                r#"clienthub_store_memory_bytes{part="block_cache"}"#,
+                r#"clienthub_store_memory_bytes{part="memtables"}"#,
+            ],
+        )
+        .await?
+        .map(|bytes| bytes as u64 >> 20);
         println!(
-            "RSS {after_burst} MiB after the burst, {} MiB at rest {:.0} s later ({} of heap, {} of \
-             mapped files; peak {} MiB); data dir \
+            "RSS {after_burst} MiB after the burst, {} MiB at rest {:.0} s later ({} of heap, of \
+             which the database's block cache {cache} and memtables {memtables}; {} of mapped \
+             files; peak {} MiB); data dir \
              {:.0} MiB: {:.2} KiB per appeal ({:.2} the database, {:.2} the search index)",
             host.memory_kib("VmRSS")? >> 10,
             rest.as_secs_f64(),
@@ -126,16 +139,70 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// The number of the first webhook of a data directory's first burst.
+const FIRST_BURST: usize = 20_000_000;
+
+/// What a kept data directory holds (`bench-history.json` in it), so that a later run with
+/// the same `--keep` measures it again instead of loading it anew.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept {
+    /// Appeals loaded.
+    loaded: u64,
+    /// The time the loaded appeals are dated back from (ms since the epoch).
+    now: u64,
+    /// The number of the next burst's first webhook (the bursts' appeals stay in the directory,
+    /// and a webhook seen before would be answered as a repeat).
+    next_burst: usize,
+}
+
+impl Kept {
+    const FILE: &str = "bench-history.json";
+
+    fn read(data: &Path) -> Result<Self> {
+        match std::fs::read(data.join(Self::FILE)) {
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Self { loaded: 0, now: SystemClock.now_ms(), next_burst: FIRST_BURST })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn write(&self, data: &Path) -> Result<()> {
+        Ok(std::fs::write(data.join(Self::FILE), serde_json::to_vec(self)?)?)
+    }
+}
+
 /// Offers `burst` webhooks (numbered from `first`) on 64 connections and prints the rate at
-/// `when`; how many were accepted.
-async fn intake(client: &Client, when: &str, first: usize, burst: usize) -> Result<usize> {
-    let before = Instant::now();
+/// `when`, with the journal syncs the host made meanwhile.
+async fn intake(host: &HostProcess, client: &Client, when: &str, first: usize, burst: usize) -> Result<()> {
+    const SYNCS: [&str; 2] = ["clienthub_store_syncs_total", "clienthub_store_sync_seconds_total"];
+    let [syncs, seconds] = metrics(client, SYNCS).await?;
+    let (before, cpu) = (Instant::now(), host.cpu()?);
     let (ok, failed) = offer(std::slice::from_ref(client), first, burst, 64).await?;
+    let (elapsed, cpu) = (before.elapsed().as_secs_f64(), host.cpu()? - cpu);
+    let [syncs_after, seconds_after] = metrics(client, SYNCS).await?;
     println!(
-        "intake at {when}: {:.0} appeals/s ({ok} ok, {failed} failed, 64 connections)",
-        ok as f64 / before.elapsed().as_secs_f64()
+        "intake at {when}: {:.0} appeals/s ({ok} ok, {failed} failed, 64 connections); the host's \
+         CPU {:.2} ms an appeal; {:.0} journal syncs, {:.2} ms each on average",
+        ok as f64 / elapsed,
+        cpu.as_secs_f64() * 1000.0 / ok.max(1) as f64,
+        syncs_after - syncs,
+        (seconds_after - seconds) * 1000.0 / (syncs_after - syncs).max(1.0)
     );
-    Ok(ok)
+    Ok(())
+}
+
+/// The values of the host's `/metrics` named `names` (with their labels, as written there).
+async fn metrics<const N: usize>(client: &Client, names: [&str; N]) -> Result<[f64; N]> {
+    let answer = client.send("GET", "/metrics", None).await?;
+    let text = String::from_utf8_lossy(&answer.body);
+    let mut values = [0.0; N];
+    for (value, name) in values.iter_mut().zip(names) {
+        let line = text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' '));
+        *value = line.with_context(|| format!("no {name} in /metrics"))?.trim().parse()?;
+    }
+    Ok(values)
 }
 
 /// Waits until `host` is at rest (under a quarter of a core over a second, at most 10 minutes;

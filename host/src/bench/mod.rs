@@ -248,11 +248,15 @@ impl HostProcess {
             .spawn()
             .context("starting clienthub serve")?;
         let mut lines = std::io::BufReader::new(process.stdout.take().context("no stdout")?).lines();
-        let base = loop {
-            let line = lines.next().context("clienthub serve exited before listening")??;
-            if let Some(url) = line.strip_prefix("clienthub listening on ") {
-                break url.trim().to_string();
-            }
+        let listening = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("clienthub listening on ").map(|url| url.trim().to_string()));
+        let Some(base) = listening else {
+            // Reaped, not left a zombie (a refused start is tried again by the caller).
+            let _ = process.kill();
+            process.wait()?;
+            anyhow::bail!("clienthub serve exited before listening");
         };
         std::thread::spawn(move || lines.for_each(drop));
         Ok(Self { process, base })

@@ -229,6 +229,18 @@ impl Store {
         Ok(())
     }
 
+    /// The database's memory now, in bytes: its block cache (bounded by `--cache-mib`) and its
+    /// memtables (writes not yet in sorted files; bounded through the journal's size).
+    pub fn memory(&self) -> (u64, u64) {
+        self.db.memory()
+    }
+
+    /// Journal syncs (each makes every write before it durable) since the database opened, and
+    /// the time they took in all: their mean is the disk's part of an acknowledgement's wait.
+    pub fn syncs(&self) -> (u64, std::time::Duration) {
+        self.db.syncs()
+    }
+
     /// Every tree's name, entries and bytes of keys and values: a full scan, for the history
     /// benchmark's account of what an appeal costs.
     ///

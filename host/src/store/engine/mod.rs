@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -53,6 +54,8 @@ struct Shared {
     dir: PathBuf,
     /// The journal file synced last, kept open for the next sync.
     journal: Mutex<Option<(PathBuf, File)>>,
+    /// Journal syncs done, and the microseconds they took in all.
+    syncs: (AtomicU64, AtomicU64),
 }
 
 impl Db {
@@ -72,6 +75,7 @@ impl Db {
             watchers: Mutex::default(),
             dir: dir.to_path_buf(),
             journal: Mutex::default(),
+            syncs: Default::default(),
         };
         Ok(Self { inner, shared: Arc::new(shared) })
     }
@@ -106,6 +110,11 @@ impl Db {
         Ok(Tree { mirror: Some(mirror), ..tree })
     }
 
+    /// What the database holds in memory now: its block cache and its memtables, in bytes.
+    pub fn memory(&self) -> (u64, u64) {
+        (self.inner.cache_size(), self.inner.write_buffer_size())
+    }
+
     /// Makes every write so far durable.
     ///
     /// fjall syncs its journal holding the journal's lock, which stops every write for the
@@ -116,6 +125,7 @@ impl Db {
     /// # Errors
     /// When the journal cannot be written out or synced.
     pub fn flush(&self) -> Result<()> {
+        let started = std::time::Instant::now();
         self.inner.persist(PersistMode::Buffer).context("writing out the journal")?;
         let active = active_journal(&self.shared.dir)?;
         let mut open = self.shared.journal.lock().unwrap_or_else(|e| e.into_inner());
@@ -125,7 +135,16 @@ impl Db {
         };
         file.sync_data().context("syncing the journal")?;
         *open = Some((active, file));
+        let (count, micros) = &self.shared.syncs;
+        count.fetch_add(1, Ordering::Relaxed);
+        micros.fetch_add(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Journal syncs since the database opened, and the time they took in all.
+    pub fn syncs(&self) -> (u64, std::time::Duration) {
+        let (count, micros) = &self.shared.syncs;
+        (count.load(Ordering::Relaxed), std::time::Duration::from_micros(micros.load(Ordering::Relaxed)))
     }
 
     /// Starts a checked write: no other write happens until it is dropped or committed.
