@@ -1,7 +1,7 @@
 //! `/metrics` in the Prometheus text format (`prometheus-client`): appeals taken in by channel
 //! and status, plugin calls, errors and latency per `name@version`, outbox depths, open
-//! appeals, SLA breaches, reply outcomes and the database's memory. Counters are process-wide (since start); gauges
-//! are read from the store at each scrape.
+//! appeals, SLA breaches, reply outcomes, the database's memory and its journal syncs.
+//! Counters are process-wide (since start); gauges are read from the store at each scrape.
 
 use crate::appeal::Status;
 use crate::store::Store;

@@ -319,5 +319,14 @@ async fn reports_and_metrics_match_hand_computed_values() {
     }
     assert!(metrics.contains("clienthub_plugin_calls_total{plugin=\"telegram@0.2.3\"}"));
     assert!(metrics.contains("clienthub_plugin_call_seconds_bucket{le="), "{metrics}");
+    // Every acknowledged webhook waited for a journal sync; the writes sit in the memtables.
+    let value = |name: &str| -> f64 {
+        let line = metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' '));
+        line.unwrap_or_else(|| panic!("{name} missing from:\n{metrics}")).parse().unwrap()
+    };
+    assert!(value("clienthub_store_syncs_total") >= 1.0, "{metrics}");
+    assert!(value("clienthub_store_sync_seconds_total") > 0.0, "{metrics}");
+    assert!(value("clienthub_store_memory_bytes{part=\"memtables\"}") > 0.0, "{metrics}");
+    assert!(value("clienthub_store_memory_bytes{part=\"block_cache\"}") >= 0.0, "{metrics}");
     let _ = (shipping, dropped);
 }
