@@ -1,5 +1,5 @@
-//! The process's heap: how many malloc arenas it may use, and handing memory freed after a
-//! burst back to the system.
+//! The process's heap: how many malloc arenas it may use, handing memory freed after a burst
+//! back to the system, and what the heap holds (for `/metrics`).
 //!
 //! glibc's malloc gives each busy thread an arena of its own, up to eight per core, and
 //! returns little of what is freed inside them: after a burst of webhooks (the runtime's
@@ -34,8 +34,14 @@ pub fn trim_periodically() {
     }
 }
 
+/// Bytes malloc has handed out and not had back, and bytes it holds free (in its arenas, not
+/// yet returned to the system); `None` where that cannot be asked.
+pub fn heap() -> Option<(u64, u64)> {
+    glibc::heap()
+}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[expect(unsafe_code, reason = "two glibc calls that take and return plain integers")]
+#[expect(unsafe_code, reason = "three glibc calls that take and return plain values")]
 mod glibc {
     /// `mallopt(M_ARENA_MAX, arenas)` (it fails only for an unknown option).
     pub fn set_arena_max(arenas: i32) {
@@ -50,6 +56,15 @@ mod glibc {
         // integer and touches no memory the caller owns.
         unsafe { libc::malloc_trim(0) == 1 }
     }
+
+    /// `mallinfo2()`: (in use, free), over all arenas.
+    pub fn heap() -> Option<(u64, u64)> {
+        // SAFETY: mallinfo2 locks each arena while it sums its chunks, and returns a struct of
+        // plain integers by value.
+        let info = unsafe { libc::mallinfo2() };
+        let bytes = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Some((bytes(info.uordblks) + bytes(info.hblkhd), bytes(info.fordblks)))
+    }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
@@ -58,5 +73,9 @@ mod glibc {
 
     pub fn trim() -> bool {
         false
+    }
+
+    pub fn heap() -> Option<(u64, u64)> {
+        None
     }
 }

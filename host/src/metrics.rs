@@ -1,6 +1,7 @@
 //! `/metrics` in the Prometheus text format (`prometheus-client`): appeals taken in by channel
 //! and status, plugin calls, errors and latency per `name@version`, outbox depths, open
-//! appeals, SLA breaches, reply outcomes, the database's memory and its journal syncs.
+//! appeals, SLA breaches, reply outcomes, the database's memory and its journal syncs, the
+//! host's heap.
 //! Counters are process-wide (since start); gauges are read from the store at each scrape.
 
 use crate::appeal::Status;
@@ -81,6 +82,7 @@ struct Metrics {
     memory: Family<MemoryPart, Gauge>,
     syncs: Counter,
     sync_seconds: Counter<f64, AtomicU64>,
+    heap: Family<MemoryPart, Gauge>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -126,6 +128,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     registry.register("store_syncs", "Journal syncs that made acknowledged writes durable", syncs.clone());
     let sync_seconds = Counter::<f64, AtomicU64>::default();
     registry.register("store_sync_seconds", "Time the journal syncs took in all", sync_seconds.clone());
+    let heap = Family::<MemoryPart, Gauge>::default();
+    registry.register(
+        "process_heap_bytes",
+        "The host's heap, by part (in_use: allocated; free: held by malloc, not yet returned)",
+        heap.clone(),
+    );
     Metrics {
         registry,
         appeals,
@@ -142,6 +150,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         memory,
         syncs,
         sync_seconds,
+        heap,
     }
 });
 
@@ -223,12 +232,15 @@ pub fn render(store: &Store) -> anyhow::Result<String> {
     let (syncs, sync_time) = store.syncs();
     METRICS.syncs.inner().store(syncs, Ordering::Relaxed);
     METRICS.sync_seconds.inner().store(sync_time.as_secs_f64().to_bits(), Ordering::Relaxed);
+    let gauge = |family: &Family<MemoryPart, Gauge>, part: &str, bytes: u64| {
+        family.get_or_create(&MemoryPart { part: part.into() }).set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    };
     let (cache, memtables) = store.memory();
-    for (part, bytes) in [("block_cache", cache), ("memtables", memtables)] {
-        METRICS
-            .memory
-            .get_or_create(&MemoryPart { part: part.into() })
-            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    gauge(&METRICS.memory, "block_cache", cache);
+    gauge(&METRICS.memory, "memtables", memtables);
+    if let Some((in_use, free)) = crate::memory::heap() {
+        gauge(&METRICS.heap, "in_use", in_use);
+        gauge(&METRICS.heap, "free", free);
     }
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &METRICS.registry)?;

@@ -328,5 +328,9 @@ async fn reports_and_metrics_match_hand_computed_values() {
     assert!(value("clienthub_store_sync_seconds_total") > 0.0, "{metrics}");
     assert!(value("clienthub_store_memory_bytes{part=\"memtables\"}") > 0.0, "{metrics}");
     assert!(value("clienthub_store_memory_bytes{part=\"block_cache\"}") >= 0.0, "{metrics}");
+    // The memtables are on the heap malloc reports (glibc, where the tests run), with more.
+    let in_use = value("clienthub_process_heap_bytes{part=\"in_use\"}");
+    assert!(in_use > value("clienthub_store_memory_bytes{part=\"memtables\"}"), "{metrics}");
+    assert!(value("clienthub_process_heap_bytes{part=\"free\"}") >= 0.0, "{metrics}");
     let _ = (shipping, dropped);
 }

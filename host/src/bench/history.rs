@@ -13,7 +13,7 @@ use super::{HostProcess, configure, micros, offer, percentile};
 use crate::appeal::{Appeal, Contact, Decision, Status};
 use crate::client::Client;
 use crate::clock::{Clock, SystemClock};
-use crate::store::{DEFAULT_CACHE_BYTES, RawRequest, Store};
+use crate::store::{RawRequest, Store};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::sync::Arc;
@@ -38,11 +38,12 @@ const TEXTS: [&str; 8] = [
 const CHANNELS: [&str; 6] = ["telegram", "vk", "whatsapp", "webform", "email", "ok"];
 
 /// Loads up to `total` appeals (into `keep`, else a temporary directory) and measures at each
-/// checkpoint; `burst` webhooks measure the intake rate at each.
+/// checkpoint; `burst` webhooks measure the intake rate at each; the loader and the hosts
+/// keep a block cache of `cache_mib`.
 ///
 /// # Errors
 /// When the store or the host fails.
-pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
+pub async fn run(total: u64, burst: usize, keep: Option<&Path>, cache_mib: u64) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let data = keep.map_or_else(|| dir.path().join("data"), Path::to_path_buf);
     let mut kept = Kept::read(&data)?;
@@ -53,13 +54,13 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
     println!(
         "ClientHub history bench — {} cores; data dir {}; appeals loaded straight into the store \
          (its write path: indexes, figures, search marks), one raw request each, newest first at {PER_YEAR} a year (open work in the last {OPEN_DAYS} days only); \
-         queries over HTTP on loopback, {RUNS} runs each (reports {REPORT_RUNS})",
+         queries over HTTP on loopback, {RUNS} runs each (reports {REPORT_RUNS}); block cache {cache_mib} MiB",
         std::thread::available_parallelism()?,
         data.display()
     );
     // The rate every checkpoint's is compared with: an empty store, this machine, this run.
     let empty = tempfile::tempdir()?;
-    let (host, _) = serve(&empty.path().join("data")).await?;
+    let (host, _) = serve(&empty.path().join("data"), cache_mib).await?;
     let client = Client::new(&host.base, Some("bench".into()));
     configure(&client).await?;
     intake(&host, &client, "an empty store", 10_000_000, burst).await?;
@@ -67,7 +68,7 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
     let mut configured = kept.loaded > 0;
     for checkpoint in checkpoints {
         let started = Instant::now();
-        load(&data, kept.loaded, checkpoint, now)?;
+        load(&data, kept.loaded, checkpoint, now, cache_mib)?;
         println!(
             "\n== {checkpoint} appeals: loaded {} in {:.1}s ({:.0} appeals/s into the store)",
             checkpoint - kept.loaded,
@@ -78,7 +79,7 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
         kept.write(&data)?;
         // The loaded appeals are indexed for search by a first host; the figures are of a
         // second one, restarted on the directory as after an upgrade or a reboot.
-        let (first, _) = serve(&data).await?;
+        let (first, _) = serve(&data, cache_mib).await?;
         let started = Instant::now();
         let client = Client::new(&first.base, Some("bench".into()));
         if !configured {
@@ -94,7 +95,7 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
             first.memory_kib("VmRSS")? >> 10
         );
         drop(first);
-        let (host, ready) = serve(&data).await?;
+        let (host, ready) = serve(&data, cache_mib).await?;
         let client = Client::new(&host.base, Some("bench".into()));
         println!("restart to ready (listening): {}", micros(ready));
         println!(
@@ -112,29 +113,25 @@ pub async fn run(total: u64, burst: usize, keep: Option<&Path>) -> Result<()> {
         let after_burst = host.memory_kib("VmRSS")? >> 10;
         let rest = settled(&host).await? + crate::memory::TRIM_PERIOD;
         tokio::time::sleep(crate::memory::TRIM_PERIOD).await;
-        let [cache, memtables] = metrics(
-            &client,
-            [
-                r#"clienthub_store_memory_bytes{part="block_cache"}"#,
-                r#"clienthub_store_memory_bytes{part="memtables"}"#,
-            ],
-        )
-        .await?
-        .map(|bytes| bytes as u64 >> 20);
         println!(
-            "RSS {after_burst} MiB after the burst, {} MiB at rest {:.0} s later ({} of heap, of \
-             which the database's block cache {cache} and memtables {memtables}; {} of mapped \
-             files; peak {} MiB); data dir \
-             {:.0} MiB: {:.2} KiB per appeal ({:.2} the database, {:.2} the search index)",
-            host.memory_kib("VmRSS")? >> 10,
+            "RSS {after_burst} MiB after the burst; at rest {:.0} s later {}; data dir {:.0} MiB: \
+             {:.2} KiB per appeal ({:.2} the database, {:.2} the search index)",
             rest.as_secs_f64(),
-            host.memory_kib("RssAnon")? >> 10,
-            host.memory_kib("RssFile")? >> 10,
-            host.memory_kib("VmHWM")? >> 10,
+            memory(&host, &client, &data).await?,
             dir_size(&data)? as f64 / (1 << 20) as f64,
             per_appeal(&data)?,
             per_appeal(&data.join(crate::store::engine::DIR))?,
             per_appeal(&data.join("search"))?,
+        );
+        // A host that has served staff for hours has read far more of the history than the
+        // queries above: its block cache is at its bound whatever the history's size.
+        let span = checkpoint * (365 * DAY_MS / PER_YEAR);
+        let pages = spread_pages(&client, now, span, cache_mib << 20).await?;
+        tokio::time::sleep(crate::memory::TRIM_PERIOD).await;
+        println!(
+            "steady state, after {pages} pages of single filters read at times spread over the \
+             history: {}",
+            memory(&host, &client, &data).await?
         );
     }
     Ok(())
@@ -194,6 +191,81 @@ async fn intake(host: &HostProcess, client: &Client, when: &str, first: usize, b
     Ok(())
 }
 
+/// The host's memory now: RSS, its heap (what malloc holds in use and free; the database's
+/// block cache and memtables are in it) and its mapped files (the search index under `data`,
+/// the program, shared libraries), and its peak RSS.
+async fn memory(host: &HostProcess, client: &Client, data: &Path) -> Result<String> {
+    let [cache, memtables, in_use, free] = metrics(
+        client,
+        [
+            r#"clienthub_store_memory_bytes{part="block_cache"}"#,
+            r#"clienthub_store_memory_bytes{part="memtables"}"#,
+            r#"clienthub_process_heap_bytes{part="in_use"}"#,
+            r#"clienthub_process_heap_bytes{part="free"}"#,
+        ],
+    )
+    .await?
+    .map(|bytes| bytes as u64 >> 20);
+    let [search, program, libraries] = host.mapped_kib(&data.join("search"))?.map(|kib| kib >> 10);
+    Ok(format!(
+        "RSS {} MiB ({} of heap: malloc's {in_use} in use, of which the database's block cache \
+         {cache} and memtables {memtables}, and {free} free; {} of mapped files: the search index \
+         {search}, the program {program}, libraries {libraries}; peak {} MiB)",
+        host.memory_kib("VmRSS")? >> 10,
+        host.memory_kib("RssAnon")? >> 10,
+        host.memory_kib("RssFile")? >> 10,
+        host.memory_kib("VmHWM")? >> 10,
+    ))
+}
+
+/// Reads pages of single filters (region, department, assignee, topic, channel) ending at
+/// times spread over the last `span` ms, eight at a time, as staff looking up older appeals
+/// would, until the block cache reaches 95 % of `bound` or stops growing; the pages read.
+async fn spread_pages(client: &Client, now: u64, span: u64, bound: u64) -> Result<usize> {
+    const ROUND: usize = 1_000;
+    const CACHE: &str = r#"clienthub_store_memory_bytes{part="block_cache"}"#;
+    let path = |i: u64| {
+        let pick = |n: u64| splitmix(i ^ n) % n;
+        let filter = match pick(5) {
+            0 => format!("region=r-{:02}", pick(REGIONS)),
+            1 => format!("department=d-{:02}", pick(DEPARTMENTS)),
+            2 => format!("assignee=e-{:03}", pick(EMPLOYEES)),
+            3 => format!("topic=t-{:02}", pick(TOPICS)),
+            _ => format!("channel={}", CHANNELS[pick(CHANNELS.len() as u64) as usize]),
+        };
+        format!("/api/appeals?limit=50&{filter}&to={}", now - splitmix(i) % span.max(1))
+    };
+    let [mut cache] = metrics(client, [CACHE]).await?;
+    let mut pages = 0;
+    loop {
+        let paths: Arc<Vec<String>> = Arc::new((pages..pages + ROUND).map(|i| path(i as u64)).collect());
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let readers: Vec<_> = (0..8)
+            .map(|_| {
+                let (client, paths, next) = (client.clone(), paths.clone(), next.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = paths.get(i) else { return anyhow::Ok(()) };
+                        let answer = client.request("GET", path, &[], None).await?;
+                        anyhow::ensure!(answer.status == 200, "{path}: {}", answer.status);
+                    }
+                })
+            })
+            .collect();
+        for reader in readers {
+            reader.await??;
+        }
+        pages += ROUND;
+        let [now_cached] = metrics(client, [CACHE]).await?;
+        let grown = now_cached - cache;
+        cache = now_cached;
+        if cache >= bound as f64 * 0.95 || grown < (1 << 20) as f64 {
+            return Ok(pages);
+        }
+    }
+}
+
 /// The values of the host's `/metrics` named `names` (with their labels, as written there).
 async fn metrics<const N: usize>(client: &Client, names: [&str; N]) -> Result<[f64; N]> {
     let answer = client.send("GET", "/metrics", None).await?;
@@ -225,11 +297,11 @@ async fn settled(host: &HostProcess) -> Result<Duration> {
 
 /// A host on `data`, and how long it took to listen. The previous process's database closes
 /// on its background threads a moment after it is gone, so a refusal is tried again.
-async fn serve(data: &Path) -> Result<(HostProcess, Duration)> {
-    let mut tries = 0;
+async fn serve(data: &Path, cache_mib: u64) -> Result<(HostProcess, Duration)> {
+    let (mut tries, cache_mib) = (0, cache_mib.to_string());
     loop {
         let started = Instant::now();
-        match HostProcess::serve(data, &[]) {
+        match HostProcess::serve(data, &["--cache-mib", &cache_mib]) {
             Ok(host) => return Ok((host, started.elapsed())),
             Err(_) if tries < 20 => tries += 1,
             Err(e) => return Err(e),
@@ -239,8 +311,19 @@ async fn serve(data: &Path) -> Result<(HostProcess, Duration)> {
 }
 
 /// Writes appeals `from..to` (in two threads), with a progress bar.
-fn load(data: &Path, from: u64, to: u64, now: u64) -> Result<()> {
-    let store = Store::open(data, Arc::new(SystemClock), DEFAULT_CACHE_BYTES)?;
+fn load(data: &Path, from: u64, to: u64, now: u64, cache_mib: u64) -> Result<()> {
+    let store = Store::open(data, Arc::new(SystemClock), cache_mib << 20)?;
+    // Nobody works the bursts' appeals, which stay open; a chain's staff would have resolved
+    // them long before its history grew this much, so they are resolved here and the open work
+    // stays that of the last two weeks (the dispatcher keeps a little for each open appeal).
+    let mut open = store.waiting()?;
+    open.extend(store.holdings()?.into_iter().map(|(_, appeal)| appeal));
+    for id in open {
+        if store.appeal(&id)?.is_some_and(|appeal| appeal.received_at > now) {
+            crate::work::actions::apply(&store, &id, &crate::work::actions::Action::Resolve, Some("bench"))
+                .with_context(|| format!("resolving {id}"))?;
+        }
+    }
     let bar = indicatif::ProgressBar::new(to - from);
     bar.set_style(indicatif::ProgressStyle::with_template(
         "loading {bar:40} {pos}/{len} {per_sec} eta {eta}",

@@ -55,6 +55,10 @@ pub struct BenchOptions {
     /// a temporary one.
     #[arg(long, value_name = "DIR")]
     keep: Option<std::path::PathBuf>,
+    /// The history run's block cache in MiB (for its loader and hosts; `serve`'s default
+    /// when not given).
+    #[arg(long, value_name = "MIB")]
+    cache_mib: Option<u64>,
     /// Measure routing accuracy instead: the rules router over the labelled corpus in this
     /// folder's `routing-corpus.jsonl` with its `routing-directory.json`, by word forms and by
     /// substrings.
@@ -75,7 +79,8 @@ pub async fn run(options: BenchOptions) -> Result<()> {
         return routing::run(examples);
     }
     if let Some(total) = options.history {
-        return history::run(total, options.burst, options.keep.as_deref()).await;
+        let cache_mib = options.cache_mib.unwrap_or(crate::store::DEFAULT_CACHE_BYTES >> 20);
+        return history::run(total, options.burst, options.keep.as_deref(), cache_mib).await;
     }
     let dir = tempfile::tempdir()?;
     let host = HostProcess::serve(&dir.path().join("load"), &[])?;
@@ -280,6 +285,31 @@ impl HostProcess {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
         let line = status.lines().find(|l| l.starts_with(field)).context("no such field")?;
         Ok(line.split_whitespace().nth(1).context("no value")?.parse()?)
+    }
+
+    /// The host's resident mapped files in KiB (`/proc/PID/smaps`): those under `search` (the
+    /// search index), the program itself, and the rest (shared libraries).
+    fn mapped_kib(&self, search: &std::path::Path) -> Result<[u64; 3]> {
+        let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", self.pid()))?;
+        let program = std::env::current_exe()?;
+        let (mut kib, mut part) = ([0; 3], None);
+        for line in smaps.lines() {
+            if let Some(rss) = line.strip_prefix("Rss:") {
+                if let Some(part) = part {
+                    kib[part] += rss.trim().trim_end_matches("kB").trim().parse::<u64>()?;
+                }
+            } else if line.split_whitespace().next().is_some_and(|f| f.contains('-')) {
+                // A mapping's header: address range, permissions, offset, device, inode, path.
+                let path = line.split_whitespace().nth(5).map(std::path::Path::new);
+                part = match path {
+                    Some(path) if path.starts_with(search) => Some(0),
+                    Some(path) if path == program => Some(1),
+                    Some(path) if path.is_absolute() => Some(2),
+                    _ => None,
+                };
+            }
+        }
+        Ok(kib)
     }
 }
 

@@ -128,7 +128,7 @@ enum Command {
         /// source address the verification-failure limits count.
         #[arg(long)]
         trust_forwarded_from: Vec<std::net::IpAddr>,
-        /// MiB the database's page cache may hold (memory stays bounded as history grows).
+        /// MiB the database's block cache may hold (memory stays bounded as history grows).
         #[arg(long, default_value_t = clienthub::store::DEFAULT_CACHE_BYTES >> 20)]
         cache_mib: u64,
         /// Days raw webhook requests (headers and body) are kept; the appeals stay.
