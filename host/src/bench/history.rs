@@ -5,9 +5,11 @@
 //! that of the last two weeks whatever its size), each with its raw request; then at 100 k,
 //! 500 k, 1 M (those not above N) and N a `clienthub serve` child process is started on the
 //! directory and measured over HTTP: time to ready, RSS, disk per appeal, p50/p99 of inbox
-//! pages, filters, searches, reports, `/healthz` and `/metrics`, and the intake rate of a burst
-//! of webhooks, against the same burst at an empty store first. A directory kept with `--keep`
-//! says what it holds (`bench-history.json`), so a later run measures it again without loading.
+//! pages, filters, searches, reports, `/healthz` and `/metrics`, the intake rate of a burst
+//! of webhooks (against the same burst at an empty store first), and memory at rest and at a
+//! steady state (the block cache at its bound after pages spread over the history). A
+//! directory kept with `--keep` says what it holds (`bench-history.json`), so a later run
+//! measures it again without loading.
 
 use super::{HostProcess, configure, micros, offer, percentile};
 use crate::appeal::{Appeal, Contact, Decision, Status};
