@@ -34,8 +34,8 @@ pub fn trim_periodically() {
     }
 }
 
-/// Bytes malloc has handed out and not had back, and bytes it holds free (in its arenas, not
-/// yet returned to the system); `None` where that cannot be asked.
+/// Bytes malloc has handed out and not had back, and the bytes of its free chunks (pages of
+/// which a trim may already have handed back to the system); `None` where that cannot be asked.
 pub fn heap() -> Option<(u64, u64)> {
     glibc::heap()
 }

@@ -131,7 +131,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let heap = Family::<MemoryPart, Gauge>::default();
     registry.register(
         "process_heap_bytes",
-        "The host's heap, by part (in_use: allocated; free: held by malloc, not yet returned)",
+        "The host's heap, by part (in_use: allocated; free: malloc's free chunks, pages a trim handed back included)",
         heap.clone(),
     );
     Metrics {
