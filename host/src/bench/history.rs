@@ -17,6 +17,7 @@ use crate::client::Client;
 use crate::clock::{Clock, SystemClock};
 use crate::store::{RawRequest, Store};
 use anyhow::{Context, Result};
+use futures_util::{StreamExt, TryStreamExt};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -240,24 +241,16 @@ async fn spread_pages(client: &Client, now: u64, span: u64, bound: u64) -> Resul
     let [mut cache] = metrics(client, [CACHE]).await?;
     let mut pages = 0;
     loop {
-        let paths: Arc<Vec<String>> = Arc::new((pages..pages + ROUND).map(|i| path(i as u64)).collect());
-        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let readers: Vec<_> = (0..8)
-            .map(|_| {
-                let (client, paths, next) = (client.clone(), paths.clone(), next.clone());
-                tokio::spawn(async move {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(path) = paths.get(i) else { return anyhow::Ok(()) };
-                        let answer = client.request("GET", path, &[], None).await?;
-                        anyhow::ensure!(answer.status == 200, "{path}: {}", answer.status);
-                    }
-                })
+        futures_util::stream::iter(pages..pages + ROUND)
+            .map(|i| async move {
+                let path = path(i as u64);
+                let answer = client.request("GET", &path, &[], None).await?;
+                anyhow::ensure!(answer.status == 200, "{path}: {}", answer.status);
+                anyhow::Ok(())
             })
-            .collect();
-        for reader in readers {
-            reader.await??;
-        }
+            .buffer_unordered(8)
+            .try_collect::<()>()
+            .await?;
         pages += ROUND;
         let [now_cached] = metrics(client, [CACHE]).await?;
         let grown = now_cached - cache;
