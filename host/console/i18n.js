@@ -210,36 +210,6 @@ const LABELS = {
   },
 };
 
-/** The history details the host itself writes (not plugins' or people's words), phrase by
- * phrase in Russian, longest first: a detail reads in the console's language. */
-const DETAIL_STAGES = new Set(['taken', 'handed_off', 'escalated', 'paused', 'resumed', 'resolved', 'reopened', 'assigned',
-  'waiting', 'reclassified', 'created', 'reply_queued', 'reprocessed', 'received', 'overdue', 'reply_sent', 'reply_failed', 'reply_retry',
-  'file_stored', 'file_failed', 'notice']);
-const DETAIL_PHRASES = [
-  [/^new: /, 'новое: '], [/^assigned: /, 'назначение: '], [/^handed_off: /, 'передача: '], [/^escalated: /, 'эскалация: '],
-  ['the assignee has no notice chat', 'у исполнителя не указан чат для уведомлений'], ['sent to', 'отправлено:'],
-  ['csat: the customer was asked to rate the help', 'клиента попросили оценить помощь'], [/^csat: not asked:/, 'оценку не запросили:'],
-  [/^rated_low: /, 'низкая оценка: '],
-  [/^to /, 'кому: '],
-  ['through the current filters and router', 'через текущие фильтры и маршрутизатор'],
-  ['nobody serves this department and region', 'в этом отделе и регионе никто не работает'],
-  ['nobody can take it now', 'сейчас никто не может взять'],
-  ['is not at work (off)', '— не на работе'], ['is off work', '— нерабочее время'], ['has a day off', '— выходной'],
-  ['is inactive', '— не работает'], ['is away', '— отошёл'], ['is full', '— нет мест'],
-  ['taken into work', 'взято в работу'], ['routed again by', 'распределено заново, кто:'], ['created by', 'создал:'],
-  ['deadline missed', 'срок нарушен'], ['min late', 'мин просрочки'], ['not taken within', 'не взято за'],
-  ['did not go through', 'не прошла'], [/attempt (\d+)/, 'попытка $1'], ['; next in ', '; следующая через '],
-  ['gave up after', 'попытки прекращены после'], ['queued again', 'снова в очереди'], ['nothing changed', 'без изменений'], ['raw request', 'исходный запрос'],
-  ['by least-loaded', '(наименее загруженному)'], ['by round-robin', '(по очереди)'], ['to department', 'в отдел'],
-  ['moved to', 'передано в'], ['in queue', 'в очереди'], ['reaction', 'реакция'], ['resolution', 'решение'],
-  ['resolved', 'решено'], ['reopened', 'открыто снова'], ['resumed', 'продолжено'], ['paused', 'пауза'],
-  ['phone call', 'звонок'], ['walk-in', 'визит'], ['complaint book', 'книга жалоб'],
-  ['call-recording', 'запись звонка'], [/^photo/, 'фото'], [/^voice/, 'голосовое'], [/^document/, 'документ'],
-  [/^audio/, 'аудио'], [/^video/, 'видео'], ['larger than', 'больше'],
-  [' open', ' открытых'], [' by ', ', кто: '], ['from ', 'от '], [' to ', ' → '], ['topic ', 'тема '], ['region ', 'регион '],
-  ['department ', 'отдел '], ['reply ', 'ответ '], [' min in ', ' мин в '],
-];
-
 /** Why a call to a platform did not go through, in the console's language (the platform's own
  * words stay as they are). */
 const ERROR_PHRASES = [
@@ -250,12 +220,6 @@ const ERROR_PHRASES = [
 function platformError(error) {
   if (LANG !== 'ru') return error;
   return ERROR_PHRASES.reduce((text, [en, ru]) => text.split(en).join(ru), error);
-}
-
-/** A history event's detail in the console's language. */
-function detailText(event) {
-  if (LANG !== 'ru' || !DETAIL_STAGES.has(event.stage)) return event.detail;
-  return platformError(DETAIL_PHRASES.reduce((text, [en, ru]) => (en instanceof RegExp ? text.replace(en, ru) : text.split(en).join(ru)), event.detail));
 }
 
 /** A text in the chosen language. */

@@ -214,7 +214,7 @@ function checklistCard(a, editable) {
 
 async function appeal(id) {
   const turn = ++renders;
-  const a = await api('GET', `/api/appeals/${id}`);
+  const a = await api('GET', `/api/appeals/${id}?lang=${LANG}`);
   const operator = can('operator');
   const master = me.role === 'master';
   const department = dir.departments.find((d) => d.id === a.work.department);
@@ -254,7 +254,7 @@ async function appeal(id) {
           operator ? [noteText, h('div', { class: 'bar' }, h('button', { id: 'add-note', class: 'secondary', onclick: () => act(t('addNote'), async () => { await api('POST', `/api/appeals/${id}/notes`, { text: noteText.value }); delete drafts[`${id}:note`]; }) }, t('addNote')))] : null),
         h('div', { class: 'card' }, h('h2', {}, t('history')),
           h('table', { id: 'history' }, h('thead', {}, h('tr', {}, [t('when'), t('stage'), t('plugin'), t('detail')].map((x) => h('th', {}, x)))),
-            h('tbody', {}, a.history.map((e) => h('tr', { 'data-stage': e.stage }, h('td', {}, when(e.at)), h('td', {}, label('stage', e.stage)), h('td', {}, e.plugin || '—'), h('td', {}, detailText(e)))))))),
+            h('tbody', {}, a.history.map((e) => h('tr', { 'data-stage': e.stage }, h('td', {}, when(e.at)), h('td', {}, label('stage', e.stage)), h('td', {}, e.plugin || '—'), h('td', {}, e.detail))))))),
       h('div', {},
         h('div', { class: 'card', id: 'contact' }, h('h2', {}, t('contact')),
           h('div', {}, a.contact.name || '—'), h('div', {}, a.contact.phone || ''), h('div', {}, a.contact.email || ''),

@@ -20,11 +20,13 @@
 //! - [`metrics`], [`access`], [`search`] (full-text, following the store); then [`store`]:
 //!   state behind a backend (the local database, or JetStream);
 //! - vocabulary: [`inbound`], [`directory`], [`normalize`] (phones, e-mails), [`calendar`],
-//!   [`appeal`], [`clock`], [`refusal`], [`client`], [`throttle`];
+//!   [`clock`], [`refusal`], [`client`], [`throttle`];
 //! - the process: [`memory`] (malloc's arenas, freed memory handed back).
+//!
+//! Below the host, the `clienthub-model` crate: [`appeal`], its typed history [`event`]s and
+//! their words for people ([`text`]), re-exported here.
 
 pub mod access;
-pub mod appeal;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod calendar;
@@ -50,3 +52,5 @@ pub mod server;
 pub mod store;
 pub mod throttle;
 pub mod work;
+
+pub use clienthub_model::{appeal, event, legacy, text};

@@ -178,7 +178,10 @@ impl Search {
         for (field, value) in crate::store::index::terms(appeal) {
             doc.add_text(fields.term, format!("{field}={value}"));
         }
-        let messages = appeal.history.iter().filter(|e| e.stage == "message").map(|e| e.detail.as_str());
+        let messages = appeal.history.iter().filter_map(|e| match &e.event {
+            crate::event::Event::Message { text, .. } => Some(text.as_str()),
+            _ => None,
+        });
         let words = [
             appeal.subject.as_deref().unwrap_or(""),
             &appeal.text,

@@ -28,7 +28,7 @@ async fn vk_confirmation_messages_and_contest_comments() {
         host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/wall_reply_new.json")).await;
     let dropped = host.appeal(&appeal_id(&comment)).await;
     assert_eq!(dropped.status.name(), "dropped");
-    assert_eq!(last_event(&dropped).detail, "contest hashtag #конкурс");
+    assert_eq!(words(&last_event(&dropped)), "contest hashtag #конкурс");
 
     let forged = String::from_utf8(fixture("plugins/vk/fixtures/message_new.json"))
         .unwrap()
@@ -100,7 +100,7 @@ async fn email_in_windows_1251_then_a_koi8r_reply_joins_its_thread() {
     let appeal = host.appeal(&id).await;
     let last = last_event(&appeal);
     assert_eq!(
-        (Some(last.stage.as_str()), Some(last.detail.as_str())),
+        (Some(last.stage()), Some(words(&last).as_str())),
         (Some("message"), Some("Добрый день, есть новости по возврату?"))
     );
     assert_eq!(host.appeals("&channel=email").await.len(), 1);
@@ -184,7 +184,7 @@ async fn a_call_becomes_an_appeal_its_recording_joins_and_a_missed_call_is_kept(
     assert_eq!(appeal.contact.phone.as_deref(), Some("+79161234567"));
     assert_eq!(appeal.attachments[0].kind, "call-recording");
     assert_eq!(appeal.attachments.len(), 1, "the recording announced twice is kept once");
-    assert_eq!(last_event(&appeal).stage, "message");
+    assert_eq!(last_event(&appeal).stage(), "message");
 
     let (missed, signature) = notify("notify_end_missed");
     let missed = host
@@ -217,7 +217,7 @@ async fn mango_summary_on_its_sub_path_then_the_recording() {
     assert_eq!(appeal_id(&recording), id);
     let appeal = host.appeal(&id).await;
     assert_eq!(appeal.contact.phone.as_deref(), Some("+79161234567"));
-    assert_eq!(last_event(&appeal).stage, "message");
+    assert_eq!(last_event(&appeal).stage(), "message");
     assert_eq!(appeal.attachments[0].reference, "mango:MToxMDE0ODc3OTo0NDI2OTQ3NjQ6MA==", "{appeal:?}");
     let missed = host.appeal(&appeal_id(&post("summary", "summary_missed").await)).await;
     assert_eq!(missed.status.name(), "routed");

@@ -62,7 +62,7 @@ async fn jivo_site_chat_message_photo_follow_up_and_bot_message_reply() {
     assert_eq!(appeal_id(&photo), appeal, "the photo joins the chat's appeal");
     let retried = hook("plugins/jivo/fixtures/client_message.json", "jv-bot-7f3a9c21").await;
     assert_eq!(appeal_id(&retried), appeal, "Jivo's retry of the same event is a duplicate");
-    assert_eq!(host.appeal(&appeal).await.history.iter().filter(|e| e.stage == "message").count(), 1);
+    assert_eq!(host.appeal(&appeal).await.history.iter().filter(|e| e.stage() == "message").count(), 1);
     assert_eq!(hook("plugins/jivo/fixtures/client_message.json", "guess").await.status, 401);
     let stored = host.appeal(&appeal).await;
     assert_eq!(stored.attachments[0].file_name.as_deref(), Some("kettle.jpg"));

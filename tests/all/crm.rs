@@ -139,7 +139,7 @@ async fn a_reply_written_in_bitrix24_leaves_through_telegram_and_a_won_stage_res
     assert_eq!(resolved.status.name(), "resolved");
     let last = last_event(&resolved);
     assert_eq!(
-        (Some(last.stage.as_str()), Some(last.detail.as_str())),
+        (Some(last.stage()), Some(words(&last).as_str())),
         (Some("resolved"), Some(format!("resolved by bitrix24@{CONNECTOR_VERSION}").as_str()))
     );
 

@@ -140,7 +140,7 @@ async fn the_deal_follows_its_appeal_owner_stages_both_ways_and_the_timeline() {
     act(&host, &id, "handoff", json!({"escalate": true, "reason": "срочно"})).await;
     appeal_where(&host, &id, "a supervisor holds it", |a| a.work.assignee.as_deref() == Some("s-1")).await;
     deal_shows(&portal, &deal_id, "an escalation moves the owner", |d| d["ASSIGNED_BY_ID"] == "31").await;
-    timeline_has(&portal, &deal_id, "the escalation", |c| c.starts_with("Эскалация в отдел supervisors"))
+    timeline_has(&portal, &deal_id, "the escalation", |c| c.starts_with("Эскалация в отдел «Старшие смены»"))
         .await;
 
     host.advance_minutes(200).await;
@@ -392,10 +392,7 @@ async fn the_customer_s_photo_is_attached_to_the_deal_not_named_by_an_id() {
     .await;
     let portal = portal.lock().unwrap();
     let comment = portal.comments.iter().find(|c| c["FILES"].is_array()).unwrap();
-    assert!(
-        comment["COMMENT"].as_str().unwrap().starts_with("Файл от клиента: photo 1: 48 KiB"),
-        "{comment}"
-    );
+    assert!(comment["COMMENT"].as_str().unwrap().starts_with("Файл от клиента: фото 1: 48 KiB"), "{comment}");
     let files = comment["FILES"].as_array().unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!(files[0][0], "photo.jpg");

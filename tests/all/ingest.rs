@@ -45,8 +45,8 @@ async fn follow_up_in_the_same_chat_joins_the_open_appeal() {
     assert_ne!(first, other);
     let appeal = host.appeal(&first).await;
     let last = last_event(&appeal);
-    assert_eq!(last.stage, "message");
-    assert_eq!(last.detail, "Номер заказа 42");
+    assert_eq!(last.stage(), "message");
+    assert_eq!(words(&last), "Номер заказа 42");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -57,7 +57,7 @@ async fn a_contest_caption_after_an_open_appeal_is_dropped_not_joined() {
     assert_ne!(open, noise, "a dropped follow-up is an appeal of its own");
     let dropped = host.appeal(&noise).await;
     assert_eq!(dropped.status.name(), "dropped");
-    assert_eq!(last_event(&dropped).detail, "contest hashtag #конкурс");
+    assert_eq!(words(&last_event(&dropped)), "contest hashtag #конкурс");
     assert!(
         dropped.metadata.iter().any(|(k, v)| k == "follow_up_of" && *v == open),
         "{:?}",
@@ -69,8 +69,7 @@ async fn a_contest_caption_after_an_open_appeal_is_dropped_not_joined() {
     let after = appeal_id(&host.telegram(&telegram_update(3, 700, "Номер карты не нужен?")).await);
     assert_eq!(after, open);
     let appeal = host.appeal(&open).await;
-    let messages: Vec<&str> =
-        appeal.history.iter().filter(|e| e.stage == "message").map(|e| e.detail.as_str()).collect();
+    let messages: Vec<String> = appeal.history.iter().filter(|e| e.stage() == "message").map(words).collect();
     assert_eq!(messages, ["Номер карты не нужен?"]);
     assert_eq!(appeal.status.name(), "routed");
 }
@@ -84,9 +83,9 @@ async fn contest_hashtag_is_kept_as_dropped_with_the_reason() {
     assert_eq!(appeal.status.name(), "dropped");
     assert!(appeal.decision.is_none());
     let last = last_event(&appeal);
-    assert_eq!(last.stage, "dropped");
+    assert_eq!(last.stage(), "dropped");
     assert_eq!(last.plugin.as_deref(), Some("contest-filter@0.1.0"));
-    assert_eq!(last.detail, "contest hashtag #конкурс");
+    assert_eq!(words(&last), "contest hashtag #конкурс");
     assert_eq!(appeal.attachments[0].reference, "AgACAgIAAxkBAAIBZ2VhLWlarge");
     assert_eq!(host.appeals("&status=dropped").await.len(), 1);
     assert_eq!(host.appeals("&status=routed").await.len(), 0);

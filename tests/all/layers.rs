@@ -10,8 +10,11 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // The process: malloc's arenas and trimming.
     &["memory"],
+    // The model crate below the host (appeal, typed events, their words), re-exported: cargo
+    // keeps it from importing anything of the host.
+    &["appeal", "event", "text", "legacy"],
     // Vocabulary: records and values with no behaviour beyond themselves.
-    &["clock", "refusal", "appeal", "calendar", "client", "throttle"],
+    &["clock", "refusal", "calendar", "client", "throttle"],
     &["directory", "inbound", "normalize"],
     // Durable state.
     &["store"],

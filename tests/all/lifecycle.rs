@@ -71,7 +71,7 @@ async fn an_erased_person_leaves_no_trace_in_answers_search_or_raw_requests() {
             assert!(!shown.contains(trace), "{trace} is still in {shown}");
         }
         let appeal = host.appeal(id).await;
-        assert_eq!(last_event(&appeal).stage, "erased");
+        assert_eq!(last_event(&appeal).stage(), "erased");
         assert_eq!((appeal.status, appeal.channel.as_str()), (Status::Routed, "webform"), "the facts stay");
     }
     search_settles(&host, "q=8+912+555-11-22", &[]).await;

@@ -16,6 +16,7 @@ mod console;
 mod crm;
 mod crm_sync;
 mod csat;
+mod history;
 mod ingest;
 mod layers;
 mod lifecycle;

@@ -290,7 +290,7 @@ async fn a_file_over_the_cap_is_refused_and_the_refusal_recorded() {
     let appeal = host.appeal_json(&id).await;
     let failed = appeal["history"].as_array().unwrap().iter().find(|e| e["stage"] == "file_failed").cloned();
     assert!(
-        failed.is_some_and(|e| e["detail"].as_str().unwrap().contains("larger than 1.0 MiB")),
+        failed.is_some_and(|e| e["detail"].as_str().unwrap().contains("документ 1: больше 1.0 MiB")),
         "{appeal}"
     );
     let served = host.api.send("GET", &format!("/api/appeals/{id}/attachments/1"), None).await.unwrap();

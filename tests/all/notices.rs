@@ -157,7 +157,7 @@ async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_ea
         .map(|e| e["detail"].as_str().unwrap())
         .collect();
     assert_eq!(told.len(), 4, "{told:?}");
-    assert!(told.contains(&"new: sent to telegram -100777"), "{told:?}");
+    assert!(told.contains(&"Новое обращение: отправлено: telegram -100777"), "{told:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -58,7 +58,7 @@ async fn telegram_reply_retries_after_429_and_lands_in_the_chat() {
     }
     let history: Vec<String> = stages(&done).into_iter().filter(|s| s.starts_with("reply_")).collect();
     assert_eq!(history, ["reply_queued -", "reply_retry telegram@0.2.3", "reply_sent telegram@0.2.3"]);
-    let retry = &done.history.iter().find(|e| e.stage == "reply_retry").unwrap().detail;
+    let retry = words(done.history.iter().find(|e| e.stage() == "reply_retry").unwrap());
     assert!(retry.contains("Telegram 429"), "{retry}");
     // The bot token is in the URL; it must not reach the history.
     assert!(!format!("{done:?}").contains("ABC-def"));
@@ -161,8 +161,8 @@ async fn whatsapp_reply_then_delivered_and_read_statuses_attach_to_it() {
     }
     let read = host.appeal(&appeal).await;
     assert_eq!(read.replies[0].state.name(), "read");
-    let statuses: Vec<&str> =
-        read.history.iter().filter(|e| e.stage == "delivery_status").map(|e| e.detail.as_str()).collect();
+    let statuses: Vec<String> =
+        read.history.iter().filter(|e| e.stage() == "delivery_status").map(words).collect();
     assert_eq!(statuses.len(), 2);
     assert!(statuses[0].ends_with("delivered") && statuses[1].ends_with("read"), "{statuses:?}");
 }

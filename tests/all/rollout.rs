@@ -174,7 +174,7 @@ async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
     let again = host.api.send("POST", &format!("/api/appeals/{}/reprocess", ids[0]), None).await.unwrap();
     let still: Appeal = serde_json::from_value(again.json().unwrap()).unwrap();
     assert_eq!(still.status, Status::Triage, "the router still traps");
-    assert_eq!(last_event(&still).stage, "triage");
+    assert_eq!(last_event(&still).stage(), "triage");
 
     host.activate("rules-router", "0.1.1").await; // The fix: the working router again.
     let fixed: Appeal = serde_json::from_value(
@@ -204,11 +204,15 @@ async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
         serde_json::from_value(answer.json().unwrap()).unwrap()
     };
     let refused = reprocess().await;
-    assert_eq!((refused.status, last_event(&refused).stage.as_str()), (Status::Triage, "reprocess_failed"));
+    assert_eq!((refused.status, last_event(&refused).stage()), (Status::Triage, "reprocess_failed"));
     host.api.send_json("PUT", "/api/plugins/vk/config", &json!({"confirmation": "a1b2c3d4"})).await.unwrap();
     let read = reprocess().await;
     assert_eq!(read.status, Status::Resolved);
-    assert!(last_event(&read).detail.starts_with("vk@0.2.3 now reads it"), "{read:?}");
+    let reread = last_event(&read);
+    assert_eq!((reread.stage(), reread.plugin.as_deref()), ("reprocessed", Some("vk@0.2.3")), "{read:?}");
+    assert!(
+        matches!(reread.event, clienthub::event::Event::Reprocessed { by: None, ref appeals } if appeals.len() == 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,6 +7,7 @@ use super::cluster::Nats;
 use clienthub::appeal::{Appeal, Reply, ReplyState, Status};
 use clienthub::clock::SystemClock;
 use clienthub::directory::Directory;
+use clienthub::event::{Actor, Event, Strategy};
 use clienthub::store::crm_updates::Queued;
 use clienthub::store::{Claim, ClusterOptions, Store};
 use std::sync::Arc;
@@ -112,8 +113,10 @@ fn crm_outbox(store: &Store) {
     store.insert_appeal(&mut routed("01A", "m1")).unwrap();
     assert_eq!(store.crm_queue().unwrap(), vec!["01A".to_string()]);
     // What happens before delivery waits for the record.
-    store.update_appeal("01A", None, |a| a.record(2, "message", None, "ещё вопрос")).unwrap();
-    store.update_appeal("01A", None, |a| a.record(3, "assigned", None, "to e-1")).unwrap();
+    let message = Event::Message { text: "ещё вопрос".into(), attachments: 0 };
+    store.update_appeal("01A", None, |a| a.record(2, None, message.clone())).unwrap();
+    let assigned = Event::Assigned { employee: "e-1".into(), strategy: Strategy::RoundRobin, open: 0 };
+    store.update_appeal("01A", None, |a| a.record(3, None, assigned.clone())).unwrap();
     assert!(!store.crm_delivery_was_tried("01A").unwrap());
     store
         .crm_delivered("01A", |a| {
@@ -121,7 +124,8 @@ fn crm_outbox(store: &Store) {
         })
         .unwrap();
     assert!(store.crm_queue().unwrap().is_empty());
-    store.update_appeal("01A", None, |a| a.record(4, "taken", None, "taken into work: e-1")).unwrap();
+    let taken = Event::Taken { employee: Some("e-1".into()), by: Some(Actor::Employee("e-1".into())) };
+    store.update_appeal("01A", None, |a| a.record(4, None, taken.clone())).unwrap();
     let updates = store.crm_updates().unwrap();
     let events: Vec<u32> = updates
         .iter()

@@ -379,7 +379,7 @@ pub fn sample_directory() -> Value {
 
 /// The stages of an appeal's history, in order, as "stage by plugin".
 pub fn stages(appeal: &Appeal) -> Vec<String> {
-    appeal.history.iter().map(|e| format!("{} {}", e.stage, e.plugin.as_deref().unwrap_or("-"))).collect()
+    appeal.history.iter().map(|e| format!("{} {}", e.stage(), e.plugin.as_deref().unwrap_or("-"))).collect()
 }
 
 /// The last history event of an appeal that is not the dispatcher's (`waiting`, `assigned`,
@@ -389,12 +389,18 @@ pub fn last_event(appeal: &Appeal) -> HistoryEvent {
         .history
         .iter()
         .rev()
-        .find(|e| e.stage != "waiting" && e.stage != "assigned")
+        .find(|e| e.stage() != "waiting" && e.stage() != "assigned")
         .cloned()
         .expect("an appeal has a history")
 }
 
-/// The detail of the last history event at `stage`.
+/// The detail of the last history event at `stage`, in English words without names.
 pub fn last_detail(appeal: &Appeal, stage: &str) -> String {
-    appeal.history.iter().rev().find(|e| e.stage == stage).map(|e| e.detail.clone()).unwrap_or_default()
+    appeal.history.iter().rev().find(|e| e.stage() == stage).map(words).unwrap_or_default()
+}
+
+/// A history event in English words, ids as they are (what the API shows with `?lang=en` when
+/// the directory names nobody).
+pub fn words(event: &HistoryEvent) -> String {
+    clienthub::text::render(&event.event, clienthub::text::Lang::En, &clienthub::text::NoNames)
 }

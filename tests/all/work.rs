@@ -65,7 +65,7 @@ async fn fair_assignment_a_full_team_means_the_fallback_queue_and_a_free_hand_ta
     holders.sort();
     assert_eq!(holders, ["e-1", "e-2"], "one each");
     let third =
-        appeal_where(&host, &ids[2], "waiting", |a| a.history.iter().any(|e| e.stage == "waiting")).await;
+        appeal_where(&host, &ids[2], "waiting", |a| a.history.iter().any(|e| e.stage() == "waiting")).await;
     assert!(third.work.assignee.is_none());
     let why = last_detail(&third, "waiting");
     assert!(why.starts_with("in queue returns-backlog") && why.contains("is full"), "{why}");
@@ -100,14 +100,15 @@ async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_
 
     host.advance_minutes(10).await;
     let overdue =
-        appeal_where(&host, &id, "notified", |a| a.history.iter().any(|e| e.stage == "overdue_notice")).await;
+        appeal_where(&host, &id, "notified", |a| a.history.iter().any(|e| e.stage() == "overdue_notice"))
+            .await;
     assert!(last_detail(&overdue, "overdue").starts_with("reaction deadline missed"));
     assert_eq!(last_detail(&overdue, "overdue_notice"), "sent to telegram -100777");
     let notices: Vec<Value> = telegram.received().iter().map(|r| r.json()).collect();
     let notice = notices.iter().find(|n| n["text"].as_str().unwrap().contains(&id)).unwrap();
     assert_eq!(notice["chat_id"], -100777);
     let regional =
-        appeal_where(&host, &moscow, "notified", |a| a.history.iter().any(|e| e.stage == "overdue_notice"))
+        appeal_where(&host, &moscow, "notified", |a| a.history.iter().any(|e| e.stage() == "overdue_notice"))
             .await;
     assert_eq!(regional.work.region.as_deref(), Some("msk"));
     assert_eq!(last_detail(&regional, "overdue_notice"), "sent to telegram -100888");
@@ -159,7 +160,8 @@ async fn notice_webhooks_reach_allowed_public_hosts_only() {
     appeal_where(&host, &id, "escalated", |a| a.work.department.as_deref() == Some("supervisors")).await;
     host.advance_minutes(10).await;
     let overdue =
-        appeal_where(&host, &id, "notified", |a| a.history.iter().any(|e| e.stage == "overdue_notice")).await;
+        appeal_where(&host, &id, "notified", |a| a.history.iter().any(|e| e.stage() == "overdue_notice"))
+            .await;
     let detail = last_detail(&overdue, "overdue_notice");
     assert!(detail.contains("resolves to a loopback, private or link-local address"), "{detail}");
     assert!(detail.contains(&format!("http://{name}:{port}")) && !detail.contains("s3cret"), "{detail}");

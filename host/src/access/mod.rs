@@ -192,6 +192,14 @@ impl Caller {
         }
     }
 
+    /// Who the caller is in an appeal's history: the employee, else the service.
+    pub fn actor(&self) -> crate::event::Actor {
+        match &self.employee {
+            Some(id) => crate::event::Actor::Employee(id.clone()),
+            None => crate::event::Actor::Service(self.name.clone()),
+        }
+    }
+
     /// Whether `named` (a body's `author` or `by`) is the caller: their id, name or author
     /// string. Anything else would put words in someone else's mouth.
     pub fn is(&self, named: &str) -> bool {

@@ -15,6 +15,7 @@ use super::{HostProcess, configure, micros, offer, percentile};
 use crate::appeal::{Appeal, Contact, Decision, Status};
 use crate::client::Client;
 use crate::clock::{Clock, SystemClock};
+use crate::event::{Actor, Event, Strategy};
 use crate::store::{RawRequest, Store};
 use anyhow::{Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
@@ -315,8 +316,13 @@ fn load(data: &Path, from: u64, to: u64, now: u64, cache_mib: u64) -> Result<()>
     open.extend(store.holdings()?.into_iter().map(|(_, appeal)| appeal));
     for id in open {
         if store.appeal(&id)?.is_some_and(|appeal| appeal.received_at > now) {
-            crate::work::actions::apply(&store, &id, &crate::work::actions::Action::Resolve, Some("bench"))
-                .with_context(|| format!("resolving {id}"))?;
+            crate::work::actions::apply(
+                &store,
+                &id,
+                &crate::work::actions::Action::Resolve,
+                Some(&Actor::Service("bench".into())),
+            )
+            .with_context(|| format!("resolving {id}"))?;
         }
     }
     let bar = indicatif::ProgressBar::new(to - from);
@@ -417,9 +423,10 @@ fn synthetic(i: u64, now: u64) -> (Appeal, RawRequest) {
         metadata: vec![("store".into(), format!("{}", 100 + pick(700, 8)))],
         ..Appeal::default()
     };
-    appeal.record(received_at, "received", None, "webhook");
+    appeal.record(received_at, None, Event::Received { raw_request: format!("raw-{i}") });
     if matches!(status, Status::Dropped) {
-        appeal.record(received_at, "dropped", Some("contest-filter@0.1.0".into()), "contest noise");
+        let dropped = Event::Dropped { reason: "contest noise".into() };
+        appeal.record(received_at, Some("contest-filter@0.1.0".into()), dropped);
     }
     if !matches!(status, Status::Dropped | Status::Triage) {
         appeal.decision = Some(Decision {
@@ -433,23 +440,36 @@ fn synthetic(i: u64, now: u64) -> (Appeal, RawRequest) {
             reaction_minutes: None,
             reason: "keywords".into(),
         });
+        let routed = Event::Routed {
+            queue: department.clone(),
+            topic: appeal.decision.as_ref().and_then(|d| d.topic.clone()),
+            region: Some(region.clone()),
+            department: Some(department.clone()),
+            reason: "topic by keywords".into(),
+        };
         appeal.work.department = Some(department);
         appeal.work.region = Some(region);
         appeal.work.assignee = Some(employee.clone());
-        appeal.record(received_at + 50, "routed", Some("rules-router@0.1.1".into()), "topic by keywords");
-        appeal.record(received_at + 60, "assigned", None, format!("assigned to {employee}"));
+        appeal.record(received_at + 50, Some("rules-router@0.1.1".into()), routed);
+        let assigned =
+            Event::Assigned { employee: employee.clone(), strategy: Strategy::LeastLoaded, open: 0 };
+        appeal.record(received_at + 60, None, assigned);
     }
     if matches!(status, Status::Resolved | Status::InWork | Status::Paused) {
         let reaction = (5 + pick(240, 10)) * 60_000;
         appeal.work.taken_at = Some(received_at + reaction);
         appeal.work.reaction_ms = Some(reaction);
-        appeal.record(received_at + reaction, "taken", None, format!("taken into work: {employee}"));
+        appeal.record(
+            received_at + reaction,
+            None,
+            Event::Taken { employee: Some(employee.clone()), by: None },
+        );
     }
     if status == Status::Resolved {
         let resolution = (60 + pick(4_000, 11)) * 60_000;
         appeal.work.resolved_at = Some(received_at + resolution);
         appeal.work.resolution_ms = Some(resolution);
-        appeal.record(received_at + resolution, "resolved", None, "resolved");
+        appeal.record(received_at + resolution, None, Event::Resolved { by: None });
     }
     if status == Status::Triage {
         appeal.error = Some("adapter trapped".into());

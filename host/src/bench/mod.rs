@@ -551,7 +551,7 @@ fn stages(app: &crate::http::App, iterations: usize) -> Result<()> {
             text: "bench".into(),
             ..Default::default()
         };
-        a.record(0, "received", None, "");
+        a.record(0, None, crate::event::Event::Received { raw_request: String::new() });
         store.put_appeal(&a)?;
         store.flush_now()
     })?;

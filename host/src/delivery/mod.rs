@@ -24,6 +24,7 @@
 mod updates;
 
 use crate::appeal::{Appeal, CrmLink};
+use crate::event::Event;
 use crate::registry::Registry;
 use crate::registry::Stage;
 use crate::runtime::convert;
@@ -162,8 +163,12 @@ impl CrmDelivery {
             self.state().failed_updates.remove(&event_id);
             if let Some(error) = refused {
                 // The record refuses it (deleted, say): recorded, and the update given up.
-                let detail = format!("an update of the CRM record was refused: {error}");
-                self.record(&appeal.id, now, "crm_failed", Some(crm.label.clone()), detail)?;
+                self.record(
+                    &appeal.id,
+                    now,
+                    Some(crm.label.clone()),
+                    Event::CrmFailed { error, update: true },
+                )?;
             }
             self.store.crm_update_done(&item)?;
             self.state().unavailable = 0;
@@ -201,7 +206,7 @@ impl CrmDelivery {
             return Ok(None);
         };
         // A reply written in the CRM: its origin, for the delivery receipt.
-        if let Some(reply) = appeal.history.get(index as usize).and_then(updates::reply_id) {
+        if let Some(reply) = appeal.history.get(index as usize).and_then(|e| e.event.reply()) {
             update.reply_origin = self.store.reply_origin(reply)?;
         }
         let update = self.with_files(appeal, index, update).await;
@@ -214,13 +219,12 @@ impl CrmDelivery {
     /// `update` with the stored file its event is about (a `file_stored` event), when the file
     /// is small enough for the CRM; a larger one is named in the comment.
     async fn with_files(&self, appeal: &Appeal, index: u32, mut update: wit::CrmUpdate) -> wit::CrmUpdate {
-        let Some(n) = (update.stage == "file_stored")
-            .then(|| appeal.history.get(index as usize))
-            .flatten()
-            .and_then(|event| crate::store::media::stored_attachment(&event.detail))
+        let Some(Event::FileStored { attachment: n, .. }) =
+            appeal.history.get(index as usize).map(|e| &e.event)
         else {
             return update;
         };
+        let n = *n;
         let record = self.store.file_record(&appeal.id, n).ok().flatten();
         let Some(crate::store::media::FileState::Stored { sha256, size, .. }) =
             record.as_ref().map(|r| &r.state)
@@ -304,7 +308,7 @@ impl CrmDelivery {
         let label = Some(crm.label.clone());
         match outcome {
             Ok(Ok(record)) => {
-                let detail = format!("{} {} in the CRM", record.entity, record.id);
+                let delivered = Event::CrmDelivered { entity: record.entity.clone(), id: record.id.clone() };
                 let link = CrmLink {
                     connector: crm.label.clone(),
                     entity: record.entity,
@@ -314,7 +318,7 @@ impl CrmDelivery {
                 };
                 self.store.crm_delivered(&appeal.id, |a| {
                     a.crm = Some(link.clone());
-                    a.record(now, "crm_delivered", label.clone(), detail.clone());
+                    a.record(now, label.clone(), delivered.clone());
                 })?;
                 self.store.commit().await?;
                 let mut state = self.state();
@@ -327,14 +331,8 @@ impl CrmDelivery {
                 let wait = self.hold(later.after_ms, now);
                 tracing::warn!(appeal = %appeal.id, "the CRM asks to wait {:.1} s: {}", wait.as_secs_f64(), later.error);
                 // One history entry per appeal and outage, not one per attempt.
-                if appeal.history.last().is_none_or(|e| e.stage != "crm_retry") {
-                    self.record(
-                        &appeal.id,
-                        now,
-                        "crm_retry",
-                        label,
-                        format!("the CRM is unavailable, retrying: {}", later.error),
-                    )?;
+                if appeal.history.last().is_none_or(|e| !matches!(e.event, Event::CrmRetry { .. })) {
+                    self.record(&appeal.id, now, label, Event::CrmRetry { error: later.error })?;
                 }
                 Ok(false)
             }
@@ -350,21 +348,13 @@ impl CrmDelivery {
         let again = now + REFUSED_WAIT.as_millis() as u64;
         let known = self.state().refused.insert(appeal.id.clone(), (again, error.clone())).map(|(_, e)| e);
         if known.as_deref() != Some(&error) {
-            self.record(&appeal.id, now, "crm_failed", label, format!("{error} (kept in the CRM outbox)"))?;
+            self.record(&appeal.id, now, label, Event::CrmFailed { error, update: false })?;
         }
         Ok(())
     }
 
-    fn record(
-        &self,
-        appeal_id: &str,
-        now: u64,
-        stage: &str,
-        plugin: Option<String>,
-        detail: String,
-    ) -> Result<()> {
-        self.store
-            .update_appeal(appeal_id, None, |a| a.record(now, stage, plugin.clone(), detail.clone()))?;
+    fn record(&self, appeal_id: &str, now: u64, plugin: Option<String>, event: Event) -> Result<()> {
+        self.store.update_appeal(appeal_id, None, |a| a.record(now, plugin.clone(), event.clone()))?;
         Ok(())
     }
 }

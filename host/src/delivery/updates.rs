@@ -5,8 +5,10 @@
 
 use crate::appeal::{Appeal, HistoryEvent};
 use crate::directory::Directory;
+use crate::event::{Clock, Event, Place};
 use crate::runtime::wit;
 use crate::store::crm_updates::UpdateMark;
+use crate::text::{self, Lang};
 
 /// The largest file sent to the CRM; a larger one is named in the comment instead.
 pub const CRM_FILE_MAX: usize = 10 << 20;
@@ -26,32 +28,55 @@ pub fn update_of(
     }
     let owner = mark.owner.as_deref().and_then(|id| assignee(id, directory));
     let owner_name = owner.as_ref().map_or_else(|| "—".to_string(), |o| o.name.clone());
-    let by = actor(event).map(|who| format!(" ({})", name_of(who, directory))).unwrap_or_default();
-    let reason = reason(event).map(|r| format!(": {r}")).unwrap_or_default();
-    let (state, moves_owner, comment) = match event.stage.as_str() {
-        "assigned" => (None, true, format!("Назначено: {owner_name}")),
-        "taken" => (Some(wit::CrmState::InWork), true, format!("Взято в работу: {owner_name}{by}")),
-        "handed_off" => {
-            let to = match &mark.owner {
-                Some(_) => owner_name,
-                None => appeal.work.department.clone().unwrap_or_default(),
+    let by = event
+        .event
+        .actor()
+        .map(|who| format!(" ({})", text::actor(who, Lang::Ru, directory)))
+        .unwrap_or_default();
+    let reason = event.event.reason().map(|r| format!(": {r}")).unwrap_or_default();
+    let department = |id: &str| text::Names::department(directory, id).unwrap_or(id).to_string();
+    let (state, moves_owner, comment) = match &event.event {
+        Event::Assigned { .. } => (None, true, format!("Назначено: {owner_name}")),
+        Event::Taken { .. } => {
+            (Some(wit::CrmState::InWork), true, format!("Взято в работу: {owner_name}{by}"))
+        }
+        Event::HandedOff { to, .. } => {
+            let to = match (to, &mark.owner) {
+                (_, Some(_)) => owner_name,
+                (Place::Department(d), None) => department(d),
+                (Place::Employee(e), None) => e.clone(),
             };
             (None, true, format!("Передано: {to}{by}{reason}"))
         }
-        "escalated" => {
-            let to = appeal.work.department.clone().unwrap_or_default();
-            (None, true, format!("Эскалация в отдел {to}{by}{reason}"))
+        Event::Escalated { to, .. } => {
+            (None, true, format!("Эскалация в отдел «{}»{by}{reason}", department(to)))
         }
-        "paused" => (Some(wit::CrmState::Paused), false, format!("Пауза{by}{reason}")),
-        "resumed" => (Some(wit::CrmState::InWork), false, format!("Работа возобновлена{by}")),
-        "resolved" => (Some(wit::CrmState::Resolved), false, format!("Обращение решено{by}")),
-        "reopened" => (Some(wit::CrmState::Reopened), false, format!("Обращение открыто снова{by}")),
-        "overdue" => (Some(wit::CrmState::Overdue), false, format!("Нарушен срок SLA: {}", event.detail)),
-        "note" => (None, false, format!("Заметка: {}", event.detail)),
-        "reply_sent" | "reply_failed" => (None, false, reply_line(appeal, event, directory)?),
-        "file_stored" => (None, false, format!("Файл от клиента: {}", event.detail)),
-        "message" => {
-            return Some(update(appeal, index, mark, event, None, None, None, Some(event.detail.clone())));
+        Event::Paused { .. } => (Some(wit::CrmState::Paused), false, format!("Пауза{by}{reason}")),
+        Event::Resumed { .. } => (Some(wit::CrmState::InWork), false, format!("Работа возобновлена{by}")),
+        Event::Resolved { .. } => (Some(wit::CrmState::Resolved), false, format!("Обращение решено{by}")),
+        Event::Reopened { .. } => {
+            (Some(wit::CrmState::Reopened), false, format!("Обращение открыто снова{by}"))
+        }
+        Event::Overdue { clock, late_minutes } => {
+            let clock = match clock {
+                Clock::Reaction => "реакция",
+                Clock::Resolution => "решение",
+            };
+            (
+                Some(wit::CrmState::Overdue),
+                false,
+                format!("Нарушен срок SLA: {clock}, {late_minutes} мин просрочки"),
+            )
+        }
+        Event::Note { text, .. } => (None, false, format!("Заметка{by}: {text}")),
+        Event::ReplySent { .. } | Event::ReplyFailed { .. } => {
+            (None, false, reply_line(appeal, &event.event, directory)?)
+        }
+        Event::FileStored { .. } => {
+            (None, false, format!("Файл от клиента: {}", text::render(&event.event, Lang::Ru, directory)))
+        }
+        Event::Message { text, .. } => {
+            return Some(update(appeal, index, mark, event, None, None, None, Some(text.clone())));
         }
         _ => return None,
     };
@@ -73,7 +98,7 @@ fn update(
     wit::CrmUpdate {
         event_id: format!("{}:{index}", appeal.id),
         retried: mark.tried,
-        stage: event.stage.clone(),
+        stage: event.stage().to_string(),
         owner,
         state,
         comment,
@@ -98,33 +123,13 @@ fn name_of(who: &str, directory: &Directory) -> String {
     directory.employees.iter().find(|e| e.id == who).map_or_else(|| who.to_string(), |e| e.name.clone())
 }
 
-/// Who acted (`… by <who>` in the event's detail).
-fn actor(event: &HistoryEvent) -> Option<&str> {
-    let after = event.detail.split_once(" by ")?.1;
-    Some(after.split_once(": ").map_or(after, |(who, _)| who)).filter(|w| !w.is_empty())
-}
-
-/// The reason given (`…: <reason>` after the actor, or after the event's own words).
-fn reason(event: &HistoryEvent) -> Option<&str> {
-    let tail = event.detail.split_once(" by ").map_or(event.detail.as_str(), |(_, rest)| rest);
-    tail.split_once(": ").map(|(_, r)| r.trim()).filter(|r| !r.is_empty())
-}
-
-/// The reply a `reply_sent` or `reply_failed` event (`reply <id> …`) is about.
-pub fn reply_id(event: &HistoryEvent) -> Option<&str> {
-    if !event.stage.starts_with("reply_") {
-        return None;
-    }
-    event.detail.strip_prefix("reply ")?.split([' ', ':']).next()
-}
-
 /// A reply's timeline line: its author, its text and, when it failed, the platform's error.
-fn reply_line(appeal: &Appeal, event: &HistoryEvent, directory: &Directory) -> Option<String> {
-    let id = reply_id(event)?;
+fn reply_line(appeal: &Appeal, event: &Event, directory: &Directory) -> Option<String> {
+    let id = event.reply()?;
     let reply = appeal.replies.iter().find(|r| r.id == id)?;
     let author = reply.author.as_deref().map_or_else(|| "ClientHub".to_string(), |a| name_of(a, directory));
-    Some(match event.stage.as_str() {
-        "reply_sent" => format!("Ответ клиенту отправлен ({author}):\n{}", reply.text),
+    Some(match event {
+        Event::ReplySent { .. } => format!("Ответ клиенту отправлен ({author}):\n{}", reply.text),
         _ => format!(
             "Ответ клиенту НЕ доставлен ({author}): {}\n{}",
             reply.error.as_deref().unwrap_or("ошибка платформы"),
@@ -137,10 +142,14 @@ fn reply_line(appeal: &Appeal, event: &HistoryEvent, directory: &Directory) -> O
 mod tests {
     use super::*;
     use crate::appeal::Reply;
+    use crate::event::Actor;
 
     fn directory() -> Directory {
         serde_json::from_value(serde_json::json!({
-            "employees": [{"id": "e-2", "name": "Олег Петров", "department": "service", "crm_user_id": "23"}]
+            "employees": [
+                {"id": "e-1", "name": "Анна Смирнова", "department": "service"},
+                {"id": "e-2", "name": "Олег Петров", "department": "service", "crm_user_id": "23"}
+            ]
         }))
         .unwrap()
     }
@@ -148,8 +157,16 @@ mod tests {
     #[test]
     fn a_hand_off_moves_the_owner_a_crm_resolution_is_not_echoed_and_replies_name_their_author() {
         let mut appeal = Appeal { id: "01A".into(), ..Appeal::default() };
-        appeal.record(1, "handed_off", None, "from e-1 to e-2 by Анна: клиент просит мастера");
-        appeal.record(2, "resolved", Some("bitrix24@0.2.0".into()), "resolved by bitrix24@0.2.0");
+        let (anna, reason) =
+            (Some(Actor::Employee("e-1".into())), Some("клиент просит мастера: срочно".into()));
+        let to = Place::Employee("e-2".into());
+        appeal.record(
+            1,
+            None,
+            Event::HandedOff { from: Some(Place::Employee("e-1".into())), to, by: anna, reason },
+        );
+        let crm = Some(Actor::Plugin("bitrix24@0.2.0".into()));
+        appeal.record(2, Some("bitrix24@0.2.0".into()), Event::Resolved { by: crm });
         appeal.replies.push(Reply {
             id: "R1".into(),
             text: "Мастер приедет завтра".into(),
@@ -157,11 +174,15 @@ mod tests {
             error: Some("Forbidden: bot was blocked by the user".into()),
             ..Reply::default()
         });
-        appeal.record(3, "reply_failed", None, "reply R1 failed: Forbidden: bot was blocked by the user");
+        let error = "Forbidden: bot was blocked by the user".to_string();
+        appeal.record(3, None, Event::ReplyFailed { reply: "R1".into(), attempt: 1, error, gave_up: false });
         let mark = UpdateMark { owner: Some("e-2".into()), tried: true };
         let hand_off = update_of(&appeal, 0, &mark, "bitrix24", &directory()).unwrap();
         assert_eq!(hand_off.owner.unwrap().crm_user_id.as_deref(), Some("23"));
-        assert_eq!(hand_off.comment.as_deref(), Some("Передано: Олег Петров (Анна): клиент просит мастера"));
+        assert_eq!(
+            hand_off.comment.as_deref(),
+            Some("Передано: Олег Петров (Анна Смирнова): клиент просит мастера: срочно")
+        );
         assert_eq!((hand_off.event_id.as_str(), hand_off.retried), ("01A:0", true));
         assert!(update_of(&appeal, 1, &mark, "bitrix24", &directory()).is_none(), "the CRM did it: no echo");
         let elsewhere = update_of(&appeal, 1, &mark, "amocrm", &directory()).unwrap();

@@ -5,6 +5,7 @@ use crate::calendar::Hours;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
+mod names;
 mod patterns;
 pub use patterns::{IdPattern, extract_ids};
 
@@ -487,7 +488,7 @@ impl Directory {
             }
         }
         for (n, rule) in self.notices.iter().enumerate() {
-            let known = |e: &String| NOTICE_EVENTS.iter().any(|(name, _)| name == e);
+            let known = |e: &String| crate::event::NoticeKind::parse(e).is_some_and(|k| k.for_rules());
             if rule.events.is_empty() || !rule.events.iter().all(known) {
                 problems.push(format!("notice {}: events are new, assigned, handed_off, escalated", n + 1));
             }

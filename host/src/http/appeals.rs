@@ -16,14 +16,15 @@ use crate::store::index::FIELDS;
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 
-/// `GET /api/appeals/{id}`: the appeal with its history and the contact's other appeals.
+/// `GET /api/appeals/{id}[?lang=en]`: the appeal with its history (each event in words, in the
+/// reader's language) and the contact's other appeals.
 pub async fn show(call: Call) -> Answer {
     let appeal = call.visible_appeal(call.param(0))?;
     let earlier = match call.caller.scope.contact_details {
         true => earlier_appeals(&call, &appeal)?,
         false => Vec::new(),
     };
-    let mut body = serde_json::to_value(&appeal).unwrap_or_default();
+    let mut body = super::history::shown(&call, &appeal);
     body["contact_appeals"] = serde_json::Value::Array(earlier);
     let directory = call.app.store.directory();
     body["checklist"] =
@@ -79,14 +80,16 @@ pub async fn reply(mut call: Call) -> Answer {
     }
     let new: NewReply = call.json().await?;
     call.only_self("author", new.author.as_deref())?;
-    let reply = call.app.outbox.queue(&appeal.id, &new.text, Some(call.caller.author()))?;
+    let writer =
+        crate::replies::Writer { name: Some(call.caller.author()), actor: Some(call.caller.actor()) };
+    let reply = call.app.outbox.queue(&appeal.id, &new.text, writer)?;
     durable(&call.app, 202, &reply).await
 }
 
 /// `POST /api/appeals/{id}/replies/{reply}/retry`: a failed reply queued again.
 pub async fn retry_reply(call: Call) -> Answer {
     call.visible_appeal(call.param(0))?;
-    let reply = call.app.outbox.requeue(call.param(0), call.param(1))?;
+    let reply = call.app.outbox.requeue(call.param(0), call.param(1), &call.caller.actor())?;
     durable(&call.app, 202, &reply).await
 }
 
@@ -99,7 +102,8 @@ async fn durable(app: &App, status: u16, value: &impl serde::Serialize) -> Answe
 /// `POST /api/appeals/{id}/reprocess`: one triage appeal through the current pipeline.
 pub async fn reprocess_one(call: Call) -> Answer {
     let appeal = call.visible_appeal(call.param(0))?;
-    Ok(json(200, &call.caller.scope.redact(reprocess(&call.app, appeal.id).await?)))
+    let reprocessed = call.caller.scope.redact(reprocess(&call.app, appeal.id).await?);
+    Ok(json(200, &super::history::shown(&call, &reprocessed)))
 }
 
 /// Reprocesses one triage appeal through the current pipeline, durably.
@@ -216,8 +220,8 @@ pub async fn act(mut call: Call) -> Answer {
         "resolve" => Action::Resolve,
         _ => Action::Reopen,
     };
-    let changed = apply(&call.app.store, &appeal.id, &action, Some(&call.caller.author()))?;
-    durable(&call.app, 200, &call.caller.scope.redact(changed)).await
+    let changed = apply(&call.app.store, &appeal.id, &action, Some(&call.caller.actor()))?;
+    durable(&call.app, 200, &super::history::shown(&call, &call.caller.scope.redact(changed))).await
 }
 
 /// `GET /api/appeals?status=&channel=&limit=&before=`: newest first, a page at a time.

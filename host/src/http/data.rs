@@ -23,7 +23,7 @@ pub async fn erase(mut call: Call) -> Answer {
     }
     let erase: Erase = call.json().await?;
     let store = call.app.store.clone();
-    let by = call.caller.author();
+    let by = call.caller.actor();
     let erased = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let Some(contact) = store.find_contact(&erase.contact)? else { return Ok(None) };
         Ok(Some(store.erase_contact(&contact, &by)?))

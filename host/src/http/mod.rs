@@ -14,6 +14,7 @@ mod data;
 mod error;
 mod events;
 mod files;
+mod history;
 mod hooks;
 pub mod limits;
 mod lockout;

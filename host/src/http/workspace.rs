@@ -8,6 +8,7 @@ use super::error::ApiError;
 use super::reply::json;
 use crate::access::Role;
 use crate::appeal::Contact;
+use crate::event::{Event, Origin};
 use crate::inbound::Message;
 use crate::replies::templates::{self, Template};
 use crate::store::RawRequest;
@@ -92,23 +93,24 @@ pub async fn create(mut call: Call) -> Answer {
         .await
         .map_err(|e| ApiError::internal(format!("creating the appeal failed: {e}")))??
         .ok_or_else(|| ApiError::new(409, "the appeal was not created (a duplicate)"))?;
-    let label = match new.channel.as_str() {
-        "phone" => "phone call",
-        "visit" => "walk-in",
-        _ => "complaint book",
+    let origin = match new.channel.as_str() {
+        "phone" => Origin::Phone,
+        "visit" => Origin::Visit,
+        _ => Origin::ComplaintBook,
     };
+    let by = call.caller.actor();
     call.app.store.change_appeal(&created, |a| {
-        a.record(a.received_at, "created", None, format!("{label}: created by {author}"));
+        a.record(a.received_at, None, Event::Created { origin, by: Some(by.clone()) });
     })?;
     if new.topic.is_some() || new.region.is_some() {
         let action =
             Action::Reclassify { topic: new.topic, region: new.region, department: None, reason: None };
-        apply(&call.app.store, &created, &action, Some(&author))?;
+        apply(&call.app.store, &created, &action, Some(&by))?;
     }
     call.app.store.commit().await?;
     // Routed outside the creator's scope: they learn where it went, not what it holds now.
     match call.visible_appeal(&created) {
-        Ok(appeal) => Ok(json(201, &appeal)),
+        Ok(appeal) => Ok(json(201, &super::history::shown(&call, &appeal))),
         Err(_) => Ok(json(201, &serde_json::json!({ "id": created, "visible": false }))),
     }
 }
@@ -123,9 +125,9 @@ pub async fn note(mut call: Call) -> Answer {
     let appeal = call.visible_appeal(call.param(0))?;
     let note: Note = call.json().await?;
     let changed =
-        apply(&call.app.store, &appeal.id, &Action::Note { text: note.text }, Some(&call.caller.author()))?;
+        apply(&call.app.store, &appeal.id, &Action::Note { text: note.text }, Some(&call.caller.actor()))?;
     call.app.store.commit().await?;
-    Ok(json(201, &call.caller.scope.redact(changed)))
+    Ok(json(201, &super::history::shown(&call, &call.caller.scope.redact(changed))))
 }
 
 /// `POST /api/appeals/{id}/reclassify {"topic"?, "region"?, "department"?, "reason"?}` or
@@ -150,7 +152,7 @@ pub async fn reclassify(mut call: Call) -> Answer {
         return Err(ApiError::new(403, "мастер не меняет маршрут (masters do not reclassify)"));
     }
     let body: Reclassify = call.json().await?;
-    let author = call.caller.author();
+    let author = call.caller.actor();
     let changed = match body.route_again {
         true => {
             let (pipeline, runtime, store) =
@@ -171,7 +173,7 @@ pub async fn reclassify(mut call: Call) -> Answer {
         }
     };
     call.app.store.commit().await?;
-    Ok(json(200, &call.caller.scope.redact(changed)))
+    Ok(json(200, &super::history::shown(&call, &call.caller.scope.redact(changed))))
 }
 
 /// `POST /api/appeals/{id}/checklist/{item} {"done": true|false}`: ticks a checklist item.
@@ -189,7 +191,7 @@ pub async fn tick(mut call: Call) -> Answer {
     let item = call.param(1).to_string();
     let tick: Tick = call.json().await?;
     let action = Action::Tick { item, done: tick.done };
-    let changed = apply(&call.app.store, &appeal.id, &action, Some(&call.caller.author()))?;
+    let changed = apply(&call.app.store, &appeal.id, &action, Some(&call.caller.actor()))?;
     call.app.store.commit().await?;
     let directory = call.app.store.directory();
     Ok(json(200, &crate::work::checklist::state(&changed, &directory)))

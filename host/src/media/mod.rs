@@ -11,6 +11,7 @@
 //! store, where any node finds it.
 
 use crate::appeal::Appeal;
+use crate::event::{Event, FileProblem};
 use crate::registry::Registry;
 use crate::runtime::outbound::{CALL_TIMEOUT, OutboundError};
 use crate::runtime::{convert, wit};
@@ -119,13 +120,13 @@ impl Fetcher {
         let now = self.store.now_ms();
         let (state, mime, name, event) = match outcome {
             Outcome::Kept { sha256, size, mime, name } => {
-                let detail = crate::store::media::stored_detail(&attachment.kind, n, size);
+                let stored = Event::FileStored { attachment: n, kind: attachment.kind.clone(), size };
                 let state = FileState::Stored { sha256, size, fetched_at: now };
                 (
                     state,
                     mime.or(attachment.mime_type.clone()),
                     name.or(attachment.file_name.clone()),
-                    Some(("file_stored", detail)),
+                    Some(stored),
                 )
             }
             Outcome::Later { after, error } if attempts + 1 < MAX_ATTEMPTS => {
@@ -138,32 +139,29 @@ impl Fetcher {
                 (state, record.mime_type.clone(), record.file_name.clone(), None)
             }
             Outcome::Later { error, .. } | Outcome::Failed(error) => {
-                let detail = format!("{} {}: {error}", attachment.kind, n + 1);
+                let problem = FileProblem::Failed(error.clone());
+                let failed = Event::FileFailed { attachment: n, kind: attachment.kind.clone(), problem };
                 (
                     FileState::Failed { error },
                     record.mime_type.clone(),
                     record.file_name.clone(),
-                    Some(("file_failed", detail)),
+                    Some(failed),
                 )
             }
             Outcome::TooLarge(cap) => {
-                let detail = format!(
-                    "{} {}: larger than {}",
-                    attachment.kind,
-                    n + 1,
-                    crate::store::media::size_text(cap)
-                );
+                let problem = FileProblem::TooLarge(cap);
+                let failed = Event::FileFailed { attachment: n, kind: attachment.kind.clone(), problem };
                 (
                     FileState::TooLarge { cap },
                     record.mime_type.clone(),
                     record.file_name.clone(),
-                    Some(("file_failed", detail)),
+                    Some(failed),
                 )
             }
         };
         self.store.record_file(id, n, &FileRecord { mime_type: mime, file_name: name, state, ..record })?;
-        if let Some((stage, detail)) = event {
-            self.store.change_appeal(id, |a| a.record(now, stage, None, detail.clone()))?;
+        if let Some(event) = event {
+            self.store.change_appeal(id, |a| a.record(now, None, event.clone()))?;
         }
         self.store.commit().await
     }

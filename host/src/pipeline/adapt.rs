@@ -183,7 +183,7 @@ impl Pipeline {
             raw_request_id: raw.id.clone(),
             ..Appeal::default()
         };
-        appeal.record(raw.received_at, "received", None, format!("raw request {}", raw.id));
+        appeal.record(raw.received_at, None, crate::event::Event::Received { raw_request: raw.id.clone() });
         let appeal = triage(appeal, &adapter.label, error.clone(), store.now_ms());
         store.put_appeal(&appeal)?;
         crate::metrics::appeal_stored(&appeal.channel, appeal.status.name());
@@ -215,7 +215,13 @@ fn crm_event(
         let (id, text, author) = (&reply.appeal_id, &reply.text, reply.author.clone());
         let outcome = match &reply.origin {
             Some(origin) => crate::replies::queue_from_crm(store, id, text, author, &adapter.label, origin),
-            None => crate::replies::queue(store, id, text, author, Some(&adapter.label)).map(Some),
+            None => {
+                let writer = crate::replies::Writer {
+                    name: author,
+                    actor: Some(crate::event::Actor::Plugin(adapter.label.clone())),
+                };
+                crate::replies::queue(store, id, text, writer, Some(&adapter.label)).map(Some)
+            }
         };
         match outcome {
             Ok(Some(queued)) => outcomes.push(format!("reply {} for {}", queued.id, reply.appeal_id)),

@@ -3,6 +3,7 @@
 //! error.
 
 use crate::appeal::{Appeal, Status};
+use crate::event::Event;
 use crate::registry::Pipeline;
 use crate::runtime::{Runtime, convert, wit};
 use crate::store::Store;
@@ -18,7 +19,7 @@ impl Pipeline {
         }
         let directory = store.directory();
         let Some(router) = &self.router else {
-            appeal.record(store.now_ms(), "unrouted", None, "no router is active");
+            appeal.record(store.now_ms(), None, Event::Unrouted);
             return appeal;
         };
         let decision = runtime.route(&router.plugin, directory.clone(), &convert::to_wit(&appeal));
@@ -27,12 +28,14 @@ impl Pipeline {
             Ok(decision) => {
                 appeal.tags.extend(decision.tags.iter().cloned());
                 let decision = convert::decision(decision);
-                appeal.record(
-                    store.now_ms(),
-                    "routed",
-                    Some(router.label.clone()),
-                    format!("queue {}: {}", decision.queue, decision.reason),
-                );
+                let routed = Event::Routed {
+                    queue: decision.queue.clone(),
+                    topic: decision.topic.clone(),
+                    region: decision.region.clone(),
+                    department: decision.department.clone(),
+                    reason: decision.reason.clone(),
+                };
+                appeal.record(store.now_ms(), Some(router.label.clone()), routed);
                 appeal.tags.extend(decision_tags(&decision));
                 appeal.status = Status::Routed;
                 appeal.decision = Some(decision);
@@ -52,14 +55,18 @@ impl Pipeline {
             self.health.record(&filter.label, verdict.as_ref().err().map(|e| e.to_string()).as_deref());
             match verdict {
                 Ok(wit::Verdict::Keep) => {
-                    appeal.record(store.now_ms(), "kept", Some(filter.label.clone()), "")
+                    appeal.record(store.now_ms(), Some(filter.label.clone()), Event::Kept)
                 }
                 Ok(wit::Verdict::Tag(tags)) => {
-                    appeal.record(store.now_ms(), "tagged", Some(filter.label.clone()), tags.join(", "));
+                    appeal.record(
+                        store.now_ms(),
+                        Some(filter.label.clone()),
+                        Event::Tagged { tags: tags.clone() },
+                    );
                     appeal.tags.extend(tags);
                 }
                 Ok(wit::Verdict::Drop(reason)) => {
-                    appeal.record(store.now_ms(), "dropped", Some(filter.label.clone()), reason);
+                    appeal.record(store.now_ms(), Some(filter.label.clone()), Event::Dropped { reason });
                     appeal.status = Status::Dropped;
                     return Filtered::Dropped;
                 }
@@ -92,7 +99,7 @@ fn decision_tags(decision: &crate::appeal::Decision) -> Vec<String> {
 
 pub(super) fn triage(mut appeal: Appeal, plugin: &str, error: String, now: u64) -> Appeal {
     tracing::warn!(appeal = %appeal.id, plugin, "plugin call failed: {error}");
-    appeal.record(now, "triage", Some(plugin.to_string()), error.clone());
+    appeal.record(now, Some(plugin.to_string()), Event::Triage { error: error.clone() });
     appeal.status = Status::Triage;
     appeal.error = Some(error);
     appeal
@@ -157,13 +164,16 @@ mod tests {
         let routed = pipeline.decide(&runtime, &store, appeal("Где мой заказ?"));
         assert_eq!(routed.status, Status::Routed);
         assert_eq!(routed.decision.as_ref().unwrap().queue, "general");
-        let stages: Vec<&str> = routed.history.iter().map(|e| e.stage.as_str()).collect();
+        let stages: Vec<&str> = routed.history.iter().map(|e| e.stage()).collect();
         assert_eq!(stages, ["kept", "routed"]);
 
         let dropped = pipeline.decide(&runtime, &store, appeal("Участвую! #конкурс"));
         assert_eq!(dropped.status, Status::Dropped);
         assert!(dropped.decision.is_none(), "a dropped appeal never reaches the router");
-        assert_eq!(dropped.history.last().unwrap().detail, "contest hashtag #конкурс");
+        assert_eq!(
+            dropped.history.last().unwrap().event,
+            Event::Dropped { reason: "contest hashtag #конкурс".into() }
+        );
     }
 
     #[test]

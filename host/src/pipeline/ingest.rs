@@ -5,6 +5,7 @@
 use super::adapt::Intake;
 use super::decide::Filtered;
 use crate::appeal::Appeal;
+use crate::event::Event;
 use crate::inbound;
 use crate::normalize;
 use crate::registry::Pipeline;
@@ -22,16 +23,17 @@ impl Pipeline {
         let mut appeals = Vec::new();
         let mut outcomes = Vec::new();
         for event in events {
-            let (id, outcome) = self.event(store, runtime, &raw, &adapter, event)?;
-            appeals.extend(id);
+            let outcome = self.event(store, runtime, &raw, &adapter, event)?;
+            appeals.extend(outcome.appeal().map(str::to_string));
             outcomes.push(outcome);
         }
         // A repeated delivery of messages already stored does not store its body again.
-        let repeated = !outcomes.is_empty() && outcomes.iter().all(|o| o.starts_with("duplicate of"));
+        let repeated = !outcomes.is_empty() && outcomes.iter().all(|o| matches!(o, Outcome::Duplicate(_)));
+        let text = || outcomes.iter().map(Outcome::to_string).collect::<Vec<_>>().join("; ");
         match (outcomes.is_empty(), repeated) {
             (true, _) => store.keep_raw(&mut raw, "no events".into())?,
-            (false, true) => store.note_raw_outcome(&mut raw, outcomes.join("; "))?,
-            (false, false) => store.keep_raw(&mut raw, outcomes.join("; "))?,
+            (false, true) => store.note_raw_outcome(&mut raw, text())?,
+            (false, false) => store.keep_raw(&mut raw, text())?,
         }
         Ok(appeals)
     }
@@ -62,23 +64,21 @@ impl Pipeline {
         raw: &RawRequest,
         adapter: &str,
         event: inbound::Event,
-    ) -> Result<(Option<String>, String)> {
+    ) -> Result<Outcome> {
         match event {
             inbound::Event::NewAppeal(message) => self.message(store, runtime, raw, adapter, message, false),
             inbound::Event::FollowUp(message) => self.message(store, runtime, raw, adapter, message, true),
             inbound::Event::ReplyCommand(reply) => {
-                let detail = format!(
-                    "reply requested by {}: {}",
-                    reply.author.as_deref().unwrap_or("unknown"),
-                    reply.text
-                );
-                Ok(match annotate(store, &reply.appeal_id, "reply_requested", adapter, detail)? {
-                    true => (Some(reply.appeal_id.clone()), format!("reply for {}", reply.appeal_id)),
-                    false => (None, format!("reply for unknown appeal {}", reply.appeal_id)),
+                let requested =
+                    Event::ReplyRequested { author: reply.author.clone(), text: reply.text.clone() };
+                Ok(match annotate(store, &reply.appeal_id, adapter, requested)? {
+                    true => Outcome::ReplyCommand(reply.appeal_id.clone()),
+                    false => Outcome::UnknownAppeal(reply.appeal_id.clone()),
                 })
             }
             inbound::Event::DeliveryStatus(status) => {
-                crate::replies::delivery_status(store, &raw.channel, adapter, &status)
+                let (appeal, text) = crate::replies::delivery_status(store, &raw.channel, adapter, &status)?;
+                Ok(Outcome::DeliveryStatus { appeal, text })
             }
         }
     }
@@ -93,7 +93,7 @@ impl Pipeline {
         adapter: &str,
         message: inbound::Message,
         follow_up: bool,
-    ) -> Result<(Option<String>, String)> {
+    ) -> Result<Outcome> {
         if let Some(existing) = store.seen(&raw.channel, &message.platform_id)? {
             return Ok(duplicate(raw, &message.platform_id, existing));
         }
@@ -128,7 +128,7 @@ impl Pipeline {
             queue = appeal.decision.as_ref().map(|d| d.queue.as_str()).unwrap_or("-"),
             "appeal stored"
         );
-        Ok((Some(appeal.id.clone()), format!("appeal {}", appeal.id)))
+        Ok(Outcome::Appeal(appeal.id))
     }
 
     /// A follow-up to the open appeal `open`, seen by the filter chain first (as an appeal with
@@ -143,7 +143,7 @@ impl Pipeline {
         adapter: &str,
         open: &str,
         message: &inbound::Message,
-    ) -> Result<Option<(Option<String>, String)>> {
+    ) -> Result<Option<Outcome>> {
         let mut seen = incoming(store, raw, adapter, String::new(), message.clone());
         seen.metadata.push(("follow_up_of".into(), open.to_string()));
         let (tagged, failed) = match self.filter(runtime, store, &mut seen) {
@@ -156,30 +156,30 @@ impl Pipeline {
                 }
                 crate::metrics::appeal_stored(&seen.channel, seen.status.name());
                 tracing::info!(appeal = %seen.id, follow_up_of = open, "follow-up dropped by a filter");
-                return Ok(Some((Some(seen.id.clone()), format!("dropped follow-up {}", seen.id))));
+                return Ok(Some(Outcome::DroppedFollowUp(seen.id)));
             }
         };
-        let detail = match message.attachments.len() {
-            0 => message.text.clone(),
-            n => format!("{} (+{n} attachments)", message.text),
+        let said = Event::Message {
+            text: message.text.clone(),
+            attachments: u32::try_from(message.attachments.len()).unwrap_or(u32::MAX),
         };
         let now = store.now_ms();
         let claim = Some((raw.channel.as_str(), message.platform_id.as_str(), raw.id.as_str()));
         let updated = store.update_appeal(open, claim, |appeal| {
             if let Some((filter, error)) = &failed {
                 tracing::warn!(appeal = %open, filter = %filter, "filter failed on a follow-up: {error}");
-                appeal.record(now, "filter_failed", Some(filter.clone()), error.clone());
+                appeal.record(now, Some(filter.clone()), Event::FilterFailed { error: error.clone() });
             }
             // What the filters tagged the message with, they tag the appeal with.
-            for event in tagged.history.iter().filter(|e| e.stage == "tagged") {
-                appeal.record(now, "tagged", event.plugin.clone(), event.detail.clone());
+            for event in tagged.history.iter().filter(|e| matches!(e.event, Event::Tagged { .. })) {
+                appeal.history.push(crate::appeal::HistoryEvent { at: now, ..event.clone() });
             }
             for tag in &tagged.tags {
                 if !appeal.tags.contains(tag) {
                     appeal.tags.push(tag.clone());
                 }
             }
-            appeal.record(now, "message", Some(adapter.to_string()), detail.clone());
+            appeal.record(now, Some(adapter.to_string()), said.clone());
             // A follow-up's files (a call recording, a second photo) belong to the appeal too.
             for file in &message.attachments {
                 if !appeal.attachments.iter().any(|known| known.reference == file.reference) {
@@ -191,7 +191,7 @@ impl Pipeline {
             Some(Claim::Seen(existing)) => Some(duplicate(raw, &message.platform_id, existing)),
             Some(Claim::New) => {
                 tracing::info!(appeal = %open, channel = %raw.channel, "follow-up joined its appeal");
-                Some((Some(open.to_string()), format!("follow-up to {open}")))
+                Some(Outcome::FollowUp(open.to_string()))
             }
             None => None, // Gone meanwhile: open a new appeal.
         })
@@ -219,7 +219,11 @@ fn incoming(store: &Store, raw: &RawRequest, adapter: &str, id: String, message:
         ..Appeal::default()
     };
     crate::directory::extract_ids(&store.directory().patterns, &mut appeal);
-    appeal.record(raw.received_at, "received", Some(adapter.to_string()), format!("raw request {}", raw.id));
+    appeal.record(
+        raw.received_at,
+        Some(adapter.to_string()),
+        Event::Received { raw_request: raw.id.clone() },
+    );
     appeal
 }
 
@@ -232,7 +236,7 @@ fn survey_answer(
     raw: &RawRequest,
     adapter: &str,
     message: &inbound::Message,
-) -> Result<Option<(Option<String>, String)>> {
+) -> Result<Option<Outcome>> {
     let meta = |key: &str| message.metadata.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
     let typed = message.text.trim();
     let (appeal_id, answer, pressed) = match (meta("survey_id"), meta("survey_answer")) {
@@ -246,10 +250,10 @@ fn survey_answer(
         _ => return Ok(None),
     };
     // A pressed button that answers nothing it may answer is no message either: it is ignored.
-    let ignored = |why: &str| match pressed {
+    let ignored = |why: &'static str| match pressed {
         true => {
             tracing::warn!(appeal = %appeal_id, channel = %raw.channel, "a survey answer {why}: ignored");
-            Ok(Some((None, format!("survey answer ignored: {why}"))))
+            Ok(Some(Outcome::SurveyIgnored(why)))
         }
         false => Ok(None),
     };
@@ -276,28 +280,83 @@ fn survey_answer(
                     store,
                     &appeal_id,
                     &crate::work::actions::Action::Reopen,
-                    Some("customer"),
+                    Some(&crate::event::Actor::Customer),
                 );
                 if let Err(e) = reopened {
                     tracing::warn!(appeal = %appeal_id, "reopening after a low rating failed: {e}");
                 }
             }
             tracing::info!(appeal = %appeal_id, rating, "the customer rated the help");
-            Ok(Some((Some(appeal_id.clone()), format!("rating {rating} for {appeal_id}"))))
+            Ok(Some(Outcome::Rating { appeal: appeal_id, rating }))
         }
     }
 }
 
-fn duplicate(raw: &RawRequest, platform_id: &str, existing: String) -> (Option<String>, String) {
+fn duplicate(raw: &RawRequest, platform_id: &str, existing: String) -> Outcome {
     tracing::debug!(channel = %raw.channel, platform_id, appeal = %existing, "duplicate");
-    (Some(existing.clone()), format!("duplicate of {existing}"))
+    Outcome::Duplicate(existing)
+}
+
+/// What one event of a request came to; its words are kept on the raw request's record.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    /// A new appeal.
+    Appeal(String),
+    /// A follow-up that joined this open appeal.
+    FollowUp(String),
+    /// A follow-up a filter dropped, stored as this appeal.
+    DroppedFollowUp(String),
+    /// A message already stored, as this appeal.
+    Duplicate(String),
+    /// The customer's rating of this appeal.
+    Rating { appeal: String, rating: u8 },
+    /// A pressed survey button that answers nothing it may answer.
+    SurveyIgnored(&'static str),
+    /// A CRM's reply command for this appeal.
+    ReplyCommand(String),
+    /// A CRM's reply command for an appeal that does not exist.
+    UnknownAppeal(String),
+    /// A delivery status (for the appeal of the reply it names, if known).
+    DeliveryStatus { appeal: Option<String>, text: String },
+}
+
+impl Outcome {
+    /// The appeal it created or changed.
+    fn appeal(&self) -> Option<&str> {
+        match self {
+            Outcome::Appeal(id)
+            | Outcome::FollowUp(id)
+            | Outcome::DroppedFollowUp(id)
+            | Outcome::Duplicate(id)
+            | Outcome::Rating { appeal: id, .. }
+            | Outcome::ReplyCommand(id) => Some(id),
+            Outcome::DeliveryStatus { appeal, .. } => appeal.as_deref(),
+            Outcome::SurveyIgnored(_) | Outcome::UnknownAppeal(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Appeal(id) => write!(f, "appeal {id}"),
+            Outcome::FollowUp(id) => write!(f, "follow-up to {id}"),
+            Outcome::DroppedFollowUp(id) => write!(f, "dropped follow-up {id}"),
+            Outcome::Duplicate(id) => write!(f, "duplicate of {id}"),
+            Outcome::Rating { appeal, rating } => write!(f, "rating {rating} for {appeal}"),
+            Outcome::SurveyIgnored(why) => write!(f, "survey answer ignored: {why}"),
+            Outcome::ReplyCommand(id) => write!(f, "reply for {id}"),
+            Outcome::UnknownAppeal(id) => write!(f, "reply for unknown appeal {id}"),
+            Outcome::DeliveryStatus { text, .. } => f.write_str(text),
+        }
+    }
 }
 
 /// Adds a history event to an existing appeal; false when there is no such appeal.
-fn annotate(store: &Store, appeal_id: &str, stage: &str, plugin: &str, detail: String) -> Result<bool> {
+fn annotate(store: &Store, appeal_id: &str, plugin: &str, event: Event) -> Result<bool> {
     let now = store.now_ms();
     let updated = store.update_appeal(appeal_id, None, |appeal| {
-        appeal.record(now, stage, Some(plugin.to_string()), detail.clone());
+        appeal.record(now, Some(plugin.to_string()), event.clone());
     })?;
     Ok(updated.is_some())
 }

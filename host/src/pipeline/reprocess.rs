@@ -2,6 +2,7 @@
 //! or, when its payload was never read, its kept raw request through the current adapter.
 
 use crate::appeal::{Appeal, Status};
+use crate::event::Event;
 use crate::registry::Pipeline;
 use crate::runtime::{Runtime, wit};
 use crate::store::Store;
@@ -30,7 +31,7 @@ impl Pipeline {
         if appeal.platform_id.starts_with("raw:") {
             return self.reread(store, runtime, &appeal);
         }
-        self.decide_again(store, runtime, appeal, "through the current filters and router".into())
+        self.decide_again(store, runtime, appeal, None)
     }
 
     /// Routes an open appeal again ("route again" after a correction): through the current
@@ -44,7 +45,7 @@ impl Pipeline {
         store: &Store,
         runtime: &Runtime,
         id: &str,
-        by: &str,
+        by: &crate::event::Actor,
     ) -> Result<Appeal, crate::refusal::Refusal> {
         use crate::refusal::Refusal;
         let appeal = store.appeal(id)?.ok_or_else(|| Refusal::NotFound(format!("no appeal {id}")))?;
@@ -54,7 +55,7 @@ impl Pipeline {
                 appeal.status.name()
             )));
         }
-        self.decide_again(store, runtime, appeal, format!("routed again by {by}"))
+        self.decide_again(store, runtime, appeal, Some(by.clone()))
     }
 
     /// Runs `appeal` through the current filters and router and stores the outcome.
@@ -63,7 +64,7 @@ impl Pipeline {
         store: &Store,
         runtime: &Runtime,
         appeal: Appeal,
-        why: String,
+        by: Option<crate::event::Actor>,
     ) -> Result<Appeal, crate::refusal::Refusal> {
         use crate::refusal::Refusal;
         let id = appeal.id.clone();
@@ -72,7 +73,7 @@ impl Pipeline {
         fresh.error = None;
         fresh.decision = None;
         fresh.tags.clear();
-        fresh.record(store.now_ms(), "reprocessed", None, why);
+        fresh.record(store.now_ms(), None, Event::Reprocessed { by, appeals: Vec::new() });
         let decided = self.decide(runtime, store, fresh);
         let changed = store.change_appeal(&id, |a| {
             a.status = decided.status;
@@ -106,28 +107,26 @@ impl Pipeline {
             .get(&raw.channel)
             .ok_or_else(|| Refusal::Conflict(format!("no adapter is active for channel {}", raw.channel)))?;
         let now = store.now_ms();
-        let (stage, detail) = match runtime.handle(
+        let event = match runtime.handle(
             &adapter.plugin,
             store.directory(),
             &crate::runtime::convert::request_of(&raw),
         ) {
             Ok(Ok(_)) => {
                 let reply = self.ingest(store, runtime, raw)?;
-                (
-                    "reprocessed",
-                    format!("{} now reads it: appeals [{}]", adapter.label, reply.appeals.join(", ")),
-                )
+                Event::Reprocessed { by: None, appeals: reply.appeals }
             }
             Ok(Err(wit::AdapterError::Malformed(why) | wit::AdapterError::Unauthorized(why))) => {
-                ("reprocess_failed", format!("{} still refuses it: {why}", adapter.label))
+                Event::ReprocessFailed { error: why }
             }
-            Err(failure) => ("reprocess_failed", format!("{} failed: {failure}", adapter.label)),
+            Err(failure) => Event::ReprocessFailed { error: failure.to_string() },
         };
+        let plugin = Some(adapter.label.clone());
         let changed = store.change_appeal(&appeal.id, |a| {
-            if stage == "reprocessed" {
+            if matches!(event, Event::Reprocessed { .. }) {
                 a.status = Status::Resolved;
             }
-            a.record(now, stage, None, detail.clone());
+            a.record(now, plugin.clone(), event.clone());
         })?;
         changed.ok_or_else(|| Refusal::NotFound(format!("no appeal {}", appeal.id)))
     }

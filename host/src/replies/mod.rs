@@ -15,6 +15,7 @@
 pub mod templates;
 
 use crate::appeal::{Appeal, Reply, ReplyState};
+use crate::event::{Actor, Event};
 use crate::refusal::Refusal;
 use crate::registry::Registry;
 use crate::runtime::outbound::OutboundError;
@@ -85,7 +86,7 @@ impl Outbox {
     ///
     /// # Errors
     /// As [`queue`].
-    pub fn queue(&self, appeal_id: &str, text: &str, author: Option<String>) -> Result<Reply, Refusal> {
+    pub fn queue(&self, appeal_id: &str, text: &str, author: Writer) -> Result<Reply, Refusal> {
         let reply = queue(&self.store, appeal_id, text, author, None)?;
         self.wake.notify_one();
         Ok(reply)
@@ -96,7 +97,7 @@ impl Outbox {
     /// # Errors
     /// [`Refusal::NotFound`] for an unknown appeal or reply, [`Refusal::Conflict`] when
     /// the reply has not failed.
-    pub fn requeue(&self, appeal_id: &str, reply_id: &str) -> Result<Reply, Refusal> {
+    pub fn requeue(&self, appeal_id: &str, reply_id: &str, by: &Actor) -> Result<Reply, Refusal> {
         let now = self.store.now_ms();
         let appeal = self
             .store
@@ -108,7 +109,9 @@ impl Outbox {
                     reply.attempts = 0;
                     reply.next_attempt_at = None;
                     reply.updated_at = now;
-                    appeal.record(now, "reply_queued", None, format!("reply {reply_id} queued again"));
+                    let again =
+                        Event::ReplyQueued { reply: reply_id.to_string(), by: Some(by.clone()), again: true };
+                    appeal.record(now, None, again);
                 }
             })?
             .ok_or_else(|| Refusal::NotFound(format!("no appeal {appeal_id}")))?;
@@ -232,7 +235,7 @@ pub fn queue(
     store: &Store,
     appeal_id: &str,
     text: &str,
-    author: Option<String>,
+    author: Writer,
     via: Option<&str>,
 ) -> Result<Reply, Refusal> {
     let (reply, add) = new_reply(store, text, author, via)?;
@@ -255,7 +258,8 @@ pub fn queue_from_crm(
     via: &str,
     origin: &str,
 ) -> Result<Option<Reply>, Refusal> {
-    let (reply, add) = new_reply(store, text, author, Some(via))?;
+    let writer = Writer { name: author, actor: Some(Actor::Plugin(via.to_string())) };
+    let (reply, add) = new_reply(store, text, writer, Some(via))?;
     match store.add_crm_reply(appeal_id, origin, add)? {
         None => Ok(None),
         Some(None) => Err(Refusal::NotFound(format!("no appeal {appeal_id}"))),
@@ -263,11 +267,20 @@ pub fn queue_from_crm(
     }
 }
 
+/// Who writes a reply: the name the reply shows, and who that is in the appeal's history.
+#[derive(Debug, Clone, Default)]
+pub struct Writer {
+    /// As the reply shows it (`Ольга (olga)`, a CRM user's name).
+    pub name: Option<String>,
+    /// Who, for the history.
+    pub actor: Option<Actor>,
+}
+
 /// A new queued reply, and the change that adds it to its appeal.
 fn new_reply(
     store: &Store,
     text: &str,
-    author: Option<String>,
+    author: Writer,
     via: Option<&str>,
 ) -> Result<(Reply, impl Fn(&mut Appeal)), Refusal> {
     let text = text.trim();
@@ -281,16 +294,18 @@ fn new_reply(
     let reply = Reply {
         id: ulid::Ulid::new().to_string(),
         text: text.to_string(),
-        author,
+        author: author.name,
         created_at: now,
         updated_at: now,
         ..Reply::default()
     };
-    let (queued, via) = (reply.clone(), via.map(str::to_string));
+    let (queued, via, by) = (reply.clone(), via.map(str::to_string), author.actor);
     let add = move |appeal: &mut Appeal| {
-        let by = queued.author.as_deref().unwrap_or("an operator");
-        let detail = format!("reply {} by {by}: {}", queued.id, queued.text);
-        appeal.record(now, "reply_queued", via.clone(), detail);
+        appeal.record(
+            now,
+            via.clone(),
+            Event::ReplyQueued { reply: queued.id.clone(), by: by.clone(), again: false },
+        );
         appeal.replies.push(queued.clone());
         appeal.work.first_reply_at.get_or_insert(now);
     };
@@ -313,44 +328,40 @@ fn record(
     reply.attempts += 1;
     reply.updated_at = now;
     let n = reply.attempts;
-    let (stage, detail) = match attempt {
+    let reply_id = reply_id.to_string();
+    let event = match attempt {
         Attempt::Sent(id) => {
             reply.state = ReplyState::Sent;
             reply.platform_message_id = id.clone();
             reply.error = None;
             reply.next_attempt_at = None;
-            let as_message = id.as_deref().map(|id| format!(" as message {id}")).unwrap_or_default();
-            ("reply_sent", format!("reply {reply_id} sent{as_message} (attempt {n})"))
+            Event::ReplySent { reply: reply_id, message: id.clone(), attempt: n }
         }
         Attempt::Retry { after, error } if n < policy.max_attempts => {
             let backoff = policy.first_backoff.saturating_mul(1 << (n - 1).min(20));
             let wait = after.unwrap_or(backoff).min(policy.max_backoff);
             reply.next_attempt_at = Some(now + wait.as_millis() as u64);
             reply.error = Some(error.clone());
-            (
-                "reply_retry",
-                format!(
-                    "reply {reply_id}: attempt {n} did not go through ({error}); next in {:.1} s",
-                    wait.as_secs_f64()
-                ),
-            )
+            let next_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+            Event::ReplyRetry { reply: reply_id, attempt: n, error: error.clone(), next_in_ms }
         }
         Attempt::Retry { error, .. } => {
             reply.state = ReplyState::Failed;
             reply.next_attempt_at = None;
             reply.error = Some(format!("gave up after {n} attempts: {error}"));
-            ("reply_failed", format!("reply {reply_id}: gave up after {n} attempts: {error}"))
+            Event::ReplyFailed { reply: reply_id, attempt: n, error: error.clone(), gave_up: true }
         }
         Attempt::Failed(error) => {
             reply.state = ReplyState::Failed;
             reply.next_attempt_at = None;
             reply.error = Some(error.clone());
-            ("reply_failed", format!("reply {reply_id} failed: {error}"))
+            Event::ReplyFailed { reply: reply_id, attempt: n, error: error.clone(), gave_up: false }
         }
     };
-    tracing::info!(appeal = %appeal.id, reply = reply_id, "{detail}");
-    crate::metrics::reply_attempt(&appeal.channel, stage.trim_start_matches("reply_"));
-    appeal.record(now, stage, plugin.clone(), detail);
+    let words = crate::text::render(&event, crate::text::Lang::En, &crate::text::NoNames);
+    tracing::info!(appeal = %appeal.id, reply = event.reply().unwrap_or_default(), "{words}");
+    crate::metrics::reply_attempt(&appeal.channel, event.stage().trim_start_matches("reply_"));
+    appeal.record(now, plugin.clone(), event);
 }
 
 /// Applies a platform's delivery status to the reply it names: states only move forward
@@ -383,11 +394,8 @@ pub fn delivery_status(
             reply.error =
                 Some(status.detail.clone().unwrap_or_else(|| "the platform reports it failed".into()));
         }
-        let detail = match &status.detail {
-            Some(d) => format!("reply {reply_id} {}: {d}", state.name()),
-            None => format!("reply {reply_id} {}", state.name()),
-        };
-        appeal.record(now, "delivery_status", Some(plugin.to_string()), detail);
+        let event = Event::DeliveryStatus { reply: reply_id.clone(), state, detail: status.detail.clone() };
+        appeal.record(now, Some(plugin.to_string()), event);
     })?;
     Ok((
         Some(appeal_id.clone()),

@@ -10,6 +10,7 @@ pub mod routing;
 pub mod shadow;
 
 use crate::appeal::{Appeal, Decision};
+use crate::event::Event;
 use crate::registry::Candidate;
 use crate::runtime::{CallError, Runtime, wit};
 use crate::store::Store;
@@ -66,10 +67,12 @@ pub fn stored_outcome(appeal: &Appeal, name: &str, router: bool) -> Option<Strin
     let prefix = format!("{name}@");
     let event =
         appeal.history.iter().find(|e| e.plugin.as_deref().is_some_and(|p| p.starts_with(&prefix)))?;
-    Some(match event.stage.as_str() {
-        "kept" => "keep".into(),
-        "dropped" => format!("drop: {}", event.detail),
-        "tagged" => format!("tag: {}", event.detail),
-        _ => format!("error: {}", event.detail),
+    Some(match &event.event {
+        Event::Kept => "keep".into(),
+        Event::Dropped { reason } => format!("drop: {reason}"),
+        Event::Tagged { tags } => format!("tag: {}", tags.join(", ")),
+        other => {
+            format!("error: {}", crate::text::render(other, crate::text::Lang::En, &crate::text::NoNames))
+        }
     })
 }

@@ -244,7 +244,7 @@ impl Store {
                 }
             }
             let stored = Appeal { contact_id: Some(contact.clone()), ..appeal.clone() };
-            super::record::save(tx, &stored, 0)?;
+            super::record::save(tx, &stored, super::record::Stored::default())?;
             super::media::queue(tx, &appeal.id, 0, appeal.attachments.len(), &appeal.raw_request_id);
             tx.insert(TreeId::Idempotency, key.as_slice(), appeal.id.as_bytes());
             // A dropped appeal (contest noise, a dropped follow-up) is never a conversation's head.

@@ -9,14 +9,31 @@
 use super::Store;
 use super::tx::{TreeId, Tx};
 use crate::appeal::{Appeal, Status};
+use crate::event::Event;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-/// Stages whose content the record's timeline shows.
-const CONTENT: [&str; 5] = ["message", "note", "reply_sent", "reply_failed", "file_stored"];
-/// Stages of the work on the appeal: owner, stage and a timeline line.
-const WORK: [&str; 9] =
-    ["assigned", "taken", "handed_off", "escalated", "paused", "resumed", "resolved", "reopened", "overdue"];
+/// Whether the CRM record hears of an event: content its timeline shows (a message, a note, a
+/// reply sent or failed, a file), and the work on the appeal (owner, stage, a timeline line).
+fn for_crm(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Message { .. }
+            | Event::Note { .. }
+            | Event::ReplySent { .. }
+            | Event::ReplyFailed { .. }
+            | Event::FileStored { .. }
+            | Event::Assigned { .. }
+            | Event::Taken { .. }
+            | Event::HandedOff { .. }
+            | Event::Escalated { .. }
+            | Event::Paused { .. }
+            | Event::Resumed { .. }
+            | Event::Resolved { .. }
+            | Event::Reopened { .. }
+            | Event::Overdue { .. }
+    )
+}
 
 /// One marked event's state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -77,8 +94,7 @@ pub(super) fn mark(tx: &mut Tx, appeal: &Appeal, stored: u32, crm_active: bool) 
         queued = Some(true);
     }
     for (index, event) in appeal.history.iter().enumerate().skip(stored as usize) {
-        let stage = event.stage.as_str();
-        if !CONTENT.contains(&stage) && !WORK.contains(&stage) {
+        if !for_crm(&event.event) {
             continue;
         }
         // Before delivery, only for an appeal on its way to the CRM (a delivery in flight may

@@ -9,6 +9,7 @@
 use super::tx::{TreeId, Tx};
 use super::{Store, pair_key, record};
 use crate::appeal::{Appeal, Contact, ReplyState};
+use crate::event::{Actor, Event};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +67,7 @@ impl Store {
     ///
     /// # Errors
     /// On storage failure (what was erased before stays erased; running it again finishes).
-    pub fn erase_contact(&self, contact: &str, by: &str) -> Result<Erasure> {
+    pub fn erase_contact(&self, contact: &str, by: &Actor) -> Result<Erasure> {
         let now = self.now_ms();
         let prefix = pair_key(contact, "");
         let ids: Vec<String> = self
@@ -77,7 +78,7 @@ impl Store {
             .collect::<Result<_>>()?;
         let mut erasure = Erasure {
             at: now,
-            by: by.to_string(),
+            by: by.key().to_string(),
             appeals: 0,
             raw_requests: 0,
             crm_notes: 0,
@@ -164,7 +165,7 @@ impl Store {
 
 /// In one transaction: anonymises appeal `id` of `contact` and removes the keys that lead to
 /// the person; the appeal as it was, `None` when it is gone.
-fn anonymise_in(tx: &mut Tx, contact: &str, id: &str, now: u64, by: &str) -> Result<Option<Appeal>> {
+fn anonymise_in(tx: &mut Tx, contact: &str, id: &str, now: u64, by: &Actor) -> Result<Option<Appeal>> {
     tx.remove(TreeId::ContactAppeals, pair_key(contact, id));
     let Some((before, _)) = record::load(tx, id)? else { return Ok(None) };
     let conversation = pair_key(&before.channel, &before.conversation_key);
@@ -191,7 +192,7 @@ fn anonymise_in(tx: &mut Tx, contact: &str, id: &str, now: u64, by: &str) -> Res
 }
 
 /// Blanks everything in an appeal that is the person's or may quote them.
-fn anonymise(a: &mut Appeal, now: u64, by: &str) {
+fn anonymise(a: &mut Appeal, now: u64, by: &Actor) {
     let erased = format!("erased:{}", a.id);
     a.contact = Contact::default();
     a.contact_id = None;
@@ -206,7 +207,7 @@ fn anonymise(a: &mut Appeal, now: u64, by: &str) {
         decision.reason.clear();
     }
     for event in &mut a.history {
-        event.detail.clear();
+        event.event.erase_words();
     }
     for reply in &mut a.replies {
         reply.text.clear();
@@ -218,5 +219,5 @@ fn anonymise(a: &mut Appeal, now: u64, by: &str) {
             reply.error = Some("contact erased".into());
         }
     }
-    a.record(now, "erased", None, format!("personal data erased on request by {by}"));
+    a.record(now, None, Event::Erased { by: Some(by.clone()) });
 }

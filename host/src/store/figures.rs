@@ -48,9 +48,15 @@ pub fn dimension(a: &Appeal, by: &str) -> Option<String> {
 
 /// The filter that dropped an appeal and its reason, `filter \0 reason`.
 pub fn dropped_by(a: &Appeal) -> Option<String> {
-    let event =
-        a.history.iter().rev().find(|e| e.stage == "dropped").filter(|_| a.status == Status::Dropped)?;
-    Some(format!("{}\0{}", event.plugin.as_deref().unwrap_or_default(), event.detail))
+    if a.status != Status::Dropped {
+        return None;
+    }
+    a.history.iter().rev().find_map(|e| match &e.event {
+        crate::event::Event::Dropped { reason } => {
+            Some(format!("{}\0{reason}", e.plugin.as_deref().unwrap_or_default()))
+        }
+        _ => None,
+    })
 }
 
 /// Durations of a group: how many, their sum and their distribution (in seconds).

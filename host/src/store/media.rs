@@ -241,17 +241,6 @@ fn time_key(at: u64, appeal: &str, n: u16) -> Vec<u8> {
     [b"t/".as_slice(), &at.to_be_bytes(), appeal.as_bytes(), &[0], &n.to_be_bytes()].concat()
 }
 
-/// The detail of a `file_stored` event: attachment `n` (`photo 2: 245 KiB`).
-pub fn stored_detail(kind: &str, n: u16, size: u64) -> String {
-    format!("{kind} {}: {}", n + 1, size_text(size))
-}
-
-/// The attachment (its index) a `file_stored` event's detail (`photo 2: 245 KiB`) is about.
-pub fn stored_attachment(detail: &str) -> Option<u16> {
-    let number = detail.split_once(':')?.0.rsplit(' ').next()?;
-    number.parse::<u16>().ok()?.checked_sub(1)
-}
-
 /// A stored file, from this node's attachment store or (in a cluster, when another node
 /// fetched it) from the shared object store, copied here; `None` when neither has it (a record
 /// restored without its file).
@@ -280,15 +269,6 @@ pub fn read_file(store: &Store, files: &super::files::Files, sha256: &str) -> Re
     let mut body = Vec::new();
     std::io::Read::read_to_end(&mut file, &mut body)?;
     Ok(Some(body))
-}
-
-/// `245 KiB`, `3.1 MiB`.
-pub fn size_text(bytes: u64) -> String {
-    match bytes {
-        0..1024 => format!("{bytes} B"),
-        1024..1_048_576 => format!("{} KiB", bytes / 1024),
-        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
-    }
 }
 
 /// The usual file extension of a MIME type (`jpg` for `image/jpeg`), `bin` when unknown: for

@@ -9,10 +9,6 @@ use crate::appeal::Appeal;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-/// The history stages notices may be about: work arriving, a resolution (the customer is
-/// asked for a rating), a low rating (the manager hears of it).
-const STAGES: [&str; 6] = ["routed", "assigned", "handed_off", "escalated", "resolved", "rated_low"];
-
 /// Where the sending of one event's notices stands, and whom the event concerned.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct NoticeProgress {
@@ -41,7 +37,8 @@ fn key(appeal: &str, index: u32) -> Vec<u8> {
 /// about, with whom and which department they concern as of now.
 pub(super) fn mark(tx: &mut Tx, appeal: &Appeal, stored: u32) {
     for (index, event) in appeal.history.iter().enumerate().skip(stored as usize) {
-        if STAGES.contains(&event.stage.as_str()) {
+        // Work arriving, a resolution (the survey), a low rating (the manager hears of it).
+        if crate::event::NoticeKind::of(&event.event).is_some() {
             let progress = NoticeProgress {
                 assignee: appeal.work.assignee.clone(),
                 department: appeal.work.department.clone(),

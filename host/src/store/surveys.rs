@@ -80,9 +80,9 @@ impl Store {
             survey.rating = Some(rating);
             survey.answered_at = Some(now);
             let changed = super::appeals::change_in(tx, appeal, &|a: &mut crate::appeal::Appeal| {
-                a.record(now, "rated", Some(plugin.to_string()), format!("{rating}/5"));
+                a.record(now, Some(plugin.to_string()), crate::event::Event::Rated { score: rating });
                 if low {
-                    a.record(now, "rated_low", None, format!("{rating}/5"));
+                    a.record(now, None, crate::event::Event::RatedLow { score: rating });
                 }
             })?;
             if changed.is_none() {

@@ -7,6 +7,7 @@
 use super::{checklist, sla};
 use crate::appeal::{Appeal, Status};
 use crate::directory::Directory;
+use crate::event::{Actor, Event, Place, RouteChange, RouteField};
 use crate::refusal::Refusal;
 use crate::store::Store;
 
@@ -73,11 +74,11 @@ pub enum HandOffTo {
     NextLevel,
 }
 
-/// Applies `action` to the appeal; `by` names who did it (for the history).
+/// Applies `action` to the appeal; `by` is who did it (for the history).
 ///
 /// # Errors
 /// See [`Refusal`].
-pub fn apply(store: &Store, appeal_id: &str, action: &Action, by: Option<&str>) -> Result<Appeal, Refusal> {
+pub fn apply(store: &Store, appeal_id: &str, action: &Action, by: Option<&Actor>) -> Result<Appeal, Refusal> {
     apply_as(store, appeal_id, action, by, None)
 }
 
@@ -92,14 +93,14 @@ pub fn apply_for_plugin(
     action: &Action,
     plugin: &str,
 ) -> Result<Appeal, Refusal> {
-    apply_as(store, appeal_id, action, Some(plugin), Some(plugin))
+    apply_as(store, appeal_id, action, Some(&Actor::Plugin(plugin.to_string())), Some(plugin))
 }
 
 fn apply_as(
     store: &Store,
     appeal_id: &str,
     action: &Action,
-    by: Option<&str>,
+    by: Option<&Actor>,
     plugin: Option<&str>,
 ) -> Result<Appeal, Refusal> {
     let directory = store.directory();
@@ -191,7 +192,7 @@ fn reclassify(
     directory: &Directory,
     (topic, region, department): (&Option<String>, &Option<String>, &Option<String>),
     now: u64,
-) -> Vec<String> {
+) -> Vec<RouteChange> {
     let mut changed = Vec::new();
     let decision = a.decision.get_or_insert_with(|| crate::appeal::Decision {
         queue: String::new(),
@@ -205,11 +206,19 @@ fn reclassify(
         reason: String::new(),
     });
     if let Some(topic) = topic.as_ref().filter(|t| decision.topic.as_ref() != Some(*t)) {
-        changed.push(format!("topic {} → {topic}", decision.topic.as_deref().unwrap_or("—")));
+        changed.push(RouteChange {
+            field: RouteField::Topic,
+            from: decision.topic.clone(),
+            to: topic.clone(),
+        });
         decision.topic = Some(topic.clone());
     }
     if let Some(region) = region.as_ref().filter(|r| a.work.region.as_ref() != Some(*r)) {
-        changed.push(format!("region {} → {region}", a.work.region.as_deref().unwrap_or("—")));
+        changed.push(RouteChange {
+            field: RouteField::Region,
+            from: a.work.region.clone(),
+            to: region.clone(),
+        });
         decision.region = Some(region.clone());
         a.work.region = Some(region.clone());
     }
@@ -217,7 +226,8 @@ fn reclassify(
         topic.as_ref().and_then(|t| directory.topics.iter().find(|x| &x.id == t)).map(|t| &t.department);
     if let Some(target) = department.as_ref().or(of_topic).filter(|d| a.work.department.as_ref() != Some(*d))
     {
-        changed.push(format!("department {} → {target}", a.work.department.as_deref().unwrap_or("—")));
+        let from = a.work.department.clone();
+        changed.push(RouteChange { field: RouteField::Department, from, to: target.clone() });
         decision.department = Some(target.clone());
         decision.candidates.clear();
         move_to(a, directory, target, now);
@@ -252,16 +262,15 @@ pub(super) fn move_to(appeal: &mut Appeal, directory: &Directory, department: &s
     }
 }
 
-fn change(a: &mut Appeal, directory: &Directory, action: &Action, by: Option<&str>, now: u64, limit: u64) {
-    let by = by.map(|b| format!(" by {b}")).unwrap_or_default();
-    let note = |reason: &Option<String>| reason.as_ref().map(|r| format!(": {r}")).unwrap_or_default();
+fn change(a: &mut Appeal, directory: &Directory, action: &Action, by: Option<&Actor>, now: u64, limit: u64) {
+    let by = by.cloned();
     let end_pause = |a: &mut Appeal| {
         if a.work.paused_at.is_some() {
             a.work.paused_ms = sla::pause_credit(&a.work, limit, now);
             a.work.paused_at = None;
         }
     };
-    match action {
+    let event = match action {
         Action::Take { employee } => {
             end_pause(a);
             if let Some(e) = employee.as_ref().filter(|e| a.work.assignee.as_ref() != Some(*e)) {
@@ -273,71 +282,63 @@ fn change(a: &mut Appeal, directory: &Directory, action: &Action, by: Option<&st
                 a.work.reaction_ms = Some(sla::elapsed(a, directory, now, false));
             }
             a.status = Status::InWork;
-            let who = a.work.assignee.clone().unwrap_or_else(|| "someone".into());
-            a.record(now, "taken", None, format!("taken into work: {who}{by}"));
+            Event::Taken { employee: a.work.assignee.clone(), by }
         }
         Action::HandOff { to, reason } => {
-            let from = a.work.assignee.clone().or(a.work.department.clone()).unwrap_or_default();
+            let from = match (&a.work.assignee, &a.work.department) {
+                (Some(e), _) => Some(Place::Employee(e.clone())),
+                (None, Some(d)) => Some(Place::Department(d.clone())),
+                (None, None) => None,
+            };
+            let reason = reason.clone();
             match to {
                 HandOffTo::Employee(e) => {
                     a.work.assignee = Some(e.clone());
                     a.work.assigned_at = Some(now);
                     a.status = Status::Routed;
-                    a.record(now, "handed_off", None, format!("from {from} to {e}{by}{}", note(reason)));
+                    Event::HandedOff { from, to: Place::Employee(e.clone()), by, reason }
                 }
                 HandOffTo::Department(d) => {
                     move_to(a, directory, d, now);
-                    a.record(
-                        now,
-                        "handed_off",
-                        None,
-                        format!("from {from} to department {d}{by}{}", note(reason)),
-                    );
+                    Event::HandedOff { from, to: Place::Department(d.clone()), by, reason }
                 }
                 HandOffTo::NextLevel => {
                     let next = next_level(a, directory).unwrap_or_default();
+                    let from = a.work.department.clone();
                     move_to(a, directory, &next, now);
                     a.work.escalations += 1;
-                    a.record(
-                        now,
-                        "escalated",
-                        None,
-                        format!("from {from} to department {next}{by}{}", note(reason)),
-                    );
+                    Event::Escalated { from, to: next, by, reason, after_minutes: None }
                 }
             }
         }
         Action::Pause { reason } => {
             a.status = Status::Paused;
             a.work.paused_at.get_or_insert(now);
-            a.record(now, "paused", None, format!("paused{by}{}", note(reason)));
+            Event::Paused { by, reason: reason.clone() }
         }
         Action::Resume => {
             end_pause(a);
             a.status = if a.work.taken_at.is_some() { Status::InWork } else { Status::Routed };
-            a.record(now, "resumed", None, format!("resumed{by}"));
+            Event::Resumed { by }
         }
         Action::Resolve => {
             end_pause(a);
             a.status = Status::Resolved;
             a.work.resolved_at = Some(now);
             a.work.resolution_ms = Some(sla::elapsed(a, directory, now, true));
-            a.record(now, "resolved", None, format!("resolved{by}"));
+            Event::Resolved { by }
         }
         Action::Reclassify { topic, region, department, reason } => {
-            let changed = reclassify(a, directory, (topic, region, department), now);
-            let what = if changed.is_empty() { "nothing changed".to_string() } else { changed.join(", ") };
-            a.record(now, "reclassified", None, format!("{what}{by}{}", note(reason)));
+            let changes = reclassify(a, directory, (topic, region, department), now);
+            Event::Reclassified { changes, by, reason: reason.clone() }
         }
-        Action::Note { text } => {
-            let author = by.trim_start_matches(" by ");
-            a.record(now, "note", None, format!("{author}: {}", text.trim()));
-        }
+        Action::Note { text } => Event::Note { by, text: text.trim().to_string() },
         Action::Tick { item, done } => {
-            let author = by.trim_start_matches(" by ");
-            if let Some(item) = checklist::template(a, directory).iter().find(|i| &i.id == item) {
-                let stage = if *done { checklist::DONE } else { checklist::UNDONE };
-                a.record(now, stage, None, checklist::detail(item, author));
+            let Some(item) = checklist::template(a, directory).iter().find(|i| &i.id == item) else { return };
+            let (item, text) = (item.id.clone(), item.text.clone());
+            match done {
+                true => Event::ChecklistDone { item, text, by },
+                false => Event::ChecklistUndone { item, text, by },
             }
         }
         Action::Reopen => {
@@ -348,7 +349,8 @@ fn change(a: &mut Appeal, directory: &Directory, action: &Action, by: Option<&st
             };
             a.work.resolved_at = None;
             a.work.resolution_ms = None;
-            a.record(now, "reopened", None, format!("reopened{by}"));
+            Event::Reopened { by }
         }
-    }
+    };
+    a.record(now, None, event);
 }

@@ -9,6 +9,7 @@ use crate::access::presence::State;
 use crate::appeal::Appeal;
 use crate::calendar::{self, Calendar};
 use crate::directory::{Directory, Employee};
+use crate::event::{Strategy, Unavailable, WaitReason};
 use std::collections::HashMap;
 
 /// What to do with a waiting appeal.
@@ -18,15 +19,17 @@ pub enum Choice {
     Assign {
         /// The employee's id.
         employee: String,
-        /// For the history.
-        reason: String,
+        /// How they were chosen.
+        strategy: Strategy,
+        /// Their open appeals before this one.
+        open: u32,
     },
     /// Nobody can take it now: it waits in this queue.
     Wait {
         /// The queue it waits in.
         queue: String,
-        /// For the history.
-        reason: String,
+        /// Why.
+        reason: WaitReason,
     },
     /// The router asked for manual assignment: it waits in its queue for an operator.
     Manual,
@@ -59,7 +62,7 @@ pub fn choose(appeal: &Appeal, directory: &Directory, team: &Team, last: Option<
         .into_iter()
         .filter(|e| match unavailable(e, directory, team, now) {
             Some(reason) => {
-                reasons.push(format!("{} {reason}", who(e)));
+                reasons.push((e.id.clone(), reason));
                 false
             }
             None => true,
@@ -71,14 +74,15 @@ pub fn choose(appeal: &Appeal, directory: &Directory, team: &Team, last: Option<
         .unwrap_or(queue);
     if eligible.is_empty() {
         let reason = match reasons.is_empty() {
-            true => "nobody serves this department and region".to_string(),
-            false => format!("nobody can take it now: {}", reasons.join(", ")),
+            true => WaitReason::NobodyServes,
+            false => WaitReason::NobodyFree(reasons),
         };
         return Choice::Wait { queue: fallback, reason };
     }
     let load_of = |e: &Employee| load.get(&e.id).copied().unwrap_or(0);
+    let strategy = if strategy == "least-loaded" { Strategy::LeastLoaded } else { Strategy::RoundRobin };
     let chosen = match strategy {
-        "least-loaded" => {
+        Strategy::LeastLoaded => {
             let least = eligible.iter().map(|e| load_of(e)).min().unwrap_or(0);
             eligible.iter().find(|e| load_of(e) == least).copied()
         }
@@ -90,18 +94,7 @@ pub fn choose(appeal: &Appeal, directory: &Directory, team: &Team, last: Option<
     };
     // The empty case returned above.
     let chosen = chosen.expect("eligible is not empty");
-    Choice::Assign {
-        employee: chosen.id.clone(),
-        reason: format!("to {} by {strategy}, {} open", who(chosen), load_of(chosen)),
-    }
-}
-
-/// `Ольга (e-1)`, or the id alone.
-fn who(e: &Employee) -> String {
-    match e.name.is_empty() || e.name == e.id {
-        true => e.id.clone(),
-        false => format!("{} ({})", e.name, e.id),
-    }
+    Choice::Assign { employee: chosen.id.clone(), strategy, open: load_of(chosen) }
 }
 
 /// The router's candidates that still exist, else the department's employees serving the
@@ -127,29 +120,29 @@ fn candidates<'a>(appeal: &Appeal, directory: &'a Directory, department: Option<
 }
 
 /// Why an employee cannot take an appeal now, if they cannot.
-fn unavailable(e: &Employee, directory: &Directory, team: &Team, now: u64) -> Option<&'static str> {
+fn unavailable(e: &Employee, directory: &Directory, team: &Team, now: u64) -> Option<Unavailable> {
     if !e.active {
-        return Some("is inactive");
+        return Some(Unavailable::Inactive);
     }
     match team.absent.get(&e.id) {
-        Some(State::Away) => return Some("is away"),
-        Some(_) => return Some("is not at work (off)"),
+        Some(State::Away) => return Some(Unavailable::Away),
+        Some(_) => return Some(Unavailable::Off),
         None => {}
     }
     // An employee's day and hours are reckoned in their (first) region's time zone.
     let zone = directory.zone_of(e.regions.first().map(String::as_str));
     let today = zone.date_at(now);
     if e.days_off.iter().any(|d| calendar::parse_date(d) == Some(today)) {
-        return Some("has a day off");
+        return Some(Unavailable::DayOff);
     }
     if let Some(hours) = &e.working_hours {
         let calendar = Calendar { hours, days_off: &[], zone };
         if !calendar.is_working(now) {
-            return Some("is off work");
+            return Some(Unavailable::OffWork);
         }
     }
     if e.max_open.is_some_and(|max| team.load.get(&e.id).copied().unwrap_or(0) >= max) {
-        return Some("is full");
+        return Some(Unavailable::Full);
     }
     None
 }
@@ -269,11 +262,13 @@ mod tests {
         {
             Choice::Wait { queue, reason } => {
                 assert_eq!(queue, "returns-backlog");
-                assert!(
-                    reason.contains("a has a day off")
-                        && reason.contains("b is inactive")
-                        && reason.contains("c is off work"),
-                    "{reason}"
+                assert_eq!(
+                    reason,
+                    WaitReason::NobodyFree(vec![
+                        ("a".into(), Unavailable::DayOff),
+                        ("b".into(), Unavailable::Inactive),
+                        ("c".into(), Unavailable::OffWork)
+                    ])
                 );
             }
             other => panic!("{other:?}"),
@@ -292,7 +287,9 @@ mod tests {
         assert_eq!(assigned(choose(&appeal("round-robin"), &d, &team, None, NOON)), "c");
         let absent = ["a", "b", "c"].map(|e| (e.to_string(), State::Off)).into();
         match choose(&appeal("round-robin"), &d, &Team { absent, ..Team::default() }, None, NOON) {
-            Choice::Wait { reason, .. } => assert!(reason.contains("a is not at work (off)"), "{reason}"),
+            Choice::Wait { reason: WaitReason::NobodyFree(people), .. } => {
+                assert_eq!(people[0], ("a".into(), Unavailable::Off));
+            }
             other => panic!("{other:?}"),
         }
     }

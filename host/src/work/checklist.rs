@@ -1,16 +1,12 @@
 //! Checklists: a topic's steps ([`crate::directory::ChecklistItem`]) on each appeal of the
-//! topic. Ticking an item off (or back) is a history event — `checklist_done` /
-//! `checklist_undone` with `item: text — who` — so the state is read from the history and
-//! every tick says who and when. Resolving with a required item open is refused.
+//! topic. Ticking an item off (or back) is a history event — [`Event::ChecklistDone`] /
+//! [`Event::ChecklistUndone`] with the item and who — so the state is read from the history
+//! and every tick says who and when. Resolving with a required item open is refused.
 
 use crate::appeal::Appeal;
 use crate::directory::{ChecklistItem, Directory};
+use crate::event::Event;
 use serde::Serialize;
-
-/// The history stage of an item ticked off.
-pub const DONE: &str = "checklist_done";
-/// The history stage of an item ticked back.
-pub const UNDONE: &str = "checklist_undone";
 
 /// An item of an appeal's checklist and where it stands.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -35,27 +31,24 @@ pub fn template<'a>(appeal: &Appeal, directory: &'a Directory) -> &'a [Checklist
     directory.topics.iter().find(|t| Some(t.id.as_str()) == topic).map_or(&[], |t| &t.checklist)
 }
 
-/// The history detail of a tick.
-pub fn detail(item: &ChecklistItem, by: &str) -> String {
-    format!("{}: {} — {by}", item.id, item.text)
-}
-
 /// The appeal's checklist with each item's state, from its history.
 pub fn state(appeal: &Appeal, directory: &Directory) -> Vec<Item> {
     template(appeal, directory)
         .iter()
         .map(|item| {
-            let last = appeal.history.iter().rev().find(|e| {
-                (e.stage == DONE || e.stage == UNDONE)
-                    && e.detail.split_once(": ").map(|(id, _)| id) == Some(&item.id)
+            let last = appeal.history.iter().rev().find_map(|e| match &e.event {
+                Event::ChecklistDone { item: id, by, .. } if *id == item.id => Some((e.at, true, by)),
+                Event::ChecklistUndone { item: id, by, .. } if *id == item.id => Some((e.at, false, by)),
+                _ => None,
             });
+            let by = last.and_then(|(_, _, by)| by.as_ref());
             Item {
                 id: item.id.clone(),
                 text: item.text.clone(),
                 required: item.required,
-                done: last.is_some_and(|e| e.stage == DONE),
-                by: last.and_then(|e| e.detail.rsplit_once(" — ")).map(|(_, by)| by.to_string()),
-                at: last.map(|e| e.at),
+                done: last.is_some_and(|(_, done, _)| done),
+                by: by.map(|who| crate::text::actor(who, crate::text::Lang::Ru, directory)),
+                at: last.map(|(at, _, _)| at),
             }
         })
         .collect()

@@ -17,6 +17,7 @@ mod survey;
 
 use crate::appeal::Appeal;
 use crate::directory::{Department, Directory};
+use crate::event::{Clock, Event, NoticeKind, NoticeOutcome};
 use crate::registry::Registry;
 use crate::store::Store;
 use anyhow::Result;
@@ -145,13 +146,13 @@ impl Dispatcher {
         let department = appeal.work.department.clone().unwrap_or_default();
         let last = self.last.lock().unwrap_or_else(|e| e.into_inner()).get(&department).cloned();
         match assignment::choose(appeal, directory, team, last.as_deref(), now) {
-            Choice::Assign { employee, reason } => {
+            Choice::Assign { employee, strategy, open } => {
                 self.store.change_appeal(&appeal.id, |a| {
                     if a.is_waiting() {
                         a.work.assignee = Some(employee.clone());
                         a.work.assigned_at = Some(now);
                         a.work.waiting_reason = None;
-                        a.record(now, "assigned", None, reason.clone());
+                        a.record(now, None, Event::Assigned { employee: employee.clone(), strategy, open });
                     }
                 })?;
                 *team.load.entry(employee.clone()).or_default() += 1;
@@ -159,12 +160,14 @@ impl Dispatcher {
                 return Ok(true);
             }
             Choice::Wait { queue, reason } => {
-                // Recorded when the reason changes, not at every tick.
-                if appeal.work.waiting_reason.as_ref() != Some(&reason) {
+                let waiting = Event::Waiting { queue: queue.clone(), reason };
+                // What a supervisor reads; recorded when it changes, not at every tick.
+                let why = crate::text::render(&waiting, crate::text::Lang::Ru, directory);
+                if appeal.work.waiting_reason.as_ref() != Some(&why) {
                     self.store.change_appeal(&appeal.id, |a| {
                         a.work.queue = Some(queue.clone());
-                        a.work.waiting_reason = Some(reason.clone());
-                        a.record(now, "waiting", None, format!("in queue {queue}: {reason}"));
+                        a.work.waiting_reason = Some(why.clone());
+                        a.record(now, None, waiting.clone());
                     })?;
                 }
             }
@@ -184,11 +187,17 @@ impl Dispatcher {
             return Ok(appeal);
         }
         let from = department.id.clone();
-        let detail = format!("not taken within {after} min in {from}: moved to {next}");
+        let escalated = Event::Escalated {
+            from: Some(from.clone()),
+            to: next.clone(),
+            by: None,
+            reason: None,
+            after_minutes: Some(after),
+        };
         let moved = self.store.change_appeal(&appeal.id, |a| {
             actions::move_to(a, directory, next, now);
             a.work.escalations += 1;
-            a.record(now, "escalated", None, detail.clone());
+            a.record(now, None, escalated.clone());
         })?;
         tracing::info!(appeal = %appeal.id, from = %from, to = %next, "escalated");
         Ok(moved.unwrap_or(appeal))
@@ -203,12 +212,11 @@ impl Dispatcher {
                     sla::Breach::Reaction => a.work.reaction_overdue_at = Some(now),
                     sla::Breach::Resolution => a.work.resolution_overdue_at = Some(now),
                 }
-                a.record(
-                    now,
-                    "overdue",
-                    None,
-                    format!("{} deadline missed ({late} min late)", breach.name()),
-                );
+                let clock = match breach {
+                    sla::Breach::Reaction => Clock::Reaction,
+                    sla::Breach::Resolution => Clock::Resolution,
+                };
+                a.record(now, None, Event::Overdue { clock, late_minutes: late });
             })?;
             tracing::warn!(appeal = %appeal.id, breach = breach.name(), "SLA deadline missed");
             crate::metrics::sla_breach(breach.name(), appeal.work.department.as_deref().unwrap_or("-"));
@@ -221,18 +229,26 @@ impl Dispatcher {
                 let (store, registry) = (self.store.clone(), self.registry.clone());
                 tokio::spawn(async move {
                     let subject = format!("Overdue appeal {}", updated.id);
-                    let outcome =
-                        notices::send(&registry, &store, &notify, &updated, "overdue", &subject, &text).await;
-                    let detail = match outcome {
-                        Ok(()) => format!("sent to {} {}", notify.channel, notices::recipient(&notify)),
-                        Err(e) => {
-                            format!("to {} {} failed: {e}", notify.channel, notices::recipient(&notify))
-                        }
+                    let outcome = notices::send(
+                        &registry,
+                        &store,
+                        &notify,
+                        &updated,
+                        NoticeKind::Overdue,
+                        &subject,
+                        &text,
+                    )
+                    .await;
+                    let (channel, recipient) = (notify.channel.clone(), notices::recipient(&notify));
+                    let outcome = match outcome {
+                        Ok(()) => NoticeOutcome::Sent { channel, recipient },
+                        Err(error) => NoticeOutcome::Failed { channel, recipient, error },
                     };
                     let now = store.now_ms();
-                    if let Err(e) = store.update_appeal(&updated.id, None, |a| {
-                        a.record(now, "overdue_notice", None, detail.clone())
-                    }) {
+                    let told = Event::OverdueNotice { outcome };
+                    if let Err(e) =
+                        store.update_appeal(&updated.id, None, |a| a.record(now, None, told.clone()))
+                    {
                         tracing::error!("recording an overdue notice failed: {e:#}");
                     }
                 });

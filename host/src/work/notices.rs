@@ -12,7 +12,8 @@
 //! retried with a growing wait; the appeal's history says who was told.
 
 use crate::appeal::Appeal;
-use crate::directory::{Directory, NOTICE_EVENTS, NoticeRule, Notify};
+use crate::directory::{Directory, NoticeRule, Notify};
+use crate::event::{Event, NoticeKind, NoticeOutcome};
 use crate::registry::Registry;
 use crate::runtime::outbound::CALL_TIMEOUT;
 use crate::runtime::{convert, wit};
@@ -20,6 +21,7 @@ use crate::store::Store;
 use crate::store::files::Files;
 use crate::store::media::FileState;
 use crate::store::notices::NoticeProgress;
+use crate::text::{Lang, render};
 use anyhow::Result;
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,11 +80,10 @@ impl Notifier {
     /// The notices of event `index` of appeal `id` (for a resolution: the customer's survey).
     async fn event(&self, id: &str, index: u32, mut progress: NoticeProgress, now: u64) -> Result<()> {
         let appeal = self.store.appeal(id)?;
-        let stage = appeal.as_ref().and_then(|a| a.history.get(index as usize)).map(|e| e.stage.clone());
-        let kind = match stage.as_deref() {
-            Some(own @ ("resolved" | "rated_low")) => Some(own),
-            stage => NOTICE_EVENTS.iter().find(|(_, s)| Some(*s) == stage).map(|(name, _)| *name),
-        };
+        let kind = appeal
+            .as_ref()
+            .and_then(|a| a.history.get(index as usize))
+            .and_then(|e| NoticeKind::of(&e.event));
         let (Some(mut appeal), Some(kind)) = (appeal, kind) else {
             return self.store.notice_progress(id, index, None);
         };
@@ -97,7 +98,7 @@ impl Notifier {
                 continue;
             }
             let outcome = match duty {
-                Duty::Survey => self.ask(&appeal, &directory, now).await,
+                Duty::Survey => self.ask(&appeal, &directory, now).await.map_err(NoticeOutcome::NotAsked),
                 Duty::Manager => match super::survey::manager(&directory, &appeal) {
                     Some(target) => self.tell(kind, &target, &appeal, &directory).await.map(Some),
                     None => Ok(None),
@@ -106,7 +107,7 @@ impl Notifier {
                 Duty::Rule(_, rule) => {
                     // Quiet hours, or a new appeal's photo still being fetched: later.
                     let later = quiet_end(rule, &directory, &appeal, now).or_else(|| {
-                        (kind == "new" && self.photo_pending(&appeal, now)).then_some(now + 2_000)
+                        (kind == NoticeKind::New && self.photo_pending(&appeal, now)).then_some(now + 2_000)
                     });
                     if let Some(at) = later {
                         wait_until = Some(wait_until.map_or(at, |w| w.min(at)));
@@ -114,7 +115,7 @@ impl Notifier {
                     }
                     match target(rule, &directory, &appeal) {
                         Some(target) => self.tell(kind, &target, &appeal, &directory).await.map(Some),
-                        None => Ok(Some(format!("{kind}: the assignee has no notice chat"))),
+                        None => Ok(Some(NoticeOutcome::NoChat)),
                     }
                 }
             };
@@ -134,8 +135,8 @@ impl Notifier {
         }
         if !told.is_empty() {
             self.store.change_appeal(id, |a| {
-                for detail in &told {
-                    a.record(now, "notice", None, detail.clone());
+                for outcome in &told {
+                    a.record(now, None, Event::Notice { kind, outcome: outcome.clone() });
                 }
             })?;
         }
@@ -144,7 +145,11 @@ impl Notifier {
             (true, Some(at)) => Some(NoticeProgress { next_at: at, ..progress }),
             (false, wait) => {
                 let backoff = now + (2_000u64 << progress.attempts.min(10));
-                tracing::warn!(appeal = id, "a notice failed: {}", failures.join("; "));
+                let words: Vec<String> = failures
+                    .iter()
+                    .map(|f| render(&Event::Notice { kind, outcome: f.clone() }, Lang::En, &*directory))
+                    .collect();
+                tracing::warn!(appeal = id, "a notice failed: {}", words.join("; "));
                 let next_at = wait.map_or(backoff, |w| w.min(backoff));
                 Some(NoticeProgress { attempts: progress.attempts + 1, next_at, ..progress })
             }
@@ -157,21 +162,24 @@ impl Notifier {
     /// what the history says.
     async fn tell(
         &self,
-        kind: &str,
+        kind: NoticeKind,
         target: &Notify,
         appeal: &Appeal,
         directory: &Directory,
-    ) -> Result<String, String> {
+    ) -> Result<NoticeOutcome, NoticeOutcome> {
         let text = text(kind, appeal, directory, &self.public_url);
         let subject = format!("{} {}", title(kind), appeal.id);
-        let failed = |e: String| format!("{kind}: to {} {} failed: {e}", target.channel, recipient(target));
-        send(&self.registry, &self.store, target, appeal, kind, &subject, &text).await.map_err(failed)?;
+        let (channel, recipient) = (target.channel.clone(), recipient(target));
+        let sent = send(&self.registry, &self.store, target, appeal, kind, &subject, &text).await;
+        if let Err(error) = sent {
+            return Err(NoticeOutcome::Failed { channel, recipient, error });
+        }
         if target.channel != "webhook"
             && let Err(e) = self.send_photo(target, appeal).await
         {
             tracing::warn!(appeal = %appeal.id, "the notice's photo was not sent: {e}");
         }
-        Ok(format!("{kind}: sent to {} {}", target.channel, recipient(target)))
+        Ok(NoticeOutcome::Sent { channel, recipient })
     }
 }
 
@@ -195,15 +203,15 @@ impl Duty<'_> {
 }
 
 /// The duties of an event of `kind`.
-fn duties<'a>(kind: &str, directory: &'a Directory) -> Vec<Duty<'a>> {
+fn duties(kind: NoticeKind, directory: &Directory) -> Vec<Duty<'_>> {
     match kind {
-        "resolved" => vec![Duty::Survey],
-        "rated_low" => vec![Duty::Manager],
+        NoticeKind::Csat => vec![Duty::Survey],
+        NoticeKind::RatedLow => vec![Duty::Manager],
         _ => directory
             .notices
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.events.iter().any(|e| e == kind))
+            .filter(|(_, r)| r.events.iter().any(|e| e == kind.name()))
             .map(|(n, r)| Duty::Rule(n, r))
             .collect(),
     }
@@ -292,20 +300,13 @@ fn target(rule: &NoticeRule, directory: &Directory, appeal: &Appeal) -> Option<N
     directory.employees.iter().find(|e| e.id == assignee)?.notify.clone()
 }
 
-fn title(kind: &str) -> &'static str {
-    match kind {
-        "new" => "Новое обращение",
-        "assigned" => "Назначено",
-        "handed_off" => "Передано",
-        "escalated" => "Эскалация",
-        "rated_low" => "Низкая оценка клиента",
-        _ => "Просрочено",
-    }
+fn title(kind: NoticeKind) -> &'static str {
+    crate::text::notice_title(kind, Lang::Ru)
 }
 
 /// A notice as a dispatcher would write it: what, where, who, the details the brigade needs
 /// (store, machine, address, files), and the link to the appeal.
-pub fn text(kind: &str, appeal: &Appeal, directory: &Directory, public_url: &str) -> String {
+pub fn text(kind: NoticeKind, appeal: &Appeal, directory: &Directory, public_url: &str) -> String {
     let name_of = |list: &[(&str, &str)], id: Option<&str>| {
         id.map(|id| list.iter().find(|(i, _)| *i == id).map_or(id.to_string(), |(_, n)| n.to_string()))
     };
@@ -351,8 +352,12 @@ pub fn text(kind: &str, appeal: &Appeal, directory: &Directory, public_url: &str
             lines.push(format!("{label}: {value}"));
         }
     }
-    if let Some(rated) = appeal.history.iter().rev().find(|e| e.stage == "rated") {
-        lines.push(format!("Оценка: {}", rated.detail));
+    let rated = appeal.history.iter().rev().find_map(|e| match e.event {
+        Event::Rated { score } => Some(score),
+        _ => None,
+    });
+    if let Some(score) = rated {
+        lines.push(format!("Оценка: {score}/5"));
     }
     if let Some(assignee) = name_of(&employees, appeal.work.assignee.as_deref()) {
         lines.push(format!("Исполнитель: {assignee}"));
@@ -372,14 +377,14 @@ pub(super) async fn send(
     store: &Store,
     notify: &Notify,
     appeal: &Appeal,
-    event: &str,
+    kind: NoticeKind,
     subject: &str,
     text: &str,
 ) -> Result<(), String> {
     let runtime = registry.runtime().clone();
     let answer = if notify.channel == "webhook" {
         let body = serde_json::json!({
-            "event": event,
+            "event": kind.name(),
             "appeal": appeal.id,
             "channel": appeal.channel,
             "department": appeal.work.department,

@@ -6,6 +6,7 @@
 use super::notices::Notifier;
 use crate::appeal::Appeal;
 use crate::directory::{Directory, Notify};
+use crate::event::NoticeOutcome;
 use crate::runtime::{convert, wit};
 
 /// The answers a customer picks from.
@@ -13,7 +14,7 @@ const OPTIONS: [&str; 5] = ["1 — плохо", "2", "3", "4", "5 — отлич
 
 impl Notifier {
     /// Asks the customer of a resolved appeal to rate the help, when the directory's `csat`
-    /// covers its channel and topic: what to record in the history (`None`: not asked).
+    /// covers its channel and topic: how it went, for the history (`None`: not asked).
     ///
     /// # Errors
     /// Why the question did not reach the platform (worth a retry).
@@ -22,7 +23,7 @@ impl Notifier {
         appeal: &Appeal,
         directory: &Directory,
         now: u64,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<NoticeOutcome>, String> {
         let Some(csat) = &directory.csat else { return Ok(None) };
         let topic = appeal.decision.as_ref().and_then(|d| d.topic.as_deref());
         if !csat.asks(&appeal.channel, topic) || appeal.status != crate::appeal::Status::Resolved {
@@ -55,10 +56,10 @@ impl Notifier {
         match outcome {
             wit::ReplyOutcome::Sent(_) => {
                 self.store.survey_asked(&appeal.id, now).map_err(|e| format!("{e:#}"))?;
-                Ok(Some("csat: the customer was asked to rate the help".into()))
+                Ok(Some(NoticeOutcome::Asked))
             }
             wit::ReplyOutcome::Retry(later) => Err(format!("csat: {}", later.error)),
-            wit::ReplyOutcome::Failed(error) => Ok(Some(format!("csat: not asked: {error}"))),
+            wit::ReplyOutcome::Failed(error) => Ok(Some(NoticeOutcome::NotAsked(error))),
         }
     }
 }

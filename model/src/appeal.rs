@@ -2,9 +2,10 @@
 //!
 //! These are ClientHub's own serde types, separate from the WIT records, so the storage and
 //! API formats stay stable when the plugin contract evolves. The store keeps them in a
-//! positional binary format (`store::record`): a change of their shape takes a new format
-//! version there.
+//! positional binary format (the host's `store::record`): a change of their shape takes a new
+//! format version there.
 
+use crate::event::Event;
 use serde::{Deserialize, Serialize};
 
 /// Where an appeal stands.
@@ -116,21 +117,22 @@ pub struct Decision {
     pub reason: String,
 }
 
-/// What happened to an appeal: one entry per stage, in order.
+/// One entry of an appeal's history: what happened, when, and the plugin that acted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEvent {
     /// Milliseconds since the Unix epoch.
     pub at: u64,
-    /// `received`, `kept`, `tagged`, `dropped`, `routed`, `triage`, `message`, `duplicate`,
-    /// `reply_requested`, `reply_queued`, `reply_sent`, `reply_retry`, `reply_failed`,
-    /// `delivery_status`, `resolved`, `reopened`, `crm_delivered`, `crm_retry`, `crm_failed`, `crm_status`,
-    /// `assigned`, `waiting`, `taken`, `handed_off`, `escalated`, `paused`, `resumed`, `overdue`,
-    /// `overdue_notice`.
-    pub stage: String,
     /// The plugin that acted, as `name@version`.
     pub plugin: Option<String>,
-    /// A human-readable detail (the drop reason, the error, the decision's reason).
-    pub detail: String,
+    /// What happened.
+    pub event: Event,
+}
+
+impl HistoryEvent {
+    /// The stage name (`handed_off`, `reply_sent`, …).
+    pub fn stage(&self) -> &str {
+        self.event.stage()
+    }
 }
 
 /// An appeal with its whole history.
@@ -172,7 +174,8 @@ pub struct Appeal {
     pub error: Option<String>,
     /// The raw request it came from.
     pub raw_request_id: String,
-    /// Every stage, in order.
+    /// Every event, in order.
+    #[serde(default)]
     pub history: Vec<HistoryEvent>,
     /// Operators' replies to the customer, oldest first, each with its delivery state.
     #[serde(default)]
@@ -331,7 +334,7 @@ impl Appeal {
     }
 
     /// Appends a history event.
-    pub fn record(&mut self, at: u64, stage: &str, plugin: Option<String>, detail: impl Into<String>) {
-        self.history.push(HistoryEvent { at, stage: stage.to_string(), plugin, detail: detail.into() });
+    pub fn record(&mut self, at: u64, plugin: Option<String>, event: Event) {
+        self.history.push(HistoryEvent { at, plugin, event });
     }
 }
