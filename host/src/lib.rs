@@ -50,6 +50,7 @@ pub mod runtime;
 pub mod search;
 pub mod server;
 pub mod store;
+pub mod supervisor;
 pub mod throttle;
 pub mod work;
 

@@ -13,6 +13,7 @@
 
 use crate::appeal::Appeal;
 use crate::store::{AppealQuery, Store};
+use crate::supervisor::{Rest, Role, Round, Supervisor};
 use anyhow::{Context, Result};
 use std::ops::Bound;
 use std::path::Path;
@@ -125,24 +126,19 @@ impl Search {
         Ok(Self { index, reader, writer: Mutex::new(writer), fields })
     }
 
-    /// Indexes what the store marked, on a thread of its own, every `period`.
-    pub fn follow(self: &std::sync::Arc<Self>, store: Store, period: Duration) {
+    /// Indexes what the store marked, on a blocking thread, every `period` (at once while a
+    /// batch was full), under `workers`.
+    pub fn follow(self: &std::sync::Arc<Self>, store: Store, period: Duration, workers: &Supervisor) {
         let search = self.clone();
-        let spawned = std::thread::Builder::new().name("clienthub-search".into()).spawn(move || {
-            loop {
-                match search.catch_up(&store) {
-                    Ok(0) => std::thread::sleep(period),
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::error!("search indexing: {e:#}");
-                        std::thread::sleep(period * 10);
-                    }
+        workers.every("search indexing", Role::EveryNode, Rest::Fixed(period), None, move || {
+            let (search, store) = (search.clone(), store.clone());
+            async move {
+                match tokio::task::spawn_blocking(move || search.catch_up(&store)).await?? {
+                    0 => Ok(Round::Rest),
+                    _ => Ok(Round::Again),
                 }
             }
         });
-        if let Err(e) = spawned {
-            tracing::error!("the search indexer could not start: {e}");
-        }
     }
 
     /// Indexes up to a batch of marked appeals and commits; how many were handled.

@@ -12,6 +12,7 @@ use crate::replies::{Outbox, RetryPolicy};
 use crate::runtime::{Limits, Runtime};
 use crate::store::ClusterOptions;
 use crate::store::Store;
+use crate::supervisor::{Rest, Role, Round, Supervisor};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -61,18 +62,17 @@ pub const DEFAULT_RAW_RETENTION: std::time::Duration = std::time::Duration::from
 
 /// Deletes raw requests older than `retention` every second (on the node that leads a
 /// cluster), a thousand at a time: a seek when nothing is due.
-fn purge_raw_requests(store: Store, retention: std::time::Duration) {
-    tokio::spawn(async move {
-        loop {
-            if store.leads() {
-                let cutoff = store.now_ms().saturating_sub(retention.as_millis() as u64);
-                match store.purge_raw_before(cutoff, 1_000) {
-                    Ok(0) => {}
-                    Ok(purged) => tracing::info!(purged, "raw requests past their retention deleted"),
-                    Err(e) => tracing::error!("purging raw requests: {e:#}"),
-                }
+fn purge_raw_requests(store: Store, retention: std::time::Duration, workers: &Supervisor) {
+    let pause = Rest::Fixed(std::time::Duration::from_secs(1));
+    workers.every("raw-request retention", Role::Leader, pause, None, move || {
+        let store = store.clone();
+        async move {
+            let cutoff = store.now_ms().saturating_sub(retention.as_millis() as u64);
+            let purged = store.purge_raw_before(cutoff, 1_000)?;
+            if purged > 0 {
+                tracing::info!(purged, "raw requests past their retention deleted");
             }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            Ok(Round::Rest)
         }
     });
 }
@@ -91,16 +91,19 @@ pub struct Running {
     pub token_file: Option<PathBuf>,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<Result<()>>,
+    workers: Supervisor,
 }
 
 impl Running {
-    /// Stops accepting, waits for the server task and flushes the database.
+    /// Stops accepting, waits for the server task, stops the background workers (each
+    /// finishing its round), then flushes the database.
     ///
     /// # Errors
     /// When the final flush fails.
     pub async fn stop(self) -> Result<()> {
         let _ = self.shutdown.send(());
         self.task.await??;
+        self.workers.stop().await;
         self.app.store.flush_now()
     }
 }
@@ -142,12 +145,13 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         .await
         .with_context(|| format!("listening on {}", options.listen))?;
     let addr = listener.local_addr()?;
+    let workers = Supervisor::new(store.clone());
     let outbox = Outbox::new(store.clone(), registry.clone(), RetryPolicy::default());
-    outbox.spawn();
+    outbox.spawn(&workers);
     let files = Arc::new(crate::store::files::Files::open(&options.data_dir.join("attachments"))?);
-    crate::delivery::CrmDelivery::new(store.clone(), registry.clone(), files.clone()).spawn();
-    crate::work::Dispatcher::new(store.clone(), registry.clone()).spawn();
-    purge_raw_requests(store.clone(), options.raw_retention);
+    crate::delivery::CrmDelivery::new(store.clone(), registry.clone(), files.clone()).spawn(&workers);
+    crate::work::Dispatcher::new(store.clone(), registry.clone()).spawn(&workers);
+    purge_raw_requests(store.clone(), options.raw_retention, &workers);
     crate::media::Fetcher::new(
         store.clone(),
         registry.clone(),
@@ -155,12 +159,12 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         options.attachment_retention,
         options.attachment_max_bytes,
     )
-    .spawn();
+    .spawn(&workers);
     let search = Arc::new(crate::search::Search::open(&options.data_dir.join("search"), &store)?);
-    search.follow(store.clone(), std::time::Duration::from_millis(200));
-    registry.follow_other_nodes();
+    search.follow(store.clone(), std::time::Duration::from_millis(200), &workers);
+    registry.follow_other_nodes(&workers);
     let intake = crate::pipeline::intake::Sink::new(store.clone(), registry.clone());
-    intake.spawn_workers(INTAKE_WORKERS);
+    intake.spawn_workers(INTAKE_WORKERS, &workers);
     let open_files = limits::raise_open_files();
     let gate = limits::Gate::new(options.connections);
     let public_url = match &options.public_url {
@@ -168,7 +172,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         None => format!("http://{addr}"),
     };
     crate::work::notices::Notifier::new(store.clone(), registry.clone(), files.clone(), public_url.clone())
-        .spawn();
+        .spawn(&workers);
     let app = Arc::new(App {
         store,
         registry,
@@ -188,7 +192,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
     let task = tokio::spawn(http::serve(listener, app.clone(), async move {
         let _ = stopped.await;
     }));
-    Ok(Running { addr, app, token_file, shutdown, task })
+    Ok(Running { addr, app, token_file, shutdown, task, workers })
 }
 
 /// Reads `<dir>/admin-token`, or generates one there (mode 0600) on first start.

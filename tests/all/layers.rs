@@ -18,6 +18,8 @@ const LAYERS: &[&[&str]] = &[
     &["directory", "inbound", "normalize"],
     // Durable state.
     &["store"],
+    // The background workers' lifecycle.
+    &["supervisor"],
     &["metrics", "access", "search"],
     // Plugins: engine, calls, conversions, outbound HTTP.
     &["runtime"],

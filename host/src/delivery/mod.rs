@@ -31,6 +31,7 @@ use crate::runtime::convert;
 use crate::runtime::{ChannelWorld, wit};
 use crate::store::Store;
 use crate::store::crm_updates::Queued;
+use crate::supervisor::{Rest, Role, Round, Supervisor};
 use anyhow::Result;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -75,16 +76,12 @@ impl CrmDelivery {
     }
 
     /// Starts the worker; it runs until the runtime stops.
-    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(self: &Arc<Self>, workers: &Supervisor) {
         let worker = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = worker.deliver_due().await {
-                    tracing::error!("delivering to the CRM failed: {e:#}");
-                }
-                tokio::time::sleep(POLL).await;
-            }
-        })
+        workers.every("CRM delivery", Role::EveryNode, Rest::Fixed(POLL), None, move || {
+            let worker = worker.clone();
+            async move { worker.deliver_due().await.map(|()| Round::Rest) }
+        });
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {

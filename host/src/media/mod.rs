@@ -18,6 +18,7 @@ use crate::runtime::{convert, wit};
 use crate::store::Store;
 use crate::store::files::Files;
 use crate::store::media::{FileRecord, FileState};
+use crate::supervisor::{Rest, Role, Round, Supervisor};
 use anyhow::Result;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,18 +65,12 @@ impl Fetcher {
     }
 
     /// Starts it; it runs until the runtime stops.
-    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(self: &Arc<Self>, workers: &Supervisor) {
         let fetcher = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if fetcher.store.leads()
-                    && let Err(e) = fetcher.round().await
-                {
-                    tracing::error!("fetching attachments failed: {e:#}");
-                }
-                tokio::time::sleep(POLL).await;
-            }
-        })
+        workers.every("attachments", Role::Leader, Rest::Fixed(POLL), None, move || {
+            let fetcher = fetcher.clone();
+            async move { fetcher.round().await.map(|()| Round::Rest) }
+        });
     }
 
     /// One look at the queue and the retention.

@@ -8,6 +8,7 @@
 use super::adapt::{Adapted, Intake, PlatformAnswer};
 use crate::registry::{Pipeline, Registry};
 use crate::store::{IntakeQueue, RawRequest, Store};
+use crate::supervisor::Supervisor;
 use anyhow::Result;
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,12 +91,14 @@ impl Sink {
         Ok(answer)
     }
 
-    /// Starts `workers` intake workers on this node when the deployment queues intakes.
-    pub fn spawn_workers(&self, workers: usize) {
+    /// Starts `count` intake workers on this node under `workers` when the deployment queues
+    /// intakes. Stopped while waiting for or processing an intake, a worker leaves it
+    /// unacknowledged: the queue hands it out again.
+    pub fn spawn_workers(&self, count: usize, workers: &Supervisor) {
         let Some(queue) = &self.queue else { return };
-        for _ in 0..workers {
+        for _ in 0..count {
             let (store, registry, queue) = (self.store.clone(), self.registry.clone(), queue.clone());
-            tokio::spawn(async move {
+            workers.spawn(async move {
                 loop {
                     if let Err(e) = work(&store, &registry, &queue).await {
                         tracing::error!("processing intakes: {e:#}");

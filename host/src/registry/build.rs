@@ -7,6 +7,7 @@ use super::verification::Verification;
 use super::{Candidate, Pipeline, Registry, Shadow, Stage};
 use crate::runtime::{AnyPlugin, Grants};
 use crate::store::ControlChange;
+use crate::supervisor::Supervisor;
 use anyhow::{Context, Result};
 use std::sync::Arc;
 use wasmtime::component::Component;
@@ -14,7 +15,7 @@ use wasmtime::component::Component;
 impl Registry {
     /// Rebuilds the pipeline whenever another node (of a cluster) changes an activation, and
     /// compiles newly uploaded versions ahead of their activation.
-    pub fn follow_other_nodes(self: &Arc<Self>) {
+    pub fn follow_other_nodes(self: &Arc<Self>, workers: &Supervisor) {
         let changed = Arc::new(tokio::sync::Notify::new());
         let notify = changed.clone();
         self.store.on_control_change(move |change| {
@@ -23,7 +24,7 @@ impl Registry {
             }
         });
         let registry = Arc::downgrade(self);
-        tokio::spawn(async move {
+        workers.spawn(async move {
             loop {
                 changed.notified().await;
                 let Some(registry) = registry.upgrade() else { return };

@@ -22,6 +22,7 @@ use crate::runtime::outbound::OutboundError;
 use crate::runtime::wit;
 use crate::runtime::{SendError, convert};
 use crate::store::Store;
+use crate::supervisor::{Rest, Role, Round, Supervisor};
 use anyhow::Result;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -59,7 +60,7 @@ pub struct Outbox {
     store: Store,
     registry: Arc<Registry>,
     policy: RetryPolicy,
-    wake: tokio::sync::Notify,
+    wake: Arc<tokio::sync::Notify>,
     in_flight: Mutex<HashSet<String>>,
 }
 
@@ -77,7 +78,7 @@ impl Outbox {
             store,
             registry,
             policy,
-            wake: tokio::sync::Notify::new(),
+            wake: Arc::new(tokio::sync::Notify::new()),
             in_flight: Mutex::new(HashSet::new()),
         })
     }
@@ -130,17 +131,14 @@ impl Outbox {
         Ok(reply)
     }
 
-    /// Starts the sender; it runs until the runtime stops.
-    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    /// Starts the sender under `workers`.
+    pub fn spawn(self: &Arc<Self>, workers: &Supervisor) {
         let outbox = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Err(e) = outbox.send_due() {
-                    tracing::error!("reading the reply outbox failed: {e:#}");
-                }
-                let _ = tokio::time::timeout(POLL, outbox.wake.notified()).await;
-            }
-        })
+        let wake = Some(self.wake.clone());
+        workers.every("reply outbox", Role::EveryNode, Rest::Fixed(POLL), wake, move || {
+            let outbox = outbox.clone();
+            async move { outbox.send_due().map(|()| Round::Rest) }
+        });
     }
 
     /// Starts an attempt for every due reply not already being sent.

@@ -20,6 +20,7 @@ use crate::directory::{Department, Directory};
 use crate::event::{Clock, Event, NoticeKind, NoticeOutcome};
 use crate::registry::Registry;
 use crate::store::Store;
+use crate::supervisor::{Rest, Role, Round, Supervisor};
 use anyhow::Result;
 use assignment::Choice;
 use std::collections::{HashMap, HashSet};
@@ -68,28 +69,20 @@ impl Dispatcher {
     }
 
     /// Starts it; it runs until the runtime stops.
-    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(self: &Arc<Self>, workers: &Supervisor) {
         let dispatcher = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let started = std::time::Instant::now();
-                // In a cluster, one node (the lease holder) dispatches.
-                let leads = dispatcher.store.leads();
-                if leads {
-                    // On a thread for blocking work: a tick over a large backlog takes tens of
-                    // milliseconds, which on a runtime worker would stall the requests queued there.
-                    let ticking = dispatcher.clone();
-                    match tokio::task::spawn_blocking(move || ticking.tick()).await {
-                        Ok(Ok(())) => crate::metrics::dispatcher_tick(),
-                        Ok(Err(e)) => tracing::error!("the dispatcher failed: {e:#}"),
-                        Err(e) => tracing::error!("the dispatcher's tick panicked: {e}"),
-                    }
-                }
-                // A tick reads the open appeals' index; with a large backlog it may take a
-                // while, so it rests ten times as long (at most a tenth of a core).
-                tokio::time::sleep(TICK.max(started.elapsed() * 10)).await;
+        // A tick reads the open appeals' index; with a large backlog it may take a while, so it
+        // rests ten times as long (at most a tenth of a core).
+        workers.every("dispatcher", Role::Leader, Rest::Proportional(TICK, 10), None, move || {
+            let ticking = dispatcher.clone();
+            async move {
+                // On a thread for blocking work: a tick over a large backlog takes tens of
+                // milliseconds, which on a runtime worker would stall the requests queued there.
+                tokio::task::spawn_blocking(move || ticking.tick()).await??;
+                crate::metrics::dispatcher_tick();
+                Ok(Round::Rest)
             }
-        })
+        });
     }
 
     fn tick(&self) -> Result<()> {

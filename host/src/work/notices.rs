@@ -21,6 +21,7 @@ use crate::store::Store;
 use crate::store::files::Files;
 use crate::store::media::FileState;
 use crate::store::notices::NoticeProgress;
+use crate::supervisor::{Rest, Role, Round, Supervisor};
 use crate::text::{Lang, render};
 use anyhow::Result;
 use std::sync::Arc;
@@ -53,18 +54,12 @@ impl Notifier {
     }
 
     /// Starts it; it runs until the runtime stops (on the node that leads a cluster).
-    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn(self: &Arc<Self>, workers: &Supervisor) {
         let notifier = self.clone();
-        tokio::spawn(async move {
-            loop {
-                if notifier.store.leads()
-                    && let Err(e) = notifier.round().await
-                {
-                    tracing::error!("sending notices failed: {e:#}");
-                }
-                tokio::time::sleep(POLL).await;
-            }
-        })
+        workers.every("notices", Role::Leader, Rest::Fixed(POLL), None, move || {
+            let notifier = notifier.clone();
+            async move { notifier.round().await.map(|()| Round::Rest) }
+        });
     }
 
     async fn round(&self) -> Result<()> {
