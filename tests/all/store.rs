@@ -27,7 +27,29 @@ const CASES: &[Case] = &[
     ("the directory and its change log", directory),
     ("each plugin has its own key-value namespace", plugin_kv),
     ("revoking a token that does not exist removes nothing", revoke_unknown_token),
+    ("a people record changed in parallel loses no change", people_counter),
 ];
+
+fn people_counter(store: &Store) {
+    store.put_people(vec![("account/olga".into(), Some(serde_json::json!({"failures": 0})))]).unwrap();
+    std::thread::scope(|threads| {
+        for _ in 0..4 {
+            threads.spawn(|| {
+                for _ in 0..10 {
+                    store
+                        .change_person("account/olga", |a: &mut serde_json::Value| {
+                            a["failures"] = (a["failures"].as_u64().unwrap() + 1).into();
+                            true
+                        })
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let counted: serde_json::Value = store.person("account/olga").unwrap().unwrap();
+    assert_eq!(counted["failures"], 40, "every failure counted");
+    assert!(store.change_person("account/nobody", |_: &mut serde_json::Value| true).unwrap().is_none());
+}
 
 fn routed(id: &str, platform_id: &str) -> Appeal {
     Appeal {

@@ -265,20 +265,26 @@ pub fn sign_in(store: &Store, login: &str, password: &str, code: Option<&str>) -
         (Some(_), None) if password_ok => return Ok(SignIn::CodeNeeded),
         (Some(_), None) => false,
     };
+    let key = account_key(&account.employee);
     if password_ok && code_ok {
         if account.failures > 0 || account.locked_until > 0 {
-            account.failures = 0;
-            account.locked_until = 0;
-            save(store, &account)?;
+            store.change_person(&key, |a: &mut Account| {
+                (a.failures, a.locked_until) = (0, 0);
+                true
+            })?;
+            (account.failures, account.locked_until) = (0, 0);
         }
         return Ok(SignIn::Passed(account));
     }
-    account.failures += 1;
-    if account.failures >= FREE_FAILURES {
-        let doublings = (account.failures - FREE_FAILURES).min(6);
-        account.locked_until = now + (60_000u64 << doublings).min(MAX_LOCK_MS);
-    }
-    save(store, &account)?;
+    // Counted in a transaction: parallel failures each count.
+    store.change_person(&key, |a: &mut Account| {
+        a.failures += 1;
+        if a.failures >= FREE_FAILURES {
+            let doublings = (a.failures - FREE_FAILURES).min(6);
+            a.locked_until = now + (60_000u64 << doublings).min(MAX_LOCK_MS);
+        }
+        true
+    })?;
     Ok(SignIn::Failed)
 }
 

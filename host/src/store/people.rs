@@ -33,6 +33,32 @@ impl Store {
         self.flush_now()
     }
 
+    /// Reads, changes and writes back one people record in a transaction (a concurrent change
+    /// makes it run again, so no change is lost), durably; the record as changed. `change`
+    /// returns whether it changed anything.
+    ///
+    /// # Errors
+    /// On storage failure or a corrupt record.
+    pub fn change_person<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &str,
+        change: impl Fn(&mut T) -> bool,
+    ) -> Result<Option<T>> {
+        let changed = self.write(|tx| {
+            let Some(bytes) = tx.get(TreeId::People, key.as_bytes())? else { return Ok(None) };
+            let mut record: T = serde_json::from_slice(&bytes)?;
+            if change(&mut record) {
+                tx.insert(TreeId::People, key.as_bytes(), serde_json::to_vec(&record)?);
+                return Ok(Some((record, true)));
+            }
+            Ok(Some((record, false)))
+        })?;
+        if changed.as_ref().is_some_and(|(_, written)| *written) {
+            self.flush_now()?;
+        }
+        Ok(changed.map(|(record, _)| record))
+    }
+
     /// Stores a people record without waiting for the disk (a session's last use).
     ///
     /// # Errors
