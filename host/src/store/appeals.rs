@@ -11,12 +11,17 @@ use anyhow::Result;
 impl Store {
     // --- appeals ------------------------------------------------------------------------
 
-    /// Writes an appeal (insert or replace).
+    /// Writes an appeal whole, new or over a stored one, in a transaction (its indexes,
+    /// counters and marks follow as for any change); for an appeal no message claims (a kept
+    /// request in triage) and for tests. A message's appeal is [`Store::insert_appeal`]ed.
     ///
     /// # Errors
     /// On storage failure.
     pub fn put_appeal(&self, appeal: &Appeal) -> Result<()> {
-        self.write_blind(super::record::writes(appeal, 0))
+        self.write(|tx| {
+            let stored = super::record::load(tx, &appeal.id)?.map(|(_, stored)| stored).unwrap_or_default();
+            super::record::save(tx, appeal, stored)
+        })
     }
 
     /// An appeal by id.
@@ -298,14 +303,16 @@ impl Store {
             {
                 return Ok(Some(Claim::Seen(String::from_utf8_lossy(&owner).into_owned())));
             }
-            let Some((mut appeal, stored)) = super::record::load(tx, id)? else {
+            let had = std::cell::Cell::new(0);
+            let Some(appeal) = change_in(tx, id, &|a: &mut Appeal| {
+                had.set(a.attachments.len());
+                change(a);
+            })?
+            else {
                 return Ok(None);
             };
-            let had = appeal.attachments.len();
-            change(&mut appeal);
-            super::record::save(tx, &appeal, stored)?;
             if let Some((_, _, raw_request)) = claim {
-                super::media::queue(tx, id, had, appeal.attachments.len(), raw_request);
+                super::media::queue(tx, id, had.get(), appeal.attachments.len(), raw_request);
             }
             if let Some(key) = &key {
                 tx.insert(TreeId::Idempotency, key.as_slice(), id.as_bytes());
@@ -325,7 +332,7 @@ impl Store {
     /// # Errors
     /// On storage failure or a corrupt record.
     pub fn change_appeal(&self, appeal_id: &str, change: impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
-        self.write(|tx| change_with_indexes(tx, appeal_id, &change))
+        self.write(|tx| change_in(tx, appeal_id, &change))
     }
 
     /// As [`Store::change_appeal`] for a change that adds a reply written in the CRM, once per
@@ -346,7 +353,7 @@ impl Store {
             if tx.get(TreeId::ReplyMessages, &seen_key)?.is_some() {
                 return Ok(None);
             }
-            let changed = change_with_indexes(tx, appeal_id, &change)?;
+            let changed = change_in(tx, appeal_id, &change)?;
             if let Some(reply) = changed.as_ref().and_then(|a| a.replies.last()) {
                 tx.insert(TreeId::ReplyMessages, seen_key.clone(), reply.id.as_bytes());
                 tx.insert(TreeId::ReplyMessages, pair_key(CRM_REPLY, &reply.id), origin.as_bytes());
@@ -394,8 +401,16 @@ impl Store {
 const CRM_ORIGIN: &str = "\u{1}crm-origin";
 const CRM_REPLY: &str = "\u{1}crm-reply";
 
-/// Inside a transaction: [`Store::change_appeal`].
-fn change_with_indexes(
+/// Inside a transaction: the one way a stored appeal changes. Reads it, applies `change`,
+/// writes it back (its record, its new events and their marks for notices and the CRM), and
+/// keeps every tree derived from it in step: the reply outbox (a queued reply is in it, any
+/// other is not), replies by platform message id, the appeals waiting for an employee and the
+/// open appeals each employee holds. (The indexes, counters and per-day figures follow the
+/// record in the batch itself: `tx`.) The appeal as changed, `None` when there is none.
+///
+/// # Errors
+/// On storage failure or a corrupt record.
+pub(super) fn change_in(
     tx: &mut Tx,
     appeal_id: &str,
     change: &impl Fn(&mut Appeal),
@@ -498,14 +513,4 @@ pub(super) fn contact_identities(appeal: &Appeal) -> Vec<String> {
         identities.push(format!("{}:{user}", appeal.channel));
     }
     identities
-}
-
-/// Reads, changes and writes back one appeal inside a transaction; `None` when it is absent.
-pub(super) fn change_in(tx: &mut Tx, id: &str, change: &impl Fn(&mut Appeal)) -> Result<Option<Appeal>> {
-    let Some((mut appeal, stored)) = super::record::load(tx, id)? else {
-        return Ok(None);
-    };
-    change(&mut appeal);
-    super::record::save(tx, &appeal, stored)?;
-    Ok(Some(appeal))
 }
