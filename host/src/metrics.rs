@@ -65,9 +65,16 @@ struct ReplyOutcome {
     outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NoticeOutcome {
+    kind: String,
+    outcome: String,
+}
+
 /// The metric families.
 struct Metrics {
     registry: Registry,
+    notices: Family<NoticeOutcome, Counter>,
     appeals: Family<Intake, Counter>,
     calls: Family<Plugin, Counter>,
     errors: Family<PluginError, Counter>,
@@ -104,6 +111,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     registry.register("sla_breaches", "Missed SLA deadlines, by deadline and department", breaches.clone());
     let replies = Family::<ReplyOutcome, Counter>::default();
     registry.register("replies", "Reply attempts, by channel and outcome", replies.clone());
+    let notices = Family::<NoticeOutcome, Counter>::default();
+    registry.register(
+        "notices",
+        "Notice attempts, by kind and outcome (sent, retry, given_up)",
+        notices.clone(),
+    );
     let ticks = Counter::default();
     registry.register("dispatcher_ticks", "Passes of the dispatcher over the open appeals", ticks.clone());
     let refused = Family::<Channel, Counter>::default();
@@ -145,6 +158,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         breaches,
         replies,
         ticks,
+        notices,
         refused,
         stored,
         memory,
@@ -206,6 +220,11 @@ pub fn dispatcher_tick() {
 /// A reply attempt's outcome (`sent`, `retry`, `failed`).
 pub fn reply_attempt(channel: &str, outcome: &str) {
     METRICS.replies.get_or_create(&ReplyOutcome { channel: channel.into(), outcome: outcome.into() }).inc();
+}
+
+/// A notice attempt's outcome (`sent`, `retry`, `given_up`) for an event of `kind`.
+pub fn notice_attempt(kind: &str, outcome: &str) {
+    METRICS.notices.get_or_create(&NoticeOutcome { kind: kind.into(), outcome: outcome.into() }).inc();
 }
 
 /// The text exposition, with the gauges read from `store` now.

@@ -37,7 +37,8 @@ fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<String> {
 async fn idle_sockets_up_to_the_cap_leave_the_server_answering_and_past_it_are_closed() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("host.log");
-    let host = Host::start_with(&["--max-connections", "32", "--header-timeout", "3"], &log);
+    let host =
+        Host::builder().args(&["--max-connections", "32", "--header-timeout", "3"]).log(&log, "info").start();
     let address = authority(&host);
     // 30 idle sockets: two slots stay free, and the host keeps answering.
     let idle: Vec<TcpStream> = (0..30).map(|_| TcpStream::connect(&address).unwrap()).collect();
@@ -66,7 +67,8 @@ async fn idle_sockets_up_to_the_cap_leave_the_server_answering_and_past_it_are_c
 #[tokio::test(flavor = "multi_thread")]
 async fn headers_that_never_finish_are_cut_off_at_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
-    let host = Host::start_with(&["--header-timeout", "2"], &dir.path().join("host.log"));
+    let host =
+        Host::builder().args(&["--header-timeout", "2"]).log(&dir.path().join("host.log"), "info").start();
     let mut slow = TcpStream::connect(authority(&host)).unwrap();
     slow.write_all(b"POST /hooks/telegram HTTP/1.1\r\nHost: clienthub\r\nX-Slow: ").unwrap();
     let started = Instant::now();
@@ -77,7 +79,8 @@ async fn headers_that_never_finish_are_cut_off_at_the_deadline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_that_never_comes_or_never_ends_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
-    let host = Host::start_with(&["--body-timeout", "2"], &dir.path().join("host.log"));
+    let host =
+        Host::builder().args(&["--body-timeout", "2"]).log(&dir.path().join("host.log"), "info").start();
     let before = host.all_appeals().await.len();
 
     // A lying Content-Length: 100 MiB announced, nothing sent.
@@ -128,7 +131,7 @@ fn size_of(dir: &std::path::Path) -> u64 {
 async fn refused_requests_are_counted_and_never_stored() {
     // Behind a reverse proxy on loopback: each post comes from another address, as a flood
     // from many machines would, so none is locked out and every one meets the adapter.
-    let host = Host::start_args(&["--trust-forwarded-from", "127.0.0.1"]);
+    let host = Host::builder().args(&["--trust-forwarded-from", "127.0.0.1"]).start();
     host.api
         .send_json("PUT", "/api/plugins/vk/config", &serde_json::json!({ "secret": "vk-s" }))
         .await
@@ -153,7 +156,7 @@ async fn refused_requests_are_counted_and_never_stored() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_address_that_keeps_failing_verification_is_locked_out_and_others_are_not() {
-    let host = Host::start_args(&["--trust-forwarded-from", "127.0.0.1"]);
+    let host = Host::builder().args(&["--trust-forwarded-from", "127.0.0.1"]).start();
     let form = b"Name=A&tranid=1";
     let urlencoded = "application/x-www-form-urlencoded";
     let attacker = [("x-forwarded-for", "203.0.113.9"), ("x-api-key", "guess")];

@@ -140,7 +140,7 @@ async fn no_token_or_channel_secret_reaches_the_logs() {
     use hmac::Mac;
     let temp = tempfile::tempdir().unwrap();
     let log = temp.path().join("host.log");
-    let host = Host::start_logging_to(&log);
+    let host = Host::builder().log(&log, "debug").start();
     let api =
         crate::platform::Platform::start(vec![], json!({"ok": true, "result": {"message_id": 1}})).await;
     let secrets = ["tg-hook-secret-5e1d", "987654:BOT-token-9a8b", "meta-app-secret-77c2", "vk-secret-31f0"];
@@ -202,7 +202,7 @@ async fn no_token_or_channel_secret_reaches_the_logs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_console_session_is_an_httponly_cookie_and_changes_need_its_csrf_token() {
-    let host = Host::start_args(&["--public-url", "https://hub.example.ru"]);
+    let host = Host::builder().args(&["--public-url", "https://hub.example.ru"]).start();
     let sign_in = |token: &str| {
         let body = json!({ "token": token }).to_string().into_bytes();
         host.anonymous.request("POST", "/api/session", &[], Some(("application/json", body)))

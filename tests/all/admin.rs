@@ -110,7 +110,7 @@ async fn a_deactivated_channel_stops_answering_and_comes_back() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_admin_input_gets_a_clear_answer_and_the_console_refuses_framing() {
-    let host = Host::start_with_clock();
+    let host = Host::builder().clock().start();
     let jump = serde_json::to_vec(&json!({ "minutes": u64::MAX })).unwrap();
     let refused =
         host.api.send("POST", "/api/clock/advance", Some(("application/json", jump))).await.unwrap();

@@ -83,13 +83,10 @@ fn cluster_name(test: &str) -> String {
     format!("{test}-{}", nanos % 1_000_000_000)
 }
 
-/// Polls until `check` holds; panics after `limit`.
-async fn eventually(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
+/// Polls until `check` holds; panics after `limit`. How long it took.
+async fn eventually(what: &str, limit: Duration, check: impl AsyncFnMut() -> bool) -> Duration {
     let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < limit, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually_within(what, limit, check).await;
     started.elapsed()
 }
 
@@ -139,9 +136,9 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
         std::env::var("CLIENTHUB_CLUSTER_APPEALS").ok().and_then(|v| v.parse().ok()).unwrap_or(600);
     let nats = Nats::start();
     let name = cluster_name("load");
-    let a = Host::start_node(&nats.url, &name);
-    let mut b = Host::start_node(&nats.url, &name);
-    let c = Host::start_node(&nats.url, &name);
+    let a = Host::builder().node(&nats.url, &name).start();
+    let mut b = Host::builder().node(&nats.url, &name).start();
+    let c = Host::builder().node(&nats.url, &name).start();
     // Configured on one node (directory, connector settings, outbound hosts)…
     let (_portal_server, portal) = crate::bitrix::bitrix(&a).await;
     // …seen by the others.
@@ -210,7 +207,7 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
     .await;
     // A new node on an empty data directory builds its view from JetStream before it listens.
     let joining = Instant::now();
-    let d = Host::start_node(&nats.url, &name);
+    let d = Host::builder().node(&nats.url, &name).start();
     let joined = joining.elapsed();
     assert_eq!(d.all_appeals().await.len(), total as usize, "a new node sees every appeal");
     let health = d.api.get_json("/healthz").await.unwrap();
@@ -258,9 +255,9 @@ async fn activation_rollback_replies_and_the_dispatcher_across_three_nodes() {
     let nats = Nats::start();
     let name = cluster_name("swap");
     let nodes = [
-        Host::start_node(&nats.url, &name),
-        Host::start_node(&nats.url, &name),
-        Host::start_node(&nats.url, &name),
+        Host::builder().node(&nats.url, &name).start(),
+        Host::builder().node(&nats.url, &name).start(),
+        Host::builder().node(&nats.url, &name).start(),
     ];
     nodes[0].import_directory().await;
     an_upload_reaches_and_compiles_on_every_node(&nodes).await;
@@ -424,7 +421,7 @@ async fn answers(node: &Host) -> Value {
 async fn a_node_joined_from_a_snapshot_answers_as_the_node_that_replayed_everything() {
     let nats = Nats::start();
     let name = cluster_name("snapshot");
-    let first = Host::start_node_with(&nats.url, &name, &["--snapshot-every", "60"]);
+    let first = Host::builder().node(&nats.url, &name).args(&["--snapshot-every", "60"]).start();
     first.import_directory().await;
     let secret = first.telegram_secret().await;
     let send = async |range: std::ops::Range<i64>| {
@@ -442,7 +439,7 @@ async fn a_node_joined_from_a_snapshot_answers_as_the_node_that_replayed_everyth
     .await;
     // The tail after the snapshot, then a fresh node.
     send(80..100).await;
-    let joined = Host::start_node_with(&nats.url, &name, &["--snapshot-every", "60"]);
+    let joined = Host::builder().node(&nats.url, &name).args(&["--snapshot-every", "60"]).start();
     let health = joined.api.get_json("/healthz").await.unwrap();
     assert!(health["cluster"]["snapshot_end"].as_u64() > Some(0), "it joined from the snapshot: {health}");
     assert_eq!(health["appeals"], 100);
@@ -459,7 +456,8 @@ async fn a_node_joined_from_a_snapshot_answers_as_the_node_that_replayed_everyth
 async fn a_file_the_leader_fetched_is_served_by_every_node_from_the_object_store() {
     let nats = Nats::start();
     let name = cluster_name("media");
-    let nodes = [Host::start_node(&nats.url, &name), Host::start_node(&nats.url, &name)];
+    let nodes =
+        [Host::builder().node(&nats.url, &name).start(), Host::builder().node(&nats.url, &name).start()];
     let photo: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let served = photo.clone();
     let bot_api =

@@ -7,16 +7,6 @@ use crate::bitrix::{CONNECTOR_VERSION, Fault, TOKEN, bitrix};
 use crate::platform::{Platform, wait_for_reply};
 use crate::support::*;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-
-/// Polls until `check` holds (panics after 30 s).
-pub async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < Duration::from_secs(30), "never: {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 pub async fn delivered(host: &Host, id: &str) -> Appeal {
     let mut appeal = Appeal::default();

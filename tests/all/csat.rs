@@ -3,9 +3,9 @@
 //! on the appeal, never a new appeal; a low rating reopens it and tells the manager.
 
 use crate::platform::Platform;
-use crate::support::{Host, appeal_id, fixture};
+use crate::support::{Host, appeal_id, fixture, poll_until};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn directory() -> Value {
     json!({
@@ -22,18 +22,12 @@ fn directory() -> Value {
 
 /// Waits for a call the stand-in received that `wanted` picks; its JSON body.
 async fn call_to(api: &Platform, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-    let started = Instant::now();
-    loop {
-        if let Some(found) = api.received().iter().map(|r| r.json()).find(|b| wanted(b)) {
-            return found;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no {what}: {:?}",
-            api.received().iter().map(|r| r.json()).collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let found = poll_until(Duration::from_secs(30), async || {
+        api.received().iter().map(|r| r.json()).find(|b| wanted(b))
+    });
+    found.await.unwrap_or_else(|| {
+        panic!("no {what}: {:?}", api.received().iter().map(|r| r.json()).collect::<Vec<_>>())
+    })
 }
 
 fn history(appeal: &Value) -> Vec<(String, String)> {

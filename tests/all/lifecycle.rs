@@ -5,7 +5,7 @@
 use crate::cli::cli;
 use crate::support::*;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Ids of the appeals a search (and filters) finds.
 async fn found(host: &Host, query: &str) -> Vec<String> {
@@ -18,11 +18,8 @@ async fn found(host: &Host, query: &str) -> Vec<String> {
 
 /// Waits until a search answers `expected`.
 async fn search_settles(host: &Host, query: &str, expected: &[String]) {
-    let started = Instant::now();
-    while found(host, query).await != expected {
-        assert!(started.elapsed() < Duration::from_secs(20), "{query}: {:?}", found(host, query).await);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let settled = poll_until(Duration::from_secs(20), async || found(host, query).await == expected).await;
+    assert!(settled.is_some(), "{query}: {:?}", found(host, query).await);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -169,7 +166,7 @@ async fn a_backup_under_load_restores_every_appeal_acknowledged_before_it_began(
     assert!(restored.status.success(), "{restored:?}");
     let again = restore(&archive, &restored_dir);
     assert!(!again.status.success(), "never over an existing data directory");
-    let restored = Host::start_in(&restored_dir);
+    let restored = Host::builder().dir(&restored_dir).start();
     let ids: std::collections::BTreeSet<String> =
         restored.all_appeals().await.into_iter().map(|a| a.id).collect();
     let missing: Vec<&String> = before.iter().filter(|id| !ids.contains(*id)).collect();
@@ -178,9 +175,8 @@ async fn a_backup_under_load_restores_every_appeal_acknowledged_before_it_began(
     let health = restored.api.get_json("/healthz").await.unwrap();
     assert_eq!(health["appeals"].as_u64(), Some(ids.len() as u64));
     assert_eq!(restored.appeals("&status=routed").await.len().min(before.len()), before.len().min(500));
-    let started = Instant::now();
-    while found(&restored, "q=%D0%B2%D0%B5%D1%80%D0%BD%D1%83%D1%82%D1%8C&limit=10").await.len() < 10 {
-        assert!(started.elapsed() < Duration::from_secs(30), "the search index was not rebuilt");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("the search index is rebuilt", async || {
+        found(&restored, "q=%D0%B2%D0%B5%D1%80%D0%BD%D1%83%D1%82%D1%8C&limit=10").await.len() >= 10
+    })
+    .await;
 }

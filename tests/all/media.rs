@@ -2,24 +2,19 @@
 //! documented API, the attachment store, serving with ranges and scope, the cap, erasure.
 
 use crate::platform::{Platform, Received, Scripted, file_body};
-use crate::support::{Host, appeal_id, fixture};
+use crate::support::{Host, appeal_id, eventually, fixture};
 use clienthub::client::Client;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// Polls the appeal until attachment `n`'s file is no longer pending; its record.
 async fn file_settled(host: &Host, id: &str, n: u64) -> Value {
-    let started = Instant::now();
-    loop {
+    eventually(&format!("file {n} of {id} settles"), async || {
         let appeal = host.appeal_json(id).await;
         let file = appeal["files"].as_array().and_then(|f| f.iter().find(|f| f["n"] == n).cloned());
-        if let Some(file) = file.filter(|f| f["state"] != "pending") {
-            return file;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "file {n} of {id} still pending: {appeal}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        file.filter(|f| f["state"] != "pending")
+    })
+    .await
 }
 
 /// Bytes that look like nothing but themselves.
@@ -208,7 +203,7 @@ async fn whatsapp_media_goes_id_then_url_with_the_bearer_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_zadarma_recording_not_ready_yet_is_asked_again_later() {
-    let host = Host::start_args(&["--clock-control", "--attachment-max-mib", "1"]);
+    let host = Host::builder().args(&["--clock-control", "--attachment-max-mib", "1"]).start();
     let recording = pseudo_file(200_000, 11);
     let (served, asked, base) = (
         recording.clone(),
@@ -242,19 +237,13 @@ async fn a_zadarma_recording_not_ready_yet_is_asked_again_later() {
     let id = appeal_id(&host.hook("zadarma", &[("Signature", signature.trim())], form, &body).await);
     // The first answer is "not found": the file stays pending, with the reason, and is asked
     // again once the adapter's wait has passed.
-    let started = Instant::now();
-    while asked.load(std::sync::atomic::Ordering::SeqCst) == 0 {
-        assert!(started.elapsed() < Duration::from_secs(20), "no pbx/record/request call");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let pending = loop {
+    eventually("a pbx/record/request call", async || asked.load(std::sync::atomic::Ordering::SeqCst) > 0)
+        .await;
+    let pending = eventually("the refusal is recorded", async || {
         let file = host.appeal_json(&id).await["files"][0].clone();
-        if file["error"].is_string() {
-            break file;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "the refusal never recorded: {file}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        file["error"].is_string().then_some(file)
+    })
+    .await;
     assert_eq!(pending["state"], "pending", "{pending}");
     assert!(pending["error"].as_str().unwrap().contains("not ready"), "{pending}");
     host.advance_minutes(1).await;
@@ -270,7 +259,7 @@ async fn a_zadarma_recording_not_ready_yet_is_asked_again_later() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_file_over_the_cap_is_refused_and_the_refusal_recorded() {
-    let host = Host::start_args(&["--attachment-max-mib", "1"]);
+    let host = Host::builder().args(&["--attachment-max-mib", "1"]).start();
     let big = pseudo_file(1_500_000, 5);
     let bot_api = Platform::serve(Arc::new(move |r: &Received| -> Scripted {
         match r.path.ends_with("/getFile") {

@@ -3,9 +3,9 @@
 //! each once, across crashes; quiet hours hold a notice back.
 
 use crate::platform::{Platform, Received};
-use crate::support::{Host, appeal_id};
+use crate::support::{Host, appeal_id, eventually};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn directory(quiet: Option<String>) -> Value {
     let mut brigade =
@@ -48,11 +48,7 @@ fn messages(api: &Platform) -> Vec<(String, String)> {
 }
 
 async fn until(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < Duration::from_secs(30), "waited 30 s for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(what, async || done()).await;
 }
 
 async fn webhook(host: &Host, update: u64, text: &str) -> String {
@@ -64,22 +60,17 @@ async fn webhook(host: &Host, update: u64, text: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_each_across_crashes() {
-    let mut host = Host::start_with_clock();
+    let mut host = Host::builder().clock().start();
     host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
     let api = Platform::start(vec![], json!({"ok": true, "result": {"message_id": 1}})).await;
     // The bot is configured but its API not yet allowed: every notice fails and waits.
     let config = json!({"bot_token": "123456:ABC-def", "api_base": api.base});
     host.api.send_json("PUT", "/api/plugins/telegram/config", &config).await.unwrap();
     let id = webhook(&host, 7001, "Казань, магазин 201: сломан автомат 4521, течёт кран").await;
-    let started = Instant::now();
-    let assignee = loop {
-        let appeal = host.appeal_json(&id).await;
-        if let Some(assignee) = appeal["work"]["assignee"].as_str() {
-            break assignee.to_string();
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "never assigned: {appeal}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let assignee = eventually("the appeal is assigned", async || {
+        host.appeal_json(&id).await["work"]["assignee"].as_str().map(str::to_string)
+    })
+    .await;
     let other = if assignee == "rustam" { "ivan" } else { "rustam" };
     host.api
         .send_json("POST", &format!("/api/appeals/{id}/handoff"), &json!({"employee": other}))
@@ -89,7 +80,11 @@ async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_ea
         .send_json("POST", &format!("/api/appeals/{id}/handoff"), &json!({"escalate": true}))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // The notifier tries, and its host is not allowed yet: nothing reaches the platform.
+    eventually("the notifier's first refused attempts", async || {
+        host.metric("clienthub_notices_total", &[r#"outcome="retry""#]).await >= 2.0
+    })
+    .await;
     assert!(messages(&api).is_empty(), "nothing reached the platform yet");
 
     // A crash with every notice still to send; after it, the bot's API is allowed.
@@ -100,29 +95,14 @@ async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_ea
         .await
         .unwrap();
     host.advance_minutes(30).await;
-    let started = Instant::now();
-    while messages(&api).len() < 4 {
-        let appeal = host.appeal_json(&id).await;
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "four notices: {:?}\n{}",
-            messages(&api),
-            appeal["history"]
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    until("four notices", || messages(&api).len() >= 4).await;
     // Killed once every notice is recorded as sent (a death between the platform's answer
     // and that record may repeat one: the documented at-least-once window).
-    let started = Instant::now();
-    loop {
+    eventually("four notices recorded as sent", async || {
         let appeal = host.appeal_json(&id).await;
-        let told = appeal["history"].as_array().unwrap().iter().filter(|e| e["stage"] == "notice").count();
-        if told == 4 {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "{}", appeal["history"]);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        appeal["history"].as_array().unwrap().iter().filter(|e| e["stage"] == "notice").count() == 4
+    })
+    .await;
     let mut host = host;
     host.kill();
     let host = host.relaunch();
@@ -162,7 +142,7 @@ async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_ea
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_notice_waits_out_the_quiet_hours_in_the_regions_time() {
-    let host = Host::start_with_clock();
+    let host = Host::builder().clock().start();
     // Quiet from a minute ago to half an hour on, in UTC (the directory's offset is 0).
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() / 60;
     let hhmm = |minute: u64| format!("{:02}:{:02}", (minute / 60) % 24, minute % 60);

@@ -167,7 +167,7 @@ async fn each_kind_scaffolds_builds_tests_uploads_and_routes() {
     let refused = cli(&host, &["plugin", "upload", rebuilt.to_str().unwrap(), "--dev"]);
     assert!(stderr(&refused).contains("not started with `serve --dev`"), "{}", stderr(&refused));
 
-    let dev = Host::start_args(&["--dev"]);
+    let dev = Host::builder().args(&["--dev"]).start();
     let first = cli(&dev, &["plugin", "upload", router.to_str().unwrap(), "--activate", "--replace"]);
     assert!(first.status.success(), "{}", stderr(&first));
     let again = cli(&dev, &["plugin", "upload", rebuilt.to_str().unwrap(), "--dev"]);

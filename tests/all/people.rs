@@ -101,7 +101,7 @@ async fn appeal(host: &Host, update: i64, text: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invitation_password_sign_in_sign_out_lock_out_expiry_revocation_and_totp() {
-    let host = Host::start_with_clock();
+    let host = Host::builder().clock().start();
     host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
     let token = invite(&host, "rustam", "operator").await;
     let short = accept(&host, &token, "короткий").await;
@@ -320,11 +320,10 @@ async fn presence_decides_who_gets_new_appeals_and_the_supervisor_sees_the_team(
 
 /// Waits until the search index holds every stored appeal.
 async fn search_caught_up(host: &Host) {
-    let started = std::time::Instant::now();
-    while host.api.get_json("/healthz").await.unwrap()["search_caught_up"] != true {
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the search index never caught up");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually("the search index catches up", async || {
+        host.api.get_json("/healthz").await.unwrap()["search_caught_up"] == true
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -571,7 +570,7 @@ async fn stream_status(host: &Host, token: &str, path: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_route_for_every_role_in_and_out_of_scope() {
-    let host = Host::start_with_clock();
+    let host = Host::builder().clock().start();
     host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
     let in_appeal = appeal(&host, 16_401, "Казань: хочу вернуть товар").await;
     let master_appeal = appeal(&host, 16_402, "Казань: течёт кран").await;

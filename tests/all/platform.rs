@@ -9,7 +9,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A request the platform received.
 #[derive(Debug, Clone)]
@@ -141,15 +141,8 @@ pub async fn wait_for_reply(
     appeal: &str,
     state: &str,
 ) -> crate::support::Appeal {
-    let started = Instant::now();
-    loop {
-        let appeal = host.appeal(appeal).await;
-        if appeal.replies.first().is_some_and(|r| r.state.name() == state) {
-            return appeal;
-        }
-        assert!(started.elapsed() < Duration::from_secs(20), "reply never became {state}: {appeal:#?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let became = |a: &crate::support::Appeal| a.replies.first().is_some_and(|r| r.state.name() == state);
+    crate::support::appeal_where(host, appeal, &format!("the reply became {state}"), became).await
 }
 
 /// Configures the telegram adapter to send through `api` (a Bot API stand-in) and allows its host.

@@ -138,7 +138,7 @@ async fn offer_until_stopped(
 async fn kill_9_at_random_moments_loses_nothing_duplicates_nothing_and_delivers_once() {
     let total = appeals_to_offer(2_000) as i64;
     let temp = tempfile::tempdir().unwrap();
-    let mut host = Host::start_in(temp.path());
+    let mut host = Host::builder().dir(temp.path()).start();
     let (_portal_server, portal) = crate::bitrix::bitrix(&host).await;
     let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
     let mut moments = Moments(seed | 1);

@@ -282,11 +282,7 @@ async fn a_queued_reply_survives_a_restart_and_is_sent_after_it() {
     let appeal = appeal_id(&host.telegram(&telegram_update(9401, 6660001, "Жду ответа")).await);
     reply(&host, &appeal, "Ответ после перезапуска").await;
     // The first call meets a 502: the reply waits for its next attempt (2 s) in the outbox.
-    let started = std::time::Instant::now();
-    while host.appeal(&appeal).await.replies[0].attempts != 1 {
-        assert!(started.elapsed() < std::time::Duration::from_secs(10), "no first attempt recorded");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    appeal_where(&host, &appeal, "a first attempt recorded", |a| a.replies[0].attempts == 1).await;
     let host = host.restart();
     let done = wait_for_reply(&host, &appeal, "sent").await;
     assert_eq!(done.replies[0].attempts, 2);

@@ -217,7 +217,7 @@ async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn raw_requests_are_purged_after_their_retention_and_the_appeals_stay() {
-    let host = Host::start_args(&["--clock-control", "--raw-retention-days", "30"]);
+    let host = Host::builder().args(&["--clock-control", "--raw-retention-days", "30"]).start();
     // An update the adapter cannot read: reprocessing it reads its raw request again.
     let secret = host.telegram_secret().await;
     let unreadable = async |n: u32| {
@@ -231,16 +231,12 @@ async fn raw_requests_are_purged_after_their_retention_and_the_appeals_stay() {
     assert_eq!(reprocess(&old).await.status, 200, "its raw request is there");
     host.advance_minutes(31 * 24 * 60).await;
     let recent = unreadable(7601).await;
-    let started = std::time::Instant::now();
-    loop {
+    let gone = eventually("the old raw request is purged", async || {
         let answer = reprocess(&old).await;
-        if answer.status == 404 {
-            assert!(String::from_utf8_lossy(&answer.body).contains("is gone"));
-            break;
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "never purged: {}", answer.status);
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+        (answer.status == 404).then_some(answer)
+    })
+    .await;
+    assert!(String::from_utf8_lossy(&gone.body).contains("is gone"));
     assert_eq!(host.appeal(&old).await.status, Status::Triage, "the appeal stays");
     assert_eq!(reprocess(&recent).await.status, 200, "a recent raw request is kept");
 }

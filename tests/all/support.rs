@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
 pub const TOKEN: &str = "test-admin-token";
 
@@ -23,23 +24,70 @@ pub struct Host {
     telegram_secret: std::sync::OnceLock<String>,
 }
 
-impl Host {
-    /// A host on a fresh temp data dir.
-    pub fn start() -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let dir = temp.path().to_path_buf();
-        let mut host = Self::start_in(&dir);
-        host._temp = Some(temp);
-        host
+/// How a test host starts: on a fresh temp data dir unless [`HostBuilder::dir`] names one,
+/// with extra `serve` options, and logging to a file if asked. `Host::start()` is the plain one.
+#[derive(Default)]
+pub struct HostBuilder<'a> {
+    dir: Option<&'a Path>,
+    args: Vec<String>,
+    log: Option<(&'a Path, &'a str)>,
+}
+
+impl<'a> HostBuilder<'a> {
+    /// On `dir` (kept by the caller).
+    pub fn dir(mut self, dir: &'a Path) -> Self {
+        self.dir = Some(dir);
+        self
     }
 
-    /// A host on a fresh temp data dir whose clock the test may advance
-    /// (`POST /api/clock/advance`).
-    pub fn start_with_clock() -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let mut host = Self::launch(temp.path(), &["--clock-control"]);
-        host._temp = Some(temp);
-        host
+    /// With a clock the test may advance (`POST /api/clock/advance`).
+    pub fn clock(self) -> Self {
+        self.args(&["--clock-control"])
+    }
+
+    /// As a node of the cluster `name` on the NATS server at `url`.
+    pub fn node(self, url: &str, name: &str) -> Self {
+        self.args(&["--store", url, "--cluster", name])
+    }
+
+    /// With these extra `serve` options (`--public-outbound-only`: as production runs, without
+    /// the `--allow-private-outbound` every test host otherwise gets for its stand-ins on
+    /// loopback).
+    pub fn args(mut self, extra: &[&str]) -> Self {
+        self.args.extend(extra.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Logging at `level` into `log`.
+    pub fn log(mut self, log: &'a Path, level: &'a str) -> Self {
+        self.log = Some((log, level));
+        self
+    }
+
+    /// Starts it; returns once it listens.
+    pub fn start(self) -> Host {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        match self.dir {
+            Some(dir) => Host::spawn(dir, &args, self.log),
+            None => {
+                let temp = tempfile::tempdir().unwrap();
+                let mut host = Host::spawn(temp.path(), &args, self.log);
+                host._temp = Some(temp);
+                host
+            }
+        }
+    }
+}
+
+impl Host {
+    /// How to start a host other than the plain one.
+    pub fn builder<'a>() -> HostBuilder<'a> {
+        HostBuilder::default()
+    }
+
+    /// A host on a fresh temp data dir.
+    pub fn start() -> Self {
+        Self::builder().start()
     }
 
     /// Moves the host's clock forward.
@@ -53,6 +101,16 @@ impl Host {
     pub async fn metrics(&self) -> String {
         let answer = self.anonymous.send("GET", "/metrics", None).await.unwrap();
         String::from_utf8(answer.body.to_vec()).unwrap()
+    }
+
+    /// The sum of the samples of `/metrics` family `family` (`clienthub_notices_total`) whose
+    /// labels include each of `labels` (`outcome="retry"`).
+    pub async fn metric(&self, family: &str, labels: &[&str]) -> f64 {
+        let text = self.metrics().await;
+        text.lines()
+            .filter(|l| l.starts_with(family) && labels.iter().all(|label| l.contains(label)))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
     }
 
     /// Waits until the dispatcher has made two full passes from now (so one began after the
@@ -72,60 +130,6 @@ impl Host {
             assert!(started.elapsed() < std::time::Duration::from_secs(20), "the dispatcher stopped");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-    }
-
-    /// A host on `dir` (kept by the caller).
-    pub fn start_in(dir: &Path) -> Self {
-        Self::launch(dir, &[])
-    }
-
-    /// A node of the cluster `name` on the NATS server at `url`, its view on a fresh temp dir.
-    pub fn start_node(url: &str, name: &str) -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let mut host = Self::launch(temp.path(), &["--store", url, "--cluster", name]);
-        host._temp = Some(temp);
-        host
-    }
-
-    /// A node as [`Host::start_node`], started with these extra `serve` options.
-    pub fn start_node_with(url: &str, name: &str, extra: &[&str]) -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let args: Vec<&str> =
-            ["--store", url, "--cluster", name].into_iter().chain(extra.iter().copied()).collect();
-        let mut host = Self::launch(temp.path(), &args);
-        host._temp = Some(temp);
-        host
-    }
-
-    /// A host on a fresh temp data dir logging everything down to debug into `log`.
-    pub fn start_logging_to(log: &Path) -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let mut host = Self::spawn(temp.path(), &[], Some((log, "debug")));
-        host._temp = Some(temp);
-        host
-    }
-
-    /// A host on a fresh temp data dir started with these extra `serve` options, logging at
-    /// the default level (info) into `log`.
-    pub fn start_with(extra: &[&str], log: &Path) -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let mut host = Self::spawn(temp.path(), extra, Some((log, "info")));
-        host._temp = Some(temp);
-        host
-    }
-
-    /// A host on a fresh temp data dir started with these extra `serve` options (or
-    /// `--public-outbound-only`: as production runs, without the `--allow-private-outbound`
-    /// every test host otherwise gets for its stand-ins on loopback).
-    pub fn start_args(extra: &[&str]) -> Self {
-        let temp = tempfile::tempdir().unwrap();
-        let mut host = Self::spawn(temp.path(), extra, None);
-        host._temp = Some(temp);
-        host
-    }
-
-    fn launch(dir: &Path, extra: &[&str]) -> Self {
-        Self::spawn(dir, extra, None)
     }
 
     /// `--public-outbound-only` among `extra` is the tests' own switch: it drops the
@@ -195,7 +199,7 @@ impl Host {
     pub fn relaunch(mut self) -> Self {
         let temp = self._temp.take();
         let extra: Vec<&str> = self.extra.iter().map(String::as_str).collect();
-        let mut again = Self::launch(&self.dir, &extra);
+        let mut again = Self::spawn(&self.dir, &extra, None);
         again._temp = temp;
         again
     }
@@ -324,14 +328,65 @@ impl Drop for Host {
 
 /// Appeal `id` once `check` holds for it (within 20 s; `what` names the wait in the failure).
 pub async fn appeal_where(host: &Host, id: &str, what: &str, check: impl Fn(&Appeal) -> bool) -> Appeal {
+    let mut last = None;
+    let found = poll_until(Duration::from_secs(20), async || {
+        let appeal = host.appeal(id).await;
+        let found = check(&appeal).then(|| appeal.clone());
+        last = Some(appeal);
+        found
+    });
+    found.await.unwrap_or_else(|| panic!("never {what}: {last:#?}"))
+}
+
+/// What a check found: `true`, or `Some` of something.
+pub trait Found {
+    /// What was found.
+    type Out;
+    /// `Some` when found.
+    fn found(self) -> Option<Self::Out>;
+}
+
+impl Found for bool {
+    type Out = ();
+    fn found(self) -> Option<()> {
+        self.then_some(())
+    }
+}
+
+impl<T> Found for Option<T> {
+    type Out = T;
+    fn found(self) -> Option<T> {
+        self
+    }
+}
+
+/// Polls `check` every 50 ms until it finds what it looks for; panics after 30 s naming `what`.
+/// The one way the tests wait for something the host does in the background.
+pub async fn eventually<F: Found>(what: &str, check: impl AsyncFnMut() -> F) -> F::Out {
+    eventually_within(what, Duration::from_secs(30), check).await
+}
+
+/// As [`eventually`], panicking after `limit`.
+pub async fn eventually_within<F: Found>(
+    what: &str,
+    limit: Duration,
+    check: impl AsyncFnMut() -> F,
+) -> F::Out {
+    let found = poll_until(limit, check).await;
+    found.unwrap_or_else(|| panic!("waited {} s, never: {what}", limit.as_secs()))
+}
+
+/// Polls `check` every 50 ms until it finds what it looks for, for at most `limit`.
+pub async fn poll_until<F: Found>(limit: Duration, mut check: impl AsyncFnMut() -> F) -> Option<F::Out> {
     let started = std::time::Instant::now();
     loop {
-        let appeal = host.appeal(id).await;
-        if check(&appeal) {
-            return appeal;
+        if let Some(found) = check().await.found() {
+            return Some(found);
         }
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "never {what}: {appeal:#?}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if started.elapsed() >= limit {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

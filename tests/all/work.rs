@@ -53,7 +53,7 @@ async fn act(host: &Host, id: &str, verb: &str, body: Value) -> hyper::StatusCod
 
 #[tokio::test(flavor = "multi_thread")]
 async fn fair_assignment_a_full_team_means_the_fallback_queue_and_a_free_hand_takes_it() {
-    let host = Host::start_with_clock();
+    let host = Host::builder().clock().start();
     host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
     let mut ids = Vec::new();
     for n in 0..3 {
@@ -81,7 +81,7 @@ async fn fair_assignment_a_full_team_means_the_fallback_queue_and_a_free_hand_ta
 #[tokio::test(flavor = "multi_thread")]
 async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_chat() {
     let telegram = Platform::start(vec![], json!({"ok": true, "result": {"message_id": 1}})).await;
-    let host = Host::start_with_clock();
+    let host = Host::builder().clock().start();
     host.api.send_json("PUT", "/api/directory", &directory(Some("-100777"))).await.unwrap();
     crate::platform::telegram_through(&host, &telegram).await;
     let id = appeal_id(&host.telegram(&telegram_update(9950, 950, "Хочу вернуть товар")).await);
@@ -126,7 +126,7 @@ async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_
 #[tokio::test(flavor = "multi_thread")]
 async fn notice_webhooks_reach_allowed_public_hosts_only() {
     let receiver = Platform::start(vec![], json!({})).await;
-    let host = Host::start_args(&["--public-outbound-only", "--clock-control"]);
+    let host = Host::builder().args(&["--public-outbound-only", "--clock-control"]).start();
     let put = async |path: &str, hosts: Value| {
         host.api
             .send("PUT", path, Some(("application/json", hosts.to_string().into_bytes())))
@@ -170,7 +170,7 @@ async fn notice_webhooks_reach_allowed_public_hosts_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn operator_actions_and_a_pause_that_stops_the_resolution_clock() {
-    let host = Host::start_with_clock();
+    let host = Host::builder().clock().start();
     host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
     let id = appeal_id(&host.telegram(&telegram_update(9980, 980, "Хочу вернуть товар")).await);
     appeal_where(&host, &id, "assigned", |a| a.work.assignee.is_some()).await;
@@ -217,7 +217,7 @@ fn near(value: &Value, expected: f64) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reports_and_metrics_match_hand_computed_values() {
-    let host = Host::start_with_clock();
+    let host = Host::builder().clock().start();
     host.api.send_json("PUT", "/api/directory", &directory(None)).await.unwrap();
     let mut refunds = Vec::new();
     for n in 0..3 {

@@ -241,7 +241,7 @@ async fn the_live_stream_tells_a_viewer_only_of_appeals_in_their_scope() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reports_by_employee_count_answers_first_replies_and_handling_time() {
-    let host = Host::start_with_clock();
+    let host = Host::builder().clock().start();
     host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
     let mut ids = Vec::new();
     for n in 0..3 {

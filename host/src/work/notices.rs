@@ -114,6 +114,12 @@ impl Notifier {
                     }
                 }
             };
+            let counted = match &outcome {
+                Ok(_) => "sent",
+                Err(_) if progress.attempts + 1 >= MAX_ATTEMPTS => "given_up",
+                Err(_) => "retry",
+            };
+            crate::metrics::notice_attempt(kind.name(), counted);
             match outcome {
                 Ok(detail) => {
                     progress.sent.push(duty.slot());
