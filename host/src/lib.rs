@@ -29,19 +29,13 @@
 pub mod access;
 #[cfg(feature = "bench")]
 pub mod bench;
-pub mod calendar;
 pub mod client;
-pub mod clock;
 pub mod delivery;
-pub mod directory;
 pub mod http;
-pub mod inbound;
 pub mod media;
 pub mod memory;
 pub mod metrics;
-pub mod normalize;
 pub mod pipeline;
-pub mod refusal;
 pub mod registry;
 pub mod replies;
 pub mod reports;
@@ -54,4 +48,6 @@ pub mod supervisor;
 pub mod throttle;
 pub mod work;
 
-pub use clienthub_model::{appeal, event, legacy, text};
+pub use clienthub_model::{
+    appeal, calendar, clock, directory, event, inbound, legacy, normalize, refusal, text,
+};

@@ -10,12 +10,23 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     // The process: malloc's arenas and trimming.
     &["memory"],
-    // The model crate below the host (appeal, typed events, their words), re-exported: cargo
-    // keeps it from importing anything of the host.
-    &["appeal", "event", "text", "legacy"],
-    // Vocabulary: records and values with no behaviour beyond themselves.
-    &["clock", "refusal", "calendar", "client", "throttle"],
-    &["directory", "inbound", "normalize"],
+    // The model crate below the host (the appeal, typed events and their words, the directory,
+    // working time, the clock, what adapters find, normalisation, refusals), re-exported:
+    // cargo keeps it from importing anything of the host.
+    &[
+        "appeal",
+        "event",
+        "text",
+        "legacy",
+        "clock",
+        "refusal",
+        "calendar",
+        "directory",
+        "inbound",
+        "normalize",
+    ],
+    // The host's own vocabulary: the API client, at most once a period.
+    &["client", "throttle"],
     // Durable state.
     &["store"],
     // The background workers' lifecycle.
