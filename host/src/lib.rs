@@ -43,7 +43,6 @@ pub mod rollout;
 pub mod runtime;
 pub mod search;
 pub mod server;
-pub mod store;
 pub mod supervisor;
 pub mod throttle;
 pub mod work;
@@ -51,3 +50,4 @@ pub mod work;
 pub use clienthub_model::{
     appeal, calendar, clock, directory, event, inbound, legacy, normalize, refusal, text,
 };
+pub use clienthub_store as store;

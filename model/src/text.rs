@@ -229,7 +229,7 @@ impl Words<'_> {
         let (ru, en) = match why {
             Unavailable::Inactive => ("не работает", "is inactive"),
             Unavailable::Off => ("не на работе", "is not at work (off)"),
-            Unavailable::Away => ("отошёл", "is away"),
+            Unavailable::Away => ("нет на месте", "is away"),
             Unavailable::OffWork => ("нерабочее время", "is off work"),
             Unavailable::DayOff => ("выходной", "has a day off"),
             Unavailable::Full => ("нет мест", "is full"),

@@ -1,5 +1,6 @@
-//! The host's architecture as a test: modules import only from layers below their own, and
-//! no module path is part of an import cycle. Reads the `use` lines and `crate::…` paths of
+//! The host's architecture as a test, for what cargo cannot see: the crates below the host
+//! (model, store) are kept below it by cargo; inside the host crate, modules import only from
+//! layers below their own, and no module path is part of an import cycle. Reads the `use` lines and `crate::…` paths of
 //! `host/src` (test modules excluded), so a new upward import fails here with its file named.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +28,7 @@ const LAYERS: &[&[&str]] = &[
     ],
     // The host's own vocabulary: the API client, at most once a period.
     &["client", "throttle"],
-    // Durable state.
+    // Durable state: the store crate (re-exported), whose cluster backend cargo keeps private.
     &["store"],
     // The background workers' lifecycle.
     &["supervisor"],
@@ -183,8 +184,7 @@ fn the_modules_under_test_are_read() {
     let modules = modules();
     let edges = edges(&modules);
     // The reader understands grouped and nested `use` trees and `super::` paths.
-    assert!(edges["pipeline::ingest"].contains("store"), "{:?}", edges["pipeline::ingest"]);
-    assert!(edges["pipeline::ingest"].contains("normalize"), "{:?}", edges["pipeline::ingest"]);
+    assert!(edges["pipeline::ingest"].contains("runtime"), "{:?}", edges["pipeline::ingest"]);
     assert!(edges["http::hooks"].contains("http::reply"), "{:?}", edges["http::hooks"]);
     assert!(edges["http"].contains("pipeline::intake"), "{:?}", edges["http"]);
 }
@@ -235,16 +235,4 @@ fn no_module_is_in_an_import_cycle() {
         visit(module, &edges, &mut Vec::new(), &mut done, &mut cycles);
     }
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
-}
-
-#[test]
-fn only_the_store_knows_the_cluster() {
-    let mut leaks = Vec::new();
-    for (module, source) in modules() {
-        let code = production_code(&source);
-        if !module.starts_with("store") && (code.contains("cluster()") || code.contains("store::cluster")) {
-            leaks.push(module);
-        }
-    }
-    assert!(leaks.is_empty(), "modules outside the store that reach for the cluster: {leaks:?}");
 }

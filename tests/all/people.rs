@@ -294,7 +294,7 @@ async fn presence_decides_who_gets_new_appeals_and_the_supervisor_sees_the_team(
     let why = appeal_where(&host, &waiting, "waiting", |a| a.work.waiting_reason.is_some()).await;
     let reason = why.work.waiting_reason.unwrap();
     assert!(
-        reason.contains("Ольга (olga) is away") && reason.contains("Рустам (rustam) is not at work"),
+        reason.contains("Ольга — нет на месте") && reason.contains("Рустам — не на работе"),
         "{reason}"
     );
     rustam.send_json("PUT", "/api/presence", &json!({"state": "available"})).await.unwrap();

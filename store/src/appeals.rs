@@ -466,7 +466,7 @@ pub struct AppealQuery {
     /// (field, value) pairs, all required.
     pub terms: Vec<(String, String)>,
     /// Alternatives, one of which must hold whole (a caller's scope: see
-    /// [`crate::access::Scope::any_of`]); empty for none.
+    /// the host's `access::Scope::any_of`); empty for none.
     pub any_of: Vec<Vec<(String, String)>>,
     /// Received at or after (ms since the epoch).
     pub from: Option<u64>,

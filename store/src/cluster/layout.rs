@@ -2,7 +2,7 @@
 //! missing, and the connection to NATS.
 
 use super::{ACK_WAIT, ClusterOptions, LEASE_AGE};
-use crate::store::tx::TreeId;
+use crate::tx::TreeId;
 use anyhow::{Context, Result};
 use async_nats::jetstream::{self, consumer, kv, object_store, stream};
 use std::collections::HashMap;

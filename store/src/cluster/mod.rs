@@ -119,11 +119,7 @@ impl Cluster {
     ///
     /// # Errors
     /// When NATS is unreachable, JetStream is not enabled, or a stream cannot be created.
-    pub async fn join(
-        options: &ClusterOptions,
-        db: &crate::store::engine::Db,
-        trees: &Trees,
-    ) -> Result<Arc<Self>> {
+    pub async fn join(options: &ClusterOptions, db: &crate::engine::Db, trees: &Trees) -> Result<Arc<Self>> {
         if !options.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             bail!("a cluster name is letters, digits, '-' and '_' ('{}' is not)", options.name);
         }
@@ -236,7 +232,7 @@ impl Cluster {
     async fn follow_state(
         self: &Arc<Self>,
         state: stream::Stream,
-        meta: crate::store::engine::Tree,
+        meta: crate::engine::Tree,
         trees: Trees,
     ) -> Result<()> {
         let mut from =
@@ -305,7 +301,7 @@ impl Cluster {
     fn apply_state(
         &self,
         message: &jetstream::Message,
-        meta: &crate::store::engine::Tree,
+        meta: &crate::engine::Tree,
         trees: &Trees,
         window: Option<&snapshot::Window>,
     ) -> Result<u64> {

@@ -255,7 +255,7 @@ impl Batch {
             if *tree == TreeId::Appeals {
                 let derived = super::index::Derived { write: &mut write, trees };
                 derived.maintain(key, old.as_deref(), value.as_deref())?;
-                // Marked for the search indexer, with what it will find ([`crate::search`]).
+                // Marked for the search indexer, with what it will find (the host's `search`).
                 let mark = digest_of(value.as_deref().unwrap_or_default());
                 write.insert(trees.get(TreeId::SearchPending), key, &mark);
             }

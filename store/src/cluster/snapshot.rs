@@ -3,7 +3,7 @@
 //!
 //! The node that runs the dispatcher takes one every `snapshot_every` applied writes: it
 //! copies its view's record trees (not the derived indexes, rebuilt on load; not the control
-//! trees, which the control bucket holds) into an archive ([`crate::store::archive`] frames)
+//! trees, which the control bucket holds) into an archive ([`crate::archive`] frames)
 //! while it goes on applying the stream, and notes which writes of the stream it applied
 //! during the copy (each write applies under the lock that begins and ends the window) — the *window* from the sequence it began at to the one it ended at. The
 //! archive, window included, is stored in the plugins' object store as `state-snapshot`; then
@@ -16,8 +16,8 @@
 //! it, the stream applies as always.
 
 use super::Cluster;
-use crate::store::archive::{self, ArchiveWriter, MAGIC};
-use crate::store::tx::{Batch, TreeId, Trees};
+use crate::archive::{self, ArchiveWriter, MAGIC};
+use crate::tx::{Batch, TreeId, Trees};
 use anyhow::{Context, Result, anyhow, ensure};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
@@ -152,7 +152,7 @@ fn load(trees: &Trees, path: &std::path::Path) -> Result<Window> {
         }
     }
     bulk.finish()?;
-    crate::store::index::rebuild(trees)?;
+    crate::index::rebuild(trees)?;
     window.ok_or_else(|| anyhow!("the snapshot has no window"))
 }
 
@@ -163,7 +163,7 @@ pub(super) fn apply_in_window(
     window: &Window,
     seq: u64,
     trees: &Trees,
-    extra: (&crate::store::engine::Tree, &[u8], &[u8]),
+    extra: (&crate::engine::Tree, &[u8], &[u8]),
 ) -> Result<bool> {
     ensure!(seq <= window.end, "not in the window");
     let applied = window.applied.binary_search(&seq).is_ok();

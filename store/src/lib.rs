@@ -1,9 +1,11 @@
+//! # ClientHub's store
+//!
 //! Durable state: one database in the data directory ([`engine`]), one tree per kind of record,
 //! and a `Backend` that commits writes: with group commit on one machine, or
 //! a NATS JetStream cluster that replicates the trees among nodes.
 //!
-//! [`Store`] is all the rest of the host sees; nothing outside this module knows which backend
-//! runs. Its methods are grouped by record kind, one file each: `raw` requests, `appeals` with
+//! [`Store`] is all the host sees; nothing outside this crate knows which backend runs. It
+//! depends on the model crate only (cargo keeps it below the host). Its methods are grouped by record kind, one file each: `raw` requests, `appeals` with
 //! their indexes, `outbox`es, `control` records (plugins, activations, the directory, tokens)
 //! and each plugin's `kv` namespace. Every write is a [`tx::Tx`] over the node's view, committed by
 //! the backend: on one machine applied to the database at once and acknowledged after [`Store::commit`],
@@ -41,6 +43,9 @@ pub use erasure::Erasure;
 pub use kv::PluginKv;
 pub use raw::RawRequest;
 pub use record::Head;
+
+// The model's vocabulary, under the paths the store's modules name it by.
+use clienthub_model::{appeal, clock, directory, event, legacy, normalize};
 
 use crate::clock::SharedClock;
 use crate::directory::Directory;

@@ -187,7 +187,7 @@ mod tests {
     use crate::appeal::{Appeal, Attachment, Status};
     use crate::event::Event;
     use crate::legacy::OldEvent;
-    use crate::store::tx::{Batch, TreeId, Trees};
+    use crate::tx::{Batch, TreeId, Trees};
 
     fn appeal() -> Appeal {
         Appeal {
@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn the_history_is_kept_apart_and_older_records_still_read() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::engine::Db::open(dir.path(), 1 << 20).unwrap();
+        let db = crate::engine::Db::open(dir.path(), 1 << 20).unwrap();
         let trees = Trees::open(&db).unwrap();
         let mut appeal = appeal();
         appeal.record(1, None, Event::Received { raw_request: "R1".into() });
@@ -240,7 +240,7 @@ mod tests {
     #[test]
     fn records_of_format_2_and_json_read_as_typed_events() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::store::engine::Db::open(dir.path(), 1 << 20).unwrap();
+        let db = crate::engine::Db::open(dir.path(), 1 << 20).unwrap();
         let trees = Trees::open(&db).unwrap();
         let appeal = appeal();
         let old = [

@@ -271,7 +271,7 @@ fn fingerprint_of(terms: &[(&'static str, String)]) -> [u8; 8] {
 mod tests {
     use crate::appeal::{Appeal, Decision, Status};
     use crate::clock::SystemClock;
-    use crate::store::{AppealQuery, DEFAULT_CACHE_BYTES, Store};
+    use crate::{AppealQuery, DEFAULT_CACHE_BYTES, Store};
     use std::sync::Arc;
 
     /// A small deterministic generator (xorshift), so a failure can be replayed.

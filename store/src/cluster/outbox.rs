@@ -4,7 +4,7 @@
 //! period if the write that queued it never landed.
 
 use super::{ACK_WAIT, Cluster, OUTBOX_GRACE};
-use crate::store::tx::TreeId;
+use crate::tx::TreeId;
 use anyhow::{Result, anyhow};
 use async_nats::jetstream;
 use futures_util::StreamExt;
