@@ -40,7 +40,6 @@ pub mod registry;
 pub mod replies;
 pub mod reports;
 pub mod rollout;
-pub mod runtime;
 pub mod search;
 pub mod server;
 pub mod supervisor;
@@ -50,4 +49,5 @@ pub mod work;
 pub use clienthub_model::{
     appeal, calendar, clock, directory, event, inbound, legacy, normalize, refusal, text,
 };
+pub use clienthub_runtime as runtime;
 pub use clienthub_store as store;

@@ -10,27 +10,14 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Intake {
     channel: String,
     status: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct Plugin {
-    plugin: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PluginError {
-    plugin: String,
-    kind: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -76,9 +63,6 @@ struct Metrics {
     registry: Registry,
     notices: Family<NoticeOutcome, Counter>,
     appeals: Family<Intake, Counter>,
-    calls: Family<Plugin, Counter>,
-    errors: Family<PluginError, Counter>,
-    latency: Family<Plugin, Histogram, fn() -> Histogram>,
     outbox: Family<Outbox, Gauge>,
     open: Gauge,
     breaches: Family<Breach, Counter>,
@@ -96,13 +80,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let mut registry = Registry::with_prefix("clienthub");
     let appeals = Family::<Intake, Counter>::default();
     registry.register("appeals", "Appeals stored, by channel and status at intake", appeals.clone());
-    let calls = Family::<Plugin, Counter>::default();
-    registry.register("plugin_calls", "Plugin calls, by plugin@version", calls.clone());
-    let errors = Family::<PluginError, Counter>::default();
-    registry.register("plugin_errors", "Failed plugin calls, by plugin@version and kind", errors.clone());
-    let latency: Family<Plugin, Histogram, fn() -> Histogram> =
-        Family::new_with_constructor(|| Histogram::new(exponential_buckets(0.000_005, 4.0, 10)));
-    registry.register("plugin_call_seconds", "Plugin call latency, by plugin@version", latency.clone());
+    crate::runtime::figures::register(&mut registry);
     let outbox = Family::<Outbox, Gauge>::default();
     registry.register("outbox_depth", "Items waiting in an outbox (replies, crm)", outbox.clone());
     let open = Gauge::default();
@@ -150,9 +128,6 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     Metrics {
         registry,
         appeals,
-        calls,
-        errors,
-        latency,
         outbox,
         open,
         breaches,
@@ -172,32 +147,6 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 pub fn appeal_stored(channel: &str, status: &str) {
     METRICS.appeals.get_or_create(&Intake { channel: channel.into(), status: status.into() }).inc();
 }
-
-/// A plugin call and how long it took; `error` names the failure kind, if it failed.
-pub fn plugin_call(plugin: &str, elapsed: Duration, error: Option<&str>) {
-    let label = Plugin { plugin: plugin.into() };
-    METRICS.calls.get_or_create(&label).inc();
-    METRICS.latency.get_or_create(&label).observe(elapsed.as_secs_f64());
-    if let Some(kind) = error {
-        METRICS.errors.get_or_create(&PluginError { plugin: plugin.into(), kind: kind.into() }).inc();
-    }
-}
-
-/// Calls and failed calls of a plugin version (`name@version`) since the host started.
-pub fn plugin_counts(plugin: &str) -> (u64, u64) {
-    let label = Plugin { plugin: plugin.into() };
-    let calls = METRICS.calls.get_or_create(&label).get();
-    let errors = ERROR_KINDS
-        .iter()
-        .map(|kind| {
-            METRICS.errors.get_or_create(&PluginError { plugin: plugin.into(), kind: (*kind).into() }).get()
-        })
-        .sum();
-    (calls, errors)
-}
-
-/// The kinds of failed plugin calls (`CallError`'s).
-const ERROR_KINDS: [&str; 5] = ["timeout", "out_of_memory", "trap", "plugin", "oversized"];
 
 /// A missed SLA deadline.
 pub fn sla_breach(deadline: &str, department: &str) {

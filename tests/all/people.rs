@@ -293,10 +293,7 @@ async fn presence_decides_who_gets_new_appeals_and_the_supervisor_sees_the_team(
     let waiting = appeal(&host, 16_210, "Москва: хочу вернуть товар").await;
     let why = appeal_where(&host, &waiting, "waiting", |a| a.work.waiting_reason.is_some()).await;
     let reason = why.work.waiting_reason.unwrap();
-    assert!(
-        reason.contains("Ольга — нет на месте") && reason.contains("Рустам — не на работе"),
-        "{reason}"
-    );
+    assert!(reason.contains("Ольга — нет на месте") && reason.contains("Рустам — не на работе"), "{reason}");
     rustam.send_json("PUT", "/api/presence", &json!({"state": "available"})).await.unwrap();
     let assigned = appeal_where(&host, &waiting, "assigned", |a| a.work.assignee.is_some()).await;
     assert_eq!(assigned.work.assignee.as_deref(), Some("rustam"));

@@ -47,7 +47,7 @@ fn plugin_list(call: &Call, only: Option<&str>) -> Result<Vec<serde_json::Value>
                 "extra_hosts": activation.extra_hosts,
                 "log": activation.log,
                 "calls": versions.iter().map(|v| {
-                    let (calls, errors) = crate::metrics::plugin_counts(&v.label());
+                    let (calls, errors) = crate::runtime::figures::counts(&v.label());
                     (v.version.clone(), serde_json::json!({ "calls": calls, "errors": errors }))
                 }).collect::<serde_json::Map<_, _>>(),
                 "versions": versions,

@@ -2,8 +2,9 @@
 
 use crate::appeal::{Appeal, Attachment, Contact, Decision};
 use crate::inbound;
-use crate::runtime::wit;
+use crate::wit;
 
+/// A contact as stored, from the one a plugin found.
 pub fn contact(c: wit::Contact) -> Contact {
     Contact { name: c.name, phone: c.phone, email: c.email, platform_user_id: c.platform_user_id }
 }
@@ -32,6 +33,7 @@ fn wit_attachment_kind(kind: &str) -> wit::AttachmentKind {
     }
 }
 
+/// Attachments as stored (no bytes yet: the media fetcher brings them), from a plugin's list.
 pub fn attachments(list: Vec<wit::Attachment>) -> Vec<Attachment> {
     list.into_iter()
         .map(|a| Attachment {
@@ -80,6 +82,7 @@ pub fn to_wit(a: &Appeal) -> wit::Appeal {
     }
 }
 
+/// A router's decision as stored.
 pub fn decision(d: wit::Decision) -> Decision {
     Decision {
         queue: d.queue,
@@ -133,6 +136,7 @@ pub fn event(event: wit::Event) -> inbound::Event {
     }
 }
 
+/// A channel's word on a delivered reply, as stored.
 pub fn reply_state(s: wit::DeliveryState) -> crate::appeal::ReplyState {
     use crate::appeal::ReplyState;
     match s {

@@ -36,7 +36,7 @@ pub struct CallState {
     pub(super) wasi: WasiCtx,
     pub(super) table: ResourceTable,
     pub(super) stderr: MemoryOutputPipe,
-    pub(super) outbound: Arc<crate::runtime::outbound::Transport>,
+    pub(super) outbound: Arc<crate::outbound::Transport>,
     pub(super) clock: crate::clock::SharedClock,
     /// Epoch ticks spent waiting in outbound calls during this call, given back at the
     /// deadline.

@@ -119,7 +119,7 @@ impl Runtime {
             CallError::Plugin(_) => "plugin",
             CallError::Oversized(..) => "oversized",
         });
-        crate::metrics::plugin_call(&plugin.grants.label, started.elapsed(), kind);
+        crate::figures::record(&plugin.grants.label, started.elapsed(), kind);
         match result {
             Ok(value) => {
                 if warm.store.data().stderr.contents().is_empty() {
@@ -166,7 +166,7 @@ mod tests {
     }
 
     fn appeal(text: &str) -> wit::Appeal {
-        crate::runtime::convert::to_wit(&crate::appeal::Appeal {
+        crate::convert::to_wit(&crate::appeal::Appeal {
             id: "01TEST".into(),
             channel: "telegram".into(),
             text: text.into(),

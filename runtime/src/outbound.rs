@@ -7,8 +7,8 @@
 //! often carry secrets (Telegram's bot token is in the path), so nothing here logs or reports
 //! more than the host and port.
 
-use crate::runtime::egress::{self, Resolver};
-use crate::runtime::wit;
+use crate::egress::{self, Resolver};
+use crate::wit;
 use anyhow::{Context, Result};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;

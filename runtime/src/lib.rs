@@ -7,13 +7,17 @@
 //!
 //! Start with [`Runtime::new`], [`Runtime::load`] and the calls on a typed [`Plugin`] handle. A trap,
 //! timeout, out-of-memory or malformed result is a [`CallError`] for that call only.
+//!
+//! The layer above the model and the store: plugins see appeals and the directory (model), and
+//! keep their key-value state and read raw webhooks through the store.
 
 mod bindings;
 mod cache;
 mod call;
-pub(crate) mod convert;
+pub mod convert;
 pub mod egress;
 mod exports;
+pub mod figures;
 mod handles;
 mod imports;
 mod limiter;
@@ -25,6 +29,9 @@ pub use bindings::types as wit;
 pub use handles::{AnyPlugin, ChannelWorld, FilterWorld, Kind, Plugin, RouterWorld, World};
 pub use imports::Grants;
 pub use send::SendError;
+
+use clienthub_model::{appeal, clock, directory, inbound};
+use clienthub_store as store;
 
 use anyhow::Result;
 use bindings::{channel::ChannelPre, extended::ExtendedChannelPre, filter::FilterPre, router::RouterPre};
@@ -105,7 +112,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<CallState>,
     limits: Limits,
-    outbound: Arc<crate::runtime::outbound::Transport>,
+    outbound: Arc<crate::outbound::Transport>,
     clock: crate::clock::SharedClock,
     cache: cache::Cache,
     /// Components compiled or loaded in this process, by sha256.
@@ -154,7 +161,7 @@ impl Runtime {
             }
         })?;
         let cache = cache::Cache::new(cache_dir, &engine)?;
-        let outbound = Arc::new(crate::runtime::outbound::Transport::new(limits.allow_private_outbound)?);
+        let outbound = Arc::new(crate::outbound::Transport::new(limits.allow_private_outbound)?);
         Ok(Arc::new(Self {
             engine,
             linker,
@@ -178,7 +185,7 @@ impl Runtime {
     }
 
     /// The HTTP(S) client of every call the host makes.
-    pub fn outbound(&self) -> &Arc<crate::runtime::outbound::Transport> {
+    pub fn outbound(&self) -> &Arc<crate::outbound::Transport> {
         &self.outbound
     }
 
