@@ -19,5 +19,6 @@ pub mod event;
 pub mod inbound;
 pub mod legacy;
 pub mod normalize;
+pub mod notice;
 pub mod refusal;
 pub mod text;

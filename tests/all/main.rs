@@ -1,5 +1,5 @@
 //! End-to-end tests: the real `clienthub` binary, the real built plugins, real HTTP on
-//! loopback and real sled on a temp dir. One test binary, one module per area.
+//! loopback and the real store (fjall) on a temp dir. One test binary, one module per area.
 
 mod bitrix;
 mod platform;
@@ -7,6 +7,7 @@ mod support;
 
 mod abuse;
 mod access;
+mod access_matrix;
 mod admin;
 mod channels;
 mod chats_and_reviews;
