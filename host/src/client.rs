@@ -45,8 +45,10 @@ impl Answer {
             .with_context(|| format!("HTTP {}: {}", self.status, String::from_utf8_lossy(&self.body)))?;
         if !(200..300).contains(&self.status) {
             let message = value.get("error").and_then(|e| e.as_str()).unwrap_or("");
+            let detail =
+                value.get("detail").and_then(|e| e.as_str()).map(|d| format!(" — {d}")).unwrap_or_default();
             let hint = self.hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
-            bail!("HTTP {}: {message}{hint}", self.status);
+            bail!("HTTP {}: {message}{detail}{hint}", self.status);
         }
         Ok(value)
     }

@@ -169,6 +169,37 @@ async fn invitation_password_sign_in_sign_out_lock_out_expiry_revocation_and_tot
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn refusals_read_in_the_caller_s_language_with_the_host_s_words_beside() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let token = invite(&host, "olga", "operator").await;
+    assert_eq!(accept(&host, &token, PASSWORD).await.status, 200);
+    let wrong = json!({"login": "olga", "password": "не тот пароль 2026"});
+    let (_, body) = body(&wrong).unwrap();
+    for (path, headers, words) in [
+        ("/api/session", vec![], "неверный логин или пароль"),
+        ("/api/session", vec![("accept-language", "en-GB,en;q=0.9,ru;q=0.5")], "wrong login or password"),
+        ("/api/session?lang=ru", vec![("accept-language", "en")], "неверный логин или пароль"),
+    ] {
+        let answer = host
+            .anonymous
+            .request("POST", path, &headers, Some(("application/json", body.clone())))
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 401);
+        let refusal: Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(refusal["code"], "wrong_credentials", "{refusal}");
+        assert_eq!(refusal["error"], words, "{refusal}");
+        assert!(refusal["detail"].as_str().is_some_and(|d| !d.is_empty()), "{refusal}");
+    }
+    // Where the message says what exactly is wrong, it stays the message.
+    let unknown = host.api.send("GET", "/api/appeals/01NOSUCHAPPEAL", None).await.unwrap();
+    let refusal: Value = serde_json::from_slice(&unknown.body).unwrap();
+    assert_eq!((unknown.status, refusal["code"].as_str()), (404, Some("not_found")), "{refusal}");
+    assert!(refusal["error"].as_str().unwrap().contains("01NOSUCHAPPEAL"), "{refusal}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn one_address_trying_many_logins_is_locked_out_too() {
     let host = Host::start();
     host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();

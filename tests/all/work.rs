@@ -114,7 +114,9 @@ async fn not_taken_in_time_escalates_and_a_missed_deadline_notifies_the_brigade_
     assert_eq!(last_detail(&regional, "overdue_notice"), "sent to telegram -100888");
     let text = notice["text"].as_str().unwrap();
     assert!(
-        text.contains("Overdue (reaction)") && text.contains(&id) && text.contains("manager Марина"),
+        text.starts_with("Просрочено: срок реакции")
+            && text.contains(&id)
+            && text.contains("руководитель: Марина"),
         "{text}"
     );
     // Flagged once: more time brings no second reaction notice.

@@ -117,7 +117,9 @@ pub fn routes() -> Vec<(&'static str, &'static str, Role)> {
 
 /// Serves `/api/{rest}`.
 pub async fn dispatch(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) -> Response<Body> {
-    answer(app, rest, request).await.unwrap_or_else(|e| e.response())
+    let accept = request.headers().get(hyper::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let lang = super::history::lang_of(request.uri().query(), accept);
+    answer(app, rest, request).await.unwrap_or_else(|e| e.response_in(lang))
 }
 
 async fn answer(app: Arc<App>, rest: Vec<String>, request: Request<Incoming>) -> Answer {

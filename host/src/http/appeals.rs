@@ -29,23 +29,11 @@ pub async fn show(call: Call) -> Answer {
     let directory = call.app.store.directory();
     body["checklist"] =
         serde_json::to_value(crate::work::checklist::state(&appeal, &directory)).unwrap_or_default();
-    // Where each attachment's file stands (by index, from 1): the console shows or plays it.
-    let files: Vec<serde_json::Value> = call
-        .app
-        .store
-        .file_records(&appeal.id)?
-        .into_iter()
-        .map(|(n, record)| {
-            let mut file = serde_json::to_value(&record).unwrap_or_default();
-            file["n"] = (n + 1).into();
-            if let Some(o) = file.as_object_mut() {
-                o.remove("raw_request");
-                o.remove("sha256");
-            }
-            file
-        })
-        .collect();
-    body["files"] = files.into();
+    // Where each attachment's file stands: the console shows or plays it.
+    let records = call.app.store.file_records(&appeal.id)?;
+    let files: Vec<super::files::FileView> =
+        records.iter().map(|(n, r)| super::files::FileView::of(*n, r)).collect();
+    body["files"] = serde_json::to_value(files).unwrap_or_default();
     Ok(json(200, &body))
 }
 

@@ -2,16 +2,65 @@
 //! (403 outside it), the file's type, `Content-Disposition` with the RFC 6266 / RFC 5987
 //! UTF-8 name, and single byte ranges (RFC 9110 §14) so a recording can be scrubbed. The body
 //! streams from the attachment store (in a cluster, a file another node fetched is copied from
-//! the object store first).
+//! the object store first). [`FileView`] is where each file stands, as the appeal's answer
+//! lists it (its content address and raw request are the host's, not shown).
 
 use super::Body;
 use super::call::{Answer, Call};
 use super::error::ApiError;
-use crate::store::media::FileState;
+use crate::store::media::{FileRecord, FileState};
 use http_body_util::BodyExt;
 use hyper::Response;
 use hyper::body::{Bytes, Frame};
 use std::io::{Read, Seek, SeekFrom};
+
+/// Where attachment `n` (from 1) of an appeal stands, as the API shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct FileView<'a> {
+    /// The attachment's number, from 1 (its download is `…/attachments/{n}`).
+    n: u16,
+    /// MIME type, if known.
+    mime_type: Option<&'a str>,
+    /// File name, if known.
+    file_name: Option<&'a str>,
+    /// Where it stands.
+    #[serde(flatten)]
+    state: StateView<'a>,
+}
+
+/// A file's state as shown: the stored file's content address is not.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+enum StateView<'a> {
+    Pending { attempts: u32, next_at: u64, error: Option<&'a str> },
+    Stored { size: u64, fetched_at: u64 },
+    Failed { error: &'a str },
+    TooLarge { cap: u64 },
+    Removed { reason: &'a str },
+}
+
+impl<'a> FileView<'a> {
+    /// The view of record `n` (from 0, as stored).
+    pub fn of(n: u16, record: &'a FileRecord) -> Self {
+        let state = match &record.state {
+            FileState::Pending { attempts, next_at, error } => {
+                StateView::Pending { attempts: *attempts, next_at: *next_at, error: error.as_deref() }
+            }
+            FileState::Stored { size, fetched_at, .. } => {
+                StateView::Stored { size: *size, fetched_at: *fetched_at }
+            }
+            FileState::Failed { error } => StateView::Failed { error },
+            FileState::TooLarge { cap } => StateView::TooLarge { cap: *cap },
+            FileState::Removed { reason } => StateView::Removed { reason },
+        };
+        Self {
+            n: n + 1,
+            mime_type: record.mime_type.as_deref(),
+            file_name: record.file_name.as_deref(),
+            state,
+        }
+    }
+}
 
 /// Bytes read from the file per body frame.
 const CHUNK: usize = 256 << 10;

@@ -29,10 +29,16 @@ pub struct Entry<'a> {
 
 /// The language the caller reads.
 pub fn lang(call: &Call) -> Lang {
-    let asked = query_pairs(call.query()).into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v);
+    lang_of(call.query(), call.header("accept-language"))
+}
+
+/// The language asked for by a request's query (`lang=en`) or its `Accept-Language`; Russian
+/// when neither says.
+pub fn lang_of(query: Option<&str>, accept_language: Option<&str>) -> Lang {
+    let asked = query_pairs(query).into_iter().find(|(k, _)| k == "lang").map(|(_, v)| v);
     match asked {
         Some(code) => Lang::parse(&code),
-        None => call.header("accept-language").map_or(Lang::Ru, Lang::parse),
+        None => accept_language.map_or(Lang::Ru, Lang::parse),
     }
 }
 

@@ -221,7 +221,7 @@ impl Dispatcher {
                 let text = notice(&updated, directory, breach);
                 let (store, registry) = (self.store.clone(), self.registry.clone());
                 tokio::spawn(async move {
-                    let subject = format!("Overdue appeal {}", updated.id);
+                    let subject = format!("Просрочено обращение {}", updated.id);
                     let outcome = notices::send(
                         &registry,
                         &store,
@@ -291,22 +291,28 @@ fn department<'a>(appeal: &Appeal, directory: &'a Directory) -> Option<&'a Depar
     directory.departments.iter().find(|d| d.id == id)
 }
 
-/// The text of an overdue notice.
+/// The overdue notice a department's chat reads, in Russian: which deadline, the appeal, its
+/// channel and department, who holds it and the manager, by name, and the customer's words.
 fn notice(appeal: &Appeal, directory: &Directory, breach: sla::Breach) -> String {
     let name = |id: &Option<String>| {
         id.as_ref()
             .map(|id| directory.employees.iter().find(|e| &e.id == id).map_or(id.clone(), |e| e.name.clone()))
-            .unwrap_or_else(|| "nobody".into())
+            .unwrap_or_else(|| "никто".into())
     };
     let department = department(appeal, directory);
+    let deadline = match breach {
+        sla::Breach::Reaction => "срок реакции",
+        sla::Breach::Resolution => "срок решения",
+    };
     let excerpt: String = appeal.text.chars().take(120).collect();
     format!(
-        "Overdue ({}): appeal {} from {} in {}, assigned to {}; manager {}. \"{excerpt}\"",
-        breach.name(),
+        "{}: {deadline} по обращению {} ({}), отдел «{}»; исполнитель: {}; руководитель: {}.\n«{}»",
+        crate::text::notice_title(NoticeKind::Overdue, crate::text::Lang::Ru),
         appeal.id,
         appeal.channel,
-        department.map_or("-", |d| d.name.as_str()),
+        department.map_or("—", |d| d.name.as_str()),
         name(&appeal.work.assignee),
         name(&department.and_then(|d| d.manager.clone())),
+        excerpt.trim(),
     )
 }
