@@ -33,7 +33,7 @@ pub use intake::{IntakeQueue, QueuedIntake};
 use outbox::Claimed;
 
 use super::ControlChange;
-use super::backend::{Backend, Listener};
+use super::backend::{Backend, Blobs, Commit, Intake, Leadership, Listener};
 use super::tx::{Batch, TreeId, Trees};
 use anyhow::{Context, Result, anyhow, bail};
 use async_nats::jetstream::{self, consumer, kv, object_store, stream};
@@ -485,6 +485,12 @@ impl Cluster {
 }
 
 impl Backend for Cluster {
+    fn status(&self) -> Option<serde_json::Value> {
+        Some(self.describe())
+    }
+}
+
+impl Commit for Cluster {
     fn submit(&self, _trees: &Trees, batch: Batch) -> Result<bool> {
         self.commit_batch(batch)
     }
@@ -498,7 +504,23 @@ impl Backend for Cluster {
         self.claim_in_bucket(key, fresh)
     }
 
-    /// Into the object store, and this node's view as its cache.
+    fn on_control_change(&self, listener: Listener) {
+        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(listener);
+    }
+
+    fn failed(&self) -> BoxFuture<'_, String> {
+        let mut failure = self.failure.subscribe();
+        Box::pin(async move {
+            match failure.wait_for(Option::is_some).await {
+                Ok(reason) => reason.clone().unwrap_or_default(),
+                Err(_) => "the cluster node stopped".into(),
+            }
+        })
+    }
+}
+
+/// Blobs and files in JetStream's object stores, this node's view as the blobs' cache.
+impl Blobs for Cluster {
     fn put_blob(&self, trees: &Trees, sha256: &str, bytes: &[u8]) -> Result<()> {
         self.share_blob(&self.blobs, sha256, bytes)?;
         trees.get(TreeId::Blobs).insert(sha256.as_bytes(), bytes)?;
@@ -527,39 +549,27 @@ impl Backend for Cluster {
             }
         })
     }
+}
+
+/// The lease holder leads; outbox items are claimed one node each.
+impl Leadership for Cluster {
+    fn leads(&self) -> bool {
+        self.holds_lease()
+    }
 
     fn outbox_keys(&self, trees: &Trees, tree: TreeId) -> Result<Vec<Vec<u8>>> {
         let items = trees.get(tree);
         self.claimed(tree, |key| items.contains_key(key).unwrap_or(false))
     }
+}
 
-    fn on_control_change(&self, listener: Listener) {
-        self.listeners.lock().unwrap_or_else(|e| e.into_inner()).push(listener);
-    }
-
-    fn leads(&self) -> bool {
-        self.holds_lease()
-    }
-
-    fn status(&self) -> Option<serde_json::Value> {
-        Some(self.describe())
-    }
-
+/// Adapters' output waits in a JetStream work queue for any node's intake worker.
+impl Intake for Cluster {
     fn intake_queue(&self) -> Option<IntakeQueue> {
         Some(IntakeQueue {
             js: self.js.clone(),
             subject: format!("{}.intake", self.name),
             consumer: self.intake.clone(),
-        })
-    }
-
-    fn failed(&self) -> BoxFuture<'_, String> {
-        let mut failure = self.failure.subscribe();
-        Box::pin(async move {
-            match failure.wait_for(Option::is_some).await {
-                Ok(reason) => reason.clone().unwrap_or_default(),
-                Err(_) => "the cluster node stopped".into(),
-            }
         })
     }
 }
