@@ -81,6 +81,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let appeals = Family::<Intake, Counter>::default();
     registry.register("appeals", "Appeals stored, by channel and status at intake", appeals.clone());
     crate::runtime::figures::register(&mut registry);
+    crate::supervisor::register(&mut registry);
     let outbox = Family::<Outbox, Gauge>::default();
     registry.register("outbox_depth", "Items waiting in an outbox (replies, crm)", outbox.clone());
     let open = Gauge::default();

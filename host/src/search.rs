@@ -130,7 +130,7 @@ impl Search {
     /// batch was full), under `workers`.
     pub fn follow(self: &std::sync::Arc<Self>, store: Store, period: Duration, workers: &Supervisor) {
         let search = self.clone();
-        workers.every("search indexing", Role::EveryNode, Rest::Fixed(period), None, move || {
+        workers.every("search", Role::EveryNode, Rest::Fixed(period), None, move || {
             let (search, store) = (search.clone(), store.clone());
             async move {
                 match tokio::task::spawn_blocking(move || search.catch_up(&store)).await?? {

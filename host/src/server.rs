@@ -64,7 +64,7 @@ pub const DEFAULT_RAW_RETENTION: std::time::Duration = std::time::Duration::from
 /// cluster), a thousand at a time: a seek when nothing is due.
 fn purge_raw_requests(store: Store, retention: std::time::Duration, workers: &Supervisor) {
     let pause = Rest::Fixed(std::time::Duration::from_secs(1));
-    workers.every("raw-request retention", Role::Leader, pause, None, move || {
+    workers.every("retention", Role::Leader, pause, None, move || {
         let store = store.clone();
         async move {
             let cutoff = store.now_ms().saturating_sub(retention.as_millis() as u64);

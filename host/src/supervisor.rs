@@ -3,16 +3,35 @@
 //! intake and activations) runs under one [`Supervisor`], in one `JoinSet` with one
 //! cancellation token. Stopping cancels them all and waits for each to finish its round, so
 //! the store is flushed only once nothing writes any more. Which workers run only on the node
-//! that leads a cluster is said here, by [`Role`], and nowhere else.
+//! that leads a cluster is said here, by [`Role`], and nowhere else. Each finished round is
+//! counted by worker (`clienthub_worker_rounds_total{worker}`), so whoever waits on a worker
+//! (an operator's dashboard, a test) can tell that a round has passed.
 
 use crate::store::Store;
 use anyhow::Result;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Worker {
+    worker: &'static str,
+}
+
+/// Rounds finished, by worker.
+static ROUNDS: LazyLock<Family<Worker, Counter>> = LazyLock::new(Family::default);
+
+/// Adds the workers' round counts to the host's `/metrics` registry.
+pub fn register(registry: &mut Registry) {
+    registry.register("worker_rounds", "Rounds finished by each background worker", ROUNDS.clone());
+}
 
 /// Where a worker runs in a cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +103,7 @@ impl Supervisor {
                     true => round().await,
                     false => Ok(Round::Rest),
                 };
+                ROUNDS.get_or_create(&Worker { worker: name }).inc();
                 let pause = match rest {
                     Rest::Fixed(pause) => pause,
                     Rest::Proportional(pause, times) => pause.max(started.elapsed() * times),

@@ -178,8 +178,10 @@ async fn three_nodes_take_any_webhook_and_a_killed_node_loses_nothing_and_the_cr
         delivered() >= total as usize
     })
     .await;
-    // Nothing signals that no duplicate will come: a quiet second in which none does.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Each survivor's CRM worker has looked since: no duplicate comes after this.
+    for node in [&a, &c] {
+        node.rounds_pass("crm").await;
+    }
 
     let acknowledged = acked.lock().unwrap().clone();
     each_survivor_stores_each_update_once(&[&a, &c], total, &acknowledged).await;
@@ -382,8 +384,10 @@ async fn replies_written_on_each_node_leave_once(nodes: &[Host; 3]) {
             .await;
         }
     }
-    // Nothing signals that no second send will come: a quiet second in which none does.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Each node's reply sender has looked since: no second send comes after this.
+    for node in nodes {
+        node.rounds_pass("replies").await;
+    }
     let mut sent: Vec<String> =
         api.received().iter().map(|c| c.json()["text"].as_str().unwrap().to_string()).collect();
     sent.sort();

@@ -155,7 +155,7 @@ async fn the_deal_follows_its_appeal_owner_stages_both_ways_and_the_timeline() {
     assert_eq!(host.appeal(&id).await.status.name(), "resolved");
     let updates = |p: &Arc<Mutex<Portal>>| p.lock().unwrap().timeline(&deal_id).len();
     let (comments, stage) = (updates(&portal), deal(&portal, &deal_id)["STAGE_ID"].clone());
-    tokio::time::sleep(Duration::from_millis(1500)).await; // A quiet spell in which no echo comes.
+    host.rounds_pass("crm").await; // The CRM worker has looked since: no echo comes.
     assert_eq!((updates(&portal), deal(&portal, &deal_id)["STAGE_ID"].clone()), (comments, stage));
     // A reopening in ClientHub moves the deal back into work.
     act(&host, &id, "reopen", json!({})).await;
@@ -210,7 +210,7 @@ async fn a_reprocessed_and_a_reopened_appeal_reach_the_crm_once_each() {
     let triage = appeal_id(&host.telegram(&telegram_update(9922, 922, "Хочу вернуть утюг")).await);
     assert_eq!(host.appeal(&triage).await.status.name(), "triage");
     let (_api, portal) = portal_for(&host, directory(), connector()).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    host.rounds_pass("crm").await;
     assert!(portal.lock().unwrap().deals.is_empty(), "a resolved appeal and a triage one are not the CRM's");
 
     act(&host, &early, "reopen", json!({})).await;
@@ -221,7 +221,7 @@ async fn a_reprocessed_and_a_reopened_appeal_reach_the_crm_once_each() {
         delivered(&host, id).await;
         act(&host, id, "take", json!({"employee": "e-1"})).await;
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await; // A quiet spell: no second deal comes.
+    host.rounds_pass("crm").await; // The CRM worker has looked since: no second deal comes.
     let portal = portal.lock().unwrap();
     for id in [&early, &triage] {
         let deals = portal.deals.iter().filter(|d| d["ORIGIN_ID"] == json!(id)).count();
@@ -342,7 +342,7 @@ async fn an_open_lines_round_trip_a_customer_s_telegram_message_in_the_line_and_
         })
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    host.rounds_pass("replies").await;
     let sends = telegram.received().iter().filter(|c| c.path.ends_with("/sendMessage")).count();
     assert_eq!(sends, 1);
     let forged = event.replace("b24-app-token-51f0", "guess");

@@ -5,7 +5,6 @@
 use crate::platform::{Platform, Received};
 use crate::support::{Host, appeal_id, eventually};
 use serde_json::{Value, json};
-use std::time::Duration;
 
 fn directory(quiet: Option<String>) -> Value {
     let mut brigade =
@@ -108,7 +107,7 @@ async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_ea
     let host = host.relaunch();
     host.advance_minutes(60).await;
     host.dispatcher_passes().await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    host.rounds_pass("notices").await; // The notifier has looked since the restart.
 
     let sent = messages(&api);
     let mut chats: Vec<&str> = sent.iter().map(|(chat, _)| chat.as_str()).collect();
@@ -152,7 +151,7 @@ async fn a_notice_waits_out_the_quiet_hours_in_the_regions_time() {
     crate::platform::telegram_through(&host, &api).await;
     webhook(&host, 7101, "Казань: течёт кран").await;
     until("the assignee's notice", || messages(&api).iter().any(|(chat, _)| chat != "-100777")).await;
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    host.rounds_pass("notices").await;
     assert!(!messages(&api).iter().any(|(chat, _)| chat == "-100777"), "the brigade chat is quiet");
     host.advance_minutes(31).await;
     until("the brigade's notice after the quiet hours", || {

@@ -113,23 +113,24 @@ impl Host {
             .sum()
     }
 
-    /// Waits until the dispatcher has made two full passes from now (so one began after the
-    /// call): what it would do about the present state is done.
+    /// Waits until background worker `worker` (`dispatcher`, `crm`, `notices`, `replies`, …)
+    /// has finished two more rounds from now, so one began after the call: what it would do
+    /// about the present state is done. What proves that nothing more happens, in place of a
+    /// quiet spell of sleep.
+    pub async fn rounds_pass(&self, worker: &str) {
+        let label = format!("worker=\"{worker}\"");
+        let start = self.metric("clienthub_worker_rounds_total", &[&label]).await;
+        eventually_within(
+            &format!("two rounds of the {worker} worker"),
+            Duration::from_secs(30),
+            async || self.metric("clienthub_worker_rounds_total", &[&label]).await >= start + 2.0,
+        )
+        .await;
+    }
+
+    /// Waits until the dispatcher has made two full passes from now.
     pub async fn dispatcher_passes(&self) {
-        let ticks = async || -> u64 {
-            self.metrics()
-                .await
-                .lines()
-                .find_map(|l| l.strip_prefix("clienthub_dispatcher_ticks_total "))
-                .and_then(|n| n.trim().parse().ok())
-                .unwrap_or(0)
-        };
-        let start = ticks().await;
-        let started = std::time::Instant::now();
-        while ticks().await < start + 2 {
-            assert!(started.elapsed() < std::time::Duration::from_secs(20), "the dispatcher stopped");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        self.rounds_pass("dispatcher").await;
     }
 
     /// `--public-outbound-only` among `extra` is the tests' own switch: it drops the

@@ -78,7 +78,7 @@ impl CrmDelivery {
     /// Starts the worker; it runs until the runtime stops.
     pub fn spawn(self: &Arc<Self>, workers: &Supervisor) {
         let worker = self.clone();
-        workers.every("CRM delivery", Role::EveryNode, Rest::Fixed(POLL), None, move || {
+        workers.every("crm", Role::EveryNode, Rest::Fixed(POLL), None, move || {
             let worker = worker.clone();
             async move { worker.deliver_due().await.map(|()| Round::Rest) }
         });

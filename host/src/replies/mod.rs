@@ -135,7 +135,7 @@ impl Outbox {
     pub fn spawn(self: &Arc<Self>, workers: &Supervisor) {
         let outbox = self.clone();
         let wake = Some(self.wake.clone());
-        workers.every("reply outbox", Role::EveryNode, Rest::Fixed(POLL), wake, move || {
+        workers.every("replies", Role::EveryNode, Rest::Fixed(POLL), wake, move || {
             let outbox = outbox.clone();
             async move { outbox.send_due().map(|()| Round::Rest) }
         });
