@@ -79,11 +79,77 @@ pub struct Contact {
     pub platform_user_id: Option<String>,
 }
 
+/// What an attachment is, as the WIT's `attachment-kind` says. Records and the API keep it as
+/// its name (`photo`, `call-recording`, …), so records of every format read the same; a name
+/// this version does not know reads as [`AttachmentKind::Other`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(from = "String", into = "&'static str")]
+pub enum AttachmentKind {
+    /// A photo or picture.
+    Photo,
+    /// A document (PDF, office file, …).
+    Document,
+    /// An audio file.
+    Audio,
+    /// A voice message.
+    Voice,
+    /// A video.
+    Video,
+    /// A telephone call's recording.
+    CallRecording,
+    /// Anything else.
+    #[default]
+    Other,
+}
+
+impl AttachmentKind {
+    /// Every kind.
+    pub const ALL: [AttachmentKind; 7] = [
+        AttachmentKind::Photo,
+        AttachmentKind::Document,
+        AttachmentKind::Audio,
+        AttachmentKind::Voice,
+        AttachmentKind::Video,
+        AttachmentKind::CallRecording,
+        AttachmentKind::Other,
+    ];
+
+    /// Its name in records and the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttachmentKind::Photo => "photo",
+            AttachmentKind::Document => "document",
+            AttachmentKind::Audio => "audio",
+            AttachmentKind::Voice => "voice",
+            AttachmentKind::Video => "video",
+            AttachmentKind::CallRecording => "call-recording",
+            AttachmentKind::Other => "other",
+        }
+    }
+
+    /// The kind named `name`; [`AttachmentKind::Other`] for a name this version does not know.
+    pub fn parse(name: &str) -> Self {
+        Self::ALL.into_iter().find(|k| k.name() == name).unwrap_or_default()
+    }
+}
+
+impl From<String> for AttachmentKind {
+    fn from(name: String) -> Self {
+        Self::parse(&name)
+    }
+}
+
+impl From<AttachmentKind> for &'static str {
+    fn from(kind: AttachmentKind) -> Self {
+        kind.name()
+    }
+}
+
 /// A file reference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
-    /// `photo`, `document`, `audio`, `voice`, `video`, `call-recording` or `other`.
-    pub kind: String,
+    /// What it is.
+    pub kind: AttachmentKind,
     /// Platform file id or URL.
     pub reference: String,
     /// MIME type, if known.
@@ -336,5 +402,26 @@ impl Appeal {
     /// Appends a history event.
     pub fn record(&mut self, at: u64, plugin: Option<String>, event: Event) {
         self.history.push(HistoryEvent { at, plugin, event });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AttachmentKind;
+
+    #[test]
+    fn an_attachment_kind_is_kept_as_its_name_so_every_record_format_reads_it() {
+        // The bytes a record held when the kind was a string are the bytes it holds now.
+        let as_string = postcard::to_allocvec(&"call-recording".to_string()).unwrap();
+        assert_eq!(postcard::to_allocvec(&AttachmentKind::CallRecording).unwrap(), as_string);
+        assert_eq!(
+            postcard::from_bytes::<AttachmentKind>(&as_string).unwrap(),
+            AttachmentKind::CallRecording
+        );
+        assert_eq!(serde_json::to_string(&AttachmentKind::Photo).unwrap(), "\"photo\"");
+        assert_eq!(serde_json::from_str::<AttachmentKind>("\"sticker\"").unwrap(), AttachmentKind::Other);
+        for kind in AttachmentKind::ALL {
+            assert_eq!(AttachmentKind::parse(kind.name()), kind);
+        }
     }
 }

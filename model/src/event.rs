@@ -5,7 +5,7 @@
 //! The store keeps events in postcard, where a variant's place is its identity: add variants
 //! and fields only at the end, and take a new record format for anything else.
 
-use crate::appeal::ReplyState;
+use crate::appeal::{AttachmentKind, ReplyState};
 pub use crate::notice::{NoticeKind, NoticeOutcome};
 use serde::{Deserialize, Serialize};
 
@@ -434,7 +434,7 @@ pub enum Event {
         /// The attachment, from 0.
         attachment: u16,
         /// Its kind.
-        kind: String,
+        kind: AttachmentKind,
         /// Bytes.
         size: u64,
     },
@@ -443,7 +443,7 @@ pub enum Event {
         /// The attachment, from 0.
         attachment: u16,
         /// Its kind.
-        kind: String,
+        kind: AttachmentKind,
         /// Why.
         problem: FileProblem,
     },

@@ -2,7 +2,7 @@
 //! in place of ids ([`Names`]). Plugins' and people's own words (a drop reason, a note, a
 //! platform's error) are quoted as they were written.
 
-use crate::appeal::ReplyState;
+use crate::appeal::{AttachmentKind, ReplyState};
 use crate::event::{
     Actor, Clock, Event, FileProblem, NoticeKind, NoticeOutcome, Origin, Place, RouteField, Strategy,
     Unavailable, WaitReason,
@@ -533,17 +533,17 @@ impl Words<'_> {
         }
     }
 
-    fn file_kind(&self, kind: &str) -> String {
+    fn file_kind(&self, kind: &AttachmentKind) -> String {
         let ru = match kind {
-            "photo" => "фото",
-            "document" => "документ",
-            "audio" => "аудио",
-            "voice" => "голосовое",
-            "video" => "видео",
-            "call-recording" => "запись звонка",
-            _ => "файл",
+            AttachmentKind::Photo => "фото",
+            AttachmentKind::Document => "документ",
+            AttachmentKind::Audio => "аудио",
+            AttachmentKind::Voice => "голосовое",
+            AttachmentKind::Video => "видео",
+            AttachmentKind::CallRecording => "запись звонка",
+            AttachmentKind::Other => "файл",
         };
-        if self.lang == Lang::Ru { ru.to_string() } else { kind.to_string() }
+        if self.lang == Lang::Ru { ru.to_string() } else { kind.name().to_string() }
     }
 }
 

@@ -1,6 +1,6 @@
 //! Conversions between the WIT records plugins see and ClientHub's stored records.
 
-use crate::appeal::{Appeal, Attachment, Contact, Decision};
+use crate::appeal::{Appeal, Attachment, AttachmentKind, Contact, Decision};
 use crate::inbound;
 use crate::wit;
 
@@ -9,27 +9,27 @@ pub fn contact(c: wit::Contact) -> Contact {
     Contact { name: c.name, phone: c.phone, email: c.email, platform_user_id: c.platform_user_id }
 }
 
-fn attachment_kind(kind: wit::AttachmentKind) -> &'static str {
+fn attachment_kind(kind: wit::AttachmentKind) -> AttachmentKind {
     match kind {
-        wit::AttachmentKind::Photo => "photo",
-        wit::AttachmentKind::Document => "document",
-        wit::AttachmentKind::Audio => "audio",
-        wit::AttachmentKind::Voice => "voice",
-        wit::AttachmentKind::Video => "video",
-        wit::AttachmentKind::CallRecording => "call-recording",
-        wit::AttachmentKind::Other => "other",
+        wit::AttachmentKind::Photo => AttachmentKind::Photo,
+        wit::AttachmentKind::Document => AttachmentKind::Document,
+        wit::AttachmentKind::Audio => AttachmentKind::Audio,
+        wit::AttachmentKind::Voice => AttachmentKind::Voice,
+        wit::AttachmentKind::Video => AttachmentKind::Video,
+        wit::AttachmentKind::CallRecording => AttachmentKind::CallRecording,
+        wit::AttachmentKind::Other => AttachmentKind::Other,
     }
 }
 
-fn wit_attachment_kind(kind: &str) -> wit::AttachmentKind {
+fn wit_attachment_kind(kind: AttachmentKind) -> wit::AttachmentKind {
     match kind {
-        "photo" => wit::AttachmentKind::Photo,
-        "document" => wit::AttachmentKind::Document,
-        "audio" => wit::AttachmentKind::Audio,
-        "voice" => wit::AttachmentKind::Voice,
-        "video" => wit::AttachmentKind::Video,
-        "call-recording" => wit::AttachmentKind::CallRecording,
-        _ => wit::AttachmentKind::Other,
+        AttachmentKind::Photo => wit::AttachmentKind::Photo,
+        AttachmentKind::Document => wit::AttachmentKind::Document,
+        AttachmentKind::Audio => wit::AttachmentKind::Audio,
+        AttachmentKind::Voice => wit::AttachmentKind::Voice,
+        AttachmentKind::Video => wit::AttachmentKind::Video,
+        AttachmentKind::CallRecording => wit::AttachmentKind::CallRecording,
+        AttachmentKind::Other => wit::AttachmentKind::Other,
     }
 }
 
@@ -37,7 +37,7 @@ fn wit_attachment_kind(kind: &str) -> wit::AttachmentKind {
 pub fn attachments(list: Vec<wit::Attachment>) -> Vec<Attachment> {
     list.into_iter()
         .map(|a| Attachment {
-            kind: attachment_kind(a.kind).to_string(),
+            kind: attachment_kind(a.kind),
             reference: a.reference,
             mime_type: a.mime_type,
             size: a.size,
@@ -66,7 +66,7 @@ pub fn to_wit(a: &Appeal) -> wit::Appeal {
             .attachments
             .iter()
             .map(|x| wit::Attachment {
-                kind: wit_attachment_kind(&x.kind),
+                kind: wit_attachment_kind(x.kind),
                 reference: x.reference.clone(),
                 mime_type: x.mime_type.clone(),
                 size: x.size,

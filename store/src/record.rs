@@ -197,7 +197,7 @@ mod tests {
             status: Status::Dropped,
             metadata: vec![("store".into(), "112".into())],
             attachments: vec![Attachment {
-                kind: "photo".into(),
+                kind: crate::appeal::AttachmentKind::Photo,
                 reference: "AgACAgIAAxkBAAIB".into(),
                 mime_type: None,
                 size: Some(1024),

@@ -73,7 +73,7 @@ async fn whatsapp_verification_signature_and_messages() {
     let appeal = host.appeal(&appeal_id(&answer)).await;
     assert_eq!(appeal.contact.phone.as_deref(), Some("+79161234567"));
     assert_eq!(appeal.contact.name.as_deref(), Some("Иван"));
-    assert_eq!(appeal.attachments[0].kind, "photo");
+    assert_eq!(appeal.attachments[0].kind.name(), "photo");
     assert_eq!(host.appeals("&channel=whatsapp").await.len(), 1);
 }
 
@@ -182,7 +182,7 @@ async fn a_call_becomes_an_appeal_its_recording_joins_and_a_missed_call_is_kept(
     assert_eq!(appeal_id(&recording), id);
     let appeal = host.appeal(&id).await;
     assert_eq!(appeal.contact.phone.as_deref(), Some("+79161234567"));
-    assert_eq!(appeal.attachments[0].kind, "call-recording");
+    assert_eq!(appeal.attachments[0].kind.name(), "call-recording");
     assert_eq!(appeal.attachments.len(), 1, "the recording announced twice is kept once");
     assert_eq!(last_event(&appeal).stage(), "message");
 

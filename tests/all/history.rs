@@ -1,7 +1,7 @@
 //! An appeal's typed history through the real store: every kind of event is written, survives
 //! a restart of the store, and reads back as it was written, in words for people on the way.
 
-use clienthub::appeal::{Appeal, ReplyState, Status};
+use clienthub::appeal::{Appeal, AttachmentKind, ReplyState, Status};
 use clienthub::clock::SystemClock;
 use clienthub::event::{
     Actor, Clock, Event, FileProblem, NoticeKind, NoticeOutcome, Origin, Place, RouteChange, RouteField,
@@ -92,8 +92,12 @@ fn every_kind() -> Vec<Event> {
         Event::Created { origin: Origin::Phone, by: olga() },
         Event::Reprocessed { by: None, appeals: vec!["01B".into()] },
         Event::ReprocessFailed { error: "still refuses it".into() },
-        Event::FileStored { attachment: 0, kind: "photo".into(), size: 48 * 1024 },
-        Event::FileFailed { attachment: 1, kind: "document".into(), problem: FileProblem::TooLarge(1 << 20) },
+        Event::FileStored { attachment: 0, kind: AttachmentKind::Photo, size: 48 * 1024 },
+        Event::FileFailed {
+            attachment: 1,
+            kind: AttachmentKind::Document,
+            problem: FileProblem::TooLarge(1 << 20),
+        },
         Event::Legacy { stage: "crm_status".into(), detail: "stage moved".into() },
     ]
 }

@@ -246,7 +246,7 @@ impl CrmDelivery {
                 .clone()
                 .or_else(|| attachment.and_then(|a| a.file_name.clone()))
                 .unwrap_or_else(|| {
-                    default_name(attachment.map_or("file", |a| a.kind.as_str()), record.mime_type.as_deref())
+                    default_name(attachment.map_or("file", |a| a.kind.name()), record.mime_type.as_deref())
                 });
             update.files.push(wit::CrmFile { file_name, mime_type: record.mime_type.clone(), body });
         }

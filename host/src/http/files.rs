@@ -110,7 +110,7 @@ pub async fn download(call: Call) -> Answer {
         .file_name
         .clone()
         .or_else(|| attachment.file_name.clone())
-        .unwrap_or_else(|| default_name(&attachment.kind, n, &mime));
+        .unwrap_or_else(|| default_name(attachment.kind.name(), n, &mime));
     let inline = ["image/", "audio/", "video/"].iter().any(|p| mime.starts_with(p)) && !mime.contains("svg");
     let (status, start, end) = match call.header("range").map(|r| byte_range(r, size)) {
         None => (200, 0, size),

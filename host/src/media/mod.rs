@@ -10,7 +10,7 @@
 //! a cluster the node that leads fetches, and each file is also put in the cluster's object
 //! store, where any node finds it.
 
-use crate::appeal::Appeal;
+use crate::appeal::{Appeal, AttachmentKind};
 use crate::event::{Event, FileProblem};
 use crate::registry::Registry;
 use crate::runtime::outbound::{CALL_TIMEOUT, OutboundError};
@@ -32,13 +32,13 @@ const POLL: Duration = Duration::from_millis(300);
 
 /// The largest file kept of each kind of attachment, in bytes (an admin may set a lower
 /// cap for all: `--attachment-max-mib`).
-pub fn cap_of(kind: &str) -> usize {
+pub fn cap_of(kind: AttachmentKind) -> usize {
     const MIB: usize = 1 << 20;
     match kind {
-        "photo" | "other" => 20 * MIB,
-        "document" => 50 * MIB,
-        "audio" | "voice" | "call-recording" => 100 * MIB,
-        _ => 200 * MIB,
+        AttachmentKind::Photo | AttachmentKind::Other => 20 * MIB,
+        AttachmentKind::Document => 50 * MIB,
+        AttachmentKind::Audio | AttachmentKind::Voice | AttachmentKind::CallRecording => 100 * MIB,
+        AttachmentKind::Video => 200 * MIB,
     }
 }
 
@@ -178,7 +178,7 @@ impl Fetcher {
         };
         let wit_appeal = convert::to_wit(appeal);
         let attachment = wit_appeal.attachments[n].clone();
-        let cap = cap_of(&appeal.attachments[n].kind).min(self.max_bytes.unwrap_or(usize::MAX));
+        let cap = cap_of(appeal.attachments[n].kind).min(self.max_bytes.unwrap_or(usize::MAX));
         let grants = stage.plugin.grants().clone();
         let mut answers: Vec<wit::HttpResponse> = Vec::new();
         for _ in 0..MAX_STEPS {

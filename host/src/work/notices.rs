@@ -11,7 +11,7 @@
 //! webhook (the notice hosts). What was sent is recorded before the next rule, failures are
 //! retried with a growing wait; the appeal's history says who was told.
 
-use crate::appeal::Appeal;
+use crate::appeal::{Appeal, AttachmentKind};
 use crate::directory::{Directory, NoticeRule, Notify};
 use crate::event::{Event, NoticeKind, NoticeOutcome};
 use crate::registry::Registry;
@@ -222,7 +222,9 @@ impl Notifier {
     /// Whether the appeal's first photo is still being fetched (for at most a minute after
     /// the appeal arrived: a notice does not wait longer).
     fn photo_pending(&self, appeal: &Appeal, now: u64) -> bool {
-        let Some(n) = appeal.attachments.iter().position(|a| a.kind == "photo") else { return false };
+        let Some(n) = appeal.attachments.iter().position(|a| a.kind == AttachmentKind::Photo) else {
+            return false;
+        };
         let record = self.store.file_record(&appeal.id, n as u16).ok().flatten();
         matches!(record.map(|r| r.state), Some(FileState::Pending { .. }))
             && now < appeal.received_at + 60_000
@@ -231,7 +233,9 @@ impl Notifier {
     /// Sends the appeal's first stored photo into the notice's chat, through the channel's
     /// `file-sender` (a channel that sends no files sends none).
     async fn send_photo(&self, target: &Notify, appeal: &Appeal) -> Result<(), String> {
-        let Some(n) = appeal.attachments.iter().position(|a| a.kind == "photo") else { return Ok(()) };
+        let Some(n) = appeal.attachments.iter().position(|a| a.kind == AttachmentKind::Photo) else {
+            return Ok(());
+        };
         let record = self.store.file_record(&appeal.id, n as u16).map_err(|e| format!("{e:#}"))?;
         let Some((FileState::Stored { sha256, .. }, mime)) = record.map(|r| (r.state, r.mime_type)) else {
             return Ok(());
@@ -364,7 +368,7 @@ pub fn text(kind: NoticeKind, appeal: &Appeal, directory: &Directory, public_url
         lines.push(format!("Исполнитель: {assignee}"));
     }
     if !appeal.attachments.is_empty() {
-        let photos = appeal.attachments.iter().filter(|a| a.kind == "photo").count();
+        let photos = appeal.attachments.iter().filter(|a| a.kind == AttachmentKind::Photo).count();
         lines.push(format!("Файлы: {} (фото: {photos}) — в обращении", appeal.attachments.len()));
     }
     lines.push(format!("{public_url}/console/#/appeal/{}", appeal.id));
