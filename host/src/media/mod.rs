@@ -115,7 +115,7 @@ impl Fetcher {
         let now = self.store.now_ms();
         let (state, mime, name, event) = match outcome {
             Outcome::Kept { sha256, size, mime, name } => {
-                let stored = Event::FileStored { attachment: n, kind: attachment.kind.clone(), size };
+                let stored = Event::FileStored { attachment: n, kind: attachment.kind, size };
                 let state = FileState::Stored { sha256, size, fetched_at: now };
                 (
                     state,
@@ -135,7 +135,7 @@ impl Fetcher {
             }
             Outcome::Later { error, .. } | Outcome::Failed(error) => {
                 let problem = FileProblem::Failed(error.clone());
-                let failed = Event::FileFailed { attachment: n, kind: attachment.kind.clone(), problem };
+                let failed = Event::FileFailed { attachment: n, kind: attachment.kind, problem };
                 (
                     FileState::Failed { error },
                     record.mime_type.clone(),
@@ -145,7 +145,7 @@ impl Fetcher {
             }
             Outcome::TooLarge(cap) => {
                 let problem = FileProblem::TooLarge(cap);
-                let failed = Event::FileFailed { attachment: n, kind: attachment.kind.clone(), problem };
+                let failed = Event::FileFailed { attachment: n, kind: attachment.kind, problem };
                 (
                     FileState::TooLarge { cap },
                     record.mime_type.clone(),
