@@ -77,9 +77,9 @@ function toast(text, bad = false) {
   toast.timer = setTimeout(() => (box.hidden = true), bad ? 8000 : 3000);
 }
 
-/** Calls the API; throws an Error with the API's message on a non-2xx answer. */
+/** Calls the API in the console's language; throws an Error with the API's message on a non-2xx answer. */
 async function api(method, path, body, contentType) {
-  const headers = {};
+  const headers = { 'accept-language': LANG };
   if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
   let payload;
   if (body !== undefined) {
@@ -150,7 +150,8 @@ async function logout() {
 
 /** The session of this page's cookie, if any: who it is and its CSRF token. */
 async function session(method, body) {
-  const init = body ? { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method };
+  const headers = { 'accept-language': LANG };
+  const init = body ? { method, headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) } : { method, headers };
   const response = await fetch('/api/session', init);
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw Object.assign(new Error(errorText(data, response.statusText)), { second_factor: data.second_factor });
@@ -224,7 +225,7 @@ function invitationPage(key, message) {
   const submit = async (event) => {
     event.preventDefault();
     const response = await fetch('/api/invitations/accept', {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST', headers: { 'content-type': 'application/json', 'accept-language': LANG },
       body: JSON.stringify({ token: key, password: password.value }),
     });
     const data = await response.json().catch(() => ({}));

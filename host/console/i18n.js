@@ -63,15 +63,6 @@ const TEXTS = {
     pluginsTitle: 'Плагины', upload: 'Загрузить компонент (.wasm)', kind: 'Вид', active: 'Активна', earlierVersions: 'Прежние',
     calls: 'Вызовы', errors: 'Ошибки', shadow: 'Тень', channels: 'Каналы',
     // The server's stable refusal codes, in words (a code without words shows the server's message).
-    err_checklist_incomplete: (d) => `не выполнены обязательные пункты: ${(d.items || []).join('; ')}`,
-    err_wrong_credentials: 'неверный логин или пароль',
-    err_locked_out: (d) => `слишком много неудачных попыток: повторите через ${Math.ceil((d.retry_after_s || 60) / 60)} мин`,
-    err_second_factor_needed: 'введите код из приложения-аутентификатора',
-    err_role_too_weak: 'для этого действия не хватает прав',
-    err_masters_may_not_reply: 'мастер не отвечает клиенту в этом отделе: оставьте заметку',
-    err_not_yourself: 'действия записываются от вашего имени: указывать другого нельзя',
-    err_csrf: 'страница устарела: обновите её',
-    err_invitation_invalid: 'приглашение неизвестно, использовано или просрочено: попросите новое',
     fileState: { pending: 'файл загружается…', failed: 'файл не получен', too_large: 'файл слишком большой', removed: 'файл удалён' },
     download: 'Скачать', close: 'Закрыть',
   },
@@ -130,15 +121,6 @@ const TEXTS = {
     firstReply: 'first reply, avg min', handling: 'handling, avg min',
     pluginsTitle: 'Plugins', upload: 'Upload a component (.wasm)', kind: 'Kind', active: 'Active', earlierVersions: 'Earlier',
     calls: 'Calls', errors: 'Errors', shadow: 'Shadow', channels: 'Channels',
-    err_checklist_incomplete: (d) => `required checklist items are open: ${(d.items || []).join('; ')}`,
-    err_wrong_credentials: 'wrong login or password',
-    err_locked_out: (d) => `too many failed sign-ins: try again in ${Math.ceil((d.retry_after_s || 60) / 60)} min`,
-    err_second_factor_needed: 'enter the code from your authenticator app',
-    err_role_too_weak: 'your role may not do this',
-    err_masters_may_not_reply: 'masters do not reply to clients in this department: leave a note',
-    err_not_yourself: 'actions are recorded under your own name',
-    err_csrf: 'the page is stale: reload it',
-    err_invitation_invalid: 'the invitation is unknown, used or expired: ask for a new one',
     fileState: { pending: 'fetching the file…', failed: 'the file could not be fetched', too_large: 'the file is too large', removed: 'the file was deleted' },
     download: 'Download', close: 'Close',
   },
@@ -228,12 +210,9 @@ function t(key, ...args) {
   return typeof text === 'function' ? text(...args) : text;
 }
 
-/** A refusal of the API in words: its stable code's text, else the server's message. */
+/** A refusal of the API in words: the server's, in the console's language (it is asked in it). */
 function errorText(data, fallback) {
-  if (!data || typeof data !== 'object') return fallback;
-  const text = TEXTS[LANG][`err_${data.code}`];
-  if (text === undefined) return data.error || fallback;
-  return typeof text === 'function' ? text(data) : text;
+  return (data && typeof data === 'object' && data.error) || fallback;
 }
 
 /** A value the API speaks, named for people (the value itself when there is no name). */

@@ -6,17 +6,28 @@
 //! blocking threads reach dozens) the host held ~590 MiB at 1 M appeals, of which ~190 MiB
 //! was free memory in those arenas (measured 2026-12-03 with `malloc_trim` called from a
 //! debugger). Two arenas per core, and a trim every [`TRIM_PERIOD`], keep what the host holds
-//! at rest to what it uses. Elsewhere (another C library, another system) both are no-ops.
+//! at rest to what it uses. Blocks of [`MMAP_THRESHOLD`] and more go straight to and from the
+//! system: glibc would otherwise raise that threshold after the first such block is freed and
+//! keep the next ones in its arenas (each password check's 19 MiB of Argon2 memory grew the
+//! host by ~13 MiB until the next trim: 431 MiB at the peak of 200 parallel sign-ins, measured
+//! 2026-12-07). Elsewhere (another C library, another system) all of it is a no-op.
 
 use std::time::Duration;
 
 /// How often freed heap memory is handed back to the system.
 pub const TRIM_PERIOD: Duration = Duration::from_secs(10);
 
-/// Bounds malloc's arenas to two per core. Call first thing, before threads allocate.
+/// The size from which malloc maps blocks of their own, returned to the system when freed.
+pub const MMAP_THRESHOLD: usize = 4 << 20;
+
+/// Bounds malloc's arenas to two per core and fixes its mmap threshold at
+/// [`MMAP_THRESHOLD`]. Call first thing, before threads allocate.
 pub fn bound_arenas() {
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    glibc::set_arena_max(i32::try_from(cores * 2).unwrap_or(i32::MAX));
+    glibc::tune(
+        i32::try_from(cores * 2).unwrap_or(i32::MAX),
+        i32::try_from(MMAP_THRESHOLD).unwrap_or(i32::MAX),
+    );
 }
 
 /// Hands freed heap memory back to the system every [`TRIM_PERIOD`], on a thread of its own.
@@ -41,13 +52,17 @@ pub fn heap() -> Option<(u64, u64)> {
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[expect(unsafe_code, reason = "three glibc calls that take and return plain values")]
+#[expect(unsafe_code, reason = "four glibc calls that take and return plain values")]
 mod glibc {
-    /// `mallopt(M_ARENA_MAX, arenas)` (it fails only for an unknown option).
-    pub fn set_arena_max(arenas: i32) {
+    /// `mallopt(M_ARENA_MAX, arenas)` and `mallopt(M_MMAP_THRESHOLD, bytes)` (a fixed
+    /// threshold also stops glibc from moving it); it fails only for an unknown option.
+    pub fn tune(arenas: i32, mmap_threshold: i32) {
         // SAFETY: mallopt takes two integers and changes only malloc's own tuning; it is
         // thread-safe and may be called at any time.
-        unsafe { libc::mallopt(libc::M_ARENA_MAX, arenas) };
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, arenas);
+            libc::mallopt(libc::M_MMAP_THRESHOLD, mmap_threshold);
+        }
     }
 
     /// `malloc_trim(0)`: whether memory was released.
@@ -69,7 +84,7 @@ mod glibc {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 mod glibc {
-    pub fn set_arena_max(_: i32) {}
+    pub fn tune(_: i32, _: i32) {}
 
     pub fn trim() -> bool {
         false

@@ -58,8 +58,14 @@ struct NoticeOutcome {
     outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SignInOutcome {
+    outcome: &'static str,
+}
+
 /// The metric families.
 struct Metrics {
+    sign_ins: Family<SignInOutcome, Counter>,
     registry: Registry,
     notices: Family<NoticeOutcome, Counter>,
     appeals: Family<Intake, Counter>,
@@ -80,6 +86,12 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let mut registry = Registry::with_prefix("clienthub");
     let appeals = Family::<Intake, Counter>::default();
     registry.register("appeals", "Appeals stored, by channel and status at intake", appeals.clone());
+    let sign_ins = Family::<SignInOutcome, Counter>::default();
+    registry.register(
+        "sign_ins",
+        "Password sign-ins, by outcome (passed, failed, locked, address_locked, busy, code_needed)",
+        sign_ins.clone(),
+    );
     crate::runtime::figures::register(&mut registry);
     crate::supervisor::register(&mut registry);
     let outbox = Family::<Outbox, Gauge>::default();
@@ -127,6 +139,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         heap.clone(),
     );
     Metrics {
+        sign_ins,
         registry,
         appeals,
         outbox,
@@ -170,6 +183,12 @@ pub fn dispatcher_tick() {
 /// A reply attempt's outcome (`sent`, `retry`, `failed`).
 pub fn reply_attempt(channel: &str, outcome: &str) {
     METRICS.replies.get_or_create(&ReplyOutcome { channel: channel.into(), outcome: outcome.into() }).inc();
+}
+
+/// A password sign-in's outcome (`passed`, `failed`, `locked`, `address_locked`, `busy`,
+/// `code_needed`).
+pub fn sign_in(outcome: &'static str) {
+    METRICS.sign_ins.get_or_create(&SignInOutcome { outcome }).inc();
 }
 
 /// A notice attempt's outcome (`sent`, `retry`, `given_up`) for an event of `kind`.

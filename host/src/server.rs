@@ -185,6 +185,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         public_url,
         trusted_proxies: options.trusted_proxies.clone(),
         lockout: Default::default(),
+        password_checks: Default::default(),
         search,
         files,
     });

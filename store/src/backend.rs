@@ -30,9 +30,9 @@ pub trait Backend: Commit + Blobs + Leadership + Intake {
 pub trait Commit: Send + Sync {
     /// Commits `batch` if nothing it read has changed; whether it was applied (`false`: the
     /// caller runs its logic again). A batch of control records (plugins, activations,
-    /// settings, tokens, the directory's log) is last-writer-wins per key in a cluster: its
-    /// reads are not checked there, since admin changes are serialised by the registry and the
-    /// API, and every node applies the bucket's latest value.
+    /// settings, tokens, people, the directory's log) is last-writer-wins per key in a
+    /// cluster, except the records it read, which it writes only if they are still as read
+    /// (compare and set), so a counter changed on two nodes at once loses no change.
     fn submit(&self, trees: &Trees, batch: Batch) -> Result<bool>;
 
     /// Waits until everything submitted so far is durable.

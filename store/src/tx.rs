@@ -321,7 +321,7 @@ impl<'a> Tx<'a> {
     }
 }
 
-fn digest_of(value: &[u8]) -> [u8; 16] {
+pub(crate) fn digest_of(value: &[u8]) -> [u8; 16] {
     let digest = Sha256::digest(value);
     let mut out = [0; 16];
     out.copy_from_slice(&digest[..16]);

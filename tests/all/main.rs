@@ -17,6 +17,7 @@ mod console;
 mod crm;
 mod crm_sync;
 mod csat;
+mod door;
 mod history;
 mod ingest;
 mod layers;

@@ -7,7 +7,7 @@ use crate::support::*;
 use clienthub::client::{Answer, Client};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "длинный пароль 2026";
+pub(crate) const PASSWORD: &str = "длинный пароль 2026";
 
 /// Two regions; returns (in-house) and grohe (an external service's masters); one supervisor,
 /// two operators, a master in Kazan, a viewer.
@@ -40,7 +40,7 @@ pub(crate) fn body(value: &Value) -> Option<(&'static str, Vec<u8>)> {
 }
 
 /// An invitation's key for `employee` in `role`, made by the admin.
-async fn invite(host: &Host, employee: &str, role: &str) -> String {
+pub(crate) async fn invite(host: &Host, employee: &str, role: &str) -> String {
     let invited = host
         .api
         .send_json("POST", &format!("/api/employees/{employee}/invite"), &json!({"role": role}))
@@ -50,12 +50,12 @@ async fn invite(host: &Host, employee: &str, role: &str) -> String {
     invited["token"].as_str().unwrap().to_string()
 }
 
-async fn accept(host: &Host, token: &str, password: &str) -> Answer {
+pub(crate) async fn accept(host: &Host, token: &str, password: &str) -> Answer {
     let accept = json!({"token": token, "password": password});
     host.anonymous.send("POST", "/api/invitations/accept", body(&accept)).await.unwrap()
 }
 
-async fn sign_in(host: &Host, login: &str, password: &str, code: Option<&str>) -> Answer {
+pub(crate) async fn sign_in(host: &Host, login: &str, password: &str, code: Option<&str>) -> Answer {
     let mut given = json!({"login": login, "password": password});
     if let Some(code) = code {
         given["code"] = code.into();
@@ -64,7 +64,7 @@ async fn sign_in(host: &Host, login: &str, password: &str, code: Option<&str>) -
 }
 
 /// The session key a sign-in put in its cookie.
-fn session_key(answer: &Answer) -> String {
+pub(crate) fn session_key(answer: &Answer) -> String {
     assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
     let cookie = answer.header("set-cookie").expect("a session cookie");
     let key = cookie.strip_prefix("clienthub_session=").unwrap().split(';').next().unwrap();
@@ -73,7 +73,7 @@ fn session_key(answer: &Answer) -> String {
 }
 
 /// A person invited, with a password set, signed in: a client carrying their session key.
-async fn signed_in(host: &Host, employee: &str, role: &str) -> Client {
+pub(crate) async fn signed_in(host: &Host, employee: &str, role: &str) -> Client {
     let token = invite(host, employee, role).await;
     assert_eq!(accept(host, &token, PASSWORD).await.status, 200);
     Client::new(&host.base, Some(session_key(&sign_in(host, employee, PASSWORD, None).await)))
@@ -152,20 +152,26 @@ async fn invitation_password_sign_in_sign_out_lock_out_expiry_revocation_and_tot
 
     // An admin turns on the second factor; from then on a sign-in needs the code.
     let admin = signed_in(&host, "sup", "admin").await;
-    let enrol = admin.send_json("POST", "/api/totp", &json!({})).await.unwrap();
+    let enrol = admin.send_json("POST", "/api/totp", &json!({"password": PASSWORD})).await.unwrap();
     assert!(enrol["otpauth"].as_str().unwrap().starts_with("otpauth://totp/ClientHub:sup?secret="));
     let secret = clienthub::access::totp::decode(enrol["secret"].as_str().unwrap()).unwrap();
-    let now = host.api.send_json("POST", "/api/clock/advance", &json!({"minutes": 0})).await.unwrap()["now"]
-        .as_u64()
-        .unwrap();
-    let code = clienthub::access::totp::code_at(&secret, now).unwrap();
+    let now = || async {
+        host.api.send_json("POST", "/api/clock/advance", &json!({"minutes": 0})).await.unwrap()["now"]
+            .as_u64()
+            .unwrap()
+    };
+    let code = clienthub::access::totp::code_at(&secret, now().await).unwrap();
     admin.send_json("POST", "/api/totp/confirm", &json!({"code": code})).await.unwrap();
     let without = sign_in(&host, "sup", PASSWORD, None).await;
     assert_eq!(without.status, 401);
     assert_eq!(serde_json::from_slice::<Value>(&without.body).unwrap()["second_factor"], true);
     assert_eq!(sign_in(&host, "sup", PASSWORD, Some("000000")).await.status, 401);
-    let code = clienthub::access::totp::code_at(&secret, now).unwrap();
+    // The code that confirmed the factor is used up; the next step's works, once.
+    assert_eq!(sign_in(&host, "sup", PASSWORD, Some(&code)).await.status, 401, "a code is good once");
+    host.advance_minutes(1).await;
+    let code = clienthub::access::totp::code_at(&secret, now().await).unwrap();
     assert_eq!(sign_in(&host, "sup", PASSWORD, Some(&code)).await.status, 200);
+    assert_eq!(sign_in(&host, "sup", PASSWORD, Some(&code)).await.status, 401, "a code is good once");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -103,6 +103,13 @@ impl Host {
         String::from_utf8(answer.body.to_vec()).unwrap()
     }
 
+    /// The host process's peak resident memory so far (`VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/PID/status");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
     /// The sum of the samples of `/metrics` family `family` (`clienthub_notices_total`) whose
     /// labels include each of `labels` (`outcome="retry"`).
     pub async fn metric(&self, family: &str, labels: &[&str]) -> f64 {

@@ -90,7 +90,7 @@ try {
   await page.waitForFunction(() => document.querySelector('#appeal-status')?.dataset.status === 'resolved');
   const history = await text(page, '#history');
   for (const step of ['Взято в работу', 'Заметка', 'Пункт выполнен', 'Решено', 'Ответ в очереди']) check(history.includes(step), `the history shows "${step}"`);
-  check((history.match(/Рустам \(rustam\)/g) || []).length >= 5, 'each step names the operator');
+  check((history.match(/Рустам/g) || []).length >= 5, 'each step names the operator, by name');
   await shot(page, 'appeal');
 
   // A call card typed in by hand, then reclassified.
@@ -109,8 +109,8 @@ try {
   await page.click('#reclassify-save');
   await page.waitForFunction(() => document.querySelector('#history')?.textContent.includes('это установка'));
   const card = await text(page, '#history');
-  check(card.includes('Создано вручную') && card.includes('книга жалоб: создал: Рустам (rustam)'), 'the card says who created it');
-  check(card.includes('Маршрут изменён') && card.includes('тема repair → install'), 'the reclassification is recorded');
+  check(card.includes('Создано вручную') && card.includes('книга жалоб: создал Рустам'), 'the card says who created it, by name');
+  check(card.includes('Маршрут изменён') && card.includes('тема Ремонт → Установка'), 'the reclassification is recorded, with the topics\' names');
   check((await text(page, '#routing')).includes('Установка'), 'the route names the new topic');
 
   // The SLA page: coloured legend, nothing drawn where nothing was measured.

@@ -1,15 +1,21 @@
 //! Employees' accounts. An admin (or a supervisor, for their departments) invites an employee
-//! of the directory: the invitation is a one-time link, valid for [`INVITATION_TTL_MS`]. The
-//! employee opens it and sets a password, hashed with Argon2id (OWASP's parameters: 19 MiB,
-//! two passes); a new invitation resets it. Signing in checks the password — and the TOTP code
-//! when the account has a second factor — and locks the account out with growing back-off
-//! after [`FREE_FAILURES`] failures in a row.
+//! of the directory: the role and departments go on the account record at once, and the
+//! invitation is a one-time link, valid for [`INVITATION_TTL_MS`] and the employee's only live
+//! one (a newer link ends an older). The employee opens it and sets a password, hashed with
+//! Argon2id (OWASP's parameters: 19 MiB, two passes); a new invitation resets it. Signing in
+//! checks the password — and the TOTP code when the account has a second factor, each code
+//! once — and locks the account out with growing back-off after [`FREE_FAILURES`] failures in
+//! a row; logins with no account lock the same way ([`UnknownLogins`]), so neither the answer,
+//! its time nor the lock-out tells which logins exist.
 
 use super::{Role, digest, random_token};
 use crate::store::Store;
 use anyhow::Result;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// How long an invitation link stays valid.
 pub const INVITATION_TTL_MS: u64 = 72 * 3600 * 1000;
@@ -51,6 +57,12 @@ pub struct Account {
     /// A TOTP secret waiting for its first code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub totp_pending: Option<Vec<u8>>,
+    /// The 30-second step of the last TOTP code accepted: a code is good once.
+    #[serde(default)]
+    pub totp_last_step: u64,
+    /// The digest of the live invitation's key, while one is out: the only link that works.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invitation: Option<String>,
 }
 
 /// An account as listed: no hash, no secret.
@@ -84,16 +96,12 @@ impl Account {
     }
 }
 
-/// A pending invitation, stored under its key's digest.
+/// A pending invitation, stored under its key's digest. What the invited person may do is on
+/// their account record, never in the link.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Invitation {
     /// Who is invited.
     pub employee: String,
-    /// The role they get.
-    pub role: Role,
-    /// The departments they see (see [`Account::departments`]).
-    #[serde(default)]
-    pub departments: Vec<String>,
     /// Who invited them.
     pub by: String,
     /// Valid until (ms since the epoch).
@@ -104,8 +112,9 @@ fn account_key(employee: &str) -> String {
     format!("account/{employee}")
 }
 
-fn invitation_key(token: &str) -> String {
-    format!("invitation/{}", digest(token))
+/// Where the invitation whose key has digest `live` is stored.
+fn invitation_key(live: &str) -> String {
+    format!("invitation/{live}")
 }
 
 /// The account of `employee`.
@@ -132,14 +141,64 @@ pub fn save(store: &Store, account: &Account) -> Result<()> {
     store.put_people(vec![(account_key(&account.employee), Some(serde_json::to_value(account)?))])
 }
 
-/// Makes an invitation for `invitation.employee`; the link's key, shown once.
+/// What an invitation did to the account: the link's key (shown once), when it expires, and
+/// whether the role or departments changed.
+pub struct Invited {
+    /// The link's key.
+    pub token: String,
+    /// Valid until (ms since the epoch).
+    pub expires_at: u64,
+    /// Whether the account's role or departments changed.
+    pub changed: bool,
+}
+
+/// Invites `employee` as `role` seeing `departments`, for `by`: the account record takes the
+/// role and departments now (made without a password for someone new), and this invitation
+/// becomes its only live one: an earlier link stops working.
 ///
 /// # Errors
 /// On storage failure.
-pub fn invite(store: &Store, invitation: &Invitation) -> Result<String> {
+pub fn invite(
+    store: &Store,
+    employee: &str,
+    role: Role,
+    departments: Vec<String>,
+    by: &str,
+) -> Result<Invited> {
     let token = random_token("chi_")?;
-    store.put_people(vec![(invitation_key(&token), Some(serde_json::to_value(invitation)?))])?;
-    Ok(token)
+    let live = digest(&token);
+    let now = store.now_ms();
+    let expires_at = now + INVITATION_TTL_MS;
+    let previous = account(store, employee)?;
+    let changed = previous.as_ref().is_some_and(|a| a.role != role || a.departments != departments);
+    let earlier = previous.as_ref().and_then(|a| a.invitation.clone());
+    let account = match previous {
+        Some(account) => Account { role, departments, invitation: Some(live.clone()), ..account },
+        None => Account {
+            employee: employee.to_string(),
+            role,
+            departments,
+            password_hash: String::new(),
+            created_at: now,
+            password_set_at: 0,
+            failures: 0,
+            locked_until: 0,
+            totp_secret: None,
+            totp_pending: None,
+            totp_last_step: 0,
+            invitation: Some(live.clone()),
+        },
+    };
+    let invitation = Invitation { employee: employee.to_string(), by: by.to_string(), expires_at };
+    let mut writes = vec![
+        (invitation_key(&live), Some(serde_json::to_value(&invitation)?)),
+        (account_key(employee), Some(serde_json::to_value(&account)?)),
+    ];
+    if let Some(earlier) = earlier {
+        writes.push((invitation_key(&earlier), None));
+    }
+    store.put_people(writes)?;
+    Ok(Invited { token, expires_at, changed })
 }
 
 /// Why a password or an invitation was refused.
@@ -148,9 +207,12 @@ pub enum Refused {
     /// The invitation is unknown, used or expired.
     #[error("the invitation link is unknown, used or expired: ask for a new one")]
     Invitation,
-    /// The password breaks the policy.
+    /// The password breaks the policy, or (the current one) is wrong.
     #[error("{0}")]
     Password(String),
+    /// Too many wrong passwords: locked for this many seconds more.
+    #[error("слишком много неверных паролей: повторите позже (too many wrong passwords: retry later)")]
+    Locked(u64),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] anyhow::Error),
@@ -194,38 +256,38 @@ pub fn password_matches(hash: &str, password: &str) -> bool {
 }
 
 /// Accepts an invitation: sets the password (a new account, or a reset of an existing one,
-/// which also ends its sessions); the account.
+/// which also ends its sessions and its bound API tokens); the account. Only the employee's
+/// live invitation works, once, before it expires.
 ///
 /// # Errors
 /// See [`Refused`].
 pub fn accept(store: &Store, token: &str, password: &str) -> Result<Account, Refused> {
-    let key = invitation_key(token);
+    let live = digest(token);
+    let key = invitation_key(&live);
     let invitation: Invitation = store.person(&key)?.ok_or(Refused::Invitation)?;
     let now = store.now_ms();
-    if invitation.expires_at <= now {
+    let current =
+        account(store, &invitation.employee)?.filter(|a| a.invitation.as_deref() == Some(live.as_str()));
+    let Some(current) = current.filter(|_| invitation.expires_at > now) else {
         store.put_people(vec![(key, None)])?;
         return Err(Refused::Invitation);
-    }
+    };
     check_password(&invitation.employee, password)?;
-    let hash = hash_password(password)?;
-    let previous = account(store, &invitation.employee)?;
     let account = Account {
-        employee: invitation.employee.clone(),
-        role: invitation.role,
-        departments: invitation.departments,
-        password_hash: hash,
-        created_at: previous.as_ref().map_or(now, |a| a.created_at),
+        password_hash: hash_password(password)?,
         password_set_at: now,
         failures: 0,
         locked_until: 0,
-        totp_secret: previous.and_then(|a| a.totp_secret),
         totp_pending: None,
+        invitation: None,
+        ..current
     };
     store.put_people(vec![
         (key, None),
         (account_key(&account.employee), Some(serde_json::to_value(&account).map_err(anyhow::Error::from)?)),
     ])?;
     super::sessions::revoke_employee(store, &account.employee)?;
+    super::revoke_bound_tokens(store, &account.employee)?;
     Ok(account)
 }
 
@@ -234,58 +296,121 @@ pub fn accept(store: &Store, token: &str, password: &str) -> Result<Account, Ref
 pub enum SignIn {
     /// Password (and code) right: the account.
     Passed(Account),
-    /// Wrong login, password or code (one answer for all three).
-    Failed,
+    /// Wrong login, password or code (one answer for all three); `locked` when this failure
+    /// locked the login.
+    Failed {
+        /// Whether this failure locked the login.
+        locked: bool,
+    },
     /// The password was right but the account has a second factor and no code was given.
     CodeNeeded,
     /// Too many failures: locked until then (ms since the epoch).
     Locked(u64),
 }
 
-/// Checks a sign-in; counts failures and locks the account out after [`FREE_FAILURES`] in a
+/// When a login with `failures` failures in a row is locked until: 1, 2, 4, … minutes after
+/// [`FREE_FAILURES`], up to an hour; none before.
+fn lock_until(failures: u32, now: u64) -> Option<u64> {
+    let doublings = failures.checked_sub(FREE_FAILURES)?.min(6);
+    Some(now + (60_000u64 << doublings).min(MAX_LOCK_MS))
+}
+
+/// Logins with no account tried since the host started: their failures counted in memory as
+/// an account's are, so an unknown login locks as a known one would. Bounded: past
+/// [`MAX_UNKNOWN`] logins the table starts again.
+#[derive(Default)]
+pub struct UnknownLogins(Mutex<HashMap<String, (u32, u64)>>);
+
+/// Unknown logins remembered at most.
+const MAX_UNKNOWN: usize = 100_000;
+
+impl UnknownLogins {
+    fn locked_until(&self, login: &str) -> u64 {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(login).map_or(0, |(_, until)| *until)
+    }
+
+    /// Counts a failure; whether it locked the login.
+    fn fail(&self, login: &str, now: u64) -> bool {
+        let mut table = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if table.len() >= MAX_UNKNOWN && !table.contains_key(login) {
+            table.clear();
+        }
+        let (failures, until) = table.entry(login.to_string()).or_default();
+        *failures += 1;
+        match lock_until(*failures, now) {
+            Some(at) => {
+                *until = at;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Checks a sign-in; counts failures and locks the login out after [`FREE_FAILURES`] in a
 /// row, for 1, 2, 4, … minutes up to an hour. An unknown login costs the same hashing time as
-/// a known one, so timing does not tell which logins exist.
+/// a known one and locks the same way ([`UnknownLogins`]); a TOTP code is accepted once.
 ///
 /// # Errors
 /// On storage failure.
-pub fn sign_in(store: &Store, login: &str, password: &str, code: Option<&str>) -> Result<SignIn> {
+pub fn sign_in(
+    store: &Store,
+    unknown: &UnknownLogins,
+    login: &str,
+    password: &str,
+    code: Option<&str>,
+) -> Result<SignIn> {
     let now = store.now_ms();
-    let Some(mut account) = account(store, login.trim())?.filter(|a| !a.password_hash.is_empty()) else {
+    let login = login.trim();
+    let Some(account) = account(store, login)?.filter(|a| !a.password_hash.is_empty()) else {
+        let until = unknown.locked_until(login);
+        if until > now {
+            return Ok(SignIn::Locked(until));
+        }
         // Spend the time a real check would.
         let _ = password_matches(DUMMY_HASH, password);
-        return Ok(SignIn::Failed);
+        return Ok(SignIn::Failed { locked: unknown.fail(login, now) });
     };
     if account.locked_until > now {
         return Ok(SignIn::Locked(account.locked_until));
     }
     let password_ok = password_matches(&account.password_hash, password);
-    let code_ok = match (&account.totp_secret, code) {
-        (None, _) => true,
-        (Some(secret), Some(code)) => super::totp::check(secret, code, now)?,
+    // The code's step (0 without a second factor), when it is a fresh one.
+    let step = match (&account.totp_secret, code) {
+        (None, _) => Some(0),
+        (Some(secret), Some(code)) => {
+            super::totp::step_of(secret, code, now)?.filter(|s| *s > account.totp_last_step)
+        }
         (Some(_), None) if password_ok => return Ok(SignIn::CodeNeeded),
-        (Some(_), None) => false,
+        (Some(_), None) => None,
     };
     let key = account_key(&account.employee);
-    if password_ok && code_ok {
-        if account.failures > 0 || account.locked_until > 0 {
-            store.change_person(&key, |a: &mut Account| {
-                (a.failures, a.locked_until) = (0, 0);
-                true
-            })?;
-            (account.failures, account.locked_until) = (0, 0);
+    if let (true, Some(step)) = (password_ok, step) {
+        // In a transaction: of two sign-ins with one code, one passes.
+        let replayed = Cell::new(false);
+        let passed = store.change_person(&key, |a: &mut Account| {
+            if step > 0 && step <= a.totp_last_step {
+                replayed.set(true);
+                return false;
+            }
+            let changed = step > 0 || a.failures > 0 || a.locked_until > 0;
+            a.totp_last_step = a.totp_last_step.max(step);
+            (a.failures, a.locked_until) = (0, 0);
+            changed
+        })?;
+        if !replayed.get() {
+            return Ok(SignIn::Passed(passed.unwrap_or(account)));
         }
-        return Ok(SignIn::Passed(account));
     }
     // Counted in a transaction: parallel failures each count.
-    store.change_person(&key, |a: &mut Account| {
+    let failed = store.change_person(&key, |a: &mut Account| {
         a.failures += 1;
-        if a.failures >= FREE_FAILURES {
-            let doublings = (a.failures - FREE_FAILURES).min(6);
-            a.locked_until = now + (60_000u64 << doublings).min(MAX_LOCK_MS);
+        if let Some(until) = lock_until(a.failures, now) {
+            a.locked_until = until;
         }
         true
     })?;
-    Ok(SignIn::Failed)
+    Ok(SignIn::Failed { locked: failed.is_some_and(|a| a.failures >= FREE_FAILURES) })
 }
 
 /// Changes a signed-in person's password after checking the current one.
@@ -294,23 +419,46 @@ pub fn sign_in(store: &Store, login: &str, password: &str, code: Option<&str>) -
 /// See [`Refused`]; a wrong current password is a [`Refused::Password`].
 pub fn change_password(store: &Store, employee: &str, current: &str, new: &str) -> Result<(), Refused> {
     let mut account = account(store, employee)?.ok_or(Refused::Invitation)?;
-    if !password_matches(&account.password_hash, current) {
-        return Err(Refused::Password("текущий пароль неверен (the current password is wrong)".into()));
-    }
+    confirm_password(store, &account, current)?;
     check_password(employee, new)?;
     account.password_hash = hash_password(new)?;
     account.password_set_at = store.now_ms();
     save(store, &account)?;
+    super::revoke_bound_tokens(store, employee)?;
     Ok(())
 }
 
-/// Starts TOTP enrolment: a fresh secret, kept pending until [`confirm_totp`]; the secret in
-/// base32 and the `otpauth://` URI an authenticator app reads.
+/// Checks a signed-in person's password before a change that needs it (a new password, a
+/// second factor); a wrong one counts as a failed sign-in does, so it cannot be guessed from a
+/// stolen session either.
+fn confirm_password(store: &Store, account: &Account, password: &str) -> Result<(), Refused> {
+    let now = store.now_ms();
+    if account.locked_until > now {
+        return Err(Refused::Locked((account.locked_until - now).div_ceil(1000)));
+    }
+    if password_matches(&account.password_hash, password) {
+        return Ok(());
+    }
+    store.change_person(&account_key(&account.employee), |a: &mut Account| {
+        a.failures += 1;
+        if let Some(until) = lock_until(a.failures, now) {
+            a.locked_until = until;
+        }
+        true
+    })?;
+    Err(Refused::Password("текущий пароль неверен (the current password is wrong)".into()))
+}
+
+/// Starts TOTP enrolment once `password` is the person's: a fresh secret, kept pending until
+/// [`confirm_totp`]; the secret in base32 and the `otpauth://` URI an authenticator app reads.
+/// A session alone cannot replace a second factor.
 ///
 /// # Errors
-/// When the person has no account, or on storage failure.
-pub fn start_totp(store: &Store, employee: &str) -> Result<(String, String)> {
-    let mut account = account(store, employee)?.ok_or_else(|| anyhow::anyhow!("no account"))?;
+/// A wrong password is a [`Refused::Password`]; no account, or storage failure.
+pub fn start_totp(store: &Store, employee: &str, password: &str) -> Result<(String, String), Refused> {
+    let mut account = account(store, employee)?
+        .ok_or_else(|| anyhow::anyhow!("no account: sign in with a password first"))?;
+    confirm_password(store, &account, password)?;
     let secret = super::totp::new_secret()?;
     let encoded = super::totp::base32(&secret);
     account.totp_pending = Some(secret);
@@ -320,18 +468,18 @@ pub fn start_totp(store: &Store, employee: &str) -> Result<(String, String)> {
     Ok((encoded, uri))
 }
 
-/// Turns the second factor on once a code from the pending secret checks; whether it did.
+/// Turns the second factor on once a code from the pending secret checks (that code is then
+/// used up); whether it did.
 ///
 /// # Errors
 /// On storage failure.
 pub fn confirm_totp(store: &Store, employee: &str, code: &str) -> Result<bool> {
     let Some(mut account) = account(store, employee)? else { return Ok(false) };
     let Some(pending) = account.totp_pending.clone() else { return Ok(false) };
-    if !super::totp::check(&pending, code, store.now_ms())? {
-        return Ok(false);
-    }
+    let Some(step) = super::totp::step_of(&pending, code, store.now_ms())? else { return Ok(false) };
     account.totp_secret = Some(pending);
     account.totp_pending = None;
+    account.totp_last_step = step;
     save(store, &account)?;
     Ok(true)
 }

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod checks;
 pub mod presence;
 pub mod scope;
 pub mod sessions;
@@ -115,6 +116,20 @@ pub fn issue(store: &Store, role: Role, name: &str, employee: Option<&str>) -> R
     };
     store.put_token(&hash, &issued)?;
     Ok((token, issued))
+}
+
+/// Revokes every API token bound to `employee` (their password changed or was reset); how
+/// many.
+///
+/// # Errors
+/// On storage failure.
+pub fn revoke_bound_tokens(store: &Store, employee: &str) -> Result<usize> {
+    let bound: Vec<Issued> = store.tokens::<Issued>()?;
+    let mut revoked = 0;
+    for issued in bound.iter().filter(|i| i.employee.as_deref() == Some(employee)) {
+        revoked += store.revoke_token(&issued.id)?;
+    }
+    Ok(revoked)
 }
 
 /// Who holds a credential: the admin token, a signed-in person's session key, or an issued

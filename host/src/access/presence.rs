@@ -64,7 +64,8 @@ pub fn all(store: &Store) -> Result<HashMap<String, Presence>> {
         .collect())
 }
 
-/// The employees who have an account but are not available now: assignment passes them by.
+/// The employees who have an account (a password set: an invitation not yet accepted is not
+/// one) but are not available now: assignment passes them by.
 ///
 /// # Errors
 /// On storage failure.
@@ -72,6 +73,7 @@ pub fn absent(store: &Store) -> Result<HashMap<String, State>> {
     let presence = all(store)?;
     Ok(super::accounts::accounts(store)?
         .into_iter()
+        .filter(|a| !a.password_hash.is_empty())
         .filter_map(|a| {
             let state = presence.get(&a.employee).map_or(State::Off, |p| p.state);
             (state != State::Available).then_some((a.employee, state))

@@ -29,12 +29,18 @@ pub fn decode(encoded: &str) -> Option<Vec<u8>> {
     Secret::Encoded(encoded.trim().to_string()).to_bytes().ok()
 }
 
-/// Whether `code` is the secret's code at `now_ms` (or one step either side).
+/// The 30-second step `code` belongs to, at `now_ms` or one step either side; none when it is
+/// none of their codes. Compared in constant time.
 ///
 /// # Errors
 /// When the secret is too short to be one of ours.
-pub fn check(secret: &[u8], code: &str, now_ms: u64) -> Result<bool> {
-    Ok(totp(secret)?.check(code.trim(), now_ms / 1000))
+pub fn step_of(secret: &[u8], code: &str, now_ms: u64) -> Result<Option<u64>> {
+    let totp = totp(secret)?;
+    let now = now_ms / 1000 / 30;
+    let code = code.trim().as_bytes();
+    Ok([now.saturating_sub(1), now, now + 1]
+        .into_iter()
+        .find(|step| subtle::ConstantTimeEq::ct_eq(totp.generate(step * 30).as_bytes(), code).into()))
 }
 
 /// The code at `now_ms` (what an authenticator app shows).
@@ -55,9 +61,10 @@ mod tests {
         let secret = b"12345678901234567890";
         for (seconds, code) in [(59, "287082"), (1_111_111_109, "081804"), (2_000_000_000, "279037")] {
             assert_eq!(code_at(secret, seconds * 1000).unwrap(), code);
-            assert!(check(secret, code, seconds * 1000 + 29_000).unwrap());
+            let step = seconds / 30;
+            assert_eq!(step_of(secret, code, seconds * 1000 + 29_000).unwrap(), Some(step));
         }
-        assert!(!check(secret, "287082", 200_000).unwrap());
+        assert_eq!(step_of(secret, "287082", 200_000).unwrap(), None);
         assert_eq!(base32(secret), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
         assert_eq!(decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap(), secret);
     }

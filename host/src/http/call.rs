@@ -124,6 +124,17 @@ const MAX_JSON_BODY: usize = 4 << 20;
 pub async fn read_json<T: serde::de::DeserializeOwned>(
     request: hyper::Request<Incoming>,
 ) -> Result<T, ApiError> {
-    let (_, body) = read_body(request, MAX_JSON_BODY).await?;
+    read_json_within(request, MAX_JSON_BODY).await
+}
+
+/// As [`read_json`], with a body of at most `limit` bytes (413 past it).
+///
+/// # Errors
+/// 413 for a larger body, 400 for one that is not the JSON expected.
+pub async fn read_json_within<T: serde::de::DeserializeOwned>(
+    request: hyper::Request<Incoming>,
+    limit: usize,
+) -> Result<T, ApiError> {
+    let (_, body) = read_body(request, limit).await?;
     serde_json::from_slice(&body).map_err(|e| ApiError::invalid(format!("invalid JSON: {e}")))
 }

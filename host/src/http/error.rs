@@ -112,6 +112,7 @@ impl ApiError {
                 )
             }
             "wrong_credentials" => ("неверный логин или пароль".into(), "wrong login or password".into()),
+            "token_refused" => ("токен не принят".into(), "the token was refused".into()),
             "locked_out" => {
                 let minutes =
                     self.extra.get("retry_after_s").and_then(|v| v.as_u64()).unwrap_or(60).div_ceil(60);
@@ -178,6 +179,17 @@ impl From<Refusal> for ApiError {
                     .with("items", items)
             }
             other => Self::new(other.status(), other.to_string()),
+        }
+    }
+}
+
+impl From<crate::access::checks::Unchecked> for ApiError {
+    fn from(unchecked: crate::access::checks::Unchecked) -> Self {
+        match unchecked {
+            crate::access::checks::Unchecked::Busy => {
+                Self::new(429, unchecked.to_string()).code("too_many").with("retry_after_s", 1)
+            }
+            crate::access::checks::Unchecked::Failed(_) => Self::internal(unchecked.to_string()),
         }
     }
 }

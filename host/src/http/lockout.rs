@@ -76,11 +76,39 @@ impl Lockout {
 
     /// Counts a request from `ip` that `channel` refused as unauthenticated.
     pub fn failed(&self, ip: IpAddr, channel: &str) {
-        let mut window = self.current();
+        Self::count(&mut self.current(), ip, channel);
+    }
+
+    fn count(window: &mut Window, ip: IpAddr, channel: &str) {
         *window.by_channel.entry(channel.to_string()).or_default() += 1;
         let key = (source(ip), channel.to_string());
         if window.by_address.len() < MAX_ADDRESSES || window.by_address.contains_key(&key) {
             *window.by_address.entry(key).or_default() += 1;
+        }
+    }
+
+    /// Takes an attempt of `ip` at `channel` before the work it costs is done: counted as a
+    /// failure at once (parallel attempts cannot all slip under the limit), unless `ip` is
+    /// locked out already; whether it may go on. One that passes is [`Lockout::forgive`]n.
+    pub fn attempt(&self, ip: IpAddr, channel: &str) -> bool {
+        let mut window = self.current();
+        let failures = window.by_address.get(&(source(ip), channel.to_string())).copied().unwrap_or(0);
+        let attacked = window.by_channel.get(channel).is_some_and(|n| *n > CHANNEL_ALARM);
+        if failures >= if attacked { UNDER_ATTACK } else { PER_ADDRESS } {
+            return false;
+        }
+        Self::count(&mut window, ip, channel);
+        true
+    }
+
+    /// Takes back an attempt that [`Lockout::attempt`] counted and that passed.
+    pub fn forgive(&self, ip: IpAddr, channel: &str) {
+        let mut window = self.current();
+        if let Some(n) = window.by_address.get_mut(&(source(ip), channel.to_string())) {
+            *n = n.saturating_sub(1);
+        }
+        if let Some(n) = window.by_channel.get_mut(channel) {
+            *n = n.saturating_sub(1);
         }
     }
 }
@@ -115,6 +143,20 @@ mod tests {
             lockout.failed(newcomer, "webform");
         }
         assert!(lockout.is_locked(newcomer, "webform"));
+    }
+
+    #[test]
+    fn attempts_are_taken_before_the_work_and_forgiven_when_they_pass() {
+        let lockout = Lockout::default();
+        let office: IpAddr = "203.0.113.8".parse().unwrap();
+        // A hundred people of one office sign in: each attempt passes and is forgiven.
+        for _ in 0..100 {
+            assert!(lockout.attempt(office, "sign-in"));
+            lockout.forgive(office, "sign-in");
+        }
+        // Parallel guesses: only the first PER_ADDRESS get to the work.
+        let taken = (0..200).filter(|_| lockout.attempt(office, "sign-in")).count();
+        assert_eq!(taken, PER_ADDRESS as usize);
     }
 
     #[test]

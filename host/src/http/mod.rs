@@ -81,6 +81,8 @@ pub struct App {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Source addresses locked out after failing verification.
     pub lockout: lockout::Lockout,
+    /// Password checks: one per core at a time, one per login.
+    pub password_checks: crate::access::checks::Checks,
     /// The full-text index of appeals.
     pub search: Arc<crate::search::Search>,
     /// Attachments' files.

@@ -9,7 +9,7 @@ use super::bytes_body::full;
 use super::call::{Answer, Call, read_json};
 use super::error::ApiError;
 use super::reply::{json, query_pairs};
-use crate::access::accounts::{self, Invitation, Refused};
+use crate::access::accounts::{self, Refused};
 use crate::access::presence::{self, State};
 use crate::access::{Role, audit, sessions};
 use hyper::Response;
@@ -22,6 +22,9 @@ impl From<Refused> for ApiError {
             Refused::Store(e) => ApiError::internal(format!("{e:#}")),
             Refused::Invitation => ApiError::invalid(refused.to_string()).code("invitation_invalid"),
             Refused::Password(_) => ApiError::invalid(refused.to_string()).code("password_refused"),
+            Refused::Locked(seconds) => {
+                ApiError::new(429, refused.to_string()).code("locked_out").with("retry_after_s", *seconds)
+            }
         }
     }
 }
@@ -142,24 +145,26 @@ pub async fn invite(mut call: Call) -> Answer {
         }
     }
     if call.caller.role != Role::Admin {
+        // Nobody invites, resets or changes the role of someone at or above their own role,
+        // nor grants such a role; only admins touch admins.
+        let above = current.as_ref().is_some_and(|a| a.role.allows(call.caller.role));
         let within = departments.iter().all(|d| call.caller.scope.has_department(&directory, d));
-        if role.allows(Role::Supervisor) || !within {
+        if above || role.allows(call.caller.role) || !within {
             return Err(ApiError::new(
                 403,
                 "руководитель приглашает операторов, мастеров и наблюдателей своих отделов \
                  (a supervisor invites operators, masters and viewers within their own departments)",
-            ));
+            )
+            .code("role_too_weak"));
         }
     }
-    let now = call.app.store.now_ms();
-    let invitation = Invitation {
-        employee: employee.id.clone(),
-        role,
-        departments: departments.clone(),
-        by: call.caller.author(),
-        expires_at: now + accounts::INVITATION_TTL_MS,
-    };
-    let token = accounts::invite(&call.app.store, &invitation)?;
+    let invited =
+        accounts::invite(&call.app.store, &employee.id, role, departments.clone(), &call.caller.author())?;
+    if invited.changed {
+        // What the sessions were started with is no longer so.
+        sessions::revoke_employee(&call.app.store, &id)?;
+    }
+    let token = invited.token;
     let mut changed = vec![format!("role={}", role.name())];
     if !departments.is_empty() {
         changed.push(format!("departments={}", departments.join(",")));
@@ -168,7 +173,7 @@ pub async fn invite(mut call: Call) -> Answer {
     let link = format!("{}/console/#invite={token}", call.app.public_url.trim_end_matches('/'));
     Ok(json(
         201,
-        &serde_json::json!({ "employee": id, "role": role, "token": token, "link": link, "expires_at": invitation.expires_at }),
+        &serde_json::json!({ "employee": id, "role": role, "token": token, "link": link, "expires_at": invited.expires_at }),
     ))
 }
 
@@ -184,10 +189,10 @@ pub async fn accept(app: &App, request: hyper::Request<Incoming>) -> Answer {
     let address = super::hooks::source(app, &request).to_string();
     let body: Accept = read_json(request).await?;
     let store = app.store.clone();
-    let account =
-        tokio::task::spawn_blocking(move || accounts::accept(&store, body.token.trim(), &body.password))
-            .await
-            .map_err(|e| ApiError::internal(format!("setting the password failed: {e}")))??;
+    let account = app
+        .password_checks
+        .verify(move || accounts::accept(&store, body.token.trim(), &body.password))
+        .await??;
     let employee = account.employee.clone();
     audit::record(
         &app.store,
@@ -212,11 +217,10 @@ pub async fn change_password(mut call: Call) -> Answer {
     let employee = person(&call)?;
     let change: Change = call.json().await?;
     let (store, who) = (call.app.store.clone(), employee.clone());
-    tokio::task::spawn_blocking(move || {
-        accounts::change_password(&store, &who, &change.current, &change.new)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("changing the password failed: {e}")))??;
+    call.app
+        .password_checks
+        .verify(move || accounts::change_password(&store, &who, &change.current, &change.new))
+        .await??;
     let current = call.caller.session.clone();
     let ended = sessions::list(&call.app.store, Some(&employee))?
         .into_iter()
@@ -227,12 +231,23 @@ pub async fn change_password(mut call: Call) -> Answer {
     Ok(json(200, &serde_json::json!({ "changed": true, "other_sessions_ended": ended })))
 }
 
-/// `POST /api/totp`: starts the second factor; the secret and `otpauth://` URI for an
+/// `POST /api/totp {"password"}`: starts the second factor once the password checks (a
+/// session alone cannot replace a factor); the secret and `otpauth://` URI for an
 /// authenticator app (shown once), confirmed by `POST /api/totp/confirm {"code"}`.
-pub async fn start_totp(call: Call) -> Answer {
+pub async fn start_totp(mut call: Call) -> Answer {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Start {
+        password: String,
+    }
     let employee = person(&call)?;
-    let (secret, uri) = accounts::start_totp(&call.app.store, &employee)
-        .map_err(|e| ApiError::invalid(format!("{e:#}: sign in with a password first")))?;
+    let start: Start = call.json().await?;
+    let (store, who) = (call.app.store.clone(), employee.clone());
+    let (secret, uri) = call
+        .app
+        .password_checks
+        .verify(move || accounts::start_totp(&store, &who, &start.password))
+        .await??;
     Ok(json(200, &serde_json::json!({ "secret": secret, "otpauth": uri })))
 }
 

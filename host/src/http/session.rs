@@ -9,7 +9,7 @@
 //! using `Authorization: Bearer`.
 
 use super::bytes_body::Body;
-use super::call::read_json;
+use super::call::read_json_within;
 use super::error::ApiError;
 use super::reply::json;
 use super::{App, Peer};
@@ -23,6 +23,12 @@ use sha2::{Digest, Sha256};
 const COOKIE: &str = "clienthub_session";
 /// What failed sign-ins count under in the per-address lock-out ([`super::lockout`]).
 const SIGN_IN: &str = "sign-in";
+/// The largest sign-in body read (a login and password are far smaller).
+const MAX_SIGN_IN_BODY: usize = 128 << 10;
+/// The longest login taken (a directory id).
+const MAX_LOGIN_BYTES: usize = 256;
+/// The longest password taken, in bytes (256 characters of any script).
+const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// How a request proved who it is.
 pub enum Credential {
@@ -148,26 +154,45 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let given: SignIn = read_json(request).await?;
+    let given: SignIn = read_json_within(request, MAX_SIGN_IN_BODY).await?;
     let token = match (given.token, given.login, given.password) {
         (Some(token), None, None) => token.trim().to_string(),
         (None, Some(login), Some(password)) => {
-            // Many logins tried from one address (password spraying) lock the address out too.
-            if app.lockout.is_locked(peer, SIGN_IN) {
+            let login = login.trim().to_string();
+            // The fields' sizes before any work.
+            if login.len() > MAX_LOGIN_BYTES || password.len() > MAX_PASSWORD_BYTES {
+                return Err(ApiError::invalid(format!(
+                    "the login is at most {MAX_LOGIN_BYTES} bytes, the password {MAX_PASSWORD_BYTES}"
+                ))
+                .code("too_long"));
+            }
+            // The address's attempt is taken before the password is checked (many logins tried
+            // from one address, password spraying, lock the address out too), and given back
+            // when it passes.
+            if !app.lockout.attempt(peer, SIGN_IN) {
+                crate::metrics::sign_in("address_locked");
                 return Err(ApiError::new(429, "слишком много неудачных попыток с этого адреса (too many failed sign-ins from this address)")
                     .with("retry_after_s", 60)
                     .code("locked_out"));
             }
-            let store = app.store.clone();
-            let (who, code) = (login.trim().to_string(), given.code);
-            let outcome = tokio::task::spawn_blocking(move || {
-                accounts::sign_in(&store, &who, &password, code.as_deref())
-            })
-            .await
-            .map_err(|e| ApiError::internal(format!("signing in failed: {e}")))??;
-            let login = login.trim();
+            // One check at a time per login: parallel guesses wait for the failure counter.
+            let Some(_turn) = app.password_checks.claim(&login) else {
+                crate::metrics::sign_in("busy");
+                return Err(ApiError::new(429, "a sign-in of this login is under way: retry in a second")
+                    .with("retry_after_s", 1)
+                    .code("too_many"));
+            };
+            let (store, unknown) = (app.store.clone(), app.password_checks.unknown.clone());
+            let (who, code) = (login.clone(), given.code);
+            let outcome = app
+                .password_checks
+                .verify(move || accounts::sign_in(&store, &unknown, &who, &password, code.as_deref()))
+                .await
+                .inspect_err(|_| crate::metrics::sign_in("busy"))??;
             match outcome {
                 Outcome::Passed(account) => {
+                    app.lockout.forgive(peer, SIGN_IN);
+                    crate::metrics::sign_in("passed");
                     let (key, session) = sessions::start(&app.store, &account, &address, &user_agent)?;
                     audit::record(
                         &app.store,
@@ -180,6 +205,8 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
                     key
                 }
                 Outcome::CodeNeeded => {
+                    app.lockout.forgive(peer, SIGN_IN);
+                    crate::metrics::sign_in("code_needed");
                     return Err(ApiError::new(
                         401,
                         "введите код из приложения (enter the code from your authenticator app)",
@@ -188,7 +215,8 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
                     .code("second_factor_needed"));
                 }
                 Outcome::Locked(until) => {
-                    audit::record(&app.store, login, "sign_in_locked", login, Vec::new(), &address)?;
+                    // Counted, not audited one by one: the lock itself was audited once.
+                    crate::metrics::sign_in("locked");
                     let minutes = until.saturating_sub(app.store.now_ms()).div_ceil(60_000);
                     return Err(ApiError::new(
                         429,
@@ -197,9 +225,12 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
                     .with("retry_after_s", minutes * 60)
                     .code("locked_out"));
                 }
-                Outcome::Failed => {
-                    app.lockout.failed(peer, SIGN_IN);
-                    audit::record(&app.store, login, "sign_in_failed", login, Vec::new(), &address)?;
+                Outcome::Failed { locked } => {
+                    crate::metrics::sign_in("failed");
+                    audit::record(&app.store, &login, "sign_in_failed", &login, Vec::new(), &address)?;
+                    if locked {
+                        audit::record(&app.store, &login, "sign_in_locked", &login, Vec::new(), &address)?;
+                    }
                     return Err(ApiError::new(401, "неверный логин или пароль (wrong login or password)")
                         .code("wrong_credentials"));
                 }
@@ -214,7 +245,7 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
         true => crate::access::caller_of(&app.store, &app.admin_token, &token)?,
         false => None,
     };
-    let caller = caller.ok_or_else(|| ApiError::new(401, "the token was refused"))?;
+    let caller = caller.ok_or_else(|| ApiError::new(401, "the token was refused").code("token_refused"))?;
     let mut response = json(200, &answer(app, &caller, &token));
     let max_age = u32::try_from(sessions::LIFETIME_MS / 1000).unwrap_or(u32::MAX);
     let value = cookie(&token, Some(max_age), secure);

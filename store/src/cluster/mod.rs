@@ -176,7 +176,7 @@ impl Cluster {
         self.block(async {
             let control = batch.writes.iter().filter(|w| w.0.is_control()).count();
             if control == batch.writes.len() {
-                return self.put_control(batch).await.map(|()| true);
+                return self.put_control(batch).await;
             }
             if control > 0 {
                 bail!("a write mixes control and state trees");
@@ -209,15 +209,46 @@ impl Cluster {
         })
     }
 
-    async fn put_control(&self, batch: Batch) -> Result<()> {
+    /// Writes control records to the bucket, last writer wins, except a record the batch read
+    /// (a sign-in's failure counter): that one is written only if the bucket still holds what
+    /// was read (compare and set on the entry's revision); otherwise nothing of it is, this
+    /// node's view catches up, and the caller runs its logic again (`false`).
+    async fn put_control(&self, batch: Batch) -> Result<bool> {
+        let name = |tree: TreeId, key: &[u8]| format!("{}.{}", tree.name(), hex::encode(key));
+        let mut expected = std::collections::HashMap::new();
+        for (tree, key, read) in batch.reads.iter().filter(|(tree, ..)| tree.is_control()) {
+            let key = name(*tree, key);
+            let entry = self.control.entry(&key).await.context("reading the control bucket")?;
+            let (held, revision) = match &entry {
+                Some(e) if e.operation == kv::Operation::Put => {
+                    (Some(crate::tx::digest_of(&e.value)), e.revision)
+                }
+                Some(e) => (None, e.revision),
+                None => (None, 0),
+            };
+            if held != *read {
+                let mut applied = self.control_applied.subscribe();
+                applied
+                    .wait_for(|seen| *seen >= revision)
+                    .await
+                    .map_err(|_| anyhow!("the control watch stopped"))?;
+                return Ok(false);
+            }
+            expected.insert(key, revision);
+        }
         let mut revision = 0;
         for (tree, key, value) in batch.writes {
-            let key = format!("{}.{}", tree.name(), hex::encode(&key));
-            revision = match value {
-                Some(value) => {
+            let key = name(tree, &key);
+            revision = match (value, expected.get(&key)) {
+                (Some(value), Some(&read)) => match self.control.update(&key, value.into(), read).await {
+                    Ok(revision) => revision,
+                    Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => return Ok(false),
+                    Err(e) => return Err(anyhow!("writing to the control bucket: {e}")),
+                },
+                (Some(value), None) => {
                     self.control.put(&key, value.into()).await.context("writing to the control bucket")?
                 }
-                None => {
+                (None, _) => {
                     self.control.delete(&key).await.context("deleting from the control bucket")?;
                     self.control.status().await?.info.state.last_sequence
                 }
@@ -225,7 +256,7 @@ impl Cluster {
         }
         let mut applied = self.control_applied.subscribe();
         applied.wait_for(|seen| *seen >= revision).await.map_err(|_| anyhow!("the control watch stopped"))?;
-        Ok(())
+        Ok(true)
     }
 
     /// Applies the state stream from where this node stopped, then keeps applying it.

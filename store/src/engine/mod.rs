@@ -190,12 +190,27 @@ pub struct Tree {
     mirror: Option<Mirror>,
 }
 
+/// The longest key the database takes (its engine asserts it, so a longer one — a login or
+/// an id from a request — must never reach it): nothing is stored under a longer key, and
+/// writing one is refused.
+pub const MAX_KEY: usize = u16::MAX as usize;
+
+fn key_too_long(key: &[u8]) -> fjall::Error {
+    fjall::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("a key of {} bytes is longer than {MAX_KEY}", key.len()),
+    ))
+}
+
 impl Tree {
-    /// The value under `key`.
+    /// The value under `key` (none under a key longer than [`MAX_KEY`]).
     ///
     /// # Errors
     /// On storage failure.
     pub fn get(&self, key: impl AsRef<[u8]>) -> fjall::Result<Option<Slice>> {
+        if key.as_ref().len() > MAX_KEY {
+            return Ok(None);
+        }
         match &self.mirror {
             Some(mirror) => Ok(mirror.get(key.as_ref())),
             None => self.keyspace.get(key),
@@ -215,6 +230,9 @@ impl Tree {
     /// # Errors
     /// On storage failure.
     pub fn insert(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> fjall::Result<()> {
+        if key.as_ref().len() > MAX_KEY {
+            return Err(key_too_long(key.as_ref()));
+        }
         let _lock = self.db.lock();
         self.keyspace.insert(key.as_ref(), value.as_ref())?;
         self.applied(key.as_ref(), Some(value.as_ref()));
@@ -226,6 +244,9 @@ impl Tree {
     /// # Errors
     /// On storage failure.
     pub fn remove(&self, key: impl AsRef<[u8]>) -> fjall::Result<()> {
+        if key.as_ref().len() > MAX_KEY {
+            return Ok(());
+        }
         let _lock = self.db.lock();
         self.keyspace.remove(key.as_ref())?;
         self.applied(key.as_ref(), None);
@@ -280,8 +301,13 @@ impl Tree {
         self.range::<&[u8], _>(..)
     }
 
-    /// The entries in `range`, in key order.
+    /// The entries in `range`, in key order (none when a bound is longer than [`MAX_KEY`]).
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter {
+        let too_long =
+            |b: Bound<&K>| matches!(b, Bound::Included(k) | Bound::Excluded(k) if k.as_ref().len() > MAX_KEY);
+        if too_long(range.start_bound()) || too_long(range.end_bound()) {
+            return Iter::Empty;
+        }
         match &self.mirror {
             Some(mirror) => {
                 let owned = |b: Bound<&K>| b.map(|k| k.as_ref().to_vec());
@@ -294,6 +320,9 @@ impl Tree {
     /// The entries whose key starts with `prefix`, in key order.
     pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Iter {
         let prefix = prefix.as_ref();
+        if prefix.len() > MAX_KEY {
+            return Iter::Empty;
+        }
         match &self.mirror {
             Some(mirror) => {
                 let upper = successor(prefix).map_or(Bound::Unbounded, Bound::Excluded);
@@ -348,6 +377,8 @@ pub enum Iter {
     Disk(fjall::Iter),
     /// From a queue's mirror.
     Memory(MirrorIter),
+    /// Nothing (a prefix longer than any key).
+    Empty,
 }
 
 impl Iter {
@@ -369,6 +400,7 @@ impl Iterator for Iter {
         match self {
             Iter::Disk(iter) => iter.next().map(fjall::Guard::into_inner),
             Iter::Memory(iter) => iter.next().map(Ok),
+            Iter::Empty => None,
         }
     }
 }
@@ -378,6 +410,7 @@ impl DoubleEndedIterator for Iter {
         match self {
             Iter::Disk(iter) => iter.next_back().map(fjall::Guard::into_inner),
             Iter::Memory(iter) => iter.next_back().map(Ok),
+            Iter::Empty => None,
         }
     }
 }
@@ -432,6 +465,9 @@ impl Write<'_> {
     /// # Errors
     /// On storage failure (nothing is applied then).
     pub fn commit(self) -> fjall::Result<()> {
+        if let Some(((_, key), _)) = self.staged.iter().find(|((_, key), _)| key.len() > MAX_KEY) {
+            return Err(key_too_long(key));
+        }
         let mut batch = self.db.inner.batch();
         for ((_, key), (tree, value)) in &self.staged {
             match value {
@@ -460,6 +496,9 @@ impl Bulk<'_> {
     /// # Errors
     /// On storage failure.
     pub fn insert(&mut self, tree: &Tree, key: &[u8], value: &[u8]) -> fjall::Result<()> {
+        if key.len() > MAX_KEY {
+            return Err(key_too_long(key));
+        }
         self.staged.push((tree.clone(), key.to_vec(), value.to_vec()));
         if self.staged.len() >= BULK_CHUNK {
             self.apply()?;
@@ -486,5 +525,27 @@ impl Bulk<'_> {
             tree.applied(&key, Some(&value));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Db, MAX_KEY};
+
+    #[test]
+    fn a_key_longer_than_the_engine_takes_finds_nothing_and_is_never_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path(), 1 << 20).unwrap();
+        let tree = db.open_tree("people").unwrap();
+        let long = vec![b'a'; MAX_KEY + 1];
+        assert!(tree.get(&long).unwrap().is_none());
+        assert!(tree.insert(&long, b"x").is_err());
+        assert!(tree.scan_prefix(&long).next().is_none());
+        assert!(tree.range(long.as_slice()..).next().is_none());
+        let mut write = db.write();
+        write.insert(&tree, &long, b"x");
+        assert!(write.commit().is_err());
+        tree.insert(b"short", b"x").unwrap();
+        assert_eq!(tree.get(b"short").unwrap().as_deref(), Some(&b"x"[..]));
     }
 }

@@ -1,0 +1,182 @@
+//! The second round at the door (issue 37), findings 1–3 as an attacker tried them: stale and
+//! upward invitations, a second factor replayed or replaced from a session, and sign-ins that
+//! exhausted memory, flooded the log, revealed which logins exist or let a password be guessed
+//! from a session; no route answers an oversized key with a panic.
+
+use crate::people::{PASSWORD, accept, body, directory, invite, session_key, sign_in, signed_in, token_for};
+use crate::support::*;
+use clienthub::client::{Answer, Client};
+use serde_json::{Value, json};
+
+fn code_of(answer: &Answer) -> String {
+    let value: Value = serde_json::from_slice(&answer.body).unwrap_or_default();
+    value["code"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_older_invitation_dies_with_a_newer_and_nobody_invites_at_or_above_their_own_role() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    // Two links for Вера: an admin's by mistake, then the right one. The first dies with the second.
+    let mistaken = invite(&host, "viewer", "admin").await;
+    let right = invite(&host, "viewer", "viewer").await;
+    assert_eq!(accept(&host, &right, PASSWORD).await.status, 200);
+    let stale = accept(&host, &mistaken, "другой длинный пароль").await;
+    assert_eq!((stale.status, code_of(&stale).as_str()), (400, "invitation_invalid"));
+    let vera = Client::new(&host.base, Some(session_key(&sign_in(&host, "viewer", PASSWORD, None).await)));
+    assert_eq!(vera.get_json("/api/whoami").await.unwrap()["role"], "viewer");
+
+    // Марина supervises the department where Рустам is an admin: she can neither reset him nor
+    // raise anyone to her own role or above.
+    let rustam = signed_in(&host, "rustam", "admin").await;
+    let marina = signed_in(&host, "sup", "supervisor").await;
+    for (employee, role) in
+        [("rustam", "viewer"), ("rustam", "admin"), ("viewer", "supervisor"), ("viewer", "admin")]
+    {
+        let path = format!("/api/employees/{employee}/invite");
+        let refused = marina.send("POST", &path, body(&json!({"role": role}))).await.unwrap();
+        assert_eq!(
+            (refused.status, code_of(&refused).as_str()),
+            (403, "role_too_weak"),
+            "{employee} as {role}"
+        );
+    }
+    assert_eq!(rustam.get_json("/api/whoami").await.unwrap()["role"], "admin", "his session stands");
+    assert_eq!(sign_in(&host, "rustam", PASSWORD, None).await.status, 200, "his password stands");
+    // Below her own role, in her department, she may.
+    let operator =
+        marina.send("POST", "/api/employees/viewer/invite", body(&json!({"role": "operator"}))).await;
+    assert_eq!(operator.unwrap().status, 201);
+    assert_eq!(
+        vera.send("GET", "/api/whoami", None).await.unwrap().status,
+        401,
+        "a new role ends old sessions"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_alone_cannot_replace_the_second_factor() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let olga = signed_in(&host, "olga", "operator").await;
+    let bare = olga.send("POST", "/api/totp", body(&json!({}))).await.unwrap();
+    assert_eq!(bare.status, 400, "{}", String::from_utf8_lossy(&bare.body));
+    let wrong =
+        olga.send("POST", "/api/totp", body(&json!({"password": "чужой длинный пароль"}))).await.unwrap();
+    assert_eq!((wrong.status, code_of(&wrong).as_str()), (400, "password_refused"));
+    let right = olga.send("POST", "/api/totp", body(&json!({"password": PASSWORD}))).await.unwrap();
+    assert_eq!(right.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_hundred_parallel_sign_ins_cost_a_few_checks_and_an_oversized_login_a_plain_400() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    assert_eq!(accept(&host, &invite(&host, "olga", "operator").await, PASSWORD).await.status, 200);
+    // A login over 64 KiB: refused for its size before any work, with no panic.
+    let long = sign_in(&host, &"я".repeat(35_000), PASSWORD, None).await;
+    assert_eq!((long.status, code_of(&long).as_str()), (400, "too_long"));
+    let before = host.peak_rss_kib();
+    let guesses = (0..200).map(|n| {
+        let host = &host;
+        // Every third at Ольга, the rest sprayed over logins that may or may not exist.
+        let login = if n % 3 == 0 { "olga".to_string() } else { format!("login-{n}") };
+        async move { sign_in(host, &login, &format!("угадываю пароль {n}"), None).await.status }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + refused, 200, "{statuses:?}");
+    assert!(checked <= 30, "at most the address's 30 attempts a minute are checked: {checked}");
+    let peak = host.peak_rss_kib();
+    println!("200 parallel sign-ins: {checked} checked, {refused} refused; peak RSS {} MiB", peak / 1024);
+    assert!(peak < before + 256 * 1024, "memory grew from {before} KiB to {peak} KiB");
+    assert!(host.metric("clienthub_sign_ins_total", &[]).await >= 200.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_login_locks_as_a_known_one_and_a_lock_is_audited_once() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    assert_eq!(accept(&host, &invite(&host, "olga", "operator").await, PASSWORD).await.status, 200);
+    for login in ["olga", "nobody-here"] {
+        for _ in 0..5 {
+            assert_eq!(sign_in(&host, login, "угадываю пароль", None).await.status, 401, "{login}");
+        }
+        let locked = sign_in(&host, login, PASSWORD, None).await;
+        assert_eq!((locked.status, code_of(&locked).as_str()), (429, "locked_out"), "{login}");
+    }
+    for _ in 0..10 {
+        assert_eq!(sign_in(&host, "olga", PASSWORD, None).await.status, 429);
+    }
+    let audit = host.api.get_json("/api/audit?limit=1000").await.unwrap();
+    let count = |action: &str| {
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == action && e["target"] == "olga")
+            .count()
+    };
+    assert_eq!((count("sign_in_failed"), count("sign_in_locked")), (5, 1), "{audit}");
+    assert!(host.metric("clienthub_sign_ins_total", &["outcome=\"locked\""]).await >= 12.0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_current_password_cannot_be_guessed_from_a_session_and_a_new_one_ends_bound_tokens() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    let olga = signed_in(&host, "olga", "operator").await;
+    let bound = token_for(&host, "olga", "operator").await;
+    assert_eq!(bound.send("GET", "/api/whoami", None).await.unwrap().status, 200);
+    let change = |current: &str| json!({"current": current, "new": "совсем новый пароль 2027"});
+    for _ in 0..5 {
+        let wrong = olga.send("POST", "/api/password", body(&change("угадываю пароль"))).await.unwrap();
+        assert_eq!((wrong.status, code_of(&wrong).as_str()), (400, "password_refused"));
+    }
+    let locked = olga.send("POST", "/api/password", body(&change(PASSWORD))).await.unwrap();
+    assert_eq!((locked.status, code_of(&locked).as_str()), (429, "locked_out"), "even the right one waits");
+
+    let vera = signed_in(&host, "viewer", "viewer").await;
+    let vera_bound = token_for(&host, "viewer", "viewer").await;
+    vera.send_json("POST", "/api/password", &change(PASSWORD)).await.unwrap();
+    assert_eq!(vera_bound.send("GET", "/api/whoami", None).await.unwrap().status, 401, "bound tokens end");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_route_answers_an_oversized_key_with_a_panic() {
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    // As long as a request line may carry (a URI is at most 64 KiB).
+    let key = "k".repeat(60_000);
+    let mut tried = 0;
+    for (method, pattern, _) in clienthub::http::routes() {
+        if pattern == "events" || !pattern.contains('{') {
+            continue;
+        }
+        let long = &key[..key.len() / pattern.matches('{').count()];
+        let path: Vec<&str> =
+            pattern.split('/').map(|part| if part.starts_with('{') { long } else { part }).collect();
+        let path = format!("/api/{}", path.join("/"));
+        let payload = (method != "GET" && method != "DELETE").then(|| body(&json!({}))).flatten();
+        let answer = host.api.send(method, &path, payload).await.unwrap();
+        let text = String::from_utf8_lossy(&answer.body);
+        assert!(
+            answer.status < 500 && !text.contains("panicked"),
+            "{method} /api/{pattern}: {} {text}",
+            answer.status
+        );
+        tried += 1;
+    }
+    for field in ["login", "token"] {
+        let given = match field {
+            "login" => json!({"login": "k".repeat(70_000), "password": PASSWORD}),
+            _ => json!({"token": "k".repeat(70_000)}),
+        };
+        let answer = host.anonymous.send("POST", "/api/session", body(&given)).await.unwrap();
+        assert!((400..500).contains(&answer.status), "{field}: {}", answer.status);
+    }
+    let hook = host.anonymous.send("POST", &format!("/hooks/{key}"), body(&json!({}))).await.unwrap();
+    assert!(hook.status < 500, "{}", hook.status);
+    assert!(tried > 20, "{tried} routes with a key");
+}
