@@ -36,6 +36,7 @@ pub mod media;
 pub mod memory;
 pub mod metrics;
 pub mod pipeline;
+pub mod private;
 pub mod registry;
 pub mod replies;
 pub mod reports;

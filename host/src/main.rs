@@ -7,6 +7,7 @@ mod cli;
 /// when `CLIENTHUB_BACKTRACE=1` asks for it.
 fn main() -> std::process::ExitCode {
     clienthub::memory::bound_arenas();
+    clienthub::private::by_default();
     match cli::main() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

@@ -1,7 +1,8 @@
-//! The second round at the door (issue 37), findings 1–3 as an attacker tried them: stale and
+//! The second round at the door (issue 37), findings 1–3 and 6 as an attacker tried them: stale and
 //! upward invitations, a second factor replayed or replaced from a session, and sign-ins that
 //! exhausted memory, flooded the log, revealed which logins exist or let a password be guessed
-//! from a session; no route answers an oversized key with a panic.
+//! from a session; no route answers an oversized key with a panic. Finding 6: secrets at rest
+//! and in the directory.
 
 use crate::people::{PASSWORD, accept, body, directory, invite, session_key, sign_in, signed_in, token_for};
 use crate::support::*;
@@ -179,4 +180,63 @@ async fn no_route_answers_an_oversized_key_with_a_panic() {
     let hook = host.anonymous.send("POST", &format!("/hooks/{key}"), body(&json!({}))).await.unwrap();
     assert!(hook.status < 500, "{}", hook.status);
     assert!(tried > 20, "{tried} routes with a key");
+}
+
+/// Every file and directory under `dir` that others may read or enter.
+fn exposed_under(dir: &std::path::Path) -> Vec<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut open = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let mode = std::fs::symlink_metadata(&path).unwrap().permissions().mode();
+            if mode & 0o077 != 0 {
+                open.push(format!("{} {:03o}", path.display(), mode & 0o777));
+            }
+            if path.is_dir() {
+                dirs.push(path);
+            }
+        }
+    }
+    open
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_at_rest_are_the_host_s_own_and_a_webhook_s_token_only_an_admin_s_to_read() {
+    let host = Host::start();
+    let mut with_webhook = directory();
+    with_webhook["notices"] = json!([{"events": ["new"], "to": {"channel": "webhook", "to": "https://hooks.example.ru/n?token=s3cr3t-n0tice"}}]);
+    host.api.send_json("PUT", "/api/directory", &with_webhook).await.unwrap();
+    host.api
+        .send_json("PUT", "/api/plugins/telegram/config", &json!({"bot_token": "777:AT-REST"}))
+        .await
+        .unwrap();
+    crate::people::appeal(&host, 37_601, "Казань: хочу вернуть товар").await;
+    // The data directory, its journal and records, and a backup: nobody else's to read.
+    let backup = host.dir.join("backup.chb");
+    let path = backup.to_str().unwrap().to_string();
+    tokio::task::block_in_place(|| crate::cli::cli(&host, &["backup", "--to", &path]));
+    let open = exposed_under(&host.dir);
+    assert!(open.is_empty(), "readable by others: {open:?}");
+    // The directory's webhook token: an admin reads it, a viewer does not.
+    let viewer = token_for(&host, "viewer", "viewer").await;
+    let seen = viewer.get_json("/api/directory").await.unwrap().to_string();
+    assert!(!seen.contains("s3cr3t-n0tice") && seen.contains("https://hooks.example.ru/n?…"), "{seen}");
+    let admin = host.api.get_json("/api/directory").await.unwrap().to_string();
+    assert!(admin.contains("s3cr3t-n0tice"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_data_directory_open_to_others_is_named_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = dir.path().join("host.log");
+    let host = Host::builder().dir(&data).log(&log, "warn").start();
+    host.api.get_json("/healthz").await.unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("open to other users (mode 755)"), "{logged}");
 }

@@ -9,8 +9,8 @@ use std::path::Path;
 /// The host's top-level modules, lowest layer first. A module may import from any layer
 /// below its own, never from its own layer or above.
 const LAYERS: &[&[&str]] = &[
-    // The process: malloc's arenas and trimming.
-    &["memory"],
+    // The process: malloc's arenas and trimming, files private by default.
+    &["memory", "private"],
     // The model crate below the host (the appeal, typed events and their words, the directory,
     // working time, the clock, what adapters find, normalisation, refusals), re-exported:
     // cargo keeps it from importing anything of the host.

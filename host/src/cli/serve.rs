@@ -21,6 +21,9 @@ fn quiet_panics() {
 pub async fn run(options: ServeOptions) -> Result<()> {
     quiet_panics();
     let data_dir = std::path::absolute(&options.data_dir)?;
+    if let Some(warning) = clienthub::private::exposed(&data_dir) {
+        tracing::warn!("{warning}");
+    }
     clienthub::memory::trim_periodically();
     let running = start(options).await?;
     println!("clienthub listening on http://{}", running.addr);

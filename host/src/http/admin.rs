@@ -223,7 +223,42 @@ pub async fn allow_notice_hosts(mut call: Call) -> Answer {
 
 /// `GET /api/directory`.
 pub async fn directory(call: Call) -> Answer {
-    Ok(json(200, &*call.app.store.directory()))
+    let directory = call.app.store.directory();
+    if call.caller.role == Role::Admin {
+        return Ok(json(200, &*directory));
+    }
+    Ok(json(200, &masked(&directory)))
+}
+
+/// The directory as anyone but an admin reads it: where notices go is a secret when it is a
+/// webhook's URL (its query and credentials carry tokens), as plugin configs' secrets are.
+fn masked(directory: &Directory) -> Directory {
+    let mut directory = directory.clone();
+    let mask = |notify: &mut crate::directory::Notify| {
+        if notify.channel == "webhook" {
+            let end = notify.to.find(['?', '#']).unwrap_or(notify.to.len());
+            let address = &notify.to[..end];
+            let address = match address.split_once("://") {
+                Some((scheme, rest)) => {
+                    format!("{scheme}://{}", rest.rsplit_once('@').map_or(rest, |(_, host)| host))
+                }
+                None => address.to_string(),
+            };
+            let hidden = if end < notify.to.len() { "?…" } else { "" };
+            notify.to = format!("{address}{hidden}");
+        }
+    };
+    for rule in &mut directory.notices {
+        mask(&mut rule.to);
+    }
+    for department in &mut directory.departments {
+        department.notify.iter_mut().for_each(mask);
+        department.notify_regions.values_mut().for_each(mask);
+    }
+    for employee in &mut directory.employees {
+        employee.notify.iter_mut().for_each(mask);
+    }
+    directory
 }
 
 /// `GET /api/directory/history`: the latest 200 savings, newest first.
