@@ -186,6 +186,7 @@ pub async fn start(options: ServeOptions) -> Result<Running> {
         trusted_proxies: options.trusted_proxies.clone(),
         lockout: Default::default(),
         password_checks: Default::default(),
+        streams: Default::default(),
         search,
         files,
     });

@@ -240,3 +240,107 @@ async fn a_data_directory_open_to_others_is_named_at_start() {
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("open to other users (mode 755)"), "{logged}");
 }
+
+/// A live stream of `/api/events` opened with `credential` from `source` (a loopback address):
+/// its status and the socket, kept open.
+async fn open_stream(host: &Host, credential: &str, source: &str) -> (u16, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address: std::net::SocketAddr = host.base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut stream = socket.connect(address).await.unwrap();
+    let request =
+        format!("GET /api/events HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {credential}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.unwrap();
+    (String::from_utf8_lossy(&head[9..12]).parse().unwrap(), stream)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_client_holds_a_few_streams_and_connections_and_the_host_answers_everyone_else() {
+    let host = Host::builder().args(&["--max-connections-per-address", "40"]).start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    // One viewer's token: four streams, the fifth refused.
+    let viewer = token_for(&host, "viewer", "viewer").await;
+    let token = viewer.token().unwrap().to_string();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        let (status, stream) = open_stream(&host, &token, "127.0.0.2").await;
+        assert_eq!(status, 200);
+        held.push(stream);
+    }
+    assert_eq!(open_stream(&host, &token, "127.0.0.2").await.0, 429, "a fifth stream of one token");
+    // Tokens of one address: 32 streams between them, then none.
+    for n in 0..7 {
+        let other = token_for(&host, "viewer", "viewer").await.token().unwrap().to_string();
+        for _ in 0..4 {
+            let (status, stream) = open_stream(&host, &other, "127.0.0.3").await;
+            assert_eq!(status, 200, "token {n}");
+            held.push(stream);
+        }
+    }
+    let fresh = token_for(&host, "viewer", "viewer").await.token().unwrap().to_string();
+    let mut more = Vec::new();
+    for _ in 0..4 {
+        let (status, stream) = open_stream(&host, &fresh, "127.0.0.3").await;
+        more.push((status, stream));
+    }
+    let refused = more.iter().filter(|(status, _)| *status == 429).count();
+    assert_eq!(refused, 4 - (32 - 28), "the address's 32 streams are taken");
+    // An address holding its 40 connections idle: its next one is closed, everyone else served.
+    let address: std::net::SocketAddr = host.base.trim_start_matches("http://").parse().unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.4:0".parse().unwrap()).unwrap();
+        idle.push(socket.connect(address).await.unwrap());
+    }
+    let health = host.api.get_json("/healthz").await.unwrap();
+    assert_eq!(health["status"], "ok");
+    assert!(health["streams"]["open"].as_u64().unwrap() >= 32, "{health}");
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.4:0".parse().unwrap()).unwrap();
+    let mut extra = socket.connect(address).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = extra.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), extra.read_to_end(&mut answer)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the 41st connection of one address is closed: {answer:?}"
+    );
+    assert_eq!(host.api.get_json("/healthz").await.unwrap()["status"], "ok", "others are still served");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_session_s_stream_ends_at_once() {
+    use tokio::io::AsyncReadExt;
+    let host = Host::start();
+    host.api.send_json("PUT", "/api/directory", &directory()).await.unwrap();
+    assert_eq!(accept(&host, &invite(&host, "olga", "operator").await, PASSWORD).await.status, 200);
+    let key = session_key(&sign_in(&host, "olga", PASSWORD, None).await);
+    let (status, mut stream) = open_stream(&host, &key, "127.0.0.1").await;
+    assert_eq!(status, 200);
+    host.api.send("DELETE", "/api/employees/olga/sessions", None).await.unwrap().json().unwrap();
+    let revoked = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        // The chunked body's last chunk, then the end of the connection or a quiet socket.
+        loop {
+            let mut buffer = [0u8; 1024];
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    rest.extend_from_slice(&buffer[..n]);
+                    if rest.ends_with(b"0\r\n\r\n") {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream still runs: {}", String::from_utf8_lossy(&rest));
+    println!("a revoked session's stream ended {} ms after the revocation", revoked.elapsed().as_millis());
+}

@@ -103,6 +103,10 @@ enum Command {
         /// Connections served at once; more are closed as they arrive.
         #[arg(long, default_value_t = 4096)]
         max_connections: usize,
+        /// Connections served at once from one address (an IPv6 /64); a trusted proxy's are
+        /// not counted against it.
+        #[arg(long, default_value_t = 256)]
+        max_connections_per_address: usize,
         /// Seconds a client may take to send a request's headers (and a kept-alive
         /// connection may sit idle).
         #[arg(long, default_value_t = 15)]
@@ -257,6 +261,7 @@ async fn run(command: Command) -> Result<()> {
             replicas,
             snapshot_every,
             max_connections,
+            max_connections_per_address,
             header_timeout,
             body_timeout,
             allow_private_outbound,
@@ -289,6 +294,7 @@ async fn run(command: Command) -> Result<()> {
                 cluster,
                 connections: ConnectionLimits {
                     max_connections: max_connections.max(1),
+                    max_per_address: max_connections_per_address.max(1),
                     header_timeout: Duration::from_secs(header_timeout.max(1)),
                     body_timeout: Duration::from_secs(body_timeout.max(1)),
                 },

@@ -94,6 +94,16 @@ impl Call {
         &self.params[n]
     }
 
+    /// The credential the request came with (a bearer token or the session cookie's key).
+    pub fn credential(&self) -> Option<String> {
+        match super::session::Credential::of(self.request.as_ref()?) {
+            super::session::Credential::Bearer(token) | super::session::Credential::Cookie { token, .. } => {
+                Some(token)
+            }
+            super::session::Credential::None => None,
+        }
+    }
+
     /// The query string.
     pub fn query(&self) -> Option<&str> {
         self.request.as_ref().and_then(|r| r.uri().query())

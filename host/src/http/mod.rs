@@ -83,6 +83,8 @@ pub struct App {
     pub lockout: lockout::Lockout,
     /// Password checks: one per core at a time, one per login.
     pub password_checks: crate::access::checks::Checks,
+    /// Live event streams open now, by credential and address.
+    pub streams: events::Streams,
     /// The full-text index of appeals.
     pub search: Arc<crate::search::Search>,
     /// Attachments' files.
@@ -120,7 +122,7 @@ pub async fn serve(
             },
             () = &mut shutdown => return Ok(()),
         };
-        let Some(slot) = app.gate.admit() else {
+        let Some(slot) = app.gate.admit(peer.ip(), app.trusted_proxies.contains(&peer.ip())) else {
             drop(stream);
             continue;
         };
@@ -208,6 +210,7 @@ fn health(app: &App) -> serde_json::Value {
         "plugins_loaded_from_cache": stats.from_cache.load(std::sync::atomic::Ordering::Relaxed),
         "cluster": app.store.backend_status(),
         "limits": app.gate.status(app.open_files),
+        "streams": app.streams.status(),
     })
 }
 
