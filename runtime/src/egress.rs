@@ -192,15 +192,32 @@ pub fn check(url: &str, label: &str, allowlist: &[String], allow_private: bool) 
 }
 
 /// Whether `ip` is an address on the public internet: not loopback, private (RFC 1918, unique
-/// local), link-local (cloud metadata lives there), shared (CGNAT), multicast, broadcast,
-/// documentation or unspecified; IPv4 inside IPv6 is judged as IPv4.
+/// local, site-local), link-local (cloud metadata lives there), shared (CGNAT), multicast,
+/// broadcast, documentation or unspecified; IPv4 inside IPv6 (mapped, compatible, translated,
+/// 6to4, NAT64) is judged as that IPv4 address, and Teredo and local-use NAT64, whose IPv4 the
+/// host cannot see, are refused.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => is_public_v4(v4),
             None => is_public_v6(v6),
         },
+    }
+}
+
+/// The IPv4 address an IPv6 address carries: IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible
+/// `::a.b.c.d`, IPv4-translated `::ffff:0:a.b.c.d`, 6to4 `2002:AABB:CCDD::/48` and the NAT64
+/// well-known prefix `64:ff9b::/96`.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let last = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match s {
+        [0, 0, 0, 0, 0, 0, 0, 0 | 1] => None,
+        [0, 0, 0, 0, 0, 0 | 0xffff, hi, lo] | [0, 0, 0, 0, 0xffff, 0, hi, lo] => Some(last(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(last(hi, lo)),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(last(hi, lo)),
+        _ => None,
     }
 }
 
@@ -221,14 +238,15 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let [first, second, ..] = ip.segments();
     !(ip.is_unspecified()
         || ip.is_loopback()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
-        || first == 0x2001 && ip.segments()[1] == 0x0db8
-        || first == 0x64 && ip.segments()[1] == 0xff9b)
+        || (first & 0xffc0) == 0xfec0
+        || first == 0x2001 && (second == 0x0db8 || second == 0)
+        || first == 0x64 && second == 0xff9b)
 }
 
 /// The DNS resolver of the outbound client: the system's, with every address the rule refuses
@@ -316,7 +334,26 @@ mod tests {
         for private in ["::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254"] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["87.250.250.242", "149.154.167.220", "2a00:1450:4010::64"] {
+        // IPv4 in other IPv6 forms, site-local, Teredo and local-use NAT64 (issue 37).
+        for private in [
+            "::127.0.0.1",
+            "::ffff:0:7f00:1",
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "fec0::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in [
+            "87.250.250.242",
+            "149.154.167.220",
+            "2a00:1450:4010::64",
+            "64:ff9b::57fa:faf2",
+            "2002:57fa:faf2::1",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

@@ -229,8 +229,9 @@ struct HostProcess {
 impl HostProcess {
     fn serve(dir: &std::path::Path, extra: &[&str]) -> Result<Self> {
         use std::io::BufRead;
+        // The load generator is one address: it may hold as many connections as the host serves.
         let mut process = std::process::Command::new(std::env::current_exe()?)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--max-connections-per-address", "4096", "--data-dir"])
             .arg(dir)
             .args(extra)
             .env("CLIENTHUB_ADMIN_TOKEN", "bench")

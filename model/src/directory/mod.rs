@@ -477,6 +477,29 @@ impl Directory {
 
     /// Working hours parse and days off are dates.
     fn check_times(&self, problems: &mut Vec<String>) {
+        // Offsets on Earth run from UTC−12:00 to UTC+14:00; minutes from a minute to a year.
+        if !(-720..=840).contains(&self.utc_offset_minutes) {
+            problems.push(format!(
+                "utc_offset_minutes {} is not an offset on Earth (-720 to 840)",
+                self.utc_offset_minutes
+            ));
+        }
+        const YEAR: u32 = 366 * 24 * 60;
+        let mut minutes: Vec<(String, Option<u32>)> =
+            vec![("pause_limit_minutes".into(), self.pause_limit_minutes)];
+        for d in &self.departments {
+            minutes
+                .push((format!("department '{}': escalate_after_minutes", d.id), d.escalate_after_minutes));
+        }
+        for t in &self.topics {
+            minutes.push((format!("topic '{}': reaction_minutes", t.id), t.reaction_minutes));
+            minutes.push((format!("topic '{}': resolution_minutes", t.id), t.resolution_minutes));
+        }
+        for (what, value) in minutes {
+            if let Some(value) = value.filter(|m| !(1..=YEAR).contains(m)) {
+                problems.push(format!("{what} {value} is not between 1 and {YEAR} (a year)"));
+            }
+        }
         let hours = self.business_hours.iter().map(|h| ("business_hours".to_string(), h));
         let staff = self
             .employees
@@ -562,6 +585,24 @@ mod tests {
         assert!(problems.iter().any(|p| p.contains("notice 1: `to` names no chat")), "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("notice 1: quiet hours")), "{problems:?}");
         assert_eq!(dir.notices[1].quiet_minutes(), Some((22 * 60, 8 * 60)));
+    }
+
+    #[test]
+    fn offsets_and_minutes_are_within_what_a_clock_can_mean() {
+        let dir: Directory = serde_json::from_str(
+            r#"{"utc_offset_minutes": 2147483647, "pause_limit_minutes": 0,
+                "departments": [{"id": "d", "escalate_after_minutes": 4294967295, "escalate_to": "d"}]}"#,
+        )
+        .unwrap();
+        let problems = dir.validated().unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].contains("utc_offset_minutes 2147483647 is not an offset on Earth"),
+            "{problems:?}"
+        );
+        let fine: Directory =
+            serde_json::from_str(r#"{"utc_offset_minutes": -600, "pause_limit_minutes": 1440}"#).unwrap();
+        assert!(fine.validated().is_ok());
     }
 
     #[test]
