@@ -194,3 +194,41 @@ fn every_kind_of_event_is_stored_survives_a_restart_and_reads_back() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_data_directory_of_the_previous_version_opens_and_shows_its_old_history() {
+    use crate::support::Host;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/compat/data-dir-2264caf.tgz");
+    let unpacked =
+        std::process::Command::new("tar").arg("xzf").arg(archive).arg("-C").arg(dir.path()).status();
+    assert!(unpacked.unwrap().success(), "tar could not unpack {archive}");
+    let host = Host::builder().dir(dir.path()).start();
+    let id = "01M997H5TRTZZDF55552R8VWVY";
+    let shown = host.api.get_json(&format!("/api/appeals/{id}?lang=ru")).await.unwrap();
+    assert_eq!(shown["status"], "resolved", "{shown}");
+    let stages: Vec<&str> =
+        shown["history"].as_array().unwrap().iter().map(|e| e["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["received", "kept", "routed", "assigned", "taken", "note", "handed_off", "resolved"]);
+    let entry = |stage: &str| {
+        shown["history"].as_array().unwrap().iter().find(|e| e["stage"] == stage).unwrap().clone()
+    };
+    // Titles in the reader's language; the words of the entries read into typed events are
+    // made again, the rest shown as written, whole — a reason with ": " in it included.
+    assert_eq!(entry("handed_off")["title"], "Передано");
+    assert!(entry("handed_off")["detail"].as_str().unwrap().contains("нужен курьер: срочно"), "{shown}");
+    assert!(entry("note")["detail"].as_str().unwrap().contains("Клиент просит перезвонить после 18:00"));
+    // The contact and search work on the old record; a change writes it again, typed, and
+    // keeps what it held.
+    crate::support::eventually("the old appeal is found by its words", async || {
+        host.api.get_json("/api/appeals?q=вернуть").await.unwrap().to_string().contains(id)
+    })
+    .await;
+    host.api.send_json("POST", &format!("/api/appeals/{id}/reopen"), &serde_json::json!({})).await.unwrap();
+    let reopened = host.api.get_json(&format!("/api/appeals/{id}")).await.unwrap();
+    let after: Vec<&str> =
+        reopened["history"].as_array().unwrap().iter().map(|e| e["stage"].as_str().unwrap()).collect();
+    assert_eq!(after.len(), 9, "{after:?}");
+    assert_eq!(after.last(), Some(&"reopened"));
+    assert_eq!(reopened["contact"]["phone"], "+79161234567");
+}

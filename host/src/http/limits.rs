@@ -202,7 +202,8 @@ mod tests {
         assert!(gate.admit("192.0.2.7".parse().unwrap(), false).is_some());
         assert!(gate.admit(greedy, true).is_some(), "a trusted proxy is not held to one address's share");
         drop(held);
-        assert!(gate.admit(greedy, false).is_some());
+        let back = gate.admit(greedy, false);
+        assert!(back.is_some(), "its slots free when its connections end");
         assert_eq!(gate.status(None)["addresses"], 1);
     }
 }
