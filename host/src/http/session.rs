@@ -175,8 +175,10 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
                     .with("retry_after_s", 60)
                     .code("locked_out"));
             }
-            // One check at a time per login: parallel guesses wait for the failure counter.
+            // One check at a time per login: parallel guesses wait for the failure counter. An
+            // attempt refused unchecked (here or for want of a core) is given back.
             let Some(_turn) = app.password_checks.claim(&login) else {
+                app.lockout.forgive(peer, SIGN_IN);
                 crate::metrics::sign_in("busy");
                 return Err(ApiError::new(429, "a sign-in of this login is under way: retry in a second")
                     .with("retry_after_s", 1)
@@ -188,7 +190,10 @@ pub async fn sign_in(app: &App, request: Request<Incoming>) -> Result<Response<B
                 .password_checks
                 .verify(move || accounts::sign_in(&store, &unknown, &who, &password, code.as_deref()))
                 .await
-                .inspect_err(|_| crate::metrics::sign_in("busy"))??;
+                .inspect_err(|_| {
+                    app.lockout.forgive(peer, SIGN_IN);
+                    crate::metrics::sign_in("busy");
+                })??;
             match outcome {
                 Outcome::Passed(account) => {
                     app.lockout.forgive(peer, SIGN_IN);
