@@ -315,6 +315,18 @@ fn lock_until(failures: u32, now: u64) -> Option<u64> {
     Some(now + (60_000u64 << doublings).min(MAX_LOCK_MS))
 }
 
+/// Counts a failed password of `employee` in a transaction (parallel failures each count),
+/// locking the account as [`lock_until`] says; the account as changed.
+fn count_failure(store: &Store, employee: &str, now: u64) -> Result<Option<Account>> {
+    store.change_person(&account_key(employee), |a: &mut Account| {
+        a.failures += 1;
+        if let Some(until) = lock_until(a.failures, now) {
+            a.locked_until = until;
+        }
+        true
+    })
+}
+
 /// Logins with no account tried since the host started: their failures counted in memory as
 /// an account's are, so an unknown login locks as a known one would. Bounded: past
 /// [`MAX_UNKNOWN`] logins the table starts again.
@@ -402,14 +414,7 @@ pub fn sign_in(
             return Ok(SignIn::Passed(passed.unwrap_or(account)));
         }
     }
-    // Counted in a transaction: parallel failures each count.
-    let failed = store.change_person(&key, |a: &mut Account| {
-        a.failures += 1;
-        if let Some(until) = lock_until(a.failures, now) {
-            a.locked_until = until;
-        }
-        true
-    })?;
+    let failed = count_failure(store, &account.employee, now)?;
     Ok(SignIn::Failed { locked: failed.is_some_and(|a| a.failures >= FREE_FAILURES) })
 }
 
@@ -439,13 +444,7 @@ fn confirm_password(store: &Store, account: &Account, password: &str) -> Result<
     if password_matches(&account.password_hash, password) {
         return Ok(());
     }
-    store.change_person(&account_key(&account.employee), |a: &mut Account| {
-        a.failures += 1;
-        if let Some(until) = lock_until(a.failures, now) {
-            a.locked_until = until;
-        }
-        true
-    })?;
+    count_failure(store, &account.employee, now)?;
     Err(Refused::Password("текущий пароль неверен (the current password is wrong)".into()))
 }
 

@@ -148,9 +148,9 @@ impl Drop for Slot {
     }
 }
 
-/// The address connections count under: IPv4 as is, IPv6 by its /64 (one subscriber's
-/// network).
-fn by_network(ip: IpAddr) -> IpAddr {
+/// The address a client counts under (its connections here, its failures in the lock-out):
+/// IPv4 as is (an IPv4-mapped IPv6 address too), IPv6 by its /64 (one subscriber's network).
+pub(super) fn by_network(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),

@@ -7,6 +7,7 @@
 //! subscriber's network), and the table is bounded, so a flood from many addresses cannot grow
 //! memory without end.
 
+use super::limits::by_network;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -41,21 +42,6 @@ impl Default for Lockout {
     }
 }
 
-/// The address failures are counted by: IPv4 as is, IPv6 by its /64.
-fn source(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let mut segments = v6.segments();
-                segments[4..].fill(0);
-                IpAddr::V6(segments.into())
-            }
-        },
-        v4 => v4,
-    }
-}
-
 impl Lockout {
     fn current(&self) -> std::sync::MutexGuard<'_, Window> {
         let minute = self.started.elapsed().as_secs() / 60;
@@ -69,7 +55,7 @@ impl Lockout {
     /// Whether `ip` is locked out of `channel` for the rest of the minute.
     pub fn is_locked(&self, ip: IpAddr, channel: &str) -> bool {
         let window = self.current();
-        let failures = window.by_address.get(&(source(ip), channel.to_string())).copied().unwrap_or(0);
+        let failures = window.by_address.get(&(by_network(ip), channel.to_string())).copied().unwrap_or(0);
         let attacked = window.by_channel.get(channel).is_some_and(|n| *n > CHANNEL_ALARM);
         failures >= if attacked { UNDER_ATTACK } else { PER_ADDRESS }
     }
@@ -81,7 +67,7 @@ impl Lockout {
 
     fn count(window: &mut Window, ip: IpAddr, channel: &str) {
         *window.by_channel.entry(channel.to_string()).or_default() += 1;
-        let key = (source(ip), channel.to_string());
+        let key = (by_network(ip), channel.to_string());
         if window.by_address.len() < MAX_ADDRESSES || window.by_address.contains_key(&key) {
             *window.by_address.entry(key).or_default() += 1;
         }
@@ -92,7 +78,7 @@ impl Lockout {
     /// locked out already; whether it may go on. One that passes is [`Lockout::forgive`]n.
     pub fn attempt(&self, ip: IpAddr, channel: &str) -> bool {
         let mut window = self.current();
-        let failures = window.by_address.get(&(source(ip), channel.to_string())).copied().unwrap_or(0);
+        let failures = window.by_address.get(&(by_network(ip), channel.to_string())).copied().unwrap_or(0);
         let attacked = window.by_channel.get(channel).is_some_and(|n| *n > CHANNEL_ALARM);
         if failures >= if attacked { UNDER_ATTACK } else { PER_ADDRESS } {
             return false;
@@ -104,7 +90,7 @@ impl Lockout {
     /// Takes back an attempt that [`Lockout::attempt`] counted and that passed.
     pub fn forgive(&self, ip: IpAddr, channel: &str) {
         let mut window = self.current();
-        if let Some(n) = window.by_address.get_mut(&(source(ip), channel.to_string())) {
+        if let Some(n) = window.by_address.get_mut(&(by_network(ip), channel.to_string())) {
             *n = n.saturating_sub(1);
         }
         if let Some(n) = window.by_channel.get_mut(channel) {
