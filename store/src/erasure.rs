@@ -1,6 +1,6 @@
 //! Erasure of a person's data on request (152-ФЗ art. 21, GDPR art. 17): every appeal of a
-//! contact is anonymised in place (name, phone, e-mail, platform ids, texts, attachments,
-//! metadata, history details, replies), its raw requests are deleted, its conversation,
+//! contact is anonymised in place (name, phone, e-mail, platform ids, texts, attachments and
+//! their file names, metadata, history details, replies), its raw requests are deleted, its conversation,
 //! idempotency and contact keys and its queued CRM notes and replies are removed; the search
 //! index follows the rewritten records (an appeal write marks it). What stays: the appeals'
 //! ids, channels, times, statuses and routing, so reports and SLA figures still add up; and a
@@ -92,7 +92,7 @@ impl Store {
             erasure.raw_requests += self.erase_raw(&before)?;
             erasure.crm_notes += self.erase_notes(id)?;
             erasure.files += before.attachments.len();
-            erasure.orphan_files.extend(self.forget_files(id, "erased on request")?);
+            erasure.orphan_files.extend(self.erase_files(id, "erased on request")?);
             let identities = super::appeals::contact_identities(&before);
             self.write(|tx| {
                 for identity in &identities {

@@ -190,6 +190,22 @@ impl Store {
         Ok(orphans)
     }
 
+    /// Forgets every file of `appeal` as [`Store::forget_files`] does, and blanks what the
+    /// records said of them (file names, types): an erasure leaves no «Паспорт Иванова.pdf».
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn erase_files(&self, appeal: &str, reason: &str) -> Result<Vec<String>> {
+        let orphans = self.forget_files(appeal, reason)?;
+        for (n, record) in self.file_records(appeal)? {
+            if record.file_name.is_some() || record.mime_type.is_some() {
+                let blank = FileRecord { file_name: None, mime_type: None, ..record };
+                self.record_file(appeal, n, &blank)?;
+            }
+        }
+        Ok(orphans)
+    }
+
     /// Shares a fetched file with the cluster's other nodes (nothing on one machine).
     ///
     /// # Errors

@@ -116,7 +116,7 @@ async fn a_body_that_never_comes_or_never_ends_is_cut_off() {
 }
 
 /// Bytes under `dir`.
-fn size_of(dir: &std::path::Path) -> u64 {
+pub(crate) fn size_of(dir: &std::path::Path) -> u64 {
     std::fs::read_dir(dir)
         .unwrap()
         .flatten()

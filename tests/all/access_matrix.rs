@@ -233,10 +233,18 @@ async fn every_route_for_every_role_in_and_out_of_scope() {
                     if inside { "in scope" } else { "out of scope" }
                 );
                 let hidden = row.scoped && !inside && role != Role::Admin;
-                // Masters may use operator routes but not reply, create or reclassify.
+                // Masters may use operator routes but not reply, create, reclassify, hand off or
+                // reopen (the README's list of their verbs).
                 let master_reply = role == Role::Master
                     && *method == "POST"
-                    && ["appeals/{id}/replies", "appeals", "appeals/{id}/reclassify"].contains(pattern);
+                    && [
+                        "appeals/{id}/replies",
+                        "appeals",
+                        "appeals/{id}/reclassify",
+                        "appeals/{id}/handoff",
+                        "appeals/{id}/reopen",
+                    ]
+                    .contains(pattern);
                 match () {
                     _ if !role.allows(*needed) => assert_eq!(status, 403, "{what}: {text}"),
                     // A file out of scope is refused outright (its appeal's existence is no secret

@@ -1,8 +1,9 @@
 //! The second round at the door (issue 37), findings 1–3 and 6 as an attacker tried them: stale and
 //! upward invitations, a second factor replayed or replaced from a session, and sign-ins that
 //! exhausted memory, flooded the log, revealed which logins exist or let a password be guessed
-//! from a session; no route answers an oversized key with a panic. Finding 6: secrets at rest
-//! and in the directory.
+//! from a session; no route answers an oversized key with a panic. Finding 4: nothing unproven
+//! kept from a hook, whatever its method. Finding 5: one client holding streams and
+//! connections. Finding 6: secrets at rest and in the directory.
 
 use crate::people::{PASSWORD, accept, body, directory, invite, session_key, sign_in, signed_in, token_for};
 use crate::support::*;
@@ -343,4 +344,47 @@ async fn a_revoked_session_s_stream_ends_at_once() {
     .await;
     assert!(ended.is_ok(), "the stream still runs: {}", String::from_utf8_lossy(&rest));
     println!("a revoked session's stream ended {} ms after the revocation", revoked.elapsed().as_millis());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_confirmation_or_a_get_proves_itself_before_anything_is_kept() {
+    // Finding 4: VK `confirmation` posts without the secret or the community's id, and GETs
+    // with large queries and headers on a POST-only hook, each grew the data directory.
+    let host = Host::builder().args(&["--trust-forwarded-from", "127.0.0.1"]).start();
+    let config = json!({"confirmation": "a1b2c3d4", "secret": "vk-secret-7f3a", "group_id": 218765432});
+    host.api.send_json("PUT", "/api/plugins/vk/config", &config).await.unwrap();
+    let before = crate::abuse::size_of(&host.dir);
+    let padding = "x".repeat(100 << 10);
+    for n in 0..200 {
+        let from = [("x-forwarded-for", format!("198.51.100.{}", n % 200 + 1))];
+        let from = [(from[0].0, from[0].1.as_str())];
+        let forged = format!(r#"{{"type":"confirmation","group_id":{n},"pad":"{padding}"}}"#);
+        let answer = host.hook("vk", &from, "application/json", forged.as_bytes()).await;
+        assert_eq!(answer.status, 401, "a confirmation for community {n}");
+        let path = format!("/hooks/webform?Name=A&Phone=79161234567&comments={}", &padding[..4 << 10]);
+        let mut headers = from.to_vec();
+        headers.push(("x-padding", &padding[..8 << 10]));
+        let get = host.anonymous.request("GET", &path, &headers, None).await.unwrap();
+        assert_eq!((get.status, get.header("allow")), (405, Some("POST")));
+    }
+    assert!(host.all_appeals().await.is_empty(), "no appeal, not even in triage");
+    let grown = crate::abuse::size_of(&host.dir).saturating_sub(before);
+    assert!(grown < 1 << 20, "400 unproven requests grew the data dir by {grown} bytes");
+    // A forged confirmation counts towards the address's lock-out like any refusal.
+    let attacker = [("x-forwarded-for", "203.0.113.9")];
+    let forged = br#"{"type":"confirmation","group_id":1}"#;
+    for _ in 0..30 {
+        host.hook("vk", &attacker, "application/json", forged).await;
+    }
+    assert_eq!(host.hook("vk", &attacker, "application/json", forged).await.status, 429);
+    // VK's own confirmation (its community's id) and the platforms' GET handshakes still work.
+    let vk =
+        host.hook("vk", &[], "application/json", br#"{"type":"confirmation","group_id":218765432}"#).await;
+    assert_eq!((vk.status, &vk.body[..]), (200, &b"a1b2c3d4"[..]));
+    let config = json!({"verify_token": "verify-me", "app_secret": "app-secret-3c9d"});
+    host.api.send_json("PUT", "/api/plugins/whatsapp/config", &config).await.unwrap();
+    let check = "/hooks/whatsapp?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=verify-me";
+    let check = host.anonymous.send("GET", check, None).await.unwrap();
+    assert_eq!((check.status, &check.body[..]), (200, &b"1158201444"[..]));
+    assert!(host.all_appeals().await.is_empty());
 }

@@ -19,7 +19,7 @@ async fn telegram_update_becomes_a_routed_appeal_with_its_history() {
     assert_eq!(appeal.contact.name.as_deref(), Some("Анна Смирнова"));
     assert_eq!(
         stages(&appeal)[..3],
-        ["received telegram@0.2.3", "kept contest-filter@0.1.0", "routed rules-router@0.1.1"]
+        ["received telegram@0.2.4", "kept contest-filter@0.1.0", "routed rules-router@0.1.1"]
     );
     assert!(appeal.history[2].at >= appeal.received_at);
 }

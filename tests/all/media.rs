@@ -317,6 +317,20 @@ async fn e_mail_parts_come_from_the_kept_message_and_mango_recordings_through_th
         )
     );
 
+    // Erased on request: the file, its name in the appeal and its record, and so in a backup
+    // made afterwards (finding 7 of issue 37).
+    let erased =
+        host.api.send_json("POST", "/api/contacts/erase", &json!({"contact": "ivan@example.ru"})).await;
+    assert_eq!(erased.unwrap()["appeals"], 1);
+    let shown = host.appeal_json(&id).await.to_string();
+    assert!(!shown.contains("Договор"), "{shown}");
+    let backup = host.dir.join("after-erasure.chb");
+    let path = backup.to_str().unwrap().to_string();
+    tokio::task::block_in_place(|| crate::cli::cli(&host, &["backup", "--to", &path]));
+    let archive = std::fs::read(&backup).unwrap();
+    let name = "Договор".as_bytes();
+    assert!(!archive.windows(name.len()).any(|w| w == name), "the file name is in the backup");
+
     // Mango: queries/recording/post answers a redirect to the file.
     let recording = pseudo_file(50_000, 9);
     let (served, base) = (recording.clone(), Arc::new(std::sync::Mutex::new(String::new())));

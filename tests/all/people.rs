@@ -311,13 +311,17 @@ async fn presence_decides_who_gets_new_appeals_and_the_supervisor_sees_the_team(
     directory["employees"] = json!([
         {"id": "sup", "name": "Марина", "department": "returns", "active": false},
         {"id": "olga", "name": "Ольга", "department": "returns"},
-        {"id": "rustam", "name": "Рустам", "department": "returns"}
+        {"id": "rustam", "name": "Рустам", "department": "returns"},
+        {"id": "vera", "name": "Вера", "department": "returns"}
     ]);
     host.api.send_json("PUT", "/api/directory", &directory).await.unwrap();
     let olga = signed_in(&host, "olga", "operator").await;
     let rustam = signed_in(&host, "rustam", "operator").await;
     let sup = token_for(&host, "sup", "supervisor").await;
     olga.send_json("PUT", "/api/presence", &json!({"state": "available"})).await.unwrap();
+    // A viewer who says «available» is still given no work (finding 7 of issue 37).
+    let vera = signed_in(&host, "vera", "viewer").await;
+    vera.send_json("PUT", "/api/presence", &json!({"state": "available"})).await.unwrap();
     // Rustam never clocked in: off. Everything goes to Olga.
     for n in 0..3 {
         let id = appeal(&host, 16_200 + n, "Москва: хочу вернуть товар").await;
@@ -329,6 +333,7 @@ async fn presence_decides_who_gets_new_appeals_and_the_supervisor_sees_the_team(
     let why = appeal_where(&host, &waiting, "waiting", |a| a.work.waiting_reason.is_some()).await;
     let reason = why.work.waiting_reason.unwrap();
     assert!(reason.contains("Ольга — нет на месте") && reason.contains("Рустам — не на работе"), "{reason}");
+    assert!(!reason.contains("Вера"), "{reason}");
     rustam.send_json("PUT", "/api/presence", &json!({"state": "available"})).await.unwrap();
     let assigned = appeal_where(&host, &waiting, "assigned", |a| a.work.assignee.is_some()).await;
     assert_eq!(assigned.work.assignee.as_deref(), Some("rustam"));

@@ -57,7 +57,7 @@ async fn telegram_reply_retries_after_429_and_lands_in_the_chat() {
         );
     }
     let history: Vec<String> = stages(&done).into_iter().filter(|s| s.starts_with("reply_")).collect();
-    assert_eq!(history, ["reply_queued -", "reply_retry telegram@0.2.3", "reply_sent telegram@0.2.3"]);
+    assert_eq!(history, ["reply_queued -", "reply_retry telegram@0.2.4", "reply_sent telegram@0.2.4"]);
     let retry = words(done.history.iter().find(|e| e.stage() == "reply_retry").unwrap());
     assert!(retry.contains("Telegram 429"), "{retry}");
     // The bot token is in the URL; it must not reach the history.
@@ -75,7 +75,7 @@ async fn a_host_outside_the_allowlist_is_refused_then_allowed_and_retried() {
     let failed = wait_for_reply(&host, &appeal, "failed").await;
     let error = failed.replies[0].error.as_deref().unwrap();
     assert!(
-        error.contains("is not among the outbound hosts of telegram@0.2.3 [api.telegram.org]"),
+        error.contains("is not among the outbound hosts of telegram@0.2.4 [api.telegram.org]"),
         "{error}"
     );
     assert!(api.received().is_empty(), "nothing may reach a host the plugin was not allowed");

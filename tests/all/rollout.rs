@@ -195,7 +195,9 @@ async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
         409
     );
 
-    // A payload its adapter could not read: VK asks for confirmation before it is configured.
+    // A payload its adapter could not read: VK asks for confirmation (verified by the
+    // community's id) before the string to answer is configured.
+    host.api.send_json("PUT", "/api/plugins/vk/config", &json!({"group_id": 218765432})).await.unwrap();
     let unread =
         host.hook("vk", &[], "application/json", &fixture("plugins/vk/fixtures/confirmation.json")).await;
     let unread = appeal_id(&unread);
@@ -205,11 +207,18 @@ async fn triage_appeals_are_reprocessed_after_a_fix_one_by_one_or_in_bulk() {
     };
     let refused = reprocess().await;
     assert_eq!((refused.status, last_event(&refused).stage()), (Status::Triage, "reprocess_failed"));
-    host.api.send_json("PUT", "/api/plugins/vk/config", &json!({"confirmation": "a1b2c3d4"})).await.unwrap();
+    host.api
+        .send_json(
+            "PUT",
+            "/api/plugins/vk/config",
+            &json!({"group_id": 218765432, "confirmation": "a1b2c3d4"}),
+        )
+        .await
+        .unwrap();
     let read = reprocess().await;
     assert_eq!(read.status, Status::Resolved);
     let reread = last_event(&read);
-    assert_eq!((reread.stage(), reread.plugin.as_deref()), ("reprocessed", Some("vk@0.2.3")), "{read:?}");
+    assert_eq!((reread.stage(), reread.plugin.as_deref()), ("reprocessed", Some("vk@0.2.4")), "{read:?}");
     // A confirmation handshake becomes no appeal: the re-read names none.
     assert!(
         matches!(reread.event, clienthub::event::Event::Reprocessed { by: None, ref appeals } if appeals.is_empty()),

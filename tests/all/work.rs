@@ -321,7 +321,7 @@ async fn reports_and_metrics_match_hand_computed_values() {
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
-    assert!(metrics.contains("clienthub_plugin_calls_total{plugin=\"telegram@0.2.3\"}"));
+    assert!(metrics.contains("clienthub_plugin_calls_total{plugin=\"telegram@0.2.4\"}"));
     assert!(metrics.contains("clienthub_plugin_call_seconds_bucket{le="), "{metrics}");
     // Every acknowledged webhook waited for a journal sync; the writes sit in the memtables.
     let value = |name: &str| -> f64 {

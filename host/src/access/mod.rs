@@ -69,6 +69,12 @@ impl Role {
     pub fn allows(self, needed: Role) -> bool {
         self.rank() >= needed.rank()
     }
+
+    /// Whether assignment gives this role work: operators and external masters. Supervisors
+    /// and admins take an appeal by hand when they choose to; viewers never.
+    pub fn takes_work(self) -> bool {
+        matches!(self, Role::Operator | Role::Master)
+    }
 }
 
 /// An issued token, as stored (without the token).

@@ -64,19 +64,32 @@ pub fn all(store: &Store) -> Result<HashMap<String, Presence>> {
         .collect())
 }
 
-/// The employees who have an account (a password set: an invitation not yet accepted is not
-/// one) but are not available now: assignment passes them by.
+/// Who is not to be given work now, from the accounts and their presence: those with an
+/// account (a password set: an invitation not yet accepted is not one) who are not available,
+/// and those whose role takes no work ([`super::Role::takes_work`]). Assignment passes them by.
 ///
 /// # Errors
 /// On storage failure.
-pub fn absent(store: &Store) -> Result<HashMap<String, State>> {
+pub fn not_at_work(store: &Store) -> Result<NotAtWork> {
     let presence = all(store)?;
-    Ok(super::accounts::accounts(store)?
-        .into_iter()
-        .filter(|a| !a.password_hash.is_empty())
-        .filter_map(|a| {
-            let state = presence.get(&a.employee).map_or(State::Off, |p| p.state);
-            (state != State::Available).then_some((a.employee, state))
-        })
-        .collect())
+    let mut out = NotAtWork::default();
+    for account in super::accounts::accounts(store)?.into_iter().filter(|a| !a.password_hash.is_empty()) {
+        if !account.role.takes_work() {
+            out.takes_no_work.insert(account.employee.clone());
+        }
+        let state = presence.get(&account.employee).map_or(State::Off, |p| p.state);
+        if state != State::Available {
+            out.absent.insert(account.employee, state);
+        }
+    }
+    Ok(out)
+}
+
+/// Who assignment passes by ([`not_at_work`]).
+#[derive(Debug, Default)]
+pub struct NotAtWork {
+    /// Employees away or off.
+    pub absent: HashMap<String, State>,
+    /// Employees whose role takes no work.
+    pub takes_no_work: std::collections::HashSet<String>,
 }

@@ -166,17 +166,21 @@ pub async fn act(mut call: Call) -> Answer {
     };
     call.only_self("by", body.by.as_deref())?;
     let appeal = call.visible_appeal(call.param(0))?;
+    // An external master takes, pauses, resumes and resolves what was handed to their group;
+    // handing on and reopening are the call centre's.
+    if call.caller.role == crate::access::Role::Master && matches!(verb.as_str(), "handoff" | "reopen") {
+        return Err(ApiError::new(403, format!("an external master may not {verb} an appeal")));
+    }
     let directory = call.app.store.directory();
     // Choosing someone else (taking for them, handing to them) is for employees of the
-    // caller's scope; an external master only hands back to a department.
+    // caller's scope.
     let assigns = |employee: &Option<String>| -> Result<(), ApiError> {
         let Some(id) = employee.as_deref() else { return Ok(()) };
         if call.caller.employee.as_deref() == Some(id) {
             return Ok(());
         }
         let covered = directory.employees.iter().any(|e| e.id == id && call.caller.scope.covers(e));
-        let may = call.caller.role != crate::access::Role::Master
-            && (call.caller.role.allows(crate::access::Role::Supervisor) || verb == "handoff");
+        let may = call.caller.role.allows(crate::access::Role::Supervisor) || verb == "handoff";
         match (covered, may) {
             (true, true) => Ok(()),
             (false, _) if call.caller.scope.everything => Ok(()),

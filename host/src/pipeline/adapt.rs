@@ -125,7 +125,20 @@ impl Pipeline {
                 ..PlatformAnswer::json(200, serde_json::json!({"ok": true}))
             })
         };
+        // Only a POST carries appeals; another method is a platform's handshake (WhatsApp's
+        // subscription check, Zadarma's echo), answered when the adapter verified it and made
+        // no events of it, and otherwise refused with nothing kept.
+        let handshake = raw.method != "POST";
         let output = match output {
+            Ok(Ok(Output::Events(output))) if handshake && !output.events.is_empty() => {
+                return Ok(Adapted::Answered(not_allowed()));
+            }
+            Ok(Ok(Output::Events(output))) if handshake => {
+                return Ok(Adapted::Answered(answer_of(output.response)));
+            }
+            Ok(Ok(_)) | Ok(Err(wit::AdapterError::Malformed(_))) | Err(_) if handshake => {
+                return Ok(Adapted::Answered(not_allowed()));
+            }
             Ok(Ok(Output::Events(output))) => output,
             Ok(Ok(Output::Crm(output))) => {
                 return crm_event(store, &mut raw, adapter, output).map(Adapted::Answered);
@@ -148,12 +161,7 @@ impl Pipeline {
                 return self.triage_raw(store, &mut raw, adapter, error).map(triaged);
             }
         };
-        let reply = PlatformAnswer {
-            status: output.response.status,
-            headers: output.response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
-            body: output.response.body,
-            appeals: Vec::new(),
-        };
+        let reply = answer_of(output.response);
         Ok(Adapted::Events(
             Box::new(Intake {
                 raw,
@@ -191,6 +199,26 @@ impl Pipeline {
         tracing::warn!(appeal = %id, channel = %raw.channel, "request kept in triage: {error}");
         Ok(id)
     }
+}
+
+/// The adapter's answer to the platform, as it is.
+fn answer_of(response: wit::HttpResponse) -> PlatformAnswer {
+    PlatformAnswer {
+        status: response.status,
+        headers: response.headers.into_iter().map(|h| (h.name, h.value)).collect(),
+        body: response.body,
+        appeals: Vec::new(),
+    }
+}
+
+/// 405 to a request in another method than POST that is no handshake the adapter knows.
+fn not_allowed() -> PlatformAnswer {
+    let mut answer = PlatformAnswer::json(
+        405,
+        serde_json::json!({"error": "this hook takes appeals by POST only", "code": "method_not_allowed"}),
+    );
+    answer.headers.push(("allow".into(), "POST".into()));
+    answer
 }
 
 /// What an adapter made of a request.

@@ -1,5 +1,6 @@
 //! Choosing the employee for a waiting appeal: among the router's candidates (or, when it
-//! named none, the department's employees serving the region), those active, at work now
+//! named none, the department's employees serving the region) whose role takes work, those
+//! active, at work now
 //! (working hours, days off, and — for people with an account — marked available) and not
 //! full (`max_open`); then round-robin (after the last one
 //! chosen in the department) or least-loaded (fewest open appeals, ties in candidate order).
@@ -10,7 +11,7 @@ use crate::appeal::Appeal;
 use crate::calendar::{self, Calendar};
 use crate::directory::{Directory, Employee};
 use crate::event::{Strategy, Unavailable, WaitReason};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What to do with a waiting appeal.
 #[derive(Debug, PartialEq)]
@@ -43,6 +44,8 @@ pub struct Team {
     pub load: HashMap<String, u32>,
     /// Employees away or off.
     pub absent: HashMap<String, State>,
+    /// Employees whose role takes no work (viewers, supervisors, admins): never candidates.
+    pub takes_no_work: HashSet<String>,
 }
 
 /// Chooses for `appeal` given the team and the last employee round-robin chose in the
@@ -56,10 +59,10 @@ pub fn choose(appeal: &Appeal, directory: &Directory, team: &Team, last: Option<
     if strategy == "manual" {
         return Choice::Manual;
     }
-    let candidates = candidates(appeal, directory, department);
+    let candidates =
+        candidates(appeal, directory, department).into_iter().filter(|e| !team.takes_no_work.contains(&e.id));
     let mut reasons = Vec::new();
     let eligible: Vec<&Employee> = candidates
-        .into_iter()
         .filter(|e| match unavailable(e, directory, team, now) {
             Some(reason) => {
                 reasons.push((e.id.clone(), reason));
@@ -283,8 +286,15 @@ mod tests {
     fn people_away_or_off_are_passed_by() {
         let d = directory();
         let absent = HashMap::from([("a".to_string(), State::Away), ("b".to_string(), State::Off)]);
-        let team = Team { load: HashMap::new(), absent };
+        let team = Team { absent, ..Team::default() };
         assert_eq!(assigned(choose(&appeal("round-robin"), &d, &team, None, NOON)), "c");
+        // c's role takes no work (a viewer, say): nobody serves then.
+        let team = Team { takes_no_work: HashSet::from(["c".to_string()]), ..team };
+        let choice = choose(&appeal("round-robin"), &d, &team, None, NOON);
+        assert!(
+            matches!(&choice, Choice::Wait { reason: WaitReason::NobodyFree(people), .. } if people.len() == 2),
+            "{choice:?}"
+        );
         let absent = ["a", "b", "c"].map(|e| (e.to_string(), State::Off)).into();
         match choose(&appeal("round-robin"), &d, &Team { absent, ..Team::default() }, None, NOON) {
             Choice::Wait { reason: WaitReason::NobodyFree(people), .. } => {

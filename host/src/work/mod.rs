@@ -89,8 +89,12 @@ impl Dispatcher {
         let now = self.store.now_ms();
         let directory = self.store.directory();
         let holdings = self.store.holdings()?;
-        let mut team =
-            assignment::Team { absent: crate::access::presence::absent(&self.store)?, ..Default::default() };
+        let not_at_work = crate::access::presence::not_at_work(&self.store)?;
+        let mut team = assignment::Team {
+            absent: not_at_work.absent,
+            takes_no_work: not_at_work.takes_no_work,
+            ..Default::default()
+        };
         for (employee, _) in &holdings {
             *team.load.entry(employee.clone()).or_default() += 1;
         }

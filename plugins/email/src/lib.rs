@@ -64,7 +64,7 @@ impl Channel for Email {
             }
         }
         if request.method != "POST" {
-            return Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![] });
+            return Err(AdapterError::Malformed("this hook takes POST only".into()));
         }
         let message = if postmark { postmark::parse(&request.body)? } else { parse(&request.body)? };
         Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![Event::FollowUp(message)] })

@@ -44,7 +44,7 @@ impl Channel for Jivo {
         }
         let ok = HttpResponse::new(200, "application/json", "{}");
         if request.method != "POST" {
-            return Ok(AdapterOutput { response: ok, events: vec![] });
+            return Err(AdapterError::Malformed("this hook takes POST only".into()));
         }
         let event: Value = serde_json::from_slice(&request.body)
             .map_err(|e| AdapterError::Malformed(format!("not a Jivo Bot API event: {e}")))?;

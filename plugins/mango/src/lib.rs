@@ -41,7 +41,7 @@ impl Channel for Mango {
     fn handle(request: HttpRequest) -> Result<AdapterOutput, AdapterError> {
         let config: Config = clienthub_sdk::config::get().map_err(AdapterError::Malformed)?;
         if request.method != "POST" {
-            return Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![] });
+            return Err(AdapterError::Malformed("this hook takes POST only".into()));
         }
         let fields: Vec<(String, String)> = form_urlencoded::parse(&request.body).into_owned().collect();
         let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());

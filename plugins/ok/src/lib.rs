@@ -96,7 +96,7 @@ impl Channel for Odnoklassniki {
         }
         let ack = HttpResponse::json(&serde_json::json!({ "success": true }));
         if request.method != "POST" {
-            return Ok(AdapterOutput { response: ack, events: vec![] });
+            return Err(AdapterError::Malformed("this hook takes POST only".into()));
         }
         let notification: Notification = serde_json::from_slice(&request.body)
             .map_err(|e| AdapterError::Malformed(format!("not an OK Bot API notification: {e}")))?;

@@ -89,7 +89,7 @@ impl Channel for Reviews {
         }
         let ok = HttpResponse::json(&serde_json::json!({ "ok": true }));
         if request.method != "POST" {
-            return Ok(AdapterOutput { response: ok, events: vec![] });
+            return Err(AdapterError::Malformed("this hook takes POST only".into()));
         }
         let body: Value = serde_json::from_slice(&request.body)
             .map_err(|e| AdapterError::Malformed(format!("the review payload is not JSON: {e}")))?;

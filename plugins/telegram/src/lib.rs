@@ -45,7 +45,7 @@ impl Channel for Telegram {
         let config: Config = clienthub_sdk::config::get().map_err(AdapterError::Malformed)?;
         verify_secret(&request, config.secret_token.as_deref())?;
         if request.method != "POST" {
-            return Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![] });
+            return Err(AdapterError::Malformed("this hook takes POST only".into()));
         }
         let update: Update = serde_json::from_slice(&request.body)
             .map_err(|e| AdapterError::Malformed(format!("not a Telegram Update: {e}")))?;

@@ -1,6 +1,7 @@
 //! VK channel adapter: Callback API events into ClientHub events.
 //!
-//! - `confirmation` is answered with the configured string, as VK expects.
+//! - `confirmation` is answered with the configured string, as VK expects, once verified: by
+//!   the secret when it carries one, else by the configured community's id; otherwise refused.
 //! - `message_new` (a message to the community) becomes a follow-up in the conversation of its
 //!   `peer_id`; both the 5.103+ shape (`object.message`) and the older one (`object` is the
 //!   message) are read.
@@ -73,7 +74,22 @@ impl Channel for Vk {
                 "event for community {given}, this adapter serves {expected}"
             )));
         }
+        let secret_matches = config.secret.as_deref().map(|expected| {
+            clienthub_sdk::auth::secret_matches(event.secret.as_deref().unwrap_or(""), expected)
+        });
         if event.kind == "confirmation" {
+            // Verified before it is answered: by the secret when VK sends it, else by the
+            // community's id, which must then be configured and named. Nothing is kept.
+            let group_matches = config.group_id.is_some() && config.group_id == event.group_id;
+            let verified = match (event.secret.is_some(), secret_matches) {
+                (true, Some(matches)) => matches,
+                _ => group_matches,
+            };
+            if !verified {
+                return Err(AdapterError::Unauthorized(
+                    "a confirmation request must carry the secret or the configured community's id".into(),
+                ));
+            }
             let Some(code) = config.confirmation else {
                 return Err(AdapterError::Malformed(
                     "VK asks for the confirmation string, but none is configured (set `confirmation`)".into(),
@@ -81,11 +97,8 @@ impl Channel for Vk {
             };
             return Ok(AdapterOutput { response: HttpResponse::text(&code), events: vec![] });
         }
-        if let Some(expected) = &config.secret {
-            let given = event.secret.as_deref().unwrap_or("");
-            if !clienthub_sdk::auth::secret_matches(given, expected) {
-                return Err(AdapterError::Unauthorized("the event's secret does not match".into()));
-            }
+        if secret_matches == Some(false) {
+            return Err(AdapterError::Unauthorized("the event's secret does not match".into()));
         }
         let events = match event.kind.as_str() {
             "message_new" => vec![Event::FollowUp(message_new(&event)?)],

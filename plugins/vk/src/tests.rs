@@ -19,8 +19,36 @@ fn confirmation_is_answered_with_the_configured_string() {
             .unwrap();
     assert_eq!(out.response.body, b"a1b2c3d4");
     assert!(out.events.is_empty());
-    let unconfigured = handle(&mut Harness::new(), include_bytes!("../fixtures/confirmation.json"));
+    // Verified by the community's id, but no string to answer with: kept for the admin.
+    let unconfigured = handle(
+        &mut Harness::new().with_config(r#"{"group_id":218765432}"#),
+        include_bytes!("../fixtures/confirmation.json"),
+    );
     assert!(matches!(unconfigured, Err(AdapterError::Malformed(_))));
+}
+
+#[test]
+fn a_confirmation_is_answered_only_when_verified() {
+    let refused = |config: &str, body: &str| {
+        let out = handle(&mut Harness::new().with_config(config), body.as_bytes());
+        matches!(out, Err(AdapterError::Unauthorized(_)))
+    };
+    let anonymous = r#"{"type":"confirmation","group_id":1}"#;
+    // Nothing to verify it by: neither a secret nor a community configured.
+    assert!(refused(r#"{"confirmation":"a1b2c3d4"}"#, anonymous));
+    // Another community, or no community named.
+    assert!(refused(CONFIG, anonymous));
+    assert!(refused(r#"{"confirmation":"a1b2c3d4","group_id":218765432}"#, r#"{"type":"confirmation"}"#));
+    // A wrong secret, even for the right community.
+    let wrong = r#"{"type":"confirmation","group_id":218765432,"secret":"guess"}"#;
+    assert!(refused(CONFIG, wrong));
+    // The right secret verifies it when no community is configured.
+    let signed = r#"{"type":"confirmation","group_id":5,"secret":"vk-secret-7f3a"}"#;
+    let out = handle(
+        &mut Harness::new().with_config(r#"{"confirmation":"c0de","secret":"vk-secret-7f3a"}"#),
+        signed.as_bytes(),
+    );
+    assert_eq!(out.unwrap().response.body, b"c0de");
 }
 
 #[test]

@@ -31,7 +31,7 @@ impl Channel for Webform {
     fn handle(request: HttpRequest) -> Result<AdapterOutput, AdapterError> {
         let config: Config = clienthub_sdk::config::get().map_err(AdapterError::Malformed)?;
         if request.method != "POST" {
-            return Ok(AdapterOutput { response: HttpResponse::text("ok"), events: vec![] });
+            return Err(AdapterError::Malformed("this hook takes POST only".into()));
         }
         let fields = parse_fields(&request);
         // With a key configured, a request proves itself first: one that does not parse cannot
