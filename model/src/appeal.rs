@@ -252,6 +252,10 @@ pub struct Appeal {
     /// Who works on it and its SLA clocks.
     #[serde(default)]
     pub work: Work,
+    /// Its short number (№ 10452), one per installation in order of creation, gap-free; 0 for
+    /// an appeal created before numbers were given. Last, so a record without it reads.
+    #[serde(default)]
+    pub number: u64,
 }
 
 impl Appeal {

@@ -455,6 +455,14 @@ pub enum Event {
         /// The words as written.
         detail: String,
     },
+    /// It went back to the queue: the employee holding it had been off longer than the
+    /// directory allows.
+    Returned {
+        /// Who held it, by id.
+        from: String,
+        /// Minutes they had been off.
+        minutes: u32,
+    },
 }
 
 impl Event {
@@ -480,6 +488,7 @@ impl Event {
             Event::CrmRetry { .. } => "crm_retry",
             Event::CrmFailed { .. } => "crm_failed",
             Event::Assigned { .. } => "assigned",
+            Event::Returned { .. } => "returned",
             Event::Waiting { .. } => "waiting",
             Event::Taken { .. } => "taken",
             Event::HandedOff { .. } => "handed_off",

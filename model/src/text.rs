@@ -106,6 +106,7 @@ pub fn stage_title(stage: &str, lang: Lang) -> &str {
         "crm_retry" => ("CRM недоступна", "CRM unavailable"),
         "crm_failed" => ("CRM отказала", "CRM refused"),
         "assigned" => ("Назначено", "Assigned"),
+        "returned" => ("Вернулось в очередь", "Back in the queue"),
         "waiting" => ("Ждёт исполнителя", "Waiting"),
         "taken" => ("Взято в работу", "Taken"),
         "handed_off" => ("Передано", "Handed off"),
@@ -374,6 +375,13 @@ impl Words<'_> {
                     Strategy::LeastLoaded => ("наименее загруженному", "least-loaded"),
                 };
                 self.say(format!("{who} ({ru}, открытых: {open})"), format!("to {who} by {en}, {open} open"))
+            }
+            Event::Returned { from, minutes } => {
+                let who = self.employee(from);
+                self.say(
+                    format!("{who} не на работе уже {minutes} мин"),
+                    format!("{who} has been off for {minutes} min"),
+                )
             }
             Event::Waiting { queue, reason } => {
                 let queue = self.queue(queue);

@@ -18,9 +18,12 @@ impl Store {
     /// # Errors
     /// On storage failure.
     pub fn put_appeal(&self, appeal: &Appeal) -> Result<()> {
-        self.write(|tx| {
-            let stored = super::record::load(tx, &appeal.id)?.map(|(_, stored)| stored).unwrap_or_default();
-            super::record::save(tx, appeal, stored)
+        self.write(|tx| match super::record::load(tx, &appeal.id)? {
+            Some((_, stored)) => super::record::save(tx, appeal, stored),
+            None => {
+                let numbered = numbered(tx, appeal.clone())?;
+                super::record::save(tx, &numbered, Default::default())
+            }
         })
     }
 
@@ -69,6 +72,26 @@ impl Store {
         pages.dedup_by(|a, b| a.id == b.id);
         pages.truncate(limit);
         Ok(pages)
+    }
+
+    /// How many appeals match `query`'s terms and scope, counting up to `cap` (a view's count:
+    /// the ids from the indexes, no record read).
+    ///
+    /// # Errors
+    /// On storage failure.
+    pub fn count_appeals(&self, query: &AppealQuery, cap: usize) -> Result<usize> {
+        if query.any_of.is_empty() {
+            return Ok(super::index::matching(&self.trees, &query.terms, None, None, cap)?.len());
+        }
+        let mut ids = std::collections::HashSet::new();
+        for alternative in &query.any_of {
+            let terms: Vec<(String, String)> = query.terms.iter().chain(alternative).cloned().collect();
+            ids.extend(super::index::matching(&self.trees, &terms, None, None, cap)?);
+            if ids.len() >= cap {
+                return Ok(cap);
+            }
+        }
+        Ok(ids.len())
     }
 
     /// Up to `limit` appeals with every one of `terms`, in the query's time range, newest
@@ -231,9 +254,9 @@ impl Store {
         let conversation = pair_key(&appeal.channel, &appeal.conversation_key);
         let identities = contact_identities(appeal);
         let fresh_contact = ulid::Ulid::new().to_string();
-        let (claim, contact) = self.write(|tx| {
+        let (claim, contact, number) = self.write(|tx| {
             if let Some(owner) = tx.get(TreeId::Idempotency, &key)? {
-                return Ok((Claim::Seen(String::from_utf8_lossy(&owner).into_owned()), None));
+                return Ok((Claim::Seen(String::from_utf8_lossy(&owner).into_owned()), None, 0));
             }
             let mut known = None;
             for identity in &identities {
@@ -248,7 +271,7 @@ impl Store {
                     tx.insert(TreeId::Contacts, identity.as_bytes(), contact.as_bytes());
                 }
             }
-            let stored = Appeal { contact_id: Some(contact.clone()), ..appeal.clone() };
+            let stored = numbered(tx, Appeal { contact_id: Some(contact.clone()), ..appeal.clone() })?;
             super::record::save(tx, &stored, super::record::Stored::default())?;
             super::media::queue(tx, &appeal.id, 0, appeal.attachments.len(), &appeal.raw_request_id);
             tx.insert(TreeId::Idempotency, key.as_slice(), appeal.id.as_bytes());
@@ -260,8 +283,11 @@ impl Store {
             if stored.is_waiting() {
                 tx.insert(TreeId::Waiting, appeal.id.as_bytes(), []);
             }
-            Ok((Claim::New, Some(contact)))
+            Ok((Claim::New, Some(contact), stored.number))
         })?;
+        if number > 0 {
+            appeal.number = number;
+        }
         if contact.is_some() {
             appeal.contact_id = contact;
         }
@@ -513,4 +539,19 @@ pub(super) fn contact_identities(appeal: &Appeal) -> Vec<String> {
         identities.push(format!("{}:{user}", appeal.channel));
     }
     identities
+}
+
+/// Where the last short number given is kept: beside the idempotency keys it is claimed
+/// with, in the same replicated record tree (so a cluster's creations conflict on it and a
+/// backup carries it on). No `channel \0 platform id` key starts with a zero byte.
+const LAST_NUMBER: &[u8] = b"\0appeal-number";
+
+/// Inside the transaction that creates `appeal`: gives it the next short number. The
+/// transaction read the last one, so two creations at once (on two nodes of a cluster too)
+/// conflict and one runs again: numbers are unique and without gaps.
+fn numbered(tx: &mut Tx, mut appeal: Appeal) -> Result<Appeal> {
+    let last = tx.get(TreeId::Idempotency, LAST_NUMBER)?.and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok());
+    appeal.number = last.map_or(0, u64::from_be_bytes) + 1;
+    tx.insert(TreeId::Idempotency, LAST_NUMBER, appeal.number.to_be_bytes());
+    Ok(appeal)
 }

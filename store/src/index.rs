@@ -4,8 +4,9 @@
 //! they cannot disagree with the records, even after a crash.
 //!
 //! An index entry is `field \0 value \0 appeal id` (ids are ULIDs: time order), for status,
-//! channel, queue, department, region, assignee, topic, contact and overdue (`yes` once a
-//! deadline was missed); its value is a fingerprint of all the appeal's terms. A list with
+//! channel, queue, department, region, assignee, topic, contact, overdue (`yes` once a
+//! deadline was missed), number (the short one), open (`yes` while open) and unassigned (`yes`
+//! while it waits for an employee) and unowned (`yes` while open with no department); its value is a fingerprint of all the appeal's terms. A list with
 //! filters walks the entries of its rarest term newest first (every term has a maintained
 //! counter), passes over those whose fingerprint lacks another term, and looks the rest up
 //! under the other terms, so a page costs what the rarest term holds down to the page's last
@@ -19,13 +20,13 @@ use crate::appeal::Appeal;
 use anyhow::Result;
 
 /// Version of the index layout; a data dir with another is reindexed at start.
-const VERSION: &[u8] = b"5";
+const VERSION: &[u8] = b"6";
 const VERSION_KEY: &[u8] = b"index-version";
 /// The counter of all appeals.
 const ALL: &[u8] = b"appeals";
 
 /// The fields an appeal list can be filtered by.
-pub const FIELDS: [&str; 10] = [
+pub const FIELDS: [&str; 14] = [
     "status",
     "channel",
     "queue",
@@ -36,6 +37,10 @@ pub const FIELDS: [&str; 10] = [
     "priority",
     "contact",
     "overdue",
+    "number",
+    "open",
+    "unassigned",
+    "unowned",
 ];
 
 /// The (field, value) pairs an appeal is found under.
@@ -57,6 +62,21 @@ pub fn terms(appeal: &Appeal) -> Vec<(&'static str, String)> {
     add("contact", appeal.contact_id.as_ref());
     if work.reaction_overdue_at.is_some() || work.resolution_overdue_at.is_some() {
         terms.push(("overdue", "yes".to_string()));
+    }
+    if appeal.number > 0 {
+        terms.push(("number", appeal.number.to_string()));
+    }
+    // The console's views: what is still to do, and what nobody holds.
+    if appeal.status.is_open() {
+        terms.push(("open", "yes".to_string()));
+    }
+    if appeal.is_waiting() {
+        terms.push(("unassigned", "yes".to_string()));
+    }
+    // Open work no department owns: an admin is warned of it.
+    if appeal.status.is_open() && work.department.is_none() && decision.is_none_or(|d| d.department.is_none())
+    {
+        terms.push(("unowned", "yes".to_string()));
     }
     terms
 }

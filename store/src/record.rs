@@ -6,7 +6,9 @@
 //! writers that append concurrently conflict on it) and the filter and reason that dropped
 //! the appeal (so the per-day figures need no history).
 //!
-//! Format 3 keeps typed events ([`crate::event::Event`]); format 2 kept a stage and English
+//! Format 4 keeps typed events ([`crate::event::Event`]) and the appeal's short number;
+//! format 3 lacked the number (the head's last field, so a format 3 head reads as format 4
+//! with number 0); format 2 kept a stage and English
 //! words per event, and JSON records (they start with `{`, from the sled era) kept those
 //! inline. Both still read, their entries converted by [`crate::legacy`]; the next write of
 //! such a record writes its whole history again, typed. (Format 1, written only by a
@@ -24,8 +26,10 @@ use serde::{Deserialize, Serialize};
 
 /// [`Head`] with the history apart, as stages and words.
 const HEAD_V2: u8 = 2;
-/// [`Head`] with the history apart, as typed events.
+/// [`Head`] with the history apart, as typed events, without the appeal's short number.
 const HEAD_V3: u8 = 3;
+/// [`Head`] with the history apart, as typed events, and the appeal's short number.
+const HEAD_V4: u8 = 4;
 
 /// A stored appeal's head.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,7 +70,7 @@ fn encode_head(appeal: &Appeal) -> Vec<u8> {
         appeal: Appeal { history: Vec::new(), ..appeal.clone() },
         legacy: false,
     };
-    let mut bytes = vec![HEAD_V3];
+    let mut bytes = vec![HEAD_V4];
     // Serialising plain data into a growing buffer does not fail.
     bytes.extend(postcard::to_allocvec(&head).expect("an appeal serialises"));
     bytes
@@ -78,9 +82,14 @@ fn encode_head(appeal: &Appeal) -> Vec<u8> {
 /// When the record is corrupt or of an unknown format.
 pub fn decode_head(bytes: &[u8]) -> Result<Head> {
     match bytes.first() {
-        Some(&HEAD_V3) => postcard::from_bytes(&bytes[1..]).context("corrupt appeal record"),
+        Some(&HEAD_V4) => postcard::from_bytes(&bytes[1..]).context("corrupt appeal record"),
+        // The number is the last field of the last field: format 3 is format 4 without it.
+        Some(&HEAD_V3) => {
+            postcard::from_bytes(&[&bytes[1..], &[0]].concat()).context("corrupt appeal record")
+        }
         Some(&HEAD_V2) => {
-            let head: Head = postcard::from_bytes(&bytes[1..]).context("corrupt appeal record")?;
+            let head: Head =
+                postcard::from_bytes(&[&bytes[1..], &[0]].concat()).context("corrupt appeal record")?;
             Ok(Head { legacy: true, ..head })
         }
         Some(b'{') => {
@@ -256,6 +265,8 @@ mod tests {
         let head = Head { stored: 2, dropped_by: None, appeal: appeal.clone(), legacy: false };
         let mut bytes = vec![HEAD_V2];
         bytes.extend(postcard::to_allocvec(&head).unwrap());
+        // Without the number that came later (0 is one byte).
+        assert_eq!(bytes.pop(), Some(0));
         let mut batch = vec![(TreeId::Appeals, appeal.id.as_bytes().to_vec(), Some(bytes))];
         for (n, event) in old.iter().enumerate() {
             let key = [appeal.id.as_bytes(), &[0], &(n as u32).to_be_bytes()].concat();

@@ -99,6 +99,7 @@ fn every_kind() -> Vec<Event> {
             problem: FileProblem::TooLarge(1 << 20),
         },
         Event::Legacy { stage: "crm_status".into(), detail: "stage moved".into() },
+        Event::Returned { from: "olga".into(), minutes: 16 },
     ]
 }
 
@@ -149,6 +150,7 @@ fn kind(event: &Event) -> usize {
         Event::FileStored { .. } => 40,
         Event::FileFailed { .. } => 41,
         Event::Legacy { .. } => 42,
+        Event::Returned { .. } => 43,
     }
 }
 

@@ -17,6 +17,7 @@ mod console;
 mod crm;
 mod crm_sync;
 mod csat;
+mod desk;
 mod door;
 mod history;
 mod ingest;

@@ -78,6 +78,9 @@ pub fn not_at_work(store: &Store) -> Result<NotAtWork> {
             out.takes_no_work.insert(account.employee.clone());
         }
         let state = presence.get(&account.employee).map_or(State::Off, |p| p.state);
+        if let Some(p) = presence.get(&account.employee).filter(|p| p.state == State::Off) {
+            out.off_since.insert(account.employee.clone(), p.since);
+        }
         if state != State::Available {
             out.absent.insert(account.employee, state);
         }
@@ -92,4 +95,6 @@ pub struct NotAtWork {
     pub absent: HashMap<String, State>,
     /// Employees whose role takes no work.
     pub takes_no_work: std::collections::HashSet<String>,
+    /// Since when each employee who signed out (or said «не на работе») has been off.
+    pub off_since: HashMap<String, u64>,
 }

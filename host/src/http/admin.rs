@@ -227,7 +227,28 @@ pub async fn directory(call: Call) -> Answer {
     if call.caller.role == Role::Admin {
         return Ok(json(200, &*directory));
     }
+    if !call.caller.role.allows(Role::Supervisor) && call.caller.role != Role::Operator {
+        return Ok(json(200, &names_only(&directory, &call.caller.scope)));
+    }
     Ok(json(200, &masked(&directory)))
+}
+
+/// The directory as a viewer or an external master reads it: the names the console shows
+/// (regions, departments, topics, and the employees of their scope), no staff records, CRM
+/// ids, hours or notice targets.
+fn names_only(directory: &Directory, scope: &crate::access::Scope) -> serde_json::Value {
+    let named = |id: &str, name: &str| serde_json::json!({"id": id, "name": name});
+    serde_json::json!({
+        "regions": directory.regions.iter().map(|r| named(&r.id, &r.name)).collect::<Vec<_>>(),
+        "departments": directory.departments.iter().map(|d| serde_json::json!({
+            "id": d.id, "name": d.name, "external": d.external, "masters_may_reply": d.masters_may_reply,
+        })).collect::<Vec<_>>(),
+        "topics": directory.topics.iter().map(|t| named(&t.id, &t.name)).collect::<Vec<_>>(),
+        "employees": directory.employees.iter().filter(|e| scope.covers(e))
+            .map(|e| serde_json::json!({"id": e.id, "name": e.name, "department": e.department}))
+            .collect::<Vec<_>>(),
+        "utc_offset_minutes": directory.utc_offset_minutes,
+    })
 }
 
 /// The directory as anyone but an admin reads it: where notices go is a secret when it is a

@@ -11,7 +11,7 @@ use super::call::{Answer, Call};
 use super::error::ApiError;
 use super::session::{self, Credential};
 use super::{
-    App, admin, appeals, channels, data, events, files, people, reports, routing, system, workspace,
+    App, admin, appeals, channels, data, events, files, people, reports, routing, system, views, workspace,
 };
 use crate::access::Role;
 use futures_util::future::BoxFuture;
@@ -50,6 +50,7 @@ const ROUTES: &[Route] = &[
     route!(DELETE "tokens/{id}", Admin => system::revoke_token),
     route!(GET "events", Viewer => events::stream),
     route!(GET "appeals", Viewer => appeals::list),
+    route!(GET "views", Viewer => views::counts),
     route!(POST "appeals", Operator => workspace::create),
     route!(POST "appeals/reprocess", Supervisor => appeals::reprocess_all),
     route!(GET "appeals/{id}", Viewer => appeals::show),
@@ -71,9 +72,9 @@ const ROUTES: &[Route] = &[
     route!(GET "templates", Viewer => workspace::templates),
     route!(PUT "templates", Admin => workspace::put_templates),
     route!(GET "reports/{kind}", Viewer => reports::report),
-    route!(GET "plugins", Viewer => admin::plugins),
+    route!(GET "plugins", Supervisor => admin::plugins),
     route!(POST "plugins", Admin => admin::upload),
-    route!(GET "plugins/{name}", Viewer => admin::plugin),
+    route!(GET "plugins/{name}", Supervisor => admin::plugin),
     route!(POST "plugins/{name}/activate", Admin => admin::activate),
     route!(GET "plugins/{name}/shadow", Admin => admin::shadow_report),
     route!(POST "plugins/{name}/shadow", Admin => admin::start_shadow),
@@ -89,7 +90,7 @@ const ROUTES: &[Route] = &[
     route!(PUT "notice-hosts", Admin => admin::allow_notice_hosts),
     route!(GET "directory", Viewer => admin::directory),
     route!(PUT "directory", Admin => admin::put_directory),
-    route!(GET "directory/history", Viewer => admin::directory_history),
+    route!(GET "directory/history", Supervisor => admin::directory_history),
     route!(POST "directory/preview", Admin => routing::preview),
     route!(POST "routing/try", Supervisor => routing::try_text),
     route!(GET "employees", Supervisor => people::employees),

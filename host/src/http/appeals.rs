@@ -216,10 +216,12 @@ pub async fn act(mut call: Call) -> Answer {
     durable(&call.app, 200, &super::history::shown(&call, &call.caller.scope.redact(changed))).await
 }
 
-/// `GET /api/appeals?status=&channel=&limit=&before=`: newest first, a page at a time.
+/// `GET /api/appeals?status=&channel=&limit=&before=`: newest first, a page at a time; with
+/// `view=` ([`super::views`]) or `sort=deadline`, nearest deadline first; `q=№ 10452` finds
+/// the appeal of that short number.
 pub async fn list(call: Call) -> Answer {
     let mut query = AppealQuery { any_of: call.caller.scope.any_of(), ..AppealQuery::default() };
-    let (mut before, mut search) = (None, None);
+    let (mut before, mut search, mut by_deadline) = (None, None, false);
     let mut limit = DEFAULT_LIMIT;
     let offset = call.app.store.directory().utc_offset_minutes;
     for (key, value) in query_pairs(call.query()) {
@@ -238,6 +240,20 @@ pub async fn list(call: Call) -> Answer {
                 })?;
                 *(if key == "from" { &mut query.from } else { &mut query.to }) = Some(at);
             }
+            "view" => {
+                let terms =
+                    super::views::terms(&value, call.caller.employee.as_deref()).ok_or_else(|| {
+                        ApiError::invalid(format!(
+                            "unknown view '{value}': use {}",
+                            super::views::VIEWS.join(", ")
+                        ))
+                    })?;
+                query.terms.extend(terms);
+                by_deadline |= super::views::by_deadline(&value);
+            }
+            "sort" if value == "deadline" => by_deadline = true,
+            "sort" if value == "newest" => by_deadline = false,
+            "sort" => return Err(ApiError::invalid("sort is deadline or newest")),
             "before" | "cursor" => before = Some(value),
             "q" if !value.trim().is_empty() => search = Some(value),
             "q" => {}
@@ -247,16 +263,33 @@ pub async fn list(call: Call) -> Answer {
             },
             other => {
                 return Err(ApiError::invalid(format!(
-                    "unknown parameter '{other}': use q, {}, from, to, limit, before",
+                    "unknown parameter '{other}': use q, view, sort, {}, from, to, limit, before",
                     FIELDS.join(", ")
                 )));
             }
         }
     }
     let scope = &call.caller.scope;
+    // «№ 10452» or «10452»: the appeal of that short number, when there is one in scope.
+    if let Some(number) = search.as_deref().and_then(short_number) {
+        let query = AppealQuery { terms: vec![("number".into(), number.to_string())], ..query.clone() };
+        let items: Vec<_> =
+            call.app.store.list_appeals(&query, None, 1)?.into_iter().map(|a| scope.redact(a)).collect();
+        if !items.is_empty() {
+            return Ok(json(200, &Page { items: &items, next: None }));
+        }
+    }
     if let Some(q) = search {
         let items: Vec<_> =
             found(&call.app, &q, &query, limit)?.into_iter().map(|a| scope.redact(a)).collect();
+        return Ok(json(200, &Page { items: &items, next: None }));
+    }
+    if by_deadline {
+        // Open work is bounded: the view's first MAX_LIMIT, nearest deadline first, one page.
+        let mut items = call.app.store.list_appeals(&query, None, MAX_LIMIT)?;
+        super::views::sort_by_deadline(&mut items);
+        items.truncate(limit);
+        let items: Vec<_> = items.into_iter().map(|a| scope.redact(a)).collect();
         return Ok(json(200, &Page { items: &items, next: None }));
     }
     let items: Vec<_> = call
@@ -268,6 +301,14 @@ pub async fn list(call: Call) -> Answer {
         .collect();
     let next = if items.len() == limit { items.last().map(|a| a.id.as_str()) } else { None };
     Ok(json(200, &Page { items: &items, next }))
+}
+
+/// The short number a search asks for: digits, after «№» or «#» if any.
+fn short_number(q: &str) -> Option<u64> {
+    let digits = q.trim().trim_start_matches(['№', '#']).trim();
+    (!digits.is_empty() && digits.len() <= 12 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
 }
 
 /// A page of appeals as the API answers it, written straight from the records (no

@@ -24,6 +24,7 @@ mod reports;
 mod routing;
 mod session;
 mod system;
+mod views;
 mod workspace;
 
 use crate::registry::Registry;

@@ -75,22 +75,29 @@ pub async fn employees(call: Call) -> Answer {
     Ok(json(200, &rows))
 }
 
-/// `GET /api/presence`: the team (employees in scope with an account): presence and load.
+/// `GET /api/presence`: the team — every employee of the directory in scope, signed up or
+/// not: presence (`account` false: works only in the CRM, judged by working hours), role and
+/// load.
 pub async fn team(call: Call) -> Answer {
     let directory = call.app.store.directory();
     let presence = presence::all(&call.app.store)?;
     let load = loads(&call.app)?;
+    let accounts: std::collections::HashMap<String, accounts::Account> = accounts::accounts(&call.app.store)?
+        .into_iter()
+        .filter(|a| !a.password_hash.is_empty())
+        .map(|a| (a.employee.clone(), a))
+        .collect();
     let mut rows = Vec::new();
-    for account in accounts::accounts(&call.app.store)? {
-        let Some(e) = directory.employees.iter().find(|e| e.id == account.employee) else { continue };
-        if !call.caller.scope.covers(e) {
-            continue;
-        }
+    for e in directory.employees.iter().filter(|e| call.caller.scope.covers(e)) {
         let here = presence.get(&e.id);
+        let account = accounts.get(&e.id);
         rows.push(serde_json::json!({
             "id": e.id,
             "name": e.name,
             "department": e.department,
+            "account": account.is_some(),
+            "role": account.map(|a| a.role),
+            "active": e.active,
             "state": here.map_or(State::Off, |p| p.state),
             "since": here.map(|p| p.since),
             "open_appeals": load.get(&e.id).copied().unwrap_or(0),

@@ -15,7 +15,7 @@ pub mod notices;
 pub mod sla;
 mod survey;
 
-use crate::appeal::Appeal;
+use crate::appeal::{Appeal, Status};
 use crate::directory::{Department, Directory};
 use crate::event::{Clock, Event, NoticeKind, NoticeOutcome};
 use crate::registry::Registry;
@@ -90,6 +90,7 @@ impl Dispatcher {
         let directory = self.store.directory();
         let holdings = self.store.holdings()?;
         let not_at_work = crate::access::presence::not_at_work(&self.store)?;
+        let holdings = self.return_from_the_absent(holdings, &not_at_work.off_since, &directory, now)?;
         let mut team = assignment::Team {
             absent: not_at_work.absent,
             takes_no_work: not_at_work.takes_no_work,
@@ -130,6 +131,46 @@ impl Dispatcher {
             }
         }
         Ok(())
+    }
+
+    /// Puts back in the queue the open appeals of people off longer than the directory's
+    /// `return_after_minutes` (those they held before going off; what was handed to them
+    /// since was handed knowingly); the holdings that remain.
+    fn return_from_the_absent(
+        &self,
+        holdings: Vec<(String, String)>,
+        off_since: &HashMap<String, u64>,
+        directory: &Directory,
+        now: u64,
+    ) -> Result<Vec<(String, String)>> {
+        let grace = directory.return_after_minutes.unwrap_or(crate::directory::DEFAULT_RETURN_AFTER_MINUTES);
+        let mut kept = Vec::with_capacity(holdings.len());
+        for (employee, id) in holdings {
+            let Some(since) = off_since.get(&employee).filter(|s| now >= **s + u64::from(grace) * 60_000)
+            else {
+                kept.push((employee, id));
+                continue;
+            };
+            let minutes = u32::try_from((now - since) / 60_000).unwrap_or(u32::MAX);
+            let returns = |a: &Appeal| {
+                a.work.assignee.as_deref() == Some(employee.as_str())
+                    && a.work.assigned_at.is_none_or(|at| at <= *since)
+                    && matches!(a.status, Status::Routed | Status::InWork)
+            };
+            if !self.store.appeal(&id)?.is_some_and(|a| returns(&a)) {
+                kept.push((employee, id));
+                continue;
+            }
+            self.store.change_appeal(&id, |a| {
+                if returns(a) {
+                    a.work.assignee = None;
+                    a.work.assigned_at = None;
+                    a.status = Status::Routed;
+                    a.record(now, None, Event::Returned { from: employee.clone(), minutes });
+                }
+            })?;
+        }
+        Ok(kept)
     }
 
     /// Assigns a waiting appeal, or records once why it waits; whether it was assigned.

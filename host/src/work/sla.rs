@@ -2,7 +2,8 @@
 //! (received → taken into work) and the resolution time (received → resolved), counted in the
 //! directory's business hours — in the time zone of the appeal's region when it has one, else
 //! at the directory's offset — when the topic says so; the router's `reaction-minutes` stands
-//! in when the topic has none. A pause stops the clock — its time is added to both deadlines —
+//! in when the topic has none, and the directory's first line's minutes for what the route
+//! gave to no department. A pause stops the clock — its time is added to both deadlines —
 //! for at most the directory's pause limit. A missed deadline is flagged once.
 
 use crate::appeal::{Appeal, Work};
@@ -17,10 +18,18 @@ const DEFAULT_PAUSE_LIMIT_MINUTES: u32 = 1440;
 pub fn start(appeal: &mut Appeal, directory: &Directory) {
     let Some(decision) = &appeal.decision else { return };
     let (reaction_due, resolution_due) = deadlines(appeal, directory);
+    // What the route gave to no department (a call, a text no topic matched) is the first
+    // line's, in its queue.
+    let first_line = first_line(appeal, directory)
+        .and_then(|f| directory.departments.iter().find(|d| d.id == f.department));
+    let (department, queue) = match first_line {
+        Some(d) => (Some(d.id.clone()), d.queue.clone()),
+        None => (decision.department.clone(), decision.queue.clone()),
+    };
     appeal.work = Work {
-        department: decision.department.clone(),
+        department,
         region: decision.region.clone(),
-        queue: Some(decision.queue.clone()),
+        queue: Some(queue),
         since: appeal.received_at,
         reaction_due,
         resolution_due,
@@ -45,10 +54,22 @@ pub fn deadlines(appeal: &Appeal, directory: &Directory) -> (Option<u64>, Option
             _ => received + span,
         })
     };
+    let first = first_line(appeal, directory);
     (
-        deadline(topic.and_then(|t| t.reaction_minutes).or(decision.reaction_minutes)),
-        deadline(topic.and_then(|t| t.resolution_minutes)),
+        deadline(
+            topic
+                .and_then(|t| t.reaction_minutes)
+                .or(decision.reaction_minutes)
+                .or(first.and_then(|f| f.reaction_minutes)),
+        ),
+        deadline(topic.and_then(|t| t.resolution_minutes).or(first.and_then(|f| f.resolution_minutes))),
     )
+}
+
+/// The directory's first line, when the appeal's route names no department.
+fn first_line<'a>(appeal: &Appeal, directory: &'a Directory) -> Option<&'a crate::directory::FirstLine> {
+    let routed_nowhere = appeal.decision.as_ref().is_some_and(|d| d.department.is_none());
+    directory.first_line.as_ref().filter(|_| routed_nowhere)
 }
 
 /// Where an appeal's business time is reckoned: its region's time zone, else the directory's.

@@ -46,7 +46,32 @@ pub struct Directory {
     /// Identifiers read from an appeal's text into its metadata (a vending machine's number).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub patterns: Vec<IdPattern>,
+    /// The first line (the call centre): the department that owns what the route gave to
+    /// none — calls, appeals no topic matched — with its deadlines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_line: Option<FirstLine>,
+    /// How long an employee may be off (signed out, or «не на работе») before their open
+    /// appeals go back to the queue, in minutes (default 15).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_after_minutes: Option<u32>,
 }
+
+/// The department that owns work no route gave to anyone, and its SLA.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FirstLine {
+    /// Its department (an id).
+    pub department: String,
+    /// Minutes from receipt to taking into work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reaction_minutes: Option<u32>,
+    /// Minutes from receipt to resolution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_minutes: Option<u32>,
+}
+
+/// Minutes an employee may be off before their open appeals go back to the queue.
+pub const DEFAULT_RETURN_AFTER_MINUTES: u32 = 15;
 
 /// The customer's verdict: after an appeal is resolved, its customer is asked through their
 /// own channel to rate the help from 1 to 5.
@@ -459,6 +484,9 @@ impl Directory {
             }
         }
         let employees: HashSet<&str> = self.employees.iter().map(|e| e.id.as_str()).collect();
+        if let Some(first) = self.first_line.as_ref().filter(|f| !departments.contains(&f.department)) {
+            problems.push(format!("first_line names unknown department '{}'", first.department));
+        }
         for d in &self.departments {
             if let Some(next) = d.escalate_to.as_ref().filter(|next| !departments.contains(*next)) {
                 problems.push(format!("department '{}' escalates to unknown department '{next}'", d.id));
@@ -485,8 +513,14 @@ impl Directory {
             ));
         }
         const YEAR: u32 = 366 * 24 * 60;
-        let mut minutes: Vec<(String, Option<u32>)> =
-            vec![("pause_limit_minutes".into(), self.pause_limit_minutes)];
+        let mut minutes: Vec<(String, Option<u32>)> = vec![
+            ("pause_limit_minutes".into(), self.pause_limit_minutes),
+            ("return_after_minutes".into(), self.return_after_minutes),
+        ];
+        if let Some(first) = &self.first_line {
+            minutes.push(("first_line: reaction_minutes".into(), first.reaction_minutes));
+            minutes.push(("first_line: resolution_minutes".into(), first.resolution_minutes));
+        }
         for d in &self.departments {
             minutes
                 .push((format!("department '{}': escalate_after_minutes", d.id), d.escalate_after_minutes));
