@@ -190,7 +190,7 @@ async function directoryPage() {
       const p = await api('POST', '/api/directory/preview', { directory: collect(), last: 200 });
       previewCard.hidden = false;
       previewCard.replaceChildren(h('h2', {}, t('previewTitle', p.compared, p.changed, p.router)),
-        ['topics', 'regions', 'departments'].map((part) => h('table', { 'data-part': part },
+        ...['topics', 'regions', 'departments'].map((part) => h('table', { 'data-part': part },
           h('thead', {}, h('tr', {}, h('th', {}, label('field', part === 'topics' ? 'keywords' : part === 'regions' ? 'regions' : 'department')), h('th', {}, t('previewNow')), h('th', {}, t('previewEdited')))),
           h('tbody', {}, p[part].filter((c) => c.now !== c.edited).map((c) => h('tr', {}, h('td', {}, c.value), h('td', {}, String(c.now)), h('td', {}, String(c.edited))))))),
         h('ul', {}, p.examples.map((e) => h('li', {}, `${e.text} — ${decisionText(e.now)} → ${decisionText(e.edited)}`))));
@@ -256,20 +256,20 @@ function channelWarning(health) {
   const unset = health.unconfigured_channels || [];
   if (!open.length && !unset.length || !can('admin')) return null;
   return h('p', { class: 'error', id: 'channel-warning' },
-    open.length ? `Без проверки подписи / open without verification: ${open.join(', ')}. ` : '',
-    unset.length ? `Не настроены / not configured: ${unset.join(', ')}.` : '');
+    open.length ? `${t('openChannels', open.join(', '))} ` : '',
+    unset.length ? t('unsetChannels', unset.join(', ')) : '');
 }
 
 /** Each channel's webhook address, state, generated secrets and what to paste on the platform. */
 async function channelsCard() {
   const channels = await api('GET', `/api/channels?lang=${LANG}`);
-  const state = (c) => ({ verified: 'проверка включена / verified', unverified: 'БЕЗ ПРОВЕРКИ / unverified' })[c.verification.state]
-    || `не настроен / not configured: ${list(c.verification.missing) || 'no secret declared'}`;
+  const state = (c) => ({ verified: t('verified'), unverified: t('unverified') })[c.verification.state]
+    || t('notConfigured', list(c.verification.missing) || '—');
   const toggle = (c) => {
     const opening = c.verification.state !== 'unverified';
-    const text = opening ? 'Открыть без проверки / open without verification' : 'Требовать проверку / require verification';
+    const text = opening ? t('openUnverified') : t('requireVerification');
     const run = () => {
-      if (opening && !confirm(`/hooks/${c.channel}: ?`)) return;
+      if (opening && !confirm(t('confirmOpen', c.channel))) return;
       act(`${c.channel}: ${text}`, () => api('PUT', `/api/channels/${c.channel}/verification`, { required: !opening }));
     };
     return h('button', { class: opening ? 'danger' : '', onclick: run }, text);
@@ -371,31 +371,33 @@ async function plugin(name) {
   const replay = async () => {
     try {
       const page = await api('POST', `/api/plugins/${name}/replay`, { version: replayVersion.value, limit: Number(replayLimit.value) });
-      replayResult.replaceChildren(h('p', {}, `compared ${page.compared}, differed ${page.differed}, skipped ${page.skipped}`), comparisons(page.differences));
+      replayResult.replaceChildren(h('p', {}, t('replayResult', page.compared, page.differed, page.skipped)), comparisons(page.differences));
     } catch (e) { toast(t('failed', 'replay', e.message), true); }
   };
   const ru = LANG === 'ru';
   render(
-    h('h1', {}, `${name} `, h('span', { class: 'status', id: 'active-version' }, p.active ? `active ${p.active}` : 'inactive')),
+    h('h1', {}, `${name} `, h('span', { class: 'status', id: 'active-version' }, p.active ? t('activeVersion', p.active) : t('inactive'))),
     h('p', { class: 'muted' }, p.versions[0]?.description),
     admin ? h('div', { class: 'bar' },
       p.previous.length ? h('button', { class: 'danger', id: 'rollback', onclick: () => act(ru ? 'откат выполнен' : 'rolled back', () => api('POST', `/api/plugins/${name}/rollback`)) }, `${ru ? 'Откатить на' : 'Roll back to'} ${p.previous[p.previous.length - 1]}`) : null,
-      p.active && kind !== 'router' ? h('button', { class: 'secondary', onclick: () => act(ru ? 'выключен' : 'deactivated', () => api('POST', `/api/plugins/${name}/deactivate`)) }, ru ? 'Выключить' : 'Deactivate') : null) : null,
+      p.active && kind !== 'router' ? h('button', { class: 'secondary', onclick: () => confirm(kind === 'channel' ? t('confirmChannelOff', name) : t('confirmRemove', name))
+        && act(ru ? 'выключен' : 'deactivated', () => api('POST', `/api/plugins/${name}/deactivate`)) }, ru ? 'Выключить' : 'Deactivate') : null) : null,
     h('div', { class: 'card' }, h('h2', {}, ru ? 'Версии' : 'Versions'),
-      h('table', { id: 'versions' }, h('thead', {}, h('tr', {}, ['Version', 'Uploaded', 'WIT', 'Size', 'sha256', t('calls'), t('errors'), ''].map((x) => h('th', {}, x)))),
+      h('table', { id: 'versions' }, h('thead', {}, h('tr', {}, [t('version'), t('uploaded'), 'WIT', t('size'), 'sha256', t('calls'), t('errors'), ''].map((x) => h('th', {}, x)))),
         h('tbody', {}, p.versions.map((v) => {
           const counts = p.calls[v.version] || { calls: 0, errors: 0 };
           return h('tr', { 'data-version': v.version },
             h('td', {}, v.version, v.version === p.active ? ' ✓' : ''), h('td', {}, when(v.uploaded_at)), h('td', {}, v.wit_version),
             h('td', {}, `${Math.round(v.size / 1024)} KiB`), h('td', {}, v.sha256.slice(0, 12)), h('td', {}, counts.calls), h('td', { class: counts.errors ? 'error' : '' }, counts.errors),
             h('td', {}, admin && v.version !== p.active ? [
-              h('button', { class: 'activate', onclick: () => act(`${name}@${v.version}`, () => api('POST', `/api/plugins/${name}/activate`, { version: v.version })) }, ru ? 'Включить' : 'Activate'), ' ',
+              h('button', { class: 'activate', onclick: () => confirm(t('confirmActivate', `${name}@${v.version}`))
+                && act(`${name}@${v.version}`, () => api('POST', `/api/plugins/${name}/activate`, { version: v.version })) }, ru ? 'Включить' : 'Activate'), ' ',
               kind !== 'channel' ? h('button', { class: 'secondary', onclick: () => act(t('shadow'), () => api('POST', `/api/plugins/${name}/shadow`, { version: v.version })) }, t('shadow')) : null,
             ] : null));
         })))),
     admin ? configForm(p.versions.find((v) => v.version === p.active)?.config_schema || {}, p.config || {}, name) : null,
     kind !== 'channel' ? h('div', { class: 'card', id: 'shadow' }, h('h2', {}, t('shadow')),
-      shadow ? [h('p', {}, `${shadow.version}: compared ${shadow.compared}, differed ${shadow.differed}`), comparisons(shadow.examples || []),
+      shadow ? [h('p', {}, `${shadow.version}: ${t('replayResult', shadow.compared, shadow.differed, 0)}`), comparisons(shadow.examples || []),
         admin ? h('button', { class: 'secondary', onclick: () => act(t('shadow'), () => api('DELETE', `/api/plugins/${name}/shadow`)) }, '■') : null]
         : h('p', { class: 'muted' }, '—')) : null,
     kind !== 'channel' && others.length ? h('div', { class: 'card' }, h('h2', {}, 'Replay'),
@@ -431,12 +433,12 @@ function bars(title, rows, key, series, names) {
         return;
       }
       const w = (value / max) * (width - 200);
-      add('rect', { x: 130, y: y + 4 + j * 16, width: Math.max(w, 1), height: 12, style: `fill: ${s.color}` });
+      add('rect', { x: 130, y: y + 4 + j * 16, width: Math.max(w, 1), height: 12, class: `series-${j}` });
       add('text', { x: 135 + w, y: y + 14 + j * 16 }, `${s.label} ${Math.round(value * 10) / 10}`);
     });
   });
-  // The legend's squares carry their colour in a style (a stylesheet's fill would win over an attribute).
-  series.forEach((s, j) => add('text', { x: 130 + j * 150, y: rows.length * rowHeight + 18, style: `fill: ${s.color}`, class: 'legend' }, `■ ${s.label}`));
+  // Colours by class (series-0…3 in the stylesheet): the console's CSP allows no inline style.
+  series.forEach((s, j) => add('text', { x: 130 + j * 150, y: rows.length * rowHeight + 18, class: `legend series-${j}` }, `■ ${s.label}`));
   return h('div', { class: 'card chart' }, h('h2', {}, title), rows.length ? svg : h('p', { class: 'muted' }, t('noData')));
 }
 
@@ -458,10 +460,10 @@ async function sla() {
     ]);
     const lateNow = overdue.items.filter((a) => a.status !== 'resolved');
     const times = [
-      { field: 'reaction_avg_min', label: t('reactionAvg'), color: '#2563eb' },
-      { field: 'reaction_p90_min', label: t('reactionP90'), color: '#93b4f5' },
-      { field: 'resolution_avg_min', label: t('resolutionAvg'), color: '#1e8e3e' },
-      { field: 'resolution_p90_min', label: t('resolutionP90'), color: '#8fd19e' },
+      { field: 'reaction_avg_min', label: t('reactionAvg') },
+      { field: 'reaction_p90_min', label: t('reactionP90') },
+      { field: 'resolution_avg_min', label: t('resolutionAvg') },
+      { field: 'resolution_p90_min', label: t('resolutionP90') },
     ];
     const share = (v) => (v === null || v === undefined ? '—' : `${Math.round(v * 1000) / 10} %`);
     render(
@@ -474,7 +476,7 @@ async function sla() {
           h('tbody', {}, lateNow.map((a) => h('tr', {}, h('td', {}, h('a', { href: `#/appeal/${a.id}` }, a.id)), h('td', {}, nameOf('departments', a.work.department)), h('td', {}, nameOf('employees', a.work.assignee)),
             h('td', {}, when(a.work.reaction_due)), h('td', {}, when(a.work.resolution_due))))))
           : h('p', { class: 'muted' }, t('nothingOverdue'))),
-      bars(t('byChannel'), byChannel, 'channel', [{ field: 'appeals', label: t('appeals'), color: '#2563eb' }], (c) => label('channel', c)),
+      bars(t('byChannel'), byChannel, 'channel', [{ field: 'appeals', label: t('appeals') }], (c) => label('channel', c)),
       bars(t('byTopic'), topics, 'topic', times, (x) => nameOf('topics', x)),
       bars(t('byDepartment'), departments, 'department', times, (x) => nameOf('departments', x)),
       reportTable('report-employees', t('byEmployee'), answers, [
@@ -506,9 +508,10 @@ function reportBuilder() {
     const rows = await api('GET', path);
     const columns = rows.length ? Object.keys(rows[0]) : [];
     const cell = (key, value) => (key === by.value && names[key] ? nameOf(names[key], value === '-' ? null : value)
-      : key === by.value && key === 'channel' ? label('channel', value) : key === 'status' ? label('status', value) : value ?? '—');
+      : key === by.value && key === 'channel' ? label('channel', value) : key === 'status' ? label('status', value)
+        : key.endsWith('_share') && typeof value === 'number' ? `${Math.round(value * 1000) / 10} %` : value ?? '—');
     out.replaceChildren(rows.length
-      ? h('table', {}, h('thead', {}, h('tr', {}, columns.map((c) => h('th', {}, c)))),
+      ? h('table', {}, h('thead', {}, h('tr', {}, columns.map((c) => h('th', { 'data-column': c }, label('columns', c))))),
         h('tbody', {}, rows.map((r) => h('tr', {}, columns.map((c) => h('td', {}, cell(c, r[c])))))))
       : h('p', { class: 'muted' }, t('noData')),
     h('a', { href: `${path}&format=csv`, class: 'button secondary', download: `${kind.value}-${by.value}.csv` }, t('downloadCsv')));

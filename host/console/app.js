@@ -252,11 +252,12 @@ async function team() {
     h('section', { class: 'card', id: 'team' },
       h('h1', {}, t('teamTitle')),
       h('table', {},
-        h('thead', {}, h('tr', {}, [t('employee'), t('department'), t('status'), t('since'), t('openAppeals')].map((c) => h('th', {}, c)))),
+        h('thead', {}, h('tr', {}, [t('employee'), t('department'), t('role'), t('status'), t('since'), t('openAppeals')].map((c) => h('th', {}, c)))),
         h('tbody', {}, rows.map((r) => h('tr', { 'data-employee': r.id },
           h('td', {}, r.name || r.id),
           h('td', {}, nameOf('departments', r.department)),
-          h('td', { class: `presence ${r.state}` }, label('presence', r.state)),
+          h('td', {}, r.account ? label('role', r.role) : h('span', { class: 'muted' }, t('noAccount'))),
+          h('td', { class: `presence ${r.state}` }, r.account ? label('presence', r.state) : '—'),
           h('td', {}, when(r.since)),
           h('td', { class: 'load' }, r.max_open ? `${r.open_appeals} / ${r.max_open}` : String(r.open_appeals))))))));
   timer = setInterval(() => location.hash.startsWith('#/team') && team().catch(() => {}), 5000);
@@ -280,6 +281,7 @@ async function route() {
   clearInterval(timer);
   onChange = null;
   document.onkeydown = null;
+  main().classList.remove('desk-main');
   if (!me) {
     try {
       me = await session('GET');
@@ -289,7 +291,11 @@ async function route() {
   }
   document.getElementById('nav').hidden = false;
   document.getElementById('logout').hidden = false;
+  // Masters and viewers see no directory, staff or plugins (the API refuses them anyway).
+  const staff = can('operator') && me.role !== 'master';
   document.querySelector('#nav a[data-page="team"]').hidden = !can('supervisor');
+  document.querySelector('#nav a[data-page="plugins"]').hidden = !can('supervisor');
+  document.querySelector('#nav a[data-page="directory"]').hidden = !staff;
   for (const link of document.querySelectorAll('#nav a')) link.textContent = t(link.dataset.page === 'directory' ? 'directory' : link.dataset.page);
   document.getElementById('logout').textContent = t('signOut');
   const scope = me.scope && !me.scope.everything
@@ -302,6 +308,8 @@ async function route() {
   // Pages live in workspace.js and admin.js, loaded after this file.
   const pages = { inbox, appeal, new: newAppealPage, directory: directoryPage, plugins: pluginsPage, plugin, sla, team };
   const [page, arg] = location.hash.replace(/^#\/?/, '').split('/');
+  const allowed = { directory: staff, plugins: can('supervisor'), plugin: can('supervisor'), team: can('supervisor') };
+  if (allowed[page] === false) return render(h('p', { class: 'error', id: 'no-access' }, t('noAccess')));
   for (const link of document.querySelectorAll('#nav a')) link.classList.toggle('current', link.dataset.page === (page === 'appeal' || page === 'new' ? 'inbox' : page === 'plugin' ? 'plugins' : page || 'inbox'));
   try {
     await (pages[page] || inbox)(arg ? decodeURIComponent(arg) : undefined);
@@ -319,6 +327,14 @@ function start() {
     location.reload();
   });
   document.getElementById('logout').addEventListener('click', logout);
+  const sound = document.getElementById('sound');
+  const bell = () => { sound.textContent = t(localStorage.getItem('sound') === 'off' ? 'soundOff' : 'soundOn'); sound.title = t('sound'); };
+  bell();
+  sound.addEventListener('click', () => {
+    localStorage.setItem('sound', localStorage.getItem('sound') === 'off' ? 'on' : 'off');
+    if (window.Notification && Notification.permission === 'default') Notification.requestPermission();
+    bell();
+  });
   document.getElementById('presence').addEventListener('change', (event) =>
     act(label('presence', event.target.value), async () => {
       await api('PUT', '/api/presence', { state: event.target.value });

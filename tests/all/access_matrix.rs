@@ -60,6 +60,7 @@ fn row(method: &str, pattern: &str) -> Option<Row> {
             Some(Row { path: |_, _| "/api/events".into(), body: empty, scoped: false, stream: true })
         }
         ("GET", "appeals") => plain(|_, _| "/api/appeals".into(), empty),
+        ("GET", "views") => plain(|_, _| "/api/views".into(), empty),
         ("POST", "appeals") => plain(
             |_, _| "/api/appeals".into(),
             json!({"channel": "phone", "text": "Казань: хочу вернуть товар", "contact": {"name": "Мария"}}),

@@ -32,6 +32,7 @@ mod replies;
 mod rollout;
 mod routing;
 mod sandbox;
+mod shift;
 mod store;
 mod swap;
 mod tour;

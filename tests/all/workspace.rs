@@ -7,7 +7,7 @@ use crate::support::*;
 use clienthub::client::Client;
 use serde_json::{Value, json};
 
-fn directory() -> Value {
+pub(crate) fn directory() -> Value {
     json!({
         "regions": [
             {"id": "msk", "name": "Москва", "cities": ["Москва"]},
@@ -195,7 +195,11 @@ async fn a_call_card_is_routed_reclassified_noted_checked_off_and_answered_from_
     let filled = rustam.get_json(&format!("/api/appeals/{id}/templates")).await.unwrap();
     let ids: Vec<&str> = filled.as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["hello", "master"]);
-    assert_eq!(filled[0]["text"], format!("Здравствуйте, Мария! Обращение {id}, тема «Ремонт». Рустам"));
+    let number = host.appeal(&id).await.number;
+    assert_eq!(
+        filled[0]["text"],
+        format!("Здравствуйте, Мария! Обращение № {number}, тема «Ремонт». Рустам")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -46,7 +46,7 @@ export async function signInWithToken(page) {
   await page.goto(`${env.CLIENTHUB_URL}/`);
   await page.fill('#token', env.CLIENTHUB_ADMIN_TOKEN);
   await page.click('#login');
-  await page.waitForSelector('#inbox');
+  await page.waitForSelector('#views');
 }
 
 /** Signs in with a login and password; waits for the inbox. */
@@ -55,5 +55,5 @@ export async function signIn(page, login, password) {
   await page.fill('#login-name', login);
   await page.fill('#password', password);
   await page.click('#sign-in');
-  await page.waitForSelector('#inbox');
+  await page.waitForSelector('#views');
 }

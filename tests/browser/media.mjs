@@ -28,7 +28,7 @@ try {
     return audio.currentTime;
   });
   check(Math.abs(played - 0.5) < 0.05, 'the recording can be scrubbed (range requests)');
-  check((await page.textContent('#history')).includes('Файл получен'), 'the history says the files were fetched');
+  check((await page.textContent('#history')).includes('Файл сохранён'), 'the history says the files were kept');
   await page.click('#conversation img.photo');
   await page.waitForSelector('#viewer img');
   await shot(page, 'photo-viewer');

@@ -33,6 +33,7 @@ try {
   await operator.waitForFunction(() => document.querySelector('#login-error')?.textContent.includes('неверный'));
   check((await operator.textContent('#login-error')).includes('неверный логин или пароль'), 'a wrong password is refused');
   await signIn(operator, env.CLIENTHUB_LOGIN, password);
+  await operator.click('#views [data-view="open"]');
   await operator.waitForSelector(`tr[data-appeal="${env.CLIENTHUB_IN}"]`);
   check(await operator.locator(`tr[data-appeal="${env.CLIENTHUB_OUT}"]`).count() === 0, 'the inbox holds only the region\'s appeals');
   check((await operator.textContent('#who')).includes('kzn'), 'the header names the scope');
@@ -58,7 +59,7 @@ try {
 
   // Signing out marks the operator off; the supervisor's view follows.
   await operator.goto(`${env.CLIENTHUB_URL}/console/#/inbox`);
-  await operator.waitForSelector('#inbox');
+  await operator.waitForSelector('#views');
   await operator.click('#logout');
   await operator.waitForSelector('#sign-in');
   await supervisor.reload();

@@ -27,16 +27,18 @@ try {
   await page.fill('#login-name', env.CLIENTHUB_LOGIN);
   await page.fill('#password', env.CLIENTHUB_PASSWORD);
   await page.click('#sign-in');
-  await page.waitForSelector('#inbox');
-  check((await text(page, '#inbox thead')).includes('Очередь'), 'the inbox speaks Russian and has a queue column');
+  await page.waitForSelector('#views');
+  check((await text(page, '#views')).includes('Без исполнителя'), 'the desk speaks Russian and names its views for the work');
 
   // A new appeal arrives while the inbox is open: it appears without a reload.
   const first = await telegram(18001, 'Казань: течёт кран на кухне, мой телефон 8 912 555-44-33');
   await page.waitForSelector(`tr[data-appeal="${first}"]`);
   const row = await text(page, `tr[data-appeal="${first}"]`);
-  check(row.includes('Казань') && row.includes('Telegram') && row.includes('Сервис'), 'the row names the region, channel and department');
+  check(row.includes('Мария') && row.includes('течёт кран') && row.includes('№'), `the row names the customer, the text and the short number: ${row}`);
+  check(await page.getAttribute(`tr[data-appeal="${first}"] .ch`, 'title') === 'Telegram', 'and the channel, by its icon');
 
   // Filter by region, search by phone typed another way.
+  await page.click('#filters-toggle');
   await page.selectOption('#filter-region', 'kzn');
   await page.waitForSelector(`tr[data-appeal="${first}"]`);
   await page.fill('#search', '+7 (912) 555 44 33');
@@ -55,14 +57,14 @@ try {
 
   // Open, take, answer from a ready answer.
   await page.keyboard.press('Enter');
-  await page.waitForSelector('#history');
+  await page.waitForSelector('#history', { state: 'attached' });
   check(await page.isHidden('#resume'), 'no "resume" on an appeal that is not paused');
   await page.click('#take');
   await page.waitForFunction(() => document.querySelector('#appeal-status')?.dataset.status === 'in_work');
   check((await text(page, '#appeal-status')) === 'В работе', 'taken into work');
   await page.selectOption('#template', 'hello');
   const drafted = await page.inputValue('#reply-text');
-  check(drafted.startsWith('Здравствуйте, Мария!') && drafted.includes(first), 'the ready answer is filled in');
+  check(drafted.startsWith('Здравствуйте, Мария!') && /№ \d+/.test(drafted), `the ready answer is filled in, with the short number: ${drafted}`);
   await page.fill('#reply-text', `${drafted} Мастер приедет завтра.`);
   await page.click('#send-reply');
   await page.waitForFunction(() => document.querySelector('#conversation')?.textContent.includes('Мастер приедет завтра'))
@@ -76,9 +78,11 @@ try {
   check((await text(page, '.reply-error')).startsWith('Не дошёл до платформы, попробуем снова: нет связи с http://no-such-host.invalid'), `it says why: ${await text(page, '.reply-error')}`);
 
   // A note, the checklist, a refused and then an accepted resolve.
+  await page.click('#tab-note');
   await page.fill('#note-text', 'Клиент просит звонить после 18:00');
-  await page.click('#add-note');
-  await page.waitForFunction(() => document.querySelector('#notes')?.textContent.includes('после 18:00'));
+  await page.keyboard.press('Control+Enter');
+  await page.waitForFunction(() => document.querySelector('#conversation .bubble.note')?.textContent.includes('после 18:00'));
+  check(true, 'a note sent with Ctrl+Enter stands in the conversation in its own colour');
   await page.check('li[data-item="photo"] input');
   await page.waitForFunction(() => document.querySelector('li[data-item="photo"]')?.textContent.includes('Рустам'));
   await page.click('#resolve');
@@ -102,7 +106,8 @@ try {
   await page.fill('#new-text', 'Казань: запись в книге жалоб — сломан кран в магазине');
   await shot(page, 'call-card');
   await page.click('#create-appeal');
-  await page.waitForSelector('#reclassify');
+  await page.waitForSelector('#reclassify-open');
+  await page.click('#reclassify-open');
   check((await text(page, '#conversation')).includes('Книга жалоб'), 'the call card is an appeal from the complaint book');
   await page.selectOption('#reclassify-topic', 'install');
   await page.fill('#reclassify-reason', 'это установка, а не ремонт');
@@ -116,15 +121,15 @@ try {
   // The SLA page: coloured legend, nothing drawn where nothing was measured.
   await page.goto(`${base}/console/#/sla`);
   await page.waitForSelector('#tiles');
-  const legend = await page.locator('svg text.legend').first().getAttribute('style');
-  check(/fill:\s*#/.test(legend || ''), 'the legend squares carry their colour');
+  const legend = await page.locator('svg text.legend').first().evaluate((el) => getComputedStyle(el).fill);
+  check(legend === 'rgb(37, 99, 235)', `the legend squares carry their colour (no inline style): ${legend}`);
   check((await text(page, 'main')).includes('не измерялось'), 'an unmeasured value says so instead of 0');
   check(await page.locator('#report-employees a[download]').count() === 1, 'the employee report downloads as CSV');
   await page.selectOption('#report-kind', 'times');
   await page.selectOption('#report-by', 'assignee');
   await page.click('#report-show');
   await page.waitForFunction(() => document.querySelector('#report-result')?.textContent.includes('Рустам'));
-  check((await text(page, '#report-result')).includes('resolution_avg_min'), 'any report by employee, in the console');
+  check((await text(page, '#report-result')).includes('решение, ср. мин'), 'any report by employee, in the console, its columns in Russian');
   await shot(page, 'sla');
 
   // An admin edits a department's notice target and a region's time zone; both survive a reload.
@@ -133,7 +138,7 @@ try {
   await admin.goto(`${base}/`);
   await admin.fill('#token', env.CLIENTHUB_ADMIN_TOKEN);
   await admin.click('#login');
-  await admin.waitForSelector('#inbox');
+  await admin.waitForSelector('#views');
   await admin.goto(`${base}/console/#/directory`);
   await admin.waitForSelector('#section-departments');
   // A section's row by the id typed in it (inputs hold values, not attributes).

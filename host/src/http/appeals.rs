@@ -34,6 +34,11 @@ pub async fn show(call: Call) -> Answer {
     let files: Vec<super::files::FileView> =
         records.iter().map(|(n, r)| super::files::FileView::of(*n, r)).collect();
     body["files"] = serde_json::to_value(files).unwrap_or_default();
+    // Whether the composer may offer a reply: the adapter renders one, nothing is sent.
+    let answerable = tokio::task::block_in_place(|| {
+        crate::replies::answerable(&call.app.registry, &call.app.store, &appeal)
+    });
+    body["reply"] = serde_json::json!({"possible": answerable.is_ok(), "why": answerable.err()});
     Ok(json(200, &body))
 }
 

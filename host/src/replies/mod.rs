@@ -28,6 +28,25 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Whether a reply to `appeal` can go out through its channel: its adapter renders one (a
+/// dry run: nothing is sent); why not otherwise (no adapter, an adapter that sends no replies,
+/// a platform that cannot be answered or is not configured for it).
+///
+/// # Errors
+/// Why no reply can go, in the adapter's or the host's words.
+pub fn answerable(registry: &Registry, store: &Store, appeal: &Appeal) -> Result<(), String> {
+    let pipeline = registry.pipeline();
+    let Some(stage) = pipeline.channels.get(&appeal.channel) else {
+        return Err(format!("the {} channel has no active adapter", appeal.channel));
+    };
+    let probe = wit::OutboundReply { id: "probe".into(), text: "…".into(), author: None };
+    registry
+        .runtime()
+        .render_reply(&stage.plugin, store.directory(), &convert::to_wit(appeal), &probe)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// How the sender backs off.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
