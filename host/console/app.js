@@ -298,11 +298,12 @@ async function route() {
   document.querySelector('#nav a[data-page="directory"]').hidden = !staff;
   for (const link of document.querySelectorAll('#nav a')) link.textContent = t(link.dataset.page === 'directory' ? 'directory' : link.dataset.page);
   document.getElementById('logout').textContent = t('signOut');
+  dir = await api('GET', '/api/directory').catch(() => dir);
+  const names = (section, ids) => (Array.isArray(ids) ? ids.map((id) => nameOf(section, id)).join(', ') : ids ?? '');
   const scope = me.scope && !me.scope.everything
-    ? ` · ${[list(me.scope.departments), list(me.scope.regions)].filter(Boolean).join(' / ')}`
+    ? ` · ${[names('departments', me.scope.departments), names('regions', me.scope.regions)].filter(Boolean).join(' / ')}`
     : '';
   document.getElementById('who').textContent = `${me.name} · ${label('role', me.role)}${scope}`;
-  dir = await api('GET', '/api/directory').catch(() => dir);
   presenceSwitch();
   follow();
   // Pages live in workspace.js and admin.js, loaded after this file.

@@ -36,7 +36,7 @@ try {
   await operator.click('#views [data-view="open"]');
   await operator.waitForSelector(`tr[data-appeal="${env.CLIENTHUB_IN}"]`);
   check(await operator.locator(`tr[data-appeal="${env.CLIENTHUB_OUT}"]`).count() === 0, 'the inbox holds only the region\'s appeals');
-  check((await operator.textContent('#who')).includes('kzn'), 'the header names the scope');
+  check((await operator.textContent('#who')).includes('Казань'), 'the header names the scope, by its names');
   check(await operator.inputValue('#presence') === 'available', 'signing in marks the operator available');
   check(await operator.isHidden('#nav a[data-page="team"]'), 'an operator has no team page');
   await operator.screenshot({ path: `${env.CLIENTHUB_SCREENSHOTS}/operator-inbox.png`, fullPage: true });
