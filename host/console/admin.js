@@ -473,7 +473,7 @@ async function sla() {
         h('div', { class: 'tile' }, h('b', { class: lateNow.length ? 'error' : '' }, lateNow.length), t('overdueNow'))),
       h('div', { class: 'card' }, h('h2', {}, t('overdueList')),
         lateNow.length ? h('table', { id: 'overdue' }, h('thead', {}, h('tr', {}, [t('appeal'), t('department'), t('assignee'), t('reactionDue'), t('resolutionDue')].map((x) => h('th', {}, x)))),
-          h('tbody', {}, lateNow.map((a) => h('tr', {}, h('td', {}, h('a', { href: `#/appeal/${a.id}` }, a.id)), h('td', {}, nameOf('departments', a.work.department)), h('td', {}, nameOf('employees', a.work.assignee)),
+          h('tbody', {}, lateNow.map((a) => h('tr', {}, h('td', {}, h('a', { href: `#/appeal/${a.id}` }, a.number ? t('number', a.number) : a.id)), h('td', {}, nameOf('departments', a.work.department)), h('td', {}, nameOf('employees', a.work.assignee)),
             h('td', {}, when(a.work.reaction_due)), h('td', {}, when(a.work.resolution_due))))))
           : h('p', { class: 'muted' }, t('nothingOverdue'))),
       bars(t('byChannel'), byChannel, 'channel', [{ field: 'appeals', label: t('appeals') }], (c) => label('channel', c)),

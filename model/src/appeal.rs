@@ -259,6 +259,11 @@ pub struct Appeal {
 }
 
 impl Appeal {
+    /// What people call it: «№ 10452», or its id when it came before short numbers.
+    pub fn label(&self) -> String {
+        if self.number > 0 { format!("№ {}", self.number) } else { self.id.clone() }
+    }
+
     /// Whether it waits for an employee: open, routed and nobody holds it.
     pub fn is_waiting(&self) -> bool {
         self.status.is_open() && self.status != Status::New && self.work.assignee.is_none()

@@ -117,8 +117,9 @@ async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_ea
     expected.sort();
     assert_eq!(chats, expected, "each notice once: {sent:?}");
     let brigade = &sent.iter().find(|(chat, _)| chat == "-100777").unwrap().1;
+    let label = host.appeal(&id).await.label();
     for part in [
-        "Новое обращение: Ремонт · Казань · Сервис",
+        &format!("Новое обращение {label}: Ремонт · Казань · Сервис"),
         "Клиент: Мария",
         "сломан автомат 4521",
         &format!("/console/#/appeal/{id}"),
@@ -126,7 +127,10 @@ async fn new_assigned_handed_off_and_escalated_notices_reach_their_chats_once_ea
         assert!(brigade.contains(part), "{part:?} in {brigade}");
     }
     let escalation = &sent.iter().find(|(chat, _)| chat == "-100999").unwrap().1;
-    assert!(escalation.starts_with("Эскалация: Ремонт · Казань · Руководители"), "{escalation}");
+    assert!(
+        escalation.starts_with(&format!("Эскалация {label}: Ремонт · Казань · Руководители")),
+        "{escalation}"
+    );
     let appeal = host.appeal_json(&id).await;
     let told: Vec<&str> = appeal["history"]
         .as_array()
@@ -212,7 +216,8 @@ async fn the_brigade_chat_gets_a_new_repair_request_with_its_photo() {
     let body = &sent.body;
     let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
     assert!(has(b"name=\"chat_id\"\r\n\r\n-100777\r\n"), "to the brigade chat");
-    assert!(has(format!("Фото к обращению {id}").as_bytes()));
+    let label = host.appeal(&id).await.label();
+    assert!(has(format!("Фото к обращению {label}").as_bytes()));
     assert!(has(b"name=\"photo\"; filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"));
     assert!(has(&photo), "the customer's very photo");
     assert!(body.ends_with(format!("\r\n--{boundary}--\r\n").as_bytes()));

@@ -97,8 +97,8 @@ pub fn for_appeal(store: &Store, appeal: &Appeal, operator: &str) -> Result<Vec<
         appeal.metadata.iter().find(|(k, _)| k == "store").map(|(_, v)| v.clone()).unwrap_or_default();
     let values = [
         ("customer", appeal.contact.name.clone().unwrap_or_default()),
-        // The short number people say on the phone (the id for an appeal from before numbers).
-        ("appeal", if appeal.number > 0 { format!("№ {}", appeal.number) } else { appeal.id.clone() }),
+        // The short number people say on the phone.
+        ("appeal", appeal.label()),
         ("store", store_number),
         ("topic", topic_name),
         ("operator", operator.to_string()),

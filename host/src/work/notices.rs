@@ -169,7 +169,7 @@ impl Notifier {
         directory: &Directory,
     ) -> Result<NoticeOutcome, NoticeOutcome> {
         let text = text(kind, appeal, directory, &self.public_url);
-        let subject = format!("{} {}", title(kind), appeal.id);
+        let subject = format!("{} {}", title(kind), appeal.label());
         let (channel, recipient) = (target.channel.clone(), recipient(target));
         let sent = send(&self.registry, &self.store, target, appeal, kind, &subject, &text).await;
         if let Err(error) = sent {
@@ -247,7 +247,7 @@ impl Notifier {
         let stage = adapter(&self.registry, &target.channel)?;
         let (runtime, plugin) = (self.registry.runtime().clone(), stage.plugin.clone());
         let addressed = addressed(target, appeal, &appeal.id);
-        let caption = format!("Фото к обращению {}", appeal.id);
+        let caption = format!("Фото к обращению {}", appeal.label());
         let request =
             tokio::task::spawn_blocking(move || runtime.render_file(&plugin, &addressed, &file, &caption))
                 .await
@@ -334,8 +334,8 @@ pub fn text(kind: NoticeKind, appeal: &Appeal, directory: &Directory, public_url
     .flatten()
     .collect();
     let mut lines = vec![match place.is_empty() {
-        true => title(kind).to_string(),
-        false => format!("{}: {}", title(kind), place.join(" · ")),
+        true => format!("{} {}", title(kind), appeal.label()),
+        false => format!("{} {}: {}", title(kind), appeal.label(), place.join(" · ")),
     }];
     let who: Vec<&str> =
         [appeal.contact.name.as_deref(), appeal.contact.phone.as_deref(), appeal.contact.email.as_deref()]
