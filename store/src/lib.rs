@@ -197,11 +197,14 @@ impl Store {
     /// Runs `logic` as a transaction and commits it; runs it again on a conflict (another
     /// writer changed what it read). The one write path of both backends.
     fn write<T>(&self, logic: impl Fn(&mut Tx) -> Result<T>) -> Result<T> {
+        let mut origin = [0u8; 8];
+        // Without the system's randomness no id can be unique; nothing sensible goes on.
+        getrandom::fill(&mut origin).expect("the operating system's random generator");
         loop {
             let mut tx = Tx::new(&self.trees);
             tx.crm_active = self.crm_active.load(std::sync::atomic::Ordering::Relaxed);
             let out = logic(&mut tx)?;
-            let batch = tx.into_batch();
+            let batch = Batch { origin: u64::from_be_bytes(origin), ..tx.into_batch() };
             if batch.is_empty() || self.backend.submit(&self.trees, batch)? {
                 return Ok(out);
             }

@@ -215,12 +215,17 @@ pub struct Batch {
     pub reads: Vec<(TreeId, Vec<u8>, Option<[u8; 16]>)>,
     /// (tree, key, new value; `None` removes it), in order.
     pub writes: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>,
+    /// The write this batch is an attempt of: the same for every retry of one transaction, so
+    /// a cluster queues the work it leaves once however many attempts it took (0: none
+    /// given). Not sent with the batch.
+    #[serde(skip)]
+    pub origin: u64,
 }
 
 impl Batch {
     /// A batch of blind writes.
     pub fn writes(writes: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>) -> Self {
-        Self { reads: Vec::new(), writes }
+        Self { reads: Vec::new(), writes, origin: 0 }
     }
 
     /// Whether it writes nothing.

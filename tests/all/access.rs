@@ -58,14 +58,17 @@ async fn viewers_read_operators_act_admins_manage_and_secrets_stay_with_admins()
     assert_eq!(operator.send("POST", "/api/plugins/telegram/rollback", None).await.unwrap().status, 403);
     assert_eq!(operator.send("GET", "/api/tokens", None).await.unwrap().status, 403);
 
-    let seen_by_viewer = viewer.get_json("/api/plugins/telegram").await.unwrap();
-    assert_eq!(seen_by_viewer["config"], "(admins only)");
-    assert!(!seen_by_viewer.to_string().contains("SECRET"));
+    // A viewer sees no plugins at all; a supervisor sees them without their secrets.
+    assert_eq!(viewer.send("GET", "/api/plugins/telegram", None).await.unwrap().status, 403);
+    let (supervisor, _) = issue(&host, "supervisor").await;
+    let seen_by_supervisor = supervisor.get_json("/api/plugins/telegram").await.unwrap();
+    assert_eq!(seen_by_supervisor["config"], "(admins only)");
+    assert!(!seen_by_supervisor.to_string().contains("SECRET"));
     let seen_by_admin = host.api.get_json("/api/plugins/telegram").await.unwrap();
     assert_eq!(seen_by_admin["config"]["bot_token"], "123456:SECRET-bot-token");
 
     let listed = host.api.get_json("/api/tokens").await.unwrap();
-    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed.as_array().unwrap().len(), 3);
     assert!(!listed.to_string().contains("cht_"), "tokens are never listed");
     host.api.send("DELETE", &format!("/api/tokens/{viewer_id}"), None).await.unwrap().json().unwrap();
     assert_eq!(viewer.send("GET", "/api/appeals", None).await.unwrap().status, 401, "revoked");

@@ -98,13 +98,13 @@ async fn a_deactivated_channel_stops_answering_and_comes_back() {
             "bitrix24", "email", "jivo", "mango", "ok", "reviews", "telegram", "vk", "whatsapp", "zadarma"
         ])
     );
-    host.activate("webform", "0.1.2").await;
+    host.activate("webform", "0.1.3").await;
     assert_eq!(host.hook("webform", &key, urlencoded, form).await.status, 200, "the same key as before");
     let plugin = host.api.get_json("/api/plugins/webform").await.unwrap();
     let log: Vec<&str> = plugin["log"].as_array().unwrap().iter().map(|e| e[1].as_str().unwrap()).collect();
     assert_eq!(
         log,
-        ["activated 0.1.2", "secrets generated: api_key", "deactivated 0.1.2", "activated 0.1.2"]
+        ["activated 0.1.3", "secrets generated: api_key", "deactivated 0.1.3", "activated 0.1.3"]
     );
 }
 

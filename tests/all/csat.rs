@@ -138,7 +138,8 @@ async fn a_low_rating_through_whatsapp_reopens_the_appeal_and_tells_the_manager(
     assert_eq!(appeal_id(&answered), id);
     let manager = call_to(&bot_api, "the manager's notice", |b| b["chat_id"] == 3001).await;
     let text = manager["text"].as_str().unwrap();
-    assert!(text.starts_with("Низкая оценка клиента: Ремонт"), "{text}");
+    let label = host.appeal(&id).await.label();
+    assert!(text.starts_with(&format!("Низкая оценка клиента {label}: Ремонт")), "{text}");
     assert!(text.contains("Оценка: 2/5") && text.contains(&format!("/console/#/appeal/{id}")), "{text}");
     let appeal = host.appeal_json(&id).await;
     let stages: Vec<String> = history(&appeal).into_iter().map(|(s, _)| s).collect();

@@ -184,7 +184,15 @@ impl Cluster {
             for (tree, key, value) in &batch.writes {
                 if tree.is_outbox() && value.is_some() {
                     let subject = format!("{}.outbox.{}", self.name, tree.name());
-                    self.js.publish(subject, key.clone().into()).await?.await.context("queueing work")?;
+                    // One message per item however many attempts the write took (a retry
+                    // after a conflict queues nothing twice: two nodes would both work it).
+                    let mut headers = async_nats::HeaderMap::new();
+                    if batch.origin != 0 {
+                        let id = format!("{}.{}.{:016x}", tree.name(), hex::encode(key), batch.origin);
+                        headers.insert(async_nats::header::NATS_MESSAGE_ID, id.as_str());
+                    }
+                    let published = self.js.publish_with_headers(subject, headers, key.clone().into());
+                    published.await?.await.context("queueing work")?;
                 }
             }
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
