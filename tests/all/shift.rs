@@ -29,13 +29,8 @@ async fn an_operator_s_shift_of_thirty_appeals_in_one_window_at_1366x768() {
     let bot_api = Platform::start(vec![], json!({"ok": true, "result": {"message_id": 4242}})).await;
     crate::platform::telegram_through(&host, &bot_api).await;
     let password = "рабочий пароль 2026";
-    let invited = host
-        .api
-        .send_json("POST", "/api/employees/rustam/invite", &json!({"role": "operator"}))
-        .await
-        .unwrap();
-    let accept = json!({"token": invited["token"], "password": password});
-    host.anonymous.send_json("POST", "/api/invitations/accept", &accept).await.unwrap();
+    let invitation = crate::people::invite(&host, "rustam", "operator").await;
+    assert_eq!(crate::people::accept(&host, &invitation, password).await.status, 200);
     // A shift's worth of leaks and breakages in Kazan, arriving before the operator signs in.
     let names =
         ["Мария", "Алексей", "Светлана", "Игорь", "Наталья", "Дмитрий", "Елена", "Сергей", "Ольга", "Павел"];
